@@ -1,0 +1,35 @@
+# weft: `make` builds, `make run` starts the server, `make test` runs every test.
+# Each target first installs whatever is missing (scripts/install-deps).
+BUILD   ?= build
+JOBS    ?= $(shell nproc)
+DATA    ?= ./weft-data
+LISTEN  ?= 127.0.0.1:8080
+
+.PHONY: all deps build ui run test bench clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+	@if [ -f ui/package.json ]; then scripts/build-ui; fi
+
+run: build
+	$(BUILD)/weft serve --data $(DATA) --listen $(LISTEN)
+
+test: build
+	scripts/run-tests
+
+bench: build
+	scripts/run-benchmarks
+
+format:
+	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) ui/dist

@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "common/time_format.h"
+
+namespace weft {
+namespace {
+
+TEST(TimeFormat, RoundTripsIsoInstants) {
+  auto t = ParseIso("2026-12-24T18:00:00Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(FormatIso(*t), "2026-12-24T18:00:00Z");
+  auto with_offset = ParseIso("2026-12-24T19:00:00.250+01:00");
+  ASSERT_TRUE(with_offset);
+  EXPECT_EQ(FormatIso(*with_offset), "2026-12-24T18:00:00.250Z");
+  EXPECT_FALSE(ParseIso("2026-12-24T18:00:00"));  // no offset: not an instant
+  EXPECT_FALSE(ParseIso("2026-13-24T18:00:00Z"));
+}
+
+TEST(TimeFormat, ParsesDurationsWithUnits) {
+  EXPECT_EQ(ParseDuration("10ms"), Millis(10));
+  EXPECT_EQ(ParseDuration("1.5s"), Millis(1500));
+  EXPECT_EQ(ParseDuration("2h"), Millis(7'200'000));
+  EXPECT_EQ(ParseDuration("1d"), Millis(86'400'000));
+  EXPECT_FALSE(ParseDuration("10"));
+  EXPECT_FALSE(ParseDuration("s"));
+  EXPECT_FALSE(ParseDuration("1.2.3s"));
+  EXPECT_FALSE(ParseDuration("5 minutes"));
+  EXPECT_EQ(FormatDuration(Millis(90'000)), "90s");
+  EXPECT_EQ(FormatDuration(Millis(120'000)), "2m");
+}
+
+TEST(Ids, AreUniqueAndSortByTime) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(NewId(1'700'000'000'000 + i));
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_LT(NewId(1'700'000'000'000), NewId(1'700'000'000'001));
+  EXPECT_EQ(NewId(1).size(), 20u);
+}
+
+TEST(Ids, TokensCarryEnoughRandomBits) {
+  std::string t = RandomToken(128);
+  EXPECT_GE(t.size(), 22u);  // 22 base62 digits > 128 bits
+  EXPECT_NE(RandomToken(128), RandomToken(128));
+  EXPECT_EQ(RedactToken("abcdefgh"), "abcd…");
+}
+
+TEST(Result, CarriesValueOrError) {
+  Result<int> ok = 3;
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, 3);
+  Result<int> bad = Fail(ErrorCode::kNotFound, "no such flow");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(ErrorCodeName(bad.error().code), "not_found");
+}
+
+}  // namespace
+}  // namespace weft
