@@ -1,0 +1,90 @@
+// Store: everything weft keeps, behind one interface with two implementations
+// (store/sqlite, the embedded default, and store/postgres for several nodes).
+// No SQL or database type crosses this interface. Every method is one atomic
+// transaction and is safe to call from many threads at once.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "core/model.h"
+
+namespace weft {
+
+// What a save writes: the new document and the names it carries.
+struct FlowWrite {
+  std::string name;
+  std::string description;
+  std::string trigger_type;
+  Json document;           // canonical JSON of the whole FlowDocument
+  std::string actor;       // who saves ("" when access control is off)
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // ---- flows ----
+  // Creates flow and its version 1. kConflict when the name is taken.
+  virtual Result<Flow> CreateFlow(const FlowWrite& write, const std::string& webhook_token) = 0;
+  virtual Result<Flow> GetFlow(const std::string& id) = 0;
+  virtual Result<Flow> GetFlowByName(const std::string& name) = 0;
+  virtual Result<Flow> GetFlowByWebhookToken(const std::string& token) = 0;
+  virtual Result<std::vector<Flow>> ListFlows() = 0;
+  // Appends a version unless `write.document` equals the latest one (then the
+  // flow comes back unchanged). With `base_version`, kVersionConflict when the
+  // flow's latest version is another. kConflict when the new name is taken.
+  // A non-empty `webhook_token` is stored only when the flow has none yet.
+  virtual Result<Flow> SaveFlow(const std::string& id, const FlowWrite& write,
+                                std::optional<int> base_version,
+                                const std::string& webhook_token) = 0;
+  virtual Result<void> DeleteFlow(const std::string& id) = 0;  // with its versions
+  virtual Result<Flow> SetFlowActive(const std::string& id, bool active) = 0;
+  virtual Result<Flow> SetWebhookToken(const std::string& id, const std::string& token) = 0;
+  virtual Result<FlowVersion> GetFlowVersion(const std::string& id, int version) = 0;
+  virtual Result<std::vector<FlowVersion>> ListFlowVersions(const std::string& id) = 0;
+  // The latest run of each flow, keyed by flow id (Flow List).
+  virtual Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() = 0;
+
+  // ---- connections ----
+  virtual Result<Connection> CreateConnection(const Connection& c) = 0;  // kConflict on name
+  virtual Result<Connection> GetConnection(const std::string& id) = 0;
+  virtual Result<Connection> GetConnectionByName(const std::string& name) = 0;
+  virtual Result<std::vector<Connection>> ListConnections() = 0;
+  virtual Result<Connection> UpdateConnection(const Connection& c) = 0;
+  virtual Result<void> DeleteConnection(const std::string& id) = 0;
+
+  // ---- runs ----
+  // Commits a new run (status queued, or skipped). When this returns the run is durable.
+  virtual Result<Run> CreateRun(const Run& run) = 0;
+  // Takes up to `max` runs that may run now and that nobody holds: queued or
+  // running runs whose claim is empty or whose lease has expired, and whose
+  // not_before has passed; oldest first. Marks them claimed by `node` until
+  // `lease_until`. Returned runs carry no steps.
+  virtual Result<std::vector<Run>> ClaimRuns(const std::string& node, int max, TimePoint now,
+                                             TimePoint lease_until) = 0;
+  // Extends the leases of runs this node holds.
+  virtual Result<void> RenewLeases(const std::string& node, const std::vector<std::string>& run_ids,
+                                   TimePoint lease_until) = 0;
+  virtual Result<Run> GetRun(const std::string& id, bool with_steps) = 0;
+  virtual Result<RunPage> ListRuns(const RunFilter& filter) = 0;
+  // Writes the run's status, times, output, error, claim and not_before
+  // (every field of Run except id, flow, trigger, input and steps).
+  virtual Result<void> UpdateRun(const Run& run) = 0;
+  // Inserts or replaces the step run (run_id, path).
+  virtual Result<void> SaveStepRun(const StepRun& step) = 0;
+  // Sets cancel_requested on a run that has not finished; false if it had.
+  virtual Result<bool> RequestCancel(const std::string& run_id) = 0;
+  // Counts of runs by status (metrics, back-pressure).
+  virtual Result<int64_t> CountRuns(std::optional<RunStatus> status) = 0;
+
+  // ---- deliveries ----
+  virtual Result<Delivery> CreateDelivery(const Delivery& d) = 0;
+  virtual Result<Delivery> GetDelivery(const std::string& id) = 0;
+  virtual Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) = 0;
+};
+
+}  // namespace weft
