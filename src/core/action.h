@@ -1,0 +1,130 @@
+// Actions and the connector catalog. Each connector action and utility
+// implements Action; the catalog lists them with the inputs each declares
+// (GET /api/v1/connectors draws every form from it). The catalog is built once
+// at start-up (app/) and read-only afterwards, so it is safe to share.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "core/model.h"
+
+namespace weft {
+
+// One input of an action, or one field of a connection / auth type.
+struct FieldSpec {
+  std::string name;
+  std::string title;
+  // string | text | number | integer | boolean | object | array | any | duration | enum | expression
+  std::string type = "string";
+  bool required = false;
+  bool secret = false;
+  std::vector<std::string> enum_values;
+  Json default_value;  // null when none
+  std::string help;
+};
+
+struct ActionSpec {
+  std::string name;  // "request" (the step's `uses` is "<connector>.<name>")
+  std::string title;
+  std::string description;
+  std::vector<FieldSpec> inputs;
+  std::string output;                   // what the output holds, for people
+  std::vector<std::string> containers;  // nested step lists: {"then","else"} or {"do"}
+};
+
+struct AuthTypeSpec {
+  std::string name;  // "basic", "bearer", ...
+  std::string title;
+  std::vector<FieldSpec> fields;
+};
+
+struct ConnectorSpec {
+  std::string name;  // "http", "flow", "data"
+  std::string title;
+  std::string description;
+  std::string icon;
+  bool needs_connection = false;  // utilities need none
+  std::vector<FieldSpec> fields;  // connection settings
+  std::vector<AuthTypeSpec> auth_types;
+  std::vector<ActionSpec> actions;
+};
+
+// What an action sees while it runs. Valid only during Execute.
+struct ActionContext {
+  const Json& input;              // the step's resolved `with`
+  const Connection* connection;   // null for utilities; secrets decrypted
+  const std::string& run_id;
+  const std::string& step_path;
+  Clock& clock;
+  TimePoint deadline;             // the attempt's timeout
+  const std::atomic<bool>& cancelled;
+  std::function<void(const std::string& level, const std::string& message)> log;
+};
+
+struct ActionOutcome {
+  Json output;
+  std::optional<Error> error;
+  bool retryable = false;                 // worth another attempt (network, 5xx, 429)
+  std::optional<Millis> retry_after;      // the far side asked us to wait this long
+  std::optional<TimePoint> resume_at;     // flow.delay: come back at this time
+
+  static ActionOutcome Ok(Json output) { return ActionOutcome{std::move(output)}; }
+  static ActionOutcome Failed(ErrorCode code, std::string message, bool retryable = false) {
+    ActionOutcome o;
+    o.error = Error(code, std::move(message));
+    o.retryable = retryable;
+    return o;
+  }
+};
+
+class Action {
+ public:
+  virtual ~Action() = default;
+  // Runs once per attempt on a worker thread. Must honour ctx.cancelled and
+  // ctx.deadline for anything slow, and never throw.
+  virtual ActionOutcome Execute(ActionContext& ctx) = 0;
+};
+
+// Checks a connection for POST /connections/{id}/test.
+struct ConnectionTestResult {
+  bool ok = false;
+  std::string message;
+};
+using ConnectionTester = std::function<ConnectionTestResult(const Connection&, Clock&)>;
+
+class ActionCatalog {
+ public:
+  // Registers a connector and the implementation of each action it declares
+  // (by action name). Container and control utilities (flow.if, flow.foreach,
+  // flow.delay) are run by the executor and may have no implementation.
+  void Register(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
+                ConnectionTester tester = nullptr);
+
+  const ConnectorSpec* FindConnector(const std::string& name) const;
+  // "http.request" -> its spec, or null.
+  const ActionSpec* FindActionSpec(const std::string& uses) const;
+  const ConnectorSpec* ConnectorOf(const std::string& uses) const;
+  std::shared_ptr<Action> FindAction(const std::string& uses) const;
+  const ConnectionTester* FindTester(const std::string& connector) const;
+  const std::vector<ConnectorSpec>& Connectors() const { return connectors_; }
+
+  Json ToJson() const;  // {"connectors": [...]} as GET /api/v1/connectors answers
+
+ private:
+  std::vector<ConnectorSpec> connectors_;
+  std::map<std::string, std::shared_ptr<Action>> actions_;  // by "connector.action"
+  std::map<std::string, ConnectionTester> testers_;
+};
+
+Json FieldSpecToJson(const FieldSpec& f);
+
+}  // namespace weft

@@ -1,0 +1,60 @@
+// Flow documents: reading them from JSON or YAML, validating them with every
+// problem's path, and writing their canonical JSON. Pure functions over the
+// read-only catalog; thread-safe.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/json.h"
+#include "common/result.h"
+#include "core/action.h"
+#include "core/model.h"
+
+namespace weft {
+
+// Reads a document in JSON, or YAML when it does not parse as JSON.
+// kBadRequest with the parser's message when it is neither.
+Result<Json> ParseDocumentText(std::string_view text);
+
+// Writes JSON as YAML (for export).
+std::string ToYaml(const Json& value);
+
+struct ValidationContext {
+  const ActionCatalog& catalog;
+  // True when a connection of that name exists (unknown names are warnings).
+  std::function<bool(const std::string& name)> connection_exists;
+  std::string default_timezone = "UTC";
+  TimePoint now{};
+  // The previous version's document when saving an existing flow (null when
+  // creating): a `once` time in the past is refused only when `at` changed.
+  const Json* previous = nullptr;
+};
+
+struct ValidatedFlow {
+  FlowDocument document;
+  Json canonical;                      // canonical JSON of `document`
+  std::vector<FieldError> warnings;    // e.g. a connection that does not exist yet
+};
+
+// Parses and validates a flow document. On failure kValidation with every
+// problem in details, each with its path ("steps[2].with.url").
+Result<ValidatedFlow> ValidateFlowDocument(const Json& doc, const ValidationContext& ctx);
+
+// Parses a stored (already valid) canonical document.
+Result<FlowDocument> ParseStoredDocument(const Json& canonical);
+
+// The canonical JSON of a document: known fields only, in a fixed order,
+// defaults left out, so equal documents compare equal.
+Json CanonicalJson(const FlowDocument& doc);
+
+// Calls fn for every step, nested lists included, depth first in document order.
+void ForEachStep(const std::vector<Step>& steps, const std::function<void(const Step&)>& fn);
+
+// The connection names a document's steps use, in first-use order.
+std::vector<std::string> ConnectionsUsed(const FlowDocument& doc);
+
+}  // namespace weft

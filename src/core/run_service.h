@@ -1,0 +1,48 @@
+// RunService: the use cases of runs (start a manual run, read, list, wait,
+// cancel, retry). A run is acknowledged only after Store::CreateRun returned.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "core/events.h"
+#include "core/store.h"
+
+namespace weft {
+
+class RunService {
+ public:
+  RunService(Store& store, ChangeHub& hub, Clock& clock);
+
+  // Queues a run of the flow's latest version, active or not. `input` becomes
+  // trigger.body. Returns the committed run.
+  Result<Run> StartManual(const std::string& flow_id, const Json& input, bool has_input,
+                          const std::string& actor);
+  // Queues a run with a trigger made elsewhere (webhook, schedule, error).
+  Result<Run> Enqueue(const Flow& flow, const std::string& trigger_type, Json trigger,
+                      std::optional<TimePoint> scheduled_for = std::nullopt,
+                      RunStatus status = RunStatus::kQueued);
+
+  Result<Run> Get(const std::string& id, bool with_steps = true);
+  Result<RunPage> List(const RunFilter& filter);
+  // Waits until the run has finished or `timeout` passed; returns it either way.
+  Result<Run> Wait(const std::string& id, std::chrono::milliseconds timeout);
+  // Asks a queued or running run to stop. kConflict when it has finished.
+  Result<Run> Cancel(const std::string& id);
+  // A new run on the same version, reusing the outputs of the steps that
+  // succeeded and starting at the failed one. kConflict unless failed.
+  Result<Run> Retry(const std::string& id);
+
+  ChangeHub& hub() { return hub_; }
+
+ private:
+  Store& store_;
+  ChangeHub& hub_;
+  Clock& clock_;
+};
+
+}  // namespace weft

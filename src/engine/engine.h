@@ -1,0 +1,39 @@
+// Engine: the workers that claim queued runs from the store and execute them
+// step by step, committing each step's result before the next starts. Start()
+// once, Stop() once (graceful: running steps finish or are handed back).
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "core/action.h"
+#include "core/events.h"
+#include "core/store.h"
+
+namespace weft {
+
+struct EngineOptions {
+  int workers = 4;               // runs executed at once
+  std::string node_id;           // claims are made in this name; random when empty
+  Millis lease{30'000};          // a claim lasts this long unless renewed
+  Millis poll_interval{1'000};   // look for work this often even without a wake-up
+  size_t max_step_output = 4u << 20;  // bytes of JSON a step may output
+  Millis stop_grace{10'000};     // Stop() waits this long for running steps
+};
+
+class Engine {
+ public:
+  Engine(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock,
+         EngineOptions options);
+  ~Engine();
+  void Start();
+  void Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace weft
