@@ -77,7 +77,11 @@ struct ActionOutcome {
   std::optional<Millis> retry_after;      // the far side asked us to wait this long
   std::optional<TimePoint> resume_at;     // flow.delay: come back at this time
 
-  static ActionOutcome Ok(Json output) { return ActionOutcome{std::move(output)}; }
+  static ActionOutcome Ok(Json output) {
+    ActionOutcome o;
+    o.output = std::move(output);
+    return o;
+  }
   static ActionOutcome Failed(ErrorCode code, std::string message, bool retryable = false) {
     ActionOutcome o;
     o.error = Error(code, std::move(message));

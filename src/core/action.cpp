@@ -1,0 +1,79 @@
+#include "core/action.h"
+
+namespace weft {
+
+void ActionCatalog::Register(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
+                             ConnectionTester tester) {
+  for (auto& [name, action] : actions) actions_[spec.name + "." + name] = std::move(action);
+  if (tester) testers_[spec.name] = std::move(tester);
+  connectors_.push_back(std::move(spec));
+}
+
+const ConnectorSpec* ActionCatalog::FindConnector(const std::string& name) const {
+  for (const auto& c : connectors_)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+const ConnectorSpec* ActionCatalog::ConnectorOf(const std::string& uses) const {
+  auto dot = uses.find('.');
+  if (dot == std::string::npos) return nullptr;
+  return FindConnector(uses.substr(0, dot));
+}
+
+const ActionSpec* ActionCatalog::FindActionSpec(const std::string& uses) const {
+  const ConnectorSpec* c = ConnectorOf(uses);
+  if (!c) return nullptr;
+  std::string action = uses.substr(uses.find('.') + 1);
+  for (const auto& a : c->actions)
+    if (a.name == action) return &a;
+  return nullptr;
+}
+
+std::shared_ptr<Action> ActionCatalog::FindAction(const std::string& uses) const {
+  auto it = actions_.find(uses);
+  return it == actions_.end() ? nullptr : it->second;
+}
+
+const ConnectionTester* ActionCatalog::FindTester(const std::string& connector) const {
+  auto it = testers_.find(connector);
+  return it == testers_.end() ? nullptr : &it->second;
+}
+
+Json FieldSpecToJson(const FieldSpec& f) {
+  Json j = {{"name", f.name}, {"title", f.title.empty() ? f.name : f.title}, {"type", f.type},
+            {"required", f.required}, {"secret", f.secret}};
+  if (!f.enum_values.empty()) j["enum"] = f.enum_values;
+  if (!f.default_value.is_null()) j["default"] = f.default_value;
+  if (!f.help.empty()) j["help"] = f.help;
+  return j;
+}
+
+Json ActionCatalog::ToJson() const {
+  Json list = Json::array();
+  for (const auto& c : connectors_) {
+    Json fields = Json::array();
+    for (const auto& f : c.fields) fields.push_back(FieldSpecToJson(f));
+    Json auth_types = Json::array();
+    for (const auto& a : c.auth_types) {
+      Json af = Json::array();
+      for (const auto& f : a.fields) af.push_back(FieldSpecToJson(f));
+      auth_types.push_back({{"name", a.name}, {"title", a.title}, {"fields", af}});
+    }
+    Json actions = Json::array();
+    for (const auto& a : c.actions) {
+      Json inputs = Json::array();
+      for (const auto& f : a.inputs) inputs.push_back(FieldSpecToJson(f));
+      Json aj = {{"name", a.name}, {"title", a.title}, {"description", a.description},
+                 {"inputs", inputs}, {"output", a.output}};
+      if (!a.containers.empty()) aj["containers"] = a.containers;
+      actions.push_back(std::move(aj));
+    }
+    list.push_back({{"name", c.name}, {"title", c.title}, {"description", c.description},
+                    {"icon", c.icon}, {"needs_connection", c.needs_connection},
+                    {"fields", fields}, {"auth_types", auth_types}, {"actions", actions}});
+  }
+  return Json{{"connectors", list}};
+}
+
+}  // namespace weft

@@ -1,0 +1,564 @@
+#include "core/document.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include "common/time_format.h"
+#include "expr/expr.h"
+
+namespace weft {
+namespace {
+
+// ---- YAML <-> JSON -----------------------------------------------------------
+
+Json ScalarFromYaml(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;  // quoted: always a string
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  static const std::regex kInt("[-+]?[0-9]+");
+  static const std::regex kFloat("[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?");
+  if (std::regex_match(s, kInt)) {
+    try {
+      return std::stoll(s);
+    } catch (...) {
+      return std::stod(s);
+    }
+  }
+  if (std::regex_match(s, kFloat)) return std::stod(s);
+  return s;
+}
+
+Json JsonFromYaml(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      return ScalarFromYaml(node);
+    case YAML::NodeType::Sequence: {
+      Json arr = Json::array();
+      for (const auto& item : node) arr.push_back(JsonFromYaml(item));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      Json obj = Json::object();
+      for (const auto& kv : node) obj[kv.first.as<std::string>()] = JsonFromYaml(kv.second);
+      return obj;
+    }
+  }
+  return nullptr;
+}
+
+bool LooksLikeNonString(const std::string& s) {
+  if (s.empty()) return true;
+  YAML::Node n = YAML::Load(s);
+  if (!n.IsScalar()) return true;
+  Json back = ScalarFromYaml(n);
+  return !back.is_string() || back.get<std::string>() != s;
+}
+
+void EmitYaml(YAML::Emitter& out, const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        out << YAML::Key << it.key() << YAML::Value;
+        EmitYaml(out, it.value());
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& item : v) EmitYaml(out, item);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      bool quote = false;
+      try {
+        quote = LooksLikeNonString(s);
+      } catch (...) {
+        quote = true;
+      }
+      if (quote) out << YAML::DoubleQuoted << s;
+      else if (s.find('\n') != std::string::npos) out << YAML::Literal << s;
+      else out << s;
+      break;
+    }
+    case Json::value_t::boolean:
+      out << (v.get<bool>() ? "true" : "false");
+      break;
+    case Json::value_t::null:
+      out << YAML::Null;
+      break;
+    default:
+      out << v.dump();
+      break;
+  }
+}
+
+// ---- validation ---------------------------------------------------------------
+
+const std::set<std::string> kServerManagedFields = {
+    "id", "version", "active", "webhook_url", "next_run_at", "created_at", "updated_at",
+    "updated_by", "base_version", "missed_fires", "trigger_type", "last_run", "connections",
+    "schedule_summary", "warnings", "created_by"};
+const std::set<std::string> kStepFields = {"id",      "name",    "uses",     "connection",
+                                           "with",    "if",      "retry",    "timeout",
+                                           "on_error", "then",   "else",     "do"};
+const std::regex kStepId("[a-z][a-z0-9_]*");
+const std::set<std::string> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+
+class Validator {
+ public:
+  explicit Validator(const ValidationContext& ctx) : ctx_(ctx) {}
+
+  void Error(const std::string& path, const std::string& message) {
+    errors_.push_back({path, message});
+  }
+  void Warn(const std::string& path, const std::string& message) {
+    warnings_.push_back({path, message});
+  }
+
+  std::optional<Millis> Duration(const Json& v, const std::string& path) {
+    if (!v.is_string()) {
+      Error(path, "must be a duration such as \"30s\" or \"1.5m\"");
+      return std::nullopt;
+    }
+    auto d = ParseDuration(v.get<std::string>());
+    if (!d) Error(path, "\"" + v.get<std::string>() + "\" is not a duration (a number and ms, s, m, h or d)");
+    return d;
+  }
+
+  // Compiles every {{ }} in a string found anywhere inside `v`.
+  void CheckTemplates(const Json& v, const std::string& path) {
+    if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      if (!expr::Template::HasExpressions(s)) return;
+      auto compiled = expr::Template::Compile(s);
+      if (auto* err = std::get_if<expr::Template::CompileError>(&compiled)) ExprError(path, err->error);
+    } else if (v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) CheckTemplates(it.value(), path + "." + it.key());
+    } else if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) CheckTemplates(v[i], path + "[" + std::to_string(i) + "]");
+    }
+  }
+
+  void ExprError(const std::string& path, const expr::ExprError& e) {
+    std::string msg = e.code + ": " + e.message;
+    if (e.position >= 0) msg += " (at position " + std::to_string(e.position) + ")";
+    Error(path, msg);
+  }
+
+  bool IsExpression(const Json& v) {
+    return v.is_string() && expr::Template::HasExpressions(v.get_ref<const std::string&>());
+  }
+
+  void CheckInputType(const FieldSpec& spec, const Json& v, const std::string& path) {
+    if (v.is_null() || IsExpression(v)) return;
+    const std::string& t = spec.type;
+    bool ok = true;
+    if (t == "string" || t == "text") ok = v.is_string();
+    else if (t == "number") ok = v.is_number();
+    else if (t == "integer") ok = v.is_number_integer() || (v.is_number() && std::floor(v.get<double>()) == v.get<double>());
+    else if (t == "boolean") ok = v.is_boolean();
+    else if (t == "object") ok = v.is_object();
+    else if (t == "array") ok = v.is_array();
+    else if (t == "duration") {
+      Duration(v, path);
+      return;
+    } else if (t == "enum") {
+      ok = v.is_string() && std::find(spec.enum_values.begin(), spec.enum_values.end(),
+                                      v.get<std::string>()) != spec.enum_values.end();
+      if (!ok) {
+        std::string list;
+        for (const auto& e : spec.enum_values) list += (list.empty() ? "" : ", ") + e;
+        Error(path, "must be one of " + list);
+      }
+      return;
+    } else if (t == "expression") {
+      if (!v.is_string()) {
+        Error(path, "must be a JSONata expression (a string)");
+        return;
+      }
+      auto compiled = expr::Expression::Compile(v.get<std::string>());
+      if (compiled.error) ExprError(path, *compiled.error);
+      return;
+    }
+    if (!ok) Error(path, "must be " + std::string(t == "integer" ? "an " : "a ") + t);
+  }
+
+  std::vector<Step> Steps(const Json& list, const std::string& path) {
+    std::vector<Step> out;
+    if (!list.is_array()) {
+      Error(path, "must be a list of steps");
+      return out;
+    }
+    for (size_t i = 0; i < list.size(); ++i)
+      out.push_back(ParseStep(list[i], path + "[" + std::to_string(i) + "]"));
+    return out;
+  }
+
+  Step ParseStep(const Json& j, const std::string& path) {
+    Step s;
+    if (!j.is_object()) {
+      Error(path, "must be an object with id and uses");
+      return s;
+    }
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!kStepFields.count(it.key())) Error(path + "." + it.key(), "is not a step field");
+
+    if (auto it = j.find("id"); it == j.end() || !it->is_string() || it->get<std::string>().empty()) {
+      Error(path + ".id", "is required");
+    } else {
+      s.id = it->get<std::string>();
+      if (!std::regex_match(s.id, kStepId))
+        Error(path + ".id", "\"" + s.id + "\" must match [a-z][a-z0-9_]*");
+      else if (!ids_.insert(s.id).second)
+        Error(path + ".id", "duplicate step id \"" + s.id + "\"");
+    }
+    if (auto it = j.find("name"); it != j.end()) {
+      if (it->is_string()) s.name = it->get<std::string>();
+      else if (!it->is_null()) Error(path + ".name", "must be a string");
+    }
+    const ActionSpec* spec = nullptr;
+    const ConnectorSpec* connector = nullptr;
+    if (auto it = j.find("uses"); it == j.end() || !it->is_string() || it->get<std::string>().empty()) {
+      Error(path + ".uses", "is required");
+    } else {
+      s.uses = it->get<std::string>();
+      spec = ctx_.catalog.FindActionSpec(s.uses);
+      connector = ctx_.catalog.ConnectorOf(s.uses);
+      if (!spec) Error(path + ".uses", "unknown action \"" + s.uses + "\"");
+    }
+    if (auto it = j.find("connection"); it != j.end() && !it->is_null()) {
+      if (!it->is_string() || it->get<std::string>().empty()) {
+        Error(path + ".connection", "must be a connection name");
+      } else {
+        s.connection = it->get<std::string>();
+        if (connector && !connector->needs_connection)
+          Error(path + ".connection", "\"" + s.uses + "\" takes no connection");
+        else if (ctx_.connection_exists && !ctx_.connection_exists(s.connection))
+          Warn(path + ".connection", "connection \"" + s.connection + "\" does not exist yet");
+      }
+    } else if (connector && connector->needs_connection) {
+      Error(path + ".connection", "is required by \"" + s.uses + "\"");
+    }
+    if (auto it = j.find("with"); it != j.end() && !it->is_null()) {
+      if (!it->is_object()) Error(path + ".with", "must be an object");
+      else s.with = *it;
+    }
+    if (spec) {
+      for (const auto& input : spec->inputs) {
+        auto w = s.with.find(input.name);
+        if (w == s.with.end() || w->is_null()) {
+          if (input.required) Error(path + ".with." + input.name, "is required");
+          continue;
+        }
+        CheckInputType(input, *w, path + ".with." + input.name);
+      }
+      for (auto it = s.with.begin(); it != s.with.end(); ++it) {
+        bool known = std::any_of(spec->inputs.begin(), spec->inputs.end(),
+                                 [&](const FieldSpec& f) { return f.name == it.key(); });
+        if (!known) Error(path + ".with." + it.key(), "is not an input of \"" + s.uses + "\"");
+      }
+    }
+    CheckTemplates(s.with, path + ".with");
+    if (auto it = j.find("if"); it != j.end() && !it->is_null()) {
+      if (!it->is_string()) {
+        Error(path + ".if", "must be an expression string such as \"{{ trigger.body.ok }}\"");
+      } else {
+        s.if_expr = it->get<std::string>();
+        CheckTemplates(*it, path + ".if");
+      }
+    }
+    if (auto it = j.find("retry"); it != j.end() && !it->is_null()) ParseRetry(*it, path + ".retry", &s.retry);
+    if (auto it = j.find("timeout"); it != j.end() && !it->is_null()) {
+      s.timeout = Duration(*it, path + ".timeout");
+      if (s.timeout && s.timeout->count() == 0) Error(path + ".timeout", "must be more than 0");
+    }
+    if (auto it = j.find("on_error"); it != j.end() && !it->is_null()) {
+      if (*it == "continue") s.on_error = OnError::kContinue;
+      else if (*it != "fail") Error(path + ".on_error", "must be fail or continue");
+    }
+    auto allows = [&](const std::string& list) {
+      return spec && std::find(spec->containers.begin(), spec->containers.end(), list) !=
+                         spec->containers.end();
+    };
+    for (const char* list : {"then", "else", "do"}) {
+      auto it = j.find(list);
+      if (it == j.end() || it->is_null()) continue;
+      if (!allows(list)) {
+        if (spec) Error(path + "." + list, "\"" + s.uses + "\" has no \"" + list + "\" steps");
+        continue;
+      }
+      auto steps = Steps(*it, path + "." + list);
+      if (std::string(list) == "then") s.then_steps = std::move(steps);
+      else if (std::string(list) == "else") s.else_steps = std::move(steps);
+      else s.do_steps = std::move(steps);
+    }
+    return s;
+  }
+
+  void ParseRetry(const Json& j, const std::string& path, RetryPolicy* r) {
+    if (!j.is_object()) {
+      Error(path, "must be an object {attempts, backoff, delay, max_delay}");
+      return;
+    }
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const std::string& k = it.key();
+      const Json& v = it.value();
+      if (k == "attempts") {
+        if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100)
+          Error(path + ".attempts", "must be a whole number from 1 to 100");
+        else r->attempts = v.get<int>();
+      } else if (k == "backoff") {
+        if (v == "fixed") r->backoff = Backoff::kFixed;
+        else if (v == "exponential") r->backoff = Backoff::kExponential;
+        else Error(path + ".backoff", "must be fixed or exponential");
+      } else if (k == "delay") {
+        if (auto d = Duration(v, path + ".delay")) r->delay = *d;
+      } else if (k == "max_delay") {
+        if (auto d = Duration(v, path + ".max_delay")) r->max_delay = *d;
+      } else {
+        Error(path + "." + k, "is not a retry field");
+      }
+    }
+    if (r->max_delay < r->delay) Error(path + ".max_delay", "must not be less than delay");
+  }
+
+  void ParseWebhook(const Json& w, const std::string& path) {
+    if (!w.is_object()) {
+      Error(path, "must be an object");
+      return;
+    }
+    if (auto it = w.find("methods"); it != w.end() && !it->is_null()) {
+      if (!it->is_array() || it->empty()) Error(path + ".methods", "must be a non-empty list of methods");
+      else
+        for (size_t i = 0; i < it->size(); ++i)
+          if (!(*it)[i].is_string() || !kMethods.count((*it)[i].get<std::string>()))
+            Error(path + ".methods[" + std::to_string(i) + "]", "must be one of GET, POST, PUT, PATCH, DELETE");
+    }
+    if (auto it = w.find("response"); it != w.end() && !it->is_null()) {
+      if (!it->is_object()) {
+        Error(path + ".response", "must be an object {mode, timeout}");
+      } else {
+        std::string mode = GetString(*it, "mode", "accepted");
+        if (mode != "accepted" && mode != "sync") Error(path + ".response.mode", "must be accepted or sync");
+        if (auto t = it->find("timeout"); t != it->end() && !t->is_null()) Duration(*t, path + ".response.timeout");
+      }
+    }
+    if (auto it = w.find("max_body"); it != w.end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<int64_t>() <= 0)
+        Error(path + ".max_body", "must be a positive number of bytes");
+    }
+    if (auto it = w.find("auth"); it != w.end() && !it->is_null()) {
+      if (!it->is_object()) {
+        Error(path + ".auth", "must be an object with a type");
+        return;
+      }
+      std::string type = GetString(*it, "type", "none");
+      static const std::set<std::string> kAuth = {"none", "header", "basic", "hmac"};
+      if (!kAuth.count(type)) Error(path + ".auth.type", "must be none, header, basic or hmac");
+    }
+  }
+
+  FlowDocument ParseDocument(const Json& doc) {
+    FlowDocument d;
+    if (!doc.is_object()) {
+      Error("", "a flow document must be an object");
+      return d;
+    }
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      const std::string& k = it.key();
+      if (k != "name" && k != "description" && k != "trigger" && k != "steps" && k != "settings" &&
+          !kServerManagedFields.count(k))
+        Error(k, "is not a flow field");
+    }
+    auto name = doc.find("name");
+    if (name == doc.end() || !name->is_string() || name->get<std::string>().find_first_not_of(" \t") == std::string::npos) {
+      Error("name", "is required");
+    } else {
+      d.name = name->get<std::string>();
+      if (d.name.size() > 200) Error("name", "must be at most 200 characters");
+    }
+    if (auto it = doc.find("description"); it != doc.end() && !it->is_null()) {
+      if (!it->is_string()) Error("description", "must be a string");
+      else d.description = it->get<std::string>();
+    }
+    if (auto it = doc.find("trigger"); it != doc.end() && !it->is_null()) {
+      if (!it->is_object()) {
+        Error("trigger", "must be an object with a type");
+      } else {
+        d.trigger = *it;
+        std::string type = GetString(*it, "type", "");
+        if (type == "webhook") {
+          if (auto w = it->find("webhook"); w != it->end() && !w->is_null()) ParseWebhook(*w, "trigger.webhook");
+        } else if (type == "schedule") {
+          auto s = it->find("schedule");
+          if (s == it->end() || !s->is_object()) Error("trigger.schedule", "is required for a schedule trigger");
+        } else if (type != "manual") {
+          Error("trigger.type", "must be manual, webhook or schedule");
+        }
+      }
+    }
+    if (auto it = doc.find("steps"); it != doc.end() && !it->is_null()) d.steps = Steps(*it, "steps");
+    if (auto it = doc.find("settings"); it != doc.end() && !it->is_null()) {
+      if (!it->is_object()) Error("settings", "must be an object");
+      else d.settings = *it;
+    }
+    return d;
+  }
+
+  std::vector<FieldError> errors_, warnings_;
+
+ private:
+  const ValidationContext& ctx_;
+  std::set<std::string> ids_;
+};
+
+Json StepToJson(const Step& s) {
+  Json j = Json::object();
+  j["id"] = s.id;
+  if (!s.name.empty()) j["name"] = s.name;
+  j["uses"] = s.uses;
+  if (!s.connection.empty()) j["connection"] = s.connection;
+  if (!s.with.empty()) j["with"] = s.with;
+  if (!s.if_expr.empty()) j["if"] = s.if_expr;
+  RetryPolicy def;
+  const RetryPolicy& r = s.retry;
+  if (r.attempts != def.attempts || r.backoff != def.backoff || r.delay != def.delay ||
+      r.max_delay != def.max_delay) {
+    j["retry"] = {{"attempts", r.attempts},
+                  {"backoff", r.backoff == Backoff::kFixed ? "fixed" : "exponential"},
+                  {"delay", FormatDuration(r.delay)},
+                  {"max_delay", FormatDuration(r.max_delay)}};
+  }
+  if (s.timeout) j["timeout"] = FormatDuration(*s.timeout);
+  if (s.on_error == OnError::kContinue) j["on_error"] = "continue";
+  auto list = [](const std::vector<Step>& steps) {
+    Json a = Json::array();
+    for (const auto& c : steps) a.push_back(StepToJson(c));
+    return a;
+  };
+  if (s.uses == "flow.if") {
+    j["then"] = list(s.then_steps);
+    j["else"] = list(s.else_steps);
+  }
+  if (s.uses == "flow.foreach") j["do"] = list(s.do_steps);
+  return j;
+}
+
+}  // namespace
+
+Result<Json> ParseDocumentText(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+    std::string err;
+    if (auto j = ParseJson(text, &err)) return *j;
+    return Fail(ErrorCode::kBadRequest, "the document is not valid JSON: " + err);
+  }
+  try {
+    YAML::Node node = YAML::Load(std::string(text));
+    return JsonFromYaml(node);
+  } catch (const YAML::Exception& e) {
+    return Fail(ErrorCode::kBadRequest, std::string("the document is neither JSON nor YAML: ") + e.what());
+  }
+}
+
+std::string ToYaml(const Json& value) {
+  YAML::Emitter out;
+  EmitYaml(out, value);
+  return std::string(out.c_str()) + "\n";
+}
+
+Result<ValidatedFlow> ValidateFlowDocument(const Json& doc, const ValidationContext& ctx) {
+  Validator v(ctx);
+  ValidatedFlow out;
+  out.document = v.ParseDocument(doc);
+  if (!v.errors_.empty())
+    return Fail(ErrorCode::kValidation, "the flow has " + std::to_string(v.errors_.size()) +
+                                            (v.errors_.size() == 1 ? " problem" : " problems"),
+                std::move(v.errors_));
+  out.canonical = CanonicalJson(out.document);
+  out.warnings = std::move(v.warnings_);
+  return out;
+}
+
+Result<FlowDocument> ParseStoredDocument(const Json& canonical) {
+  // Stored documents were validated on save; parse structure only.
+  struct Lenient {
+    static Step ParseStep(const Json& j) {
+      Step s;
+      s.id = GetString(j, "id");
+      s.name = GetString(j, "name");
+      s.uses = GetString(j, "uses");
+      s.connection = GetString(j, "connection");
+      if (auto it = j.find("with"); it != j.end() && it->is_object()) s.with = *it;
+      s.if_expr = GetString(j, "if");
+      if (auto it = j.find("retry"); it != j.end() && it->is_object()) {
+        s.retry.attempts = it->value("attempts", 1);
+        s.retry.backoff = GetString(*it, "backoff", "fixed") == "exponential" ? Backoff::kExponential
+                                                                              : Backoff::kFixed;
+        if (auto d = ParseDuration(GetString(*it, "delay", "1s"))) s.retry.delay = *d;
+        if (auto d = ParseDuration(GetString(*it, "max_delay", "1m"))) s.retry.max_delay = *d;
+      }
+      if (auto t = ParseDuration(GetString(j, "timeout"))) s.timeout = *t;
+      if (GetString(j, "on_error") == "continue") s.on_error = OnError::kContinue;
+      auto list = [&](const char* key, std::vector<Step>* out) {
+        if (auto it = j.find(key); it != j.end() && it->is_array())
+          for (const auto& c : *it) out->push_back(ParseStep(c));
+      };
+      list("then", &s.then_steps);
+      list("else", &s.else_steps);
+      list("do", &s.do_steps);
+      return s;
+    }
+  };
+  if (!canonical.is_object()) return Fail(ErrorCode::kInternal, "stored flow document is not an object");
+  FlowDocument d;
+  d.name = GetString(canonical, "name");
+  d.description = GetString(canonical, "description");
+  if (auto it = canonical.find("trigger"); it != canonical.end() && it->is_object()) d.trigger = *it;
+  if (auto it = canonical.find("steps"); it != canonical.end() && it->is_array())
+    for (const auto& s : *it) d.steps.push_back(Lenient::ParseStep(s));
+  if (auto it = canonical.find("settings"); it != canonical.end() && it->is_object()) d.settings = *it;
+  return d;
+}
+
+Json CanonicalJson(const FlowDocument& doc) {
+  Json j = Json::object();
+  j["name"] = doc.name;
+  if (!doc.description.empty()) j["description"] = doc.description;
+  j["trigger"] = doc.trigger;
+  Json steps = Json::array();
+  for (const auto& s : doc.steps) steps.push_back(StepToJson(s));
+  j["steps"] = steps;
+  if (!doc.settings.empty()) j["settings"] = doc.settings;
+  return j;
+}
+
+void ForEachStep(const std::vector<Step>& steps, const std::function<void(const Step&)>& fn) {
+  for (const auto& s : steps) {
+    fn(s);
+    ForEachStep(s.then_steps, fn);
+    ForEachStep(s.else_steps, fn);
+    ForEachStep(s.do_steps, fn);
+  }
+}
+
+std::vector<std::string> ConnectionsUsed(const FlowDocument& doc) {
+  std::vector<std::string> out;
+  ForEachStep(doc.steps, [&](const Step& s) {
+    if (!s.connection.empty() && std::find(out.begin(), out.end(), s.connection) == out.end())
+      out.push_back(s.connection);
+  });
+  return out;
+}
+
+}  // namespace weft

@@ -1,0 +1,117 @@
+#include "core/run_service.h"
+
+#include <algorithm>
+
+#include "common/ids.h"
+
+namespace weft {
+
+RunService::RunService(Store& store, ChangeHub& hub, Clock& clock)
+    : store_(store), hub_(hub), clock_(clock) {}
+
+Result<Run> RunService::StartManual(const std::string& flow_id, const Json& input, bool has_input,
+                                    const std::string& actor) {
+  auto flow = store_.GetFlow(flow_id);
+  if (!flow) return Fail(flow.error());
+  Json trigger = {{"type", "manual"},
+                  {"body", has_input ? input : Json(nullptr)},
+                  {"headers", Json::object()},
+                  {"query", Json::object()}};
+  if (!actor.empty()) trigger["actor"] = actor;
+  auto run = Enqueue(*flow, "manual", std::move(trigger));
+  if (run && has_input) run->input = input;
+  return run;
+}
+
+Result<Run> RunService::Enqueue(const Flow& flow, const std::string& trigger_type, Json trigger,
+                                std::optional<TimePoint> scheduled_for, RunStatus status) {
+  Run run;
+  TimePoint now = clock_.Now();
+  run.id = NewId(ToUnixMs(now));
+  run.flow_id = flow.id;
+  run.flow_name = flow.name;
+  run.flow_version = flow.version;
+  run.trigger_type = trigger_type;
+  if (trigger.is_object() && trigger.contains("body") && trigger_type == "manual") run.input = trigger["body"];
+  run.trigger = std::move(trigger);
+  run.status = status;
+  run.scheduled_for = scheduled_for;
+  run.created_at = now;
+  if (status == RunStatus::kSkipped) run.finished_at = now;
+  auto created = store_.CreateRun(run);
+  if (!created) return created;
+  if (status == RunStatus::kQueued) hub_.RunQueued();
+  return created;
+}
+
+Result<Run> RunService::Get(const std::string& id, bool with_steps) { return store_.GetRun(id, with_steps); }
+
+Result<RunPage> RunService::List(const RunFilter& filter) {
+  RunFilter f = filter;
+  if (f.limit <= 0) f.limit = 50;
+  f.limit = std::min(f.limit, 1000);
+  return store_.ListRuns(f);
+}
+
+Result<Run> RunService::Wait(const std::string& id, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    uint64_t mark = hub_.ProgressMark();
+    auto run = store_.GetRun(id, true);
+    if (!run || IsTerminal(run->status)) return run;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return run;
+    // Re-read at least every 250 ms: another node may be running it.
+    hub_.WaitProgress(mark, std::min(deadline, now + std::chrono::milliseconds(250)));
+  }
+}
+
+Result<Run> RunService::Cancel(const std::string& id) {
+  auto requested = store_.RequestCancel(id);
+  if (!requested) return Fail(requested.error());
+  if (!*requested) return Fail(ErrorCode::kConflict, "run " + id + " has already finished");
+  hub_.RunQueued();  // a free worker picks a queued run up and ends it
+  hub_.RunProgressed(id);
+  return store_.GetRun(id, true);
+}
+
+Result<Run> RunService::Retry(const std::string& id) {
+  auto old = store_.GetRun(id, true);
+  if (!old) return old;
+  if (old->status != RunStatus::kFailed)
+    return Fail(ErrorCode::kConflict, "run " + id + " is " + std::string(ToString(old->status)) +
+                                          "; only a failed run can be retried");
+  Run run;
+  TimePoint now = clock_.Now();
+  run.id = NewId(ToUnixMs(now));
+  run.flow_id = old->flow_id;
+  run.flow_name = old->flow_name;
+  run.flow_version = old->flow_version;
+  run.trigger_type = old->trigger_type;
+  run.trigger = old->trigger;
+  run.input = old->input;
+  run.scheduled_for = old->scheduled_for;
+  run.retry_of = old->id;
+  run.created_at = now;
+  // Held back until the reused steps are copied; released right after.
+  run.not_before = now + Millis(30'000);
+  auto created = store_.CreateRun(run);
+  if (!created) return created;
+  int seq = 0;
+  for (const auto& step : old->steps) {
+    if (step.status != StepStatus::kSucceeded && step.status != StepStatus::kSkipped) continue;
+    StepRun copy = step;
+    copy.run_id = run.id;
+    copy.seq = seq++;
+    copy.logs = Json::array({{{"at", step.finished_at ? ToUnixMs(*step.finished_at) : 0},
+                              {"level", "info"},
+                              {"message", "reused from run " + old->id}}});
+    if (auto r = store_.SaveStepRun(copy); !r) return Fail(r.error());
+  }
+  created->not_before.reset();
+  if (auto r = store_.UpdateRun(*created); !r) return Fail(r.error());
+  hub_.RunQueued();
+  return store_.GetRun(run.id, true);
+}
+
+}  // namespace weft
