@@ -1,0 +1,198 @@
+// Typed functions for every endpoint of DESIGN.md §5 the UI uses.
+// Paths are relative to /api/v1 (see client.ts).
+import { buildUrl, request, setCsrfToken } from './client';
+import type {
+  ApiToken,
+  Connection,
+  ConnectionTestResult,
+  Connector,
+  Delivery,
+  Flow,
+  FlowDocument,
+  FlowRow,
+  FlowVersion,
+  Json,
+  JsonObject,
+  Me,
+  Run,
+  Schedule,
+  SchedulePreview,
+  User,
+} from './types';
+
+export * from './types';
+export { ApiError, errorMessage, setCsrfToken, onUnauthorized } from './client';
+
+const enc = encodeURIComponent;
+
+// ---- flows -------------------------------------------------------------------
+
+export const flows = {
+  list: (signal?: AbortSignal) =>
+    request<{ flows: FlowRow[] }>('/flows', { signal }).then((r) => r.flows ?? []),
+  get: (id: string, signal?: AbortSignal) => request<Flow>(`/flows/${enc(id)}`, { signal }),
+  create: (doc: FlowDocument) => request<Flow>('/flows', { method: 'POST', body: doc }),
+  save: (id: string, doc: FlowDocument, baseVersion?: number) =>
+    request<Flow>(`/flows/${enc(id)}`, {
+      method: 'PUT',
+      body: baseVersion ? { ...doc, base_version: baseVersion } : doc,
+    }),
+  remove: (id: string) => request<void>(`/flows/${enc(id)}`, { method: 'DELETE' }),
+  activate: (id: string) => request<Flow>(`/flows/${enc(id)}/activate`, { method: 'POST' }),
+  deactivate: (id: string) => request<Flow>(`/flows/${enc(id)}/deactivate`, { method: 'POST' }),
+  setActive: (id: string, active: boolean) => (active ? flows.activate(id) : flows.deactivate(id)),
+  clone: (id: string) => request<Flow>(`/flows/${enc(id)}/clone`, { method: 'POST' }),
+  exportUrl: (id: string, format: 'yaml' | 'json' = 'yaml') =>
+    buildUrl(`/flows/${enc(id)}/export`, { format }),
+  exportText: async (id: string, format: 'yaml' | 'json' = 'yaml') => {
+    const res = await request<Response>(`/flows/${enc(id)}/export`, { query: { format }, raw: true });
+    return res.text();
+  },
+  /** Sends the file's text as it is: the server reads JSON or YAML. */
+  import: (text: string, filename?: string) => {
+    const isJson = /\.json$/i.test(filename ?? '') || /^\s*[{[]/.test(text);
+    return request<Flow>('/flows/import', {
+      method: 'POST',
+      body: isJson ? safeJson(text) : text,
+      contentType: 'application/yaml',
+    });
+  },
+  versions: (id: string, signal?: AbortSignal) =>
+    request<{ versions: FlowVersion[] } | FlowVersion[]>(`/flows/${enc(id)}/versions`, { signal }).then((r) =>
+      Array.isArray(r) ? r : (r.versions ?? []),
+    ),
+  version: (id: string, v: number) => request<FlowVersion & Partial<Flow>>(`/flows/${enc(id)}/versions/${v}`),
+  run: (id: string, input?: Json) =>
+    request<Run>(`/flows/${enc(id)}/runs`, {
+      method: 'POST',
+      body: input === undefined ? {} : { input },
+    }),
+  rotateWebhook: (id: string) => request<Flow>(`/flows/${enc(id)}/webhook/rotate`, { method: 'POST' }),
+};
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+// ---- runs --------------------------------------------------------------------
+
+export interface RunQuery {
+  flow_id?: string;
+  status?: string;
+  trigger?: string;
+  limit?: number;
+  cursor?: string;
+  /** Not in §5; sent for the time filter, and the UI filters client-side too. */
+  since?: string;
+}
+
+export const runs = {
+  list: (q: RunQuery, signal?: AbortSignal) =>
+    request<{ runs: Run[]; next_cursor?: string | null }>('/runs', { query: { ...q }, signal }),
+  get: (id: string, signal?: AbortSignal) => request<Run>(`/runs/${enc(id)}`, { signal }),
+  cancel: (id: string) => request<Run>(`/runs/${enc(id)}/cancel`, { method: 'POST' }),
+  retry: (id: string) => request<Run>(`/runs/${enc(id)}/retry`, { method: 'POST' }),
+  eventsUrl: (id: string) => buildUrl(`/runs/${enc(id)}/events`),
+};
+
+// ---- connectors & connections -----------------------------------------------
+
+export const connectors = {
+  list: (signal?: AbortSignal) =>
+    request<{ connectors: Connector[] }>('/connectors', { signal }).then((r) => r.connectors ?? []),
+};
+
+export interface ConnectionInput {
+  name: string;
+  connector: string;
+  settings: JsonObject;
+  auth: JsonObject;
+  active: boolean;
+}
+
+export const connections = {
+  list: (signal?: AbortSignal) =>
+    request<{ connections: Connection[] }>('/connections', { signal }).then((r) => r.connections ?? []),
+  get: (id: string) => request<Connection>(`/connections/${enc(id)}`),
+  create: (c: ConnectionInput) => request<Connection>('/connections', { method: 'POST', body: c }),
+  save: (id: string, c: Partial<ConnectionInput>) =>
+    request<Connection>(`/connections/${enc(id)}`, { method: 'PUT', body: c }),
+  remove: (id: string) => request<void>(`/connections/${enc(id)}`, { method: 'DELETE' }),
+  test: (id: string) => request<ConnectionTestResult>(`/connections/${enc(id)}/test`, { method: 'POST' }),
+};
+
+// ---- deliveries --------------------------------------------------------------
+
+export const deliveries = {
+  list: (flowId: string, signal?: AbortSignal, cursor?: string) =>
+    request<{ deliveries: Delivery[]; next_cursor?: string | null }>('/deliveries', {
+      query: { flow_id: flowId, cursor },
+      signal,
+    }),
+  get: (id: string) => request<Delivery>(`/deliveries/${enc(id)}`),
+};
+
+// ---- schedules & expressions ------------------------------------------------
+
+export const schedules = {
+  preview: (schedule: Schedule, count = 5, after?: string, signal?: AbortSignal) =>
+    request<SchedulePreview>('/schedules/preview', {
+      method: 'POST',
+      body: after ? { schedule, count, after } : { schedule, count },
+      signal,
+    }),
+};
+
+export const expressions = {
+  /** `expression` is bare JSONata (no {{ }}); binding names without `$`. */
+  evaluate: (expression: string, input: Json, bindings: JsonObject = {}, signal?: AbortSignal) =>
+    request<{ result?: Json }>('/expressions/evaluate', {
+      method: 'POST',
+      body: { expression, input, bindings },
+      signal,
+    }),
+};
+
+// ---- auth, users, tokens ------------------------------------------------------
+
+export const auth = {
+  me: (signal?: AbortSignal) => request<Me>('/me', { signal, quiet401: true }),
+  login: async (username: string, password: string) => {
+    const r = await request<{ csrf_token?: string }>('/auth/login', {
+      method: 'POST',
+      body: { username, password },
+      quiet401: true,
+    });
+    setCsrfToken(r?.csrf_token ?? null);
+    return r;
+  },
+  logout: async () => {
+    try {
+      await request<void>('/auth/logout', { method: 'POST', quiet401: true });
+    } finally {
+      setCsrfToken(null);
+    }
+  },
+};
+
+export const users = {
+  list: (signal?: AbortSignal) =>
+    request<{ users: User[] } | User[]>('/users', { signal }).then((r) => (Array.isArray(r) ? r : (r.users ?? []))),
+  create: (u: { username: string; password: string; role: string }) =>
+    request<User>('/users', { method: 'POST', body: u }),
+  remove: (id: string) => request<void>(`/users/${enc(id)}`, { method: 'DELETE' }),
+};
+
+export const tokens = {
+  list: (signal?: AbortSignal) =>
+    request<{ tokens: ApiToken[] } | ApiToken[]>('/tokens', { signal }).then((r) =>
+      Array.isArray(r) ? r : (r.tokens ?? []),
+    ),
+  create: (t: { name: string; role: string; expires_in?: string }) =>
+    request<ApiToken>('/tokens', { method: 'POST', body: t }),
+  remove: (id: string) => request<void>(`/tokens/${enc(id)}`, { method: 'DELETE' }),
+};

@@ -1,0 +1,299 @@
+// Types for the weft HTTP API (DESIGN.md §5). Field names are the server's.
+// Where the contract leaves a shape open, the type is permissive and the
+// UI normalises it (see normalize.ts).
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export type TriggerType = 'manual' | 'webhook' | 'schedule';
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface RetryPolicy {
+  attempts?: number;
+  backoff?: 'fixed' | 'exponential';
+  delay?: string;
+  max_delay?: string;
+}
+
+export interface Step {
+  id: string;
+  name?: string;
+  uses: string;
+  connection?: string;
+  with?: JsonObject;
+  if?: string;
+  retry?: RetryPolicy;
+  timeout?: string;
+  on_error?: 'fail' | 'continue';
+  then?: Step[];
+  else?: Step[];
+  do?: Step[];
+  [key: string]: unknown;
+}
+
+export type WebhookAuth =
+  | { type: 'none' }
+  | { type: 'header'; name?: string; value?: string }
+  | { type: 'basic'; username?: string; password?: string }
+  | {
+      type: 'hmac';
+      scheme?: 'standard-webhooks' | 'github' | 'custom';
+      secret?: string;
+      header?: string;
+      algorithm?: 'sha256' | 'sha1' | 'sha512';
+      encoding?: 'hex' | 'base64';
+      prefix?: string;
+    };
+
+export interface WebhookSettings {
+  methods?: string[];
+  auth?: WebhookAuth;
+  response?: { mode?: 'accepted' | 'sync'; timeout?: string };
+  max_body?: string | number;
+}
+
+export type ScheduleKind = 'predefined' | 'once' | 'custom' | 'cron';
+
+export interface Schedule {
+  kind: ScheduleKind;
+  every?: string;
+  at?: string;
+  days?: string[];
+  days_of_month?: (number | string)[];
+  times?: string[];
+  between?: [string, string];
+  cron?: string;
+  start?: string | null;
+  end?: string | null;
+  timezone?: string;
+  misfire?: 'run_once' | 'skip';
+  overlap?: 'allow' | 'skip' | 'queue';
+}
+
+export interface Trigger {
+  type: TriggerType;
+  webhook?: WebhookSettings;
+  schedule?: Schedule;
+}
+
+/** The document a client writes (server-managed fields are ignored on write). */
+export interface FlowDocument {
+  name: string;
+  description?: string;
+  trigger: Trigger;
+  steps: Step[];
+  settings?: JsonObject;
+}
+
+export interface LastRun {
+  id: string;
+  status: RunStatus;
+  finished_at?: string | null;
+}
+
+/** A flow as the server returns it: the document plus server-managed fields. */
+export interface Flow extends FlowDocument {
+  id: string;
+  version: number;
+  active: boolean;
+  webhook_url?: string | null;
+  next_run_at?: string | null;
+  missed_fires?: number;
+  schedule_summary?: string | null;
+  created_at?: string;
+  updated_at?: string;
+  updated_by?: string;
+  /** Present on a save that succeeded with remarks (unknown connection). */
+  warnings?: ApiErrorDetail[] | string[];
+}
+
+/** A row of GET /flows. */
+export interface FlowRow {
+  id: string;
+  name: string;
+  description?: string;
+  version: number;
+  active: boolean;
+  trigger_type: TriggerType;
+  connections?: (string | { name: string; connector?: string })[];
+  schedule_summary?: string | null;
+  next_run_at?: string | null;
+  missed_fires?: number;
+  webhook_url?: string | null;
+  last_run?: LastRun | null;
+  /** Not in the contract; used when present for the Scheduled column's zone. */
+  timezone?: string;
+}
+
+export interface FlowVersion {
+  version: number;
+  created_at?: string;
+  created_by?: string;
+  updated_by?: string;
+  document?: FlowDocument;
+}
+
+export interface LogLine {
+  at?: string;
+  level?: string;
+  message: string;
+}
+
+export interface RunError {
+  code?: string;
+  message?: string;
+  step?: string;
+  [key: string]: unknown;
+}
+
+export interface StepRun {
+  id: string;
+  path: string;
+  uses: string;
+  status: StepStatus;
+  attempts?: number;
+  started_at?: string | null;
+  finished_at?: string | null;
+  duration_ms?: number | null;
+  input?: Json;
+  output?: Json;
+  error?: RunError | null;
+  logs?: LogLine[];
+}
+
+export interface Run {
+  id: string;
+  flow_id: string;
+  flow_name?: string;
+  flow_version?: number;
+  /** The trigger context (`{type, ...}`); some servers may send only the type. */
+  trigger?: ({ type?: string } & JsonObject) | string | null;
+  status: RunStatus;
+  scheduled_for?: string | null;
+  created_at?: string;
+  started_at?: string | null;
+  finished_at?: string | null;
+  duration_ms?: number | null;
+  input?: Json;
+  output?: Json;
+  error?: RunError | null;
+  retry_of?: string | null;
+  steps?: StepRun[];
+}
+
+export interface CatalogField {
+  name: string;
+  title?: string;
+  label?: string;
+  type?: string;
+  required?: boolean;
+  secret?: boolean;
+  enum?: Json[];
+  default?: Json;
+  help?: string;
+  description?: string;
+  placeholder?: string;
+}
+
+export interface CatalogAuthType {
+  type?: string;
+  name?: string;
+  title?: string;
+  fields?: CatalogField[];
+}
+
+export interface CatalogAction {
+  name: string;
+  title?: string;
+  description?: string;
+  inputs?: CatalogField[];
+  output?: Json;
+}
+
+export interface Connector {
+  name: string;
+  title?: string;
+  description?: string;
+  icon?: string;
+  fields?: CatalogField[];
+  auth_types?: (string | CatalogAuthType)[];
+  actions?: CatalogAction[];
+}
+
+export interface Connection {
+  id: string;
+  name: string;
+  connector: string;
+  settings?: JsonObject;
+  auth?: { type?: string } & JsonObject;
+  active: boolean;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  message?: string;
+  duration_ms?: number;
+}
+
+export interface Delivery {
+  id: string;
+  flow_id?: string;
+  received_at?: string;
+  created_at?: string;
+  method?: string;
+  path?: string;
+  status?: number;
+  status_code?: number;
+  run_id?: string | null;
+  headers?: Record<string, string | string[]>;
+  query?: JsonObject;
+  body?: Json;
+}
+
+export interface Me {
+  id?: string;
+  username?: string | null;
+  role?: 'viewer' | 'editor' | 'admin';
+  open?: boolean;
+  csrf_token?: string;
+  [key: string]: unknown;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  role: 'viewer' | 'editor' | 'admin';
+  created_at?: string;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: 'viewer' | 'editor' | 'admin';
+  prefix?: string;
+  created_at?: string;
+  expires_at?: string | null;
+  last_used_at?: string | null;
+  token?: string;
+}
+
+export interface SchedulePreview {
+  next: string[];
+  description?: string;
+}
+
+export interface ApiErrorDetail {
+  path?: string;
+  message: string;
+}
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: ApiErrorDetail[];
+  position?: number;
+  [key: string]: unknown;
+}

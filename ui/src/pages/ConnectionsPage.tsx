@@ -1,0 +1,3 @@
+export function ConnectionsPage() {
+  return <div className="page">Coming soon</div>;
+}

@@ -1,0 +1,3 @@
+export function RunPage() {
+  return <div className="page">Coming soon</div>;
+}
