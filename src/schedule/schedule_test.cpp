@@ -1,0 +1,11 @@
+#include "schedule/schedule.h"
+
+#include <gtest/gtest.h>
+
+namespace weft {
+namespace {
+
+TEST(Schedule, Placeholder) {}
+
+}  // namespace
+}  // namespace weft
