@@ -1,0 +1,155 @@
+#include "engine/engine.h"
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "engine/executor.h"
+
+namespace weft {
+
+class Engine::Impl {
+ public:
+  Impl(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock, EngineOptions options)
+      : store_(store), hub_(hub), clock_(clock), options_(std::move(options)),
+        executor_(store, catalog, hub, clock, options_) {
+    if (options_.node_id.empty()) options_.node_id = "node-" + RandomToken(48);
+    if (options_.workers < 1) options_.workers = 1;
+  }
+
+  void Start() {
+    hub_.OnRunQueued([this] {
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        ++wake_seq_;
+      }
+      cv_.notify_one();
+    });
+    for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    keeper_ = std::thread([this] { KeeperLoop(); });
+    log::Info("engine started", {{"node", options_.node_id}, {"workers", std::to_string(options_.workers)}});
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    // Running steps finish, then their runs are handed back (unclaimed) for
+    // the next start or another node. Past the grace period we stop waiting.
+    std::unique_lock<std::mutex> lock(mu_);
+    bool drained = cv_.wait_for(lock, options_.stop_grace, [this] { return active_workers_ == 0; });
+    lock.unlock();
+    for (auto& t : workers_) {
+      if (drained) t.join();
+      else t.detach();
+    }
+    if (keeper_.joinable()) keeper_.join();
+    workers_.clear();
+    log::Info("engine stopped", {{"node", options_.node_id}, {"drained", drained ? "yes" : "no"}});
+  }
+
+ private:
+  void WorkerLoop() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      ++active_workers_;
+    }
+    while (!stopping_.load()) {
+      uint64_t seen;
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        seen = wake_seq_;
+      }
+      TimePoint now = clock_.Now();
+      auto claimed = store_.ClaimRuns(options_.node_id, 1, now, now + options_.lease);
+      if (claimed && !claimed->empty()) {
+        RunOne(std::move(claimed->front()));
+        continue;
+      }
+      if (!claimed) log::Warn("could not claim runs", {{"error", claimed.error().message}});
+      std::unique_lock<std::mutex> lock(mu_);
+      TimePoint deadline = clock_.Now() + options_.poll_interval;
+      if (next_wake_ && *next_wake_ < deadline) deadline = std::max(*next_wake_, clock_.Now());
+      clock_.WaitUntil(cv_, lock, deadline, [&] { return stopping_.load() || wake_seq_ != seen; });
+      if (next_wake_ && *next_wake_ <= clock_.Now()) next_wake_.reset();
+    }
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      --active_workers_;
+    }
+    cv_.notify_all();
+  }
+
+  void RunOne(Run run) {
+    auto cancelled = std::make_shared<std::atomic<bool>>(run.cancel_requested);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      held_[run.id] = cancelled;
+    }
+    std::string id = run.id;
+    ExecuteResult result = executor_.Execute(std::move(run), *cancelled, stopping_);
+    std::lock_guard<std::mutex> g(mu_);
+    held_.erase(id);
+    if (result.kind == ExecuteResult::kSuspended && result.resume_at) {
+      if (!next_wake_ || *result.resume_at < *next_wake_) next_wake_ = *result.resume_at;
+      ++wake_seq_;  // a sleeping worker re-computes its deadline
+      cv_.notify_one();
+    }
+  }
+
+  // Renews the leases of held runs and raises their cancel flags.
+  void KeeperLoop() {
+    Millis period = std::min(Millis(500), options_.lease / 3);
+    while (!stopping_.load()) {
+      std::map<std::string, std::shared_ptr<std::atomic<bool>>> held;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        clock_.WaitUntil(cv_, lock, clock_.Now() + period, [&] { return stopping_.load(); });
+        held = held_;
+      }
+      if (held.empty()) continue;
+      std::vector<std::string> ids;
+      for (const auto& [id, flag] : held) {
+        ids.push_back(id);
+        auto run = store_.GetRun(id, false);
+        if (run && run->cancel_requested) flag->store(true);
+      }
+      TimePoint now = clock_.Now();
+      if (auto r = store_.RenewLeases(options_.node_id, ids, now + options_.lease); !r)
+        log::Warn("could not renew leases", {{"error", r.error().message}});
+    }
+  }
+
+  Store& store_;
+  ChangeHub& hub_;
+  Clock& clock_;
+  EngineOptions options_;
+  Executor executor_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> stopping_{false};
+  bool stopped_ = false;
+  uint64_t wake_seq_ = 0;
+  int active_workers_ = 0;
+  std::optional<TimePoint> next_wake_;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> held_;
+  std::vector<std::thread> workers_;
+  std::thread keeper_;
+};
+
+Engine::Engine(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock, EngineOptions options)
+    : impl_(std::make_unique<Impl>(store, catalog, hub, clock, std::move(options))) {}
+Engine::~Engine() { impl_->Stop(); }
+void Engine::Start() { impl_->Start(); }
+void Engine::Stop() { impl_->Stop(); }
+
+}  // namespace weft

@@ -1,0 +1,606 @@
+#include "engine/executor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/time_format.h"
+#include "core/document.h"
+#include "expr/expr.h"
+
+namespace weft {
+
+// A flow version parsed once, with its templates compiled on first use.
+class CompiledFlow {
+ public:
+  explicit CompiledFlow(FlowDocument doc) : doc_(std::move(doc)) {}
+  const FlowDocument& doc() const { return doc_; }
+
+  // The compiled template for `text`, or the compile error.
+  std::variant<std::shared_ptr<const expr::Template>, expr::ExprError> TemplateFor(const std::string& text) const {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = templates_.find(text);
+    if (it != templates_.end()) return it->second;
+    auto compiled = expr::Template::Compile(text);
+    if (auto* err = std::get_if<expr::Template::CompileError>(&compiled)) return err->error;
+    auto t = std::get<std::shared_ptr<const expr::Template>>(compiled);
+    templates_.emplace(text, t);
+    return t;
+  }
+
+ private:
+  FlowDocument doc_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const expr::Template>> templates_;
+};
+
+namespace {
+
+bool Truthy(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null: return false;
+    case Json::value_t::boolean: return v.get<bool>();
+    case Json::value_t::string: return !v.get_ref<const std::string&>().empty();
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float: return v.get<double>() != 0;
+    case Json::value_t::array:
+      return std::any_of(v.begin(), v.end(), [](const Json& x) { return Truthy(x); });
+    case Json::value_t::object: return !v.empty();
+    default: return true;
+  }
+}
+
+Json ErrorJson(const Error& e, const std::string& step = "") {
+  Json j = {{"code", ErrorCodeName(e.code)}, {"message", e.message}};
+  if (!step.empty()) j["step"] = step;
+  return j;
+}
+
+std::string ExprMessage(const expr::ExprError& e) {
+  std::string m = e.code + ": " + e.message;
+  if (e.position >= 0) m += " (at position " + std::to_string(e.position) + ")";
+  return m;
+}
+
+// The state of one Execute call.
+class RunExecution {
+ public:
+  enum class Kind { kOk, kFailed, kSuspended, kCancelled, kHandedBack };
+  struct Outcome {
+    Kind kind = Kind::kOk;
+    Json output;             // last step output (kOk)
+    bool has_output = false;
+    Error error;             // kFailed
+    std::string failed_step;
+    TimePoint resume_at{};   // kSuspended
+  };
+
+  RunExecution(Run run, const CompiledFlow& flow, Store& store, const ActionCatalog& catalog,
+               ChangeHub& hub, Clock& clock, const EngineOptions& options,
+               const std::atomic<bool>& cancelled, const std::atomic<bool>& stopping)
+      : run_(std::move(run)), flow_(flow), store_(store), catalog_(catalog), hub_(hub),
+        clock_(clock), options_(options), cancelled_(cancelled), stopping_(stopping) {
+    for (auto& s : run_.steps) {
+      next_seq_ = std::max(next_seq_, s.seq + 1);
+      records_.emplace(s.path, std::move(s));
+    }
+    run_.steps.clear();
+    ctx_ = Json::object();
+    ctx_["trigger"] = run_.trigger;
+    ctx_["steps"] = Json::object();
+    ctx_["run"] = {{"id", run_.id},
+                   {"flow_id", run_.flow_id},
+                   {"flow_version", run_.flow_version},
+                   {"started_at", run_.started_at ? FormatIso(*run_.started_at) : FormatIso(clock_.Now())}};
+  }
+
+  Outcome Execute() { return ExecList(flow_.doc().steps, "", ctx_); }
+
+ private:
+  StepRun& Record(const Step& step, const std::string& path) {
+    auto it = records_.find(path);
+    if (it != records_.end()) return it->second;
+    StepRun r;
+    r.run_id = run_.id;
+    r.path = path;
+    r.step_id = step.id;
+    r.uses = step.uses;
+    r.seq = next_seq_++;
+    return records_.emplace(path, std::move(r)).first->second;
+  }
+
+  bool Commit(const StepRun& r) {
+    auto saved = store_.SaveStepRun(r);
+    if (!saved) {
+      log::Error("could not save step result", {{"run", run_.id}, {"step", r.path}, {"error", saved.error().message}});
+      return false;
+    }
+    hub_.RunProgressed(run_.id);
+    return true;
+  }
+
+  void Publish(Json& scope, const StepRun& r) {
+    scope["steps"][r.step_id] = {{"output", r.output}, {"status", ToString(r.status)}};
+    if (!r.error.is_null()) scope["steps"][r.step_id]["error"] = r.error;
+  }
+
+  Outcome Failed(Error e, const std::string& step) {
+    Outcome o;
+    o.kind = Kind::kFailed;
+    o.error = std::move(e);
+    o.failed_step = step;
+    return o;
+  }
+
+  // Renders every {{ }} in `v` against `scope`. A string that is one
+  // expression whose value is undefined sets *undefined (its member is left
+  // out of an object). Inputs the catalog marks "expression" stay as written.
+  std::optional<Json> Resolve(const Json& v, const Json& scope, Error* error, bool* undefined = nullptr) {
+    if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      if (!expr::Template::HasExpressions(s)) return v;
+      auto t = flow_.TemplateFor(s);
+      if (auto* e = std::get_if<expr::ExprError>(&t)) {
+        *error = Error(ErrorCode::kExpression, ExprMessage(*e));
+        return std::nullopt;
+      }
+      auto r = std::get<std::shared_ptr<const expr::Template>>(t)->Render(scope);
+      if (!r.ok()) {
+        *error = Error(ErrorCode::kExpression, ExprMessage(*r.error));
+        return std::nullopt;
+      }
+      if (!r.value) {
+        if (undefined) *undefined = true;
+        return Json(nullptr);
+      }
+      return std::move(*r.value);
+    }
+    if (v.is_object()) {
+      Json out = Json::object();
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        bool member_undefined = false;
+        auto r = Resolve(it.value(), scope, error, &member_undefined);
+        if (!r) return std::nullopt;
+        if (!member_undefined) out[it.key()] = std::move(*r);
+      }
+      return out;
+    }
+    if (v.is_array()) {
+      Json out = Json::array();
+      for (const auto& item : v) {
+        auto r = Resolve(item, scope, error);
+        if (!r) return std::nullopt;
+        out.push_back(std::move(*r));
+      }
+      return out;
+    }
+    return v;
+  }
+
+  std::optional<Json> ResolveWith(const Step& step, const Json& scope, Error* error) {
+    const ActionSpec* spec = catalog_.FindActionSpec(step.uses);
+    Json out = Json::object();
+    for (auto it = step.with.begin(); it != step.with.end(); ++it) {
+      bool raw = false;
+      if (spec)
+        for (const auto& f : spec->inputs)
+          if (f.name == it.key() && f.type == "expression") raw = true;
+      if (raw) {
+        out[it.key()] = it.value();
+        continue;
+      }
+      bool undefined = false;
+      auto r = Resolve(it.value(), scope, error, &undefined);
+      if (!r) return std::nullopt;
+      if (!undefined) out[it.key()] = std::move(*r);
+    }
+    return out;
+  }
+
+  void MarkSkipped(const std::vector<Step>& steps, const std::string& prefix, Json& scope) {
+    for (const auto& s : steps) {
+      std::string path = prefix + s.id;
+      StepRun& r = Record(s, path);
+      if (IsTerminal(r.status)) continue;
+      r.status = StepStatus::kSkipped;
+      r.finished_at = clock_.Now();
+      Commit(r);
+      Publish(scope, r);
+      MarkSkipped(s.then_steps, path + ".", scope);
+      MarkSkipped(s.else_steps, path + ".", scope);
+    }
+  }
+
+  bool CancelRequested() { return cancelled_.load(); }
+
+  Outcome ExecList(const std::vector<Step>& steps, const std::string& prefix, Json& scope) {
+    Outcome last;
+    for (const auto& step : steps) {
+      if (CancelRequested()) return Outcome{Kind::kCancelled};
+      if (stopping_.load()) return Outcome{Kind::kHandedBack};
+      Outcome o = ExecStep(step, prefix + step.id, scope);
+      switch (o.kind) {
+        case Kind::kOk:
+          if (o.has_output) last = std::move(o);
+          break;
+        case Kind::kFailed:
+          if (step.on_error == OnError::kContinue) break;
+          return o;
+        default:
+          return o;
+      }
+    }
+    last.kind = Kind::kOk;
+    return last;
+  }
+
+  Outcome Done(StepRun& r, Json& scope) {
+    Publish(scope, r);
+    Outcome o;
+    if (r.status == StepStatus::kFailed) {
+      Error e(ErrorCode::kStepFailed, GetString(r.error, "message", "step failed"));
+      return Failed(e, r.path);
+    }
+    if (r.status == StepStatus::kSucceeded) {
+      o.output = r.output;
+      o.has_output = true;
+    }
+    return o;
+  }
+
+  Outcome FailStep(StepRun& r, const Error& e, Json& scope) {
+    r.status = StepStatus::kFailed;
+    r.error = ErrorJson(e);
+    r.finished_at = clock_.Now();
+    r.wake_at.reset();
+    Commit(r);
+    Publish(scope, r);
+    log::Info("step failed", {{"run", run_.id}, {"step", r.path}, {"error", e.message}});
+    return Failed(e, r.path);
+  }
+
+  Outcome Succeed(StepRun& r, Json output, Json& scope) {
+    size_t size = output.is_null() ? 0 : output.dump().size();
+    if (size > options_.max_step_output) {
+      return FailStep(r, Error(ErrorCode::kStepFailed,
+                               "the step's output is " + std::to_string(size) + " bytes, over the limit of " +
+                                   std::to_string(options_.max_step_output) + " bytes (--max-step-output)"),
+                      scope);
+    }
+    r.status = StepStatus::kSucceeded;
+    r.output = std::move(output);
+    r.error = nullptr;
+    r.finished_at = clock_.Now();
+    r.wake_at.reset();
+    Commit(r);
+    return Done(r, scope);
+  }
+
+  void Start(StepRun& r, bool commit) {
+    if (!r.started_at) r.started_at = clock_.Now();
+    r.status = StepStatus::kRunning;
+    if (commit) Commit(r);
+  }
+
+  Outcome ExecStep(const Step& step, const std::string& path, Json& scope) {
+    StepRun& r = Record(step, path);
+    if (IsTerminal(r.status)) return Done(r, scope);
+
+    if (!step.if_expr.empty() && r.status == StepStatus::kPending) {
+      Error err;
+      auto v = Resolve(Json(step.if_expr), scope, &err);
+      if (!v) return FailStep(r, err, scope);
+      if (!Truthy(*v)) {
+        r.status = StepStatus::kSkipped;
+        r.finished_at = clock_.Now();
+        Commit(r);
+        Publish(scope, r);
+        MarkSkipped(step.then_steps, path + ".", scope);
+        MarkSkipped(step.else_steps, path + ".", scope);
+        return Outcome{};
+      }
+    }
+
+    if (step.uses == "flow.if") return ExecIf(step, r, path, scope);
+    if (step.uses == "flow.foreach") return ExecForeach(step, r, path, scope);
+    if (step.uses == "flow.delay") return ExecDelay(step, r, scope);
+    return ExecAction(step, r, scope);
+  }
+
+  Outcome ExecIf(const Step& step, StepRun& r, const std::string& path, Json& scope) {
+    bool branch;
+    if (r.state.is_object() && r.state.contains("branch")) {
+      branch = r.state["branch"] == "then";
+    } else {
+      Error err;
+      auto with = ResolveWith(step, scope, &err);
+      if (!with) return FailStep(r, err, scope);
+      branch = Truthy(with->value("condition", Json(nullptr)));
+      r.input = *with;
+      r.state = {{"branch", branch ? "then" : "else"}};
+      Start(r, true);
+      log::Debug("branch taken", {{"run", run_.id}, {"step", path}, {"branch", branch ? "then" : "else"}});
+    }
+    MarkSkipped(branch ? step.else_steps : step.then_steps, path + ".", scope);
+    Outcome o = ExecList(branch ? step.then_steps : step.else_steps, path + ".", scope);
+    if (o.kind == Kind::kFailed) {
+      r.status = StepStatus::kFailed;
+      r.error = ErrorJson(o.error, o.failed_step);
+      r.finished_at = clock_.Now();
+      Commit(r);
+      Publish(scope, r);
+      return o;
+    }
+    if (o.kind != Kind::kOk) return o;
+    Json output = {{"branch", branch ? "then" : "else"}, {"result", o.has_output ? o.output : Json(nullptr)}};
+    return Succeed(r, std::move(output), scope);
+  }
+
+  Outcome ExecForeach(const Step& step, StepRun& r, const std::string& path, Json& scope) {
+    Json items;
+    if (r.state.is_object() && r.state.contains("items")) {
+      items = r.state["items"];
+    } else {
+      Error err;
+      auto with = ResolveWith(step, scope, &err);
+      if (!with) return FailStep(r, err, scope);
+      items = with->value("items", Json(nullptr));
+      if (items.is_null()) items = Json::array();
+      if (!items.is_array()) items = Json::array({items});  // a single value is a list of one
+      r.input = *with;
+      r.state = {{"items", items}};
+      Start(r, true);
+    }
+    Json outputs = Json::array();
+    Json saved_item = scope.contains("item") ? scope["item"] : Json();
+    Json saved_index = scope.contains("index") ? scope["index"] : Json();
+    bool had_item = scope.contains("item");
+    Outcome result;
+    for (size_t i = 0; i < items.size(); ++i) {
+      scope["item"] = items[i];
+      scope["index"] = i;
+      Outcome o = ExecList(step.do_steps, path + "[" + std::to_string(i) + "].", scope);
+      if (o.kind != Kind::kOk) {
+        result = o;
+        break;
+      }
+      outputs.push_back(o.has_output ? o.output : Json(nullptr));
+    }
+    if (had_item) {
+      scope["item"] = saved_item;
+      scope["index"] = saved_index;
+    } else {
+      scope.erase("item");
+      scope.erase("index");
+    }
+    if (result.kind == Kind::kFailed) {
+      r.status = StepStatus::kFailed;
+      r.error = ErrorJson(result.error, result.failed_step);
+      r.finished_at = clock_.Now();
+      Commit(r);
+      Publish(scope, r);
+      return result;
+    }
+    if (result.kind != Kind::kOk) return result;
+    return Succeed(r, std::move(outputs), scope);
+  }
+
+  Outcome ExecDelay(const Step& step, StepRun& r, Json& scope) {
+    TimePoint now = clock_.Now();
+    if (!r.wake_at) {
+      Error err;
+      auto with = ResolveWith(step, scope, &err);
+      if (!with) return FailStep(r, err, scope);
+      Json d = with->value("duration", Json(nullptr));
+      std::optional<Millis> ms = d.is_string() ? ParseDuration(d.get<std::string>()) : std::nullopt;
+      if (d.is_number()) ms = Millis(static_cast<int64_t>(d.get<double>() * 1000));
+      if (!ms) return FailStep(r, Error(ErrorCode::kValidation, "duration \"" + d.dump() + "\" is not a duration such as \"30s\""), scope);
+      r.input = *with;
+      r.wake_at = now + *ms;
+      r.attempts = 1;
+      Start(r, true);
+    }
+    if (now >= *r.wake_at) {
+      TimePoint wake = *r.wake_at;
+      return Succeed(r, Json{{"waited_until", FormatIso(wake)}}, scope);
+    }
+    Outcome o;
+    o.kind = Kind::kSuspended;
+    o.resume_at = *r.wake_at;
+    return o;
+  }
+
+  Millis RetryDelay(const RetryPolicy& p, int attempt) {
+    if (p.backoff == Backoff::kFixed) return p.delay;
+    double base = static_cast<double>(p.delay.count()) * std::pow(2.0, attempt - 1);
+    base = std::min(base, static_cast<double>(p.max_delay.count()));
+    uint32_t rnd;
+    RandomBytes(&rnd, sizeof rnd);
+    double jittered = base / 2 + (base / 2) * (rnd / 4294967296.0);  // "equal jitter"
+    return Millis(static_cast<int64_t>(jittered));
+  }
+
+  Outcome ExecAction(const Step& step, StepRun& r, Json& scope) {
+    TimePoint now = clock_.Now();
+    if (r.wake_at && now < *r.wake_at) {  // a retry still waiting
+      Outcome o;
+      o.kind = Kind::kSuspended;
+      o.resume_at = *r.wake_at;
+      return o;
+    }
+    std::shared_ptr<Action> action = catalog_.FindAction(step.uses);
+    if (!action) return FailStep(r, Error(ErrorCode::kStepFailed, "no action \"" + step.uses + "\" in this build"), scope);
+
+    std::optional<Connection> connection;
+    if (!step.connection.empty()) {
+      auto c = store_.GetConnectionByName(step.connection);
+      if (!c) return FailStep(r, Error(ErrorCode::kStepFailed, "connection \"" + step.connection + "\" does not exist"), scope);
+      if (!c->active) return FailStep(r, Error(ErrorCode::kStepFailed, "connection \"" + step.connection + "\" is inactive"), scope);
+      connection = std::move(*c);
+    }
+
+    Error err;
+    auto with = ResolveWith(step, scope, &err);
+    if (!with) return FailStep(r, err, scope);
+    r.input = *with;
+    r.attempts += 1;
+    r.wake_at.reset();
+    Start(r, true);
+
+    Json logs = r.logs.is_array() ? r.logs : Json::array();
+    ActionContext ctx{r.input,
+                      connection ? &*connection : nullptr,
+                      run_.id,
+                      r.path,
+                      clock_,
+                      step.timeout ? clock_.Now() + *step.timeout : clock_.Now() + Millis(3'600'000),
+                      cancelled_,
+                      [&](const std::string& level, const std::string& message) {
+                        logs.push_back({{"at", FormatIso(clock_.Now())}, {"level", level}, {"message", message}});
+                        log::Info(message, {{"run", run_.id}, {"step", r.path}, {"level", level}});
+                      }};
+    ActionOutcome out = action->Execute(ctx);
+    r.logs = std::move(logs);
+    if (!out.error) return Succeed(r, std::move(out.output), scope);
+
+    if (CancelRequested()) return Outcome{Kind::kCancelled};
+    if (out.retryable && r.attempts < step.retry.attempts) {
+      Millis delay = RetryDelay(step.retry, r.attempts);
+      if (out.retry_after) delay = std::max(delay, *out.retry_after);
+      r.error = ErrorJson(*out.error);
+      r.wake_at = clock_.Now() + delay;
+      r.logs.push_back({{"at", FormatIso(clock_.Now())},
+                        {"level", "warn"},
+                        {"message", "attempt " + std::to_string(r.attempts) + " failed (" + out.error->message +
+                                        "); retrying in " + FormatDuration(delay)}});
+      Commit(r);
+      Outcome o;
+      o.kind = Kind::kSuspended;
+      o.resume_at = *r.wake_at;
+      return o;
+    }
+    return FailStep(r, *out.error, scope);
+  }
+
+  ::weft::Run run_;
+  const CompiledFlow& flow_;
+  Store& store_;
+  const ActionCatalog& catalog_;
+  ChangeHub& hub_;
+  Clock& clock_;
+  const EngineOptions& options_;
+  const std::atomic<bool>& cancelled_;
+  const std::atomic<bool>& stopping_;
+  std::map<std::string, StepRun> records_;
+  int next_seq_ = 0;
+  Json ctx_;
+};
+
+}  // namespace
+
+Executor::Executor(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock,
+                   const EngineOptions& options)
+    : store_(store), catalog_(catalog), hub_(hub), clock_(clock), options_(options) {}
+
+Executor::~Executor() = default;
+
+std::shared_ptr<const CompiledFlow> Executor::Load(const std::string& flow_id, int version, Error* error) {
+  {
+    std::lock_guard<std::mutex> g(cache_mu_);
+    auto it = cache_.find({flow_id, version});
+    if (it != cache_.end()) return it->second;
+  }
+  auto v = store_.GetFlowVersion(flow_id, version);
+  if (!v) {
+    *error = v.error();
+    return nullptr;
+  }
+  auto doc = ParseStoredDocument(v->document);
+  if (!doc) {
+    *error = doc.error();
+    return nullptr;
+  }
+  auto compiled = std::make_shared<const CompiledFlow>(std::move(*doc));
+  std::lock_guard<std::mutex> g(cache_mu_);
+  if (cache_.size() > 1000) cache_.clear();  // versions are immutable; a bound is all we need
+  cache_[{flow_id, version}] = compiled;
+  return compiled;
+}
+
+ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
+                                const std::atomic<bool>& stopping) {
+  auto full = store_.GetRun(claimed.id, true);
+  if (!full) {
+    log::Error("could not load a claimed run", {{"run", claimed.id}, {"error", full.error().message}});
+    return {ExecuteResult::kHandedBack};
+  }
+  Run run = std::move(*full);
+  TimePoint now = clock_.Now();
+  auto finish = [&](RunStatus status, Json output, Json error) {
+    run.status = status;
+    run.output = std::move(output);
+    run.error = std::move(error);
+    run.finished_at = clock_.Now();
+    if (!run.started_at) run.started_at = run.finished_at;
+    run.claimed_by.clear();
+    run.lease_until.reset();
+    run.not_before.reset();
+    run.steps.clear();
+    if (auto r = store_.UpdateRun(run); !r)
+      log::Error("could not save a finished run", {{"run", run.id}, {"error", r.error().message}});
+    hub_.RunProgressed(run.id);
+    log::Info("run finished", {{"run", run.id}, {"flow", run.flow_name}, {"status", std::string(ToString(status))}});
+    return ExecuteResult{ExecuteResult::kFinished};
+  };
+
+  if (run.cancel_requested || cancelled.load())
+    return finish(RunStatus::kCancelled, nullptr, Json{{"code", "cancelled"}, {"message", "cancelled by request"}});
+
+  Error load_error;
+  auto flow = Load(run.flow_id, run.flow_version, &load_error);
+  if (!flow)
+    return finish(RunStatus::kFailed, nullptr,
+                  Json{{"code", ErrorCodeName(load_error.code)},
+                       {"message", "flow version " + std::to_string(run.flow_version) + " could not be loaded: " + load_error.message}});
+
+  if (run.status == RunStatus::kQueued) {
+    run.status = RunStatus::kRunning;
+    run.started_at = now;
+    Run header = run;
+    header.steps.clear();
+    if (auto r = store_.UpdateRun(header); !r) return {ExecuteResult::kHandedBack};
+    hub_.RunProgressed(run.id);
+    log::Info("run started", {{"run", run.id}, {"flow", run.flow_name}, {"trigger", run.trigger_type}});
+  }
+
+  RunExecution exec(run, *flow, store_, catalog_, hub_, clock_, options_, cancelled, stopping);
+  auto outcome = exec.Execute();
+  switch (outcome.kind) {
+    case RunExecution::Kind::kOk:
+      return finish(RunStatus::kSucceeded, outcome.has_output ? outcome.output : Json(nullptr), nullptr);
+    case RunExecution::Kind::kFailed:
+      return finish(RunStatus::kFailed, nullptr, ErrorJson(outcome.error, outcome.failed_step));
+    case RunExecution::Kind::kCancelled:
+      return finish(RunStatus::kCancelled, nullptr, Json{{"code", "cancelled"}, {"message", "cancelled by request"}});
+    case RunExecution::Kind::kSuspended: {
+      run.claimed_by.clear();
+      run.lease_until.reset();
+      run.not_before = outcome.resume_at;
+      run.steps.clear();
+      if (auto r = store_.UpdateRun(run); !r) return {ExecuteResult::kHandedBack};
+      return {ExecuteResult::kSuspended, outcome.resume_at};
+    }
+    case RunExecution::Kind::kHandedBack:
+      break;
+  }
+  run.claimed_by.clear();
+  run.lease_until.reset();
+  run.steps.clear();
+  (void)store_.UpdateRun(run);
+  return {ExecuteResult::kHandedBack};
+}
+
+}  // namespace weft
