@@ -1,0 +1,323 @@
+// Engine tests: the real executor and worker pool over a real SQLite store
+// in a temp dir, with a FakeClock so delays and retries need no sleeping.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "connectors/utilities/utilities.h"
+#include "core/flow_service.h"
+#include "core/run_service.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace weft {
+namespace {
+
+// An action that fails (retryably) its first `failures` attempts, and counts calls.
+class FlakyAction : public Action {
+ public:
+  std::atomic<int> calls{0};
+  int failures = 0;
+  ActionOutcome Execute(ActionContext& ctx) override {
+    int n = ++calls;
+    if (n <= failures) return ActionOutcome::Failed(ErrorCode::kUnavailable, "far side down", true);
+    return ActionOutcome::Ok(Json{{"call", n}, {"input", ctx.input}});
+  }
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("weft-engine-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    SqliteOptions options;
+    options.data_dir = dir_.string();
+    auto store = SqliteStore::Open(options);
+    ASSERT_TRUE(store) << store.error().message;
+    store_ = std::move(*store);
+    connectors::RegisterUtilities(catalog_);
+    ConnectorSpec test;
+    test.name = "test";
+    test.title = "Test";
+    ActionSpec flaky{"flaky", "Flaky", "", {}, "", {}};
+    FieldSpec anything;
+    anything.name = "value";
+    anything.type = "any";
+    flaky.inputs.push_back(anything);
+    test.actions = {flaky};
+    catalog_.Register(test, {{"flaky", flaky_}});
+    flows_ = std::make_unique<FlowService>(*store_, catalog_, hub_, clock_, FlowServiceOptions{});
+    runs_ = std::make_unique<RunService>(*store_, hub_, clock_);
+  }
+
+  void StartEngine(int workers = 2) {
+    EngineOptions options;
+    options.workers = workers;
+    options.poll_interval = Millis(50);
+    engine_ = std::make_unique<Engine>(*store_, catalog_, hub_, clock_, options);
+    engine_->Start();
+  }
+
+  void TearDown() override {
+    if (engine_) engine_->Stop();
+    engine_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string CreateFlow(const std::string& yaml) {
+    auto doc = ParseDocumentText(yaml);
+    EXPECT_TRUE(doc) << doc.error().message;
+    auto saved = flows_->Create(*doc, "");
+    EXPECT_TRUE(saved) << saved.error().message << (saved ? "" : (saved.error().details.empty() ? "" : saved.error().details[0].path + " " + saved.error().details[0].message));
+    return saved ? saved->flow.id : "";
+  }
+
+  Run RunAndWait(const std::string& flow_id, Json input = nullptr) {
+    auto run = runs_->StartManual(flow_id, input, !input.is_null(), "");
+    EXPECT_TRUE(run);
+    auto done = runs_->Wait(run->id, std::chrono::seconds(10));
+    EXPECT_TRUE(done);
+    return *done;
+  }
+
+  const StepRun* Find(const Run& run, const std::string& path) {
+    for (const auto& s : run.steps)
+      if (s.path == path) return &s;
+    return nullptr;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<SqliteStore> store_;
+  ActionCatalog catalog_;
+  std::shared_ptr<FlakyAction> flaky_ = std::make_shared<FlakyAction>();
+  ChangeHub hub_;
+  FakeClock clock_{FromUnixMs(1'800'000'000'000)};
+  std::unique_ptr<FlowService> flows_;
+  std::unique_ptr<RunService> runs_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, StepsReadEarlierOutputsAndTheRunSucceeds) {
+  std::string id = CreateFlow(R"(
+name: three
+steps:
+  - {id: a, uses: data.set, with: {value: {n: 2}}}
+  - {id: b, uses: data.set, with: {value: "{{ steps.a.output.n * 10 }}"}}
+  - {id: c, uses: data.set, with: {value: "total {{ steps.b.output + trigger.body.add }}"}}
+)");
+  StartEngine();
+  Run run = RunAndWait(id, Json{{"add", 1}});
+  ASSERT_EQ(run.status, RunStatus::kSucceeded) << run.error.dump();
+  ASSERT_EQ(run.steps.size(), 3u);
+  EXPECT_EQ(run.steps[1].output, 20);
+  EXPECT_EQ(run.steps[2].output, "total 21");
+  EXPECT_EQ(run.output, "total 21");
+  for (const auto& s : run.steps) EXPECT_EQ(s.status, StepStatus::kSucceeded);
+}
+
+TEST_F(EngineTest, IfTakesOneBranchAndSkipsTheOther) {
+  std::string id = CreateFlow(R"(
+name: branch
+steps:
+  - id: check
+    uses: flow.if
+    with: {condition: "{{ trigger.body.n > 5 }}"}
+    then: [{id: big, uses: data.set, with: {value: big}}]
+    else: [{id: small, uses: data.set, with: {value: small}}]
+  - {id: after, uses: data.set, with: {value: "{{ steps.big.status }}"}}
+)");
+  StartEngine();
+  Run run = RunAndWait(id, Json{{"n", 9}});
+  ASSERT_EQ(run.status, RunStatus::kSucceeded) << run.error.dump();
+  ASSERT_TRUE(Find(run, "check.big"));
+  EXPECT_EQ(Find(run, "check.big")->status, StepStatus::kSucceeded);
+  ASSERT_TRUE(Find(run, "check.small"));
+  EXPECT_EQ(Find(run, "check.small")->status, StepStatus::kSkipped);
+  EXPECT_EQ(Find(run, "after")->output, "succeeded");
+}
+
+TEST_F(EngineTest, ForeachOutputsEachIterationsLastOutput) {
+  std::string id = CreateFlow(R"(
+name: loop
+steps:
+  - id: each
+    uses: flow.foreach
+    with: {items: "{{ trigger.body.items }}"}
+    do:
+      - {id: double, uses: data.set, with: {value: "{{ item * 2 }}"}}
+      - {id: label, uses: data.set, with: {value: "{{ index }}:{{ steps.double.output }}"}}
+)");
+  StartEngine();
+  Run run = RunAndWait(id, Json{{"items", {1, 2, 3}}});
+  ASSERT_EQ(run.status, RunStatus::kSucceeded) << run.error.dump();
+  EXPECT_EQ(Find(run, "each")->output, Json({"0:2", "1:4", "2:6"}));
+  ASSERT_TRUE(Find(run, "each[2].double"));
+  EXPECT_EQ(Find(run, "each[2].double")->output, 6);
+}
+
+TEST_F(EngineTest, RetriesWaitWithoutAThreadAndCountAttempts) {
+  flaky_->failures = 2;
+  std::string id = CreateFlow(R"(
+name: flaky
+steps:
+  - {id: call, uses: test.flaky, retry: {attempts: 3, backoff: fixed, delay: 10m}}
+)");
+  StartEngine(1);
+  auto run = runs_->StartManual(id, nullptr, false, "");
+  ASSERT_TRUE(run);
+  // The single worker is free while the retry waits: another run completes.
+  std::string other = CreateFlow("name: quick\nsteps: [{id: a, uses: data.set, with: {value: 1}}]");
+  Run quick = RunAndWait(other);
+  EXPECT_EQ(quick.status, RunStatus::kSucceeded);
+  for (int i = 0; i < 2; ++i) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (flaky_->calls < i + 1 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(flaky_->calls, i + 1);
+    auto waiting = runs_->Get(run->id);
+    ASSERT_TRUE(waiting);
+    EXPECT_EQ(waiting->status, RunStatus::kRunning);
+    clock_.Advance(Millis(10 * 60'000 + 1));
+  }
+  auto done = runs_->Wait(run->id, std::chrono::seconds(10));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, RunStatus::kSucceeded) << done->error.dump();
+  EXPECT_EQ(done->steps[0].attempts, 3);
+}
+
+TEST_F(EngineTest, OnErrorContinueKeepsTheStepFailedAndTheRunGoesOn) {
+  std::string id = CreateFlow(R"(
+name: tolerant
+steps:
+  - {id: boom, uses: flow.fail, with: {message: nope}, on_error: continue}
+  - {id: next, uses: data.set, with: {value: "{{ steps.boom.status }}"}}
+)");
+  StartEngine();
+  Run run = RunAndWait(id);
+  EXPECT_EQ(run.status, RunStatus::kSucceeded);
+  EXPECT_EQ(Find(run, "boom")->status, StepStatus::kFailed);
+  EXPECT_EQ(Find(run, "next")->output, "failed");
+}
+
+TEST_F(EngineTest, AFailedStepFailsTheRunWithItsMessage) {
+  std::string id = CreateFlow(R"(
+name: failing
+steps:
+  - {id: a, uses: data.set, with: {value: 1}}
+  - {id: boom, uses: flow.fail, with: {message: "order {{ trigger.body.id }} is invalid"}}
+  - {id: never, uses: data.set, with: {value: 2}}
+)");
+  StartEngine();
+  Run run = RunAndWait(id, Json{{"id", 7}});
+  EXPECT_EQ(run.status, RunStatus::kFailed);
+  EXPECT_EQ(run.error["message"], "order 7 is invalid");
+  EXPECT_EQ(run.error["step"], "boom");
+  EXPECT_EQ(Find(run, "never"), nullptr);
+}
+
+TEST_F(EngineTest, DelayHoldsNoWorkerAndResumesAtItsTime) {
+  std::string id = CreateFlow(R"(
+name: slow
+steps:
+  - {id: a, uses: data.set, with: {value: 1}}
+  - {id: wait, uses: flow.delay, with: {duration: 1h}}
+  - {id: b, uses: data.set, with: {value: 2}}
+)");
+  StartEngine(1);
+  auto run = runs_->StartManual(id, nullptr, false, "");
+  ASSERT_TRUE(run);
+  std::string other = CreateFlow("name: quick\nsteps: [{id: a, uses: data.set, with: {value: 1}}]");
+  EXPECT_EQ(RunAndWait(other).status, RunStatus::kSucceeded);
+  auto waiting = runs_->Get(run->id);
+  ASSERT_TRUE(waiting);
+  EXPECT_EQ(waiting->status, RunStatus::kRunning);
+  EXPECT_EQ(Find(*waiting, "wait")->status, StepStatus::kRunning);
+  clock_.Advance(Millis(3'600'000));
+  auto done = runs_->Wait(run->id, std::chrono::seconds(10));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, RunStatus::kSucceeded);
+}
+
+TEST_F(EngineTest, ResumedRunSkipsFinishedSteps) {
+  std::string id = CreateFlow(R"(
+name: resume
+steps:
+  - {id: first, uses: test.flaky, with: {value: 1}}
+  - {id: second, uses: test.flaky, with: {value: "{{ steps.first.output.call }}"}}
+)");
+  // As if a crash happened right after `first` was committed.
+  auto run = runs_->StartManual(id, nullptr, false, "");
+  ASSERT_TRUE(run);
+  StepRun first;
+  first.run_id = run->id;
+  first.path = "first";
+  first.step_id = "first";
+  first.uses = "test.flaky";
+  first.status = StepStatus::kSucceeded;
+  first.attempts = 1;
+  first.output = Json{{"call", 41}};
+  ASSERT_TRUE(store_->SaveStepRun(first));
+  StartEngine();
+  auto done = runs_->Wait(run->id, std::chrono::seconds(10));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, RunStatus::kSucceeded);
+  EXPECT_EQ(flaky_->calls, 1);  // only `second` ran
+  EXPECT_EQ(Find(*done, "second")->input["value"], 41);
+}
+
+TEST_F(EngineTest, RetryOfAFailedRunReusesSucceededSteps) {
+  std::string id = CreateFlow(R"(
+name: fixable
+steps:
+  - {id: fetch, uses: test.flaky, with: {value: 1}}
+  - {id: check, uses: flow.fail, if: "{{ $not(trigger.body.ok) }}", with: {message: not yet}}
+)");
+  StartEngine();
+  Run failed = RunAndWait(id, Json{{"ok", false}});
+  ASSERT_EQ(failed.status, RunStatus::kFailed);
+  ASSERT_EQ(flaky_->calls, 1);
+  // Retrying keeps the same version and trigger, so it fails again at `check`
+  // without calling `fetch` a second time.
+  auto retry = runs_->Retry(failed.id);
+  ASSERT_TRUE(retry) << retry.error().message;
+  EXPECT_EQ(retry->retry_of, failed.id);
+  auto done = runs_->Wait(retry->id, std::chrono::seconds(10));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, RunStatus::kFailed);
+  EXPECT_EQ(flaky_->calls, 1);
+  EXPECT_FALSE(runs_->Retry(done->id + "x"));
+  auto not_failed = runs_->Retry(RunAndWait(CreateFlow("name: ok\nsteps: [{id: a, uses: data.set, with: {value: 1}}]")).id);
+  ASSERT_FALSE(not_failed);
+  EXPECT_EQ(not_failed.error().code, ErrorCode::kConflict);
+}
+
+TEST_F(EngineTest, CancelStopsAWaitingRun) {
+  std::string id = CreateFlow(R"(
+name: cancellable
+steps:
+  - {id: wait, uses: flow.delay, with: {duration: 1h}}
+  - {id: after, uses: data.set, with: {value: 1}}
+)");
+  StartEngine();
+  auto run = runs_->StartManual(id, nullptr, false, "");
+  ASSERT_TRUE(run);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = runs_->Get(run->id);
+    if (r && r->status == RunStatus::kRunning) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(runs_->Cancel(run->id));
+  clock_.Advance(Millis(3'600'000));  // its wake time comes: it must end cancelled
+  auto done = runs_->Wait(run->id, std::chrono::seconds(10));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, RunStatus::kCancelled);
+  EXPECT_EQ(Find(*done, "after"), nullptr);
+}
+
+}  // namespace
+}  // namespace weft
