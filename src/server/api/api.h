@@ -1,0 +1,53 @@
+// The HTTP API of DESIGN.md §5: the route table as data (method, path,
+// operation) and the handlers bound to it. Handlers only translate between
+// HTTP and the core services; every rule lives in core. Thread-safe once built.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/action.h"
+#include "core/events.h"
+#include "core/flow_service.h"
+#include "core/run_service.h"
+#include "server/router.h"
+
+namespace weft::server {
+
+// What the handlers work with; owned by app/, outliving the server.
+struct ApiServices {
+  FlowService& flows;
+  RunService& runs;
+  const ActionCatalog& catalog;
+  ChangeHub& hub;
+  Clock& clock;
+  // True once the store is open and migrated (GET /healthz).
+  std::function<bool()> ready = [] { return true; };
+  // ANY /hooks/{token}[/{rest...}]: the webhook receiver (server/hooks/).
+  // Null until it exists: every token is then unknown (404).
+  HttpHandler hooks;
+};
+
+struct RouteSpec {
+  const char* method;     // GET POST PUT DELETE, or ANY
+  const char* path;       // template: {name} one segment, {name...} the rest
+  const char* operation;  // operationId in openapi.json
+};
+
+// Every route the server answers, apart from the web UI's static files.
+const std::vector<RouteSpec>& ApiRouteSpecs();
+
+// Adds a route for every spec, bound to its handler.
+void AddApiRoutes(Router& router, ApiServices& services);
+
+// The OpenAPI 3.1 document served at GET /api/v1/openapi.json (api/openapi.json).
+const std::string& OpenApiText();
+
+// ---- used by the handler files ----
+using HandlerTable = std::vector<std::pair<std::string, HttpHandler>>;  // operation -> handler
+void AddFlowHandlers(HandlerTable& table, ApiServices& s);
+void AddRunHandlers(HandlerTable& table, ApiServices& s);
+void AddMiscHandlers(HandlerTable& table, ApiServices& s);
+
+}  // namespace weft::server

@@ -1,0 +1,154 @@
+// Handlers of /api/v1/flows...: translate HTTP to FlowService and RunService.
+#include <charconv>
+
+#include "common/time_format.h"
+#include "core/api_json.h"
+#include "core/document.h"
+#include "server/api/api.h"
+#include "server/api/body.h"
+#include "server/errors.h"
+
+namespace weft::server {
+namespace {
+
+// Who acts: empty while access control is off (the auth issue fills it).
+std::string Actor(const HttpRequest&) { return ""; }
+
+Json WarningsJson(const std::vector<FieldError>& warnings) {
+  Json out = Json::array();
+  for (const auto& w : warnings) out.push_back(Json{{"path", w.path}, {"message", w.message}});
+  return out;
+}
+
+HttpResponse SavedFlowResponse(int status, const SavedFlow& saved, FlowService& flows) {
+  Json body = FlowToJson(saved.flow, flows.WebhookUrl(saved.flow));
+  if (!saved.warnings.empty()) body["warnings"] = WarningsJson(saved.warnings);
+  return HttpResponse::FromJson(status, body);
+}
+
+HttpResponse FlowResponse(const Result<Flow>& flow, FlowService& flows) {
+  if (!flow) return ErrorResponse(flow.error());
+  return HttpResponse::FromJson(200, FlowToJson(*flow, flows.WebhookUrl(*flow)));
+}
+
+}  // namespace
+
+void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
+  FlowService& flows = s.flows;
+  RunService& runs = s.runs;
+
+  t.emplace_back("listFlows", [&flows](HttpRequest&) {
+    auto rows = flows.List();
+    if (!rows) return ErrorResponse(rows.error());
+    Json list = Json::array();
+    for (const auto& row : *rows) list.push_back(FlowRowToJson(row, flows.WebhookUrl(row.flow)));
+    return HttpResponse::FromJson(200, Json{{"flows", std::move(list)}});
+  });
+
+  t.emplace_back("createFlow", [&flows](HttpRequest& req) {
+    auto doc = ParseJsonBody(req, true);
+    if (!doc) return ErrorResponse(doc.error());
+    auto saved = flows.Create(*doc, Actor(req));
+    if (!saved) return ErrorResponse(saved.error());
+    return SavedFlowResponse(201, *saved, flows);
+  });
+
+  t.emplace_back("importFlow", [&flows](HttpRequest& req) {
+    auto doc = ParseJsonBody(req, true);
+    if (!doc) return ErrorResponse(doc.error());
+    auto saved = flows.Import(*doc, Actor(req));
+    if (!saved) return ErrorResponse(saved.error());
+    return SavedFlowResponse(201, *saved, flows);
+  });
+
+  t.emplace_back("getFlow", [&flows](HttpRequest& req) { return FlowResponse(flows.Get(req.Param("id")), flows); });
+
+  t.emplace_back("saveFlow", [&flows](HttpRequest& req) {
+    auto doc = ParseJsonBody(req, true);
+    if (!doc) return ErrorResponse(doc.error());
+    auto saved = flows.Save(req.Param("id"), *doc, Actor(req));
+    if (!saved) return ErrorResponse(saved.error());
+    return SavedFlowResponse(200, *saved, flows);
+  });
+
+  t.emplace_back("deleteFlow", [&flows](HttpRequest& req) {
+    auto done = flows.Delete(req.Param("id"));
+    if (!done) return ErrorResponse(done.error());
+    HttpResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    return r;
+  });
+
+  t.emplace_back("activateFlow",
+                 [&flows](HttpRequest& req) { return FlowResponse(flows.Activate(req.Param("id")), flows); });
+  t.emplace_back("deactivateFlow",
+                 [&flows](HttpRequest& req) { return FlowResponse(flows.Deactivate(req.Param("id")), flows); });
+  t.emplace_back("rotateWebhook",
+                 [&flows](HttpRequest& req) { return FlowResponse(flows.RotateWebhook(req.Param("id")), flows); });
+
+  t.emplace_back("cloneFlow", [&flows](HttpRequest& req) {
+    auto saved = flows.Clone(req.Param("id"), Actor(req));
+    if (!saved) return ErrorResponse(saved.error());
+    return SavedFlowResponse(201, *saved, flows);
+  });
+
+  t.emplace_back("exportFlow", [&flows](HttpRequest& req) {
+    auto doc = flows.Export(req.Param("id"));
+    if (!doc) return ErrorResponse(doc.error());
+    std::string format = req.Query("format").value_or("json");
+    if (format == "yaml" || format == "yml") {
+      return HttpResponse::Text(200, ToYaml(*doc), "application/yaml; charset=utf-8");
+    }
+    if (format != "json") {
+      return ErrorResponse(FieldProblem("format", "must be json or yaml"));
+    }
+    return HttpResponse::FromJson(200, *doc);
+  });
+
+  t.emplace_back("listFlowVersions", [&flows](HttpRequest& req) {
+    auto versions = flows.Versions(req.Param("id"));
+    if (!versions) return ErrorResponse(versions.error());
+    Json list = Json::array();
+    for (const auto& v : *versions) list.push_back(FlowVersionToJson(v));
+    return HttpResponse::FromJson(200, Json{{"versions", std::move(list)}});
+  });
+
+  t.emplace_back("getFlowVersion", [&flows](HttpRequest& req) {
+    const std::string& text = req.Param("version");
+    int version = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+    if (ec != std::errc() || end != text.data() + text.size() || version < 1) {
+      return ErrorResponse(FieldProblem("version", "must be a version number (1, 2, ...)"));
+    }
+    auto v = flows.Version(req.Param("id"), version);
+    if (!v) return ErrorResponse(v.error());
+    return HttpResponse::FromJson(200, FlowVersionToJson(*v));
+  });
+
+  t.emplace_back("startRun", [&runs](HttpRequest& req) {
+    auto body = ParseJsonBody(req, false, Json::object());
+    if (!body) return ErrorResponse(body.error());
+    if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {\"input\": ...}"));
+    std::optional<Millis> wait;
+    if (auto text = req.Query("wait")) {
+      wait = ParseDuration(*text);
+      if (!wait) return ErrorResponse(FieldProblem("wait", "must be a duration such as 30s"));
+      if (*wait > Millis(10 * 60 * 1000)) *wait = Millis(10 * 60 * 1000);
+    }
+    bool has_input = body->contains("input");
+    Json input = has_input ? (*body)["input"] : Json();
+    auto run = runs.StartManual(req.Param("id"), input, has_input, Actor(req));
+    if (!run) return ErrorResponse(run.error());
+    if (!wait) return HttpResponse::FromJson(202, RunToJson(*run));
+    auto done = runs.Wait(run->id, *wait);
+    if (!done) return ErrorResponse(done.error());
+    if (done->steps.empty()) {
+      auto full = runs.Get(run->id, true);
+      if (full) done = std::move(full);
+    }
+    return HttpResponse::FromJson(IsTerminal(done->status) ? 200 : 202, RunToJson(*done));
+  });
+}
+
+}  // namespace weft::server

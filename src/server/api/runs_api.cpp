@@ -1,0 +1,166 @@
+// Handlers of /api/v1/runs...: the Process Log, run detail, live events,
+// cancel and retry.
+#include <charconv>
+#include <chrono>
+#include <map>
+
+#include "core/api_json.h"
+#include "server/api/api.h"
+#include "server/api/body.h"
+#include "server/errors.h"
+
+namespace weft::server {
+namespace {
+
+constexpr int kDefaultLimit = 50;
+constexpr int kMaxLimit = 1000;
+constexpr auto kPollInterval = std::chrono::milliseconds(250);
+constexpr auto kPingInterval = std::chrono::seconds(15);
+
+std::string SseEvent(std::string_view name, const Json& data) {
+  std::string out;
+  out.reserve(64);
+  out += "event: ";
+  out += name;
+  out += "\ndata: ";
+  out += data.dump(-1, ' ', false, Json::error_handler_t::replace);
+  out += "\n\n";
+  return out;
+}
+
+bool HasStarted(const StepRun& step) {
+  if (step.status == StepStatus::kPending || step.status == StepStatus::kSkipped) return false;
+  return true;
+}
+
+// Streams a run's progress by re-reading it from the store whenever the hub
+// says it moved, or every kPollInterval, so runs executed by another node are
+// followed too. Each step is announced once started and once finished.
+void StreamRun(ApiServices& s, const std::string& run_id, StreamWriter& out) {
+  struct Seen {
+    bool started = false;
+    bool finished = false;
+    size_t logs = 0;
+  };
+  std::map<std::string, Seen> seen;
+  uint64_t mark = s.hub.ProgressMark();
+  auto last_write = std::chrono::steady_clock::now();
+  if (!out.Write("retry: 1000\n\n")) return;
+  for (;;) {
+    auto run = s.runs.Get(run_id, true);
+    if (!run) {
+      out.Write(SseEvent("error", ErrorToJson(run.error())));
+      return;
+    }
+    std::string batch;
+    for (const auto& step : run->steps) {
+      Seen& st = seen[step.path];
+      if (!st.started && HasStarted(step)) {
+        Json data = StepRunToJson(step);
+        data["run_id"] = run->id;
+        data["status"] = "running";
+        batch += SseEvent("step_started", data);
+        st.started = true;
+      }
+      if (step.logs.is_array() && step.logs.size() > st.logs) {
+        for (size_t i = st.logs; i < step.logs.size(); ++i) {
+          Json data = step.logs[i];
+          if (!data.is_object()) data = Json{{"message", data}};
+          data["run_id"] = run->id;
+          data["step_id"] = step.step_id;
+          data["path"] = step.path;
+          batch += SseEvent("log", data);
+        }
+        st.logs = step.logs.size();
+      }
+      if (!st.finished && IsTerminal(step.status)) {
+        Json data = StepRunToJson(step);
+        data["run_id"] = run->id;
+        batch += SseEvent("step_finished", data);
+        st.finished = true;
+      }
+    }
+    bool finished = IsTerminal(run->status);
+    if (finished) {
+      Run summary = *run;
+      summary.steps.clear();
+      batch += SseEvent("run_finished", RunToJson(summary));
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (batch.empty() && now - last_write >= kPingInterval) batch = ": ping\n\n";
+    if (!batch.empty()) {
+      if (!out.Write(batch)) return;
+      last_write = now;
+    }
+    if (finished || out.Stopping()) return;
+    mark = s.hub.WaitProgress(mark, std::chrono::steady_clock::now() + kPollInterval);
+  }
+}
+
+}  // namespace
+
+void AddRunHandlers(HandlerTable& t, ApiServices& s) {
+  RunService& runs = s.runs;
+
+  t.emplace_back("listRuns", [&runs](HttpRequest& req) {
+    RunFilter filter;
+    filter.limit = kDefaultLimit;
+    if (auto v = req.Query("flow_id")) filter.flow_id = *v;
+    if (auto v = req.Query("trigger")) filter.trigger_type = *v;
+    if (auto v = req.Query("cursor")) filter.cursor = *v;
+    if (auto v = req.Query("status"); v && !v->empty()) {
+      filter.status = ParseRunStatus(*v);
+      if (!filter.status) {
+        return ErrorResponse(
+            FieldProblem("status", "must be one of queued, running, succeeded, failed, cancelled, skipped"));
+      }
+    }
+    if (auto v = req.Query("limit"); v && !v->empty()) {
+      int limit = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), limit);
+      if (ec != std::errc() || end != v->data() + v->size() || limit < 1) {
+        return ErrorResponse(FieldProblem("limit", "must be a whole number from 1 to 1000"));
+      }
+      filter.limit = std::min(limit, kMaxLimit);
+    }
+    auto page = runs.List(filter);
+    if (!page) return ErrorResponse(page.error());
+    Json list = Json::array();
+    for (const auto& run : page->runs) list.push_back(RunToJson(run));
+    Json body{{"runs", std::move(list)}};
+    body["next_cursor"] = page->next_cursor.empty() ? Json() : Json(page->next_cursor);
+    return HttpResponse::FromJson(200, body);
+  });
+
+  t.emplace_back("getRun", [&runs](HttpRequest& req) {
+    auto run = runs.Get(req.Param("id"), true);
+    if (!run) return ErrorResponse(run.error());
+    return HttpResponse::FromJson(200, RunToJson(*run));
+  });
+
+  t.emplace_back("streamRunEvents", [&s](HttpRequest& req) {
+    std::string id = req.Param("id");
+    auto run = s.runs.Get(id, false);
+    if (!run) return ErrorResponse(run.error());
+    HttpResponse r;
+    r.content_type = "text/event-stream";
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    r.headers.emplace_back("X-Accel-Buffering", "no");
+    r.stream = [&s, id](StreamWriter& out) { StreamRun(s, id, out); };
+    return r;
+  });
+
+  t.emplace_back("cancelRun", [&runs](HttpRequest& req) {
+    auto run = runs.Cancel(req.Param("id"));
+    if (!run) return ErrorResponse(run.error());
+    return HttpResponse::FromJson(200, RunToJson(*run));
+  });
+
+  t.emplace_back("retryRun", [&runs](HttpRequest& req) {
+    auto run = runs.Retry(req.Param("id"));
+    if (!run) return ErrorResponse(run.error());
+    return HttpResponse::FromJson(202, RunToJson(*run));
+  });
+}
+
+}  // namespace weft::server

@@ -1,0 +1,81 @@
+#include "server/server.h"
+
+#include <chrono>
+
+#include "common/log.h"
+#include "server/errors.h"
+#include "server/http_server.h"
+#include "server/static_files.h"
+
+namespace weft::server {
+
+class Server::Impl {
+ public:
+  explicit Impl(std::string ui_dir) : ui(std::move(ui_dir)) {}
+  StaticFiles ui;
+  std::unique_ptr<HttpServer> http;
+};
+
+Server::Server(ServerOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>(options_.ui_dir)) {}
+
+Server::~Server() { Stop(); }
+
+Result<std::unique_ptr<Server>> Server::Bind(ServerOptions options) {
+  std::unique_ptr<Server> server(new Server(std::move(options)));
+  HttpServerOptions http_options;
+  http_options.listen = server->options_.listen;
+  http_options.max_body = server->options_.max_body;
+  Server* raw = server.get();
+  auto http = HttpServer::Listen(http_options, [raw](HttpRequest& req) { return raw->Handle(req); });
+  if (!http) return Fail(std::move(http).error());
+  server->impl_->http = std::move(*http);
+  return server;
+}
+
+std::string Server::address() const { return impl_->http ? impl_->http->address() : ""; }
+
+void Server::Serve(ApiServices services) {
+  services_ = std::make_unique<ApiServices>(std::move(services));
+  AddApiRoutes(router_, *services_);
+  impl_->http->Start();
+}
+
+void Server::Stop() {
+  if (impl_ && impl_->http) impl_->http->Stop();
+}
+
+HttpResponse Server::Handle(HttpRequest& req) const {
+  auto started = std::chrono::steady_clock::now();
+  HttpResponse res;
+  auto match = router_.Find(req.method, req.path);
+  if (match.route) {
+    req.params = std::move(match.params);
+    try {
+      res = match.route->handler(req);
+    } catch (const std::exception& e) {
+      // A handler bug must not take the connection or the process down.
+      log::Error("unexpected exception in a handler", {{"method", req.method}, {"route", match.route->path}, {"what", e.what()}});
+      res = ErrorResponse(ErrorCode::kInternal, "internal error");
+    }
+  } else if (!match.allow.empty()) {
+    res = ErrorResponse(ErrorCode::kMethodNotAllowed, req.method + " is not allowed here; allowed: " + match.allow);
+    res.headers.emplace_back("Allow", match.allow);
+  } else if ((req.method == "GET" || req.method == "HEAD") && !req.path.starts_with("/api/") &&
+             !req.path.starts_with("/hooks/") && req.path != "/hooks") {
+    res = impl_->ui.Serve(req);
+  } else {
+    res = ErrorResponse(ErrorCode::kNotFound, "no route matches " + req.method + " " + req.path);
+  }
+  if (res.status >= 500) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    // Route templates, never raw paths: a webhook path carries its token.
+    log::Warn("http request failed", {{"method", req.method},
+                                      {"route", match.route ? match.route->path : std::string("(unrouted)")},
+                                      {"status", std::to_string(res.status)},
+                                      {"us", std::to_string(us.count())}});
+  }
+  return res;
+}
+
+}  // namespace weft::server

@@ -1,0 +1,49 @@
+// Server: the HTTP front of weft: the API router, the web UI's files, and the
+// reserved webhook routes, on an HttpServer. app/ binds it first (so the
+// bound address can become the public URL), then hands it the services and
+// starts it. Bind, Serve and Stop from one thread; requests are served from many.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "server/api/api.h"
+#include "server/router.h"
+
+namespace weft::server {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";
+  std::string ui_dir;            // ui/dist; empty or missing: a page says the UI is not built
+  size_t max_body = 16u << 20;   // request bodies above this get 413
+};
+
+class Server {
+ public:
+  // Binds the address; nothing is served until Serve.
+  static Result<std::unique_ptr<Server>> Bind(ServerOptions options);
+  ~Server();
+
+  std::string address() const;  // "127.0.0.1:43121"
+  // Builds the routes over `services` (which must outlive the server) and
+  // starts accepting connections.
+  void Serve(ApiServices services);
+  // Stops accepting, finishes requests in progress, ends live streams.
+  void Stop();
+
+  const Router& router() const { return router_; }
+  // Answers one request as the network would get it (routing, errors, UI).
+  HttpResponse Handle(HttpRequest& req) const;
+
+ private:
+  class Impl;
+  explicit Server(ServerOptions options);
+
+  ServerOptions options_;
+  std::unique_ptr<ApiServices> services_;
+  Router router_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace weft::server
