@@ -1,6 +1,7 @@
 // Routes. Real paths (the server answers unknown non-API paths with
-// index.html), all pages inside the Layout except the sign-in page.
-import { Route, Routes } from 'react-router-dom';
+// index.html), all pages inside the Layout except the sign-in page. A data
+// router, so the editor can block navigation while it has unsaved changes.
+import { createBrowserRouter, Outlet, RouterProvider } from 'react-router-dom';
 import { AuthProvider } from './components/Auth';
 import { Layout } from './components/Layout';
 import { ToastProvider } from './components/Toast';
@@ -14,26 +15,40 @@ import { RunsPage } from './pages/RunsPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { WebhooksPage } from './pages/WebhooksPage';
 
-export function App() {
+function Root() {
   return (
     <ToastProvider>
       <AuthProvider>
-        <Routes>
-          <Route path="/login" element={<LoginPage />} />
-          <Route element={<Layout />}>
-            <Route index element={<FlowListPage />} />
-            <Route path="/flows" element={<FlowListPage />} />
-            <Route path="/flows/new" element={<FlowEditorPage />} />
-            <Route path="/flows/:id" element={<FlowEditorPage />} />
-            <Route path="/connections" element={<ConnectionsPage />} />
-            <Route path="/runs" element={<RunsPage />} />
-            <Route path="/runs/:id" element={<RunPage />} />
-            <Route path="/webhooks" element={<WebhooksPage />} />
-            <Route path="/settings" element={<SettingsPage />} />
-            <Route path="*" element={<NotFoundPage />} />
-          </Route>
-        </Routes>
+        <Outlet />
       </AuthProvider>
     </ToastProvider>
   );
+}
+
+const router = createBrowserRouter([
+  {
+    element: <Root />,
+    children: [
+      { path: '/login', element: <LoginPage /> },
+      {
+        element: <Layout />,
+        children: [
+          { index: true, element: <FlowListPage /> },
+          { path: '/flows', element: <FlowListPage /> },
+          { path: '/flows/new', element: <FlowEditorPage /> },
+          { path: '/flows/:id', element: <FlowEditorPage /> },
+          { path: '/connections', element: <ConnectionsPage /> },
+          { path: '/runs', element: <RunsPage /> },
+          { path: '/runs/:id', element: <RunPage /> },
+          { path: '/webhooks', element: <WebhooksPage /> },
+          { path: '/settings', element: <SettingsPage /> },
+          { path: '*', element: <NotFoundPage /> },
+        ],
+      },
+    ],
+  },
+]);
+
+export function App() {
+  return <RouterProvider router={router} />;
 }

@@ -169,6 +169,7 @@ export interface Run {
   flow_version?: number;
   /** The trigger context (`{type, ...}`); some servers may send only the type. */
   trigger?: ({ type?: string } & JsonObject) | string | null;
+  trigger_type?: string;
   status: RunStatus;
   scheduled_for?: string | null;
   created_at?: string;
@@ -179,6 +180,7 @@ export interface Run {
   output?: Json;
   error?: RunError | null;
   retry_of?: string | null;
+  cancel_requested?: boolean;
   steps?: StepRun[];
 }
 
@@ -186,6 +188,7 @@ export interface CatalogField {
   name: string;
   title?: string;
   label?: string;
+  /** string | text | number | integer | boolean | object | array | any | duration | enum | expression */
   type?: string;
   required?: boolean;
   secret?: boolean;
@@ -209,6 +212,8 @@ export interface CatalogAction {
   description?: string;
   inputs?: CatalogField[];
   output?: Json;
+  /** Nested step lists of a container utility: ["then","else"] or ["do"]. */
+  containers?: string[];
 }
 
 export interface Connector {
@@ -216,6 +221,7 @@ export interface Connector {
   title?: string;
   description?: string;
   icon?: string;
+  needs_connection?: boolean;
   fields?: CatalogField[];
   auth_types?: (string | CatalogAuthType)[];
   actions?: CatalogAction[];
@@ -227,6 +233,7 @@ export interface Connection {
   connector: string;
   settings?: JsonObject;
   auth?: { type?: string } & JsonObject;
+  auth_type?: string;
   active: boolean;
   created_at?: string;
   updated_at?: string;
@@ -248,6 +255,9 @@ export interface Delivery {
   status?: number;
   status_code?: number;
   run_id?: string | null;
+  content_type?: string;
+  auth_passed?: boolean;
+  size?: number;
   headers?: Record<string, string | string[]>;
   query?: JsonObject;
   body?: Json;

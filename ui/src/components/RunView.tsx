@@ -12,6 +12,7 @@ import { ErrorBox, Modal, Spinner, StatusBadge } from './ui';
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
 
 export function triggerTypeOf(run: Run): string {
+  if (run.trigger_type) return run.trigger_type;
   if (!run.trigger) return '';
   if (typeof run.trigger === 'string') return run.trigger;
   return String(run.trigger.type ?? '');
@@ -273,13 +274,14 @@ export function RunDialog({
     const ctl = new AbortController();
     deliveries
       .list(flowId, ctl.signal)
-      .then((r) => {
-        const last = (r.deliveries ?? []).find((d) => d.body !== undefined);
-        if (last) {
-          setHasDelivery(true);
-          setReplay(true);
-          setText(JSON.stringify(last.body ?? null, null, 2));
-        }
+      .then(async (r) => {
+        const last = (r.deliveries ?? []).find((d) => d.auth_passed !== false);
+        if (!last) return;
+        const full = last.body !== undefined ? last : await deliveries.get(last.id);
+        if (ctl.signal.aborted) return;
+        setHasDelivery(true);
+        setReplay(true);
+        setText(typeof full.body === 'string' ? full.body : JSON.stringify(full.body ?? null, null, 2));
       })
       .catch(() => {
         /* no deliveries shown; the run can still take input */

@@ -1,13 +1,17 @@
 // The connector catalog (GET /connectors) and the connection list, fetched
 // once per page load and shared by every form that needs them.
 import { useEffect, useState } from 'react';
+import { registerContainers } from './flow';
 import { connections as connectionsApi, connectors as connectorsApi, type CatalogAction, type CatalogAuthType, type Connection, type Connector } from '../api';
 
 let catalogPromise: Promise<Connector[]> | null = null;
 
 export function loadCatalog(force = false): Promise<Connector[]> {
   if (!catalogPromise || force) {
-    catalogPromise = connectorsApi.list().catch((e) => {
+    catalogPromise = connectorsApi.list().then((list) => {
+      for (const c of list) for (const a of c.actions ?? []) if (a.containers?.length) registerContainers(`${c.name}.${a.name}`, a.containers);
+      return list;
+    }).catch((e) => {
       catalogPromise = null;
       throw e;
     });
@@ -52,6 +56,7 @@ export function useCatalog(): Catalog {
 /** Connectors that need a connection: those declaring fields or auth types. */
 export function needsConnection(c: Connector | undefined): boolean {
   if (!c) return false;
+  if (typeof c.needs_connection === 'boolean') return c.needs_connection;
   return (c.fields?.length ?? 0) > 0 || (c.auth_types?.length ?? 0) > 0;
 }
 

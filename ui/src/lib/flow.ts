@@ -3,13 +3,25 @@
 // `steps[0].do[3]`; a list by `steps`, `steps[1].else`, `steps[0].do`.
 import type { Flow, FlowDocument, Step } from '../api/types';
 
-export const CONTAINER_BRANCHES: Record<string, ('then' | 'else' | 'do')[]> = {
+type Branch = 'then' | 'else' | 'do';
+
+/** Container utilities and their nested lists; the catalog's `containers` extend it. */
+export const CONTAINER_BRANCHES: Record<string, Branch[]> = {
   'flow.if': ['then', 'else'],
   'flow.foreach': ['do'],
 };
 
-export function branchesOf(step: Step): ('then' | 'else' | 'do')[] {
+export function registerContainers(uses: string, containers: string[]): void {
+  const b = containers.filter((c): c is Branch => c === 'then' || c === 'else' || c === 'do');
+  if (b.length) CONTAINER_BRANCHES[uses] = b;
+}
+
+export function branchesOf(step: Step): Branch[] {
   return CONTAINER_BRANCHES[step.uses] ?? [];
+}
+
+export function isLoop(uses: string): boolean {
+  return uses === 'flow.foreach' || (CONTAINER_BRANCHES[uses]?.includes('do') ?? false);
 }
 
 type Seg = { key: string; index?: number };
@@ -126,7 +138,7 @@ export function flatten(steps: Step[], listPath = 'steps', depth = 0, inLoop = f
     const path = `${listPath}[${i}]`;
     out.push({ step, path, depth, inLoop });
     for (const b of branchesOf(step)) {
-      out.push(...flatten((step[b] as Step[]) ?? [], `${path}.${b}`, depth + 1, inLoop || step.uses === 'flow.foreach'));
+      out.push(...flatten((step[b] as Step[]) ?? [], `${path}.${b}`, depth + 1, inLoop || isLoop(step.uses)));
     }
   });
   return out;

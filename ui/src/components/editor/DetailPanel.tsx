@@ -1,0 +1,207 @@
+// The editor's Detail panel: name, description, version and history,
+// Active toggle, webhook URL, schedule summary and recent runs.
+import { useEffect, useState } from 'react';
+import { Link } from 'react-router-dom';
+import { flows, runs, schedules, type ApiErrorDetail, type Flow, type FlowDocument, type FlowVersion, type Json } from '../../api';
+import { useAsync } from '../../lib/hooks';
+import { fmtDateTime, fmtDuration, fmtRelative, fmtScheduleTime } from '../../lib/time';
+import { Icon } from '../icons';
+import { JsonView } from '../JsonView';
+import { ErrorBox, Field, Loading, Modal, Spinner, StatusBadge, Toggle } from '../ui';
+import { WebhookUrlBox } from './TriggerForm';
+
+function ScheduleSummary({ flow }: { flow: Flow }) {
+  const sched = flow.trigger?.schedule;
+  const [desc, setDesc] = useState<string | null>(flow.schedule_summary ?? null);
+  useEffect(() => {
+    if (!sched || flow.schedule_summary) return;
+    const ctl = new AbortController();
+    schedules
+      .preview(sched, 1, undefined, ctl.signal)
+      .then((p) => setDesc(p.description ?? null))
+      .catch(() => {});
+    return () => ctl.abort();
+  }, [sched, flow.schedule_summary]);
+  if (!sched) return null;
+  return (
+    <Field label="Schedule">
+      <div className="small">
+        {desc ? <div data-testid="detail-schedule-summary">{desc}</div> : null}
+        <div className="muted">
+          Next run:{' '}
+          {flow.next_run_at ? fmtScheduleTime(flow.next_run_at, sched.timezone) : flow.active ? 'none' : 'when active'}
+        </div>
+        {flow.missed_fires ? (
+          <div className="pill pill-warn" data-testid="missed-fires">
+            {flow.missed_fires} missed fire time{flow.missed_fires === 1 ? '' : 's'}
+          </div>
+        ) : null}
+      </div>
+    </Field>
+  );
+}
+
+function History({ flow, onRestore }: { flow: Flow; onRestore: (doc: FlowDocument, v: number) => void }) {
+  const list = useAsync((s) => flows.versions(flow.id, s), [flow.id, flow.version]);
+  const [viewing, setViewing] = useState<FlowVersion | null>(null);
+  const [loadingV, setLoadingV] = useState<number | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const open = async (v: FlowVersion) => {
+    if (v.document) return setViewing(v);
+    setLoadingV(v.version);
+    try {
+      const full = await flows.version(flow.id, v.version);
+      setViewing({ ...v, document: full.document ?? (full as unknown as FlowDocument) });
+    } catch (e) {
+      setErr(e);
+    } finally {
+      setLoadingV(null);
+    }
+  };
+  return (
+    <div className="history">
+      {list.loading && !list.data ? <Spinner /> : null}
+      {list.error ? <ErrorBox error={list.error} onRetry={list.reload} /> : null}
+      {err ? <ErrorBox error={err} /> : null}
+      <ul className="history-list" aria-label="Version history">
+        {[...(list.data ?? [])]
+          .sort((a, b) => b.version - a.version)
+          .map((v) => (
+            <li key={v.version}>
+              <button type="button" className="link-btn" onClick={() => open(v)}>
+                Version {v.version}
+              </button>
+              {v.version === flow.version ? <span className="pill pill-small">latest</span> : null}
+              {loadingV === v.version ? <Spinner /> : null}
+              <span className="small muted">
+                {fmtDateTime(v.created_at, undefined, false)}
+                {v.created_by || v.updated_by ? ` · ${v.created_by ?? v.updated_by}` : ''}
+              </span>
+            </li>
+          ))}
+      </ul>
+      {viewing ? (
+        <Modal
+          title={`Version ${viewing.version}`}
+          wide
+          onClose={() => setViewing(null)}
+          footer={
+            viewing.version !== flow.version && viewing.document ? (
+              <button
+                type="button"
+                className="btn btn-primary"
+                onClick={() => {
+                  onRestore(viewing.document!, viewing.version);
+                  setViewing(null);
+                }}
+              >
+                Load into the editor
+              </button>
+            ) : undefined
+          }
+        >
+          <p className="small muted">
+            Saved {fmtDateTime(viewing.created_at)}
+            {viewing.created_by ? ` by ${viewing.created_by}` : ''}. Loading it makes unsaved changes; saving creates a new version.
+          </p>
+          <JsonView value={(viewing.document ?? null) as unknown as Json} label={`Version ${viewing.version}`} />
+        </Modal>
+      ) : null}
+    </div>
+  );
+}
+
+function RecentRuns({ flowId, version }: { flowId: string; version: number }) {
+  const list = useAsync((s) => runs.list({ flow_id: flowId, limit: 5 }, s), [flowId, version]);
+  if (list.loading && !list.data) return <Loading />;
+  if (list.error) return <ErrorBox error={list.error} onRetry={list.reload} />;
+  const items = list.data?.runs ?? [];
+  return (
+    <div>
+      {items.length ? (
+        <ul className="recent-runs" aria-label="Recent runs">
+          {items.map((r) => (
+            <li key={r.id}>
+              <Link to={`/runs/${r.id}`}>
+                <StatusBadge status={r.status} small />
+              </Link>
+              <span className="small">{fmtRelative(r.started_at ?? r.created_at)}</span>
+              <span className="small muted">{fmtDuration(r.duration_ms)}</span>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted small">No runs yet.</p>
+      )}
+      <div className="row gap-s">
+        <Link to={`/runs?flow_id=${encodeURIComponent(flowId)}`} className="small">
+          All runs in the Process Log
+        </Link>
+        <button type="button" className="link-btn small" onClick={list.reload}>
+          Refresh
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function DetailPanel({
+  doc,
+  onChange,
+  flow,
+  onToggleActive,
+  toggling,
+  onRotate,
+  onRestore,
+  errors,
+  canEdit,
+}: {
+  doc: FlowDocument;
+  onChange: (d: FlowDocument) => void;
+  flow: Flow | null;
+  onToggleActive: (v: boolean) => void;
+  toggling: boolean;
+  onRotate: () => void;
+  onRestore: (doc: FlowDocument, v: number) => void;
+  errors: ApiErrorDetail[];
+  canEdit: boolean;
+}) {
+  const err = (p: string) => errors.find((e) => e.path === p)?.message ?? null;
+  return (
+    <div className="detail-panel" data-testid="detail-panel">
+      <h2>Details</h2>
+      <Field label="Name" htmlFor="flow-name" error={err('name')} required>
+        <input id="flow-name" value={doc.name} onChange={(e) => onChange({ ...doc, name: e.target.value })} placeholder="e.g. Sync new assets" />
+      </Field>
+      <Field label="Description" htmlFor="flow-description" error={err('description')}>
+        <textarea id="flow-description" rows={2} value={doc.description ?? ''} onChange={(e) => onChange({ ...doc, description: e.target.value })} />
+      </Field>
+      {flow ? (
+        <>
+          <Field label="Active">
+            <Toggle checked={flow.active} onChange={onToggleActive} label={flow.active ? 'Active' : 'Inactive'} busy={toggling} disabled={!canEdit} showLabel testId="detail-active-toggle" />
+          </Field>
+          {doc.trigger.type === 'webhook' ? (
+            <Field label="Webhook URL">
+              <WebhookUrlBox url={flow.webhook_url} onRotate={canEdit ? onRotate : undefined} />
+            </Field>
+          ) : null}
+          {doc.trigger.type === 'schedule' ? <ScheduleSummary flow={flow} /> : null}
+          <Field label={`Version ${flow.version}`}>
+            <History flow={flow} onRestore={onRestore} />
+          </Field>
+          <Field label="Recent runs">
+            <RecentRuns flowId={flow.id} version={flow.version} />
+          </Field>
+          <p className="small muted">
+            <Icon name="info" size={12} /> Created {fmtDateTime(flow.created_at, undefined, false)}
+            {flow.updated_at ? ` · updated ${fmtDateTime(flow.updated_at, undefined, false)}` : ''}
+            {flow.updated_by ? ` by ${flow.updated_by}` : ''}
+          </p>
+        </>
+      ) : (
+        <p className="muted small">This flow is not saved yet. Save it to get a version history{doc.trigger.type === 'webhook' ? ' and its webhook URL' : ''}.</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,323 @@
+// A text field for values that may hold `{{ expr }}`: highlights the
+// expressions, suggests data paths (trigger, earlier steps, loop item),
+// validates each expression as the user types and previews its value
+// against the last run (POST /expressions/evaluate).
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { ApiError, expressions, type Json, type JsonObject } from '../../api';
+import { useDebounced } from '../../lib/hooks';
+
+export interface ExprContext {
+  /** The run context to evaluate against: {trigger, steps, run, item?, index?}. */
+  input: JsonObject;
+  /** Data paths offered as suggestions (`trigger.body.id`, `steps.fetch.output`). */
+  paths: string[];
+}
+
+interface Segment {
+  text: string;
+  expr: boolean;
+  start: number;
+  /** For expressions: where the bare expression starts in the whole string. */
+  exprStart?: number;
+  exprText?: string;
+}
+
+export function splitTemplate(s: string): Segment[] {
+  const out: Segment[] = [];
+  const re = /\{\{([\s\S]*?)\}\}/g;
+  let last = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s))) {
+    if (m.index > last) out.push({ text: s.slice(last, m.index), expr: false, start: last });
+    out.push({ text: m[0], expr: true, start: m.index, exprStart: m.index + 2, exprText: m[1] });
+    last = m.index + m[0].length;
+  }
+  if (last < s.length) out.push({ text: s.slice(last), expr: false, start: last });
+  return out;
+}
+
+export function hasExpression(s: unknown): boolean {
+  return typeof s === 'string' && s.includes('{{');
+}
+
+interface Check {
+  ok: boolean;
+  message?: string;
+  code?: string;
+  /** Character offset of the error in the whole field value. */
+  at?: number;
+  result?: Json;
+  hasResult?: boolean;
+}
+
+function errorPosition(e: ApiError): number | undefined {
+  const b = (e.body ?? {}) as Record<string, unknown>;
+  const cand = [b.position, b.pos, (b.details as { position?: number }[] | undefined)?.[0]?.position];
+  for (const c of cand) if (typeof c === 'number') return c;
+  const m = /position (\d+)|at (?:char(?:acter)? )?(\d+)/i.exec(e.message);
+  if (m) return Number(m[1] ?? m[2]);
+  return undefined;
+}
+
+function preview(v: Json | undefined): string {
+  if (v === undefined) return 'undefined';
+  const s = JSON.stringify(v);
+  return s.length > 160 ? s.slice(0, 157) + '…' : s;
+}
+
+/** Validates every {{ }} in `value` and evaluates the last one against ctx. */
+function useExpressionCheck(value: string, ctx: ExprContext | undefined): Check | null {
+  const debounced = useDebounced(value, 350);
+  const [check, setCheck] = useState<Check | null>(null);
+  useEffect(() => {
+    const segs = splitTemplate(debounced).filter((s) => s.expr);
+    const unclosed = debounced.lastIndexOf('{{') > debounced.lastIndexOf('}}');
+    if (unclosed) {
+      setCheck({ ok: false, message: 'Missing closing }}', at: debounced.lastIndexOf('{{') });
+      return;
+    }
+    if (!segs.length) {
+      setCheck(null);
+      return;
+    }
+    const ctl = new AbortController();
+    (async () => {
+      let last: Check = { ok: true };
+      for (const seg of segs) {
+        const expr = (seg.exprText ?? '').trim();
+        if (!expr) {
+          last = { ok: false, message: 'Empty expression', at: seg.start };
+          break;
+        }
+        const lead = (seg.exprText ?? '').length - (seg.exprText ?? '').trimStart().length;
+        try {
+          const r = await expressions.evaluate(expr, ctx?.input ?? {}, {}, ctl.signal);
+          last = { ok: true, result: r?.result, hasResult: r !== undefined && r !== null && 'result' in r };
+        } catch (e) {
+          if ((e as Error)?.name === 'AbortError') return;
+          if (e instanceof ApiError && e.status === 400) {
+            const pos = errorPosition(e);
+            last = {
+              ok: false,
+              message: e.message,
+              code: e.code,
+              at: pos !== undefined ? (seg.exprStart ?? 0) + lead + pos : undefined,
+            };
+          } else {
+            // The server is unreachable or refused: do not claim the expression is wrong.
+            last = { ok: true, message: e instanceof Error ? `Preview unavailable: ${e.message}` : undefined };
+          }
+          if (!last.ok) break;
+        }
+      }
+      if (!ctl.signal.aborted) setCheck(last);
+    })();
+    return () => ctl.abort();
+  }, [debounced, ctx]);
+  return check;
+}
+
+export function ExprInput({
+  id,
+  value,
+  onChange,
+  ctx,
+  multiline,
+  placeholder,
+  ariaLabel,
+  invalid,
+  testId,
+  describedBy,
+}: {
+  id?: string;
+  value: string;
+  onChange: (v: string) => void;
+  ctx?: ExprContext;
+  multiline?: boolean;
+  placeholder?: string;
+  ariaLabel?: string;
+  invalid?: boolean;
+  testId?: string;
+  describedBy?: string;
+}) {
+  const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  const backdrop = useRef<HTMLDivElement>(null);
+  const [caret, setCaret] = useState(0);
+  const [focused, setFocused] = useState(false);
+  const [active, setActive] = useState(0);
+  const [dismissed, setDismissed] = useState(false);
+  const check = useExpressionCheck(value, ctx);
+
+  // The partial path being typed inside an open {{ before the caret.
+  const partial = useMemo(() => {
+    const before = value.slice(0, caret);
+    const open = before.lastIndexOf('{{');
+    if (open < 0 || before.lastIndexOf('}}') > open) return null;
+    const m = /([A-Za-z_$][\w$]*(?:\.[\w$]*)*)$/.exec(before.slice(open + 2));
+    const word = m ? m[1] : '';
+    return { word, from: caret - word.length };
+  }, [value, caret]);
+
+  const suggestions = useMemo(() => {
+    if (!partial || !ctx) return [];
+    const w = partial.word.toLowerCase();
+    return ctx.paths.filter((p) => p.toLowerCase().startsWith(w) && p.toLowerCase() !== w).slice(0, 8);
+  }, [partial, ctx]);
+  const showSug = focused && !dismissed && suggestions.length > 0;
+
+  useEffect(() => setActive(0), [suggestions.length, partial?.word]);
+
+  const accept = (p: string) => {
+    if (!partial) return;
+    const next = value.slice(0, partial.from) + p + value.slice(caret);
+    onChange(next);
+    const pos = partial.from + p.length;
+    requestAnimationFrame(() => {
+      ref.current?.setSelectionRange(pos, pos);
+      setCaret(pos);
+    });
+  };
+
+  const onKey = (e: KeyboardEvent) => {
+    if (!showSug) {
+      if (e.key === 'Escape') setDismissed(true);
+      return;
+    }
+    if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      setActive((a) => (a + 1) % suggestions.length);
+    } else if (e.key === 'ArrowUp') {
+      e.preventDefault();
+      setActive((a) => (a - 1 + suggestions.length) % suggestions.length);
+    } else if (e.key === 'Enter' || e.key === 'Tab') {
+      e.preventDefault();
+      accept(suggestions[active]);
+    } else if (e.key === 'Escape') {
+      e.stopPropagation();
+      setDismissed(true);
+    }
+  };
+
+  const segs = splitTemplate(value);
+  const errAt = check && !check.ok ? check.at : undefined;
+  const highlighted = (
+    <>
+      {segs.map((s, i) => {
+        if (errAt !== undefined && errAt >= s.start && errAt < s.start + s.text.length) {
+          const k = errAt - s.start;
+          return (
+            <span key={i} className={s.expr ? 'hl-expr' : undefined}>
+              {s.text.slice(0, k)}
+              <span className="hl-error">{s.text.slice(k, k + 1) || ' '}</span>
+              {s.text.slice(k + 1)}
+            </span>
+          );
+        }
+        return (
+          <span key={i} className={s.expr ? 'hl-expr' : undefined}>
+            {s.text}
+          </span>
+        );
+      })}
+      {errAt !== undefined && errAt >= value.length ? <span className="hl-error"> </span> : null}
+      {'\u200b'}
+    </>
+  );
+
+  const listId = id ? `${id}-suggestions` : undefined;
+  const msgId = id ? `${id}-expr-msg` : undefined;
+  const common = {
+    id,
+    ref,
+    value,
+    spellCheck: false,
+    placeholder,
+    'aria-label': ariaLabel,
+    'aria-invalid': invalid || (check ? !check.ok : false),
+    'aria-describedby': [describedBy, check?.message || check?.hasResult ? msgId : undefined].filter(Boolean).join(' ') || undefined,
+    'aria-autocomplete': 'list' as const,
+    'aria-controls': showSug ? listId : undefined,
+    'aria-expanded': showSug,
+    'data-testid': testId,
+    className: 'expr-field',
+    onChange: (e: { target: { value: string; selectionStart: number | null } }) => {
+      onChange(e.target.value);
+      setCaret(e.target.selectionStart ?? e.target.value.length);
+      setDismissed(false);
+    },
+    onSelect: (e: { currentTarget: { selectionStart: number | null } }) => setCaret(e.currentTarget.selectionStart ?? 0),
+    onKeyDown: onKey,
+    onFocus: () => setFocused(true),
+    onBlur: () => setTimeout(() => setFocused(false), 150),
+    onScroll: (e: { currentTarget: { scrollTop: number; scrollLeft: number } }) => {
+      if (backdrop.current) {
+        backdrop.current.scrollTop = e.currentTarget.scrollTop;
+        backdrop.current.scrollLeft = e.currentTarget.scrollLeft;
+      }
+    },
+  };
+
+  return (
+    <div className={`expr${multiline ? ' expr-multi' : ''}${check && !check.ok ? ' expr-invalid' : ''}`}>
+      <div className="expr-box">
+        <div className="expr-backdrop" ref={backdrop} aria-hidden>
+          {highlighted}
+        </div>
+        {multiline ? <textarea rows={3} {...common} /> : <input type="text" {...common} role="combobox" />}
+      </div>
+      {showSug ? (
+        <ul className="expr-suggest" role="listbox" id={listId} aria-label="Data paths">
+          {suggestions.map((p, i) => (
+            <li
+              key={p}
+              role="option"
+              aria-selected={i === active}
+              className={i === active ? 'active' : ''}
+              onMouseDown={(e) => {
+                e.preventDefault();
+                accept(p);
+              }}
+            >
+              <code>{p}</code>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {check ? (
+        <div id={msgId} className={`expr-msg ${check.ok ? 'expr-ok' : 'expr-err'}`} role={check.ok ? undefined : 'alert'} data-testid="expr-message">
+          {check.ok ? (
+            check.message ? (
+              <span className="muted">{check.message}</span>
+            ) : (
+              <>
+                <span className="muted">Preview: </span>
+                <code data-testid="expr-preview">{check.hasResult ? preview(check.result) : 'undefined (no value with the last run)'}</code>
+              </>
+            )
+          ) : (
+            <>
+              {check.code && !/^http_|validation_failed|bad_request|invalid/.test(check.code) ? <code>{check.code}</code> : null}{' '}
+              {check.at !== undefined ? <span data-testid="expr-error-position">At character {check.at + 1}: </span> : null}
+              {check.message}
+            </>
+          )}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** Data paths in a value, for suggestions: `prefix`, `prefix.a`, `prefix.a.b`, … */
+export function pathsOf(prefix: string, v: unknown, depth = 0, out: string[] = []): string[] {
+  out.push(prefix);
+  if (depth >= 4 || v === null || typeof v !== 'object') return out;
+  if (Array.isArray(v)) {
+    if (v.length) pathsOf(`${prefix}[0]`, v[0], depth + 1, out);
+    return out;
+  }
+  for (const [k, x] of Object.entries(v as Record<string, unknown>).slice(0, 40)) {
+    const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `\`${k}\``;
+    pathsOf(`${prefix}.${key}`, x, depth + 1, out);
+  }
+  return out;
+}
