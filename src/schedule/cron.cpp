@@ -15,7 +15,7 @@ struct FieldSpec {
 
 enum Field { kSecond = 0, kMinute, kHour, kDom, kMonth, kDow };
 
-constexpr FieldSpec kSpecs[6] = {{"second", 0, 59},      {"minute", 0, 59}, {"hour", 0, 23},
+constexpr FieldSpec kSpecs[6] = {{"second", 0, 59},       {"minute", 0, 59}, {"hour", 0, 23},
                                  {"day-of-month", 1, 31}, {"month", 1, 12},  {"day-of-week", 0, 7}};
 
 constexpr const char* kMonthNames[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
@@ -70,8 +70,8 @@ Result<int> CronParser::Value(std::string_view tok, Field f) {
     }
     if (v < spec.min || v > spec.max) {
       return Fail(ErrorCode::kValidation, std::string(spec.name) + " " + std::string(tok) +
-                                              " is out of range " + std::to_string(spec.min) +
-                                              "-" + std::to_string(spec.max));
+                                              " is out of range " + std::to_string(spec.min) + "-" +
+                                              std::to_string(spec.max));
     }
     return v;
   }
@@ -109,7 +109,8 @@ Result<void> CronParser::Item(std::string_view item, Field f, CronExpr& e, uint6
       e.dom_last_weekday_ = true;
       return Ok();
     }
-    if (up.size() >= 2 && up.back() == 'W' && AllDigits(std::string_view(up).substr(0, up.size() - 1))) {
+    if (up.size() >= 2 && up.back() == 'W' &&
+        AllDigits(std::string_view(up).substr(0, up.size() - 1))) {
       auto v = Value(std::string_view(up).substr(0, up.size() - 1), f);
       if (!v) return Fail(std::move(v).error());
       e.dom_nearest_ |= 1ull << *v;
@@ -145,7 +146,8 @@ Result<void> CronParser::Item(std::string_view item, Field f, CronExpr& e, uint6
     std::string_view st = item.substr(slash + 1);
     if (st.find('/') != std::string_view::npos) return Err(f, Quote(item) + " has more than one /");
     const int width = (f == kDow ? 7 : spec.max - spec.min + 1);
-    if (!AllDigits(st)) return Err(f, "step " + Quote(st) + " in " + Quote(item) + " is not a number");
+    if (!AllDigits(st))
+      return Err(f, "step " + Quote(st) + " in " + Quote(item) + " is not a number");
     step = 0;
     for (char c : st) {
       step = step * 10 + (c - '0');
@@ -162,13 +164,16 @@ Result<void> CronParser::Item(std::string_view item, Field f, CronExpr& e, uint6
   } else {
     const size_t dash = base.find('-');
     if (dash == std::string_view::npos) {
-      if (has_step) return Err(f, "a step needs * or a range before it, as in */n or a-b/n (" + Quote(item) + ")");
+      if (has_step)
+        return Err(f,
+                   "a step needs * or a range before it, as in */n or a-b/n (" + Quote(item) + ")");
       auto v = Value(base, f);
       if (!v) return Fail(std::move(v).error());
       lo = hi = *v;
     } else {
       std::string_view a = base.substr(0, dash), b = base.substr(dash + 1);
-      if (b.find('-') != std::string_view::npos) return Err(f, Quote(item) + " is not a valid range");
+      if (b.find('-') != std::string_view::npos)
+        return Err(f, Quote(item) + " is not a valid range");
       auto va = Value(a, f);
       if (!va) return Fail(std::move(va).error());
       auto vb = Value(b, f);
@@ -187,19 +192,34 @@ Result<void> CronParser::FieldText(std::string_view text, Field f, CronExpr& e) 
   size_t pos = 0;
   while (true) {
     const size_t comma = text.find(',', pos);
-    std::string_view item = text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
+    std::string_view item =
+        text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
     auto r = Item(item, f, e, bits);
     if (!r) return r;
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
   }
   switch (f) {
-    case kSecond: e.second_ = bits; break;
-    case kMinute: e.minute_ = bits; break;
-    case kHour: e.hour_ = bits; break;
-    case kDom: e.dom_ = bits; e.dom_any_ = (text == "*" || text == "?"); break;
-    case kMonth: e.month_ = bits; break;
-    case kDow: e.dow_ = bits; e.dow_any_ = (text == "*" || text == "?"); break;
+    case kSecond:
+      e.second_ = bits;
+      break;
+    case kMinute:
+      e.minute_ = bits;
+      break;
+    case kHour:
+      e.hour_ = bits;
+      break;
+    case kDom:
+      e.dom_ = bits;
+      e.dom_any_ = (text == "*" || text == "?");
+      break;
+    case kMonth:
+      e.month_ = bits;
+      break;
+    case kDow:
+      e.dow_ = bits;
+      e.dow_any_ = (text == "*" || text == "?");
+      break;
   }
   return Ok();
 }
@@ -213,11 +233,16 @@ Result<CronExpr> CronParser::Parse(std::string_view input) {
 
   std::string_view body = text;
   if (text[0] == '@') {
-    if (text == "@yearly" || text == "@annually") body = "0 0 1 1 *";
-    else if (text == "@monthly") body = "0 0 1 * *";
-    else if (text == "@weekly") body = "0 0 * * 0";
-    else if (text == "@daily" || text == "@midnight") body = "0 0 * * *";
-    else if (text == "@hourly") body = "0 * * * *";
+    if (text == "@yearly" || text == "@annually")
+      body = "0 0 1 1 *";
+    else if (text == "@monthly")
+      body = "0 0 1 * *";
+    else if (text == "@weekly")
+      body = "0 0 * * 0";
+    else if (text == "@daily" || text == "@midnight")
+      body = "0 0 * * *";
+    else if (text == "@hourly")
+      body = "0 * * * *";
     else {
       return Fail(ErrorCode::kValidation,
                   "unknown macro " + Quote(text) +
@@ -235,9 +260,10 @@ Result<CronExpr> CronParser::Parse(std::string_view input) {
     i = j;
   }
   if (parts.size() != 5 && parts.size() != 6) {
-    return Fail(ErrorCode::kValidation, "expected 5 fields (minute hour day-of-month month "
-                                        "day-of-week) or 6 with seconds first, got " +
-                                            std::to_string(parts.size()));
+    return Fail(ErrorCode::kValidation,
+                "expected 5 fields (minute hour day-of-month month "
+                "day-of-week) or 6 with seconds first, got " +
+                    std::to_string(parts.size()));
   }
   CronExpr e;
   e.text_ = std::string(text);

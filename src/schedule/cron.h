@@ -47,18 +47,18 @@ class CronExpr {
   // Bits of the days (1..31) of the month matching the day fields.
   uint64_t DayMask(int year, int month) const;
 
-  uint64_t second_ = 0;  // bits 0..59
-  uint64_t minute_ = 0;  // bits 0..59
-  uint64_t hour_ = 0;    // bits 0..23
-  uint64_t dom_ = 0;     // bits 1..31
-  uint64_t month_ = 0;   // bits 1..12
-  uint64_t dow_ = 0;     // bits 0..6, Sunday = 0
-  bool dom_last_ = false;          // L
-  bool dom_last_weekday_ = false;  // LW
-  uint64_t dom_nearest_ = 0;       // bits n for nW
-  uint64_t dow_last_ = 0;          // bits w for wL
+  uint64_t second_ = 0;                // bits 0..59
+  uint64_t minute_ = 0;                // bits 0..59
+  uint64_t hour_ = 0;                  // bits 0..23
+  uint64_t dom_ = 0;                   // bits 1..31
+  uint64_t month_ = 0;                 // bits 1..12
+  uint64_t dow_ = 0;                   // bits 0..6, Sunday = 0
+  bool dom_last_ = false;              // L
+  bool dom_last_weekday_ = false;      // LW
+  uint64_t dom_nearest_ = 0;           // bits n for nW
+  uint64_t dow_last_ = 0;              // bits w for wL
   std::array<uint64_t, 6> dow_nth_{};  // [k] = bits w for w#k, k = 1..5
-  bool dom_any_ = true;  // the field is literally * or ?
+  bool dom_any_ = true;                // the field is literally * or ?
   bool dow_any_ = true;
   bool has_seconds_ = false;
   bool fixed_time_ = false;

@@ -84,8 +84,7 @@ TEST(Cron, ErrorsNameTheFieldAndTheProblem) {
   EXPECT_EQ(ErrorOf("60 * * * * *"), "second 60 is out of range 0-59");
   EXPECT_EQ(ErrorOf("*/0 * * * *"), "minute: step 0 is out of range 1-60");
   EXPECT_EQ(ErrorOf("5-1 * * * *"), "minute: range 5-1 is reversed");
-  EXPECT_EQ(ErrorOf("0 0 * * MON-FOO"),
-            "day-of-week: unknown name \"FOO\" (use SUN-SAT or 0-7)");
+  EXPECT_EQ(ErrorOf("0 0 * * MON-FOO"), "day-of-week: unknown name \"FOO\" (use SUN-SAT or 0-7)");
   EXPECT_EQ(ErrorOf("0 0 * * 1#6"), "day-of-week: in \"1#6\" the number after # must be 1-5");
   EXPECT_NE(ErrorOf("* * *").find("got 3"), std::string::npos);
   EXPECT_NE(ErrorOf("@reboot").find("unknown macro"), std::string::npos);

@@ -9,9 +9,9 @@ namespace {
 
 constexpr const char* kDayNames[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                      "Thursday", "Friday", "Saturday"};
-constexpr const char* kMonthNames[] = {"January", "February", "March",     "April",
-                                       "May",     "June",     "July",      "August",
-                                       "September", "October", "November", "December"};
+constexpr const char* kMonthNames[] = {"January",   "February", "March",    "April",
+                                       "May",       "June",     "July",     "August",
+                                       "September", "October",  "November", "December"};
 constexpr const char* kOrdinals[] = {"", "first", "second", "third", "fourth", "fifth"};
 
 std::vector<int> Bits(uint64_t bits) {
@@ -176,7 +176,9 @@ std::string CronDescriber::TimePart(const CronExpr& e) {
     } else if (int step = StepOf(e.minute_, 0, 59); step > 1) {
       out = "Every " + std::to_string(step) + " minutes";
     } else if (mins.size() == 1) {
-      if (e.hour_ == all24) return mins[0] == 0 ? "Every hour" : "At " + std::to_string(mins[0]) + " minutes past every hour";
+      if (e.hour_ == all24)
+        return mins[0] == 0 ? "Every hour"
+                            : "At " + std::to_string(mins[0]) + " minutes past every hour";
       if (int hs = StepOf(e.hour_, 0, 23); hs > 1) {
         return mins[0] == 0 ? "Every " + std::to_string(hs) + " hours"
                             : "At " + std::to_string(mins[0]) + " minutes past every " +

@@ -93,8 +93,8 @@ class Plan {
       return *anchor_ms + (civil::FloorDiv(after_ms - *anchor_ms, every_ms) + 1) * every_ms;
     }
     // No start: elapsed time from each local midnight, restarting at the next.
-    const int64_t local_day = civil::FloorDiv(zone.ToLocal(civil::FloorDiv(after_ms, 1000)),
-                                              civil::kSecondsPerDay);
+    const int64_t local_day =
+        civil::FloorDiv(zone.ToLocal(civil::FloorDiv(after_ms, 1000)), civil::kSecondsPerDay);
     for (int64_t day = local_day - 1; day <= local_day + 3; ++day) {
       const int64_t begin = DayStartMs(day), end = DayStartMs(day + 1);
       if (end <= after_ms) continue;
@@ -180,7 +180,7 @@ LocalSeconds WallOf(const WallOrInstant& w, const TimeZone& zone) {
 }
 
 constexpr std::array<int64_t, 14> kPredefinedMinutes = {1,   5,   10,  15,  30,  60,   120,
-                                                         180, 240, 360, 480, 720, 1440, 10080};
+                                                        180, 240, 360, 480, 720, 1440, 10080};
 
 const char* kPredefinedList = "1m, 5m, 10m, 15m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d or 1w";
 
@@ -220,10 +220,14 @@ std::string ZoneSuffix(const TimeZone& zone) {
 
 std::string_view ScheduleKindName(ScheduleKind kind) {
   switch (kind) {
-    case ScheduleKind::kPredefined: return "predefined";
-    case ScheduleKind::kOnce: return "once";
-    case ScheduleKind::kCustom: return "custom";
-    case ScheduleKind::kCron: return "cron";
+    case ScheduleKind::kPredefined:
+      return "predefined";
+    case ScheduleKind::kOnce:
+      return "once";
+    case ScheduleKind::kCustom:
+      return "custom";
+    case ScheduleKind::kCron:
+      return "cron";
   }
   return "cron";
 }
@@ -232,9 +236,12 @@ std::string_view MisfireName(Misfire m) { return m == Misfire::kSkip ? "skip" : 
 
 std::string_view OverlapName(Overlap o) {
   switch (o) {
-    case Overlap::kAllow: return "allow";
-    case Overlap::kSkip: return "skip";
-    case Overlap::kQueue: return "queue";
+    case Overlap::kAllow:
+      return "allow";
+    case Overlap::kSkip:
+      return "skip";
+    case Overlap::kQueue:
+      return "queue";
   }
   return "allow";
 }
@@ -272,7 +279,8 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
   } else if (kind == "cron") {
     s.kind = ScheduleKind::kCron;
   } else {
-    problems.Add("kind", "\"" + kind + "\" is not a schedule kind: use predefined, once, custom or cron");
+    problems.Add("kind",
+                 "\"" + kind + "\" is not a schedule kind: use predefined, once, custom or cron");
     kind.clear();
   }
 
@@ -284,22 +292,30 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
     zone = *z;
     s.timezone = tz_name;
   } else {
-    problems.Add("timezone", "unknown time zone \"" + tz_name + "\" (use an IANA name such as Europe/Berlin)");
+    problems.Add("timezone",
+                 "unknown time zone \"" + tz_name + "\" (use an IANA name such as Europe/Berlin)");
   }
   const TimeZone& tz = zone ? *zone : TimeZone::Utc();
 
   // misfire, overlap
   std::string v;
   if (str("misfire", &v)) {
-    if (v == "run_once") s.misfire = Misfire::kRunOnce;
-    else if (v == "skip") s.misfire = Misfire::kSkip;
-    else problems.Add("misfire", "\"" + v + "\" is not run_once or skip");
+    if (v == "run_once")
+      s.misfire = Misfire::kRunOnce;
+    else if (v == "skip")
+      s.misfire = Misfire::kSkip;
+    else
+      problems.Add("misfire", "\"" + v + "\" is not run_once or skip");
   }
   if (str("overlap", &v)) {
-    if (v == "allow") s.overlap = Overlap::kAllow;
-    else if (v == "skip") s.overlap = Overlap::kSkip;
-    else if (v == "queue") s.overlap = Overlap::kQueue;
-    else problems.Add("overlap", "\"" + v + "\" is not allow, skip or queue");
+    if (v == "allow")
+      s.overlap = Overlap::kAllow;
+    else if (v == "skip")
+      s.overlap = Overlap::kSkip;
+    else if (v == "queue")
+      s.overlap = Overlap::kQueue;
+    else
+      problems.Add("overlap", "\"" + v + "\" is not allow, skip or queue");
   }
 
   // start, end
@@ -324,7 +340,14 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
     auto it = doc.find("every");
     if (it == doc.end() || it->is_null()) return;
     if (!str("every", &text)) return;
-    auto d = ParseDuration(text);
+    // Weeks are not a weft duration unit elsewhere, but `every: 1w` is.
+    std::optional<Millis> d;
+    if (text.size() > 1 && text.back() == 'w') {
+      d = ParseDuration(text.substr(0, text.size() - 1) + "d");
+      if (d) *d *= 7;
+    } else {
+      d = ParseDuration(text);
+    }
     if (!d || d->count() <= 0) {
       problems.Add("every", "\"" + text + "\" is not a duration (such as 15m, 2h or 1d)");
       return;
@@ -354,7 +377,8 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
         std::optional<std::string> item;
         if (days[i].is_string()) item = DayItem(days[i].get<std::string>());
         if (!item) {
-          problems.Add(Indexed("days", i), "is not a day: use mon, tue, wed, thu, fri, sat, sun or a range mon-fri");
+          problems.Add(Indexed("days", i),
+                       "is not a day: use mon, tue, wed, thu, fri, sat, sun or a range mon-fri");
           continue;
         }
         if (*item == "*") {
@@ -377,11 +401,13 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
         std::string item;
         if (d.is_number_integer() && d.get<int64_t>() >= 1 && d.get<int64_t>() <= 31) {
           item = std::to_string(d.get<int64_t>());
-        } else if (d.is_string() && (d.get<std::string>() == "last" || d.get<std::string>() == "L")) {
+        } else if (d.is_string() &&
+                   (d.get<std::string>() == "last" || d.get<std::string>() == "L")) {
           item = "L";
         } else if (d.is_string() && d.get<std::string>().size() <= 2 &&
                    !d.get<std::string>().empty() &&
-                   std::all_of(d.get<std::string>().begin(), d.get<std::string>().end(), ::isdigit) &&
+                   std::all_of(d.get<std::string>().begin(), d.get<std::string>().end(),
+                               ::isdigit) &&
                    std::stoi(d.get<std::string>()) >= 1 && std::stoi(d.get<std::string>()) <= 31) {
           item = std::to_string(std::stoi(d.get<std::string>()));
         } else {
@@ -405,6 +431,7 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
   };
 
   std::string description;
+  bool show_zone = true;  // wall-clock schedules name their zone (unless UTC)
   switch (s.kind) {
     case ScheduleKind::kPredefined: {
       if (kind.empty()) break;
@@ -415,10 +442,12 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
       }
       if (!s.every) break;
       const int64_t ms = s.every->count();
-      const bool listed = ms % 60000 == 0 && std::find(kPredefinedMinutes.begin(), kPredefinedMinutes.end(),
-                                                       ms / 60000) != kPredefinedMinutes.end();
+      const bool listed =
+          ms % 60000 == 0 && std::find(kPredefinedMinutes.begin(), kPredefinedMinutes.end(),
+                                       ms / 60000) != kPredefinedMinutes.end();
       if (!listed) {
-        problems.Add("every", "\"" + doc["every"].get<std::string>() + "\" is not one of " + kPredefinedList +
+        problems.Add("every", "\"" + doc["every"].get<std::string>() + "\" is not one of " +
+                                  kPredefinedList +
                                   " (use kind custom or cron for other intervals)");
         break;
       }
@@ -427,14 +456,15 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
         plan->type = Plan::Type::kElapsed;
         plan->every_ms = ms;
         if (s.start) plan->anchor_ms = ToUnixMs(*s.start);
-        if (minutes == 1) description = "Every minute";
-        else if (minutes < 60) description = "Every " + std::to_string(minutes) + " minutes";
-        else if (minutes == 60) description = "Every hour";
-        else description = "Every " + std::to_string(minutes / 60) + " hours";
-        if (!s.start && !s.end) break;  // elapsed time: the zone does not show
-        if (s.start) description += ", starting " + civil::FormatWallTime(WallOf(*start_wall, tz));
-        if (s.end) description += ", until " + civil::FormatWallTime(WallOf(*end_wall, tz));
-        description += ZoneSuffix(tz);
+        if (minutes == 1)
+          description = "Every minute";
+        else if (minutes < 60)
+          description = "Every " + std::to_string(minutes) + " minutes";
+        else if (minutes == 60)
+          description = "Every hour";
+        else
+          description = "Every " + std::to_string(minutes / 60) + " hours";
+        show_zone = s.start || s.end;  // elapsed time: the zone matters only for the bounds
         break;
       }
       // 1d, 1w: the wall-clock time of start (00:00 without), fixed-time rules.
@@ -451,19 +481,18 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
                     minutes == 1440 ? "*" : std::to_string(weekday).c_str());
       plan->type = Plan::Type::kWallClock;
       add_cron(text, "every");
-      static const char* kDays[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+      static const char* kDays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                    "Thursday", "Friday", "Saturday"};
       description = minutes == 1440 ? "Every day at " + civil::FormatTimeOfDay(tod)
                                     : std::string("Every week on ") + kDays[weekday] + " at " +
                                           civil::FormatTimeOfDay(tod);
-      if (s.start) description += ", starting " + civil::FormatWallTime(WallOf(*start_wall, tz));
-      if (s.end) description += ", until " + civil::FormatWallTime(WallOf(*end_wall, tz));
-      description += ZoneSuffix(tz);
       break;
     }
     case ScheduleKind::kOnce: {
       if (kind.empty()) break;
       if (!str("at", &s.at)) {
-        if (!doc.contains("at") || doc["at"].is_null()) problems.Add("at", "is required (such as 2026-12-24T18:00:00)");
+        if (!doc.contains("at") || doc["at"].is_null())
+          problems.Add("at", "is required (such as 2026-12-24T18:00:00)");
         break;
       }
       auto w = ParseWallTime(s.at);
@@ -474,17 +503,18 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
       s.once_at = Resolve(*w, tz);
       plan->type = Plan::Type::kOnce;
       plan->once_ms = ToUnixMs(*s.once_at);
-      description = "Once at " + civil::FormatWallTime(WallOf(*w, tz)) + ZoneSuffix(tz);
+      description = "Once at " + civil::FormatWallTime(WallOf(*w, tz));
       break;
     }
     case ScheduleKind::kCron: {
       if (kind.empty()) break;
       if (!str("cron", &s.cron)) {
-        if (!doc.contains("cron") || doc["cron"].is_null()) problems.Add("cron", "is required (such as \"0 9 * * MON-FRI\")");
+        if (!doc.contains("cron") || doc["cron"].is_null())
+          problems.Add("cron", "is required (such as \"0 9 * * MON-FRI\")");
         break;
       }
       plan->type = Plan::Type::kWallClock;
-      if (add_cron(s.cron, "cron")) description = plan->crons[0].Describe() + ZoneSuffix(tz);
+      if (add_cron(s.cron, "cron")) description = plan->crons[0].Describe();
       break;
     }
     case ScheduleKind::kCustom: {
@@ -496,7 +526,8 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
       if (has_times == has_every) {
         problems.Add(has_times ? "every" : "times",
                      has_times ? "use either times or every with between, not both"
-                               : "is required: a list of times such as [\"09:00\", \"17:30\"], or every with between");
+                               : "is required: a list of times such as [\"09:00\", \"17:30\"], or "
+                                 "every with between");
         break;
       }
       const std::string day_text = "* * * " + dom + " * " + dow;
@@ -519,9 +550,6 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
           }
           if (std::find(tods.begin(), tods.end(), *tod) == tods.end()) tods.push_back(*tod);
         }
-        if (tods.size() != times.size()) {
-          if (problems.list.empty()) {}  // duplicates are harmless
-        }
         std::sort(tods.begin(), tods.end());
         plan->type = Plan::Type::kWallClock;
         for (int tod : tods) {
@@ -532,8 +560,7 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
         }
         std::vector<std::string> names;
         for (int tod : tods) names.push_back(civil::FormatTimeOfDay(tod));
-        description = "At " + JoinEnglish(names) + (on_days.empty() ? " every day" : " " + on_days) +
-                      ZoneSuffix(tz);
+        description = "At " + JoinEnglish(names) + (on_days.empty() ? " every day" : " " + on_days);
       } else {
         every_duration(&s.every);
         if (!s.every) break;
@@ -567,10 +594,10 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
         plan->window = std::move(w);
         description = "Every " + DescribeInterval(ms / 1000);
         if (from != 0 || to != 86399) {
-          description += " between " + civil::FormatTimeOfDay(from) + " and " + civil::FormatTimeOfDay(to);
+          description +=
+              " between " + civil::FormatTimeOfDay(from) + " and " + civil::FormatTimeOfDay(to);
         }
         if (!on_days.empty()) description += " " + on_days;
-        description += ZoneSuffix(tz);
       }
       break;
     }
@@ -579,11 +606,9 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
   if (!problems.list.empty()) {
     return Fail(ErrorCode::kValidation, "invalid schedule", std::move(problems.list));
   }
-  if (s.kind != ScheduleKind::kOnce && s.kind != ScheduleKind::kPredefined) {
-    // Bounds belong to the wall-clock description as well.
-    if (s.start) description += ", starting " + civil::FormatWallTime(WallOf(*start_wall, tz));
-    if (s.end) description += ", until " + civil::FormatWallTime(WallOf(*end_wall, tz));
-  }
+  if (s.start) description += ", starting " + civil::FormatWallTime(WallOf(*start_wall, tz));
+  if (s.end) description += ", until " + civil::FormatWallTime(WallOf(*end_wall, tz));
+  if (show_zone) description += ZoneSuffix(tz);
   plan->description = std::move(description);
   if (s.start) plan->start_ms = ToUnixMs(*s.start);
   if (s.end) plan->end_ms = ToUnixMs(*s.end);
@@ -637,7 +662,8 @@ std::optional<FieldError> CheckOnceNotPast(const Schedule& schedule, TimePoint n
 }
 
 std::optional<TimePoint> NextCronFire(const CronExpr& cron, const TimeZone& zone, TimePoint after) {
-  auto t = NextWallClockFire(cron, cron.IsFixedTime(), zone, civil::FloorDiv(ToUnixMs(after), 1000));
+  auto t =
+      NextWallClockFire(cron, cron.IsFixedTime(), zone, civil::FloorDiv(ToUnixMs(after), 1000));
   return t ? std::optional<TimePoint>(FromUnixMs(*t * 1000)) : std::nullopt;
 }
 

@@ -20,12 +20,12 @@
 namespace weft {
 
 enum class ScheduleKind { kPredefined, kOnce, kCustom, kCron };
-enum class Misfire { kRunOnce, kSkip };       // fire times missed while weft was down
+enum class Misfire { kRunOnce, kSkip };        // fire times missed while weft was down
 enum class Overlap { kAllow, kSkip, kQueue };  // the previous scheduled run is unfinished
 
 std::string_view ScheduleKindName(ScheduleKind kind);  // "predefined", ...
-std::string_view MisfireName(Misfire m);              // "run_once" | "skip"
-std::string_view OverlapName(Overlap o);              // "allow" | "skip" | "queue"
+std::string_view MisfireName(Misfire m);               // "run_once" | "skip"
+std::string_view OverlapName(Overlap o);               // "allow" | "skip" | "queue"
 
 namespace schedule_internal {
 class Plan;

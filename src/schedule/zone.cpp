@@ -55,14 +55,14 @@ TimeZone TimeZone::Utc() { return TimeZone(nullptr, "UTC"); }
 
 TimeZone::Period TimeZone::PeriodAt(int64_t unix_seconds) const {
   if (zone_ == nullptr) return {INT64_MIN / 4, INT64_MAX / 4, 0};
-  date::sys_info info = Cast(zone_)->get_info(date::sys_seconds{std::chrono::seconds{unix_seconds}});
+  date::sys_info info =
+      Cast(zone_)->get_info(date::sys_seconds{std::chrono::seconds{unix_seconds}});
   return {Seconds(info.begin), Seconds(info.end), static_cast<int32_t>(info.offset.count())};
 }
 
 TimeZone::Mapping TimeZone::Map(LocalSeconds local) const {
   if (zone_ == nullptr) return {Mapping::Kind::kUnique, local, local};
-  date::local_info li =
-      Cast(zone_)->get_info(date::local_seconds{std::chrono::seconds{local}});
+  date::local_info li = Cast(zone_)->get_info(date::local_seconds{std::chrono::seconds{local}});
   switch (li.result) {
     case date::local_info::nonexistent: {
       int64_t t = Seconds(li.second.begin);

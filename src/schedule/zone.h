@@ -41,9 +41,7 @@ class TimeZone {
   Period PeriodAt(int64_t unix_seconds) const;
   Mapping Map(LocalSeconds local) const;
   int32_t OffsetAt(int64_t unix_seconds) const { return PeriodAt(unix_seconds).offset; }
-  LocalSeconds ToLocal(int64_t unix_seconds) const {
-    return unix_seconds + OffsetAt(unix_seconds);
-  }
+  LocalSeconds ToLocal(int64_t unix_seconds) const { return unix_seconds + OffsetAt(unix_seconds); }
 
   // ISO-8601 with this zone's offset: "2026-12-01T09:00:00+01:00" (".mmm" when non-zero).
   std::string FormatIso(TimePoint t) const;
