@@ -1,0 +1,1095 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <tuple>
+#include <utility>
+
+#include "common/ids.h"
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_migrations.h"
+
+namespace weft {
+
+using sqlite::Conn;
+using sqlite::DumpJson;
+using sqlite::ReadTxn;
+using sqlite::SqlError;
+using sqlite::Stmt;
+using sqlite::WriteTxn;
+
+namespace {
+
+// Column lists, in the order the Read* functions below expect them.
+#define FLOW_COLS                                                                           \
+  "id, name, description, version, document, active, trigger_type, webhook_token, created_at, " \
+  "updated_at, updated_by, next_run_at, missed_fires"
+#define VERSION_COLS "flow_id, version, document, created_at, created_by"
+#define CONNECTION_COLS \
+  "id, name, connector, settings, auth, active, created_at, updated_at, updated_by"
+#define RUN_COLS                                                                              \
+  "id, flow_id, flow_name, flow_version, trigger_type, trigger, status, scheduled_for, "      \
+  "created_at, started_at, finished_at, input, output, error, retry_of, claimed_by, "         \
+  "lease_until, not_before, cancel_requested"
+#define STEP_COLS                                                                          \
+  "run_id, path, step_id, uses, seq, status, attempts, started_at, finished_at, input, "  \
+  "output, error, logs, wake_at, state"
+#define DELIVERY_COLS                                                                    \
+  "id, flow_id, received_at, method, path, status_code, run_id, headers, query, body, " \
+  "content_type, auth_passed"
+
+constexpr const char* kUnfinished = "status IN ('queued', 'running')";
+
+Unexpected NotFound(const std::string& what) {
+  return Fail(ErrorCode::kNotFound, what + " not found");
+}
+
+ErrorCode CodeFor(int sqlite_code) {
+  switch (sqlite_code & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return ErrorCode::kConflict;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return ErrorCode::kUnavailable;
+    default:
+      return ErrorCode::kInternal;
+  }
+}
+
+// Runs `f`, turning any exception into an Error: none leaves the store.
+template <typename F>
+auto Guard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const SqlError& e) {
+    return Fail(CodeFor(e.code), e.what());
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal, std::string("store: ") + e.what());
+  } catch (...) {
+    return Fail(ErrorCode::kInternal, "store: unknown error");
+  }
+}
+
+bool IsConstraint(const SqlError& e, int extended) { return e.code == extended; }
+
+Flow ReadFlow(Stmt& s) {
+  Flow f;
+  f.id = s.ColText(0);
+  f.name = s.ColText(1);
+  f.description = s.ColText(2);
+  f.version = static_cast<int>(s.ColInt(3));
+  f.document = s.ColJson(4);
+  f.active = s.ColInt(5) != 0;
+  f.trigger_type = s.ColText(6);
+  f.webhook_token = s.ColText(7);
+  f.created_at = s.ColTime(8);
+  f.updated_at = s.ColTime(9);
+  f.updated_by = s.ColText(10);
+  f.next_run_at = s.ColOptTime(11);
+  f.missed_fires = s.ColInt(12);
+  return f;
+}
+
+FlowVersion ReadVersion(Stmt& s) {
+  FlowVersion v;
+  v.flow_id = s.ColText(0);
+  v.version = static_cast<int>(s.ColInt(1));
+  v.document = s.ColJson(2);
+  v.created_at = s.ColTime(3);
+  v.created_by = s.ColText(4);
+  return v;
+}
+
+Connection ReadConnection(Stmt& s) {
+  Connection c;
+  c.id = s.ColText(0);
+  c.name = s.ColText(1);
+  c.connector = s.ColText(2);
+  c.settings = s.ColJson(3);
+  c.auth = s.ColJson(4);
+  c.active = s.ColInt(5) != 0;
+  c.created_at = s.ColTime(6);
+  c.updated_at = s.ColTime(7);
+  c.updated_by = s.ColText(8);
+  return c;
+}
+
+RunStatus ReadRunStatus(Stmt& s, int col) {
+  auto st = ParseRunStatus(s.ColText(col));
+  if (!st) throw SqlError(SQLITE_CORRUPT, "stored run status \"" + s.ColText(col) + "\" unknown");
+  return *st;
+}
+
+Run ReadRun(Stmt& s) {
+  Run r;
+  r.id = s.ColText(0);
+  r.flow_id = s.ColText(1);
+  r.flow_name = s.ColText(2);
+  r.flow_version = static_cast<int>(s.ColInt(3));
+  r.trigger_type = s.ColText(4);
+  r.trigger = s.ColJson(5);
+  r.status = ReadRunStatus(s, 6);
+  r.scheduled_for = s.ColOptTime(7);
+  r.created_at = s.ColTime(8);
+  r.started_at = s.ColOptTime(9);
+  r.finished_at = s.ColOptTime(10);
+  r.input = s.ColJson(11);
+  r.output = s.ColJson(12);
+  r.error = s.ColJson(13);
+  r.retry_of = s.ColText(14);
+  r.claimed_by = s.ColText(15);
+  r.lease_until = s.ColOptTime(16);
+  r.not_before = s.ColOptTime(17);
+  r.cancel_requested = s.ColInt(18) != 0;
+  return r;
+}
+
+StepRun ReadStep(Stmt& s) {
+  StepRun st;
+  st.run_id = s.ColText(0);
+  st.path = s.ColText(1);
+  st.step_id = s.ColText(2);
+  st.uses = s.ColText(3);
+  st.seq = static_cast<int>(s.ColInt(4));
+  auto status = ParseStepStatus(s.ColText(5));
+  if (!status) {
+    throw SqlError(SQLITE_CORRUPT, "stored step status \"" + s.ColText(5) + "\" unknown");
+  }
+  st.status = *status;
+  st.attempts = static_cast<int>(s.ColInt(6));
+  st.started_at = s.ColOptTime(7);
+  st.finished_at = s.ColOptTime(8);
+  st.input = s.ColJson(9);
+  st.output = s.ColJson(10);
+  st.error = s.ColJson(11);
+  st.logs = s.IsNull(12) ? Json::array() : s.ColJson(12);
+  st.wake_at = s.ColOptTime(13);
+  st.state = s.ColJson(14);
+  return st;
+}
+
+Delivery ReadDelivery(Stmt& s) {
+  Delivery d;
+  d.id = s.ColText(0);
+  d.flow_id = s.ColText(1);
+  d.received_at = s.ColTime(2);
+  d.method = s.ColText(3);
+  d.path = s.ColText(4);
+  d.status_code = static_cast<int>(s.ColInt(5));
+  d.run_id = s.ColText(6);
+  d.headers = s.ColJson(7);
+  d.query = s.ColJson(8);
+  d.body = s.ColBlob(9);
+  d.content_type = s.ColText(10);
+  d.auth_passed = s.ColInt(11) != 0;
+  return d;
+}
+
+// The first row of `s` read by `read`, or nullopt; steps to the end so that a
+// write with RETURNING has finished (and, outside a transaction, committed).
+template <typename T>
+std::optional<T> One(Stmt& s, T (*read)(Stmt&)) {
+  if (!s.Step()) return std::nullopt;
+  T value = read(s);
+  while (s.Step()) {
+  }
+  return value;
+}
+
+std::optional<Flow> FindFlow(Conn& c, const char* column, const std::string& value) {
+  Stmt s(c, std::string("SELECT " FLOW_COLS " FROM flows WHERE ") + column + " = :v");
+  s.Text(":v", value);
+  return One(s, ReadFlow);
+}
+
+// True when another flow than `except_id` has `column` = `value`.
+bool FlowTaken(Conn& c, const char* column, const std::string& value,
+               const std::string& except_id) {
+  Stmt s(c, std::string("SELECT 1 FROM flows WHERE ") + column + " = :v AND id <> :id");
+  s.Text(":v", value).Text(":id", except_id);
+  return s.Step();
+}
+
+Unexpected NameTaken(const std::string& what, const std::string& name) {
+  return Fail(ErrorCode::kConflict, "a " + what + " named \"" + name + "\" already exists");
+}
+
+Unexpected TokenTaken() {
+  return Fail(ErrorCode::kConflict, "the webhook token is already used by another flow");
+}
+
+void InsertVersion(Conn& c, const Flow& f, const std::string& document) {
+  Stmt s(c,
+         "INSERT INTO flow_versions (flow_id, version, document, created_at, created_by) "
+         "VALUES (:flow_id, :version, :document, :created_at, :created_by)");
+  s.Text(":flow_id", f.id)
+      .Int(":version", f.version)
+      .Text(":document", document)
+      .Time(":created_at", f.updated_at)
+      .Text(":created_by", f.updated_by)
+      .Run();
+}
+
+void BindRunState(Stmt& s, const Run& r) {
+  s.Text(":status", ToString(r.status))
+      .Time(":scheduled_for", r.scheduled_for)
+      .Time(":started_at", r.started_at)
+      .Time(":finished_at", r.finished_at)
+      .JsonText(":output", r.output)
+      .JsonText(":error", r.error)
+      .Text(":claimed_by", r.claimed_by)
+      .Time(":lease_until", r.lease_until)
+      .Time(":not_before", r.not_before)
+      .Int(":cancel_requested", r.cancel_requested ? 1 : 0);
+}
+
+// Inserts or replaces the step run (run_id, path); an existing row keeps its
+// seq, and a new row with seq <= 0 goes after the run's last step. False when
+// the run does not exist.
+bool UpsertStep(Conn& c, const StepRun& st) {
+  Stmt s(c,
+         "INSERT INTO step_runs (" STEP_COLS
+         ") VALUES (:run_id, :path, :step_id, :uses, "
+         "CASE WHEN :seq > 0 THEN :seq "
+         "ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM step_runs WHERE run_id = :run_id) END, "
+         ":status, :attempts, :started_at, :finished_at, :input, :output, :error, :logs, "
+         ":wake_at, :state) "
+         "ON CONFLICT (run_id, path) DO UPDATE SET step_id = excluded.step_id, "
+         "uses = excluded.uses, status = excluded.status, attempts = excluded.attempts, "
+         "started_at = excluded.started_at, finished_at = excluded.finished_at, "
+         "input = excluded.input, output = excluded.output, error = excluded.error, "
+         "logs = excluded.logs, wake_at = excluded.wake_at, state = excluded.state");
+  s.Text(":run_id", st.run_id)
+      .Text(":path", st.path)
+      .Text(":step_id", st.step_id)
+      .Text(":uses", st.uses)
+      .Int(":seq", st.seq)
+      .Text(":status", ToString(st.status))
+      .Int(":attempts", st.attempts)
+      .Time(":started_at", st.started_at)
+      .Time(":finished_at", st.finished_at)
+      .JsonText(":input", st.input)
+      .JsonText(":output", st.output)
+      .JsonText(":error", st.error)
+      .JsonText(":logs", st.logs)
+      .Time(":wake_at", st.wake_at)
+      .JsonText(":state", st.state);
+  try {
+    s.Run();
+  } catch (const SqlError& e) {
+    if (IsConstraint(e, SQLITE_CONSTRAINT_FOREIGNKEY)) return false;
+    throw;
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---- the store's state --------------------------------------------------------
+
+struct SqliteStore::Impl {
+  explicit Impl(const SqliteOptions& o) : options(o), clock(o.clock ? o.clock : &system_clock) {}
+  ~Impl() {
+    // Readers first: the writer closes last, checkpointing and removing the WAL.
+    readers.clear();
+    writer.reset();
+    if (lock_fd >= 0) close(lock_fd);  // releases the flock
+  }
+
+  TimePoint Now() const { return clock->Now(); }
+
+  // Runs f(writer) under the write lock; exceptions become Errors.
+  template <typename F>
+  auto Write(F&& f) -> decltype(f(std::declval<Conn&>())) {
+    return Guard([&]() -> decltype(f(std::declval<Conn&>())) {
+      std::lock_guard lock(write_mu);
+      return f(*writer);
+    });
+  }
+
+  // Runs f(reader) on a pooled read connection; exceptions become Errors.
+  template <typename F>
+  auto Read(F&& f) -> decltype(f(std::declval<Conn&>())) {
+    return Guard([&]() -> decltype(f(std::declval<Conn&>())) {
+      Conn* c = nullptr;
+      {
+        std::unique_lock lock(pool_mu);
+        pool_cv.wait(lock, [&] { return !idle.empty(); });
+        c = idle.back();
+        idle.pop_back();
+      }
+      struct GiveBack {
+        Impl* impl;
+        Conn* c;
+        ~GiveBack() {
+          {
+            std::lock_guard lock(impl->pool_mu);
+            impl->idle.push_back(c);
+          }
+          impl->pool_cv.notify_one();
+        }
+      } give_back{this, c};
+      return f(*c);
+    });
+  }
+
+  SqliteOptions options;
+  SystemClock system_clock;
+  const Clock* clock;
+  std::string db_path;
+  int lock_fd = -1;
+  int schema_version = 0;
+
+  std::mutex write_mu;
+  std::unique_ptr<Conn> writer;
+
+  std::mutex pool_mu;
+  std::condition_variable pool_cv;
+  std::vector<std::unique_ptr<Conn>> readers;
+  std::vector<Conn*> idle;
+};
+
+namespace {
+
+void Configure(Conn& c, const SqliteOptions& o, bool writer) {
+  c.Exec("PRAGMA busy_timeout = " + std::to_string(o.busy_timeout.count()));
+  c.Exec("PRAGMA foreign_keys = ON");
+  c.Exec(std::string("PRAGMA synchronous = ") +
+         (o.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL"));
+  c.Exec("PRAGMA temp_store = MEMORY");
+  if (writer) {
+    Stmt s(c, "PRAGMA journal_mode = WAL");
+    std::string mode = s.Step() ? s.ColText(0) : "";
+    if (mode != "wal") {
+      throw SqlError(SQLITE_CANTOPEN, "cannot put the database in WAL mode (got \"" + mode +
+                                          "\"); is the data dir on a network file system?");
+    }
+  } else {
+    c.Exec("PRAGMA query_only = ON");
+  }
+}
+
+// Applies the migrations newer than the database's schema; returns the version.
+Result<int> Migrate(Conn& c, const std::string& data_dir) {
+  c.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+  int current = 0;
+  {
+    Stmt s(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (s.Step()) current = static_cast<int>(s.ColInt(0));
+  }
+  auto migrations = sqlite::Migrations();
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > latest) {
+    return Fail(ErrorCode::kUnavailable, "data dir " + data_dir + " has schema version " +
+                                             std::to_string(current) +
+                                             ", newer than this weft knows (" +
+                                             std::to_string(latest) + "); run a newer weft");
+  }
+  for (const auto& m : migrations) {
+    if (m.version <= current) continue;
+    WriteTxn txn(c);
+    c.Exec(m.sql);
+    Stmt s(c,
+           "INSERT INTO schema_migrations (version, name, applied_at) "
+           "VALUES (:version, :name, :applied_at)");
+    s.Int(":version", m.version).Text(":name", m.name).Time(":applied_at", SystemClock().Now());
+    s.Run();
+    txn.Commit();
+    current = m.version;
+  }
+  return current;
+}
+
+// Locks <data_dir>/LOCK for this process; the kernel drops the lock when the
+// process dies, so a crash never leaves the data dir locked.
+Result<int> LockDataDir(const std::string& data_dir) {
+  std::string path = data_dir + "/LOCK";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Fail(ErrorCode::kUnavailable, "cannot open " + path + ": " + std::strerror(errno));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    close(fd);
+    if (err == EWOULDBLOCK) {
+      return Fail(ErrorCode::kUnavailable,
+                  "data dir " + data_dir + " is in use by another weft process");
+    }
+    return Fail(ErrorCode::kUnavailable, "cannot lock " + path + ": " + std::strerror(err));
+  }
+  // The holder's pid, for a person wondering who holds it.
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] ssize_t n = pwrite(fd, pid.data(), pid.size(), 0);
+  }
+  return fd;
+}
+
+}  // namespace
+
+// ---- opening and closing --------------------------------------------------------
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
+  return Guard([&]() -> Result<std::unique_ptr<SqliteStore>> {
+    auto impl = std::make_unique<Impl>(options);
+    const std::string& dir = options.data_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return Fail(ErrorCode::kUnavailable, "cannot create data dir " + dir + ": " + ec.message());
+    }
+    auto fd = LockDataDir(dir);
+    if (!fd) return Fail(std::move(fd).error());
+    impl->lock_fd = *fd;
+    impl->db_path = dir + "/weft.db";
+
+    impl->writer = Conn::Open(impl->db_path, /*create=*/true);
+    Configure(*impl->writer, options, /*writer=*/true);
+    auto version = Migrate(*impl->writer, dir);
+    if (!version) return Fail(std::move(version).error());
+    impl->schema_version = *version;
+
+    // This process alone uses the file, so every claim left is a dead process's.
+    Stmt release(*impl->writer, std::string("UPDATE runs SET claimed_by = '', lease_until = NULL "
+                                            "WHERE ") +
+                                    kUnfinished + " AND claimed_by <> ''");
+    release.Run();
+
+    for (int i = 0; i < std::max(1, options.readers); ++i) {
+      auto reader = Conn::Open(impl->db_path, /*create=*/false);
+      Configure(*reader, options, /*writer=*/false);
+      impl->idle.push_back(reader.get());
+      impl->readers.push_back(std::move(reader));
+    }
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+  });
+}
+
+const std::string& SqliteStore::db_path() const { return impl_->db_path; }
+int SqliteStore::schema_version() const { return impl_->schema_version; }
+
+Result<void> SqliteStore::Backup(const std::string& dest_path) {
+  return Guard([&]() -> Result<void> {
+    std::string tmp = dest_path + ".tmp-" + NewId(ToUnixMs(SystemClock().Now()));
+    auto source = Conn::Open(impl_->db_path, /*create=*/false);
+    source->Exec("PRAGMA busy_timeout = " + std::to_string(impl_->options.busy_timeout.count()));
+    int rc;
+    {
+      auto dest = Conn::Open(tmp, /*create=*/true);
+      sqlite3_backup* backup = sqlite3_backup_init(dest->db(), "main", source->db(), "main");
+      if (!backup) dest->Throw(sqlite3_errcode(dest->db()));
+      // All pages in one step: one read snapshot, so writers never restart it
+      // (in WAL mode they go on committing meanwhile).
+      rc = sqlite3_backup_step(backup, -1);
+      sqlite3_backup_finish(backup);
+    }
+    std::error_code ec;
+    if (rc != SQLITE_DONE) {
+      std::filesystem::remove(tmp, ec);
+      return Fail(CodeFor(rc), std::string("backup failed: ") + sqlite3_errstr(rc));
+    }
+    std::filesystem::rename(tmp, dest_path, ec);
+    if (ec) {
+      std::filesystem::remove(tmp, ec);
+      return Fail(ErrorCode::kUnavailable, "cannot write " + dest_path + ": " + ec.message());
+    }
+    return Ok();
+  });
+}
+
+// ---- flows ------------------------------------------------------------------------
+
+Result<Flow> SqliteStore::CreateFlow(const FlowWrite& write, const std::string& webhook_token) {
+  return impl_->Write([&](Conn& c) -> Result<Flow> {
+    WriteTxn txn(c);
+    if (FlowTaken(c, "name", write.name, "")) return NameTaken("flow", write.name);
+    if (!webhook_token.empty() && FlowTaken(c, "webhook_token", webhook_token, "")) {
+      return TokenTaken();
+    }
+    Flow f;
+    f.created_at = f.updated_at = impl_->Now();
+    f.id = NewId(ToUnixMs(f.created_at));
+    f.name = write.name;
+    f.description = write.description;
+    f.version = 1;
+    f.document = write.document;
+    f.active = false;
+    f.trigger_type = write.trigger_type;
+    f.webhook_token = webhook_token;
+    f.updated_by = write.actor;
+    std::string document = DumpJson(write.document);
+    {
+      Stmt s(c, "INSERT INTO flows (" FLOW_COLS
+                ") VALUES (:id, :name, :description, 1, :document, 0, :trigger_type, "
+                ":webhook_token, :now, :now, :actor, NULL, 0)");
+      s.Text(":id", f.id)
+          .Text(":name", f.name)
+          .Text(":description", f.description)
+          .Text(":document", document)
+          .Text(":trigger_type", f.trigger_type)
+          .Time(":now", f.created_at)
+          .Text(":actor", f.updated_by);
+      if (webhook_token.empty()) {
+        s.Null(":webhook_token");
+      } else {
+        s.Text(":webhook_token", webhook_token);
+      }
+      s.Run();
+    }
+    InsertVersion(c, f, document);
+    txn.Commit();
+    return f;
+  });
+}
+
+Result<Flow> SqliteStore::GetFlow(const std::string& id) {
+  return impl_->Read([&](Conn& c) -> Result<Flow> {
+    auto f = FindFlow(c, "id", id);
+    if (!f) return NotFound("flow " + id);
+    return std::move(*f);
+  });
+}
+
+Result<Flow> SqliteStore::GetFlowByName(const std::string& name) {
+  return impl_->Read([&](Conn& c) -> Result<Flow> {
+    auto f = FindFlow(c, "name", name);
+    if (!f) return NotFound("flow named \"" + name + "\"");
+    return std::move(*f);
+  });
+}
+
+Result<Flow> SqliteStore::GetFlowByWebhookToken(const std::string& token) {
+  return impl_->Read([&](Conn& c) -> Result<Flow> {
+    std::optional<Flow> f;
+    if (!token.empty()) f = FindFlow(c, "webhook_token", token);
+    // The message never carries the token: it is a secret.
+    if (!f) return NotFound("flow for webhook token " + RedactToken(token));
+    return std::move(*f);
+  });
+}
+
+Result<std::vector<Flow>> SqliteStore::ListFlows() {
+  return impl_->Read([&](Conn& c) -> Result<std::vector<Flow>> {
+    Stmt s(c, "SELECT " FLOW_COLS " FROM flows ORDER BY name, id");
+    std::vector<Flow> flows;
+    while (s.Step()) flows.push_back(ReadFlow(s));
+    return flows;
+  });
+}
+
+Result<Flow> SqliteStore::SaveFlow(const std::string& id, const FlowWrite& write,
+                                   std::optional<int> base_version,
+                                   const std::string& webhook_token) {
+  return impl_->Write([&](Conn& c) -> Result<Flow> {
+    WriteTxn txn(c);
+    auto current = FindFlow(c, "id", id);
+    if (!current) return NotFound("flow " + id);
+    Flow f = std::move(*current);
+    if (base_version && *base_version != f.version) {
+      return Fail(ErrorCode::kVersionConflict,
+                  "flow " + id + " is at version " + std::to_string(f.version) +
+                      ", not base_version " + std::to_string(*base_version));
+    }
+    std::string document = DumpJson(write.document);
+    if (document == DumpJson(f.document)) return f;  // identical: no new version
+    if (write.name != f.name && FlowTaken(c, "name", write.name, id)) {
+      return NameTaken("flow", write.name);
+    }
+    if (f.webhook_token.empty() && !webhook_token.empty()) {
+      if (FlowTaken(c, "webhook_token", webhook_token, id)) return TokenTaken();
+      f.webhook_token = webhook_token;
+    }
+    f.name = write.name;
+    f.description = write.description;
+    f.version += 1;
+    f.document = write.document;
+    f.trigger_type = write.trigger_type;
+    f.updated_at = impl_->Now();
+    f.updated_by = write.actor;
+    {
+      Stmt s(c,
+             "UPDATE flows SET name = :name, description = :description, version = :version, "
+             "document = :document, trigger_type = :trigger_type, "
+             "webhook_token = :webhook_token, updated_at = :updated_at, "
+             "updated_by = :updated_by WHERE id = :id");
+      s.Text(":name", f.name)
+          .Text(":description", f.description)
+          .Int(":version", f.version)
+          .Text(":document", document)
+          .Text(":trigger_type", f.trigger_type)
+          .Time(":updated_at", f.updated_at)
+          .Text(":updated_by", f.updated_by)
+          .Text(":id", f.id);
+      if (f.webhook_token.empty()) {
+        s.Null(":webhook_token");
+      } else {
+        s.Text(":webhook_token", f.webhook_token);
+      }
+      s.Run();
+    }
+    InsertVersion(c, f, document);
+    txn.Commit();
+    return f;
+  });
+}
+
+Result<void> SqliteStore::DeleteFlow(const std::string& id) {
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    Stmt s(c, "DELETE FROM flows WHERE id = :id");  // versions go by ON DELETE CASCADE
+    s.Text(":id", id).Run();
+    if (c.Changes() == 0) return NotFound("flow " + id);
+    return Ok();
+  });
+}
+
+Result<Flow> SqliteStore::SetFlowActive(const std::string& id, bool active) {
+  return impl_->Write([&](Conn& c) -> Result<Flow> {
+    Stmt s(c, "UPDATE flows SET active = :active WHERE id = :id RETURNING " FLOW_COLS);
+    s.Int(":active", active ? 1 : 0).Text(":id", id);
+    auto f = One(s, ReadFlow);
+    if (!f) return NotFound("flow " + id);
+    return std::move(*f);
+  });
+}
+
+Result<Flow> SqliteStore::SetWebhookToken(const std::string& id, const std::string& token) {
+  return impl_->Write([&](Conn& c) -> Result<Flow> {
+    if (!token.empty() && FlowTaken(c, "webhook_token", token, id)) return TokenTaken();
+    Stmt s(c, "UPDATE flows SET webhook_token = :token WHERE id = :id RETURNING " FLOW_COLS);
+    s.Text(":id", id);
+    if (token.empty()) {
+      s.Null(":token");
+    } else {
+      s.Text(":token", token);
+    }
+    auto f = One(s, ReadFlow);
+    if (!f) return NotFound("flow " + id);
+    return std::move(*f);
+  });
+}
+
+Result<FlowVersion> SqliteStore::GetFlowVersion(const std::string& id, int version) {
+  return impl_->Read([&](Conn& c) -> Result<FlowVersion> {
+    Stmt s(c, "SELECT " VERSION_COLS
+              " FROM flow_versions WHERE flow_id = :id AND version = :version");
+    s.Text(":id", id).Int(":version", version);
+    auto v = One(s, ReadVersion);
+    if (!v) return NotFound("flow " + id + " version " + std::to_string(version));
+    return std::move(*v);
+  });
+}
+
+Result<std::vector<FlowVersion>> SqliteStore::ListFlowVersions(const std::string& id) {
+  return impl_->Read([&](Conn& c) -> Result<std::vector<FlowVersion>> {
+    ReadTxn txn(c);
+    {
+      Stmt s(c, "SELECT 1 FROM flows WHERE id = :id");
+      if (!s.Text(":id", id).Step()) return NotFound("flow " + id);
+    }
+    Stmt s(c, "SELECT " VERSION_COLS " FROM flow_versions WHERE flow_id = :id ORDER BY version DESC");
+    s.Text(":id", id);
+    std::vector<FlowVersion> versions;
+    while (s.Step()) versions.push_back(ReadVersion(s));
+    return versions;
+  });
+}
+
+Result<std::vector<std::pair<std::string, RunSummary>>> SqliteStore::LastRuns() {
+  return impl_->Read([&](Conn& c) -> Result<std::vector<std::pair<std::string, RunSummary>>> {
+    Stmt s(c,
+           "SELECT f.id, r.id, r.status, r.finished_at FROM flows f JOIN runs r ON r.id = "
+           "(SELECT id FROM runs WHERE flow_id = f.id ORDER BY created_at DESC, id DESC LIMIT 1) "
+           "ORDER BY f.id");
+    std::vector<std::pair<std::string, RunSummary>> out;
+    while (s.Step()) {
+      RunSummary r;
+      r.id = s.ColText(1);
+      r.status = ReadRunStatus(s, 2);
+      r.finished_at = s.ColOptTime(3);
+      out.emplace_back(s.ColText(0), std::move(r));
+    }
+    return out;
+  });
+}
+
+// ---- connections ----------------------------------------------------------------
+
+namespace {
+
+bool ConnectionNameTaken(Conn& c, const std::string& name, const std::string& except_id) {
+  Stmt s(c, "SELECT 1 FROM connections WHERE name = :name AND id <> :id");
+  return s.Text(":name", name).Text(":id", except_id).Step();
+}
+
+void BindConnection(Stmt& s, const Connection& c) {
+  s.Text(":id", c.id)
+      .Text(":name", c.name)
+      .Text(":connector", c.connector)
+      .Text(":settings", DumpJson(c.settings))
+      .Text(":auth", DumpJson(c.auth))
+      .Int(":active", c.active ? 1 : 0)
+      .Time(":updated_at", c.updated_at)
+      .Text(":updated_by", c.updated_by);
+}
+
+}  // namespace
+
+Result<Connection> SqliteStore::CreateConnection(const Connection& in) {
+  return impl_->Write([&](Conn& c) -> Result<Connection> {
+    if (ConnectionNameTaken(c, in.name, "")) return NameTaken("connection", in.name);
+    Connection conn = in;
+    TimePoint now = impl_->Now();
+    if (conn.created_at == TimePoint{}) conn.created_at = now;
+    if (conn.updated_at == TimePoint{}) conn.updated_at = conn.created_at;
+    if (conn.id.empty()) conn.id = NewId(ToUnixMs(conn.created_at));
+    Stmt s(c, "INSERT INTO connections (" CONNECTION_COLS
+              ") VALUES (:id, :name, :connector, :settings, :auth, :active, :created_at, "
+              ":updated_at, :updated_by)");
+    BindConnection(s, conn);
+    s.Time(":created_at", conn.created_at);
+    try {
+      s.Run();
+    } catch (const SqlError& e) {
+      if (IsConstraint(e, SQLITE_CONSTRAINT_PRIMARYKEY)) {
+        return Fail(ErrorCode::kConflict, "connection " + conn.id + " already exists");
+      }
+      throw;
+    }
+    return conn;
+  });
+}
+
+Result<Connection> SqliteStore::GetConnection(const std::string& id) {
+  return impl_->Read([&](Conn& c) -> Result<Connection> {
+    Stmt s(c, "SELECT " CONNECTION_COLS " FROM connections WHERE id = :id");
+    s.Text(":id", id);
+    auto conn = One(s, ReadConnection);
+    if (!conn) return NotFound("connection " + id);
+    return std::move(*conn);
+  });
+}
+
+Result<Connection> SqliteStore::GetConnectionByName(const std::string& name) {
+  return impl_->Read([&](Conn& c) -> Result<Connection> {
+    Stmt s(c, "SELECT " CONNECTION_COLS " FROM connections WHERE name = :name");
+    s.Text(":name", name);
+    auto conn = One(s, ReadConnection);
+    if (!conn) return NotFound("connection named \"" + name + "\"");
+    return std::move(*conn);
+  });
+}
+
+Result<std::vector<Connection>> SqliteStore::ListConnections() {
+  return impl_->Read([&](Conn& c) -> Result<std::vector<Connection>> {
+    Stmt s(c, "SELECT " CONNECTION_COLS " FROM connections ORDER BY name, id");
+    std::vector<Connection> out;
+    while (s.Step()) out.push_back(ReadConnection(s));
+    return out;
+  });
+}
+
+Result<Connection> SqliteStore::UpdateConnection(const Connection& in) {
+  return impl_->Write([&](Conn& c) -> Result<Connection> {
+    if (ConnectionNameTaken(c, in.name, in.id)) return NameTaken("connection", in.name);
+    Connection conn = in;
+    conn.updated_at = impl_->Now();
+    Stmt s(c,
+           "UPDATE connections SET name = :name, connector = :connector, settings = :settings, "
+           "auth = :auth, active = :active, updated_at = :updated_at, updated_by = :updated_by "
+           "WHERE id = :id RETURNING " CONNECTION_COLS);
+    BindConnection(s, conn);
+    auto stored = One(s, ReadConnection);
+    if (!stored) return NotFound("connection " + in.id);
+    return std::move(*stored);
+  });
+}
+
+Result<void> SqliteStore::DeleteConnection(const std::string& id) {
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    Stmt s(c, "DELETE FROM connections WHERE id = :id");
+    s.Text(":id", id).Run();
+    if (c.Changes() == 0) return NotFound("connection " + id);
+    return Ok();
+  });
+}
+
+// ---- runs ----------------------------------------------------------------------------
+
+Result<Run> SqliteStore::CreateRun(const Run& in) {
+  return impl_->Write([&](Conn& c) -> Result<Run> {
+    Run run = in;
+    if (run.created_at == TimePoint{}) run.created_at = impl_->Now();
+    if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
+    for (auto& st : run.steps) st.run_id = run.id;
+    // One statement commits on its own; steps given with the run (a retry's
+    // reused steps) go in the same transaction.
+    std::optional<WriteTxn> txn;
+    if (!run.steps.empty()) txn.emplace(c);
+    {
+      Stmt s(c, "INSERT INTO runs (" RUN_COLS
+                ") VALUES (:id, :flow_id, :flow_name, :flow_version, :trigger_type, :trigger, "
+                ":status, :scheduled_for, :created_at, :started_at, :finished_at, :input, "
+                ":output, :error, :retry_of, :claimed_by, :lease_until, :not_before, "
+                ":cancel_requested)");
+      s.Text(":id", run.id)
+          .Text(":flow_id", run.flow_id)
+          .Text(":flow_name", run.flow_name)
+          .Int(":flow_version", run.flow_version)
+          .Text(":trigger_type", run.trigger_type)
+          .JsonText(":trigger", run.trigger)
+          .Time(":created_at", run.created_at)
+          .JsonText(":input", run.input)
+          .Text(":retry_of", run.retry_of);
+      BindRunState(s, run);
+      try {
+        s.Run();
+      } catch (const SqlError& e) {
+        if (IsConstraint(e, SQLITE_CONSTRAINT_PRIMARYKEY)) {
+          return Fail(ErrorCode::kConflict, "run " + run.id + " already exists");
+        }
+        throw;
+      }
+    }
+    for (const auto& st : run.steps) UpsertStep(c, st);
+    if (txn) txn->Commit();
+    return run;
+  });
+}
+
+Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max, TimePoint now,
+                                                TimePoint lease_until) {
+  if (max <= 0) return std::vector<Run>{};
+  return impl_->Write([&](Conn& c) -> Result<std::vector<Run>> {
+    // One statement under the write lock: no run can be handed out twice.
+    Stmt s(c,
+           "UPDATE runs SET claimed_by = :node, lease_until = :lease_until WHERE id IN ("
+           "SELECT id FROM runs WHERE status IN ('queued', 'running') "
+           "AND (claimed_by = '' OR lease_until IS NULL OR lease_until <= :now) "
+           "AND (not_before IS NULL OR not_before <= :now) "
+           "ORDER BY created_at, id LIMIT :max) RETURNING " RUN_COLS);
+    s.Text(":node", node).Time(":lease_until", lease_until).Time(":now", now).Int(":max", max);
+    std::vector<Run> runs;
+    while (s.Step()) runs.push_back(ReadRun(s));
+    std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
+      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+    });
+    return runs;
+  });
+}
+
+Result<void> SqliteStore::RenewLeases(const std::string& node,
+                                      const std::vector<std::string>& run_ids,
+                                      TimePoint lease_until) {
+  if (run_ids.empty()) return Ok();
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    Stmt s(c,
+           "UPDATE runs SET lease_until = :lease_until WHERE claimed_by = :node "
+           "AND id IN (SELECT value FROM json_each(:ids))");
+    s.Time(":lease_until", lease_until).Text(":node", node).Text(":ids", DumpJson(run_ids)).Run();
+    return Ok();
+  });
+}
+
+Result<Run> SqliteStore::GetRun(const std::string& id, bool with_steps) {
+  return impl_->Read([&](Conn& c) -> Result<Run> {
+    std::optional<ReadTxn> txn;
+    if (with_steps) txn.emplace(c);  // the run and its steps from one snapshot
+    std::optional<Run> run;
+    {
+      Stmt s(c, "SELECT " RUN_COLS " FROM runs WHERE id = :id");
+      s.Text(":id", id);
+      run = One(s, ReadRun);
+    }
+    if (!run) return NotFound("run " + id);
+    if (with_steps) {
+      Stmt s(c, "SELECT " STEP_COLS " FROM step_runs WHERE run_id = :id ORDER BY seq, path");
+      s.Text(":id", id);
+      while (s.Step()) run->steps.push_back(ReadStep(s));
+    }
+    return std::move(*run);
+  });
+}
+
+namespace {
+
+// The cursor is "<created_at ms>_<id>" of the last run on the page.
+std::string MakeCursor(const Run& r) {
+  return std::to_string(ToUnixMs(r.created_at)) + "_" + r.id;
+}
+
+std::optional<std::pair<int64_t, std::string>> ParseCursor(const std::string& cursor) {
+  auto sep = cursor.find('_');
+  if (sep == std::string::npos || sep == 0 || sep + 1 == cursor.size()) return std::nullopt;
+  int64_t ms = 0;
+  for (size_t i = 0; i < sep; ++i) {
+    if (cursor[i] < '0' || cursor[i] > '9' || ms > (INT64_MAX - 9) / 10) return std::nullopt;
+    ms = ms * 10 + (cursor[i] - '0');
+  }
+  return std::make_pair(ms, cursor.substr(sep + 1));
+}
+
+}  // namespace
+
+Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
+  std::optional<std::pair<int64_t, std::string>> after;
+  if (!filter.cursor.empty()) {
+    after = ParseCursor(filter.cursor);
+    if (!after) return Fail(ErrorCode::kBadRequest, "invalid cursor \"" + filter.cursor + "\"");
+  }
+  int limit = filter.limit > 0 ? filter.limit : 50;
+  // The SQL names only the filters given, so each combination is its own
+  // cached statement and can use its index.
+  std::string sql = "SELECT " RUN_COLS " FROM runs WHERE 1 = 1";
+  if (!filter.flow_id.empty()) sql += " AND flow_id = :flow_id";
+  if (filter.status) sql += " AND status = :status";
+  if (!filter.trigger_type.empty()) sql += " AND trigger_type = :trigger_type";
+  if (filter.since) sql += " AND created_at >= :since";
+  if (filter.until) sql += " AND created_at < :until";
+  if (after) sql += " AND (created_at, id) < (:after_ms, :after_id)";
+  sql += " ORDER BY created_at DESC, id DESC LIMIT :limit";
+  return impl_->Read([&](Conn& c) -> Result<RunPage> {
+    Stmt s(c, sql);
+    if (!filter.flow_id.empty()) s.Text(":flow_id", filter.flow_id);
+    if (filter.status) s.Text(":status", ToString(*filter.status));
+    if (!filter.trigger_type.empty()) s.Text(":trigger_type", filter.trigger_type);
+    if (filter.since) s.Time(":since", *filter.since);
+    if (filter.until) s.Time(":until", *filter.until);
+    if (after) s.Int(":after_ms", after->first).Text(":after_id", after->second);
+    s.Int(":limit", int64_t{limit} + 1);  // one more tells whether a next page exists
+    RunPage page;
+    while (s.Step()) page.runs.push_back(ReadRun(s));
+    if (static_cast<int>(page.runs.size()) > limit) {
+      page.runs.pop_back();
+      page.next_cursor = MakeCursor(page.runs.back());
+    }
+    return page;
+  });
+}
+
+Result<void> SqliteStore::UpdateRun(const Run& run) {
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    // cancel_requested is only ever raised here, so a RequestCancel racing
+    // the engine's write of an older copy of the run is not lost.
+    Stmt s(c,
+           "UPDATE runs SET status = :status, scheduled_for = :scheduled_for, "
+           "started_at = :started_at, finished_at = :finished_at, output = :output, "
+           "error = :error, claimed_by = :claimed_by, lease_until = :lease_until, "
+           "not_before = :not_before, "
+           "cancel_requested = MAX(cancel_requested, :cancel_requested) WHERE id = :id");
+    BindRunState(s, run);
+    s.Text(":id", run.id).Run();
+    if (c.Changes() == 0) return NotFound("run " + run.id);
+    return Ok();
+  });
+}
+
+Result<void> SqliteStore::SaveStepRun(const StepRun& step) {
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    if (!UpsertStep(c, step)) return NotFound("run " + step.run_id);
+    return Ok();
+  });
+}
+
+Result<bool> SqliteStore::RequestCancel(const std::string& run_id) {
+  return impl_->Write([&](Conn& c) -> Result<bool> {
+    {
+      Stmt s(c, std::string("UPDATE runs SET cancel_requested = 1 WHERE id = :id AND ") +
+                    kUnfinished);
+      s.Text(":id", run_id).Run();
+    }
+    if (c.Changes() > 0) return true;
+    Stmt s(c, "SELECT 1 FROM runs WHERE id = :id");
+    if (!s.Text(":id", run_id).Step()) return NotFound("run " + run_id);
+    return false;
+  });
+}
+
+Result<int64_t> SqliteStore::CountRuns(std::optional<RunStatus> status) {
+  return impl_->Read([&](Conn& c) -> Result<int64_t> {
+    if (!status) {
+      Stmt s(c, "SELECT COUNT(*) FROM runs");
+      return s.Step() ? s.ColInt(0) : 0;
+    }
+    Stmt s(c, "SELECT COUNT(*) FROM runs WHERE status = :status");
+    s.Text(":status", ToString(*status));
+    return s.Step() ? s.ColInt(0) : 0;
+  });
+}
+
+// ---- deliveries ------------------------------------------------------------------------
+
+Result<Delivery> SqliteStore::CreateDelivery(const Delivery& in) {
+  return impl_->Write([&](Conn& c) -> Result<Delivery> {
+    Delivery d = in;
+    if (d.received_at == TimePoint{}) d.received_at = impl_->Now();
+    if (d.id.empty()) d.id = NewId(ToUnixMs(d.received_at));
+    Stmt s(c, "INSERT INTO deliveries (" DELIVERY_COLS
+              ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, "
+              ":headers, :query, :body, :content_type, :auth_passed)");
+    s.Text(":id", d.id)
+        .Text(":flow_id", d.flow_id)
+        .Time(":received_at", d.received_at)
+        .Text(":method", d.method)
+        .Text(":path", d.path)
+        .Int(":status_code", d.status_code)
+        .Text(":run_id", d.run_id)
+        .Text(":headers", DumpJson(d.headers))
+        .Text(":query", DumpJson(d.query))
+        .Blob(":body", d.body)
+        .Text(":content_type", d.content_type)
+        .Int(":auth_passed", d.auth_passed ? 1 : 0);
+    try {
+      s.Run();
+    } catch (const SqlError& e) {
+      if (IsConstraint(e, SQLITE_CONSTRAINT_PRIMARYKEY)) {
+        return Fail(ErrorCode::kConflict, "delivery " + d.id + " already exists");
+      }
+      throw;
+    }
+    return d;
+  });
+}
+
+Result<Delivery> SqliteStore::GetDelivery(const std::string& id) {
+  return impl_->Read([&](Conn& c) -> Result<Delivery> {
+    Stmt s(c, "SELECT " DELIVERY_COLS " FROM deliveries WHERE id = :id");
+    s.Text(":id", id);
+    auto d = One(s, ReadDelivery);
+    if (!d) return NotFound("delivery " + id);
+    return std::move(*d);
+  });
+}
+
+Result<std::vector<Delivery>> SqliteStore::ListDeliveries(const std::string& flow_id, int limit) {
+  if (limit <= 0) limit = 50;
+  return impl_->Read([&](Conn& c) -> Result<std::vector<Delivery>> {
+    std::string sql = "SELECT " DELIVERY_COLS " FROM deliveries";
+    if (!flow_id.empty()) sql += " WHERE flow_id = :flow_id";
+    sql += " ORDER BY received_at DESC, id DESC LIMIT :limit";
+    Stmt s(c, sql);
+    if (!flow_id.empty()) s.Text(":flow_id", flow_id);
+    s.Int(":limit", limit);
+    std::vector<Delivery> out;
+    while (s.Step()) out.push_back(ReadDelivery(s));
+    return out;
+  });
+}
+
+}  // namespace weft

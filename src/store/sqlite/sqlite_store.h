@@ -1,0 +1,94 @@
+// SqliteStore: the embedded default Store, one SQLite database in WAL mode at
+// <data_dir>/weft.db, used by this process alone (an flock on <data_dir>/LOCK).
+// Thread-safe: writes go through one connection behind a mutex, one short
+// transaction each; reads use a small pool of connections and run alongside.
+// Only app/ names this class; everyone else sees a Store&.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "core/store.h"
+
+namespace weft {
+
+struct SqliteOptions {
+  enum class Synchronous {
+    kNormal,  // a commit survives a crash of the process (SIGKILL); the default
+    kFull,    // a commit also survives power loss: one fsync per commit
+  };
+
+  std::string data_dir = "./weft-data";  // created when missing; the file is weft.db
+  Synchronous synchronous = Synchronous::kNormal;
+  int readers = 4;                        // read connections in the pool
+  Millis busy_timeout{5000};              // waits for another connection's lock
+  const Clock* clock = nullptr;           // stamps flow/connection times; null: system clock
+};
+
+class SqliteStore : public Store {
+ public:
+  // Opens the store: creates the data dir, takes the LOCK (kUnavailable with
+  // "data dir ... is in use by another weft process" when another process
+  // holds it), applies pending schema migrations and releases every run claim
+  // a previous process left behind, so those runs are claimable at once.
+  static Result<std::unique_ptr<SqliteStore>> Open(const SqliteOptions& options);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Writes a consistent copy of the database to `dest_path` (SQLite's online
+  // backup API) while the store stays in use; the copy appears atomically
+  // (written beside it, then renamed). A copy opens as the weft.db of a data dir.
+  Result<void> Backup(const std::string& dest_path);
+
+  const std::string& db_path() const;
+  // The highest schema migration applied.
+  int schema_version() const;
+
+  // ---- Store ----
+  Result<Flow> CreateFlow(const FlowWrite& write, const std::string& webhook_token) override;
+  Result<Flow> GetFlow(const std::string& id) override;
+  Result<Flow> GetFlowByName(const std::string& name) override;
+  Result<Flow> GetFlowByWebhookToken(const std::string& token) override;
+  Result<std::vector<Flow>> ListFlows() override;
+  Result<Flow> SaveFlow(const std::string& id, const FlowWrite& write,
+                        std::optional<int> base_version,
+                        const std::string& webhook_token) override;
+  Result<void> DeleteFlow(const std::string& id) override;
+  Result<Flow> SetFlowActive(const std::string& id, bool active) override;
+  Result<Flow> SetWebhookToken(const std::string& id, const std::string& token) override;
+  Result<FlowVersion> GetFlowVersion(const std::string& id, int version) override;
+  Result<std::vector<FlowVersion>> ListFlowVersions(const std::string& id) override;
+  Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() override;
+
+  Result<Connection> CreateConnection(const Connection& c) override;
+  Result<Connection> GetConnection(const std::string& id) override;
+  Result<Connection> GetConnectionByName(const std::string& name) override;
+  Result<std::vector<Connection>> ListConnections() override;
+  Result<Connection> UpdateConnection(const Connection& c) override;
+  Result<void> DeleteConnection(const std::string& id) override;
+
+  Result<Run> CreateRun(const Run& run) override;
+  Result<std::vector<Run>> ClaimRuns(const std::string& node, int max, TimePoint now,
+                                     TimePoint lease_until) override;
+  Result<void> RenewLeases(const std::string& node, const std::vector<std::string>& run_ids,
+                           TimePoint lease_until) override;
+  Result<Run> GetRun(const std::string& id, bool with_steps) override;
+  Result<RunPage> ListRuns(const RunFilter& filter) override;
+  Result<void> UpdateRun(const Run& run) override;
+  Result<void> SaveStepRun(const StepRun& step) override;
+  Result<bool> RequestCancel(const std::string& run_id) override;
+  Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
+
+  Result<Delivery> CreateDelivery(const Delivery& d) override;
+  Result<Delivery> GetDelivery(const std::string& id) override;
+  Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) override;
+
+ private:
+  struct Impl;
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace weft

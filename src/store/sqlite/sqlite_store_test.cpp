@@ -1,0 +1,237 @@
+// SqliteStore: the Store contract suite on temp dirs, and what is SQLite's
+// own: the LOCK file, claims released on reopen, migrations, backup.
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "store/store_contract_test.h"
+
+namespace weft {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under TMPDIR, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "weft-store-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class SqliteHarness : public StoreHarness {
+ public:
+  Result<std::unique_ptr<Store>> Open() override {
+    SqliteOptions o;
+    o.data_dir = dir_.path() + "/data";  // not there yet: Open creates it
+    auto s = SqliteStore::Open(o);
+    if (!s) return Fail(std::move(s).error());
+    return std::unique_ptr<Store>(std::move(s).value());
+  }
+
+ private:
+  TempDir dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
+                         ::testing::Values(StoreContractParam{
+                             "sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
+                         StoreContractName);
+
+const TimePoint kT0 = FromUnixMs(1'800'000'000'000);
+
+SqliteOptions Options(const std::string& dir) {
+  SqliteOptions o;
+  o.data_dir = dir;
+  return o;
+}
+
+std::unique_ptr<SqliteStore> MustOpen(const SqliteOptions& o) {
+  auto s = SqliteStore::Open(o);
+  EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().message);
+  return s ? std::move(s).value() : nullptr;
+}
+
+weft::Run QueuedRun(TimePoint at) {
+  weft::Run r;
+  r.flow_id = "f";
+  r.flow_name = "f";
+  r.flow_version = 1;
+  r.trigger_type = "manual";
+  r.created_at = at;
+  return r;
+}
+
+TEST(SqliteStoreTest, CreatesTheDataDirAndTheDatabase) {
+  TempDir tmp;
+  std::string dir = tmp.path() + "/a/b/data";
+  auto store = MustOpen(Options(dir));
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(fs::exists(dir + "/weft.db"));
+  EXPECT_TRUE(fs::exists(dir + "/LOCK"));
+  EXPECT_EQ(store->db_path(), dir + "/weft.db");
+  EXPECT_GE(store->schema_version(), 1);
+}
+
+TEST(SqliteStoreTest, SecondOpenOfTheSameDataDirIsRefused) {
+  TempDir tmp;
+  auto first = MustOpen(Options(tmp.path()));
+  ASSERT_TRUE(first);
+  auto second = SqliteStore::Open(Options(tmp.path()));
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(second.error().message,
+            "data dir " + tmp.path() + " is in use by another weft process");
+  first.reset();  // closing frees the data dir
+  EXPECT_TRUE(MustOpen(Options(tmp.path())));
+}
+
+TEST(SqliteStoreTest, ReopenReleasesClaimsOfTheDeadProcess) {
+  TempDir tmp;
+  std::string held, finished;
+  {
+    auto store = MustOpen(Options(tmp.path()));
+    held = store->CreateRun(QueuedRun(kT0))->id;
+    finished = store->CreateRun(QueuedRun(kT0 + Millis(1)))->id;
+    auto claimed = store->ClaimRuns("old-node", 2, kT0, kT0 + std::chrono::hours(1));
+    ASSERT_EQ(claimed->size(), 2u);
+    weft::Run running = (*claimed)[0];
+    running.status = RunStatus::kRunning;
+    ASSERT_TRUE(store->UpdateRun(running));
+    weft::Run done = (*claimed)[1];
+    done.status = RunStatus::kSucceeded;
+    ASSERT_TRUE(store->UpdateRun(done));
+  }
+  auto store = MustOpen(Options(tmp.path()));
+  weft::Run r = *store->GetRun(held, false);
+  EXPECT_TRUE(r.claimed_by.empty());
+  EXPECT_FALSE(r.lease_until.has_value());
+  EXPECT_EQ(r.status, RunStatus::kRunning);
+  // Claimable at once, long before the old lease would have expired.
+  auto again = store->ClaimRuns("new-node", 10, kT0 + Millis(2), kT0 + std::chrono::minutes(1));
+  ASSERT_TRUE(again.has_value());
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].id, held);
+  EXPECT_EQ((*again)[0].status, RunStatus::kRunning);
+}
+
+TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
+  TempDir tmp;
+  int version = 0;
+  {
+    auto store = MustOpen(Options(tmp.path()));
+    version = store->schema_version();
+    ASSERT_TRUE(store->CreateRun(QueuedRun(kT0)));
+  }
+  auto store = MustOpen(Options(tmp.path()));
+  EXPECT_EQ(store->schema_version(), version);
+  EXPECT_EQ(*store->CountRuns(std::nullopt), 1);
+  store.reset();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((tmp.path() + "/weft.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(version) FROM schema_migrations", -1,
+                               &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), version);
+  EXPECT_EQ(sqlite3_column_int(st, 1), version);
+  sqlite3_finalize(st);
+  // A database from a newer weft is refused rather than misread.
+  ASSERT_EQ(sqlite3_exec(db,
+                         "INSERT INTO schema_migrations (version, name, applied_at) "
+                         "VALUES (9999, 'future', 0)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto newer = SqliteStore::Open(Options(tmp.path()));
+  ASSERT_FALSE(newer.has_value());
+  EXPECT_NE(newer.error().message.find("newer"), std::string::npos) << newer.error().message;
+}
+
+TEST(SqliteStoreTest, UsesWalMode) {
+  TempDir tmp;
+  auto store = MustOpen(Options(tmp.path()));
+  ASSERT_TRUE(store->CreateRun(QueuedRun(kT0)));
+  EXPECT_TRUE(fs::exists(tmp.path() + "/weft.db-wal"));
+}
+
+TEST(SqliteStoreTest, SynchronousFullWorks) {
+  TempDir tmp;
+  SqliteOptions o = Options(tmp.path());
+  o.synchronous = SqliteOptions::Synchronous::kFull;
+  auto store = MustOpen(o);
+  auto run = store->CreateRun(QueuedRun(kT0));
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(store->GetRun(run->id, false)->id, run->id);
+}
+
+TEST(SqliteStoreTest, StampsFlowTimesWithTheGivenClock) {
+  TempDir tmp;
+  FakeClock clock(kT0);
+  SqliteOptions o = Options(tmp.path());
+  o.clock = &clock;
+  auto store = MustOpen(o);
+  FlowWrite w;
+  w.name = "a";
+  w.trigger_type = "manual";
+  w.document = Json{{"name", "a"}};
+  Flow f = *store->CreateFlow(w, "");
+  EXPECT_EQ(f.created_at, kT0);
+  clock.Advance(Millis(1500));
+  w.document["steps"] = Json::array();
+  Flow saved = *store->SaveFlow(f.id, w, std::nullopt, "");
+  EXPECT_EQ(saved.created_at, kT0);
+  EXPECT_EQ(saved.updated_at, kT0 + Millis(1500));
+  EXPECT_EQ(store->GetFlowVersion(f.id, 2)->created_at, kT0 + Millis(1500));
+}
+
+TEST(SqliteStoreTest, BackupIsAConsistentCopyThatOpens) {
+  TempDir tmp;
+  std::string backup = tmp.path() + "/backup.db";
+  std::vector<std::string> ids;
+  {
+    auto store = MustOpen(Options(tmp.path() + "/data"));
+    for (int i = 0; i < 50; ++i) ids.push_back(store->CreateRun(QueuedRun(kT0 + Millis(i)))->id);
+    // Writers keep going while the copy is taken.
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      for (int i = 0; !stop; ++i) (void)store->CreateRun(QueuedRun(kT0 + std::chrono::hours(1)));
+    });
+    auto r = store->Backup(backup);
+    stop = true;
+    writer.join();
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+  }
+  ASSERT_TRUE(fs::exists(backup));
+  std::string restored = tmp.path() + "/restored";
+  fs::create_directories(restored);
+  fs::copy_file(backup, restored + "/weft.db");
+  auto store = MustOpen(Options(restored));
+  ASSERT_TRUE(store);
+  EXPECT_GE(*store->CountRuns(std::nullopt), 50);
+  for (const auto& id : ids) EXPECT_TRUE(store->GetRun(id, false).has_value()) << id;
+}
+
+TEST(SqliteStoreTest, BackupToAnUnwritablePlaceFails) {
+  TempDir tmp;
+  auto store = MustOpen(Options(tmp.path()));
+  auto r = store->Backup(tmp.path() + "/no/such/dir/backup.db");
+  ASSERT_FALSE(r.has_value());
+}
+
+}  // namespace
+}  // namespace weft

@@ -1,0 +1,917 @@
+#include "store/store_contract_test.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace weft {
+namespace {
+
+// A fixed instant, so run ordering in the tests never depends on the clock.
+const TimePoint kT0 = FromUnixMs(1'800'000'000'000);
+
+TimePoint At(int64_t seconds) { return kT0 + std::chrono::seconds(seconds); }
+
+FlowWrite Write(const std::string& name, Json steps = Json::array(),
+                const std::string& trigger = "manual") {
+  FlowWrite w;
+  w.name = name;
+  w.description = "the " + name + " flow";
+  w.trigger_type = trigger;
+  w.document = Json{{"name", name}, {"trigger", {{"type", trigger}}}, {"steps", steps}};
+  w.actor = "ann";
+  return w;
+}
+
+Json OneStep(const std::string& id) {
+  return Json::array({Json{{"id", id}, {"uses", "data.set"}, {"with", {{"value", 1}}}}});
+}
+
+weft::Run NewRun(const std::string& flow_id, TimePoint created_at,
+           RunStatus status = RunStatus::kQueued) {
+  weft::Run r;
+  r.flow_id = flow_id;
+  r.flow_name = "flow " + flow_id;
+  r.flow_version = 1;
+  r.trigger_type = "manual";
+  r.trigger = Json{{"type", "manual"}};
+  r.status = status;
+  r.created_at = created_at;
+  r.input = Json{{"n", 1}};
+  return r;
+}
+
+StepRun NewStep(const std::string& run_id, const std::string& path, int seq,
+                StepStatus status = StepStatus::kSucceeded) {
+  StepRun s;
+  s.run_id = run_id;
+  s.path = path;
+  s.step_id = path;
+  s.uses = "data.set";
+  s.seq = seq;
+  s.status = status;
+  s.attempts = 1;
+  s.started_at = kT0;
+  s.finished_at = kT0 + Millis(5);
+  s.input = Json{{"value", path}};
+  s.output = Json{{"value", path}};
+  return s;
+}
+
+std::vector<std::string> Ids(const std::vector<weft::Run>& runs) {
+  std::vector<std::string> ids;
+  for (const auto& r : runs) ids.push_back(r.id);
+  return ids;
+}
+
+#define ASSERT_OK(expr)                                      \
+  do {                                                       \
+    const auto& _r = (expr);                                 \
+    ASSERT_TRUE(_r.has_value()) << _r.error().message;       \
+  } while (0)
+
+// Unwraps a Result in a test, failing the test (and returning a default) on error.
+template <typename T>
+T Must(Result<T> r) {
+  EXPECT_TRUE(r.has_value()) << (r.has_value() ? "" : r.error().message);
+  if (!r.has_value()) return T{};
+  return std::move(r).value();
+}
+
+template <typename T>
+ErrorCode CodeOf(const Result<T>& r) {
+  EXPECT_FALSE(r.has_value());
+  return r.has_value() ? ErrorCode::kInternal : r.error().code;
+}
+
+}  // namespace
+
+void StoreContractTest::SetUp() {
+  harness_ = GetParam().make_harness();
+  auto s = harness_->Open();
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  store_ = std::move(s).value();
+}
+
+void StoreContractTest::TearDown() {
+  store_.reset();
+  harness_.reset();
+}
+
+void StoreContractTest::Reopen() {
+  store_.reset();
+  auto s = harness_->Open();
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  store_ = std::move(s).value();
+}
+
+std::string StoreContractName(const ::testing::TestParamInfo<StoreContractParam>& info) {
+  return info.param.name;
+}
+
+// ---- flows --------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, CreateFlowMakesVersionOneInactive) {
+  Flow f = Must(store().CreateFlow(Write("orders", OneStep("a"), "webhook"), "tok123"));
+  EXPECT_FALSE(f.id.empty());
+  EXPECT_EQ(f.name, "orders");
+  EXPECT_EQ(f.description, "the orders flow");
+  EXPECT_EQ(f.version, 1);
+  EXPECT_FALSE(f.active);
+  EXPECT_EQ(f.trigger_type, "webhook");
+  EXPECT_EQ(f.webhook_token, "tok123");
+  EXPECT_EQ(f.updated_by, "ann");
+  EXPECT_NE(f.created_at, TimePoint{});
+  EXPECT_EQ(f.document, Write("orders", OneStep("a"), "webhook").document);
+
+  Flow got = Must(store().GetFlow(f.id));
+  EXPECT_EQ(got.id, f.id);
+  EXPECT_EQ(got.name, "orders");
+  EXPECT_EQ(got.version, 1);
+  EXPECT_EQ(got.document, f.document);
+  EXPECT_EQ(got.webhook_token, "tok123");
+  EXPECT_EQ(got.created_at, f.created_at);
+  EXPECT_EQ(got.updated_at, f.updated_at);
+  EXPECT_FALSE(got.next_run_at.has_value());
+  EXPECT_EQ(got.missed_fires, 0);
+
+  auto versions = Must(store().ListFlowVersions(f.id));
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].version, 1);
+  EXPECT_EQ(versions[0].document, f.document);
+  EXPECT_EQ(versions[0].created_by, "ann");
+}
+
+TEST_P(StoreContractTest, FlowDocumentKeepsKeyOrder) {
+  FlowWrite w = Write("ordered");
+  w.document = Json::parse(R"({"name":"ordered","zeta":1,"alpha":{"y":2,"b":[3,"é"]}})",
+                           nullptr, true, false);
+  Flow f = Must(store().CreateFlow(w, ""));
+  Flow got = Must(store().GetFlow(f.id));
+  EXPECT_EQ(got.document.dump(), w.document.dump());
+}
+
+TEST_P(StoreContractTest, CreateFlowRejectsTakenName) {
+  ASSERT_OK(store().CreateFlow(Write("orders"), ""));
+  auto again = store().CreateFlow(Write("orders"), "");
+  EXPECT_EQ(CodeOf(again), ErrorCode::kConflict);
+  EXPECT_EQ(Must(store().ListFlows()).size(), 1u);
+}
+
+TEST_P(StoreContractTest, GetFlowUnknownIsNotFoundNamingIt) {
+  auto r = store().GetFlow("nosuchflow");
+  ASSERT_EQ(CodeOf(r), ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message.find("flow nosuchflow not found"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(CodeOf(store().GetFlowByName("nope")), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().GetFlowByWebhookToken("nope")), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().GetFlowVersion("nope", 1)), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().ListFlowVersions("nope")), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().SetFlowActive("nope", true)), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().SetWebhookToken("nope", "t")), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().SaveFlow("nope", Write("x"), std::nullopt, "")), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().DeleteFlow("nope")), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, GetFlowByNameAndByWebhookToken) {
+  Flow a = Must(store().CreateFlow(Write("a", Json::array(), "webhook"), "token-a"));
+  Flow b = Must(store().CreateFlow(Write("b"), ""));
+  EXPECT_EQ(Must(store().GetFlowByName("a")).id, a.id);
+  EXPECT_EQ(Must(store().GetFlowByName("b")).id, b.id);
+  EXPECT_EQ(Must(store().GetFlowByWebhookToken("token-a")).id, a.id);
+  // A flow without a token is never found by the empty token.
+  EXPECT_EQ(CodeOf(store().GetFlowByWebhookToken("")), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, ListFlowsReturnsEveryFlow) {
+  EXPECT_TRUE(Must(store().ListFlows()).empty());
+  for (const char* name : {"c", "a", "b"}) ASSERT_OK(store().CreateFlow(Write(name), ""));
+  auto flows = Must(store().ListFlows());
+  std::set<std::string> names;
+  for (const auto& f : flows) names.insert(f.name);
+  EXPECT_EQ(names, (std::set<std::string>{"a", "b", "c"}));
+}
+
+TEST_P(StoreContractTest, SaveFlowAppendsAVersion) {
+  Flow f = Must(store().CreateFlow(Write("orders", OneStep("a")), ""));
+  ASSERT_OK(store().SetFlowActive(f.id, true));
+  FlowWrite w2 = Write("orders", OneStep("b"));
+  w2.actor = "bob";
+  Flow saved = Must(store().SaveFlow(f.id, w2, std::nullopt, ""));
+  EXPECT_EQ(saved.id, f.id);
+  EXPECT_EQ(saved.version, 2);
+  EXPECT_EQ(saved.document, w2.document);
+  EXPECT_TRUE(saved.active) << "a save keeps the flow active";
+  EXPECT_EQ(saved.updated_by, "bob");
+  EXPECT_EQ(saved.created_at, f.created_at);
+
+  Flow got = Must(store().GetFlow(f.id));
+  EXPECT_EQ(got.version, 2);
+  EXPECT_EQ(got.document, w2.document);
+  EXPECT_TRUE(got.active);
+
+  EXPECT_EQ(Must(store().GetFlowVersion(f.id, 1)).document, f.document);
+  FlowVersion v2 = Must(store().GetFlowVersion(f.id, 2));
+  EXPECT_EQ(v2.document, w2.document);
+  EXPECT_EQ(v2.created_by, "bob");
+  EXPECT_EQ(v2.flow_id, f.id);
+  EXPECT_EQ(CodeOf(store().GetFlowVersion(f.id, 3)), ErrorCode::kNotFound);
+
+  auto versions = Must(store().ListFlowVersions(f.id));
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].version, 2) << "newest first";
+  EXPECT_EQ(versions[1].version, 1);
+}
+
+TEST_P(StoreContractTest, SaveIdenticalDocumentMakesNoVersion) {
+  Flow f = Must(store().CreateFlow(Write("orders", OneStep("a")), ""));
+  Flow same = Must(store().SaveFlow(f.id, Write("orders", OneStep("a")), 1, ""));
+  EXPECT_EQ(same.version, 1);
+  EXPECT_EQ(same.updated_at, f.updated_at);
+  EXPECT_EQ(Must(store().ListFlowVersions(f.id)).size(), 1u);
+  EXPECT_EQ(Must(store().GetFlow(f.id)).version, 1);
+}
+
+TEST_P(StoreContractTest, SaveWithStaleBaseVersionIsVersionConflict) {
+  Flow f = Must(store().CreateFlow(Write("orders", OneStep("a")), ""));
+  ASSERT_OK(store().SaveFlow(f.id, Write("orders", OneStep("b")), 1, ""));  // tab 1
+  auto r = store().SaveFlow(f.id, Write("orders", OneStep("c")), 1, "");    // tab 2
+  EXPECT_EQ(CodeOf(r), ErrorCode::kVersionConflict);
+  Flow got = Must(store().GetFlow(f.id));
+  EXPECT_EQ(got.version, 2);
+  EXPECT_EQ(got.document, Write("orders", OneStep("b")).document);
+  // The current base version saves; no base version always saves.
+  EXPECT_EQ(Must(store().SaveFlow(f.id, Write("orders", OneStep("c")), 2, "")).version, 3);
+  EXPECT_EQ(Must(store().SaveFlow(f.id, Write("orders", OneStep("d")), std::nullopt, "")).version,
+            4);
+}
+
+TEST_P(StoreContractTest, SaveFlowRenames) {
+  Flow a = Must(store().CreateFlow(Write("a"), ""));
+  ASSERT_OK(store().CreateFlow(Write("b"), ""));
+  auto taken = store().SaveFlow(a.id, Write("b", OneStep("x")), std::nullopt, "");
+  EXPECT_EQ(CodeOf(taken), ErrorCode::kConflict);
+  EXPECT_EQ(Must(store().GetFlow(a.id)).version, 1) << "a rejected save writes nothing";
+
+  Flow renamed = Must(store().SaveFlow(a.id, Write("c"), std::nullopt, ""));
+  EXPECT_EQ(renamed.name, "c");
+  EXPECT_EQ(Must(store().GetFlowByName("c")).id, a.id);
+  EXPECT_EQ(CodeOf(store().GetFlowByName("a")), ErrorCode::kNotFound);
+  ASSERT_OK(store().CreateFlow(Write("a"), ""));  // the old name is free again
+}
+
+TEST_P(StoreContractTest, SaveStoresWebhookTokenOnlyWhenNoneYet) {
+  Flow f = Must(store().CreateFlow(Write("hook"), ""));
+  EXPECT_TRUE(f.webhook_token.empty());
+  Flow s1 = Must(store().SaveFlow(f.id, Write("hook", OneStep("a"), "webhook"), std::nullopt,
+                                  "first"));
+  EXPECT_EQ(s1.webhook_token, "first");
+  EXPECT_EQ(s1.trigger_type, "webhook");
+  Flow s2 = Must(store().SaveFlow(f.id, Write("hook", OneStep("b"), "webhook"), std::nullopt,
+                                  "second"));
+  EXPECT_EQ(s2.webhook_token, "first");
+  EXPECT_EQ(Must(store().GetFlowByWebhookToken("first")).id, f.id);
+  EXPECT_EQ(CodeOf(store().GetFlowByWebhookToken("second")), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, SetWebhookTokenRotates) {
+  Flow f = Must(store().CreateFlow(Write("hook", Json::array(), "webhook"), "old"));
+  Flow rotated = Must(store().SetWebhookToken(f.id, "new"));
+  EXPECT_EQ(rotated.webhook_token, "new");
+  EXPECT_EQ(rotated.version, 1);
+  EXPECT_EQ(Must(store().GetFlowByWebhookToken("new")).id, f.id);
+  EXPECT_EQ(CodeOf(store().GetFlowByWebhookToken("old")), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, SetFlowActiveToggles) {
+  Flow f = Must(store().CreateFlow(Write("a"), ""));
+  EXPECT_TRUE(Must(store().SetFlowActive(f.id, true)).active);
+  EXPECT_TRUE(Must(store().GetFlow(f.id)).active);
+  Flow off = Must(store().SetFlowActive(f.id, false));
+  EXPECT_FALSE(off.active);
+  EXPECT_EQ(off.version, 1);
+  EXPECT_FALSE(Must(store().GetFlow(f.id)).active);
+}
+
+TEST_P(StoreContractTest, DeleteFlowRemovesItsVersionsButKeepsRuns) {
+  Flow f = Must(store().CreateFlow(Write("gone", Json::array(), "webhook"), "tok"));
+  ASSERT_OK(store().SaveFlow(f.id, Write("gone", OneStep("a"), "webhook"), std::nullopt, ""));
+  weft::Run run = Must(store().CreateRun(NewRun(f.id, At(0))));
+  ASSERT_OK(store().DeleteFlow(f.id));
+  EXPECT_EQ(CodeOf(store().GetFlow(f.id)), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().GetFlowVersion(f.id, 1)), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().ListFlowVersions(f.id)), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store().GetFlowByWebhookToken("tok")), ErrorCode::kNotFound);
+  EXPECT_EQ(Must(store().GetRun(run.id, false)).flow_id, f.id);
+  EXPECT_EQ(CodeOf(store().DeleteFlow(f.id)), ErrorCode::kNotFound);
+
+  // The name and the token are free again; the new flow starts at version 1.
+  Flow again = Must(store().CreateFlow(Write("gone", Json::array(), "webhook"), "tok"));
+  EXPECT_NE(again.id, f.id);
+  EXPECT_EQ(again.version, 1);
+  EXPECT_EQ(Must(store().ListFlowVersions(again.id)).size(), 1u);
+}
+
+TEST_P(StoreContractTest, LastRunsGivesTheNewestRunOfEachFlow) {
+  Flow a = Must(store().CreateFlow(Write("a"), ""));
+  Flow b = Must(store().CreateFlow(Write("b"), ""));
+  ASSERT_OK(store().CreateFlow(Write("c"), ""));  // no runs
+  ASSERT_OK(store().CreateRun(NewRun(a.id, At(1))));
+  weft::Run a2 = NewRun(a.id, At(2), RunStatus::kSucceeded);
+  a2.finished_at = At(3);
+  a2 = Must(store().CreateRun(a2));
+  weft::Run b1 = Must(store().CreateRun(NewRun(b.id, At(1), RunStatus::kFailed)));
+
+  auto last = Must(store().LastRuns());
+  std::map<std::string, RunSummary> by_flow(last.begin(), last.end());
+  ASSERT_EQ(by_flow.size(), 2u);
+  EXPECT_EQ(by_flow[a.id].id, a2.id);
+  EXPECT_EQ(by_flow[a.id].status, RunStatus::kSucceeded);
+  EXPECT_EQ(by_flow[a.id].finished_at, At(3));
+  EXPECT_EQ(by_flow[b.id].id, b1.id);
+  EXPECT_EQ(by_flow[b.id].status, RunStatus::kFailed);
+  EXPECT_FALSE(by_flow[b.id].finished_at.has_value());
+}
+
+// ---- connections -------------------------------------------------------------------------
+
+namespace {
+Connection NewConnection(const std::string& name) {
+  Connection c;
+  c.name = name;
+  c.connector = "http";
+  c.settings = Json{{"base_url", "https://example.com"}, {"timeout", 5}};
+  c.auth = Json{{"type", "bearer"}, {"token", "sealed:abc"}};
+  c.updated_by = "ann";
+  return c;
+}
+}  // namespace
+
+TEST_P(StoreContractTest, ConnectionsRoundTrip) {
+  Connection c = Must(store().CreateConnection(NewConnection("api")));
+  EXPECT_FALSE(c.id.empty());
+  EXPECT_TRUE(c.active);
+  EXPECT_NE(c.created_at, TimePoint{});
+  Connection got = Must(store().GetConnection(c.id));
+  EXPECT_EQ(got.name, "api");
+  EXPECT_EQ(got.connector, "http");
+  EXPECT_EQ(got.settings, c.settings);
+  EXPECT_EQ(got.auth, c.auth);
+  EXPECT_TRUE(got.active);
+  EXPECT_EQ(got.created_at, c.created_at);
+  EXPECT_EQ(got.updated_by, "ann");
+  EXPECT_EQ(Must(store().GetConnectionByName("api")).id, c.id);
+
+  EXPECT_EQ(CodeOf(store().CreateConnection(NewConnection("api"))), ErrorCode::kConflict);
+  ASSERT_OK(store().CreateConnection(NewConnection("mail")));
+  EXPECT_EQ(Must(store().ListConnections()).size(), 2u);
+}
+
+TEST_P(StoreContractTest, UpdateConnection) {
+  Connection c = Must(store().CreateConnection(NewConnection("api")));
+  Connection other = Must(store().CreateConnection(NewConnection("other")));
+  c.name = "api2";
+  c.settings = Json{{"base_url", "https://example.org"}};
+  c.active = false;
+  Connection u = Must(store().UpdateConnection(c));
+  EXPECT_EQ(u.name, "api2");
+  EXPECT_FALSE(u.active);
+  EXPECT_EQ(u.created_at, c.created_at);
+  Connection got = Must(store().GetConnection(c.id));
+  EXPECT_EQ(got.name, "api2");
+  EXPECT_EQ(got.settings, c.settings);
+  EXPECT_FALSE(got.active);
+  EXPECT_EQ(CodeOf(store().GetConnectionByName("api")), ErrorCode::kNotFound);
+
+  other.name = "api2";
+  EXPECT_EQ(CodeOf(store().UpdateConnection(other)), ErrorCode::kConflict);
+  Connection missing = NewConnection("x");
+  missing.id = "nosuchconnection";
+  EXPECT_EQ(CodeOf(store().UpdateConnection(missing)), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, DeleteConnection) {
+  Connection c = Must(store().CreateConnection(NewConnection("api")));
+  ASSERT_OK(store().DeleteConnection(c.id));
+  auto r = store().GetConnection(c.id);
+  ASSERT_EQ(CodeOf(r), ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message.find(c.id), std::string::npos);
+  EXPECT_EQ(CodeOf(store().DeleteConnection(c.id)), ErrorCode::kNotFound);
+  EXPECT_TRUE(Must(store().ListConnections()).empty());
+  ASSERT_OK(store().CreateConnection(NewConnection("api")));
+}
+
+// ---- runs ---------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, CreateRunRoundTripsEveryField) {
+  weft::Run r = NewRun("flow1", At(0));
+  r.trigger = Json{{"type", "webhook"}, {"body", {{"x", 1}}}};
+  r.trigger_type = "webhook";
+  r.scheduled_for = At(-1);
+  r.retry_of = "oldrun";
+  r.not_before = At(5);
+  weft::Run created = Must(store().CreateRun(r));
+  EXPECT_FALSE(created.id.empty());
+
+  weft::Run got = Must(store().GetRun(created.id, true));
+  EXPECT_EQ(got.id, created.id);
+  EXPECT_EQ(got.flow_id, "flow1");
+  EXPECT_EQ(got.flow_name, "flow flow1");
+  EXPECT_EQ(got.flow_version, 1);
+  EXPECT_EQ(got.trigger_type, "webhook");
+  EXPECT_EQ(got.trigger, r.trigger);
+  EXPECT_EQ(got.status, RunStatus::kQueued);
+  EXPECT_EQ(got.scheduled_for, At(-1));
+  EXPECT_EQ(got.created_at, At(0));
+  EXPECT_FALSE(got.started_at.has_value());
+  EXPECT_FALSE(got.finished_at.has_value());
+  EXPECT_EQ(got.input, r.input);
+  EXPECT_TRUE(got.output.is_null());
+  EXPECT_TRUE(got.error.is_null());
+  EXPECT_EQ(got.retry_of, "oldrun");
+  EXPECT_TRUE(got.claimed_by.empty());
+  EXPECT_FALSE(got.lease_until.has_value());
+  EXPECT_EQ(got.not_before, At(5));
+  EXPECT_FALSE(got.cancel_requested);
+  EXPECT_TRUE(got.steps.empty());
+}
+
+TEST_P(StoreContractTest, CreateRunFillsIdAndTimeAndRejectsDuplicates) {
+  weft::Run r = NewRun("flow1", TimePoint{});
+  weft::Run created = Must(store().CreateRun(r));
+  EXPECT_FALSE(created.id.empty());
+  EXPECT_NE(created.created_at, TimePoint{});
+  EXPECT_EQ(Must(store().GetRun(created.id, false)).created_at, created.created_at);
+  EXPECT_EQ(CodeOf(store().CreateRun(created)), ErrorCode::kConflict);
+}
+
+TEST_P(StoreContractTest, CreateRunWithStepsStoresThemTogether) {
+  weft::Run r = NewRun("flow1", At(0));
+  r.steps = {NewStep("", "a", 1), NewStep("", "b", 2)};
+  weft::Run created = Must(store().CreateRun(r));
+  weft::Run got = Must(store().GetRun(created.id, true));
+  ASSERT_EQ(got.steps.size(), 2u);
+  EXPECT_EQ(got.steps[0].path, "a");
+  EXPECT_EQ(got.steps[0].run_id, created.id);
+  EXPECT_EQ(got.steps[1].path, "b");
+}
+
+TEST_P(StoreContractTest, GetRunUnknownIsNotFound) {
+  auto r = store().GetRun("norun", true);
+  ASSERT_EQ(CodeOf(r), ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message.find("run norun not found"), std::string::npos);
+}
+
+TEST_P(StoreContractTest, ClaimRunsTakesRunnableRunsOldestFirst) {
+  weft::Run r3 = Must(store().CreateRun(NewRun("f", At(3))));
+  weft::Run r1 = Must(store().CreateRun(NewRun("f", At(1))));
+  weft::Run r2 = Must(store().CreateRun(NewRun("f", At(2))));
+  ASSERT_OK(store().CreateRun(NewRun("f", At(0), RunStatus::kSucceeded)));
+  ASSERT_OK(store().CreateRun(NewRun("f", At(0), RunStatus::kSkipped)));
+  weft::Run later = NewRun("f", At(0));
+  later.not_before = At(100);
+  later = Must(store().CreateRun(later));
+
+  auto got = Must(store().ClaimRuns("node1", 2, At(10), At(400)));
+  ASSERT_EQ(Ids(got), (std::vector<std::string>{r1.id, r2.id}));
+  EXPECT_EQ(got[0].claimed_by, "node1");
+  EXPECT_EQ(got[0].lease_until, At(400));
+  EXPECT_EQ(got[0].status, RunStatus::kQueued);
+  EXPECT_TRUE(got[0].steps.empty());
+  EXPECT_EQ(got[0].input, r1.input);
+
+  weft::Run stored = Must(store().GetRun(r1.id, false));
+  EXPECT_EQ(stored.claimed_by, "node1");
+  EXPECT_EQ(stored.lease_until, At(400));
+
+  // Held runs are not handed out again; the finished and the not-yet ones never.
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("node2", 10, At(10), At(400)))),
+            (std::vector<std::string>{r3.id}));
+  EXPECT_TRUE(Must(store().ClaimRuns("node2", 10, At(10), At(400))).empty());
+  // not_before reached.
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("node2", 10, At(100), At(140)))),
+            (std::vector<std::string>{later.id}));
+  EXPECT_TRUE(Must(store().ClaimRuns("node2", 0, At(10), At(400))).empty());
+}
+
+TEST_P(StoreContractTest, ClaimRunsRetakesExpiredLeasesKeepingStatus) {
+  weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
+  auto first = Must(store().ClaimRuns("dead", 1, At(1), At(30)));
+  ASSERT_EQ(first.size(), 1u);
+  weft::Run running = first[0];
+  running.status = RunStatus::kRunning;
+  running.started_at = At(2);
+  ASSERT_OK(store().UpdateRun(running));
+
+  EXPECT_TRUE(Must(store().ClaimRuns("alive", 5, At(29), At(60))).empty());
+  auto again = Must(store().ClaimRuns("alive", 5, At(31), At(60)));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].id, r.id);
+  EXPECT_EQ(again[0].status, RunStatus::kRunning);
+  EXPECT_EQ(again[0].started_at, At(2));
+  EXPECT_EQ(again[0].claimed_by, "alive");
+  EXPECT_EQ(again[0].lease_until, At(60));
+}
+
+TEST_P(StoreContractTest, ClaimRunsTakesReleasedRuns) {
+  weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
+  auto got = Must(store().ClaimRuns("n", 1, At(1), At(30)));
+  ASSERT_EQ(got.size(), 1u);
+  // The engine hands a run back (graceful shutdown, or a wait with not_before).
+  weft::Run back = got[0];
+  back.claimed_by.clear();
+  back.lease_until.reset();
+  back.not_before = At(5);
+  ASSERT_OK(store().UpdateRun(back));
+  EXPECT_TRUE(Must(store().ClaimRuns("m", 1, At(4), At(30))).empty());
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("m", 1, At(5), At(30)))),
+            (std::vector<std::string>{r.id}));
+}
+
+TEST_P(StoreContractTest, ConcurrentClaimsNeverHandARunOutTwice) {
+  constexpr int kRuns = 2000;
+  constexpr int kThreads = 8;
+  std::set<std::string> created;
+  for (int i = 0; i < kRuns; ++i) {
+    created.insert(Must(store().CreateRun(NewRun("f", At(i % 100)))).id);
+  }
+  std::vector<std::vector<std::string>> claimed(kThreads);
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::string node = "node" + std::to_string(t);
+      for (;;) {
+        auto got = store().ClaimRuns(node, 1 + t % 4, At(1000), At(2000));
+        if (!got) {
+          failed = true;
+          return;
+        }
+        if (got->empty()) return;
+        for (const auto& r : *got) claimed[t].push_back(r.id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_FALSE(failed);
+  std::map<std::string, int> times;
+  size_t total = 0;
+  for (const auto& ids : claimed) {
+    total += ids.size();
+    for (const auto& id : ids) times[id]++;
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kRuns));
+  for (const auto& [id, n] : times) ASSERT_EQ(n, 1) << "run " << id << " claimed " << n << " times";
+  std::set<std::string> seen;
+  for (const auto& [id, n] : times) seen.insert(id);
+  EXPECT_EQ(seen, created);
+}
+
+TEST_P(StoreContractTest, ConcurrentWritersAndReaders) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 100;
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto run = store().CreateRun(NewRun("f", At(i)));
+        if (!run) {
+          failed = true;
+          return;
+        }
+        if (!store().SaveStepRun(NewStep(run->id, "a", 1))) failed = true;
+        auto got = store().GetRun(run->id, true);
+        if (!got || got->steps.size() != 1) failed = true;
+        RunFilter filter;
+        filter.limit = 5;
+        if (!store().ListRuns(filter)) failed = true;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), kThreads * kPerThread);
+}
+
+TEST_P(StoreContractTest, RenewLeasesExtendsOnlyTheNodesOwnRuns) {
+  weft::Run a = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run b = Must(store().CreateRun(NewRun("f", At(1))));
+  ASSERT_EQ(Must(store().ClaimRuns("n1", 1, At(2), At(30))).size(), 1u);
+  ASSERT_EQ(Must(store().ClaimRuns("n2", 1, At(2), At(30))).size(), 1u);
+  ASSERT_OK(store().RenewLeases("n1", {a.id, b.id}, At(90)));
+  ASSERT_OK(store().RenewLeases("n1", {}, At(90)));
+  EXPECT_EQ(Must(store().GetRun(a.id, false)).lease_until, At(90));
+  EXPECT_EQ(Must(store().GetRun(b.id, false)).lease_until, At(30));
+  // a is still held at 60; b has expired.
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n3", 5, At(60), At(120)))),
+            (std::vector<std::string>{b.id}));
+}
+
+TEST_P(StoreContractTest, UpdateRunWritesStateButNotIdentity) {
+  weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run u = r;
+  u.status = RunStatus::kFailed;
+  u.started_at = At(1);
+  u.finished_at = At(2);
+  u.output = Json{{"ok", false}};
+  u.error = Json{{"code", "step_failed"}, {"message", "boom"}, {"step", "a"}};
+  u.claimed_by = "n";
+  u.lease_until = At(3);
+  u.not_before = At(4);
+  // Identity fields are not written.
+  u.flow_id = "other";
+  u.flow_name = "other";
+  u.input = Json{{"changed", true}};
+  u.trigger_type = "schedule";
+  ASSERT_OK(store().UpdateRun(u));
+
+  weft::Run got = Must(store().GetRun(r.id, false));
+  EXPECT_EQ(got.status, RunStatus::kFailed);
+  EXPECT_EQ(got.started_at, At(1));
+  EXPECT_EQ(got.finished_at, At(2));
+  EXPECT_EQ(got.output, u.output);
+  EXPECT_EQ(got.error, u.error);
+  EXPECT_EQ(got.claimed_by, "n");
+  EXPECT_EQ(got.lease_until, At(3));
+  EXPECT_EQ(got.not_before, At(4));
+  EXPECT_EQ(got.flow_id, "f");
+  EXPECT_EQ(got.flow_name, r.flow_name);
+  EXPECT_EQ(got.input, r.input);
+  EXPECT_EQ(got.trigger_type, "manual");
+
+  // Optional fields can be cleared again.
+  u.claimed_by.clear();
+  u.lease_until.reset();
+  u.not_before.reset();
+  u.output = Json();
+  ASSERT_OK(store().UpdateRun(u));
+  got = Must(store().GetRun(r.id, false));
+  EXPECT_TRUE(got.claimed_by.empty());
+  EXPECT_FALSE(got.lease_until.has_value());
+  EXPECT_FALSE(got.not_before.has_value());
+  EXPECT_TRUE(got.output.is_null());
+
+  weft::Run missing = NewRun("f", At(0));
+  missing.id = "norun";
+  EXPECT_EQ(CodeOf(store().UpdateRun(missing)), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, UpdateRunNeverClearsARequestedCancel) {
+  weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run engine_copy = r;  // read before the cancel
+  EXPECT_TRUE(Must(store().RequestCancel(r.id)));
+  engine_copy.status = RunStatus::kRunning;
+  ASSERT_OK(store().UpdateRun(engine_copy));
+  weft::Run got = Must(store().GetRun(r.id, false));
+  EXPECT_TRUE(got.cancel_requested);
+  EXPECT_EQ(got.status, RunStatus::kRunning);
+}
+
+TEST_P(StoreContractTest, SaveStepRunUpsertsKeepingSeq) {
+  weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
+  ASSERT_OK(store().SaveStepRun(NewStep(r.id, "b", 2, StepStatus::kRunning)));
+  ASSERT_OK(store().SaveStepRun(NewStep(r.id, "a", 1)));
+  ASSERT_OK(store().SaveStepRun(NewStep(r.id, "each[0].c", 3)));
+  // Replacing b (a retry's second attempt) keeps its place even if seq differs.
+  StepRun b = NewStep(r.id, "b", 7, StepStatus::kFailed);
+  b.attempts = 2;
+  b.error = Json{{"code", "timeout"}, {"message", "took too long"}};
+  b.output = Json();
+  b.logs = Json::array({Json{{"at", "2027-01-15T08:00:00Z"}, {"level", "info"}, {"message", "hi"}}});
+  b.wake_at = At(9);
+  b.state = Json{{"branch", "then"}};
+  ASSERT_OK(store().SaveStepRun(b));
+
+  weft::Run got = Must(store().GetRun(r.id, true));
+  ASSERT_EQ(got.steps.size(), 3u);
+  EXPECT_EQ(got.steps[0].path, "a");
+  EXPECT_EQ(got.steps[1].path, "b");
+  EXPECT_EQ(got.steps[2].path, "each[0].c");
+  const StepRun& gb = got.steps[1];
+  EXPECT_EQ(gb.seq, 2);
+  EXPECT_EQ(gb.run_id, r.id);
+  EXPECT_EQ(gb.step_id, "b");
+  EXPECT_EQ(gb.uses, "data.set");
+  EXPECT_EQ(gb.status, StepStatus::kFailed);
+  EXPECT_EQ(gb.attempts, 2);
+  EXPECT_EQ(gb.started_at, kT0);
+  EXPECT_EQ(gb.finished_at, kT0 + Millis(5));
+  EXPECT_EQ(gb.input, b.input);
+  EXPECT_TRUE(gb.output.is_null());
+  EXPECT_EQ(gb.error, b.error);
+  EXPECT_EQ(gb.logs, b.logs);
+  EXPECT_EQ(gb.wake_at, At(9));
+  EXPECT_EQ(gb.state, b.state);
+  EXPECT_EQ(got.steps[0].output, Json({{"value", "a"}}));
+  EXPECT_EQ(got.steps[0].logs, Json::array());
+
+  EXPECT_TRUE(Must(store().GetRun(r.id, false)).steps.empty());
+}
+
+TEST_P(StoreContractTest, SaveStepRunForUnknownRunIsNotFound) {
+  EXPECT_EQ(CodeOf(store().SaveStepRun(NewStep("norun", "a", 1))), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, RequestCancel) {
+  weft::Run queued = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run done = Must(store().CreateRun(NewRun("f", At(1), RunStatus::kSucceeded)));
+  EXPECT_TRUE(Must(store().RequestCancel(queued.id)));
+  EXPECT_TRUE(Must(store().GetRun(queued.id, false)).cancel_requested);
+  EXPECT_FALSE(Must(store().RequestCancel(done.id)));
+  EXPECT_FALSE(Must(store().GetRun(done.id, false)).cancel_requested);
+  EXPECT_EQ(CodeOf(store().RequestCancel("norun")), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, CountRuns) {
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 0);
+  for (int i = 0; i < 3; ++i) ASSERT_OK(store().CreateRun(NewRun("f", At(i))));
+  ASSERT_OK(store().CreateRun(NewRun("f", At(5), RunStatus::kSkipped)));
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 4);
+  EXPECT_EQ(Must(store().CountRuns(RunStatus::kQueued)), 3);
+  EXPECT_EQ(Must(store().CountRuns(RunStatus::kSkipped)), 1);
+  EXPECT_EQ(Must(store().CountRuns(RunStatus::kRunning)), 0);
+}
+
+TEST_P(StoreContractTest, ListRunsNewestFirstWithFilters) {
+  weft::Run a0 = Must(store().CreateRun(NewRun("a", At(0))));
+  weft::Run b1 = Must(store().CreateRun(NewRun("b", At(1), RunStatus::kFailed)));
+  weft::Run a2 = NewRun("a", At(2), RunStatus::kSucceeded);
+  a2.trigger_type = "schedule";
+  a2 = Must(store().CreateRun(a2));
+  weft::Run a3 = Must(store().CreateRun(NewRun("a", At(3), RunStatus::kFailed)));
+  ASSERT_OK(store().SaveStepRun(NewStep(a3.id, "x", 1)));
+
+  RunFilter all;
+  auto page = Must(store().ListRuns(all));
+  EXPECT_EQ(Ids(page.runs), (std::vector<std::string>{a3.id, a2.id, b1.id, a0.id}));
+  EXPECT_TRUE(page.next_cursor.empty());
+  EXPECT_TRUE(page.runs[0].steps.empty()) << "lists carry no steps";
+
+  RunFilter f;
+  f.flow_id = "a";
+  EXPECT_EQ(Ids(Must(store().ListRuns(f)).runs),
+            (std::vector<std::string>{a3.id, a2.id, a0.id}));
+  f.status = RunStatus::kFailed;
+  EXPECT_EQ(Ids(Must(store().ListRuns(f)).runs), (std::vector<std::string>{a3.id}));
+
+  RunFilter by_status;
+  by_status.status = RunStatus::kFailed;
+  EXPECT_EQ(Ids(Must(store().ListRuns(by_status)).runs),
+            (std::vector<std::string>{a3.id, b1.id}));
+
+  RunFilter by_trigger;
+  by_trigger.trigger_type = "schedule";
+  EXPECT_EQ(Ids(Must(store().ListRuns(by_trigger)).runs), (std::vector<std::string>{a2.id}));
+
+  RunFilter window;  // since inclusive, until exclusive
+  window.since = At(1);
+  window.until = At(3);
+  EXPECT_EQ(Ids(Must(store().ListRuns(window)).runs), (std::vector<std::string>{a2.id, b1.id}));
+
+  RunFilter none;
+  none.flow_id = "zzz";
+  EXPECT_TRUE(Must(store().ListRuns(none)).runs.empty());
+}
+
+TEST_P(StoreContractTest, ListRunsPagesWithAStableCursor) {
+  // Runs sharing a created_at are still ordered (by id) and never repeated.
+  std::vector<std::string> expected;
+  for (int i = 0; i < 25; ++i) {
+    expected.push_back(Must(store().CreateRun(NewRun("f", At(i / 3)))).id);
+  }
+  std::vector<weft::Run> all_runs;
+  {
+    RunFilter f;
+    f.limit = 100;
+    all_runs = Must(store().ListRuns(f)).runs;
+  }
+  ASSERT_EQ(all_runs.size(), 25u);
+  for (size_t i = 1; i < all_runs.size(); ++i) {
+    const weft::Run& prev = all_runs[i - 1];
+    const weft::Run& cur = all_runs[i];
+    EXPECT_TRUE(prev.created_at > cur.created_at ||
+                (prev.created_at == cur.created_at && prev.id > cur.id));
+  }
+
+  RunFilter f;
+  f.limit = 10;
+  std::vector<std::string> paged;
+  int pages = 0;
+  for (;;) {
+    auto page = Must(store().ListRuns(f));
+    ++pages;
+    for (const auto& r : page.runs) paged.push_back(r.id);
+    if (pages == 1) {
+      // New runs arriving between pages do not shift the pages that follow.
+      ASSERT_OK(store().CreateRun(NewRun("f", At(50))));
+    }
+    if (page.next_cursor.empty()) break;
+    ASSERT_LE(pages, 5);
+    f.cursor = page.next_cursor;
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(paged, Ids(all_runs));
+
+  RunFilter exact;  // a page that ends exactly at the end has no cursor
+  exact.limit = 26;
+  EXPECT_TRUE(Must(store().ListRuns(exact)).next_cursor.empty());
+  exact.limit = 25;
+  EXPECT_FALSE(Must(store().ListRuns(exact)).next_cursor.empty());
+
+  RunFilter bad;
+  bad.cursor = "not a cursor";
+  EXPECT_EQ(CodeOf(store().ListRuns(bad)), ErrorCode::kBadRequest);
+}
+
+// ---- deliveries ---------------------------------------------------------------------------
+
+namespace {
+Delivery NewDelivery(const std::string& flow_id, TimePoint at) {
+  Delivery d;
+  d.flow_id = flow_id;
+  d.received_at = at;
+  d.method = "POST";
+  d.path = "/hooks/abcd";
+  d.status_code = 202;
+  d.run_id = "run1";
+  d.headers = Json{{"content-type", "application/json"}};
+  d.query = Json{{"a", "1"}};
+  d.body = R"({"x":1})";
+  d.content_type = "application/json";
+  d.auth_passed = true;
+  return d;
+}
+}  // namespace
+
+TEST_P(StoreContractTest, DeliveriesRoundTrip) {
+  Delivery d = NewDelivery("f", At(0));
+  d.body = std::string("bin\0ary\xff\xfe", 9);
+  Delivery created = Must(store().CreateDelivery(d));
+  EXPECT_FALSE(created.id.empty());
+  Delivery got = Must(store().GetDelivery(created.id));
+  EXPECT_EQ(got.flow_id, "f");
+  EXPECT_EQ(got.received_at, At(0));
+  EXPECT_EQ(got.method, "POST");
+  EXPECT_EQ(got.path, "/hooks/abcd");
+  EXPECT_EQ(got.status_code, 202);
+  EXPECT_EQ(got.run_id, "run1");
+  EXPECT_EQ(got.headers, d.headers);
+  EXPECT_EQ(got.query, d.query);
+  EXPECT_EQ(got.body, d.body) << "the body is kept byte for byte";
+  EXPECT_EQ(got.content_type, "application/json");
+  EXPECT_TRUE(got.auth_passed);
+  EXPECT_EQ(CodeOf(store().GetDelivery("nodelivery")), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, ListDeliveriesNewestFirstByFlow) {
+  Delivery a0 = Must(store().CreateDelivery(NewDelivery("a", At(0))));
+  Delivery b1 = Must(store().CreateDelivery(NewDelivery("b", At(1))));
+  Delivery a2 = Must(store().CreateDelivery(NewDelivery("a", At(2))));
+  auto ids = [](const std::vector<Delivery>& ds) {
+    std::vector<std::string> out;
+    for (const auto& d : ds) out.push_back(d.id);
+    return out;
+  };
+  EXPECT_EQ(ids(Must(store().ListDeliveries("a", 10))), (std::vector<std::string>{a2.id, a0.id}));
+  EXPECT_EQ(ids(Must(store().ListDeliveries("a", 1))), (std::vector<std::string>{a2.id}));
+  EXPECT_EQ(ids(Must(store().ListDeliveries("", 10))),
+            (std::vector<std::string>{a2.id, b1.id, a0.id}));
+}
+
+// ---- durability ------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, EverythingPersistsAcrossReopen) {
+  Flow f = Must(store().CreateFlow(Write("keep", OneStep("a"), "webhook"), "tok"));
+  ASSERT_OK(store().SaveFlow(f.id, Write("keep", OneStep("b"), "webhook"), std::nullopt, ""));
+  ASSERT_OK(store().SetFlowActive(f.id, true));
+  Connection c = Must(store().CreateConnection(NewConnection("api")));
+  weft::Run r = Must(store().CreateRun(NewRun(f.id, At(0))));
+  ASSERT_OK(store().SaveStepRun(NewStep(r.id, "a", 1)));
+  weft::Run done = r;
+  done.status = RunStatus::kSucceeded;
+  done.finished_at = At(1);
+  done.output = Json{{"v", 1}};
+  ASSERT_OK(store().UpdateRun(done));
+  Delivery d = Must(store().CreateDelivery(NewDelivery(f.id, At(0))));
+
+  Reopen();
+
+  Flow got = Must(store().GetFlow(f.id));
+  EXPECT_EQ(got.version, 2);
+  EXPECT_TRUE(got.active);
+  EXPECT_EQ(got.webhook_token, "tok");
+  EXPECT_EQ(got.document, Write("keep", OneStep("b"), "webhook").document);
+  EXPECT_EQ(Must(store().ListFlowVersions(f.id)).size(), 2u);
+  EXPECT_EQ(Must(store().GetConnection(c.id)).auth, c.auth);
+  weft::Run gr = Must(store().GetRun(r.id, true));
+  EXPECT_EQ(gr.status, RunStatus::kSucceeded);
+  EXPECT_EQ(gr.output, done.output);
+  ASSERT_EQ(gr.steps.size(), 1u);
+  EXPECT_EQ(gr.steps[0].path, "a");
+  EXPECT_EQ(Must(store().GetDelivery(d.id)).body, d.body);
+}
+
+}  // namespace weft
