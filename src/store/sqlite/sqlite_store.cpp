@@ -880,7 +880,7 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
     // One statement under the write lock: no run can be handed out twice.
     Stmt s(c,
            "UPDATE runs SET claimed_by = :node, lease_until = :lease_until WHERE id IN ("
-           "SELECT id FROM runs WHERE status IN ('queued', 'running') "
+           "SELECT id FROM runs INDEXED BY runs_unfinished WHERE status IN ('queued', 'running') "
            "AND (claimed_by = '' OR lease_until IS NULL OR lease_until <= :now) "
            "AND (not_before IS NULL OR not_before <= :now) "
            "ORDER BY created_at, id LIMIT :max) RETURNING " RUN_COLS);

@@ -1,0 +1,101 @@
+// PostgresStore: the Store for more than one machine (DESIGN.md §6). Several
+// weft nodes share one PostgreSQL database; runs are claimed with
+// FOR UPDATE SKIP LOCKED, so no run is handed to two nodes. Thread-safe: each
+// operation takes a connection from a pool, runs as one transaction (or one
+// statement) and gives it back. A connection the server dropped (a restart, a
+// failover) is discarded and the operation retried once on a fresh one when
+// that is safe. Only app/ names this class; everyone else sees a Store&.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "core/store.h"
+
+namespace weft {
+
+struct PostgresOptions {
+  // A libpq connection URI, "postgres://user[:password]@host[:port]/db[?param=value]",
+  // or a "key=value ..." string. Without a password in it, libpq reads
+  // PGPASSWORD or ~/.pgpass as usual.
+  std::string url;
+  // The schema weft's tables live in; created when missing. Nodes of one
+  // installation use the same schema; tests use one each.
+  std::string schema = "public";
+  int pool_size = 8;               // connections at most, opened on demand
+  Millis connect_timeout{5000};    // per connection attempt
+  Millis acquire_timeout{10'000};  // waiting for a free connection in the pool
+  const Clock* clock = nullptr;    // stamps flow/connection times; null: system clock
+};
+
+class PostgresStore : public Store {
+ public:
+  // Connects, then applies pending schema migrations under a PostgreSQL
+  // advisory lock, so nodes starting together migrate once and the others
+  // wait for it. kUnavailable when the server cannot be reached (the message
+  // names host and port, never the password) or the schema is newer than
+  // this build knows. Unlike SQLite, claims are not released at open: other
+  // nodes may hold them; a dead node's runs return when their leases expire.
+  static Result<std::unique_ptr<PostgresStore>> Open(const PostgresOptions& options);
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  // The highest schema migration applied.
+  int schema_version() const;
+  // Connections open now (idle or in use); for tests and metrics.
+  int open_connections() const;
+
+  // Sends NOTIFY on `channel` with `payload` (a wake-up for idle workers on
+  // other nodes: "weft_runs" when a run is queued, "weft_flows" when a flow
+  // changes). Outside any store transaction, so it never holds up commits.
+  Result<void> Notify(const std::string& channel, const std::string& payload);
+
+  // ---- Store ----
+  Result<Flow> CreateFlow(const FlowWrite& write, const std::string& webhook_token) override;
+  Result<Flow> GetFlow(const std::string& id) override;
+  Result<Flow> GetFlowByName(const std::string& name) override;
+  Result<Flow> GetFlowByWebhookToken(const std::string& token) override;
+  Result<std::vector<Flow>> ListFlows() override;
+  Result<Flow> SaveFlow(const std::string& id, const FlowWrite& write,
+                        std::optional<int> base_version,
+                        const std::string& webhook_token) override;
+  Result<void> DeleteFlow(const std::string& id) override;
+  Result<Flow> SetFlowActive(const std::string& id, bool active) override;
+  Result<Flow> SetWebhookToken(const std::string& id, const std::string& token) override;
+  Result<FlowVersion> GetFlowVersion(const std::string& id, int version) override;
+  Result<std::vector<FlowVersion>> ListFlowVersions(const std::string& id) override;
+  Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() override;
+
+  Result<Connection> CreateConnection(const Connection& c) override;
+  Result<Connection> GetConnection(const std::string& id) override;
+  Result<Connection> GetConnectionByName(const std::string& name) override;
+  Result<std::vector<Connection>> ListConnections() override;
+  Result<Connection> UpdateConnection(const Connection& c) override;
+  Result<void> DeleteConnection(const std::string& id) override;
+
+  Result<Run> CreateRun(const Run& run) override;
+  Result<std::vector<Run>> ClaimRuns(const std::string& node, int max, TimePoint now,
+                                     TimePoint lease_until) override;
+  Result<void> RenewLeases(const std::string& node, const std::vector<std::string>& run_ids,
+                           TimePoint lease_until) override;
+  Result<Run> GetRun(const std::string& id, bool with_steps) override;
+  Result<RunPage> ListRuns(const RunFilter& filter) override;
+  Result<void> UpdateRun(const Run& run) override;
+  Result<void> SaveStepRun(const StepRun& step) override;
+  Result<bool> RequestCancel(const std::string& run_id) override;
+  Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
+
+  Result<Delivery> CreateDelivery(const Delivery& d) override;
+  Result<Delivery> GetDelivery(const std::string& id) override;
+  Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) override;
+
+ private:
+  struct Impl;
+  explicit PostgresStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace weft
