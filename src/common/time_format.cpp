@@ -38,7 +38,7 @@ std::string FormatIso(TimePoint t) {
   time_t tt = static_cast<time_t>(secs);
   struct tm tm;
   gmtime_r(&tt, &tm);
-  char buf[40];
+  char buf[64];
   if (frac != 0) {
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
