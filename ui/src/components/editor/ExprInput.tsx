@@ -46,6 +46,8 @@ interface Check {
   code?: string;
   /** Character offset of the error in the whole field value. */
   at?: number;
+  /** The position the server reported, inside the expression. */
+  pos?: number;
   result?: Json;
   hasResult?: boolean;
 }
@@ -101,7 +103,9 @@ function useExpressionCheck(value: string, ctx: ExprContext | undefined): Check 
               ok: false,
               message: e.message,
               code: e.code,
-              at: pos !== undefined ? (seg.exprStart ?? 0) + lead + pos : undefined,
+              // JSONata positions count to the end of the offending token.
+              at: pos !== undefined ? (seg.exprStart ?? 0) + lead + Math.max(0, pos - 1) : undefined,
+              pos,
             };
           } else {
             // The server is unreachable or refused: do not claim the expression is wrong.
@@ -297,7 +301,7 @@ export function ExprInput({
           ) : (
             <>
               {check.code && !/^http_|validation_failed|bad_request|invalid/.test(check.code) ? <code>{check.code}</code> : null}{' '}
-              {check.at !== undefined ? <span data-testid="expr-error-position">At character {check.at + 1}: </span> : null}
+              {check.pos !== undefined ? <span data-testid="expr-error-position">At position {check.pos}: </span> : check.at !== undefined ? <span data-testid="expr-error-position">At character {check.at + 1}: </span> : null}
               {check.message}
             </>
           )}
