@@ -1,0 +1,254 @@
+// The public API: Expression and Template over the parser and evaluator.
+// Exceptions used inside the module stop here and become ExprError values.
+#include "expr/expr.h"
+
+#include <new>
+
+#include "expr/ast.h"
+#include "expr/evaluator.h"
+
+namespace weft::expr {
+namespace {
+
+std::string MessageFor(const JError& e) {
+  static const std::map<std::string, std::string> kMessages = {
+      {"S0101", "String literal must be terminated by a matching quote"},
+      {"S0102", "Number out of range"},
+      {"S0103", "Unsupported escape sequence"},
+      {"S0104", "The escape sequence \\u must be followed by 4 hex digits"},
+      {"S0105", "Quoted property name must be terminated with a backquote (`)"},
+      {"S0106", "Comment has no closing tag"},
+      {"S0201", "Syntax error"},
+      {"S0202", "Expected a different token"},
+      {"S0203", "Expected a token before end of expression"},
+      {"S0204", "Unknown operator"},
+      {"S0205", "Unexpected token"},
+      {"S0206", "Unknown expression type"},
+      {"S0207", "Unexpected end of expression"},
+      {"S0208", "Parameter of a function definition must be a variable name (start with $)"},
+      {"S0209", "A predicate cannot follow a grouping expression in a step"},
+      {"S0210", "Each step can only have one grouping expression"},
+      {"S0211", "The symbol cannot be used as a unary operator"},
+      {"S0212", "The left side of := must be a variable name (start with $)"},
+      {"S0213", "The literal value cannot be used as a step within a path expression"},
+      {"S0214", "The right side of @ or # must be a variable name (start with $)"},
+      {"S0215", "A context variable binding must precede any predicates on a step"},
+      {"S0216", "A context variable binding must precede the 'order-by' clause on a step"},
+      {"S0217", "The object representing the 'parent' cannot be derived from this expression"},
+      {"S0301", "Empty regular expressions are not allowed"},
+      {"S0302", "No terminating / in regular expression"},
+      {"S0303", "Invalid regular expression"},
+      {"S0401", "Type parameters can only be applied to functions and arrays"},
+      {"S0402", "Choice groups containing parameterized types are not supported"},
+      {"T0410", "Argument of function does not match function signature"},
+      {"T0411", "Context value is not a compatible type with argument of function"},
+      {"T0412", "Argument of function must be an array of the required type"},
+      {"D1001", "Number out of range"},
+      {"D1002", "Cannot negate a non-numeric value"},
+      {"D1004", "Regular expression matches zero length string"},
+      {"D1009", "Multiple key definitions evaluate to same key"},
+      {"T1003", "Key in object structure must evaluate to a string"},
+      {"T1005", "Attempted to invoke a non-function. Did you mean ${token}?"},
+      {"T1006", "Attempted to invoke a non-function"},
+      {"T1007", "Attempted to partially apply a non-function. Did you mean ${token}?"},
+      {"T1008", "Attempted to partially apply a non-function"},
+      {"T2001", "The left side of the arithmetic operator must evaluate to a number"},
+      {"T2002", "The right side of the arithmetic operator must evaluate to a number"},
+      {"T2003", "The left side of the range operator (..) must evaluate to an integer"},
+      {"T2004", "The right side of the range operator (..) must evaluate to an integer"},
+      {"D2014", "The size of the sequence allocated by the range operator (..) must not exceed 1e7"},
+      {"T2006", "The right side of the function application operator ~> must be a function"},
+      {"T2007", "Type mismatch when comparing values in order-by clause"},
+      {"T2008", "The expressions within an order-by clause must evaluate to numeric or string values"},
+      {"T2009", "The values either side of the operator must be of the same data type"},
+      {"T2010", "The expressions either side of the operator must evaluate to numeric or string values"},
+      {"T2011", "The insert/update clause of the transform expression must evaluate to an object"},
+      {"T2012", "The delete clause of the transform expression must evaluate to a string or array of strings"},
+      {"D3001", "Attempting to invoke string function on Infinity or NaN"},
+      {"D3010", "Second argument of replace function cannot be an empty string"},
+      {"D3011", "Fourth argument of replace function must evaluate to a positive number"},
+      {"D3012", "Attempted to replace a matched string with a non-string value"},
+      {"D3020", "Third argument of split function must evaluate to a positive number"},
+      {"D3030", "Unable to cast value to a number"},
+      {"D3040", "Third argument of match function must evaluate to a positive number"},
+      {"D3050", "The second argument of reduce function must be a function with at least two arguments"},
+      {"D3060", "The sqrt function cannot be applied to a negative number"},
+      {"D3061", "The power function has resulted in a value that cannot be represented as a JSON number"},
+      {"D3070", "The single argument form of the sort function can only be applied to an array of strings or an array of numbers"},
+      {"D3100", "The radix of the formatBase function must be between 2 and 36"},
+      {"D3110", "Unable to parse ISO 8601 timestamp"},
+      {"D3120", "Syntax error in expression passed to function eval"},
+      {"D3121", "Dynamic error evaluating the expression passed to function eval"},
+      {"D3137", "$error() function evaluated"},
+      {"D3138", "The $single() function expected exactly 1 matching result. Instead it matched more."},
+      {"D3139", "The $single() function expected exactly 1 matching result. Instead it matched 0."},
+      {"D3140", "Malformed URL passed to decode/encode function"},
+      {"D3141", "$assert() statement failed"},
+      {"U1001", "Stack overflow error: check for non-terminating recursive function"},
+  };
+  if ((e.code == "D3137" || e.code == "D3141" || e.code == "U1001") && !e.detail.empty())
+    return e.detail;
+  auto it = kMessages.find(e.code);
+  std::string msg = it == kMessages.end() ? "Expression error" : it->second;
+  size_t p = msg.find("${token}");
+  if (p != std::string::npos) msg.replace(p, 8, e.token);
+  if (!e.token.empty() && it != kMessages.end() && p == std::string::npos &&
+      e.code[0] == 'S')
+    msg += ": " + e.token;
+  return msg;
+}
+
+ExprError ToError(const JError& e) {
+  return ExprError{e.code, MessageFor(e), e.position, e.token};
+}
+
+class CompiledExpression final : public Expression {
+ public:
+  CompiledExpression(std::string source, std::unique_ptr<Program> prog)
+      : source_(std::move(source)), prog_(std::move(prog)) {}
+
+  EvalResult Evaluate(const Json& input, const std::map<std::string, Json>& bindings,
+                      const EvalLimits& limits) const override {
+    EvalResult out;
+    try {
+      Evaluator ev(limits.max_depth, limits.timeout);
+      Value in;
+      if (input.is_array()) {
+        in = Seq();
+        in.arr()->outer_wrapper = true;
+        PushTo(in, Value::FromJson(input));
+      } else {
+        in = Value::FromJson(input);
+      }
+      Ref<Frame> root = MakeRef<Frame>();
+      root->vars.emplace_back("$", in);
+      for (const auto& [name, value] : bindings) root->vars.emplace_back(name, Value::FromJson(value));
+      Value r = ev.Eval(prog_->root, in, root);
+      if (r.IsDefined() && !r.IsFunc()) out.value = ToJson(r);
+    } catch (const JError& e) {
+      out.error = ToError(e);
+    } catch (const std::bad_alloc&) {
+      out.error = ExprError{"U1002", "Out of memory while evaluating the expression", -1, ""};
+    } catch (const std::exception& e) {
+      out.error = ExprError{"U1000", std::string("Internal error: ") + e.what(), -1, ""};
+    }
+    return out;
+  }
+
+  const std::string& Source() const override { return source_; }
+
+ private:
+  std::string source_;
+  std::unique_ptr<Program> prog_;
+};
+
+// Finds the "}}" closing an expression that starts at `from`, skipping string
+// literals and nested braces. Returns npos when there is none.
+size_t FindClose(std::string_view t, size_t from) {
+  int depth = 0;
+  for (size_t i = from; i < t.size(); ++i) {
+    char c = t[i];
+    if (c == '"' || c == '\'' || c == '`') {
+      for (++i; i < t.size() && t[i] != c; ++i)
+        if (t[i] == '\\' && c != '`') ++i;
+      continue;
+    }
+    if (c == '{') ++depth;
+    if (c == '}') {
+      if (depth == 0 && i + 1 < t.size() && t[i + 1] == '}') return i;
+      if (depth > 0) --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+class CompiledTemplate final : public Template {
+ public:
+  struct Part {
+    std::string text;
+    ExpressionPtr expr;
+  };
+  std::vector<Part> parts;
+  bool single = false;
+
+  EvalResult Render(const Json& input, const std::map<std::string, Json>& bindings,
+                    const EvalLimits& limits) const override {
+    if (single) {
+      for (const Part& p : parts)
+        if (p.expr) return p.expr->Evaluate(input, bindings, limits);
+    }
+    std::string out;
+    for (const Part& p : parts) {
+      if (!p.expr) {
+        out += p.text;
+        continue;
+      }
+      EvalResult r = p.expr->Evaluate(input, bindings, limits);
+      if (!r.ok()) return r;
+      if (!r.value) continue;
+      if (r.value->is_string()) {
+        out += r.value->get_ref<const std::string&>();
+      } else {
+        out += r.value->dump();
+      }
+    }
+    EvalResult res;
+    res.value = Json(out);
+    return res;
+  }
+};
+
+}  // namespace
+
+CompileResult Expression::Compile(std::string_view source) {
+  CompileResult out;
+  try {
+    auto prog = ParseProgram(source);
+    out.expression = std::make_shared<CompiledExpression>(std::string(source), std::move(prog));
+  } catch (const JError& e) {
+    out.error = ToError(e);
+  } catch (const std::exception& e) {
+    out.error = ExprError{"S0201", std::string("Syntax error: ") + e.what(), -1, ""};
+  }
+  return out;
+}
+
+bool Template::HasExpressions(std::string_view text) {
+  return text.find("{{") != std::string_view::npos;
+}
+
+std::variant<std::shared_ptr<const Template>, Template::CompileError> Template::Compile(
+    std::string_view text) {
+  auto tpl = std::make_shared<CompiledTemplate>();
+  size_t pos = 0;
+  int expr_count = 0;
+  bool only_space = true;
+  while (pos < text.size()) {
+    size_t open = text.find("{{", pos);
+    if (open == std::string_view::npos) {
+      tpl->parts.push_back({std::string(text.substr(pos)), nullptr});
+      break;
+    }
+    if (open > pos) tpl->parts.push_back({std::string(text.substr(pos, open - pos)), nullptr});
+    size_t close = FindClose(text, open + 2);
+    if (close == std::string_view::npos) {
+      return CompileError{ExprError{"S0203", "Expected }} to close the expression", static_cast<int>(text.size()), "{{"}};
+    }
+    std::string_view src = text.substr(open + 2, close - open - 2);
+    CompileResult r = Expression::Compile(src);
+    if (r.error) {
+      ExprError e = *r.error;
+      if (e.position >= 0) e.position += static_cast<int>(open + 2);
+      return CompileError{e};
+    }
+    tpl->parts.push_back({std::string(src), r.expression});
+    ++expr_count;
+    pos = close + 2;
+  }
+  for (const auto& p : tpl->parts)
+    if (!p.expr && p.text.find_first_not_of(" \t\r\n") != std::string::npos) only_space = false;
+  tpl->single = expr_count == 1 && only_space;
+  return std::shared_ptr<const Template>(tpl);
+}
+
+}  // namespace weft::expr
