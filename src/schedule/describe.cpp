@@ -153,13 +153,17 @@ std::string CronDescriber::TimePart(const CronExpr& e) {
     }
     return "At " + JoinEnglish(times);
   }
+  const bool contiguous_hours = hours.back() - hours.front() + 1 == static_cast<int>(hours.size());
+  if (secs.size() == 1 && mins.size() == 1 && contiguous_hours && e.hour_ != all24) {
+    return "Every hour from " + Clock(hours.front(), mins[0], secs[0]) + " to " +
+           Clock(hours.back(), mins[0], secs[0]);
+  }
   auto hour_phrase = [&]() -> std::string {
     if (e.hour_ == all24) return "";
     const int step = StepOf(e.hour_, 0, 23);
     if (step > 1) return ", every " + std::to_string(step) + " hours";
     if (hours.back() - hours.front() + 1 == static_cast<int>(hours.size())) {
-      return ", between " + Clock(hours.front(), 0, 0) + " and " + Clock(hours.back(), 59, 59 * 0) +
-             (hours.size() == 1 ? "" : "");
+      return ", between " + Clock(hours.front(), 0, 0) + " and " + Clock(hours.back(), 59, 0);
     }
     std::vector<std::string> names;
     for (int h : hours) names.push_back(Clock(h, 0, 0));
@@ -202,6 +206,7 @@ std::string CronDescriber::TimePart(const CronExpr& e) {
       out += ", every " + std::to_string(step) + " minutes";
     } else {
       out += std::string(mins.size() == 1 ? ", at minute " : ", at minutes ") + values(mins);
+      if (e.hour_ == all24) out += " past every hour";
     }
   }
   return out + hour_phrase();

@@ -214,6 +214,13 @@ TEST(Cron, DescriptionsNameTheZone) {
             "Every 15 minutes");
 }
 
+TEST(Cron, MidnightInSantiagoRunsAtTheEndOfTheGap) {
+  // 2027-09-05 00:00 does not exist in Santiago (clocks go from 24:00 to 01:00).
+  Schedule s = Parse(R"({"kind":"cron","cron":"0 0 * * *","timezone":"America/Santiago"})");
+  EXPECT_EQ(Next(s, "2027-09-03T12:00:00Z", 3),
+            (Strings{"2027-09-04T04:00:00Z", "2027-09-05T04:00:00Z", "2027-09-06T03:00:00Z"}));
+}
+
 TEST(Bounds, NeverBeforeStartNeverAfterEnd) {
   Schedule s = Parse(
       R"({"kind":"cron","cron":"0 * * * *","start":"2026-12-01T09:30:00","end":"2026-12-01T12:00:00"})");
