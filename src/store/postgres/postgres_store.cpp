@@ -1,0 +1,1059 @@
+#include "store/postgres/postgres_store.h"
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+#include "common/ids.h"
+#include "store/postgres/pg_conn.h"
+#include "store/postgres/postgres_migrations.h"
+
+namespace weft {
+
+using pg::Conn;
+using pg::Params;
+using pg::PgError;
+using pg::Pool;
+using pg::Rows;
+
+namespace {
+
+// Column lists, in the order the Read* functions below expect them.
+#define FLOW_COLS                                                                           \
+  "id, name, description, version, document, active, trigger_type, webhook_token, created_at, " \
+  "updated_at, updated_by, next_run_at, missed_fires"
+#define VERSION_COLS "flow_id, version, document, created_at, created_by"
+#define CONNECTION_COLS \
+  "id, name, connector, settings, auth, active, created_at, updated_at, updated_by"
+#define RUN_COLS                                                                              \
+  "id, flow_id, flow_name, flow_version, trigger_type, trigger, status, scheduled_for, "      \
+  "created_at, started_at, finished_at, input, output, error, retry_of, claimed_by, "         \
+  "lease_until, not_before, cancel_requested"
+#define STEP_COLS                                                                          \
+  "run_id, path, step_id, uses, seq, status, attempts, started_at, finished_at, input, "  \
+  "output, error, logs, wake_at, state"
+#define DELIVERY_COLS                                                                    \
+  "id, flow_id, received_at, method, path, status_code, run_id, headers, query, body, " \
+  "content_type, auth_passed"
+
+#define UNFINISHED "status IN ('queued', 'running')"
+
+constexpr const char* kUniqueViolation = "23505";
+constexpr const char* kForeignKeyViolation = "23503";
+
+// "a, b" with prefix "r." -> "r.a, r.b".
+std::string Prefixed(const std::string& cols, const std::string& prefix) {
+  std::string out;
+  size_t start = 0;
+  while (start < cols.size()) {
+    size_t end = cols.find(',', start);
+    if (end == std::string::npos) end = cols.size();
+    std::string col = cols.substr(start, end - start);
+    col.erase(0, col.find_first_not_of(' '));
+    if (!out.empty()) out += ", ";
+    out += prefix + col;
+    start = end + 1;
+  }
+  return out;
+}
+
+Unexpected NotFound(const std::string& what) {
+  return Fail(ErrorCode::kNotFound, what + " not found");
+}
+
+Unexpected NameTaken(const std::string& what, const std::string& name) {
+  return Fail(ErrorCode::kConflict, "a " + what + " named \"" + name + "\" already exists");
+}
+
+Unexpected TokenTaken() {
+  return Fail(ErrorCode::kConflict, "the webhook token is already used by another flow");
+}
+
+bool IsUnique(const PgError& e, const char* constraint) {
+  return e.sqlstate == kUniqueViolation && e.constraint == constraint;
+}
+
+ErrorCode CodeFor(const PgError& e) {
+  if (e.connection_broken) return ErrorCode::kUnavailable;
+  const std::string& s = e.sqlstate;
+  if (s == kUniqueViolation) return ErrorCode::kConflict;
+  // Serialization failure, deadlock, too many connections, out of disk,
+  // statement timeout: the database is there but cannot serve this now.
+  if (s == "40001" || s == "40P01" || s == "53300" || s == "53100" || s == "57014") {
+    return ErrorCode::kUnavailable;
+  }
+  return ErrorCode::kInternal;
+}
+
+// Runs `f`, turning any exception into an Error: none leaves the store.
+template <typename F>
+auto Guard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const PgError& e) {
+    return Fail(CodeFor(e), e.what());
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal, std::string("store: ") + e.what());
+  } catch (...) {
+    return Fail(ErrorCode::kInternal, "store: unknown error");
+  }
+}
+
+// A transaction on one connection, rolled back unless committed.
+class Txn {
+ public:
+  explicit Txn(Conn& c, const char* begin = "BEGIN") : c_(c) { c_.ExecScript(begin); }
+  ~Txn() {
+    if (done_) return;
+    try {
+      c_.ExecScript("ROLLBACK");
+    } catch (const PgError&) {
+      // A broken connection: the pool drops it.
+    }
+  }
+  void Commit() {
+    c_.ExecScript("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  Conn& c_;
+  bool done_ = false;
+};
+
+Flow ReadFlow(const Rows& r, int i) {
+  Flow f;
+  f.id = r.Text(i, 0);
+  f.name = r.Text(i, 1);
+  f.description = r.Text(i, 2);
+  f.version = static_cast<int>(r.Int(i, 3));
+  f.document = r.Json(i, 4);
+  f.active = r.Bool(i, 5);
+  f.trigger_type = r.Text(i, 6);
+  f.webhook_token = r.Text(i, 7);
+  f.created_at = r.Time(i, 8);
+  f.updated_at = r.Time(i, 9);
+  f.updated_by = r.Text(i, 10);
+  f.next_run_at = r.OptTime(i, 11);
+  f.missed_fires = r.Int(i, 12);
+  return f;
+}
+
+FlowVersion ReadVersion(const Rows& r, int i) {
+  FlowVersion v;
+  v.flow_id = r.Text(i, 0);
+  v.version = static_cast<int>(r.Int(i, 1));
+  v.document = r.Json(i, 2);
+  v.created_at = r.Time(i, 3);
+  v.created_by = r.Text(i, 4);
+  return v;
+}
+
+Connection ReadConnection(const Rows& r, int i) {
+  Connection c;
+  c.id = r.Text(i, 0);
+  c.name = r.Text(i, 1);
+  c.connector = r.Text(i, 2);
+  c.settings = r.Json(i, 3);
+  c.auth = r.Json(i, 4);
+  c.active = r.Bool(i, 5);
+  c.created_at = r.Time(i, 6);
+  c.updated_at = r.Time(i, 7);
+  c.updated_by = r.Text(i, 8);
+  return c;
+}
+
+RunStatus ReadRunStatus(const Rows& r, int i, int col) {
+  auto st = ParseRunStatus(r.Text(i, col));
+  if (!st) throw PgError("XX001", "stored run status \"" + r.Text(i, col) + "\" unknown", false);
+  return *st;
+}
+
+Run ReadRun(const Rows& r, int i) {
+  Run run;
+  run.id = r.Text(i, 0);
+  run.flow_id = r.Text(i, 1);
+  run.flow_name = r.Text(i, 2);
+  run.flow_version = static_cast<int>(r.Int(i, 3));
+  run.trigger_type = r.Text(i, 4);
+  run.trigger = r.Json(i, 5);
+  run.status = ReadRunStatus(r, i, 6);
+  run.scheduled_for = r.OptTime(i, 7);
+  run.created_at = r.Time(i, 8);
+  run.started_at = r.OptTime(i, 9);
+  run.finished_at = r.OptTime(i, 10);
+  run.input = r.Json(i, 11);
+  run.output = r.Json(i, 12);
+  run.error = r.Json(i, 13);
+  run.retry_of = r.Text(i, 14);
+  run.claimed_by = r.Text(i, 15);
+  run.lease_until = r.OptTime(i, 16);
+  run.not_before = r.OptTime(i, 17);
+  run.cancel_requested = r.Bool(i, 18);
+  return run;
+}
+
+StepRun ReadStep(const Rows& r, int i) {
+  StepRun st;
+  st.run_id = r.Text(i, 0);
+  st.path = r.Text(i, 1);
+  st.step_id = r.Text(i, 2);
+  st.uses = r.Text(i, 3);
+  st.seq = static_cast<int>(r.Int(i, 4));
+  auto status = ParseStepStatus(r.Text(i, 5));
+  if (!status) throw PgError("XX001", "stored step status \"" + r.Text(i, 5) + "\" unknown", false);
+  st.status = *status;
+  st.attempts = static_cast<int>(r.Int(i, 6));
+  st.started_at = r.OptTime(i, 7);
+  st.finished_at = r.OptTime(i, 8);
+  st.input = r.Json(i, 9);
+  st.output = r.Json(i, 10);
+  st.error = r.Json(i, 11);
+  st.logs = r.IsNull(i, 12) ? Json::array() : r.Json(i, 12);
+  st.wake_at = r.OptTime(i, 13);
+  st.state = r.Json(i, 14);
+  return st;
+}
+
+Delivery ReadDelivery(const Rows& r, int i) {
+  Delivery d;
+  d.id = r.Text(i, 0);
+  d.flow_id = r.Text(i, 1);
+  d.received_at = r.Time(i, 2);
+  d.method = r.Text(i, 3);
+  d.path = r.Text(i, 4);
+  d.status_code = static_cast<int>(r.Int(i, 5));
+  d.run_id = r.Text(i, 6);
+  d.headers = r.Json(i, 7);
+  d.query = r.Json(i, 8);
+  d.body = r.Bytes(i, 9);
+  d.content_type = r.Text(i, 10);
+  d.auth_passed = r.Bool(i, 11);
+  return d;
+}
+
+template <typename T>
+std::optional<T> First(const Rows& rows, T (*read)(const Rows&, int)) {
+  if (rows.empty()) return std::nullopt;
+  return read(rows, 0);
+}
+
+std::optional<Flow> FindFlow(Conn& c, const char* column, const std::string& value,
+                             bool for_update = false) {
+  std::string sql = std::string("SELECT " FLOW_COLS " FROM flows WHERE ") + column + " = $1";
+  if (for_update) sql += " FOR UPDATE";
+  return First(c.Exec(sql, Params().Text(value)), ReadFlow);
+}
+
+std::string DumpJson(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Inserts or replaces the step run (run_id, path); an existing row keeps its
+// seq, and a new row with seq <= 0 goes after the run's last step. False when
+// the run does not exist.
+bool UpsertStep(Conn& c, const StepRun& st) {
+  static const std::string sql =
+      "INSERT INTO step_runs (" STEP_COLS
+      ") VALUES ($1, $2, $3, $4, "
+      "CASE WHEN $5::integer > 0 THEN $5::integer "
+      "ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM step_runs WHERE run_id = $1) END, "
+      "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+      "ON CONFLICT (run_id, path) DO UPDATE SET step_id = excluded.step_id, "
+      "uses = excluded.uses, status = excluded.status, attempts = excluded.attempts, "
+      "started_at = excluded.started_at, finished_at = excluded.finished_at, "
+      "input = excluded.input, output = excluded.output, error = excluded.error, "
+      "logs = excluded.logs, wake_at = excluded.wake_at, state = excluded.state";
+  Params p;
+  p.Text(st.run_id)
+      .Text(st.path)
+      .Text(st.step_id)
+      .Text(st.uses)
+      .Int(st.seq)
+      .Text(ToString(st.status))
+      .Int(st.attempts)
+      .Time(st.started_at)
+      .Time(st.finished_at)
+      .Json(st.input)
+      .Json(st.output)
+      .Json(st.error)
+      .Json(st.logs)
+      .Time(st.wake_at)
+      .Json(st.state);
+  try {
+    c.Exec(sql, p);
+  } catch (const PgError& e) {
+    if (e.sqlstate == kForeignKeyViolation) return false;
+    throw;
+  }
+  return true;
+}
+
+// What may be retried once after the connection broke under an operation.
+enum class Retry {
+  kAlways,           // reads, idempotent writes, and writes that recognise their own first attempt
+  kIfNotCommitted,   // only when nothing could have committed (ClaimRuns)
+};
+
+}  // namespace
+
+// ---- the store's state --------------------------------------------------------
+
+struct PostgresStore::Impl {
+  explicit Impl(const PostgresOptions& o)
+      : options(o),
+        clock(o.clock ? o.clock : &system_clock),
+        pool(o.url, o.schema, o.pool_size, o.connect_timeout, o.acquire_timeout) {}
+
+  TimePoint Now() const { return clock->Now(); }
+
+  // Runs f(conn, is_retry) on a pooled connection, once more on a fresh
+  // connection when the first one broke (or the server aborted the
+  // transaction as a deadlock or serialization failure) and a retry is safe.
+  template <typename F>
+  auto Do(Retry retry, F&& f) -> decltype(f(std::declval<Conn&>(), false)) {
+    using R = decltype(f(std::declval<Conn&>(), false));
+    return Guard([&]() -> R {
+      for (int attempt = 0;; ++attempt) {
+        std::optional<Pool::Lease> lease;
+        try {
+          lease.emplace(pool.Acquire());
+          return f(**lease, attempt > 0);
+        } catch (const PgError& e) {
+          if (!lease || attempt > 0) throw;
+          bool aborted = e.sqlstate == "40001" || e.sqlstate == "40P01";
+          if (e.connection_broken) lease->Discard();
+          bool safe = aborted || retry == Retry::kAlways || !(*lease)->MaybeCommitted();
+          if (!(e.connection_broken || aborted) || !safe) throw;
+        }
+      }
+    });
+  }
+
+  PostgresOptions options;
+  SystemClock system_clock;
+  const Clock* clock;
+  Pool pool;
+  int schema_version = 0;
+};
+
+namespace {
+
+// Applies the migrations newer than the schema's, holding an advisory lock
+// for the whole time so that nodes starting together migrate once. The lock
+// is a session lock on a connection of its own, released when it closes.
+Result<int> Migrate(const PostgresOptions& o) {
+  auto conn = Conn::Open(o.url, o.schema, o.connect_timeout);
+  Conn& c = *conn;
+  c.Exec("SELECT pg_advisory_lock(hashtext('weft.migrate'), hashtext($1))",
+         Params().Text(o.schema));
+  c.ExecScript("CREATE SCHEMA IF NOT EXISTS " + pg::QuoteIdent(o.schema));
+  c.ExecScript(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+      "name text NOT NULL, applied_at bigint NOT NULL)");
+  int current = static_cast<int>(
+      c.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Int(0, 0));
+  auto migrations = postgres::Migrations();
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > latest) {
+    return Fail(ErrorCode::kUnavailable, "the database schema \"" + o.schema + "\" has version " +
+                                             std::to_string(current) +
+                                             ", newer than this weft knows (" +
+                                             std::to_string(latest) + "); run a newer weft");
+  }
+  for (const auto& m : migrations) {
+    if (m.version <= current) continue;
+    Txn txn(c);
+    c.ExecScript(m.sql);
+    c.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+           Params().Int(m.version).Text(m.name).Time(SystemClock().Now()));
+    txn.Commit();
+    current = m.version;
+  }
+  c.Exec("SELECT pg_advisory_unlock(hashtext('weft.migrate'), hashtext($1))",
+         Params().Text(o.schema));
+  return current;
+}
+
+}  // namespace
+
+// ---- opening and closing --------------------------------------------------------
+
+PostgresStore::PostgresStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PostgresStore::~PostgresStore() = default;
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions& options) {
+  if (options.url.empty()) {
+    return Fail(ErrorCode::kBadRequest, "no PostgreSQL URL given (postgres://user@host/db)");
+  }
+  if (options.schema.empty()) return Fail(ErrorCode::kBadRequest, "empty PostgreSQL schema name");
+  return Guard([&]() -> Result<std::unique_ptr<PostgresStore>> {
+    auto version = Migrate(options);
+    if (!version) return Fail(std::move(version).error());
+    auto impl = std::make_unique<Impl>(options);
+    impl->schema_version = *version;
+    // One connection now, so a bad URL or password fails here, not later.
+    { auto lease = impl->pool.Acquire(); }
+    return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(impl)));
+  });
+}
+
+int PostgresStore::schema_version() const { return impl_->schema_version; }
+int PostgresStore::open_connections() const { return impl_->pool.open_connections(); }
+
+Result<void> PostgresStore::Notify(const std::string& channel, const std::string& payload) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    c.Exec("SELECT pg_notify($1, $2)", Params().Text(channel).Text(payload));
+    return Ok();
+  });
+}
+
+// ---- flows ------------------------------------------------------------------------
+
+Result<Flow> PostgresStore::CreateFlow(const FlowWrite& write, const std::string& webhook_token) {
+  Flow f;
+  f.created_at = f.updated_at = impl_->Now();
+  f.id = NewId(ToUnixMs(f.created_at));
+  f.name = write.name;
+  f.description = write.description;
+  f.version = 1;
+  f.document = write.document;
+  f.active = false;
+  f.trigger_type = write.trigger_type;
+  f.webhook_token = webhook_token;
+  f.updated_by = write.actor;
+  std::string document = DumpJson(write.document);
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Flow> {
+    // The flow and its version 1 in one statement.
+    static const std::string sql =
+        "WITH f AS (INSERT INTO flows (" FLOW_COLS
+        ") VALUES ($1, $2, $3, 1, $4, false, $5, $6, $7, $7, $8, NULL, 0) RETURNING id) "
+        "INSERT INTO flow_versions (flow_id, version, document, created_at, created_by) "
+        "SELECT id, 1, $4, $7, $8 FROM f";
+    Params p;
+    p.Text(f.id).Text(f.name).Text(f.description).Text(document).Text(f.trigger_type);
+    if (webhook_token.empty()) {
+      p.Null();
+    } else {
+      p.Text(webhook_token);
+    }
+    p.Time(f.created_at).Text(f.updated_by);
+    try {
+      c.Exec(sql, p);
+    } catch (const PgError& e) {
+      if (e.sqlstate != kUniqueViolation) throw;
+      // A retry whose first attempt did commit finds its own flow.
+      if (retry && FindFlow(c, "id", f.id)) return f;
+      if (IsUnique(e, "flows_name_key")) return NameTaken("flow", write.name);
+      if (IsUnique(e, "flows_webhook_token_key")) return TokenTaken();
+      throw;
+    }
+    return f;
+  });
+}
+
+Result<Flow> PostgresStore::GetFlow(const std::string& id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Flow> {
+    auto f = FindFlow(c, "id", id);
+    if (!f) return NotFound("flow " + id);
+    return std::move(*f);
+  });
+}
+
+Result<Flow> PostgresStore::GetFlowByName(const std::string& name) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Flow> {
+    auto f = FindFlow(c, "name", name);
+    if (!f) return NotFound("flow named \"" + name + "\"");
+    return std::move(*f);
+  });
+}
+
+Result<Flow> PostgresStore::GetFlowByWebhookToken(const std::string& token) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Flow> {
+    std::optional<Flow> f;
+    if (!token.empty()) f = FindFlow(c, "webhook_token", token);
+    // The message never carries the token: it is a secret.
+    if (!f) return NotFound("flow for webhook token " + RedactToken(token));
+    return std::move(*f);
+  });
+}
+
+Result<std::vector<Flow>> PostgresStore::ListFlows() {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<Flow>> {
+    Rows rows = c.Exec("SELECT " FLOW_COLS " FROM flows ORDER BY name, id");
+    std::vector<Flow> flows;
+    for (int i = 0; i < rows.size(); ++i) flows.push_back(ReadFlow(rows, i));
+    return flows;
+  });
+}
+
+Result<Flow> PostgresStore::SaveFlow(const std::string& id, const FlowWrite& write,
+                                     std::optional<int> base_version,
+                                     const std::string& webhook_token) {
+  std::string document = DumpJson(write.document);
+  TimePoint now = impl_->Now();
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Flow> {
+    Txn txn(c);
+    // The row lock serialises saves of one flow across nodes.
+    Rows rows = c.Exec("SELECT " FLOW_COLS " FROM flows WHERE id = $1 FOR UPDATE",
+                       Params().Text(id));
+    if (rows.empty()) return NotFound("flow " + id);
+    Flow f = ReadFlow(rows, 0);
+    bool identical = rows.Text(0, 4) == document;  // the stored canonical text
+    // A retry whose first attempt did commit finds its own version.
+    if (retry && identical && base_version && f.version == *base_version + 1) return f;
+    if (base_version && *base_version != f.version) {
+      return Fail(ErrorCode::kVersionConflict,
+                  "flow " + id + " is at version " + std::to_string(f.version) +
+                      ", not base_version " + std::to_string(*base_version));
+    }
+    if (identical) return f;  // no new version
+    if (f.webhook_token.empty() && !webhook_token.empty()) f.webhook_token = webhook_token;
+    f.name = write.name;
+    f.description = write.description;
+    f.version += 1;
+    f.document = write.document;
+    f.trigger_type = write.trigger_type;
+    f.updated_at = now;
+    f.updated_by = write.actor;
+    static const std::string sql =
+        "WITH u AS (UPDATE flows SET name = $2, description = $3, version = $4, document = $5, "
+        "trigger_type = $6, webhook_token = $7, updated_at = $8, updated_by = $9 "
+        "WHERE id = $1 RETURNING id) "
+        "INSERT INTO flow_versions (flow_id, version, document, created_at, created_by) "
+        "SELECT id, $4, $5, $8, $9 FROM u";
+    Params p;
+    p.Text(f.id).Text(f.name).Text(f.description).Int(f.version).Text(document).Text(
+        f.trigger_type);
+    if (f.webhook_token.empty()) {
+      p.Null();
+    } else {
+      p.Text(f.webhook_token);
+    }
+    p.Time(f.updated_at).Text(f.updated_by);
+    try {
+      c.Exec(sql, p);
+    } catch (const PgError& e) {
+      if (IsUnique(e, "flows_name_key")) return NameTaken("flow", write.name);
+      if (IsUnique(e, "flows_webhook_token_key")) return TokenTaken();
+      throw;
+    }
+    txn.Commit();
+    return f;
+  });
+}
+
+Result<void> PostgresStore::DeleteFlow(const std::string& id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<void> {
+    // Versions go by ON DELETE CASCADE.
+    if (c.Exec("DELETE FROM flows WHERE id = $1", Params().Text(id)).affected() == 0) {
+      if (retry) return Ok();  // the first attempt deleted it
+      return NotFound("flow " + id);
+    }
+    return Ok();
+  });
+}
+
+Result<Flow> PostgresStore::SetFlowActive(const std::string& id, bool active) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Flow> {
+    auto f = First(c.Exec("UPDATE flows SET active = $2 WHERE id = $1 RETURNING " FLOW_COLS,
+                          Params().Text(id).Bool(active)),
+                   ReadFlow);
+    if (!f) return NotFound("flow " + id);
+    return std::move(*f);
+  });
+}
+
+Result<Flow> PostgresStore::SetWebhookToken(const std::string& id, const std::string& token) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Flow> {
+    Params p;
+    p.Text(id);
+    if (token.empty()) {
+      p.Null();
+    } else {
+      p.Text(token);
+    }
+    try {
+      auto f = First(
+          c.Exec("UPDATE flows SET webhook_token = $2 WHERE id = $1 RETURNING " FLOW_COLS, p),
+          ReadFlow);
+      if (!f) return NotFound("flow " + id);
+      return std::move(*f);
+    } catch (const PgError& e) {
+      if (IsUnique(e, "flows_webhook_token_key")) return TokenTaken();
+      throw;
+    }
+  });
+}
+
+Result<FlowVersion> PostgresStore::GetFlowVersion(const std::string& id, int version) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<FlowVersion> {
+    auto v = First(c.Exec("SELECT " VERSION_COLS
+                          " FROM flow_versions WHERE flow_id = $1 AND version = $2",
+                          Params().Text(id).Int(version)),
+                   ReadVersion);
+    if (!v) return NotFound("flow " + id + " version " + std::to_string(version));
+    return std::move(*v);
+  });
+}
+
+Result<std::vector<FlowVersion>> PostgresStore::ListFlowVersions(const std::string& id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<FlowVersion>> {
+    Rows rows = c.Exec("SELECT " VERSION_COLS
+                       " FROM flow_versions WHERE flow_id = $1 ORDER BY version DESC",
+                       Params().Text(id));
+    // Every flow has its version 1, so no rows means no flow.
+    if (rows.empty()) return NotFound("flow " + id);
+    std::vector<FlowVersion> versions;
+    for (int i = 0; i < rows.size(); ++i) versions.push_back(ReadVersion(rows, i));
+    return versions;
+  });
+}
+
+Result<std::vector<std::pair<std::string, RunSummary>>> PostgresStore::LastRuns() {
+  using Out = std::vector<std::pair<std::string, RunSummary>>;
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Out> {
+    Rows rows = c.Exec(
+        "SELECT f.id, r.id, r.status, r.finished_at FROM flows f CROSS JOIN LATERAL "
+        "(SELECT id, status, finished_at FROM runs WHERE flow_id = f.id "
+        "ORDER BY created_at DESC, id DESC LIMIT 1) r ORDER BY f.id");
+    Out out;
+    for (int i = 0; i < rows.size(); ++i) {
+      RunSummary r;
+      r.id = rows.Text(i, 1);
+      r.status = ReadRunStatus(rows, i, 2);
+      r.finished_at = rows.OptTime(i, 3);
+      out.emplace_back(rows.Text(i, 0), std::move(r));
+    }
+    return out;
+  });
+}
+
+// ---- connections ----------------------------------------------------------------
+
+namespace {
+
+std::optional<Connection> FindConnection(Conn& c, const char* column, const std::string& v) {
+  return First(c.Exec(std::string("SELECT " CONNECTION_COLS " FROM connections WHERE ") +
+                          column + " = $1",
+                      Params().Text(v)),
+               ReadConnection);
+}
+
+}  // namespace
+
+Result<Connection> PostgresStore::CreateConnection(const Connection& in) {
+  Connection conn = in;
+  TimePoint now = impl_->Now();
+  if (conn.created_at == TimePoint{}) conn.created_at = now;
+  if (conn.updated_at == TimePoint{}) conn.updated_at = conn.created_at;
+  if (conn.id.empty()) conn.id = NewId(ToUnixMs(conn.created_at));
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Connection> {
+    try {
+      c.Exec("INSERT INTO connections (" CONNECTION_COLS
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             Params()
+                 .Text(conn.id)
+                 .Text(conn.name)
+                 .Text(conn.connector)
+                 .JsonAlways(conn.settings)
+                 .JsonAlways(conn.auth)
+                 .Bool(conn.active)
+                 .Time(conn.created_at)
+                 .Time(conn.updated_at)
+                 .Text(conn.updated_by));
+    } catch (const PgError& e) {
+      if (e.sqlstate != kUniqueViolation) throw;
+      if (retry) {
+        auto stored = FindConnection(c, "id", conn.id);
+        if (stored && stored->name == conn.name && stored->created_at == conn.created_at) {
+          return conn;
+        }
+      }
+      if (IsUnique(e, "connections_name_key")) return NameTaken("connection", conn.name);
+      return Fail(ErrorCode::kConflict, "connection " + conn.id + " already exists");
+    }
+    return conn;
+  });
+}
+
+Result<Connection> PostgresStore::GetConnection(const std::string& id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Connection> {
+    auto conn = FindConnection(c, "id", id);
+    if (!conn) return NotFound("connection " + id);
+    return std::move(*conn);
+  });
+}
+
+Result<Connection> PostgresStore::GetConnectionByName(const std::string& name) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Connection> {
+    auto conn = FindConnection(c, "name", name);
+    if (!conn) return NotFound("connection named \"" + name + "\"");
+    return std::move(*conn);
+  });
+}
+
+Result<std::vector<Connection>> PostgresStore::ListConnections() {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<Connection>> {
+    Rows rows = c.Exec("SELECT " CONNECTION_COLS " FROM connections ORDER BY name, id");
+    std::vector<Connection> out;
+    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadConnection(rows, i));
+    return out;
+  });
+}
+
+Result<Connection> PostgresStore::UpdateConnection(const Connection& in) {
+  TimePoint now = impl_->Now();
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Connection> {
+    try {
+      auto stored = First(
+          c.Exec("UPDATE connections SET name = $2, connector = $3, settings = $4, auth = $5, "
+                 "active = $6, updated_at = $7, updated_by = $8 WHERE id = $1 "
+                 "RETURNING " CONNECTION_COLS,
+                 Params()
+                     .Text(in.id)
+                     .Text(in.name)
+                     .Text(in.connector)
+                     .JsonAlways(in.settings)
+                     .JsonAlways(in.auth)
+                     .Bool(in.active)
+                     .Time(now)
+                     .Text(in.updated_by)),
+          ReadConnection);
+      if (!stored) return NotFound("connection " + in.id);
+      return std::move(*stored);
+    } catch (const PgError& e) {
+      if (IsUnique(e, "connections_name_key")) return NameTaken("connection", in.name);
+      throw;
+    }
+  });
+}
+
+Result<void> PostgresStore::DeleteConnection(const std::string& id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<void> {
+    if (c.Exec("DELETE FROM connections WHERE id = $1", Params().Text(id)).affected() == 0) {
+      if (retry) return Ok();  // the first attempt deleted it
+      return NotFound("connection " + id);
+    }
+    return Ok();
+  });
+}
+
+// ---- runs ----------------------------------------------------------------------------
+
+namespace {
+
+void InsertRun(Conn& c, const Run& run) {
+  static const std::string sql =
+      "INSERT INTO runs (" RUN_COLS
+      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+      "$18, $19)";
+  c.Exec(sql, Params()
+                  .Text(run.id)
+                  .Text(run.flow_id)
+                  .Text(run.flow_name)
+                  .Int(run.flow_version)
+                  .Text(run.trigger_type)
+                  .Json(run.trigger)
+                  .Text(ToString(run.status))
+                  .Time(run.scheduled_for)
+                  .Time(run.created_at)
+                  .Time(run.started_at)
+                  .Time(run.finished_at)
+                  .Json(run.input)
+                  .Json(run.output)
+                  .Json(run.error)
+                  .Text(run.retry_of)
+                  .Text(run.claimed_by)
+                  .Time(run.lease_until)
+                  .Time(run.not_before)
+                  .Bool(run.cancel_requested));
+}
+
+std::optional<Run> FindRun(Conn& c, const std::string& id) {
+  return First(c.Exec("SELECT " RUN_COLS " FROM runs WHERE id = $1", Params().Text(id)), ReadRun);
+}
+
+}  // namespace
+
+Result<Run> PostgresStore::CreateRun(const Run& in) {
+  Run run = in;
+  if (run.created_at == TimePoint{}) run.created_at = impl_->Now();
+  if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
+  for (auto& st : run.steps) st.run_id = run.id;
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Run> {
+    try {
+      if (run.steps.empty()) {
+        InsertRun(c, run);  // one statement commits on its own
+      } else {
+        // Steps given with the run (a retry's reused steps) go in the same transaction.
+        Txn txn(c);
+        InsertRun(c, run);
+        for (const auto& st : run.steps) UpsertStep(c, st);
+        txn.Commit();
+      }
+    } catch (const PgError& e) {
+      if (e.sqlstate != kUniqueViolation) throw;
+      if (retry) {
+        // The first attempt committed before the connection broke.
+        auto stored = FindRun(c, run.id);
+        if (stored && stored->flow_id == run.flow_id && stored->created_at == run.created_at) {
+          return run;
+        }
+      }
+      return Fail(ErrorCode::kConflict, "run " + run.id + " already exists");
+    }
+    return run;
+  });
+}
+
+Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int max, TimePoint now,
+                                                  TimePoint lease_until) {
+  if (max <= 0) return std::vector<Run>{};
+  // One statement: the candidates are locked as they are chosen, and rows
+  // another node is claiming right now are skipped, not waited for, so
+  // concurrent claimers never get the same run and never queue up.
+  static const std::string sql =
+      "WITH c AS (SELECT id FROM runs WHERE " UNFINISHED
+      " AND (claimed_by = '' OR lease_until IS NULL OR lease_until <= $3) "
+      "AND (not_before IS NULL OR not_before <= $3) "
+      "ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+      "UPDATE runs r SET claimed_by = $1, lease_until = $2 FROM c WHERE r.id = c.id RETURNING " +
+      Prefixed(RUN_COLS, "r.");
+  // Not retried once the statement may have run: the runs it claimed come
+  // back when their lease expires, while a second claim could hand them out
+  // to another worker of this node.
+  return impl_->Do(Retry::kIfNotCommitted, [&](Conn& c, bool) -> Result<std::vector<Run>> {
+    Rows rows =
+        c.Exec(sql, Params().Text(node).Time(lease_until).Time(now).Int(max));
+    std::vector<Run> runs;
+    for (int i = 0; i < rows.size(); ++i) runs.push_back(ReadRun(rows, i));
+    std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
+      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+    });
+    return runs;
+  });
+}
+
+Result<void> PostgresStore::RenewLeases(const std::string& node,
+                                        const std::vector<std::string>& run_ids,
+                                        TimePoint lease_until) {
+  if (run_ids.empty()) return Ok();
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    c.Exec("UPDATE runs SET lease_until = $1 WHERE claimed_by = $2 AND id = ANY($3::text[])",
+           Params().Time(lease_until).Text(node).TextArray(run_ids));
+    return Ok();
+  });
+}
+
+Result<Run> PostgresStore::GetRun(const std::string& id, bool with_steps) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Run> {
+    std::optional<Txn> txn;
+    // The run and its steps from one snapshot.
+    if (with_steps) txn.emplace(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    auto run = FindRun(c, id);
+    if (!run) return NotFound("run " + id);
+    if (with_steps) {
+      Rows rows = c.Exec("SELECT " STEP_COLS " FROM step_runs WHERE run_id = $1 ORDER BY seq, path",
+                         Params().Text(id));
+      for (int i = 0; i < rows.size(); ++i) run->steps.push_back(ReadStep(rows, i));
+      txn->Commit();
+    }
+    return std::move(*run);
+  });
+}
+
+namespace {
+
+// The cursor is "<created_at ms>_<id>" of the last run on the page (as SQLite's).
+std::string MakeCursor(const Run& r) {
+  return std::to_string(ToUnixMs(r.created_at)) + "_" + r.id;
+}
+
+std::optional<std::pair<int64_t, std::string>> ParseCursor(const std::string& cursor) {
+  auto sep = cursor.find('_');
+  if (sep == std::string::npos || sep == 0 || sep + 1 == cursor.size()) return std::nullopt;
+  int64_t ms = 0;
+  for (size_t i = 0; i < sep; ++i) {
+    if (cursor[i] < '0' || cursor[i] > '9' || ms > (INT64_MAX - 9) / 10) return std::nullopt;
+    ms = ms * 10 + (cursor[i] - '0');
+  }
+  return std::make_pair(ms, cursor.substr(sep + 1));
+}
+
+}  // namespace
+
+Result<RunPage> PostgresStore::ListRuns(const RunFilter& filter) {
+  std::optional<std::pair<int64_t, std::string>> after;
+  if (!filter.cursor.empty()) {
+    after = ParseCursor(filter.cursor);
+    if (!after) return Fail(ErrorCode::kBadRequest, "invalid cursor \"" + filter.cursor + "\"");
+  }
+  int limit = filter.limit > 0 ? filter.limit : 50;
+  // The SQL names only the filters given, so each combination is its own
+  // prepared statement with a plan for its index.
+  std::string sql = "SELECT " RUN_COLS " FROM runs WHERE true";
+  Params p;
+  auto arg = [&] { return "$" + std::to_string(p.size()); };
+  if (!filter.flow_id.empty()) {
+    p.Text(filter.flow_id);
+    sql += " AND flow_id = " + arg();
+  }
+  if (filter.status) {
+    p.Text(ToString(*filter.status));
+    sql += " AND status = " + arg();
+  }
+  if (!filter.trigger_type.empty()) {
+    p.Text(filter.trigger_type);
+    sql += " AND trigger_type = " + arg();
+  }
+  if (filter.since) {
+    p.Time(filter.since);
+    sql += " AND created_at >= " + arg();
+  }
+  if (filter.until) {
+    p.Time(filter.until);
+    sql += " AND created_at < " + arg();
+  }
+  if (after) {
+    p.Int(after->first);
+    std::string ms = arg();
+    p.Text(after->second);
+    sql += " AND (created_at, id) < (" + ms + ", " + arg() + ")";
+  }
+  p.Int(int64_t{limit} + 1);  // one more tells whether a next page exists
+  sql += " ORDER BY created_at DESC, id DESC LIMIT " + arg();
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<RunPage> {
+    Rows rows = c.Exec(sql, p);
+    RunPage page;
+    for (int i = 0; i < rows.size(); ++i) page.runs.push_back(ReadRun(rows, i));
+    if (static_cast<int>(page.runs.size()) > limit) {
+      page.runs.pop_back();
+      page.next_cursor = MakeCursor(page.runs.back());
+    }
+    return page;
+  });
+}
+
+Result<void> PostgresStore::UpdateRun(const Run& run) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    // cancel_requested is only ever raised here, so a RequestCancel racing
+    // the engine's write of an older copy of the run is not lost.
+    Rows rows = c.Exec(
+        "UPDATE runs SET status = $2, scheduled_for = $3, started_at = $4, finished_at = $5, "
+        "output = $6, error = $7, claimed_by = $8, lease_until = $9, not_before = $10, "
+        "cancel_requested = cancel_requested OR $11 WHERE id = $1",
+        Params()
+            .Text(run.id)
+            .Text(ToString(run.status))
+            .Time(run.scheduled_for)
+            .Time(run.started_at)
+            .Time(run.finished_at)
+            .Json(run.output)
+            .Json(run.error)
+            .Text(run.claimed_by)
+            .Time(run.lease_until)
+            .Time(run.not_before)
+            .Bool(run.cancel_requested));
+    if (rows.affected() == 0) return NotFound("run " + run.id);
+    return Ok();
+  });
+}
+
+Result<void> PostgresStore::SaveStepRun(const StepRun& step) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    if (!UpsertStep(c, step)) return NotFound("run " + step.run_id);
+    return Ok();
+  });
+}
+
+Result<bool> PostgresStore::RequestCancel(const std::string& run_id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<bool> {
+    // true when the run was unfinished (and is now marked), false when it had
+    // finished, no row when there is no such run.
+    Rows rows = c.Exec(
+        "WITH u AS (UPDATE runs SET cancel_requested = true WHERE id = $1 AND " UNFINISHED
+        " RETURNING id) SELECT EXISTS (SELECT 1 FROM u) FROM runs WHERE id = $1",
+        Params().Text(run_id));
+    if (rows.empty()) return NotFound("run " + run_id);
+    return rows.Bool(0, 0);
+  });
+}
+
+Result<int64_t> PostgresStore::CountRuns(std::optional<RunStatus> status) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<int64_t> {
+    if (!status) return c.Exec("SELECT COUNT(*) FROM runs").Int(0, 0);
+    return c.Exec("SELECT COUNT(*) FROM runs WHERE status = $1",
+                  Params().Text(ToString(*status)))
+        .Int(0, 0);
+  });
+}
+
+// ---- deliveries ------------------------------------------------------------------------
+
+Result<Delivery> PostgresStore::CreateDelivery(const Delivery& in) {
+  Delivery d = in;
+  if (d.received_at == TimePoint{}) d.received_at = impl_->Now();
+  if (d.id.empty()) d.id = NewId(ToUnixMs(d.received_at));
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Delivery> {
+    try {
+      c.Exec("INSERT INTO deliveries (" DELIVERY_COLS
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             Params()
+                 .Text(d.id)
+                 .Text(d.flow_id)
+                 .Time(d.received_at)
+                 .Text(d.method)
+                 .Text(d.path)
+                 .Int(d.status_code)
+                 .Text(d.run_id)
+                 .JsonAlways(d.headers)
+                 .JsonAlways(d.query)
+                 .Bytes(d.body)
+                 .Text(d.content_type)
+                 .Bool(d.auth_passed));
+    } catch (const PgError& e) {
+      if (e.sqlstate != kUniqueViolation) throw;
+      if (retry) {
+        Rows rows = c.Exec("SELECT received_at, flow_id FROM deliveries WHERE id = $1",
+                           Params().Text(d.id));
+        if (!rows.empty() && rows.Time(0, 0) == d.received_at && rows.Text(0, 1) == d.flow_id) {
+          return d;
+        }
+      }
+      return Fail(ErrorCode::kConflict, "delivery " + d.id + " already exists");
+    }
+    return d;
+  });
+}
+
+Result<Delivery> PostgresStore::GetDelivery(const std::string& id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Delivery> {
+    auto d = First(
+        c.Exec("SELECT " DELIVERY_COLS " FROM deliveries WHERE id = $1", Params().Text(id)),
+        ReadDelivery);
+    if (!d) return NotFound("delivery " + id);
+    return std::move(*d);
+  });
+}
+
+Result<std::vector<Delivery>> PostgresStore::ListDeliveries(const std::string& flow_id,
+                                                            int limit) {
+  if (limit <= 0) limit = 50;
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<Delivery>> {
+    Rows rows =
+        flow_id.empty()
+            ? c.Exec("SELECT " DELIVERY_COLS
+                     " FROM deliveries ORDER BY received_at DESC, id DESC LIMIT $1",
+                     Params().Int(limit))
+            : c.Exec("SELECT " DELIVERY_COLS
+                     " FROM deliveries WHERE flow_id = $1 ORDER BY received_at DESC, id DESC "
+                     "LIMIT $2",
+                     Params().Text(flow_id).Int(limit));
+    std::vector<Delivery> out;
+    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadDelivery(rows, i));
+    return out;
+  });
+}
+
+}  // namespace weft
