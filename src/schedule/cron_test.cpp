@@ -149,6 +149,8 @@ TEST(Cron, Descriptions) {
             "At 09:00, 09:30, 17:00 and 17:30 on Monday, Wednesday and Friday");
   EXPECT_EQ(d("0 9-17 * * MON-FRI"), "Every hour from 09:00 to 17:00 on Monday through Friday");
   EXPECT_EQ(d("*/5 9-17 * * *"), "Every 5 minutes, between 09:00 and 17:59");
+  EXPECT_EQ(d("*/15 */3 * * *"), "Every 15 minutes, in every 3rd hour");
+  EXPECT_EQ(d("0 0 1 */3 *"), "At 00:00 on day 1 of the month in January, April, July and October");
   EXPECT_EQ(d("0 0 1,15 * *"), "At 00:00 on days 1 and 15 of the month");
   EXPECT_EQ(d("0 0 15W * *"), "At 00:00 on the weekday nearest day 15 of the month");
   EXPECT_EQ(d("15,45 0 * * * *"), "At seconds 15 and 45, at minute 0 past every hour");

@@ -58,6 +58,17 @@ int StepOf(uint64_t bits, int lo, int hi) {
   return v.back() + n > hi ? n : 0;
 }
 
+// 2 -> "2nd", 3 -> "3rd", 11 -> "11th".
+std::string Ordinal(int n) {
+  const char* suffix = "th";
+  if (n % 100 < 11 || n % 100 > 13) {
+    if (n % 10 == 1) suffix = "st";
+    if (n % 10 == 2) suffix = "nd";
+    if (n % 10 == 3) suffix = "rd";
+  }
+  return std::to_string(n) + suffix;
+}
+
 }  // namespace
 
 std::string JoinEnglish(const std::vector<std::string>& items) {
@@ -161,7 +172,7 @@ std::string CronDescriber::TimePart(const CronExpr& e) {
   auto hour_phrase = [&]() -> std::string {
     if (e.hour_ == all24) return "";
     const int step = StepOf(e.hour_, 0, 23);
-    if (step > 1) return ", every " + std::to_string(step) + " hours";
+    if (step > 1) return ", in every " + Ordinal(step) + " hour";
     if (hours.back() - hours.front() + 1 == static_cast<int>(hours.size())) {
       return ", between " + Clock(hours.front(), 0, 0) + " and " + Clock(hours.back(), 59, 0);
     }

@@ -648,6 +648,14 @@ std::string DescribeSchedule(const Schedule& schedule) {
   return schedule.plan ? schedule.plan->description : std::string();
 }
 
+Json SchedulePreview(const Schedule& schedule, TimePoint after, size_t count) {
+  Json next = Json::array();
+  for (TimePoint t : NextFireTimes(schedule, after, count)) {
+    next.push_back(FormatInScheduleZone(schedule, t));
+  }
+  return Json{{"next", std::move(next)}, {"description", DescribeSchedule(schedule)}};
+}
+
 std::string FormatInScheduleZone(const Schedule& schedule, TimePoint t) {
   return schedule.plan ? schedule.plan->zone.FormatIso(t) : FormatIso(t);
 }

@@ -67,6 +67,10 @@ std::vector<TimePoint> NextFireTimes(const Schedule& schedule, TimePoint after, 
 // Europe/Berlin", "Once at 2026-12-24 18:00, Europe/Berlin".
 std::string DescribeSchedule(const Schedule& schedule);
 
+// The body of POST /api/v1/schedules/preview: {"next": [ISO-8601 with the
+// zone's offset, ...], "description": "..."} for the next `count` fires after `after`.
+Json SchedulePreview(const Schedule& schedule, TimePoint after, size_t count);
+
 // An instant as ISO-8601 with the schedule zone's offset: "2026-12-01T09:00:00+01:00".
 std::string FormatInScheduleZone(const Schedule& schedule, TimePoint t);
 

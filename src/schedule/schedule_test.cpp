@@ -255,6 +255,16 @@ TEST(Zones, FormatWithTheZoneOffset) {
   EXPECT_FALSE(IsValidTimeZone(""));
 }
 
+TEST(Zones, PreviewBody) {
+  Schedule s = Parse(
+      R"({"kind":"custom","days":["mon","fri"],"times":["09:00"],"timezone":"Europe/Berlin"})");
+  Json body = SchedulePreview(s, *ParseIso("2026-11-28T00:00:00Z"), 3);
+  EXPECT_EQ(
+      body.dump(),
+      R"({"next":["2026-11-30T09:00:00+01:00","2026-12-04T09:00:00+01:00",)"
+      R"("2026-12-07T09:00:00+01:00"],"description":"At 09:00 on Monday and Friday, Europe/Berlin"})");
+}
+
 TEST(Zones, TheCallerGivesTheDefaultZone) {
   Schedule s = Parse(R"({"kind":"cron","cron":"0 9 * * *"})", "Europe/Berlin");
   EXPECT_EQ(s.timezone, "Europe/Berlin");
