@@ -1,5 +1,6 @@
 #include "schedule/describe.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <functional>
@@ -100,6 +101,11 @@ class CronDescriber {
 };
 
 std::string CronDescriber::Days(const CronExpr& e) {
+  if (!e.dom_any_ && e.dow_any_ && std::popcount(e.dom_) == 1 && std::popcount(e.month_) == 1 &&
+      !e.dom_last_ && !e.dom_last_weekday_ && e.dom_nearest_ == 0) {
+    return std::string("on ") + kMonthNames[std::countr_zero(e.month_) - 1] + " " +
+           std::to_string(std::countr_zero(e.dom_));  // "on December 31"
+  }
   std::string dom_text, dow_text;
   if (!e.dom_any_) {
     std::vector<std::string> parts;
@@ -108,7 +114,7 @@ std::string CronDescriber::Days(const CronExpr& e) {
     if (e.dom_ == all) {
       parts.push_back("every day of the month");
     } else if (step > 1) {
-      parts.push_back("every " + std::to_string(step) + " days of the month starting on day 1");
+      parts.push_back("every " + Ordinal(step) + " day of the month from day 1");
     } else if (e.dom_ != 0) {
       auto names = Runs(Bits(e.dom_), [](int d) { return std::to_string(d); });
       parts.push_back((Bits(e.dom_).size() == 1 ? "day " : "days ") + JoinEnglish(names) +
@@ -124,7 +130,11 @@ std::string CronDescriber::Days(const CronExpr& e) {
   if (!e.dow_any_) {
     std::vector<std::string> parts;
     if (e.dow_ != 0) {
-      auto names = Runs(Bits(e.dow_), [](int d) { return std::string(kDayNames[d]); });
+      // Monday first, so Friday-Sunday reads "Friday through Sunday".
+      std::vector<int> days;
+      for (int d : Bits(e.dow_)) days.push_back(d == 0 ? 7 : d);
+      std::sort(days.begin(), days.end());
+      auto names = Runs(days, [](int d) { return std::string(kDayNames[d % 7]); });
       if (e.dow_ == 0x7f) names = {"every day of the week"};
       parts.push_back(JoinEnglish(names));
     }
@@ -228,7 +238,7 @@ std::string CronDescriber::Describe(const CronExpr& e) {
   std::string days = Days(e);
   if (!days.empty()) {
     out += " " + days;
-  } else if (e.fixed_time_) {
+  } else if (out.rfind("At ", 0) == 0 && out.find(':') == 5) {  // a list of times of day
     out += " every day";
   }
   return out;
