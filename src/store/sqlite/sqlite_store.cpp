@@ -878,11 +878,24 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
   if (max <= 0) return std::vector<Run>{};
   return impl_->Write([&](Conn& c) -> Result<std::vector<Run>> {
     // One statement under the write lock: no run can be handed out twice.
+    // Each branch reads its own partial index (migration 0002), at most :max
+    // rows; the oldest :max of the three are taken.
     Stmt s(c,
            "UPDATE runs SET claimed_by = :node, lease_until = :lease_until WHERE id IN ("
-           "SELECT id FROM runs INDEXED BY runs_unfinished WHERE status IN ('queued', 'running') "
-           "AND (claimed_by = '' OR lease_until IS NULL OR lease_until <= :now) "
-           "AND (not_before IS NULL OR not_before <= :now) "
+           "SELECT id FROM ("
+           "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_ready "
+           "WHERE status IN ('queued', 'running') AND claimed_by = '' AND not_before IS NULL "
+           "ORDER BY created_at, id LIMIT :max) "
+           "UNION ALL "
+           "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_delayed "
+           "WHERE status IN ('queued', 'running') AND claimed_by = '' "
+           "AND not_before IS NOT NULL AND not_before <= :now "
+           "ORDER BY created_at, id LIMIT :max) "
+           "UNION ALL "
+           "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_claimed "
+           "WHERE status IN ('queued', 'running') AND claimed_by <> '' "
+           "AND ifnull(lease_until, 0) <= :now AND (not_before IS NULL OR not_before <= :now) "
+           "ORDER BY created_at, id LIMIT :max)) "
            "ORDER BY created_at, id LIMIT :max) RETURNING " RUN_COLS);
     s.Text(":node", node).Time(":lease_until", lease_until).Time(":now", now).Int(":max", max);
     std::vector<Run> runs;
