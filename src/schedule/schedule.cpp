@@ -404,12 +404,10 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
         } else if (d.is_string() &&
                    (d.get<std::string>() == "last" || d.get<std::string>() == "L")) {
           item = "L";
-        } else if (d.is_string() && d.get<std::string>().size() <= 2 &&
-                   !d.get<std::string>().empty() &&
-                   std::all_of(d.get<std::string>().begin(), d.get<std::string>().end(),
-                               ::isdigit) &&
-                   std::stoi(d.get<std::string>()) >= 1 && std::stoi(d.get<std::string>()) <= 31) {
-          item = std::to_string(std::stoi(d.get<std::string>()));
+        } else if (int n = 0; d.is_string() &&
+                              Digits(d.get<std::string>(), 0, d.get<std::string>().size(), &n) &&
+                              d.get<std::string>().size() <= 2 && n >= 1 && n <= 31) {
+          item = std::to_string(n);  // "15" as a string, as a form may send it
         } else {
           problems.Add(Indexed("days_of_month", i), "must be a day of the month 1-31 or last");
           continue;
@@ -553,10 +551,9 @@ Result<Schedule> ParseSchedule(const Json& doc, std::string_view default_timezon
         std::sort(tods.begin(), tods.end());
         plan->type = Plan::Type::kWallClock;
         for (int tod : tods) {
-          char text[96];
-          std::snprintf(text, sizeof text, "%d %d %d %s * %s", tod % 60, tod / 60 % 60, tod / 3600,
-                        dom.c_str(), dow.c_str());
-          add_cron(text, "times");
+          add_cron(std::to_string(tod % 60) + " " + std::to_string(tod / 60 % 60) + " " +
+                       std::to_string(tod / 3600) + " " + dom + " * " + dow,
+                   "times");
         }
         std::vector<std::string> names;
         for (int tod : tods) names.push_back(civil::FormatTimeOfDay(tod));

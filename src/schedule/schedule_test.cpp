@@ -200,6 +200,19 @@ TEST(Custom, DaysOfMonthWithLast) {
             (Strings{"2026-02-15T02:00:00Z", "2026-02-28T02:00:00Z", "2026-03-01T02:00:00Z"}));
   EXPECT_EQ(DescribeSchedule(s),
             "At 02:00 on days 1 and 15 of the month and the last day of the month");
+  Json all_days = Json::array();
+  for (int d = 1; d <= 31; ++d) all_days.push_back(d);
+  all_days.push_back("last");
+  auto every_day = ParseSchedule(
+      Json{{"kind", "custom"}, {"days_of_month", all_days}, {"times", {"09:00", "18:00"}}});
+  ASSERT_TRUE(every_day);
+  EXPECT_EQ(Next(*every_day, "2026-02-28T10:00:00Z", 2),
+            (Strings{"2026-02-28T18:00:00Z", "2026-03-01T09:00:00Z"}));
+  auto text_days = ParseSchedule(
+      Json{{"kind", "custom"}, {"days_of_month", {"15", "last"}}, {"times", {"09:00"}}});
+  ASSERT_TRUE(text_days);
+  EXPECT_EQ(Next(*text_days, "2026-02-01T00:00:00Z", 2),
+            (Strings{"2026-02-15T09:00:00Z", "2026-02-28T09:00:00Z"}));
 }
 
 // --- cron, bounds, zones ----------------------------------------------------------
