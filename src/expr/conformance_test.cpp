@@ -74,7 +74,18 @@ TEST(ExprConformance, ReferenceSuite) {
     Json doc;
     std::string text = ReadFile(file);
     try {
-      doc = Json::parse(text);
+      try {
+        doc = Json::parse(text);
+      } catch (const std::exception&) {
+        // nlohmann rejects lone UTF-16 surrogates (\uD800): give them to the JSONata lexer
+        // as an escape inside the expression instead, which denotes the same string
+        std::string fixed;
+        for (size_t i = 0; i < text.size(); ++i) {
+          if (text.compare(i, 3, "\\uD") == 0) fixed += '\\';
+          fixed += text[i];
+        }
+        doc = Json::parse(fixed);
+      }
     } catch (const std::exception& e) {
       // nlohmann rejects lone UTF-16 surrogates (\uD800), which only JavaScript strings can hold
       int n = 0;
@@ -90,7 +101,9 @@ TEST(ExprConformance, ReferenceSuite) {
       cases.push_back(doc);
     }
     for (size_t ci = 0; ci < cases.size(); ++ci) {
-      const Json& c = cases[ci];
+      Json c = cases[ci];
+      if (c.contains("error") && c["error"].is_object() && c["error"].contains("code"))
+        c["code"] = c["error"]["code"];
       std::string expr;
       if (c.contains("expr")) {
         expr = c["expr"].get<std::string>();

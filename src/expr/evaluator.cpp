@@ -740,7 +740,7 @@ Value Evaluator::EvalFunction(const Node* expr, const Value& input, const Ref<Fr
     proc = Eval(pn, input, env);
     if (pn->type == NT::kPath && !pn->items.empty()) name = pn->items[0]->value;
     if (proc.IsUndef() && pn->type == NT::kPath && !pn->items.empty() &&
-        env->Lookup(pn->items[0]->value) != nullptr)
+        (env->Lookup(pn->items[0]->value) != nullptr || FindBuiltin(pn->items[0]->value)))
       Throw("T1005", expr->position, pn->items[0]->value);
   }
   std::vector<Value> args;
@@ -773,7 +773,7 @@ Value Evaluator::EvalPartial(const Node* expr, const Value& input, const Ref<Fra
   const Node* pn = expr->procedure;
   Value proc = Eval(pn, input, env);
   if (proc.IsUndef() && pn->type == NT::kPath && !pn->items.empty() &&
-      env->Lookup(pn->items[0]->value) != nullptr)
+      (env->Lookup(pn->items[0]->value) != nullptr || FindBuiltin(pn->items[0]->value)))
     Throw("T1007", expr->position, pn->items[0]->value);
   if (!proc.IsFunc()) {
     std::string tok = pn->type == NT::kPath && !pn->items.empty() ? pn->items[0]->value : pn->value;

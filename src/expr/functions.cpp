@@ -262,7 +262,7 @@ Value FnMatch(CallCtx& c, Args& a) {
 }
 Value FnContains(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
-  if (!A(a, 1).IsStr() && !IsRegex(A(a, 1))) return Value::Bool(false);
+  if (!A(a, 1).IsStr() && !IsRegex(A(a, 1))) return Value();
   if (IsRegex(a[1])) return Value::Bool(std::regex_search(a[0].str(), RegexOf(a[1])));
   return Value::Bool(a[0].str().find(a[1].str()) != std::string::npos);
 }

@@ -214,11 +214,8 @@ void StringifyInto(const Value& v, bool pretty, int indent, std::string& out) {
       out += v.b() ? "true" : "false";
       return;
     case VK::kNum:
-      if (!std::isfinite(v.num())) {
-        out += "null";
-      } else {
-        out += NumberToString(Round15(v.num()));
-      }
+      if (!std::isfinite(v.num())) Throw("D1001");
+      out += NumberToString(v.num() == std::floor(v.num()) ? v.num() : Round15(v.num()));
       return;
     case VK::kStr:
       QuoteJson(v.str(), out);

@@ -79,6 +79,7 @@ class Lexer {
       }
     }
     if (IsOpChar(c)) {
+      if (c == '!' || c == '~') throw JError{"S0204", static_cast<int>(pos_ + 1), std::string(1, c), ""};
       ++pos_;
       t.type = TT::kOperator;
       t.value = std::string(1, c);
@@ -1046,6 +1047,8 @@ std::unique_ptr<Program> ParseProgram(std::string_view source) {
   Node* raw = parser.ParseAll();
   Processor proc(prog.get());
   prog->root = proc.Process(raw);
+  if (prog->root->has_seeking || prog->root->type == NT::kParent)
+    throw JError{"S0217", prog->root->position, "%", ""};
   return prog;
 }
 
