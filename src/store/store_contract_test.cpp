@@ -596,6 +596,66 @@ TEST_P(StoreContractTest, ConcurrentWritersAndReaders) {
   EXPECT_EQ(Must(store().CountRuns(std::nullopt)), kThreads * kPerThread);
 }
 
+TEST_P(StoreContractTest, ConcurrentSavesFromOneBaseVersionLetOneWin) {
+  Flow f = Must(store().CreateFlow(Write("race", OneStep("a")), ""));
+  constexpr int kThreads = 8;
+  std::atomic<int> won{0}, conflicts{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = store().SaveFlow(f.id, Write("race", OneStep("t" + std::to_string(t))), 1, "");
+      if (r) {
+        won++;
+      } else if (r.error().code == ErrorCode::kVersionConflict) {
+        conflicts++;
+      } else {
+        other++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(won, 1);
+  EXPECT_EQ(conflicts, kThreads - 1);
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(Must(store().GetFlow(f.id)).version, 2);
+  EXPECT_EQ(Must(store().ListFlowVersions(f.id)).size(), 2u);
+}
+
+TEST_P(StoreContractTest, ConcurrentCreatesWithOneNameLetOneWin) {
+  constexpr int kThreads = 8;
+  std::atomic<int> won{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // Half race for one name; the others each have their own.
+      std::string name = t % 2 ? "shared" : "own" + std::to_string(t);
+      auto r = store().CreateFlow(Write(name), "");
+      if (r) {
+        won++;
+      } else if (r.error().code == ErrorCode::kConflict) {
+        conflicts++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(won, 1 + kThreads / 2);
+  EXPECT_EQ(conflicts, kThreads / 2 - 1);
+  EXPECT_EQ(Must(store().ListFlows()).size(), static_cast<size_t>(1 + kThreads / 2));
+}
+
+TEST_P(StoreContractTest, ClaimRunsWaitsForNotBeforeEvenAfterALeaseEnds) {
+  weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
+  auto got = Must(store().ClaimRuns("n", 1, At(1), At(30)));
+  ASSERT_EQ(got.size(), 1u);
+  weft::Run waiting = got[0];  // a retry waiting until 100, still held by n
+  waiting.status = RunStatus::kRunning;
+  waiting.not_before = At(100);
+  ASSERT_OK(store().UpdateRun(waiting));
+  EXPECT_TRUE(Must(store().ClaimRuns("m", 1, At(50), At(80))).empty());
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("m", 1, At(100), At(130)))),
+            (std::vector<std::string>{r.id}));
+}
+
 TEST_P(StoreContractTest, RenewLeasesExtendsOnlyTheNodesOwnRuns) {
   weft::Run a = Must(store().CreateRun(NewRun("f", At(0))));
   weft::Run b = Must(store().CreateRun(NewRun("f", At(1))));

@@ -148,16 +148,18 @@ Json Stmt::ColJson(int col) {
   return std::move(*j);
 }
 
-WriteTxn::WriteTxn(Conn& conn) : conn_(conn) { Stmt(conn, "BEGIN IMMEDIATE").Run(); }
+WriteTxn::WriteTxn(Conn& conn) : conn_(conn), nested_(!sqlite3_get_autocommit(conn.db())) {
+  Stmt(conn, nested_ ? "SAVEPOINT weft_write" : "BEGIN IMMEDIATE").Run();
+}
 
 WriteTxn::~WriteTxn() {
-  if (open_ && !sqlite3_get_autocommit(conn_.db())) {
-    sqlite3_exec(conn_.db(), "ROLLBACK", nullptr, nullptr, nullptr);
-  }
+  if (!open_ || sqlite3_get_autocommit(conn_.db())) return;
+  const char* sql = nested_ ? "ROLLBACK TO weft_write; RELEASE weft_write" : "ROLLBACK";
+  sqlite3_exec(conn_.db(), sql, nullptr, nullptr, nullptr);
 }
 
 void WriteTxn::Commit() {
-  Stmt(conn_, "COMMIT").Run();
+  Stmt(conn_, nested_ ? "RELEASE weft_write" : "COMMIT").Run();
   open_ = false;
 }
 

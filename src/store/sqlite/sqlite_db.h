@@ -89,7 +89,8 @@ class Stmt {
   Conn::Cached* cached_ = nullptr;  // null when the statement is a one-off
 };
 
-// BEGIN IMMEDIATE on construction; rolls back unless Commit() was called.
+// BEGIN IMMEDIATE on construction (a SAVEPOINT when the connection is
+// already in a transaction, as in a group commit); rolls back unless Commit().
 class WriteTxn {
  public:
   explicit WriteTxn(Conn& conn);
@@ -98,6 +99,7 @@ class WriteTxn {
 
  private:
   Conn& conn_;
+  bool nested_;
   bool open_ = true;
 };
 

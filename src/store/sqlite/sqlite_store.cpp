@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <tuple>
 #include <utility>
@@ -310,13 +311,87 @@ struct SqliteStore::Impl {
 
   TimePoint Now() const { return clock->Now(); }
 
-  // Runs f(writer) under the write lock; exceptions become Errors.
+  // Runs f(writer) as one atomic write; exceptions become Errors. Writes that
+  // arrive while another is running are committed together (group commit):
+  // one leader runs every waiting write in one transaction, each atomic on
+  // its own, and each caller returns once the transaction holding its write
+  // has committed. One commit (one fsync with FULL) serves many writes.
   template <typename F>
   auto Write(F&& f) -> decltype(f(std::declval<Conn&>())) {
-    return Guard([&]() -> decltype(f(std::declval<Conn&>())) {
-      std::lock_guard lock(write_mu);
-      return f(*writer);
-    });
+    using R = decltype(f(std::declval<Conn&>()));
+    std::optional<R> out;
+    WriteTask task;
+    task.body = [&](Conn& c) {
+      out.emplace(Guard([&]() -> R { return f(c); }));
+      task.wrote = out->has_value();
+    };
+    task.abort = [&](const Error& e) { out.emplace(Fail(e)); };
+    RunWrite(task);
+    return std::move(*out);
+  }
+
+  struct WriteTask {
+    std::function<void(Conn&)> body;          // runs the write, sets the caller's result
+    std::function<void(const Error&)> abort;  // its commit failed: replaces the result
+    bool wrote = false;                       // body succeeded
+    bool done = false;                        // committed, or failed for good
+  };
+
+  void RunWrite(WriteTask& task) {
+    std::unique_lock lock(queue_mu);
+    queue.push_back(&task);
+    while (!task.done) {
+      if (leading) {
+        done_cv.wait(lock);
+        continue;
+      }
+      leading = true;
+      std::vector<WriteTask*> batch;
+      batch.swap(queue);
+      lock.unlock();
+      RunBatch(batch);
+      lock.lock();
+      for (auto* t : batch) t->done = true;
+      leading = false;
+      done_cv.notify_all();
+    }
+  }
+
+  void RunBatch(const std::vector<WriteTask*>& batch) {
+    Conn& c = *writer;
+    if (batch.size() == 1) {
+      batch[0]->body(c);
+      return;
+    }
+    try {
+      Stmt(c, "BEGIN IMMEDIATE").Run();
+    } catch (const SqlError&) {
+      for (auto* t : batch) t->body(c);  // each on its own then
+      return;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->body(c);
+      if (sqlite3_get_autocommit(c.db())) {
+        // SQLite rolled the whole transaction back (I/O error, disk full):
+        // the writes before this one are gone; the rest go one by one.
+        Error lost(ErrorCode::kUnavailable,
+                   std::string("write rolled back: ") + sqlite3_errmsg(c.db()));
+        for (size_t j = 0; j < i; ++j) {
+          if (batch[j]->wrote) batch[j]->abort(lost);
+        }
+        for (size_t j = i + 1; j < batch.size(); ++j) batch[j]->body(c);
+        return;
+      }
+    }
+    try {
+      Stmt(c, "COMMIT").Run();
+    } catch (const SqlError& e) {
+      sqlite3_exec(c.db(), "ROLLBACK", nullptr, nullptr, nullptr);
+      Error failed(CodeFor(e.code), std::string("commit failed: ") + e.what());
+      for (auto* t : batch) {
+        if (t->wrote) t->abort(failed);
+      }
+    }
   }
 
   // Runs f(reader) on a pooled read connection; exceptions become Errors.
@@ -352,8 +427,11 @@ struct SqliteStore::Impl {
   int lock_fd = -1;
   int schema_version = 0;
 
-  std::mutex write_mu;
-  std::unique_ptr<Conn> writer;
+  std::unique_ptr<Conn> writer;  // used by the current leader alone
+  std::mutex queue_mu;
+  std::condition_variable done_cv;
+  std::vector<WriteTask*> queue;  // writes waiting for a leader
+  bool leading = false;           // a leader is running a batch
 
   std::mutex pool_mu;
   std::condition_variable pool_cv;
