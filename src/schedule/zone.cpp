@@ -2,9 +2,11 @@
 
 #include <date/tz.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
-#include <mutex>
+#include <fstream>
+#include <iterator>
 
 namespace weft {
 namespace {
@@ -32,6 +34,17 @@ bool IsUtcName(std::string_view n) {
 
 int64_t Seconds(date::sys_seconds s) { return s.time_since_epoch().count(); }
 
+// The POSIX TZ rule on the last line of a TZif (v2+) file, "" if none.
+std::string TzifFooter(std::string_view name) {
+  std::ifstream in("/usr/share/zoneinfo/" + std::string(name), std::ios::binary);
+  if (!in) return "";
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (data.size() < 2 || data.back() != '\n') return "";
+  const size_t nl = data.rfind('\n', data.size() - 2);
+  if (nl == std::string::npos) return "";
+  return data.substr(nl + 1, data.size() - nl - 2);
+}
+
 }  // namespace
 
 Result<TimeZone> TimeZone::Find(std::string_view name) {
@@ -41,9 +54,17 @@ Result<TimeZone> TimeZone::Find(std::string_view name) {
     try {
       const date::time_zone* z = date::locate_zone(name);
       if (z != nullptr) {
-        // Force the zone's data to load now, outside any hot path.
-        (void)z->get_info(date::sys_seconds{});
-        return TimeZone(z, std::string(name));
+        // Loads the zone's data now, outside any hot path.
+        TimeZone zone(z, std::string(name));
+        // 2300-01-01: past the last listed transition, in the final period.
+        const date::sys_info last =
+            z->get_info(date::sys_seconds{std::chrono::seconds{10413792000}});
+        auto rule = PosixTz::Parse(TzifFooter(name));
+        if (rule && rule->has_dst() && Seconds(last.end) > 10413792000) {
+          zone.rule_ = std::make_shared<const PosixTz>(*rule);
+          zone.rule_from_ = Seconds(last.begin);
+        }
+        return zone;
       }
     } catch (const std::exception&) {
     }
@@ -55,13 +76,34 @@ TimeZone TimeZone::Utc() { return TimeZone(nullptr, "UTC"); }
 
 TimeZone::Period TimeZone::PeriodAt(int64_t unix_seconds) const {
   if (zone_ == nullptr) return {INT64_MIN / 4, INT64_MAX / 4, 0};
+  if (unix_seconds >= rule_from_) {
+    const PosixTz::Period p = rule_->PeriodAt(unix_seconds);
+    return {std::max(p.begin, rule_from_), p.end, p.offset};
+  }
   date::sys_info info =
       Cast(zone_)->get_info(date::sys_seconds{std::chrono::seconds{unix_seconds}});
   return {Seconds(info.begin), Seconds(info.end), static_cast<int32_t>(info.offset.count())};
 }
 
+// A wall time's instants from the offset periods alone (at most one
+// transition within 14 hours either side, as in every real zone).
+TimeZone::Mapping TimeZone::MapByPeriods(LocalSeconds local) const {
+  const Period before = PeriodAt(local - 14 * 3600);
+  const Period after = PeriodAt(local + 14 * 3600);
+  const int64_t t1 = local - before.offset, t2 = local - after.offset;
+  const bool ok1 = PeriodAt(t1).offset == before.offset;
+  const bool ok2 = PeriodAt(t2).offset == after.offset;
+  if (ok1 && ok2 && t1 != t2) {
+    return {Mapping::Kind::kOverlap, std::min(t1, t2), std::max(t1, t2)};
+  }
+  if (ok1) return {Mapping::Kind::kUnique, t1, t1};
+  if (ok2) return {Mapping::Kind::kUnique, t2, t2};
+  return {Mapping::Kind::kGap, before.end, before.end};
+}
+
 TimeZone::Mapping TimeZone::Map(LocalSeconds local) const {
   if (zone_ == nullptr) return {Mapping::Kind::kUnique, local, local};
+  if (local - 2 * civil::kSecondsPerDay > rule_from_) return MapByPeriods(local);
   date::local_info li = Cast(zone_)->get_info(date::local_seconds{std::chrono::seconds{local}});
   switch (li.result) {
     case date::local_info::nonexistent: {

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/clock.h"
 #include "common/result.h"
 #include "schedule/civil.h"
+#include "schedule/posix_tz.h"
 
 namespace weft {
 
@@ -48,8 +50,14 @@ class TimeZone {
 
  private:
   TimeZone(const void* zone, std::string name) : zone_(zone), name_(std::move(name)) {}
+  Mapping MapByPeriods(LocalSeconds local) const;
+
   const void* zone_;  // const date::time_zone*, or null for UTC (kept out of this header)
   std::string name_;
+  // tzdata lists transitions until 2037; after the last one its footer rule
+  // applies (from `rule_from_`), which date/tz does not do with the OS database.
+  std::shared_ptr<const PosixTz> rule_;
+  int64_t rule_from_ = INT64_MAX;
 };
 
 // True if `name` is an IANA zone known to the system tzdata.
