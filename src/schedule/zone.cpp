@@ -7,6 +7,8 @@
 #include <exception>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
 
 namespace weft {
 namespace {
@@ -49,6 +51,24 @@ std::string TzifFooter(std::string_view name) {
 
 Result<TimeZone> TimeZone::Find(std::string_view name) {
   if (IsUtcName(name)) return TimeZone(nullptr, std::string(name));
+  // Found zones are kept (there are a few hundred names at most), so parsing
+  // many schedules reads each zone's file once.
+  static std::mutex mu;
+  static std::map<std::string, TimeZone, std::less<>> found;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = found.find(name);
+    if (it != found.end()) return it->second;
+  }
+  auto zone = Load(name);
+  if (zone) {
+    std::lock_guard<std::mutex> lock(mu);
+    found.emplace(std::string(name), *zone);
+  }
+  return zone;
+}
+
+Result<TimeZone> TimeZone::Load(std::string_view name) {
   const date::tzdb* db = Tzdb();
   if (db != nullptr && !name.empty()) {
     try {

@@ -50,6 +50,7 @@ class TimeZone {
 
  private:
   TimeZone(const void* zone, std::string name) : zone_(zone), name_(std::move(name)) {}
+  static Result<TimeZone> Load(std::string_view name);
   Mapping MapByPeriods(LocalSeconds local) const;
 
   const void* zone_;  // const date::time_zone*, or null for UTC (kept out of this header)
