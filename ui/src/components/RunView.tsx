@@ -339,7 +339,8 @@ export function RunDialog({
             spellCheck={false}
             placeholder={'{\n  "example": true\n}'}
             value={text}
-            disabled={replay}
+            readOnly={replay}
+            aria-readonly={replay}
             onChange={(e) => {
               setText(e.target.value);
               setParseError(null);

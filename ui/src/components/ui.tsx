@@ -98,9 +98,10 @@ export function Toggle({
         checked={checked}
         aria-checked={checked}
         aria-label={label}
-        disabled={disabled || busy}
+        disabled={disabled}
+        aria-busy={busy || undefined}
         data-testid={testId}
-        onChange={(e) => onChange(e.target.checked)}
+        onChange={(e) => !busy && onChange(e.target.checked)}
       />
       <span className="toggle-track" aria-hidden>
         <span className="toggle-thumb" />
@@ -223,6 +224,8 @@ export function Menu({
   );
 }
 
+const openModals: string[] = [];
+
 /** A modal dialog: focus moves in, Esc closes, focus returns to the opener. */
 export function Modal({
   title,
@@ -241,6 +244,23 @@ export function Modal({
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
+  const closeRef = useRef(onClose);
+  closeRef.current = onClose;
+  // Esc closes the topmost dialog even when focus has left it (e.g. its focused field became disabled).
+  useEffect(() => {
+    openModals.push(titleId);
+    const onDocKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || openModals[openModals.length - 1] !== titleId) return;
+      if (ref.current?.contains(document.activeElement)) return; // handled by onKeyDown below
+      closeRef.current();
+    };
+    document.addEventListener('keydown', onDocKey);
+    return () => {
+      document.removeEventListener('keydown', onDocKey);
+      const i = openModals.lastIndexOf(titleId);
+      if (i >= 0) openModals.splice(i, 1);
+    };
+  }, [titleId]);
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
     const el = ref.current;

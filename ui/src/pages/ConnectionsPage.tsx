@@ -195,10 +195,12 @@ export function ConnectionsPage() {
 
   const toggle = async (c: Connection, on: boolean) => {
     setToggling(c.id);
+    list.setData((prev) => prev?.map((x) => (x.id === c.id ? { ...x, active: on } : x))); // optimistic
     try {
       const saved = await api.save(c.id, { name: c.name, connector: c.connector, settings: c.settings ?? {}, auth: (c.auth as JsonObject) ?? { type: 'none' }, active: on });
       list.setData((prev) => prev?.map((x) => (x.id === c.id ? { ...x, ...saved, active: saved?.active ?? on } : x)));
     } catch (e) {
+      list.setData((prev) => prev?.map((x) => (x.id === c.id ? { ...x, active: !on } : x)));
       toast(`Could not change ${c.name}: ${errorMessage(e)}`, 'error');
     } finally {
       setToggling(null);

@@ -268,11 +268,13 @@ export function FlowEditorPage() {
   const toggleActive = async (on: boolean) => {
     if (!flow) return;
     setToggling(true);
+    setFlow((cur) => (cur ? { ...cur, active: on } : cur)); // optimistic; reverted below on failure
     try {
       const f = await flows.setActive(flow.id, on);
       setFlow((cur) => (cur ? { ...cur, active: f?.active ?? on, next_run_at: f?.next_run_at ?? cur.next_run_at, webhook_url: f?.webhook_url ?? cur.webhook_url, missed_fires: f?.missed_fires ?? cur.missed_fires } : cur));
       toast(on ? 'Flow is active' : 'Flow is inactive', 'success');
     } catch (e) {
+      setFlow((cur) => (cur ? { ...cur, active: !on } : cur));
       if (e instanceof ApiError && e.details.length) setProblems(indexProblems(e.details, doc));
       toast(`Could not ${on ? 'activate' : 'deactivate'}: ${errorMessage(e)}`, 'error');
     } finally {

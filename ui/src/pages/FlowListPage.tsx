@@ -148,12 +148,14 @@ export function FlowListPage() {
 
   const toggle = async (row: FlowRow, on: boolean) => {
     setBusyToggle(row.id);
+    patchRow(row.id, { active: on }); // optimistic; reverted below on failure
     try {
       const f = await flows.setActive(row.id, on);
       patchRow(row.id, { active: f?.active ?? on, next_run_at: f?.next_run_at ?? row.next_run_at, webhook_url: f?.webhook_url ?? row.webhook_url });
       toast(on ? `“${row.name}” is active` : `“${row.name}” is inactive`, 'success');
       if (row.trigger_type === 'schedule') list.reload();
     } catch (e) {
+      patchRow(row.id, { active: !on });
       toast(`Could not ${on ? 'activate' : 'deactivate'} “${row.name}”: ${errorMessage(e)}`, 'error');
     } finally {
       setBusyToggle(null);

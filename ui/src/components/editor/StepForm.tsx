@@ -103,7 +103,7 @@ export function StepForm({
       </div>
 
       {needsConnection(connector) ? (
-        <Field label="Connection" htmlFor={`${idPrefix}-connection`} error={errAt('connection')} help={warnAt('connection') ?? undefined} required>
+        <Field label="Connection" htmlFor={`${idPrefix}-connection`} error={errAt('connection')} required>
           <div className="row gap-s">
             <select
               id={`${idPrefix}-connection`}
