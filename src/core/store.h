@@ -33,7 +33,7 @@ class Store {
   virtual Result<Flow> GetFlow(const std::string& id) = 0;
   virtual Result<Flow> GetFlowByName(const std::string& name) = 0;
   virtual Result<Flow> GetFlowByWebhookToken(const std::string& token) = 0;
-  virtual Result<std::vector<Flow>> ListFlows() = 0;
+  virtual Result<std::vector<Flow>> ListFlows() = 0;  // by name
   // Appends a version unless `write.document` equals the latest one (then the
   // flow comes back unchanged). With `base_version`, kVersionConflict when the
   // flow's latest version is another. kConflict when the new name is taken.
@@ -45,6 +45,7 @@ class Store {
   virtual Result<Flow> SetFlowActive(const std::string& id, bool active) = 0;
   virtual Result<Flow> SetWebhookToken(const std::string& id, const std::string& token) = 0;
   virtual Result<FlowVersion> GetFlowVersion(const std::string& id, int version) = 0;
+  // Newest first; kNotFound when the flow does not exist.
   virtual Result<std::vector<FlowVersion>> ListFlowVersions(const std::string& id) = 0;
   // The latest run of each flow, keyed by flow id (Flow List).
   virtual Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() = 0;
@@ -59,6 +60,8 @@ class Store {
 
   // ---- runs ----
   // Commits a new run (status queued, or skipped). When this returns the run is durable.
+  // An empty id and a zero created_at are filled in; `run.steps`, if any (a
+  // retry's reused steps), are stored in the same transaction. kConflict on a taken id.
   virtual Result<Run> CreateRun(const Run& run) = 0;
   // Takes up to `max` runs that may run now and that nobody holds: queued or
   // running runs whose claim is empty or whose lease has expired, and whose
@@ -66,15 +69,22 @@ class Store {
   // `lease_until`. Returned runs carry no steps.
   virtual Result<std::vector<Run>> ClaimRuns(const std::string& node, int max, TimePoint now,
                                              TimePoint lease_until) = 0;
-  // Extends the leases of runs this node holds.
+  // Extends the leases of runs this node holds (others in the list are left alone).
   virtual Result<void> RenewLeases(const std::string& node, const std::vector<std::string>& run_ids,
                                    TimePoint lease_until) = 0;
   virtual Result<Run> GetRun(const std::string& id, bool with_steps) = 0;
+  // Newest first by (created_at, id); since <= created_at < until; limit <= 0
+  // means 50. kBadRequest for a cursor this store did not make.
   virtual Result<RunPage> ListRuns(const RunFilter& filter) = 0;
   // Writes the run's status, times, output, error, claim and not_before
   // (every field of Run except id, flow, trigger, input and steps).
+  // created_at and retry_of stay as created. cancel_requested is only ever
+  // raised here, never cleared, so a RequestCancel racing this write is not
+  // lost. kNotFound for an unknown run.
   virtual Result<void> UpdateRun(const Run& run) = 0;
-  // Inserts or replaces the step run (run_id, path).
+  // Inserts or replaces the step run (run_id, path). A replaced row keeps its
+  // seq; a new row with seq <= 0 is given the run's last seq + 1. kNotFound
+  // when the run does not exist.
   virtual Result<void> SaveStepRun(const StepRun& step) = 0;
   // Sets cancel_requested on a run that has not finished; false if it had.
   virtual Result<bool> RequestCancel(const std::string& run_id) = 0;
@@ -84,6 +94,7 @@ class Store {
   // ---- deliveries ----
   virtual Result<Delivery> CreateDelivery(const Delivery& d) = 0;
   virtual Result<Delivery> GetDelivery(const std::string& id) = 0;
+  // Newest first; flow_id "" lists every flow's; limit <= 0 means 50.
   virtual Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) = 0;
 };
 
