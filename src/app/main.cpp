@@ -1,0 +1,93 @@
+// weft: the one binary. `weft serve` runs the server; the other commands are
+// clients of a running server's API, apart from `weft validate`.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/serve.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft: integration flows in one binary"};
+  app.require_subcommand(1);
+
+  weft::app::ClientOptions client;
+  if (const char* env = std::getenv("WEFT_SERVER"); env && *env) client.server = env;
+  if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) client.token = env;
+  auto add_client_flags = [&client](CLI::App* cmd) {
+    cmd->add_option("--server", client.server, "weft server URL (env WEFT_SERVER)")->capture_default_str();
+    cmd->add_option("--token", client.token, "API token (env WEFT_TOKEN)");
+  };
+
+  // serve
+  weft::app::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the server: API, web UI, webhooks, workers");
+  serve_cmd->add_option("--data", serve.data_dir, "data directory (SQLite store)")->capture_default_str();
+  serve_cmd->add_option("--db", serve.db, "database URL (postgres://...); default: SQLite in --data");
+  serve_cmd->add_option("--listen", serve.listen, "address to bind; port 0 picks a free one")->capture_default_str();
+  serve_cmd->add_option("--public-url", serve.public_url, "URL by which others reach this server (webhook URLs)");
+  serve_cmd->add_option("--timezone", serve.timezone, "default time zone of schedules")->capture_default_str();
+  serve_cmd->add_option("--workers", serve.workers, "runs executed at once")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  serve_cmd->add_option("--log-format", serve.log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  serve_cmd->add_option("--log-level", serve.log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  serve_cmd->add_option("--ui-dir", serve.ui_dir, "directory of the built web UI (ui/dist)");
+  serve_cmd->add_option("--sqlite-sync", serve.sqlite_sync,
+                        "normal: commits survive a process crash; full: also power loss (fsync per commit)")
+      ->check(CLI::IsMember({"normal", "full"}))
+      ->capture_default_str();
+
+  // flow ...
+  auto* flow_cmd = app.add_subcommand("flow", "Manage flows on a running server");
+  flow_cmd->require_subcommand(1);
+  std::string file;
+  auto* apply_cmd = flow_cmd->add_subcommand("apply", "Create or update a flow (by name) from a JSON or YAML file");
+  apply_cmd->add_option("FILE", file, "flow document")->required();
+  add_client_flags(apply_cmd);
+  bool json = false;
+  auto* list_cmd = flow_cmd->add_subcommand("list", "List flows");
+  list_cmd->add_flag("--json", json, "print the API's JSON");
+  add_client_flags(list_cmd);
+  std::string name, input;
+  bool wait = false;
+  auto* run_cmd = flow_cmd->add_subcommand("run", "Start a manual run of a flow");
+  run_cmd->add_option("NAME", name, "flow name")->required();
+  run_cmd->add_option("--input", input, "JSON that becomes trigger.body");
+  run_cmd->add_flag("--wait", wait, "wait for the run to finish and show its steps");
+  run_cmd->add_flag("--json", json, "print the API's JSON");
+  add_client_flags(run_cmd);
+
+  // run show
+  auto* runs_cmd = app.add_subcommand("run", "Inspect runs on a running server");
+  runs_cmd->require_subcommand(1);
+  std::string run_id;
+  auto* show_cmd = runs_cmd->add_subcommand("show", "Show a run with its steps");
+  show_cmd->add_option("ID", run_id, "run id")->required();
+  show_cmd->add_flag("--json", json, "print the API's JSON");
+  add_client_flags(show_cmd);
+
+  // validate
+  std::string timezone = "UTC";
+  auto* validate_cmd = app.add_subcommand("validate", "Check a flow document locally, without a server");
+  validate_cmd->add_option("FILE", file, "flow document (JSON or YAML)")->required();
+  validate_cmd->add_option("--timezone", timezone, "default time zone of schedules")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (serve_cmd->parsed()) return weft::app::RunServe(serve, argv[0]);
+  if (apply_cmd->parsed()) return weft::app::FlowApply(client, file);
+  if (list_cmd->parsed()) return weft::app::FlowList(client, json);
+  if (run_cmd->parsed()) return weft::app::FlowRun(client, name, input, wait, json);
+  if (show_cmd->parsed()) return weft::app::RunShow(client, run_id, json);
+  if (validate_cmd->parsed()) return weft::app::Validate(file, timezone);
+  return 2;
+}

@@ -1,0 +1,127 @@
+#include "app/serve.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "connectors/utilities/utilities.h"
+#include "core/action.h"
+#include "core/events.h"
+#include "core/flow_service.h"
+#include "core/run_service.h"
+#include "engine/engine.h"
+#include "schedule/zone.h"
+#include "server/server.h"
+#include "store/sqlite/sqlite_store.h"
+
+#ifndef WEFT_DEFAULT_UI_DIR
+#define WEFT_DEFAULT_UI_DIR ""
+#endif
+
+namespace weft::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+// --ui-dir, else <exe dir>/../share/weft/ui when installed, else the source tree's ui/dist.
+std::string ResolveUiDir(const std::string& flag, const std::string& argv0) {
+  if (!flag.empty()) return flag;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) exe = fs::absolute(argv0, ec);
+  fs::path installed = exe.parent_path() / ".." / "share" / "weft" / "ui";
+  if (fs::is_regular_file(installed / "index.html", ec)) return fs::weakly_canonical(installed, ec).string();
+  return WEFT_DEFAULT_UI_DIR;
+}
+
+int Fatal(const std::string& message) {
+  log::Error(message);
+  std::cerr << "weft: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int RunServe(const ServeOptions& o, const std::string& argv0) {
+  // Signals are taken by sigwait below; block them before any thread starts
+  // so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  log::Level level = log::Level::kInfo;
+  if (o.log_level == "debug") level = log::Level::kDebug;
+  if (o.log_level == "warn") level = log::Level::kWarn;
+  if (o.log_level == "error") level = log::Level::kError;
+  log::Configure(o.log_format, level);
+
+  if (auto tz = TimeZone::Find(o.timezone); !tz) return Fatal("--timezone: " + tz.error().message);
+  if (o.workers < 1 || o.workers > 1024) return Fatal("--workers must be between 1 and 1024");
+  if (!o.db.empty()) {
+    return Fatal("--db " + std::string(o.db.starts_with("postgres") ? "postgres://..." : o.db) +
+                 ": this build has no PostgreSQL store yet; leave --db out to use SQLite in --data");
+  }
+
+  SystemClock clock;
+  SqliteOptions store_options;
+  store_options.data_dir = o.data_dir;
+  store_options.synchronous =
+      o.sqlite_sync == "full" ? SqliteOptions::Synchronous::kFull : SqliteOptions::Synchronous::kNormal;
+  store_options.clock = &clock;
+  auto store = SqliteStore::Open(store_options);
+  if (!store) return Fatal(store.error().message);
+  log::Info("store open", {{"path", (*store)->db_path()},
+                           {"schema_version", std::to_string((*store)->schema_version())},
+                           {"synchronous", o.sqlite_sync}});
+
+  ActionCatalog catalog;
+  connectors::RegisterUtilities(catalog);
+  ChangeHub hub;
+
+  server::ServerOptions server_options;
+  server_options.listen = o.listen;
+  server_options.ui_dir = ResolveUiDir(o.ui_dir, argv0);
+  auto server = server::Server::Bind(server_options);
+  if (!server) return Fatal(server.error().message);
+  std::string address = (*server)->address();
+
+  FlowServiceOptions flow_options;
+  flow_options.public_url = o.public_url.empty() ? "http://" + address : o.public_url;
+  while (flow_options.public_url.ends_with("/")) flow_options.public_url.pop_back();
+  flow_options.default_timezone = o.timezone;
+  FlowService flows(**store, catalog, hub, clock, flow_options);
+  RunService runs(**store, hub, clock);
+
+  EngineOptions engine_options;
+  engine_options.workers = o.workers;
+  Engine engine(**store, catalog, hub, clock, engine_options);
+  engine.Start();
+
+  server::ApiServices services{flows, runs, catalog, hub, clock};
+  (*server)->Serve(services);
+  log::Info("weft serving", {{"address", address},
+                             {"public_url", flow_options.public_url},
+                             {"workers", std::to_string(o.workers)},
+                             {"ui_dir", server_options.ui_dir}});
+  // Scripts and tests read this line to learn the port.
+  std::cout << "listening on http://" << address << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->Stop();
+  engine.Stop();
+  server->reset();
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace weft::app
