@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/action.h"
-#include "core/connection_service.h"
 #include "core/events.h"
 #include "core/flow_service.h"
 #include "core/run_service.h"
@@ -28,8 +27,6 @@ struct ApiServices {
   // ANY /hooks/{token}[/{rest...}]: the webhook receiver (server/hooks/).
   // Null until it exists: every token is then unknown (404).
   HttpHandler hooks;
-  // /connections: null until app/ wires it (those routes then answer 503).
-  ConnectionService* connections = nullptr;
 };
 
 struct RouteSpec {
@@ -52,6 +49,5 @@ using HandlerTable = std::vector<std::pair<std::string, HttpHandler>>;  // opera
 void AddFlowHandlers(HandlerTable& table, ApiServices& s);
 void AddRunHandlers(HandlerTable& table, ApiServices& s);
 void AddMiscHandlers(HandlerTable& table, ApiServices& s);
-void AddConnectionHandlers(HandlerTable& table, ApiServices& s);
 
 }  // namespace weft::server
