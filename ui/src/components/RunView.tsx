@@ -229,6 +229,40 @@ export function StepTimeline({ run }: { run: Run }) {
   );
 }
 
+/** The run as a console: each step's start, its log lines and its end, in order. */
+export function LiveLog({ run }: { run: Run }) {
+  const ref = useRef<HTMLPreElement>(null);
+  const lines: { key: string; cls: string; text: string }[] = [];
+  for (const s of run.steps ?? []) {
+    lines.push({ key: `${s.path}:start`, cls: 'muted', text: `▶ ${s.path} (${s.uses}) started` });
+    (s.logs ?? []).forEach((l, i) =>
+      lines.push({ key: `${s.path}:log:${i}`, cls: `log-${l.level ?? 'info'}`, text: `  ${l.level ? l.level.toUpperCase() + ' ' : ''}${l.message}` }),
+    );
+    if (TERMINAL.has(s.status)) {
+      const d = stepDuration(s);
+      const mark = s.status === 'succeeded' ? '✓' : s.status === 'failed' ? '✗' : '–';
+      lines.push({
+        key: `${s.path}:end`,
+        cls: s.status === 'failed' ? 'log-error' : '',
+        text: `${mark} ${s.path} ${s.status}${d !== null ? ` in ${fmtDuration(d)}` : ''}${s.error?.message ? `: ${s.error.message}` : ''}`,
+      });
+    }
+  }
+  if (TERMINAL.has(run.status)) lines.push({ key: 'run:end', cls: run.status === 'failed' ? 'log-error' : '', text: `■ run ${run.status}` });
+  useEffect(() => {
+    if (ref.current) ref.current.scrollTop = ref.current.scrollHeight;
+  }, [lines.length]);
+  return (
+    <pre className="logs live-log" ref={ref} data-testid="live-log" aria-live="polite" aria-label="Live log">
+      {lines.length ? lines.map((l) => (
+        <div key={l.key} className={l.cls}>
+          {l.text}
+        </div>
+      )) : <div className="muted">waiting for the first step…</div>}
+    </pre>
+  );
+}
+
 export function RunSummary({ run }: { run: Run }) {
   const d = run.duration_ms ?? durationBetween(run.started_at, run.finished_at);
   return (
@@ -252,11 +286,14 @@ export function RunDialog({
   flowId,
   flowName,
   triggerType,
+  note,
   onClose,
 }: {
   flowId: string;
   flowName: string;
   triggerType?: TriggerType;
+  /** Shown above the input (e.g. "unsaved changes are not part of this run"). */
+  note?: string;
   onClose: () => void;
 }) {
   const [text, setText] = useState('');
@@ -317,6 +354,7 @@ export function RunDialog({
     <Modal title={`Run “${flowName}”`} onClose={onClose} wide testId="run-dialog">
       {!runId ? (
         <div className="run-input">
+          {note ? <div className="note note-warn section">{note}</div> : null}
           {hasDelivery ? (
             <fieldset className="radio-row">
               <legend className="sr-only">Input</legend>
@@ -383,6 +421,8 @@ export function RunDialog({
                 </div>
               ) : null}
               <StepTimeline run={run} />
+              <h4>Live log</h4>
+              <LiveLog run={run} />
               {TERMINAL.has(run.status) && run.output !== undefined ? (
                 <div>
                   <h4>Run output</h4>

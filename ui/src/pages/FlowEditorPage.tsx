@@ -560,7 +560,13 @@ export function FlowEditorPage() {
 
       {palette ? <Palette connectors={catalog.connectors} loading={catalog.loading} error={catalog.error} onRetry={catalog.retry} onPick={addStep} onClose={() => setPalette(null)} /> : null}
       {running && flow ? (
-        <RunDialog flowId={flow.id} flowName={doc.name || flow.name} triggerType={flow.trigger?.type} onClose={() => setRunning(false)} />
+        <RunDialog
+          flowId={flow.id}
+          flowName={doc.name || flow.name}
+          triggerType={flow.trigger?.type}
+          note={dirty ? `You have unsaved changes: this run uses the saved version ${flow.version}.` : undefined}
+          onClose={() => setRunning(false)}
+        />
       ) : null}
       {confirmRotate ? (
         <ConfirmDialog
