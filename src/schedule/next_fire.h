@@ -27,13 +27,18 @@ std::optional<int64_t> NextWallClockFire(const Pattern& pattern, bool fixed_time
   if (fixed_time) {
     // One wall time per day, so the instants are in the order of the days;
     // start a day early, since the day of `after` may map past it.
-    LocalSeconds x = zone.ToLocal(after) - civil::kSecondsPerDay - 1;
+    const int32_t offset = zone.OffsetAt(after);
+    LocalSeconds x = after + offset - civil::kSecondsPerDay - 1;
+    // Offsets within a day of `after` differ from `offset` by less than this,
+    // so a wall time this far before it needs no exact mapping.
+    constexpr int64_t kMaxShift = 3 * 3600;
     for (int i = 0; i < 100000; ++i) {
       auto local = pattern.NextLocal(x);
       if (!local) return std::nullopt;
+      x = *local;
+      if (*local - offset + kMaxShift <= after) continue;
       const int64_t t = zone.Map(*local).first;  // gap: end of gap; overlap: first occurrence
       if (t > after) return t;
-      x = *local;
     }
     return std::nullopt;
   }
