@@ -148,6 +148,12 @@ export function FlowEditorPage() {
   const [lastRun, setLastRun] = useState<Run | null>(null);
   const [confirmRotate, setConfirmRotate] = useState(false);
   const skipBlock = useRef(false);
+  const sideRef = useRef<HTMLElement>(null);
+
+  // On a narrow screen the side form sits below the canvas: bring it into view on selection.
+  useEffect(() => {
+    if (window.innerWidth <= 860 && selection.kind !== 'details') sideRef.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }, [selection]);
 
   useDocumentTitle(isNew ? 'New flow' : doc.name || 'Flow');
   const dirty = canonical(doc) !== saved;
@@ -498,7 +504,7 @@ export function FlowEditorPage() {
           </div>
         </section>
 
-        <aside className="side" aria-label="Selected item">
+        <aside className="side" aria-label="Selected item" ref={sideRef}>
           {selection.kind === 'details' ? (
             <DetailPanel
               doc={doc}

@@ -7,7 +7,7 @@ import { errorMessage, runs, type Json } from '../api';
 import { useCanEdit } from '../components/Auth';
 import { Icon } from '../components/icons';
 import { JsonView } from '../components/JsonView';
-import { StepTimeline, TERMINAL, triggerTypeOf, useLiveRun } from '../components/RunView';
+import { LiveLog, StepTimeline, TERMINAL, triggerTypeOf, useLiveRun } from '../components/RunView';
 import { useToast } from '../components/Toast';
 import { ErrorBox, Loading, Spinner, StatusBadge } from '../components/ui';
 import { useDocumentTitle } from '../lib/hooks';
@@ -155,6 +155,10 @@ export function RunPage() {
       <section className="section">
         <h2>Steps</h2>
         <StepTimeline run={run} />
+      </section>
+      <section className="section">
+        <h2>Log</h2>
+        <LiveLog run={run} />
       </section>
 
       <section className="section io-grid">
