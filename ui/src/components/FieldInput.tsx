@@ -193,7 +193,7 @@ export function FieldInput({
   }
 
   return (
-    <Field label={type === 'boolean' || type === 'bool' ? <span className="sr-only">{title}</span> : title} htmlFor={id} help={help} error={error} required={field.required} testId={`field-${field.name}`}>
+    <Field label={type === 'boolean' || type === 'bool' ? <span className="sr-only">{title}</span> : title} htmlFor={type === 'boolean' || type === 'bool' ? undefined : id} help={help} error={error} required={field.required} testId={`field-${field.name}`}>
       {control}
     </Field>
   );

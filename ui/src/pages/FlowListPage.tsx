@@ -296,11 +296,11 @@ export function FlowListPage() {
                   <td data-label="Connections">
                     <div className="conn-icons">
                       {(row.connections ?? []).length === 0 ? <span className="muted">—</span> : null}
-                      {(row.connections ?? []).map((c) => {
+                      {(row.connections ?? []).map((c, i) => {
                         const name = typeof c === 'string' ? c : c.name;
                         const connector = (typeof c === 'string' ? undefined : c.connector) ?? connectorOfConnection(name) ?? name;
                         return (
-                          <span key={name} className="conn-icon" title={`${name} (${connector})`}>
+                           <span key={`${name}:${i}`} className="conn-icon" title={`${name} (${connector})`}>
                             <ConnectorIcon name={connector} size={18} title={`${name} (${connector})`} />
                           </span>
                         );
