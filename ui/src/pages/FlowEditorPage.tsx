@@ -147,6 +147,7 @@ export function FlowEditorPage() {
   const [running, setRunning] = useState(false);
   const [lastRun, setLastRun] = useState<Run | null>(null);
   const [confirmRotate, setConfirmRotate] = useState(false);
+  const [confirmRemove, setConfirmRemove] = useState<{ path: string; id: string; nested: number } | null>(null);
   const skipBlock = useRef(false);
   const sideRef = useRef<HTMLElement>(null);
 
@@ -330,8 +331,9 @@ export function FlowEditorPage() {
     },
     remove: (path) => {
       const st = getStep(doc.steps, path);
-      setSteps((s) => removeStep(s, path));
-      if (st && selection.kind === 'step' && selection.id === st.id) setSelection({ kind: 'details' });
+      const nested = st ? flatten([st]).length - 1 : 0;
+      if (nested > 0) setConfirmRemove({ path, id: st!.id, nested });
+      else removeAt(path);
     },
     issues: (sid) => {
       const e = problems.steps[sid]?.length ?? 0;
@@ -339,6 +341,12 @@ export function FlowEditorPage() {
       return e || w ? { errors: e, warnings: w } : undefined;
     },
     readOnly: !canEdit,
+  };
+
+  const removeAt = (path: string) => {
+    const st = getStep(doc.steps, path);
+    setSteps((s) => removeStep(s, path));
+    if (st && selection.kind === 'step' && flatten([st]).some((f) => f.step.id === selection.id)) setSelection({ kind: 'details' });
   };
 
   const onStepChange = (next: Step) => {
@@ -581,6 +589,20 @@ export function FlowEditorPage() {
           confirmLabel="Rotate"
           onConfirm={rotate}
           onClose={() => setConfirmRotate(false)}
+        />
+      ) : null}
+      {confirmRemove ? (
+        <ConfirmDialog
+          title="Remove step"
+          message={
+            <p>
+              Remove <code>{confirmRemove.id}</code> and the {confirmRemove.nested} step{confirmRemove.nested > 1 ? 's' : ''} inside it? Nothing is saved until you
+              press Save.
+            </p>
+          }
+          confirmLabel="Remove"
+          onConfirm={() => removeAt(confirmRemove.path)}
+          onClose={() => setConfirmRemove(null)}
         />
       ) : null}
       {blocker.state === 'blocked' ? (

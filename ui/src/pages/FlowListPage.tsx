@@ -1,6 +1,6 @@
 // Flow List (home): one row per flow from GET /flows, with search, filters,
 // in-place name/description editing, the Active toggle and the gear menu.
-import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { flows, type FlowRow } from '../api';
 import { useCanEdit } from '../components/Auth';
@@ -133,6 +133,12 @@ export function FlowListPage() {
   const [running, setRunning] = useState<FlowRow | null>(null);
   const [importing, setImporting] = useState(false);
   const fileRef = useRef<HTMLInputElement>(null);
+
+  // Keep last-run status and next run times current while the page is open and visible.
+  useEffect(() => {
+    const t = setInterval(() => document.visibilityState === 'visible' && list.reload(), 15000);
+    return () => clearInterval(t);
+  }, [list.reload]);
 
   const rows = useMemo(() => {
     const needle = q.trim().toLowerCase();

@@ -6,7 +6,7 @@ import { Link, useSearchParams } from 'react-router-dom';
 import { deliveries, flows, type Delivery, type Json } from '../api';
 import { Icon } from '../components/icons';
 import { JsonView } from '../components/JsonView';
-import { Empty, ErrorBox, Loading, Spinner } from '../components/ui';
+import { Empty, ErrorBox, Loading } from '../components/ui';
 import { WebhookUrlBox } from '../components/editor/TriggerForm';
 import { useAsync, useDocumentTitle } from '../lib/hooks';
 import { fmtDateTime, fmtRelative, userZone } from '../lib/time';
@@ -101,6 +101,13 @@ export function WebhooksPage() {
       .finally(() => !ctl.signal.aborted && setLoading(false));
     return () => ctl.abort();
   }, [flowId, tick]);
+
+  // New deliveries show up without a click.
+  useEffect(() => {
+    if (!flowId) return;
+    const t = setInterval(() => document.visibilityState === 'visible' && setTick((x) => x + 1), 5000);
+    return () => clearInterval(t);
+  }, [flowId]);
 
   const loadMore = async () => {
     if (!cursor) return;
@@ -231,7 +238,6 @@ export function WebhooksPage() {
               <div className="panel">{selected ? <DeliveryDetail id={selected} /> : <p className="muted">Select a delivery.</p>}</div>
             </div>
           )}
-          {loading && items.length ? <Spinner /> : null}
         </>
       )}
     </div>
