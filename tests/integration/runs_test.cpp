@@ -208,7 +208,7 @@ TEST_F(WeftTest, ConnectorCatalogListsTheUtilities) {
 
 TEST_F(WeftTest, ExpressionsEvaluateWithJsonataErrors) {
   auto r = api().Post("/api/v1/expressions/evaluate",
-                      Json::parse(R"({"expression": "$sum(items.price) * k", "input": {"items": [{"price": 2}, {"price": 3}]}, "bindings": {"k": 10}})"));
+                      Json::parse(R"({"expression": "$sum(items.price) * $k", "input": {"items": [{"price": 2}, {"price": 3}]}, "bindings": {"k": 10}})"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json["result"], 50);
 
