@@ -353,5 +353,26 @@ TEST(ThreadSafety, ConcurrentCallersAgree) {
   for (int v : ok) EXPECT_EQ(v, 20);
 }
 
+TEST(ThreadSafety, ConcurrentParsesOfZonesNotYetLoaded) {
+  const char* zones[] = {"Asia/Tokyo",   "America/Chicago",   "Europe/Paris",
+                         "Africa/Cairo", "America/Sao_Paulo", "Australia/Adelaide"};
+  std::vector<std::thread> threads;
+  std::vector<std::string> got(12);
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&, i] {
+      Json doc = {{"kind", "cron"}, {"cron", "0 9 * * *"}, {"timezone", zones[i % 6]}};
+      auto s = ParseSchedule(doc, "UTC");
+      if (!s) return;
+      auto next = NextFireTime(*s, *ParseIso("2026-12-01T00:00:00Z"));
+      if (next) got[i] = FormatInScheduleZone(*s, *next);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_EQ(got[i], got[i % 6]) << zones[i % 6];
+    EXPECT_NE(got[i].find("T09:00:00"), std::string::npos) << got[i];
+  }
+}
+
 }  // namespace
 }  // namespace weft
