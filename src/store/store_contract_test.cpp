@@ -30,7 +30,7 @@ Json OneStep(const std::string& id) {
 }
 
 weft::Run NewRun(const std::string& flow_id, TimePoint created_at,
-           RunStatus status = RunStatus::kQueued) {
+                 RunStatus status = RunStatus::kQueued) {
   weft::Run r;
   r.flow_id = flow_id;
   r.flow_name = "flow " + flow_id;
@@ -66,10 +66,10 @@ std::vector<std::string> Ids(const std::vector<weft::Run>& runs) {
   return ids;
 }
 
-#define ASSERT_OK(expr)                                      \
-  do {                                                       \
-    const auto& _r = (expr);                                 \
-    ASSERT_TRUE(_r.has_value()) << _r.error().message;       \
+#define ASSERT_OK(expr)                                \
+  do {                                                 \
+    const auto& _r = (expr);                           \
+    ASSERT_TRUE(_r.has_value()) << _r.error().message; \
   } while (0)
 
 // Unwraps a Result in a test, failing the test (and returning a default) on error.
@@ -146,8 +146,8 @@ TEST_P(StoreContractTest, CreateFlowMakesVersionOneInactive) {
 
 TEST_P(StoreContractTest, FlowDocumentKeepsKeyOrder) {
   FlowWrite w = Write("ordered");
-  w.document = Json::parse(R"({"name":"ordered","zeta":1,"alpha":{"y":2,"b":[3,"é"]}})",
-                           nullptr, true, false);
+  w.document = Json::parse(R"({"name":"ordered","zeta":1,"alpha":{"y":2,"b":[3,"é"]}})", nullptr,
+                           true, false);
   Flow f = Must(store().CreateFlow(w, ""));
   Flow got = Must(store().GetFlow(f.id));
   EXPECT_EQ(got.document.dump(), w.document.dump());
@@ -265,12 +265,12 @@ TEST_P(StoreContractTest, SaveFlowRenames) {
 TEST_P(StoreContractTest, SaveStoresWebhookTokenOnlyWhenNoneYet) {
   Flow f = Must(store().CreateFlow(Write("hook"), ""));
   EXPECT_TRUE(f.webhook_token.empty());
-  Flow s1 = Must(store().SaveFlow(f.id, Write("hook", OneStep("a"), "webhook"), std::nullopt,
-                                  "first"));
+  Flow s1 =
+      Must(store().SaveFlow(f.id, Write("hook", OneStep("a"), "webhook"), std::nullopt, "first"));
   EXPECT_EQ(s1.webhook_token, "first");
   EXPECT_EQ(s1.trigger_type, "webhook");
-  Flow s2 = Must(store().SaveFlow(f.id, Write("hook", OneStep("b"), "webhook"), std::nullopt,
-                                  "second"));
+  Flow s2 =
+      Must(store().SaveFlow(f.id, Write("hook", OneStep("b"), "webhook"), std::nullopt, "second"));
   EXPECT_EQ(s2.webhook_token, "first");
   EXPECT_EQ(Must(store().GetFlowByWebhookToken("first")).id, f.id);
   EXPECT_EQ(CodeOf(store().GetFlowByWebhookToken("second")), ErrorCode::kNotFound);
@@ -526,8 +526,7 @@ TEST_P(StoreContractTest, ClaimRunsTakesReleasedRuns) {
   back.not_before = At(5);
   ASSERT_OK(store().UpdateRun(back));
   EXPECT_TRUE(Must(store().ClaimRuns("m", 1, At(4), At(30))).empty());
-  EXPECT_EQ(Ids(Must(store().ClaimRuns("m", 1, At(5), At(30)))),
-            (std::vector<std::string>{r.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("m", 1, At(5), At(30)))), (std::vector<std::string>{r.id}));
 }
 
 TEST_P(StoreContractTest, ConcurrentClaimsNeverHandARunOutTwice) {
@@ -740,7 +739,8 @@ TEST_P(StoreContractTest, SaveStepRunUpsertsKeepingSeq) {
   b.attempts = 2;
   b.error = Json{{"code", "timeout"}, {"message", "took too long"}};
   b.output = Json();
-  b.logs = Json::array({Json{{"at", "2027-01-15T08:00:00Z"}, {"level", "info"}, {"message", "hi"}}});
+  b.logs =
+      Json::array({Json{{"at", "2027-01-15T08:00:00Z"}, {"level", "info"}, {"message", "hi"}}});
   b.wake_at = At(9);
   b.state = Json{{"branch", "then"}};
   ASSERT_OK(store().SaveStepRun(b));
@@ -812,15 +812,13 @@ TEST_P(StoreContractTest, ListRunsNewestFirstWithFilters) {
 
   RunFilter f;
   f.flow_id = "a";
-  EXPECT_EQ(Ids(Must(store().ListRuns(f)).runs),
-            (std::vector<std::string>{a3.id, a2.id, a0.id}));
+  EXPECT_EQ(Ids(Must(store().ListRuns(f)).runs), (std::vector<std::string>{a3.id, a2.id, a0.id}));
   f.status = RunStatus::kFailed;
   EXPECT_EQ(Ids(Must(store().ListRuns(f)).runs), (std::vector<std::string>{a3.id}));
 
   RunFilter by_status;
   by_status.status = RunStatus::kFailed;
-  EXPECT_EQ(Ids(Must(store().ListRuns(by_status)).runs),
-            (std::vector<std::string>{a3.id, b1.id}));
+  EXPECT_EQ(Ids(Must(store().ListRuns(by_status)).runs), (std::vector<std::string>{a3.id, b1.id}));
 
   RunFilter by_trigger;
   by_trigger.trigger_type = "schedule";

@@ -77,8 +77,7 @@ void Stmt::Check(int rc) {
 }
 
 Stmt& Stmt::Text(const char* name, std::string_view v) {
-  Check(sqlite3_bind_text64(stmt_, Index(name), v.data(), v.size(), SQLITE_TRANSIENT,
-                            SQLITE_UTF8));
+  Check(sqlite3_bind_text64(stmt_, Index(name), v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   return *this;
 }
 
@@ -143,7 +142,8 @@ Json Stmt::ColJson(int col) {
   auto j = ParseJson(ColText(col), &error);
   if (!j) {
     throw SqlError(SQLITE_CORRUPT, std::string("stored JSON in column ") +
-                                       sqlite3_column_name(stmt_, col) + " is unreadable: " + error);
+                                       sqlite3_column_name(stmt_, col) +
+                                       " is unreadable: " + error);
   }
   return std::move(*j);
 }
@@ -171,6 +171,8 @@ ReadTxn::~ReadTxn() {
   }
 }
 
-std::string DumpJson(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string DumpJson(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 }  // namespace weft::sqlite

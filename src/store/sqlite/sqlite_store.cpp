@@ -30,20 +30,20 @@ using sqlite::WriteTxn;
 namespace {
 
 // Column lists, in the order the Read* functions below expect them.
-#define FLOW_COLS                                                                           \
+#define FLOW_COLS                                                                               \
   "id, name, description, version, document, active, trigger_type, webhook_token, created_at, " \
   "updated_at, updated_by, next_run_at, missed_fires"
 #define VERSION_COLS "flow_id, version, document, created_at, created_by"
 #define CONNECTION_COLS \
   "id, name, connector, settings, auth, active, created_at, updated_at, updated_by"
-#define RUN_COLS                                                                              \
-  "id, flow_id, flow_name, flow_version, trigger_type, trigger, status, scheduled_for, "      \
-  "created_at, started_at, finished_at, input, output, error, retry_of, claimed_by, "         \
+#define RUN_COLS                                                                         \
+  "id, flow_id, flow_name, flow_version, trigger_type, trigger, status, scheduled_for, " \
+  "created_at, started_at, finished_at, input, output, error, retry_of, claimed_by, "    \
   "lease_until, not_before, cancel_requested"
-#define STEP_COLS                                                                          \
-  "run_id, path, step_id, uses, seq, status, attempts, started_at, finished_at, input, "  \
+#define STEP_COLS                                                                        \
+  "run_id, path, step_id, uses, seq, status, attempts, started_at, finished_at, input, " \
   "output, error, logs, wake_at, state"
-#define DELIVERY_COLS                                                                    \
+#define DELIVERY_COLS                                                                   \
   "id, flow_id, received_at, method, path, status_code, run_id, headers, query, body, " \
   "content_type, auth_passed"
 
@@ -260,18 +260,17 @@ void BindRunState(Stmt& s, const Run& r) {
 // seq, and a new row with seq <= 0 goes after the run's last step. False when
 // the run does not exist.
 bool UpsertStep(Conn& c, const StepRun& st) {
-  Stmt s(c,
-         "INSERT INTO step_runs (" STEP_COLS
-         ") VALUES (:run_id, :path, :step_id, :uses, "
-         "CASE WHEN :seq > 0 THEN :seq "
-         "ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM step_runs WHERE run_id = :run_id) END, "
-         ":status, :attempts, :started_at, :finished_at, :input, :output, :error, :logs, "
-         ":wake_at, :state) "
-         "ON CONFLICT (run_id, path) DO UPDATE SET step_id = excluded.step_id, "
-         "uses = excluded.uses, status = excluded.status, attempts = excluded.attempts, "
-         "started_at = excluded.started_at, finished_at = excluded.finished_at, "
-         "input = excluded.input, output = excluded.output, error = excluded.error, "
-         "logs = excluded.logs, wake_at = excluded.wake_at, state = excluded.state");
+  Stmt s(c, "INSERT INTO step_runs (" STEP_COLS
+            ") VALUES (:run_id, :path, :step_id, :uses, "
+            "CASE WHEN :seq > 0 THEN :seq "
+            "ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM step_runs WHERE run_id = :run_id) END, "
+            ":status, :attempts, :started_at, :finished_at, :input, :output, :error, :logs, "
+            ":wake_at, :state) "
+            "ON CONFLICT (run_id, path) DO UPDATE SET step_id = excluded.step_id, "
+            "uses = excluded.uses, status = excluded.status, attempts = excluded.attempts, "
+            "started_at = excluded.started_at, finished_at = excluded.finished_at, "
+            "input = excluded.input, output = excluded.output, error = excluded.error, "
+            "logs = excluded.logs, wake_at = excluded.wake_at, state = excluded.state");
   s.Text(":run_id", st.run_id)
       .Text(":path", st.path)
       .Text(":step_id", st.step_id)
@@ -765,8 +764,8 @@ Result<Flow> SqliteStore::SetWebhookToken(const std::string& id, const std::stri
 
 Result<FlowVersion> SqliteStore::GetFlowVersion(const std::string& id, int version) {
   return impl_->Read([&](Conn& c) -> Result<FlowVersion> {
-    Stmt s(c, "SELECT " VERSION_COLS
-              " FROM flow_versions WHERE flow_id = :id AND version = :version");
+    Stmt s(c,
+           "SELECT " VERSION_COLS " FROM flow_versions WHERE flow_id = :id AND version = :version");
     s.Text(":id", id).Int(":version", version);
     auto v = One(s, ReadVersion);
     if (!v) return NotFound("flow " + id + " version " + std::to_string(version));
@@ -781,7 +780,8 @@ Result<std::vector<FlowVersion>> SqliteStore::ListFlowVersions(const std::string
       Stmt s(c, "SELECT 1 FROM flows WHERE id = :id");
       if (!s.Text(":id", id).Step()) return NotFound("flow " + id);
     }
-    Stmt s(c, "SELECT " VERSION_COLS " FROM flow_versions WHERE flow_id = :id ORDER BY version DESC");
+    Stmt s(c,
+           "SELECT " VERSION_COLS " FROM flow_versions WHERE flow_id = :id ORDER BY version DESC");
     s.Text(":id", id);
     std::vector<FlowVersion> versions;
     while (s.Step()) versions.push_back(ReadVersion(s));
@@ -1021,9 +1021,7 @@ Result<Run> SqliteStore::GetRun(const std::string& id, bool with_steps) {
 namespace {
 
 // The cursor is "<created_at ms>_<id>" of the last run on the page.
-std::string MakeCursor(const Run& r) {
-  return std::to_string(ToUnixMs(r.created_at)) + "_" + r.id;
-}
+std::string MakeCursor(const Run& r) { return std::to_string(ToUnixMs(r.created_at)) + "_" + r.id; }
 
 std::optional<std::pair<int64_t, std::string>> ParseCursor(const std::string& cursor) {
   auto sep = cursor.find('_');
@@ -1101,8 +1099,8 @@ Result<void> SqliteStore::SaveStepRun(const StepRun& step) {
 Result<bool> SqliteStore::RequestCancel(const std::string& run_id) {
   return impl_->Write([&](Conn& c) -> Result<bool> {
     {
-      Stmt s(c, std::string("UPDATE runs SET cancel_requested = 1 WHERE id = :id AND ") +
-                    kUnfinished);
+      Stmt s(c,
+             std::string("UPDATE runs SET cancel_requested = 1 WHERE id = :id AND ") + kUnfinished);
       s.Text(":id", run_id).Run();
     }
     if (c.Changes() > 0) return true;

@@ -21,9 +21,9 @@ struct SqliteOptions {
 
   std::string data_dir = "./weft-data";  // created when missing; the file is weft.db
   Synchronous synchronous = Synchronous::kNormal;
-  int readers = 4;                        // read connections in the pool
-  Millis busy_timeout{5000};              // waits for another connection's lock
-  const Clock* clock = nullptr;           // stamps flow/connection times; null: system clock
+  int readers = 4;               // read connections in the pool
+  Millis busy_timeout{5000};     // waits for another connection's lock
+  const Clock* clock = nullptr;  // stamps flow/connection times; null: system clock
 };
 
 class SqliteStore : public Store {
@@ -53,8 +53,7 @@ class SqliteStore : public Store {
   Result<Flow> GetFlowByWebhookToken(const std::string& token) override;
   Result<std::vector<Flow>> ListFlows() override;
   Result<Flow> SaveFlow(const std::string& id, const FlowWrite& write,
-                        std::optional<int> base_version,
-                        const std::string& webhook_token) override;
+                        std::optional<int> base_version, const std::string& webhook_token) override;
   Result<void> DeleteFlow(const std::string& id) override;
   Result<Flow> SetFlowActive(const std::string& id, bool active) override;
   Result<Flow> SetWebhookToken(const std::string& id, const std::string& token) override;

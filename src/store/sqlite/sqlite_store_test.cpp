@@ -2,10 +2,15 @@
 // own: the LOCK file, claims released on reopen, migrations, backup.
 #include "store/sqlite/sqlite_store.h"
 
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "store/store_contract_test.h"
 
@@ -127,6 +132,46 @@ TEST(SqliteStoreTest, ReopenReleasesClaimsOfTheDeadProcess) {
   EXPECT_EQ((*again)[0].status, RunStatus::kRunning);
 }
 
+TEST(SqliteStoreTest, SigkillLosesNothingCommittedAndFreesTheDataDir) {
+  TempDir tmp;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // a weft process writing runs, acknowledging each once committed
+    close(fds[0]);
+    auto s = SqliteStore::Open(Options(tmp.path()));
+    if (!s) _exit(2);
+    for (int i = 0;; ++i) {
+      auto r = (*s)->CreateRun(QueuedRun(kT0 + Millis(i)));
+      if (!r) _exit(3);
+      std::string line = r->id + "\n";
+      if (write(fds[1], line.data(), line.size()) < 0) _exit(4);
+    }
+  }
+  close(fds[1]);
+  FILE* acks = fdopen(fds[0], "r");
+  std::vector<std::string> acked;
+  char* line = nullptr;
+  size_t cap = 0;
+  while (acked.size() < 300 && getline(&line, &cap, acks) > 0) acked.emplace_back(line);
+  kill(pid, SIGKILL);
+  while (getline(&line, &cap, acks) > 0) acked.emplace_back(line);  // acked before it died
+  free(line);
+  fclose(acks);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped on its own: " << status;
+  ASSERT_GE(acked.size(), 300u);
+
+  auto store = MustOpen(Options(tmp.path()));  // the dead process's LOCK is gone
+  ASSERT_TRUE(store);
+  for (auto& id : acked) {
+    id.pop_back();  // the newline
+    EXPECT_TRUE(store->GetRun(id, false).has_value()) << "acknowledged run " << id << " lost";
+  }
+}
+
 TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   TempDir tmp;
   int version = 0;
@@ -143,8 +188,8 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((tmp.path() + "/weft.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(version) FROM schema_migrations", -1,
-                               &st, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(version) FROM schema_migrations", -1, &st,
+                               nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(st, 0), version);
