@@ -262,10 +262,48 @@ Value Evaluator::EvalInner(const Node* expr, const Value& input, const Ref<Frame
   }
 }
 
+namespace {
+bool IsSimpleName(const Node* s) {
+  return s->type == NT::kName && s->stages.empty() && s->predicate.empty() && !s->tuple &&
+         !s->has_focus && !s->has_index && !s->group && !s->keep_array && !s->consarray &&
+         s->ancestor == nullptr;
+}
+}  // namespace
+
 Value Evaluator::EvalPath(const Node* expr, const Value& input, const Ref<Frame>& env) {
   Value input_seq;
   const auto& steps = expr->items;
-  if (input.IsArray() && steps[0]->type != NT::kVariable) {
+  size_t first = 0;
+  if (!expr->keep_singleton_array && !expr->group && !expr->tuple && input.IsObject() &&
+      IsSimpleName(steps[0])) {
+    // Fast path: a chain of plain field names over single objects needs no sequences.
+    Value cur = input;
+    size_t i = 0;
+    while (i < steps.size() && IsSimpleName(steps[i]) && cur.IsObject()) {
+      Value v = ObjGet(cur, steps[i]->value);
+      if (v.IsUndef()) return v;
+      if (i + 1 == steps.size()) return v;
+      ++i;
+      if (v.IsArray()) {
+        input_seq = Seq();
+        auto& out = input_seq.arr()->v;
+        for (size_t k = 0, n = ArrSize(v); k < n; ++k) {
+          Value e = ArrAt(v, k);
+          if (e.IsArray()) {
+            for (size_t m = 0, mn = ArrSize(e); m < mn; ++m) out.push_back(ArrAt(e, m));
+          } else {
+            out.push_back(std::move(e));
+          }
+        }
+        cur = Value();
+        break;
+      }
+      cur = std::move(v);
+    }
+    first = i;
+    if (cur.IsDefined()) input_seq = SeqOf(cur);
+    if (input_seq.IsArray() && ArrSize(input_seq) == 0) return Value();
+  } else if (input.IsArray() && steps[0]->type != NT::kVariable) {
     input_seq = input;
   } else {
     input_seq = SeqOf(input);
@@ -273,10 +311,10 @@ Value Evaluator::EvalPath(const Node* expr, const Value& input, const Ref<Frame>
   Value result;
   bool is_tuple = false;
   Value tuples;
-  for (size_t i = 0; i < steps.size(); ++i) {
+  for (size_t i = first; i < steps.size(); ++i) {
     const Node* step = steps[i];
     if (step->tuple) is_tuple = true;
-    if (i == 0 && step->consarray) {
+    if (i == first && i == 0 && step->consarray) {
       result = Eval(step, input_seq, env);
     } else if (is_tuple) {
       tuples = EvalTupleStep(step, input_seq, tuples, env);
@@ -327,7 +365,18 @@ Value Evaluator::EvalStep(const Node* step, const Value& input, const Ref<Frame>
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     Value res = Eval(step, ArrAt(input, i), env);
-    for (const Stage& st : step->stages) res = EvalFilter(st.expr, res, env);
+    for (const Stage& st : step->stages) {
+      if (st.expr->type == NT::kNumber && !res.IsTupleStream()) {
+        // index stage: pick the item directly, without a one-item sequence
+        Value in = res.IsArray() ? res : SeqOf(res);
+        size_t n2 = res.IsUndef() ? 0 : ArrSize(in);
+        double idx = std::floor(st.expr->num);
+        if (idx < 0) idx += static_cast<double>(n2);
+        res = idx >= 0 && idx < static_cast<double>(n2) ? ArrAt(in, static_cast<size_t>(idx)) : Value();
+        continue;
+      }
+      res = EvalFilter(st.expr, res, env);
+    }
     if (res.IsDefined()) out.push_back(std::move(res));
   }
   if (last && out.size() == 1 && out[0].IsArray() && !out[0].IsSequence()) return out[0];
@@ -586,6 +635,28 @@ Value Evaluator::EvalBinary(const Node* expr, const Value& input, const Ref<Fram
 Value Evaluator::EvalGroup(const std::vector<std::pair<Node*, Node*>>& pairs, int position,
                            const Value& input, const Ref<Frame>& env) {
   bool reduce = input.IsTupleStream();
+  if (!input.IsArray()) {
+    // one item (the usual object constructor): no grouping needed
+    Value result = NewObj();
+    auto& out = result.obj()->v;
+    out.reserve(pairs.size());
+    std::vector<Value> keys;
+    keys.reserve(pairs.size());
+    for (size_t p = 0; p < pairs.size(); ++p) {
+      Value key = Eval(pairs[p].first, input, env);
+      if (key.IsDefined() && !key.IsStr()) Throw("T1003", position, "", Stringify(key, false));
+      if (key.IsDefined())
+        for (const Value& k : keys)
+          if (k.IsDefined() && k.str() == key.str()) Throw("D1009", position, "", key.str());
+      keys.push_back(std::move(key));
+    }
+    for (size_t p = 0; p < pairs.size(); ++p) {
+      if (keys[p].IsUndef()) continue;
+      Value v = Eval(pairs[p].second, input, env);
+      if (v.IsDefined()) out.emplace_back(keys[p].str(), std::move(v));
+    }
+    return result;
+  }
   Value in;
   if (input.IsArray()) {
     in = input;

@@ -379,7 +379,7 @@ int Utf16Length(std::string_view s) {
 
 namespace {
 bool MatchParams(const std::vector<Param>& ps, size_t pi, const std::string& sym, size_t si,
-                 std::vector<int>& counts) {
+                 int* counts) {
   if (pi == ps.size()) return si == sym.size();
   const Param& p = ps[pi];
   auto ok = [&](size_t i) { return i < sym.size() && p.chars.find(sym[i]) != std::string::npos; };
@@ -409,7 +409,13 @@ void ValidateArgs(const Signature& sig, std::vector<Value>& args, const Value& c
   std::string sym;
   sym.reserve(args.size());
   for (const Value& a : args) sym += TypeSymbol(a);
-  std::vector<int> counts(sig.params.size(), 0);
+  int counts_buf[32] = {0};
+  std::vector<int> counts_big;
+  int* counts = counts_buf;
+  if (sig.params.size() > 32) {
+    counts_big.assign(sig.params.size(), 0);
+    counts = counts_big.data();
+  }
   if (!MatchParams(sig.params, 0, sym, 0, counts)) {
     // find the first argument that does not fit
     size_t good = 0;
