@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "common/time_format.h"
+#include "schedule/next_fire.h"
 #include "schedule/posix_tz.h"
 #include "schedule/schedule.h"
 
@@ -83,6 +84,50 @@ TEST(Zones, DaylightSavingContinuesAfter2037) {
   EXPECT_EQ(got, (std::vector<std::string>{"2040-11-04T05:00:00Z", "2040-11-04T05:30:00Z",
                                            "2040-11-04T06:00:00Z", "2040-11-04T06:30:00Z",
                                            "2040-11-05T06:00:00Z"}));
+}
+
+// Fixed-time jobs against a quarter-hour walk (every transition here is on a quarter hour): the
+// wall time's first instant, or in a gap the first instant after it, in the years of listed
+// transitions (2027) and of the footer rule (2045).
+TEST(Zones, FixedTimeJobsAroundTransitionsAgreeWithAWalk) {
+  int checked = 0;
+  for (const char* name : kZones) {
+    auto zone = TimeZone::Find(name);
+    ASSERT_TRUE(zone);
+    for (int year : {2027, 2045}) {
+      for (int month : {3, 4, 9, 10, 11}) {
+        const int64_t t0 = civil::FromCivil({year, month, 1, 0, 0, 0});
+        const int64_t transition = zone->PeriodAt(t0).end;
+        if (transition > t0 + 40 * 86400) continue;
+        for (int minute_of_day = 0; minute_of_day < 1440; minute_of_day += 15) {
+          const int h = minute_of_day / 60, m = minute_of_day % 60;
+          auto cron = CronExpr::Parse(std::to_string(m) + " " + std::to_string(h) + " * * *");
+          ASSERT_TRUE(cron);
+          const int64_t after = transition - 36 * 3600;
+          int64_t t = after;
+          for (int k = 0; k < 3; ++k) {
+            auto got = NextWallClockFire(*cron, true, *zone, t);
+            ASSERT_TRUE(got);
+            // The day of the fire, walked minute by minute.
+            const CivilTime day = civil::ToCivil(zone->ToLocal(*got));
+            const LocalSeconds wall = civil::FromCivil({day.year, day.month, day.day, h, m, 0});
+            std::optional<int64_t> first_at, first_after;
+            for (int64_t u = wall - 16 * 3600; u <= wall + 16 * 3600; u += 900) {
+              const LocalSeconds l = zone->ToLocal(u);
+              if (l == wall && !first_at) first_at = u;
+              if (l > wall && !first_after) first_after = u;
+            }
+            const int64_t want = first_at ? *first_at : *first_after;
+            ASSERT_EQ(*got, want) << name << " " << h << ":" << m << " after "
+                                  << FormatIso(FromUnixMs(t * 1000));
+            ++checked;
+            t = *got;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
 }
 
 }  // namespace
