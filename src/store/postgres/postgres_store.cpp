@@ -810,22 +810,31 @@ Result<Run> PostgresStore::CreateRun(const Run& in) {
 Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int max, TimePoint now,
                                                   TimePoint lease_until) {
   if (max <= 0) return std::vector<Run>{};
-  // One statement: the candidates are locked as they are chosen, and rows
-  // another node is claiming right now are skipped, not waited for, so
-  // concurrent claimers never get the same run and never queue up.
+  // One statement. The candidates come from the two queue indexes (ready
+  // now, oldest first; and due: lease expired or not_before passed), a few
+  // more than asked for; they are locked as they are chosen, rows another
+  // node is claiming this instant are skipped rather than waited for, and
+  // the conditions are checked again on the locked row, so concurrent
+  // claimers never get the same run and never queue up behind each other.
   static const std::string sql =
-      "WITH c AS (SELECT id FROM runs WHERE " UNFINISHED
-      " AND (claimed_by = '' OR lease_until IS NULL OR lease_until <= $3) "
-      "AND (not_before IS NULL OR not_before <= $3) "
-      "ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+      "WITH cand AS ("
+      "(SELECT id FROM runs WHERE " UNFINISHED " AND available_at = 0 "
+      "ORDER BY created_at, id LIMIT $5) UNION ALL "
+      "(SELECT id FROM runs WHERE " UNFINISHED " AND available_at > 0 AND available_at <= $3 "
+      "ORDER BY created_at, id LIMIT $5)), "
+      "c AS (SELECT id FROM runs WHERE id IN (SELECT id FROM cand) AND " UNFINISHED
+      " AND available_at <= $3 ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
       "UPDATE runs r SET claimed_by = $1, lease_until = $2 FROM c WHERE r.id = c.id RETURNING " +
       Prefixed(RUN_COLS, "r.");
+  // Candidates: enough that claimers running at once (each locking up to
+  // `max`) still leave this one `max` free runs.
+  int64_t candidates = int64_t{max} * 4 + 64;
   // Not retried once the statement may have run: the runs it claimed come
   // back when their lease expires, while a second claim could hand them out
   // to another worker of this node.
   return impl_->Do(Retry::kIfNotCommitted, [&](Conn& c, bool) -> Result<std::vector<Run>> {
     Rows rows =
-        c.Exec(sql, Params().Text(node).Time(lease_until).Time(now).Int(max));
+        c.Exec(sql, Params().Text(node).Time(lease_until).Time(now).Int(max).Int(candidates));
     std::vector<Run> runs;
     for (int i = 0; i < rows.size(); ++i) runs.push_back(ReadRun(rows, i));
     std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {

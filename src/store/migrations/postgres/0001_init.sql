@@ -67,14 +67,24 @@ CREATE TABLE runs (
   claimed_by       text NOT NULL DEFAULT '', -- node holding the run, '' when none
   lease_until      bigint,
   not_before       bigint,
-  cancel_requested boolean NOT NULL DEFAULT false
+  cancel_requested boolean NOT NULL DEFAULT false,
+  -- When the run may be claimed (unix ms; 0: now): after its lease, if it is
+  -- held, and after not_before. Kept by PostgreSQL, for the queue's indexes.
+  available_at     bigint NOT NULL GENERATED ALWAYS AS (GREATEST(
+                     CASE WHEN claimed_by = '' OR lease_until IS NULL THEN 0 ELSE lease_until END,
+                     COALESCE(not_before, 0))) STORED
 );
 -- Process Log: newest first, overall and per flow (also the Flow List's last run).
 CREATE INDEX runs_by_created ON runs (created_at, id);
 CREATE INDEX runs_by_flow ON runs (flow_id, created_at, id);
 CREATE INDEX runs_by_status ON runs (status, created_at, id);
--- The queue: only unfinished runs, oldest first (ClaimRuns).
-CREATE INDEX runs_unfinished ON runs (created_at, id) WHERE status IN ('queued', 'running');
+-- The queue (ClaimRuns), in two parts so that a claim never walks past runs
+-- that are held or waiting: the runs claimable at once, oldest first, and the
+-- ones that become claimable at a time (leased, or waiting for not_before).
+CREATE INDEX runs_ready ON runs (created_at, id)
+  WHERE status IN ('queued', 'running') AND available_at = 0;
+CREATE INDEX runs_waiting ON runs (available_at)
+  WHERE status IN ('queued', 'running') AND available_at > 0;
 
 CREATE TABLE step_runs (
   run_id      text COLLATE "C" NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
