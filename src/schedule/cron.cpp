@@ -180,6 +180,8 @@ Result<void> CronParser::Item(std::string_view item, Field f, CronExpr& e, uint6
       if (!vb) return Fail(std::move(vb).error());
       lo = *va;
       hi = *vb;
+      // FRI-SUN: the name SUN ending a range is 7 (a numeric 5-0 stays reversed).
+      if (f == kDow && hi == 0 && lo > 0 && std::isalpha(static_cast<unsigned char>(b[0]))) hi = 7;
       if (lo > hi) return Err(f, "range " + std::string(base) + " is reversed");
     }
   }
@@ -233,15 +235,17 @@ Result<CronExpr> CronParser::Parse(std::string_view input) {
 
   std::string_view body = text;
   if (text[0] == '@') {
-    if (text == "@yearly" || text == "@annually")
+    std::string lower(text);  // macros are case-insensitive, as names are
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "@yearly" || lower == "@annually")
       body = "0 0 1 1 *";
-    else if (text == "@monthly")
+    else if (lower == "@monthly")
       body = "0 0 1 * *";
-    else if (text == "@weekly")
+    else if (lower == "@weekly")
       body = "0 0 * * 0";
-    else if (text == "@daily" || text == "@midnight")
+    else if (lower == "@daily" || lower == "@midnight")
       body = "0 0 * * *";
-    else if (text == "@hourly")
+    else if (lower == "@hourly")
       body = "0 * * * *";
     else {
       return Fail(ErrorCode::kValidation,

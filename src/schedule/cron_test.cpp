@@ -112,6 +112,15 @@ std::vector<std::string> Next(std::string_view expr, std::string_view tz, std::s
   return out;
 }
 
+TEST(Cron, SundayEndsARangeAndMacrosIgnoreCase) {
+  EXPECT_EQ(Next("0 12 * * FRI-SUN", "UTC", "2026-11-26T00:00:00Z", 4),
+            (std::vector<std::string>{"2026-11-27T12:00:00Z", "2026-11-28T12:00:00Z",
+                                      "2026-11-29T12:00:00Z", "2026-12-04T12:00:00Z"}));
+  EXPECT_EQ(ErrorOf("0 0 * * 5-0"), "day-of-week: range 5-0 is reversed");
+  EXPECT_EQ(ErrorOf("@DAILY"), "ok");
+  EXPECT_EQ(CronExpr::Parse("@Weekly")->Describe(), "At 00:00 on Sunday");
+}
+
 TEST(Cron, NewYorkExamplesOfSchedulingMd) {
   using V = std::vector<std::string>;
   EXPECT_EQ(Next("30 2 * * *", "America/New_York", "2027-03-13T06:00:00Z", 3),
