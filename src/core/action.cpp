@@ -6,6 +6,13 @@ void ActionCatalog::Register(ConnectorSpec spec, std::map<std::string, std::shar
                              ConnectionTester tester) {
   for (auto& [name, action] : actions) actions_[spec.name + "." + name] = std::move(action);
   if (tester) testers_[spec.name] = std::move(tester);
+  // A second registration under the same name adds its actions to the first
+  // (the data connector's actions come from two folders of connectors/).
+  for (auto& c : connectors_) {
+    if (c.name != spec.name) continue;
+    for (auto& a : spec.actions) c.actions.push_back(std::move(a));
+    return;
+  }
   connectors_.push_back(std::move(spec));
 }
 

@@ -1,0 +1,333 @@
+#include "connectors/common/file_transfer.h"
+
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "connectors/common/curl.h"
+#include "connectors/common/redact.h"
+#include "connectors/common/spec.h"
+
+namespace weft::connectors {
+namespace {
+
+std::string Base64(const std::string& d) {
+  std::string out(sodium_base64_encoded_len(d.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()), d.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+std::optional<std::string> FromBase64(const std::string& text) {
+  std::string out(text.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \r\n\t",
+                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+    return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
+bool ValidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+    if (extra < 0 || i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+// A private key written to a 0600 temp file for the length of one call.
+class KeyFile {
+ public:
+  explicit KeyFile(const std::string& key) {
+    if (key.empty()) return;
+    std::string tmpl = (std::filesystem::temp_directory_path() / "weft-key-XXXXXX").string();
+    int fd = mkstemp(tmpl.data());
+    if (fd < 0) return;
+    std::string text = key.back() == '\n' ? key : key + "\n";
+    bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    if (ok) path_ = tmpl;
+    else unlink(tmpl.c_str());
+  }
+  ~KeyFile() {
+    if (!path_.empty()) unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class Session {
+ public:
+  Session(const Connection& c, FileProtocol protocol, const ConnectorSpec& spec)
+      : c_(c), protocol_(protocol), redact_(c, spec), key_(GetString(c.auth, "private_key")) {}
+
+  // The URL of `path` on the server (a directory when `dir`).
+  std::string Url(std::string path, bool dir) const {
+    std::string host = GetString(c_.settings, "host");
+    auto configured = OptInt(c_.settings, "port");
+    int64_t port = configured && configured->has_value() ? **configured : (protocol_ == FileProtocol::kSftp ? 22 : 21);
+    std::string scheme = protocol_ == FileProtocol::kSftp ? "sftp" : (Security() == "implicit_tls" ? "ftps" : "ftp");
+    if (dir && (path.empty() || path.back() != '/')) path += '/';
+    std::string encoded;
+    if (protocol_ == FileProtocol::kSftp) {
+      // Absolute paths; "~/x" is relative to the user's home.
+      if (path.starts_with("~")) encoded = "/~" + UrlEncodePath(path.substr(1));
+      else encoded = "/" + UrlEncodePath(path.starts_with("/") ? path.substr(1) : path);
+    } else {
+      // Relative to the login directory ("/" at the start is that directory).
+      encoded = "/" + UrlEncodePath(path.starts_with("/") ? path.substr(1) : path);
+    }
+    return scheme + "://" + host + ":" + std::to_string(port) + encoded;
+  }
+
+  std::string Security() const { return GetString(c_.settings, "security", "none"); }
+
+  void Configure(Transfer& t, const std::string& url) const {
+    CURL* h = t.handle();
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    std::string user = GetString(c_.auth, "username");
+    if (!user.empty()) curl_easy_setopt(h, CURLOPT_USERNAME, user.c_str());
+    std::string type = GetString(c_.auth, "type");
+    if (type == "password" || type.empty()) {
+      curl_easy_setopt(h, CURLOPT_PASSWORD, GetString(c_.auth, "password").c_str());
+      if (protocol_ == FileProtocol::kSftp) curl_easy_setopt(h, CURLOPT_SSH_AUTH_TYPES, static_cast<long>(CURLSSH_AUTH_PASSWORD | CURLSSH_AUTH_KEYBOARD));
+    } else if (type == "private_key") {
+      curl_easy_setopt(h, CURLOPT_SSH_AUTH_TYPES, static_cast<long>(CURLSSH_AUTH_PUBLICKEY));
+      curl_easy_setopt(h, CURLOPT_SSH_PRIVATE_KEYFILE, key_.path().c_str());
+      curl_easy_setopt(h, CURLOPT_SSH_PUBLIC_KEYFILE, "");
+      std::string pass = GetString(c_.auth, "passphrase");
+      if (!pass.empty()) curl_easy_setopt(h, CURLOPT_KEYPASSWD, pass.c_str());
+    }
+    if (protocol_ == FileProtocol::kSftp) {
+      std::string fingerprint = GetString(c_.settings, "host_key_sha256");
+      if (!fingerprint.empty()) curl_easy_setopt(h, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, fingerprint.c_str());
+    } else {
+      if (Security() == "explicit_tls") curl_easy_setopt(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+      if (c_.settings.value("verify_tls", true) == false) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+      }
+    }
+  }
+
+  ActionOutcome Failure(const Transfer& t, CURLcode rc, const std::string& what) const {
+    ActionOutcome o = t.Failure(rc, what);
+    if (rc == CURLE_LOGIN_DENIED) o.error->message = what + ": the server refused the login";
+    if (rc == CURLE_REMOTE_FILE_NOT_FOUND) o.error->message = what + ": no such file or directory";
+    o.error->message = redact_(o.error->message);
+    return o;
+  }
+
+  // A quote command naming paths, in the protocol's syntax.
+  std::vector<std::string> Commands(const std::string& op, const std::string& a, const std::string& b = "") const {
+    if (protocol_ == FileProtocol::kSftp) {
+      auto q = [](const std::string& p) { return "\"" + p + "\""; };
+      if (op == "delete") return {"rm " + q(a)};
+      if (op == "rmdir") return {"rmdir " + q(a)};
+      return {"rename " + q(a) + " " + q(b)};
+    }
+    if (op == "delete") return {"DELE " + a};
+    if (op == "rmdir") return {"RMD " + a};
+    return {"RNFR " + a, "RNTO " + b};
+  }
+
+  const Connection& c_;
+  FileProtocol protocol_;
+  Redactor redact_;
+  KeyFile key_;
+};
+
+bool BadPath(const std::string& p) { return p.find('"') != std::string::npos || p.find('\n') != std::string::npos || p.find('\r') != std::string::npos; }
+
+class FileAction : public Action {
+ public:
+  FileAction(std::string op, FileProtocol protocol, ConnectorSpec spec)
+      : op_(std::move(op)), protocol_(protocol), spec_(std::move(spec)) {}
+
+  ActionOutcome Execute(ActionContext& ctx) override {
+    if (!ctx.connection) return ActionOutcome::Failed(ErrorCode::kValidation, spec_.name + "." + op_ + " needs a connection");
+    Session s(*ctx.connection, protocol_, spec_);
+    CallEnv env = EnvOf(ctx);
+    const Json& in = ctx.input;
+    auto timeout = OptDuration(ctx.connection->settings, "timeout");
+    std::optional<Millis> limit = timeout && timeout->has_value() ? **timeout : std::optional<Millis>();
+
+    if (op_ == "move") {
+      auto from = ReqString(in, "from");
+      if (!from) return InputError(from.error());
+      auto to = ReqString(in, "to");
+      if (!to) return InputError(to.error());
+      if (BadPath(*from) || BadPath(*to)) return ActionOutcome::Failed(ErrorCode::kValidation, "paths cannot hold quotes or line breaks");
+      return Quote(s, env, limit, s.Commands("move", *from, *to), Json{{"from", *from}, {"to", *to}}, "moving " + *from);
+    }
+    auto path = op_ == "list" ? OptString(in, "path") : OptString(in, "path");
+    if (!path) return InputError(path.error());
+    std::string p = path->value_or("");
+    if (op_ != "list" && p.empty()) return InputError(Error(ErrorCode::kValidation, "path is required", {{"with.path", "is required"}}));
+    if (BadPath(p)) return ActionOutcome::Failed(ErrorCode::kValidation, "a path cannot hold quotes or line breaks");
+
+    if (op_ == "delete") return Quote(s, env, limit, s.Commands("delete", p), Json{{"path", p}, {"deleted", true}}, "deleting " + p);
+
+    Transfer t(env, true, limit);
+    if (op_ == "list") {
+      std::string url = s.Url(p.empty() ? (protocol_ == FileProtocol::kSftp ? "~/" : "") : p, true);
+      s.Configure(t, url);
+      std::string listing;
+      t.CaptureBody(&listing, 64u << 20);
+      CURLcode rc = t.Perform();
+      if (rc != CURLE_OK) return s.Failure(t, rc, "listing " + (p.empty() ? std::string("the home directory") : p));
+      Json entries = Json::array();
+      std::istringstream lines(listing);
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        Json e = ParseListLine(line);
+        if (e.is_null() || e["name"] == "." || e["name"] == "..") continue;
+        entries.push_back(std::move(e));
+      }
+      return ActionOutcome::Ok(Json{{"path", p}, {"entries", entries}});
+    }
+    if (op_ == "get") {
+      s.Configure(t, s.Url(p, false));
+      std::string content;
+      t.CaptureBody(&content, 64u << 20);
+      CURLcode rc = t.Perform();
+      if (rc != CURLE_OK) return s.Failure(t, rc, "reading " + p);
+      std::string encoding = GetString(in, "encoding", "auto");
+      if (encoding == "auto") encoding = ValidUtf8(content) ? "text" : "base64";
+      if (encoding == "text" && !ValidUtf8(content))
+        return ActionOutcome::Failed(ErrorCode::kStepFailed, p + " is not UTF-8 text; read it with encoding: base64");
+      Json out = {{"path", p}, {"size", content.size()}, {"encoding", encoding}};
+      out["content"] = encoding == "base64" ? Base64(content) : content;
+      return ActionOutcome::Ok(std::move(out));
+    }
+    // put
+    Json content = in.value("content", Json(nullptr));
+    if (content.is_null()) return InputError(Error(ErrorCode::kValidation, "content is required", {{"with.content", "is required"}}));
+    std::string data = content.is_string() ? content.get<std::string>() : content.dump();
+    if (GetString(in, "encoding", "text") == "base64") {
+      auto bytes = FromBase64(data);
+      if (!bytes) return ActionOutcome::Failed(ErrorCode::kValidation, "content is not base64");
+      data = std::move(*bytes);
+    }
+    s.Configure(t, s.Url(p, false));
+    t.Upload(&data);
+    if (in.value("create_dirs", true) != false)
+      curl_easy_setopt(t.handle(), CURLOPT_FTP_CREATE_MISSING_DIRS, static_cast<long>(CURLFTP_CREATE_DIR_RETRY));
+    CURLcode rc = t.Perform();
+    if (rc != CURLE_OK) return s.Failure(t, rc, "writing " + p);
+    ctx.log("info", "wrote " + std::to_string(data.size()) + " bytes to " + p);
+    return ActionOutcome::Ok(Json{{"path", p}, {"size", data.size()}});
+  }
+
+ private:
+  ActionOutcome Quote(Session& s, const CallEnv& env, std::optional<Millis> limit, const std::vector<std::string>& commands,
+                      Json output, const std::string& what) {
+    Transfer t(env, true, limit);
+    s.Configure(t, s.Url(protocol_ == FileProtocol::kSftp ? "/" : "", true));
+    HeaderList quote;
+    for (const auto& c : commands) quote.Add(c);
+    curl_easy_setopt(t.handle(), CURLOPT_QUOTE, quote.get());
+    curl_easy_setopt(t.handle(), CURLOPT_NOBODY, 1L);
+    CURLcode rc = t.Perform();
+    if (rc != CURLE_OK) {
+      ActionOutcome o = s.Failure(t, rc, what);
+      if (rc == CURLE_QUOTE_ERROR) o.error->message = s.redact_(what + ": the server refused (" + t.Message(rc) + ")");
+      return o;
+    }
+    return ActionOutcome::Ok(std::move(output));
+  }
+
+  std::string op_;
+  FileProtocol protocol_;
+  ConnectorSpec spec_;
+};
+
+ConnectionTestResult TestFiles(const Connection& c, Clock& clock, FileProtocol protocol, const ConnectorSpec& spec) {
+  std::atomic<bool> cancelled{false};
+  CallEnv env{clock, clock.Now() + Millis(15'000), cancelled};
+  Session s(c, protocol, spec);
+  Transfer t(env, false);
+  std::string url = s.Url(protocol == FileProtocol::kSftp ? "~/" : "", true);
+  s.Configure(t, url);
+  curl_easy_setopt(t.handle(), CURLOPT_NOBODY, 1L);
+  CURLcode rc = t.Perform();
+  if (rc != CURLE_OK) return {false, s.Failure(t, rc, "connecting to " + GetString(c.settings, "host")).error->message};
+  return {true, "logged in to " + GetString(c.settings, "host") + " as " + GetString(c.auth, "username")};
+}
+
+}  // namespace
+
+Json ParseListLine(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> tokens;
+  std::string tok;
+  size_t consumed = 0;
+  // perms links owner group size month day time-or-year, then the name (spaces kept).
+  for (int i = 0; i < 8; ++i) {
+    if (!(in >> tok)) return nullptr;
+    tokens.push_back(tok);
+  }
+  consumed = static_cast<size_t>(in.tellg());
+  if (consumed >= line.size()) return nullptr;
+  std::string name = line.substr(consumed);
+  size_t start = name.find_first_not_of(' ');
+  if (start == std::string::npos) return nullptr;
+  name = name.substr(start);
+  const std::string& perms = tokens[0];
+  if (perms.size() < 10) return nullptr;
+  std::string type = perms[0] == 'd' ? "dir" : perms[0] == 'l' ? "link" : "file";
+  if (type == "link") {
+    size_t arrow = name.find(" -> ");
+    if (arrow != std::string::npos) name = name.substr(0, arrow);
+  }
+  char* end = nullptr;
+  long long size = std::strtoll(tokens[4].c_str(), &end, 10);
+  if (*end != '\0') return nullptr;
+  return Json{{"name", name}, {"type", type}, {"size", size},
+              {"modified", tokens[5] + " " + tokens[6] + " " + tokens[7]}, {"permissions", perms}};
+}
+
+std::vector<ActionSpec> FileTransferActions(const std::string& path_help) {
+  return {
+      {"list", "List a directory", "Lists the files and folders of a directory.",
+       {Field("path", "Directory", "string", false, path_help)},
+       "{path, entries: [{name, type: file|dir|link, size, modified, permissions}]}", {}},
+      {"get", "Download a file", "Reads a file's content.",
+       {Field("path", "File", "string", true, path_help),
+        Field("encoding", "Encoding", "enum", false, "auto gives text for UTF-8 files, base64 otherwise.", "auto",
+              {"auto", "text", "base64"})},
+       "{path, size, encoding, content}", {}},
+      {"put", "Upload a file", "Writes a file, replacing it when it exists.",
+       {Field("path", "File", "string", true, path_help), Field("content", "Content", "any", true, "Text, or base64 (see encoding)."),
+        Field("encoding", "Encoding", "enum", false, "", "text", {"text", "base64"}),
+        Field("create_dirs", "Create folders", "boolean", false, "Create missing parent folders.", true)},
+       "{path, size}", {}},
+      {"delete", "Delete a file", "Removes a file.", {Field("path", "File", "string", true, path_help)}, "{path, deleted}", {}},
+      {"move", "Move or rename", "Renames a file or moves it to another folder.",
+       {Field("from", "From", "string", true, path_help), Field("to", "To", "string", true, path_help)}, "{from, to}", {}},
+  };
+}
+
+void RegisterFileTransfer(ActionCatalog& catalog, ConnectorSpec spec, FileProtocol protocol) {
+  std::map<std::string, std::shared_ptr<Action>> actions;
+  for (const char* op : {"list", "get", "put", "delete", "move"}) actions[op] = std::make_shared<FileAction>(op, protocol, spec);
+  ConnectorSpec tester_spec = spec;
+  catalog.Register(std::move(spec), std::move(actions), [protocol, tester_spec](const Connection& c, Clock& clock) {
+    return TestFiles(c, clock, protocol, tester_spec);
+  });
+}
+
+}  // namespace weft::connectors

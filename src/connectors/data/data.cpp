@@ -1,0 +1,536 @@
+#include "connectors/data/data.h"
+
+#include <expat.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sodium.h>
+
+#include <vector>
+
+#include "connectors/common/spec.h"
+
+namespace weft::connectors {
+namespace {
+
+std::string Text(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+bool ValidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+    if (extra < 0 || i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+// ---- XML ------------------------------------------------------------------------
+
+// Builds JSON while expat walks the document: an element is an object of its
+// attributes ("@name"), children (repeated names become arrays) and text
+// ("#text"); an element with only text is that string; an empty one is "".
+struct XmlBuilder {
+  struct Frame {
+    std::string name;
+    Json obj = Json::object();
+    std::string text;
+  };
+  std::vector<Frame> stack;
+  Json root;
+  std::string error;
+  XML_Parser parser = nullptr;
+
+  static void Start(void* p, const XML_Char* name, const XML_Char** attrs) {
+    auto* b = static_cast<XmlBuilder*>(p);
+    if (b->stack.size() > 256) {
+      b->error = "the XML is nested too deeply";
+      XML_StopParser(b->parser, XML_FALSE);
+      return;
+    }
+    Frame f;
+    f.name = name;
+    for (int i = 0; attrs[i]; i += 2) f.obj[std::string("@") + attrs[i]] = attrs[i + 1];
+    b->stack.push_back(std::move(f));
+  }
+  static void End(void* p, const XML_Char*) {
+    auto* b = static_cast<XmlBuilder*>(p);
+    Frame f = std::move(b->stack.back());
+    b->stack.pop_back();
+    std::string trimmed = f.text;
+    size_t s = trimmed.find_first_not_of(" \t\r\n");
+    trimmed = s == std::string::npos ? "" : trimmed.substr(s, trimmed.find_last_not_of(" \t\r\n") - s + 1);
+    Json value;
+    if (f.obj.empty()) {
+      value = trimmed;
+    } else {
+      if (!trimmed.empty()) f.obj["#text"] = trimmed;
+      value = std::move(f.obj);
+    }
+    if (b->stack.empty()) {
+      b->root = Json::object();
+      b->root[f.name] = std::move(value);
+      return;
+    }
+    Json& parent = b->stack.back().obj;
+    auto it = parent.find(f.name);
+    if (it == parent.end()) {
+      parent[f.name] = std::move(value);
+    } else if (it->is_array()) {
+      it->push_back(std::move(value));
+    } else {
+      *it = Json::array({std::move(*it), std::move(value)});
+    }
+  }
+  static void Chars(void* p, const XML_Char* s, int len) {
+    auto* b = static_cast<XmlBuilder*>(p);
+    if (!b->stack.empty()) b->stack.back().text.append(s, len);
+  }
+};
+
+std::string XmlEscape(const std::string& s, bool attribute) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += attribute ? "&quot;" : "\""; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+bool ValidXmlName(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) || name[0] == '-' || name[0] == '.') return false;
+  for (unsigned char c : name)
+    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80)) return false;
+  return true;
+}
+
+Result<void> WriteElement(const std::string& name, const Json& v, bool pretty, int depth, std::string& out) {
+  if (!ValidXmlName(name)) return Fail(ErrorCode::kValidation, "\"" + name + "\" is not a valid XML element name");
+  if (depth > 256) return Fail(ErrorCode::kValidation, "the value is nested too deeply");
+  if (v.is_array()) {
+    for (const auto& e : v) {
+      auto r = WriteElement(name, e, pretty, depth, out);
+      if (!r) return r;
+    }
+    return Ok();
+  }
+  std::string indent = pretty ? std::string(depth * 2, ' ') : "";
+  out += indent + "<" + name;
+  if (!v.is_object()) {
+    if (v.is_null() || v == "") {
+      out += "/>";
+    } else {
+      out += ">" + XmlEscape(Text(v), false) + "</" + name + ">";
+    }
+    if (pretty) out += "\n";
+    return Ok();
+  }
+  bool children = false;
+  for (auto& [k, c] : v.items()) {
+    if (k.starts_with("@")) {
+      if (!ValidXmlName(k.substr(1))) return Fail(ErrorCode::kValidation, "\"" + k + "\" is not a valid XML attribute name");
+      out += " " + k.substr(1) + "=\"" + XmlEscape(Text(c), true) + "\"";
+    } else if (k != "#text") {
+      children = true;
+    }
+  }
+  std::string text = v.contains("#text") ? XmlEscape(Text(v["#text"]), false) : "";
+  if (!children && text.empty()) {
+    out += "/>";
+    if (pretty) out += "\n";
+    return Ok();
+  }
+  out += ">" + text;
+  if (children) {
+    if (pretty) out += "\n";
+    for (auto& [k, c] : v.items()) {
+      if (k.starts_with("@") || k == "#text") continue;
+      auto r = WriteElement(k, c, pretty, depth + 1, out);
+      if (!r) return r;
+    }
+    out += indent;
+  }
+  out += "</" + name + ">";
+  if (pretty) out += "\n";
+  return Ok();
+}
+
+// ---- actions --------------------------------------------------------------------------
+
+template <typename Fn>
+class FnAction : public Action {
+ public:
+  explicit FnAction(Fn fn) : fn_(std::move(fn)) {}
+  ActionOutcome Execute(ActionContext& ctx) override { return fn_(ctx.input); }
+
+ private:
+  Fn fn_;
+};
+template <typename Fn>
+std::shared_ptr<Action> MakeAction(Fn fn) {
+  return std::make_shared<FnAction<Fn>>(std::move(fn));
+}
+
+ActionOutcome FromResult(Result<Json> r) {
+  if (!r) return InputError(r.error());
+  return ActionOutcome::Ok(std::move(*r));
+}
+
+Result<CsvOptions> ReadCsvOptions(const Json& in) {
+  CsvOptions o;
+  auto delimiter = OptString(in, "delimiter");
+  if (!delimiter) return Fail(std::move(delimiter).error());
+  if (delimiter->has_value()) {
+    std::string d = **delimiter == "\\t" || **delimiter == "tab" ? "\t" : **delimiter;
+    if (d.size() != 1) return Fail(ErrorCode::kValidation, "delimiter must be one character", {{"with.delimiter", "must be one character"}});
+    o.delimiter = d[0];
+  }
+  auto quote = OptString(in, "quote");
+  if (!quote) return Fail(std::move(quote).error());
+  if (quote->has_value()) {
+    if ((*quote)->size() != 1) return Fail(ErrorCode::kValidation, "quote must be one character", {{"with.quote", "must be one character"}});
+    o.quote = (**quote)[0];
+  }
+  auto header = OptBool(in, "header");
+  if (!header) return Fail(std::move(header).error());
+  o.header = header->value_or(true);
+  o.quoting = GetString(in, "quoting", "minimal");
+  if (o.quoting != "minimal" && o.quoting != "all" && o.quoting != "none")
+    return Fail(ErrorCode::kValidation, "quoting must be minimal, all or none", {{"with.quoting", "must be minimal, all or none"}});
+  return o;
+}
+
+std::string Base64(const std::string& data, int variant) {
+  std::string out(sodium_base64_encoded_len(data.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(), variant);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+std::optional<std::string> Unbase64(const std::string& text, int variant) {
+  std::string out(text.size(), '\0');
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \r\n\t", &len,
+                        &end, variant) != 0 || end != text.data() + text.size())
+    return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
+std::string Hex(const unsigned char* data, size_t len) {
+  std::string out(len * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data, len);
+  out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+// ---- CSV ------------------------------------------------------------------------------
+
+Result<Json> ParseCsv(const std::string& text, const CsvOptions& o) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false, field_started = false;
+  size_t line = 1;
+  auto end_field = [&] {
+    row.push_back(std::move(field));
+    field.clear();
+    field_started = false;
+  };
+  auto end_row = [&] {
+    end_field();
+    if (!(row.size() == 1 && row[0].empty())) rows.push_back(std::move(row));  // skip blank lines
+    row.clear();
+  };
+  size_t i = 0;
+  if (text.starts_with("\xEF\xBB\xBF")) i = 3;  // a byte-order mark
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == o.quote) {
+        if (i + 1 < text.size() && text[i + 1] == o.quote) {
+          field += c;
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+    } else if (c == o.quote && !field_started) {
+      quoted = true;
+      field_started = true;
+    } else if (c == o.delimiter) {
+      end_field();
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      end_row();
+      ++line;
+    } else {
+      field += c;
+      field_started = true;
+    }
+  }
+  if (quoted) return Fail(ErrorCode::kValidation, "the CSV has an unclosed quote (line " + std::to_string(line) + ")");
+  if (!field.empty() || !row.empty() || field_started) end_row();
+
+  Json out = Json::array();
+  if (!o.header) {
+    for (auto& r : rows) out.push_back(r);
+    return out;
+  }
+  if (rows.empty()) return out;
+  const auto& names = rows[0];
+  for (size_t r = 1; r < rows.size(); ++r) {
+    Json obj = Json::object();
+    for (size_t k = 0; k < names.size(); ++k) obj[names[k]] = k < rows[r].size() ? Json(rows[r][k]) : Json("");
+    for (size_t k = names.size(); k < rows[r].size(); ++k) obj["column_" + std::to_string(k + 1)] = rows[r][k];
+    out.push_back(std::move(obj));
+  }
+  return out;
+}
+
+Result<std::string> FormatCsv(const Json& rows, const Json& columns_in, const CsvOptions& o) {
+  if (!rows.is_array()) return Fail(ErrorCode::kValidation, "rows must be an array", {{"with.rows", "must be an array"}});
+  std::vector<std::string> columns;
+  if (columns_in.is_array()) {
+    for (const auto& c : columns_in) columns.push_back(Text(c));
+  } else {
+    for (const auto& r : rows) {
+      if (!r.is_object()) continue;
+      for (auto& [k, v] : r.items())
+        if (std::find(columns.begin(), columns.end(), k) == columns.end()) columns.push_back(k);
+    }
+  }
+  auto cell = [&](const Json& v) {
+    std::string s = v.is_null() ? "" : Text(v);
+    bool needs = o.quoting == "all" ||
+                 (o.quoting == "minimal" && (s.find(o.delimiter) != std::string::npos || s.find(o.quote) != std::string::npos ||
+                                             s.find('\n') != std::string::npos || s.find('\r') != std::string::npos));
+    if (!needs) return s;
+    std::string q(1, o.quote);
+    std::string out = q;
+    for (char c : s) {
+      if (c == o.quote) out += c;
+      out += c;
+    }
+    return out + q;
+  };
+  std::string out;
+  auto line = [&](const std::vector<Json>& cells) {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i) out += o.delimiter;
+      out += cell(cells[i]);
+    }
+    out += "\r\n";
+  };
+  if (o.header && !columns.empty()) line(std::vector<Json>(columns.begin(), columns.end()));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Json& r = rows[i];
+    std::vector<Json> cells;
+    if (r.is_array()) {
+      for (const auto& v : r) cells.push_back(v);
+    } else if (r.is_object()) {
+      for (const auto& c : columns) cells.push_back(r.contains(c) ? r[c] : Json(nullptr));
+    } else {
+      return Fail(ErrorCode::kValidation, "rows[" + std::to_string(i) + "] must be an object or an array",
+                  {{"with.rows[" + std::to_string(i) + "]", "must be an object or an array"}});
+    }
+    line(cells);
+  }
+  return out;
+}
+
+Result<Json> ParseXml(const std::string& text) {
+  XmlBuilder b;
+  XML_Parser p = XML_ParserCreate("UTF-8");
+  b.parser = p;
+  XML_SetUserData(p, &b);
+  XML_SetElementHandler(p, &XmlBuilder::Start, &XmlBuilder::End);
+  XML_SetCharacterDataHandler(p, &XmlBuilder::Chars);
+  XML_Status st = XML_Parse(p, text.data(), static_cast<int>(text.size()), XML_TRUE);
+  std::string error;
+  if (!b.error.empty()) {
+    error = b.error;
+  } else if (st != XML_STATUS_OK) {
+    error = std::string("the XML is not well-formed: ") + XML_ErrorString(XML_GetErrorCode(p)) + " at line " +
+            std::to_string(XML_GetCurrentLineNumber(p)) + ", column " + std::to_string(XML_GetCurrentColumnNumber(p));
+  }
+  XML_ParserFree(p);
+  if (!error.empty()) return Fail(ErrorCode::kValidation, error);
+  return b.root;
+}
+
+Result<std::string> FormatXml(const Json& value, bool declaration, bool pretty) {
+  if (!value.is_object() || value.size() != 1)
+    return Fail(ErrorCode::kValidation, "value must be an object with one key, the root element",
+                {{"with.value", "must be an object with one key, the root element"}});
+  std::string out = declaration ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" : "";
+  if (declaration && pretty) out += "\n";
+  auto r = WriteElement(value.begin().key(), value.begin().value(), pretty, 0, out);
+  if (!r) return Fail(std::move(r).error());
+  if (value.begin().value().is_array())
+    return Fail(ErrorCode::kValidation, "the root element cannot be a list", {{"with.value", "the root element cannot be a list"}});
+  return out;
+}
+
+void RegisterDataFormats(ActionCatalog& catalog) {
+  ConnectorSpec data;
+  data.name = "data";
+  data.title = "Data";
+  data.description = "Set, reshape and convert data inside a flow.";
+  data.icon = "table";
+  auto text_in = [](std::string help) { return Field("text", "Text", "text", true, std::move(help)); };
+  std::vector<FieldSpec> csv_opts = {
+      Field("delimiter", "Delimiter", "string", false, "One character; \\t for tab.", ","),
+      Field("quote", "Quote character", "string", false, "", "\""),
+      Field("header", "Header row", "boolean", false, "The first row names the columns.", true)};
+  auto with_csv = [&](std::vector<FieldSpec> f) {
+    f.insert(f.end(), csv_opts.begin(), csv_opts.end());
+    return f;
+  };
+  data.actions = {
+      {"csv_parse", "Parse CSV", "Reads CSV text (RFC 4180: quoted fields, doubled quotes, CRLF or LF).",
+       with_csv({text_in("The CSV text, e.g. {{ steps.download.output.body }}.")}),
+       "With a header row, an array of objects keyed by column name; without, an array of arrays of strings.", {}},
+      {"csv_format", "Format CSV", "Writes rows as CSV text.",
+       with_csv({Field("rows", "Rows", "array", true, "Objects (columns from their keys) or arrays."),
+                 Field("columns", "Columns", "array", false, "Column order; default: keys in order of first appearance."),
+                 Field("quoting", "Quoting", "enum", false, "minimal quotes only fields that need it.", "minimal",
+                       {"minimal", "all", "none"})}),
+       "The CSV text (CRLF line ends).", {}},
+      {"xml_parse", "Parse XML", "Reads XML into JSON.", {text_in("The XML document.")},
+       "{root: ...}: an element with only text is a string; otherwise an object with \"@attr\" attributes, "
+       "child elements (repeated ones as arrays) and \"#text\".", {}},
+      {"xml_format", "Format XML", "Writes JSON (in the shape xml_parse gives) as XML.",
+       {Field("value", "Value", "object", true, "{root: {...}}: \"@name\" keys become attributes, \"#text\" text, arrays repeat."),
+        Field("declaration", "XML declaration", "boolean", false, "", true),
+        Field("pretty", "Indent", "boolean", false, "", false)},
+       "The XML text.", {}},
+      {"json_parse", "Parse JSON", "Reads JSON text.", {text_in("The JSON text.")}, "The parsed value.", {}},
+      {"json_stringify", "Stringify JSON", "Writes a value as JSON text.",
+       {Field("value", "Value", "any", true, ""), Field("indent", "Indent", "integer", false, "Spaces; none when absent.")},
+       "The JSON text.", {}},
+      {"base64_encode", "Base64 encode", "Encodes text (UTF-8) as base64.",
+       {text_in("The text to encode."),
+        Field("variant", "Alphabet", "enum", false, "url uses - and _ without padding.", "standard", {"standard", "url"})},
+       "The base64 string.", {}},
+      {"base64_decode", "Base64 decode", "Decodes base64 into text.",
+       {text_in("The base64 text."), Field("variant", "Alphabet", "enum", false, "", "standard", {"standard", "url"})},
+       "The decoded text (it must be UTF-8).", {}},
+      {"hash", "Hash", "A digest or HMAC of text.",
+       {text_in("The text (its UTF-8 bytes) to hash."),
+        Field("algorithm", "Algorithm", "enum", false, "", "sha256", {"md5", "sha1", "sha256", "sha512", "hmac-sha256", "hmac-sha512"}),
+        SecretField("key", "HMAC key", false, "Required for hmac-*."),
+        Field("encoding", "Encoding", "enum", false, "", "hex", {"hex", "base64"})},
+       "The digest as hex or base64.", {}},
+  };
+
+  std::map<std::string, std::shared_ptr<Action>> actions;
+  actions["csv_parse"] = MakeAction([](const Json& in) -> ActionOutcome {
+    auto text = OptString(in, "text");
+    if (!text) return InputError(text.error());
+    auto o = ReadCsvOptions(in);
+    if (!o) return InputError(o.error());
+    return FromResult(ParseCsv(text->value_or(""), *o));
+  });
+  actions["csv_format"] = MakeAction([](const Json& in) -> ActionOutcome {
+    auto o = ReadCsvOptions(in);
+    if (!o) return InputError(o.error());
+    auto r = FormatCsv(in.value("rows", Json(nullptr)), in.value("columns", Json(nullptr)), *o);
+    if (!r) return InputError(r.error());
+    return ActionOutcome::Ok(*r);
+  });
+  actions["xml_parse"] = MakeAction([](const Json& in) -> ActionOutcome {
+    auto text = ReqString(in, "text");
+    if (!text) return InputError(text.error());
+    return FromResult(ParseXml(*text));
+  });
+  actions["xml_format"] = MakeAction([](const Json& in) -> ActionOutcome {
+    auto decl = OptBool(in, "declaration");
+    auto pretty = OptBool(in, "pretty");
+    if (!decl) return InputError(decl.error());
+    if (!pretty) return InputError(pretty.error());
+    auto r = FormatXml(in.value("value", Json(nullptr)), decl->value_or(true), pretty->value_or(false));
+    if (!r) return InputError(r.error());
+    return ActionOutcome::Ok(*r);
+  });
+  actions["json_parse"] = MakeAction([](const Json& in) -> ActionOutcome {
+    auto text = OptString(in, "text");
+    if (!text) return InputError(text.error());
+    std::string error;
+    auto v = ParseJson(text->value_or(""), &error);
+    if (!v) return ActionOutcome::Failed(ErrorCode::kValidation, "the text is not JSON: " + error);
+    return ActionOutcome::Ok(*v);
+  });
+  actions["json_stringify"] = MakeAction([](const Json& in) -> ActionOutcome {
+    auto indent = OptInt(in, "indent");
+    if (!indent) return InputError(indent.error());
+    int n = indent->has_value() ? static_cast<int>(std::clamp<int64_t>(**indent, 0, 16)) : -1;
+    return ActionOutcome::Ok(in.value("value", Json(nullptr)).dump(n));
+  });
+  auto variant = [](const Json& in, bool padded) {
+    return GetString(in, "variant") == "url" ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
+                                             : (padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL);
+  };
+  actions["base64_encode"] = MakeAction([variant](const Json& in) -> ActionOutcome {
+    auto text = OptString(in, "text");
+    if (!text) return InputError(text.error());
+    return ActionOutcome::Ok(Base64(text->value_or(""), variant(in, true)));
+  });
+  actions["base64_decode"] = MakeAction([variant](const Json& in) -> ActionOutcome {
+    auto text = OptString(in, "text");
+    if (!text) return InputError(text.error());
+    std::string t = text->value_or("");
+    int v = variant(in, true);
+    if (v == sodium_base64_VARIANT_URLSAFE_NO_PADDING) {
+      while (!t.empty() && t.back() == '=') t.pop_back();
+    }
+    auto bytes = Unbase64(t, v);
+    if (!bytes) return ActionOutcome::Failed(ErrorCode::kValidation, "the text is not valid base64");
+    if (!ValidUtf8(*bytes)) return ActionOutcome::Failed(ErrorCode::kValidation, "the decoded bytes are not UTF-8 text");
+    return ActionOutcome::Ok(*bytes);
+  });
+  actions["hash"] = MakeAction([](const Json& in) -> ActionOutcome {
+    auto text = OptString(in, "text");
+    if (!text) return InputError(text.error());
+    std::string data = text->value_or("");
+    std::string algorithm = GetString(in, "algorithm", "sha256");
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    auto digest = [&](const char* name) { return EVP_get_digestbyname(name); };
+    if (algorithm.starts_with("hmac-")) {
+      const EVP_MD* type = digest(algorithm.substr(5).c_str());
+      if (!type) return ActionOutcome::Failed(ErrorCode::kValidation, "unknown algorithm " + algorithm);
+      std::string key = GetString(in, "key");
+      if (key.empty()) return ActionOutcome::Failed(ErrorCode::kValidation, "key is required for " + algorithm);
+      if (!HMAC(type, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+                data.size(), md, &len))
+        return ActionOutcome::Failed(ErrorCode::kInternal, "HMAC failed");
+    } else {
+      const EVP_MD* type = (algorithm == "md5" || algorithm == "sha1" || algorithm == "sha256" || algorithm == "sha512")
+                               ? digest(algorithm.c_str())
+                               : nullptr;
+      if (!type) return ActionOutcome::Failed(ErrorCode::kValidation, "unknown algorithm " + algorithm);
+      if (!EVP_Digest(data.data(), data.size(), md, &len, type, nullptr))
+        return ActionOutcome::Failed(ErrorCode::kInternal, "the digest failed");
+    }
+    if (GetString(in, "encoding", "hex") == "base64")
+      return ActionOutcome::Ok(Base64(std::string(reinterpret_cast<char*>(md), len), sodium_base64_VARIANT_ORIGINAL));
+    return ActionOutcome::Ok(Hex(md, len));
+  });
+  catalog.Register(std::move(data), std::move(actions));
+}
+
+}  // namespace weft::connectors

@@ -1,0 +1,772 @@
+#include "connectors/http/http.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <mutex>
+
+#include "common/time_format.h"
+#include "connectors/common/curl.h"
+#include "connectors/common/redact.h"
+#include "connectors/common/spec.h"
+
+namespace weft::connectors {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool IsAbsolute(const std::string& url) {
+  std::string l = Lower(url.substr(0, 8));
+  return l.rfind("http://", 0) == 0 || l.rfind("https://", 0) == 0;
+}
+
+std::string JoinUrl(const std::string& base, const std::string& url) {
+  if (IsAbsolute(url) || base.empty()) return url;
+  if (url.empty()) return base;
+  bool base_slash = base.back() == '/';
+  bool url_slash = url.front() == '/';
+  if (base_slash && url_slash) return base + url.substr(1);
+  if (!base_slash && !url_slash && url.front() != '?') return base + "/" + url;
+  return base + url;
+}
+
+std::string ScalarText(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// Appends ?k=v pairs (arrays repeat the key).
+std::string WithQuery(std::string url, const std::vector<std::pair<std::string, std::string>>& params) {
+  for (const auto& [k, v] : params) {
+    url += url.find('?') == std::string::npos ? '?' : '&';
+    url += UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  return url;
+}
+
+void AddParams(const Json& obj, std::vector<std::pair<std::string, std::string>>& out) {
+  if (!obj.is_object()) return;
+  for (auto& [k, v] : obj.items()) {
+    if (v.is_null()) continue;
+    if (v.is_array()) {
+      for (const auto& e : v) out.emplace_back(k, ScalarText(e));
+    } else {
+      out.emplace_back(k, ScalarText(v));
+    }
+  }
+}
+
+std::string FormEncode(const Json& obj) {
+  std::vector<std::pair<std::string, std::string>> params;
+  AddParams(obj, params);
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += '&';
+    out += UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  return out;
+}
+
+std::optional<std::string> FindHeader(const Headers& h, const std::string& name) {
+  std::string l = Lower(name);
+  for (const auto& [k, v] : h)
+    if (Lower(k) == l) return v;
+  return std::nullopt;
+}
+
+void SetHeader(Headers& h, const std::string& name, const std::string& value) {
+  std::string l = Lower(name);
+  std::erase_if(h, [&](const auto& kv) { return Lower(kv.first) == l; });
+  h.emplace_back(name, value);
+}
+
+Json HeadersToJson(const Headers& headers) {
+  Json out = Json::object();
+  for (const auto& [k, v] : headers) {
+    auto it = out.find(k);
+    if (it == out.end()) {
+      out[k] = v;
+    } else if (it->is_array()) {
+      it->push_back(v);
+    } else {
+      *it = Json::array({*it, v});
+    }
+  }
+  return out;
+}
+
+std::optional<Millis> ParseRetryAfter(const std::string& v) {
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return Millis(std::stoll(v) * 1000);
+  time_t t = curl_getdate(v.c_str(), nullptr);
+  if (t < 0) return std::nullopt;
+  int64_t delta = static_cast<int64_t>(t) - static_cast<int64_t>(std::time(nullptr));
+  return Millis(std::max<int64_t>(0, delta) * 1000);
+}
+
+bool ValidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+    if (extra < 0 || i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::string Base64(const std::string& data) {
+  std::string out(sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+std::optional<std::string> FromBase64(const std::string& text) {
+  std::string out(text.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \r\n\t",
+                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+    return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
+// ---- statuses -------------------------------------------------------------
+
+// ok_statuses: [200, 404, "2xx", "3xx"]; default 2xx.
+bool StatusOk(long status, const Json& ok_statuses) {
+  if (!ok_statuses.is_array() || ok_statuses.empty()) return status >= 200 && status < 300;
+  for (const auto& s : ok_statuses) {
+    if (s.is_number_integer() && s.get<long>() == status) return true;
+    if (s.is_string()) {
+      std::string v = Lower(s.get<std::string>());
+      if (v.size() == 3 && v[1] == 'x' && v[2] == 'x' && v[0] - '0' == status / 100) return true;
+      if (v == std::to_string(status)) return true;
+    }
+  }
+  return false;
+}
+
+// ---- OAuth2 tokens ------------------------------------------------------------
+
+struct CachedToken {
+  std::string access_token;
+  TimePoint expires_at;
+};
+
+// Access tokens by (token_url, client_id, secret hash, scope, refresh token hash),
+// shared by every step that uses the same credentials.
+class TokenCache {
+ public:
+  std::optional<std::string> Get(const std::string& key, TimePoint now) {
+    std::lock_guard lock(mu_);
+    auto it = tokens_.find(key);
+    if (it == tokens_.end() || now >= it->second.expires_at) return std::nullopt;
+    return it->second.access_token;
+  }
+  void Put(const std::string& key, CachedToken t) {
+    std::lock_guard lock(mu_);
+    tokens_[key] = std::move(t);
+  }
+  void Drop(const std::string& key) {
+    std::lock_guard lock(mu_);
+    tokens_.erase(key);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, CachedToken> tokens_;
+};
+
+TokenCache& Tokens() {
+  static TokenCache* cache = new TokenCache();
+  return *cache;
+}
+
+std::string Hash(const std::string& s) {
+  unsigned char out[crypto_generichash_BYTES];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(s.data()), s.size(), nullptr, 0);
+  return Base64(std::string(reinterpret_cast<char*>(out), sizeof out));
+}
+
+std::string TokenKey(const Json& auth) {
+  return GetString(auth, "type") + "\n" + GetString(auth, "token_url") + "\n" + GetString(auth, "client_id") + "\n" +
+         Hash(GetString(auth, "client_secret") + "\n" + GetString(auth, "refresh_token")) + "\n" +
+         GetString(auth, "scope") + "\n" + GetString(auth, "audience");
+}
+
+// ---- the request ----------------------------------------------------------------
+
+struct Settings {
+  std::string base_url;
+  Json headers = Json::object();
+  bool verify_tls = true;
+  bool keep_alive = true;
+  std::optional<Millis> timeout;
+};
+
+struct Response {
+  long status = 0;
+  Headers headers;
+  std::string body;
+  std::string effective_url;
+};
+
+struct Call {
+  std::string method = "GET";
+  std::string url;  // full, with query
+  Headers headers;
+  std::string body;
+  bool has_body = false;
+  Json multipart;  // an object when body_type is multipart
+  std::optional<Millis> timeout;
+  bool follow_redirects = true;
+  std::string basic_user, basic_password;
+  bool basic = false;
+};
+
+class Client {
+ public:
+  Client(const CallEnv& env, const Settings& settings, const Redactor& redact)
+      : env_(env), settings_(settings), redact_(redact) {}
+
+  // Performs one HTTP exchange; a transport failure is the outcome's error.
+  std::variant<Response, ActionOutcome> Perform(const Call& call) {
+    Transfer t(env_, settings_.keep_alive, call.timeout ? call.timeout : settings_.timeout);
+    CURL* h = t.handle();
+    Response r;
+    curl_easy_setopt(h, CURLOPT_URL, call.url.c_str());
+    if (call.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (call.method == "GET") {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (call.method == "POST") {
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+    } else {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+    }
+    curl_mime* mime = nullptr;
+    if (call.multipart.is_object()) {
+      mime = curl_mime_init(h);
+      for (auto& [name, v] : call.multipart.items()) {
+        curl_mimepart* part = curl_mime_addpart(mime);
+        curl_mime_name(part, name.c_str());
+        if (v.is_object() && (v.contains("content") || v.contains("content_base64"))) {
+          std::string data = GetString(v, "content");
+          if (v.contains("content_base64")) data = FromBase64(GetString(v, "content_base64")).value_or("");
+          curl_mime_data(part, data.data(), data.size());
+          std::string filename = GetString(v, "filename", name);
+          curl_mime_filename(part, filename.c_str());
+          std::string type = GetString(v, "content_type", "application/octet-stream");
+          curl_mime_type(part, type.c_str());
+        } else {
+          std::string data = ScalarText(v);
+          curl_mime_data(part, data.data(), data.size());
+        }
+      }
+      curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+    } else if (call.has_body) {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
+    }
+    HeaderList headers;
+    for (const auto& [k, v] : call.headers) headers.Add(k + ": " + v);
+    if (!FindHeader(call.headers, "Expect")) headers.Add("Expect:");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, call.follow_redirects ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "weft");
+    if (!settings_.verify_tls) {
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (call.basic) {
+      curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      curl_easy_setopt(h, CURLOPT_USERNAME, call.basic_user.c_str());
+      curl_easy_setopt(h, CURLOPT_PASSWORD, call.basic_password.c_str());
+    }
+    t.CaptureBody(&r.body);
+    t.CaptureHeaders(&r.headers);
+    CURLcode rc = t.Perform();
+    if (mime) curl_mime_free(mime);
+    if (rc != CURLE_OK) {
+      ActionOutcome o = t.Failure(rc, call.method + " " + call.url);
+      o.error->message = redact_(o.error->message);
+      return o;
+    }
+    r.status = t.Status();
+    char* eff = nullptr;
+    curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
+    if (eff) r.effective_url = eff;
+    return r;
+  }
+
+ private:
+  const CallEnv& env_;
+  const Settings& settings_;
+  const Redactor& redact_;
+};
+
+// Fetches (or takes from the cache) an OAuth2 access token.
+std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, Client& client, Clock& clock,
+                                                    Redactor& redact, bool force) {
+  std::string type = GetString(auth, "type");
+  std::string key = TokenKey(auth);
+  if (!force) {
+    if (auto t = Tokens().Get(key, clock.Now())) {
+      redact.Add(*t);
+      return *t;
+    }
+  }
+  if (type == "oauth2_code" && GetString(auth, "refresh_token").empty()) {
+    std::string access = GetString(auth, "access_token");
+    if (access.empty())
+      return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                   "the connection is not authorized yet: no access or refresh token");
+    return access;
+  }
+  Json form = Json::object();
+  if (type == "oauth2_code") {
+    form["grant_type"] = "refresh_token";
+    form["refresh_token"] = GetString(auth, "refresh_token");
+  } else {
+    form["grant_type"] = "client_credentials";
+  }
+  if (!GetString(auth, "scope").empty()) form["scope"] = GetString(auth, "scope");
+  if (!GetString(auth, "audience").empty()) form["audience"] = GetString(auth, "audience");
+  Call call;
+  call.method = "POST";
+  call.url = GetString(auth, "token_url");
+  if (call.url.empty()) return ActionOutcome::Failed(ErrorCode::kValidation, "auth.token_url is required");
+  if (GetString(auth, "client_auth", "basic") == "body") {
+    form["client_id"] = GetString(auth, "client_id");
+    form["client_secret"] = GetString(auth, "client_secret");
+  } else {
+    call.basic = true;
+    call.basic_user = GetString(auth, "client_id");
+    call.basic_password = GetString(auth, "client_secret");
+  }
+  call.body = FormEncode(form);
+  call.has_body = true;
+  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  auto got = client.Perform(call);
+  if (auto* o = std::get_if<ActionOutcome>(&got)) {
+    o->error->message = "getting an OAuth2 token: " + o->error->message;
+    return std::move(*o);
+  }
+  auto& r = std::get<Response>(got);
+  auto parsed = ParseJson(r.body);
+  if (r.status < 200 || r.status >= 300 || !parsed || !parsed->is_object() ||
+      !(*parsed)["access_token"].is_string()) {
+    return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                 redact("the token endpoint " + call.url + " answered HTTP " +
+                                        std::to_string(r.status) + ": " + Excerpt(r.body)),
+                                 r.status >= 500 || r.status == 429);
+  }
+  std::string token = (*parsed)["access_token"].get<std::string>();
+  int64_t expires_in = 3600;
+  if ((*parsed)["expires_in"].is_number()) expires_in = (*parsed)["expires_in"].get<int64_t>();
+  // Refresh a little early so a token never expires mid-request.
+  int64_t margin = std::min<int64_t>(30, expires_in / 10);
+  Tokens().Put(key, {token, clock.Now() + Millis((expires_in - margin) * 1000)});
+  redact.Add(token);
+  return token;
+}
+
+// Applies the connection's auth to a call (OAuth tokens fetched as needed).
+std::optional<ActionOutcome> ApplyAuth(const Json& auth, Call& call, Client& client, Clock& clock, Redactor& redact,
+                                       bool force_token) {
+  std::string type = GetString(auth, "type", "none");
+  if (type == "none" || type.empty()) return std::nullopt;
+  if (type == "basic") {
+    call.basic = true;
+    call.basic_user = GetString(auth, "username");
+    call.basic_password = GetString(auth, "password");
+    redact.Add(Base64(call.basic_user + ":" + call.basic_password));
+  } else if (type == "bearer") {
+    SetHeader(call.headers, "Authorization", "Bearer " + GetString(auth, "token"));
+  } else if (type == "api_key") {
+    std::string name = GetString(auth, "name", "X-API-Key");
+    if (GetString(auth, "in", "header") == "query") {
+      call.url = WithQuery(call.url, {{name, GetString(auth, "value")}});
+      redact.Add(UrlEncode(GetString(auth, "value")));
+    } else {
+      SetHeader(call.headers, name, GetString(auth, "value"));
+    }
+  } else if (type == "oauth2_client_credentials" || type == "oauth2_code") {
+    auto token = OAuthToken(auth, client, clock, redact, force_token);
+    if (auto* o = std::get_if<ActionOutcome>(&token)) return std::move(*o);
+    SetHeader(call.headers, "Authorization", "Bearer " + std::get<std::string>(token));
+  } else {
+    return ActionOutcome::Failed(ErrorCode::kValidation, "unknown auth type \"" + type + "\"");
+  }
+  return std::nullopt;
+}
+
+Settings ReadSettings(const Connection* c) {
+  Settings s;
+  if (!c) return s;
+  s.base_url = GetString(c->settings, "base_url");
+  if (c->settings.contains("headers") && c->settings["headers"].is_object()) s.headers = c->settings["headers"];
+  if (auto v = OptBool(c->settings, "verify_tls"); v && v->has_value()) s.verify_tls = **v;
+  if (auto v = OptBool(c->settings, "keep_alive"); v && v->has_value()) s.keep_alive = **v;
+  if (auto v = OptDuration(c->settings, "timeout"); v && v->has_value()) s.timeout = **v;
+  return s;
+}
+
+Json ParseBody(const Response& r, const std::string& response_type, bool* base64) {
+  *base64 = false;
+  std::string ct = Lower(FindHeader(r.headers, "content-type").value_or(""));
+  if (response_type == "json" || (response_type == "auto" && ct.find("json") != std::string::npos)) {
+    if (r.body.empty()) return nullptr;
+    if (auto j = ParseJson(r.body)) return *j;
+  }
+  if (response_type == "base64" || (response_type != "text" && !ValidUtf8(r.body))) {
+    *base64 = true;
+    return Base64(r.body);
+  }
+  return r.body;
+}
+
+const char* ReasonPhrase(long status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+  }
+}
+
+// The next page's URL from a Link header (rel="next"), or empty.
+std::string NextLink(const Headers& headers, const std::string& current) {
+  for (const auto& [k, v] : headers) {
+    if (k != "link") continue;
+    size_t pos = 0;
+    while (pos < v.size()) {
+      size_t lt = v.find('<', pos);
+      if (lt == std::string::npos) break;
+      size_t gt = v.find('>', lt);
+      if (gt == std::string::npos) break;
+      size_t end = v.find(",", gt);
+      // A comma may sit inside a later <url>: the entry ends at the next '<'.
+      size_t next_lt = v.find('<', gt);
+      if (next_lt != std::string::npos && (end == std::string::npos || end > next_lt)) end = next_lt;
+      std::string params = v.substr(gt + 1, end == std::string::npos ? std::string::npos : end - gt - 1);
+      std::string lparams = Lower(params);
+      if (lparams.find("rel=\"next\"") != std::string::npos || lparams.find("rel=next") != std::string::npos) {
+        std::string target = v.substr(lt + 1, gt - lt - 1);
+        if (IsAbsolute(target)) return target;
+        // Relative to the current URL's origin.
+        size_t scheme = current.find("://");
+        size_t path = scheme == std::string::npos ? std::string::npos : current.find('/', scheme + 3);
+        std::string origin = path == std::string::npos ? current : current.substr(0, path);
+        return target.starts_with("/") ? origin + target : JoinUrl(current.substr(0, current.rfind('/') + 1), target);
+      }
+      if (end == std::string::npos) break;
+      pos = end;
+    }
+  }
+  return "";
+}
+
+class RequestAction : public Action {
+ public:
+  explicit RequestAction(ConnectorSpec spec) : spec_(std::move(spec)) {}
+
+  ActionOutcome Execute(ActionContext& ctx) override {
+    const Json& in = ctx.input;
+    Settings settings = ReadSettings(ctx.connection);
+    Redactor redact = ctx.connection ? Redactor(*ctx.connection, spec_) : Redactor();
+    CallEnv env = EnvOf(ctx);
+    Client client(env, settings, redact);
+
+    auto url = ReqString(in, "url");
+    if (!url) return InputError(url.error());
+    auto method = OptString(in, "method");
+    if (!method) return InputError(method.error());
+    auto timeout = OptDuration(in, "timeout");
+    if (!timeout) return InputError(timeout.error());
+    auto follow = OptBool(in, "follow_redirects");
+    if (!follow) return InputError(follow.error());
+    auto body_type = OptString(in, "body_type");
+    if (!body_type) return InputError(body_type.error());
+    std::string response_type = GetString(in, "response_type", "auto");
+
+    Call base;
+    base.method = method->value_or("GET");
+    std::transform(base.method.begin(), base.method.end(), base.method.begin(), ::toupper);
+    base.timeout = *timeout;
+    base.follow_redirects = follow->value_or(true);
+    for (auto& [k, v] : settings.headers.items()) SetHeader(base.headers, k, ScalarText(v));
+    if (in.contains("headers") && !in["headers"].is_null()) {
+      if (!in["headers"].is_object())
+        return ActionOutcome::Failed(ErrorCode::kValidation, "headers must be an object");
+      for (auto& [k, v] : in["headers"].items())
+        if (!v.is_null()) SetHeader(base.headers, k, ScalarText(v));
+    }
+    std::vector<std::pair<std::string, std::string>> query;
+    if (in.contains("query") && !in["query"].is_null()) {
+      if (!in["query"].is_object()) return ActionOutcome::Failed(ErrorCode::kValidation, "query must be an object");
+      AddParams(in["query"], query);
+    }
+    std::string base_url = JoinUrl(settings.base_url, *url);
+    if (!IsAbsolute(base_url))
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "url \"" + redact(base_url) + "\" is not absolute and the connection has no base_url");
+
+    // The body.
+    if (in.contains("body") && !in["body"].is_null() && base.method != "GET" && base.method != "HEAD") {
+      const Json& body = in["body"];
+      std::string type = body_type->value_or(body.is_string() ? "text" : "json");
+      if (type == "json") {
+        base.body = body.dump();
+        if (!FindHeader(base.headers, "Content-Type")) SetHeader(base.headers, "Content-Type", "application/json");
+      } else if (type == "form") {
+        if (!body.is_object()) return ActionOutcome::Failed(ErrorCode::kValidation, "a form body must be an object");
+        base.body = FormEncode(body);
+        if (!FindHeader(base.headers, "Content-Type"))
+          SetHeader(base.headers, "Content-Type", "application/x-www-form-urlencoded");
+      } else if (type == "text") {
+        base.body = ScalarText(body);
+        if (!FindHeader(base.headers, "Content-Type")) SetHeader(base.headers, "Content-Type", "text/plain; charset=utf-8");
+      } else if (type == "multipart") {
+        if (!body.is_object())
+          return ActionOutcome::Failed(ErrorCode::kValidation, "a multipart body must be an object of parts");
+        base.multipart = body;
+      } else {
+        return ActionOutcome::Failed(ErrorCode::kValidation, "body_type must be json, form, text or multipart");
+      }
+      base.has_body = true;
+    }
+
+    Json paginate = in.value("paginate", Json(nullptr));
+    if (!paginate.is_null() && !paginate.is_object())
+      return ActionOutcome::Failed(ErrorCode::kValidation, "paginate must be an object {type, ...}");
+    std::string mode = paginate.is_object() ? GetString(paginate, "type") : "";
+    if (!mode.empty() && mode != "link" && mode != "cursor" && mode != "page")
+      return ActionOutcome::Failed(ErrorCode::kValidation, "paginate.type must be link, cursor or page");
+    int64_t max_pages = 100;
+    if (paginate.is_object() && paginate["max_pages"].is_number_integer()) max_pages = paginate["max_pages"].get<int64_t>();
+    std::string items_path = paginate.is_object() ? GetString(paginate, "items") : "";
+    std::string cursor_path = paginate.is_object() ? GetString(paginate, "cursor", "next_cursor") : "";
+    std::string cursor_param = paginate.is_object() ? GetString(paginate, "cursor_param", "cursor") : "";
+    std::string page_param = paginate.is_object() ? GetString(paginate, "page_param", "page") : "";
+    int64_t page = paginate.is_object() && paginate["start"].is_number_integer() ? paginate["start"].get<int64_t>() : 1;
+
+    Json items = Json::array();
+    Response last;
+    Json last_body;
+    bool last_base64 = false;
+    int pages = 0;
+    std::string next_url = WithQuery(base_url, query);
+    if (mode == "page") next_url = WithQuery(base_url, Concat(query, {{page_param, std::to_string(page)}}));
+    while (true) {
+      if (ctx.cancelled.load()) return ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
+      Call call = base;
+      call.url = next_url;
+      auto got = Exchange(call, client, ctx, redact);
+      if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
+      last = std::move(std::get<Response>(got));
+      ++pages;
+      if (!StatusOk(last.status, in.value("ok_statuses", Json(nullptr)))) return StatusFailure(call, last, redact);
+      last_body = ParseBody(last, response_type, &last_base64);
+      ctx.log("info", redact(call.method + " " + call.url + " -> " + std::to_string(last.status)));
+      if (mode.empty()) break;
+
+      Json page_items = AtPath(last_body, items_path);
+      if (page_items.is_array()) {
+        for (auto& e : page_items) items.push_back(std::move(e));
+      } else if (!page_items.is_null()) {
+        items.push_back(std::move(page_items));
+      }
+      if (pages >= max_pages) break;
+      if (mode == "link") {
+        next_url = NextLink(last.headers, last.effective_url.empty() ? call.url : last.effective_url);
+      } else if (mode == "cursor") {
+        Json cursor = AtPath(last_body, cursor_path);
+        next_url = cursor.is_null() || cursor == "" || cursor == false
+                       ? ""
+                       : WithQuery(base_url, Concat(query, {{cursor_param, ScalarText(cursor)}}));
+      } else {
+        bool empty = !page_items.is_array() || page_items.empty();
+        next_url = empty ? "" : WithQuery(base_url, Concat(query, {{page_param, std::to_string(++page)}}));
+      }
+      if (next_url.empty()) break;
+    }
+
+    Json out = {{"status", last.status}, {"headers", HeadersToJson(last.headers)}};
+    if (mode.empty()) {
+      out["body"] = std::move(last_body);
+      if (last_base64) out["body_encoding"] = "base64";
+    } else {
+      out["body"] = std::move(items);
+      out["pages"] = pages;
+    }
+    return ActionOutcome::Ok(std::move(out));
+  }
+
+ private:
+  static std::vector<std::pair<std::string, std::string>> Concat(std::vector<std::pair<std::string, std::string>> a,
+                                                                 std::vector<std::pair<std::string, std::string>> b) {
+    std::erase_if(a, [&](const auto& kv) { return kv.first == b.front().first; });
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+
+  // One request with auth; an OAuth token refused with 401 is fetched anew once.
+  std::variant<Response, ActionOutcome> Exchange(const Call& base, Client& client, ActionContext& ctx,
+                                                 Redactor& redact) {
+    const Json auth = ctx.connection ? ctx.connection->auth : Json::object();
+    std::string type = GetString(auth, "type");
+    bool oauth = type == "oauth2_client_credentials" || type == "oauth2_code";
+    for (int attempt = 0;; ++attempt) {
+      Call call = base;
+      if (auto failed = ApplyAuth(auth, call, client, ctx.clock, redact, attempt > 0)) return std::move(*failed);
+      auto got = client.Perform(call);
+      if (oauth && attempt == 0 && std::holds_alternative<Response>(got) && std::get<Response>(got).status == 401) {
+        Tokens().Drop(TokenKey(auth));
+        continue;
+      }
+      return got;
+    }
+  }
+
+  static ActionOutcome StatusFailure(const Call& call, const Response& r, const Redactor& redact) {
+    std::string reason = ReasonPhrase(r.status);
+    std::string message = "HTTP " + std::to_string(r.status) + (reason.empty() ? "" : " " + reason) + " from " +
+                          call.method + " " + call.url;
+    if (!r.body.empty()) message += ": " + Excerpt(r.body);
+    bool retryable = r.status >= 500 || r.status == 429 || r.status == 408;
+    ActionOutcome o = ActionOutcome::Failed(ErrorCode::kStepFailed, redact(message), retryable);
+    if (auto ra = FindHeader(r.headers, "retry-after")) o.retry_after = ParseRetryAfter(*ra);
+    return o;
+  }
+
+  ConnectorSpec spec_;
+};
+
+ConnectionTestResult TestHttp(const Connection& c, Clock& clock, const ConnectorSpec& spec) {
+  std::atomic<bool> cancelled{false};
+  CallEnv env{clock, clock.Now() + Millis(15'000), cancelled};
+  Settings settings = ReadSettings(&c);
+  Redactor redact(c, spec);
+  Client client(env, settings, redact);
+  Call call;
+  call.url = settings.base_url;
+  if (call.url.empty()) {
+    std::string type = GetString(c.auth, "type");
+    if (type != "oauth2_client_credentials" && (type != "oauth2_code" || GetString(c.auth, "refresh_token").empty()))
+      return {true, "nothing to check: the connection has no base_url"};
+    auto token = OAuthToken(c.auth, client, clock, redact, true);
+    if (auto* o = std::get_if<ActionOutcome>(&token)) return {false, o->error->message};
+    return {true, "got an access token from " + GetString(c.auth, "token_url")};
+  }
+  for (auto& [k, v] : settings.headers.items()) SetHeader(call.headers, k, ScalarText(v));
+  if (auto failed = ApplyAuth(c.auth, call, client, clock, redact, true)) return {false, failed->error->message};
+  auto got = client.Perform(call);
+  if (auto* o = std::get_if<ActionOutcome>(&got)) return {false, o->error->message};
+  auto& r = std::get<Response>(got);
+  std::string what = "GET " + redact(call.url) + " answered HTTP " + std::to_string(r.status);
+  if (r.status == 401 || r.status == 403 || r.status >= 500) return {false, what + ": " + redact(Excerpt(r.body, 200))};
+  return {true, what};
+}
+
+}  // namespace
+
+ConnectorSpec HttpConnectorSpec() {
+  ConnectorSpec s;
+  s.name = "http";
+  s.title = "HTTP";
+  s.description = "Call any HTTP API: REST, webhooks, file downloads.";
+  s.icon = "globe";
+  s.needs_connection = true;
+  s.fields = {
+      Field("base_url", "Base URL", "string", false,
+            "Relative step URLs are resolved against it, e.g. https://api.example.com/v1"),
+      Field("headers", "Default headers", "object", false, "Sent with every request; a step's headers win."),
+      Field("timeout", "Timeout", "duration", false, "Per request, e.g. 30s (the step's timeout also applies).", "30s"),
+      Field("verify_tls", "Verify TLS certificates", "boolean", false, "Turn off only for self-signed test servers.", true),
+      Field("keep_alive", "Reuse connections", "boolean", false, "Keep connections open between requests.", true),
+  };
+  s.auth_types = {
+      {"none", "No authentication", {}},
+      {"basic", "Basic", {Field("username", "Username", "string", true, ""), SecretField("password", "Password", true, "")}},
+      {"bearer", "Bearer token", {SecretField("token", "Token", true, "Sent as Authorization: Bearer <token>.")}},
+      {"api_key",
+       "API key",
+       {Field("in", "Send in", "enum", true, "", "header", {"header", "query"}),
+        Field("name", "Header or parameter name", "string", true, "e.g. X-API-Key or api_key", "X-API-Key"),
+        SecretField("value", "Key", true, "")}},
+      {"oauth2_client_credentials",
+       "OAuth2 client credentials",
+       {Field("token_url", "Token URL", "string", true, ""), Field("client_id", "Client ID", "string", true, ""),
+        SecretField("client_secret", "Client secret", true, ""), Field("scope", "Scope", "string", false, ""),
+        Field("audience", "Audience", "string", false, "Sent when the provider asks for one."),
+        Field("client_auth", "Send client credentials", "enum", false, "As HTTP Basic auth or in the form body.", "basic",
+              {"basic", "body"})}},
+      {"oauth2_code",
+       "OAuth2 authorization code",
+       {Field("authorize_url", "Authorization URL", "string", true, ""),
+        Field("token_url", "Token URL", "string", true, ""), Field("client_id", "Client ID", "string", true, ""),
+        SecretField("client_secret", "Client secret", true, ""), Field("scope", "Scope", "string", false, ""),
+        Field("client_auth", "Send client credentials", "enum", false, "", "basic", {"basic", "body"}),
+        SecretField("refresh_token", "Refresh token", false, "Filled in by the authorization; exchanged for access tokens."),
+        SecretField("access_token", "Access token", false, "Used as is when there is no refresh token.")}},
+  };
+  s.actions = {{"request",
+                "HTTP request",
+                "Sends one HTTP request (or one per page) and outputs the response.",
+                {Field("method", "Method", "enum", false, "", "GET", {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}),
+                 Field("url", "URL", "string", true, "Absolute, or relative to the connection's base URL."),
+                 Field("headers", "Headers", "object", false, "Added to the connection's default headers."),
+                 Field("query", "Query parameters", "object", false, "An array value repeats the parameter."),
+                 Field("body", "Body", "any", false, "Any JSON value; sent as the body type says."),
+                 Field("body_type", "Body type", "enum", false,
+                       "json (default for objects), form, text (default for strings), or multipart: an object of parts, "
+                       "each a value or {filename, content | content_base64, content_type}.",
+                       nullptr, {"json", "form", "text", "multipart"}),
+                 Field("timeout", "Timeout", "duration", false, "For this request; defaults to the connection's."),
+                 Field("follow_redirects", "Follow redirects", "boolean", false, "", true),
+                 Field("ok_statuses", "Accepted statuses", "array", false,
+                       "Statuses that do not fail the step, e.g. [200, 404, \"3xx\"]. Default: 2xx."),
+                 Field("response_type", "Response type", "enum", false,
+                       "auto parses JSON bodies and returns other text as is, binary as base64.", "auto",
+                       {"auto", "json", "text", "base64"}),
+                 Field("paginate", "Pagination", "object", false,
+                       "Collect every page: {type: link} follows Link rel=next; {type: cursor, cursor: \"meta.next\", "
+                       "cursor_param: \"cursor\"}; {type: page, page_param: \"page\", start: 1}. Each page's items are "
+                       "at `items` (a dotted path; the whole body when empty); max_pages (default 100).")},
+                "{status, headers, body}: body parsed when JSON (with body_encoding: base64 for binary). "
+                "With pagination, body is every page's items in order and pages the number of requests.",
+                {}}};
+  return s;
+}
+
+void RegisterHttp(ActionCatalog& catalog) {
+  ConnectorSpec spec = HttpConnectorSpec();
+  auto action = std::make_shared<RequestAction>(spec);
+  ConnectorSpec tester_spec = spec;
+  catalog.Register(std::move(spec), {{"request", action}},
+                   [tester_spec](const Connection& c, Clock& clock) { return TestHttp(c, clock, tester_spec); });
+}
+
+}  // namespace weft::connectors

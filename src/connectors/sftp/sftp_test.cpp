@@ -1,0 +1,75 @@
+// The sftp connector against Debian's OpenSSH sshd, started by the test on a
+// loopback port with a temp host key and an authorized key made here.
+#include "connectors/sftp/sftp.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "connectors/testing/file_transfer_checks.h"
+
+namespace weft::connectors {
+namespace {
+
+class SftpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access("/usr/sbin/sshd", X_OK) != 0) GTEST_SKIP() << "no /usr/sbin/sshd (openssh-server)";
+    dir_ = testing::MakeTempDir("weft-sftp");
+    root_ = dir_ + "/files";
+    std::filesystem::create_directory(root_);
+    for (const char* k : {"host_key", "user_key"}) {
+      std::string cmd = "ssh-keygen -q -t ecdsa -b 256 -N '' -f " + dir_ + "/" + k + " >/dev/null 2>&1";
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    }
+    std::filesystem::copy_file(dir_ + "/user_key.pub", dir_ + "/authorized_keys");
+    port_ = testing::FreePort();
+    std::ofstream cfg(dir_ + "/sshd_config");
+    cfg << "Port " << port_ << "\nListenAddress 127.0.0.1\nHostKey " << dir_ << "/host_key\n"
+        << "AuthorizedKeysFile " << dir_ << "/authorized_keys\nPidFile " << dir_ << "/sshd.pid\n"
+        << "StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        << "PubkeyAuthentication yes\nPermitRootLogin yes\nSubsystem sftp internal-sftp\n";
+    cfg.close();
+    server_ = std::make_unique<testing::ChildServer>(
+        std::vector<std::string>{"/usr/sbin/sshd", "-D", "-f", dir_ + "/sshd_config", "-E", dir_ + "/sshd.log"}, port_, 15'000);
+    ASSERT_NE(server_->port(), 0) << server_->error() << testing::ReadFile(dir_ + "/sshd.log");
+    user_ = getenv("USER") ? getenv("USER") : "root";
+    if (getuid() == 0) user_ = "root";
+    RegisterSftp(catalog_);
+  }
+  void TearDown() override {
+    server_.reset();
+    testing::RemoveTree(dir_);
+  }
+
+  std::string dir_, root_, user_;
+  int port_ = 0;
+  std::unique_ptr<testing::ChildServer> server_;
+  ActionCatalog catalog_;
+};
+
+TEST_F(SftpTest, EveryActionWithAPrivateKey) {
+  Connection c = testing::MakeConnection("sftp", {{"host", "127.0.0.1"}, {"port", port_}},
+                                         {{"type", "private_key"}, {"username", user_}, {"private_key", testing::ReadFile(dir_ + "/user_key")}});
+  testing::CheckFileActions(catalog_, "sftp", c, root_, root_ + "/");
+  SystemClock clock;
+  auto ok = (*catalog_.FindTester("sftp"))(c, clock);
+  EXPECT_TRUE(ok.ok) << ok.message;
+  // No key file is left behind in the temp folder.
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+    EXPECT_EQ(e.path().filename().string().find("weft-key-"), std::string::npos);
+}
+
+TEST_F(SftpTest, ARefusedLoginFails) {
+  Connection c = testing::MakeConnection("sftp", {{"host", "127.0.0.1"}, {"port", port_}},
+                                         {{"type", "password"}, {"username", user_}, {"password", "nope-secret"}});
+  auto r = testing::RunAction(catalog_, "sftp.list", {{"path", root_}}, &c);
+  ASSERT_TRUE(r.outcome.error);
+  EXPECT_EQ(r.error().find("nope-secret"), std::string::npos);
+  SystemClock clock;
+  EXPECT_FALSE((*catalog_.FindTester("sftp"))(c, clock).ok);
+}
+
+}  // namespace
+}  // namespace weft::connectors
