@@ -28,8 +28,9 @@ function ScheduledCell({ row }: { row: FlowRow }) {
   return (
     <div className="sched-cell">
       {row.next_run_at ? (
-        <span className="sched-next" title={row.schedule_summary ?? undefined}>
+        <span className="sched-next" title={row.schedule_summary ?? undefined} data-testid="next-run">
           <Icon name="clock" size={14} /> {fmtDateTime(row.next_run_at, zone, false)}
+          {zone && !row.schedule_summary?.includes(zone) ? <span className="small muted"> {zone}</span> : null}
         </span>
       ) : (
         <span className="muted">{row.active ? 'no next run' : 'inactive'}</span>

@@ -337,6 +337,7 @@ export function ScheduleEditor({
       <div className="schedule-preview" aria-live="polite" data-testid="schedule-preview">
         <div className="row gap-s">
           <strong>Next runs</strong>
+          <span className="small muted">in {zone}</span>
           {loading ? <Spinner label="Updating preview" /> : null}
         </div>
         {preview ? (
