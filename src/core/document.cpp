@@ -329,7 +329,8 @@ class Validator {
         Error(path + "." + k, "is not a retry field");
       }
     }
-    if (r->max_delay < r->delay) Error(path + ".max_delay", "must not be less than delay");
+    if (!j.contains("max_delay")) r->max_delay = std::max(r->max_delay, r->delay);
+    else if (r->max_delay < r->delay) Error(path + ".max_delay", "must not be less than delay");
   }
 
   void ParseWebhook(const Json& w, const std::string& path) {

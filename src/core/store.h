@@ -86,7 +86,9 @@ class Store {
   // seq; a new row with seq <= 0 is given the run's last seq + 1. kNotFound
   // when the run does not exist.
   virtual Result<void> SaveStepRun(const StepRun& step) = 0;
-  // Sets cancel_requested on a run that has not finished; false if it had.
+  // Sets cancel_requested on a run that has not finished (false if it had),
+  // and clears not_before when nobody holds the run, so a waiting run is
+  // claimed (and ended) at once.
   virtual Result<bool> RequestCancel(const std::string& run_id) = 0;
   // Counts of runs by status (metrics, back-pressure).
   virtual Result<int64_t> CountRuns(std::optional<RunStatus> status) = 0;

@@ -76,7 +76,7 @@ class EngineTest : public ::testing::Test {
     return saved ? saved->flow.id : "";
   }
 
-  Run RunAndWait(const std::string& flow_id, Json input = nullptr) {
+  weft::Run RunAndWait(const std::string& flow_id, Json input = nullptr) {
     auto run = runs_->StartManual(flow_id, input, !input.is_null(), "");
     EXPECT_TRUE(run);
     auto done = runs_->Wait(run->id, std::chrono::seconds(10));
@@ -84,7 +84,20 @@ class EngineTest : public ::testing::Test {
     return *done;
   }
 
-  const StepRun* Find(const Run& run, const std::string& path) {
+  // Waits (with a deadline) until the run's step at `path` has `status`.
+  bool WaitForStep(const std::string& run_id, const std::string& path, StepStatus status) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = runs_->Get(run_id);
+      if (r)
+        for (const auto& s : r->steps)
+          if (s.path == path && s.status == status) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
+  const StepRun* Find(const weft::Run& run, const std::string& path) {
     for (const auto& s : run.steps)
       if (s.path == path) return &s;
     return nullptr;
@@ -110,7 +123,7 @@ steps:
   - {id: c, uses: data.set, with: {value: "total {{ steps.b.output + trigger.body.add }}"}}
 )");
   StartEngine();
-  Run run = RunAndWait(id, Json{{"add", 1}});
+  weft::Run run = RunAndWait(id, Json{{"add", 1}});
   ASSERT_EQ(run.status, RunStatus::kSucceeded) << run.error.dump();
   ASSERT_EQ(run.steps.size(), 3u);
   EXPECT_EQ(run.steps[1].output, 20);
@@ -131,7 +144,7 @@ steps:
   - {id: after, uses: data.set, with: {value: "{{ steps.big.status }}"}}
 )");
   StartEngine();
-  Run run = RunAndWait(id, Json{{"n", 9}});
+  weft::Run run = RunAndWait(id, Json{{"n", 9}});
   ASSERT_EQ(run.status, RunStatus::kSucceeded) << run.error.dump();
   ASSERT_TRUE(Find(run, "check.big"));
   EXPECT_EQ(Find(run, "check.big")->status, StepStatus::kSucceeded);
@@ -152,7 +165,7 @@ steps:
       - {id: label, uses: data.set, with: {value: "{{ index }}:{{ steps.double.output }}"}}
 )");
   StartEngine();
-  Run run = RunAndWait(id, Json{{"items", {1, 2, 3}}});
+  weft::Run run = RunAndWait(id, Json{{"items", {1, 2, 3}}});
   ASSERT_EQ(run.status, RunStatus::kSucceeded) << run.error.dump();
   EXPECT_EQ(Find(run, "each")->output, Json({"0:2", "1:4", "2:6"}));
   ASSERT_TRUE(Find(run, "each[2].double"));
@@ -171,7 +184,7 @@ steps:
   ASSERT_TRUE(run);
   // The single worker is free while the retry waits: another run completes.
   std::string other = CreateFlow("name: quick\nsteps: [{id: a, uses: data.set, with: {value: 1}}]");
-  Run quick = RunAndWait(other);
+  weft::Run quick = RunAndWait(other);
   EXPECT_EQ(quick.status, RunStatus::kSucceeded);
   for (int i = 0; i < 2; ++i) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -197,7 +210,7 @@ steps:
   - {id: next, uses: data.set, with: {value: "{{ steps.boom.status }}"}}
 )");
   StartEngine();
-  Run run = RunAndWait(id);
+  weft::Run run = RunAndWait(id);
   EXPECT_EQ(run.status, RunStatus::kSucceeded);
   EXPECT_EQ(Find(run, "boom")->status, StepStatus::kFailed);
   EXPECT_EQ(Find(run, "next")->output, "failed");
@@ -212,7 +225,7 @@ steps:
   - {id: never, uses: data.set, with: {value: 2}}
 )");
   StartEngine();
-  Run run = RunAndWait(id, Json{{"id", 7}});
+  weft::Run run = RunAndWait(id, Json{{"id", 7}});
   EXPECT_EQ(run.status, RunStatus::kFailed);
   EXPECT_EQ(run.error["message"], "order 7 is invalid");
   EXPECT_EQ(run.error["step"], "boom");
@@ -230,6 +243,7 @@ steps:
   StartEngine(1);
   auto run = runs_->StartManual(id, nullptr, false, "");
   ASSERT_TRUE(run);
+  ASSERT_TRUE(WaitForStep(run->id, "wait", StepStatus::kRunning));
   std::string other = CreateFlow("name: quick\nsteps: [{id: a, uses: data.set, with: {value: 1}}]");
   EXPECT_EQ(RunAndWait(other).status, RunStatus::kSucceeded);
   auto waiting = runs_->Get(run->id);
@@ -277,7 +291,7 @@ steps:
   - {id: check, uses: flow.fail, if: "{{ $not(trigger.body.ok) }}", with: {message: not yet}}
 )");
   StartEngine();
-  Run failed = RunAndWait(id, Json{{"ok", false}});
+  weft::Run failed = RunAndWait(id, Json{{"ok", false}});
   ASSERT_EQ(failed.status, RunStatus::kFailed);
   ASSERT_EQ(flaky_->calls, 1);
   // Retrying keeps the same version and trigger, so it fails again at `check`
@@ -305,12 +319,7 @@ steps:
   StartEngine();
   auto run = runs_->StartManual(id, nullptr, false, "");
   ASSERT_TRUE(run);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto r = runs_->Get(run->id);
-    if (r && r->status == RunStatus::kRunning) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  ASSERT_TRUE(WaitForStep(run->id, "wait", StepStatus::kRunning));
   ASSERT_TRUE(runs_->Cancel(run->id));
   clock_.Advance(Millis(3'600'000));  // its wake time comes: it must end cancelled
   auto done = runs_->Wait(run->id, std::chrono::seconds(10));
