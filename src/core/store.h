@@ -48,14 +48,19 @@ class Store {
   // Newest first; kNotFound when the flow does not exist.
   virtual Result<std::vector<FlowVersion>> ListFlowVersions(const std::string& id) = 0;
   // Sets (or clears) the flow's next scheduled fire, shown on the Flow List.
-  virtual Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) = 0;
+  // (Transitional default until both stores implement it.)
+  virtual Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) {
+    return Fail(ErrorCode::kInternal, "SetNextRunAt is not implemented by this store");
+  }
   // Records one schedule fire in one transaction: creates `run` when given
   // (queued or skipped), sets next_run_at and adds `missed` to missed_fires.
   // Each (flow, scheduled_for) is recorded once: when it already was (another
   // scheduler fired it), nothing changes and the answer is false.
   virtual Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for,
                                           const Run* run, std::optional<TimePoint> next_run_at,
-                                          int64_t missed) = 0;
+                                          int64_t missed) {
+    return Fail(ErrorCode::kInternal, "RecordScheduleFire is not implemented by this store");
+  }
   // The latest run of each flow, keyed by flow id (Flow List).
   virtual Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() = 0;
 
