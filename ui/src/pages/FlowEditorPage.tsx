@@ -384,7 +384,16 @@ export function FlowEditorPage() {
     setWarnings(move);
   };
 
-  const ctx = useMemo(() => buildContext(lastRun, doc, selectedPath), [lastRun, doc, selectedPath]);
+  // Rebuild the expression context only when what it depends on changes, not on every keystroke.
+  const ctxKey = useMemo(() => {
+    const before = selectedPath ? stepsBefore(doc.steps, selectedPath) : flatten(doc.steps);
+    const here = selectedPath ? flatten(doc.steps).find((f) => f.path === selectedPath) : undefined;
+    return JSON.stringify([doc.trigger.type, before.map((f) => f.step.id), here?.inLoop ?? false]);
+  }, [doc.steps, doc.trigger.type, selectedPath]);
+  const docRef = useRef(doc);
+  docRef.current = doc;
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const ctx = useMemo(() => buildContext(lastRun, docRef.current, selectedPath), [lastRun, ctxKey, selectedPath]);
 
   if (loading) return <Loading what="Loading the flow…" />;
   if (loadError) {

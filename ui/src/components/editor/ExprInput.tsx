@@ -70,6 +70,7 @@ function preview(v: Json | undefined): string {
 /** Validates every {{ }} in `value` and evaluates the last one against ctx. */
 function useExpressionCheck(value: string, ctx: ExprContext | undefined): Check | null {
   const debounced = useDebounced(value, 350);
+  const inputKey = useMemo(() => JSON.stringify(ctx?.input ?? {}), [ctx]);
   const [check, setCheck] = useState<Check | null>(null);
   useEffect(() => {
     const segs = splitTemplate(debounced).filter((s) => s.expr);
@@ -93,7 +94,7 @@ function useExpressionCheck(value: string, ctx: ExprContext | undefined): Check 
         }
         const lead = (seg.exprText ?? '').length - (seg.exprText ?? '').trimStart().length;
         try {
-          const r = await expressions.evaluate(expr, ctx?.input ?? {}, {}, ctl.signal);
+          const r = await expressions.evaluate(expr, JSON.parse(inputKey) as JsonObject, {}, ctl.signal);
           last = { ok: true, result: r?.result, hasResult: r !== undefined && r !== null && 'result' in r };
         } catch (e) {
           if ((e as Error)?.name === 'AbortError') return;
@@ -117,7 +118,7 @@ function useExpressionCheck(value: string, ctx: ExprContext | undefined): Check 
       if (!ctl.signal.aborted) setCheck(last);
     })();
     return () => ctl.abort();
-  }, [debounced, ctx]);
+  }, [debounced, inputKey]);
   return check;
 }
 
