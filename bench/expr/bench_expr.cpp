@@ -116,7 +116,9 @@ int main(int argc, char** argv) {
   double seconds = 1.0;
   if (argc > 1) seconds = std::atof(argv[1]);
   std::printf("expression benchmark (weft C++), compiled once, evaluations per second\n");
+  const char* only = argc > 2 ? argv[2] : nullptr;
   for (const Case& c : cases) {
+    if (only && c.name != only) continue;
     weft::expr::CompileResult cr = weft::expr::Expression::Compile(c.expr);
     if (cr.error) {
       std::printf("%s: compile error %s\n", c.name.c_str(), cr.error->message.c_str());

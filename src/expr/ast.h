@@ -52,6 +52,8 @@ enum class Op {
   kCoalesce, kElvis
 };
 
+struct Builtin;
+
 struct Slot {
   std::string label;
   int level = 1;
@@ -124,6 +126,7 @@ struct Node {
   Slot* slot = nullptr;
   std::vector<Slot*> seeking_parent;
   bool has_seeking = false;
+  const Builtin* builtin = nullptr;  // kFunction: the library function its name denotes
 };
 
 // A parsed and processed expression with the storage for its nodes.

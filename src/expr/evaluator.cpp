@@ -263,10 +263,23 @@ Value Evaluator::EvalInner(const Node* expr, const Value& input, const Ref<Frame
 }
 
 namespace {
+// A field name, optionally with constant index stages (`Order[0]`).
 bool IsSimpleName(const Node* s) {
-  return s->type == NT::kName && s->stages.empty() && s->predicate.empty() && !s->tuple &&
-         !s->has_focus && !s->has_index && !s->group && !s->keep_array && !s->consarray &&
-         s->ancestor == nullptr;
+  if (s->type != NT::kName || !s->predicate.empty() || s->tuple || s->has_focus || s->has_index ||
+      s->group || s->keep_array || s->consarray || s->ancestor != nullptr)
+    return false;
+  for (const Stage& st : s->stages)
+    if (st.is_index || st.expr->type != NT::kNumber) return false;
+  return true;
+}
+
+Value IndexInto(const Value& v, double raw) {
+  double idx = std::floor(raw);
+  if (!v.IsArray()) return idx == 0 || idx == -1 ? v : Value();
+  double n = static_cast<double>(ArrSize(v));
+  if (idx < 0) idx += n;
+  if (idx < 0 || idx >= n) return Value();
+  return ArrAt(v, static_cast<size_t>(idx));
 }
 }  // namespace
 
@@ -281,19 +294,20 @@ Value Evaluator::EvalPath(const Node* expr, const Value& input, const Ref<Frame>
     size_t i = 0;
     while (i < steps.size() && IsSimpleName(steps[i]) && cur.IsObject()) {
       Value v = ObjGet(cur, steps[i]->value);
+      for (const Stage& st : steps[i]->stages) {
+        if (v.IsUndef()) break;
+        v = IndexInto(v, st.expr->num);
+      }
       if (v.IsUndef()) return v;
       if (i + 1 == steps.size()) return v;
       ++i;
       if (v.IsArray()) {
         input_seq = Seq();
         auto& out = input_seq.arr()->v;
-        for (size_t k = 0, n = ArrSize(v); k < n; ++k) {
-          Value e = ArrAt(v, k);
-          if (e.IsArray()) {
-            for (size_t m = 0, mn = ArrSize(e); m < mn; ++m) out.push_back(ArrAt(e, m));
-          } else {
-            out.push_back(std::move(e));
-          }
+        if (v.kind() == VK::kArr && v.arr()->cons) {
+          out.push_back(v);
+        } else {
+          for (size_t k = 0, n = ArrSize(v); k < n; ++k) out.push_back(ArrAt(v, k));
         }
         cur = Value();
         break;
@@ -805,7 +819,7 @@ Value Evaluator::EvalFunction(const Node* expr, const Value& input, const Ref<Fr
     if (const Value* v = env->Lookup(pn->value)) {
       proc = *v;
     } else {
-      builtin = FindBuiltin(pn->value);
+      builtin = expr->builtin;
     }
   } else {
     proc = Eval(pn, input, env);
@@ -885,7 +899,7 @@ Value Evaluator::Apply(const Value& fn, std::vector<Value>& args, const Value& i
       if (const Value* v = tenv->Lookup(call->procedure->value)) {
         next = *v;
       } else {
-        builtin = FindBuiltin(call->procedure->value);
+        builtin = call->builtin;
       }
     } else {
       next = Eval(call->procedure, tin, tenv);

@@ -428,6 +428,12 @@ void ValidateArgs(const Signature& sig, std::vector<Value>& args, const Value& c
     }
     Throw("T0410", position, std::string(name), std::to_string(good + 1));
   }
+  if (sym.size() == sig.params.size()) {
+    bool unchanged = true;
+    for (size_t pi = 0; pi < sig.params.size() && unchanged; ++pi)
+      unchanged = counts[pi] == 1 && sig.params[pi].type != 'a';
+    if (unchanged) return;
+  }
   std::vector<Value> out;
   out.reserve(sig.params.size());
   size_t ai = 0;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "expr/ast.h"
+#include "expr/evaluator.h"
 
 namespace weft::expr {
 namespace {
@@ -825,6 +826,7 @@ class Processor {
           PushAncestry(result, a);
         }
         expr->procedure = Process(expr->procedure);
+        if (expr->procedure->type == NT::kVariable) expr->builtin = FindBuiltin(expr->procedure->value);
         break;
       }
       case NT::kLambda: {
