@@ -200,7 +200,7 @@ export function FlowEditorPage() {
       .then(async (r) => {
         const first = r.runs?.[0];
         if (!first) return setLastRun(null);
-        const full = first.steps ? first : await runs.get(first.id, ctl.signal);
+        const full = first.steps?.length ? first : await runs.get(first.id, ctl.signal);
         if (!ctl.signal.aborted) setLastRun(full);
       })
       .catch(() => {});
