@@ -134,5 +134,42 @@ TEST(Expr, OneCompiledExpressionManyThreads) {
   EXPECT_EQ(good.load(), 2000);
 }
 
+// The examples of docs/expressions.md.
+TEST(Expr, DocumentationExamples) {
+  Json ctx = Json::parse(R"({"trigger": {"body": {"order": {"id": "A-1001", "created": "2026-11-28T09:30:00Z",
+    "customer": {"first": "Ada", "last": "Lovelace", "email": "ADA@Example.com"},
+    "lines": [{"sku": "HAT-1", "qty": 2, "price": 34.45}, {"sku": "CLK-9", "qty": 1, "price": 107.99},
+              {"sku": "GFT-0", "qty": 1, "price": 0}]}}},
+    "steps": {"users": {"output": {"body": [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}]}},
+              "orders": {"output": {"body": [{"user_id": 2, "total": 10}, {"user_id": 1, "total": 7}]}}},
+    "run": {"id": "r1"}})");
+  EvalResult r = Eval(R"(trigger.body.order.{
+     "external_id": id,
+     "name": customer.first & " " & customer.last,
+     "email": $lowercase(customer.email),
+     "items": lines.{"sku": sku, "quantity": qty},
+     "total": $sum(lines.(qty * price))})", ctx);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r.value)["name"], "Ada Lovelace");
+  EXPECT_EQ((*r.value)["email"], "ada@example.com");
+  EXPECT_EQ((*r.value)["items"].size(), 3u);
+  EXPECT_NEAR((*r.value)["total"].get<double>(), 176.89, 1e-9);
+  EXPECT_EQ(*Eval("trigger.body.order.lines[price > 0].sku", ctx).value, Json::parse(R"(["HAT-1","CLK-9"])"));
+  EXPECT_EQ(*Eval("trigger.body.order.lines[price > 100].sku[]", ctx).value, Json::parse(R"(["CLK-9"])"));
+  Json joined = Json::parse(R"([{"user": "Grace", "total": 10}, {"user": "Ada", "total": 7}])");
+  EXPECT_EQ(*Eval(R"(steps.orders.output.body.(
+     $o := $;
+     {"user": $$.steps.users.output.body[id = $o.user_id].name, "total": total}))", ctx).value, joined);
+  EXPECT_EQ(*Eval(R"((
+  $names := steps.users.output.body{ $string(id): name };
+  steps.orders.output.body.{"user": $lookup($names, $string(user_id)), "total": total}))", ctx).value, joined);
+  EXPECT_EQ(*Eval("$fromMillis($toMillis(trigger.body.order.created), '[D01]/[M01]/[Y0001] [H01]:[m01]')", ctx).value,
+            "28/11/2026 09:30");
+  EXPECT_EQ(*Eval("$fromMillis($toMillis(trigger.body.order.created), '[FNn], [D1o] [MNn] [Y]')", ctx).value,
+            "Saturday, 28th November 2026");
+  EXPECT_EQ(*Eval("trigger.body.priority ?? 'normal'", ctx).value, "normal");
+  EXPECT_EQ(*Eval("$formatNumber(1234.5, '#,##0.00')", ctx).value, "1,234.50");
+}
+
 }  // namespace
 }  // namespace weft::expr
