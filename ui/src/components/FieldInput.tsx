@@ -75,6 +75,48 @@ function JsonArea({
   );
 }
 
+/** Text for a value of type `any`: strings as they are, other values as JSON. */
+function anyToText(v: Json | undefined): string {
+  if (v === undefined || v === null) return v === null ? 'null' : '';
+  return typeof v === 'string' ? v : JSON.stringify(v, null, 2);
+}
+
+/** Text back to a value: JSON when it parses as JSON (its strings may hold {{ }}), otherwise the text itself. */
+function textToAny(t: string): Json | undefined {
+  if (!t.trim()) return undefined;
+  if (/^\s*([[{"]|-?\d|true\b|false\b|null\b)/.test(t)) {
+    try {
+      return JSON.parse(t) as Json;
+    } catch {
+      /* not JSON: keep the text */
+    }
+  }
+  return t;
+}
+
+/** A value of type `any` in a step: a {{ expression }}, text, or JSON. */
+function AnyInput({ id, value, onChange, ctx, invalid }: { id: string; value: Json | undefined; onChange: (v: Json | undefined) => void; ctx?: ExprContext; invalid?: boolean }) {
+  const [text, setText] = useState(anyToText(value));
+  useEffect(() => {
+    setText((t) => (JSON.stringify(textToAny(t)) === JSON.stringify(value) ? t : anyToText(value)));
+  }, [value]);
+  return (
+    <ExprInput
+      id={id}
+      value={text}
+      multiline
+      rows={Math.min(10, Math.max(1, text.split('\n').length))}
+      ctx={ctx}
+      invalid={invalid}
+      placeholder="{{ expression }}, text, or JSON"
+      onChange={(t) => {
+        setText(t);
+        onChange(textToAny(t));
+      }}
+    />
+  );
+}
+
 export function fieldTitle(f: CatalogField): string {
   return f.title || f.label || humanize(f.name);
 }
@@ -144,6 +186,20 @@ export function FieldInput({
         ) : null}
       </div>
     );
+  } else if (expressions && type === 'expression') {
+    control = (
+      <ExprInput
+        id={id}
+        bare
+        value={value === undefined || value === null ? '' : String(value)}
+        ctx={ctx}
+        invalid={!!error}
+        placeholder="JSONata, without {{ }}"
+        onChange={(v) => onChange(v === '' ? undefined : v)}
+      />
+    );
+  } else if (expressions && (type === 'any' || type === 'json')) {
+    control = <AnyInput id={id} value={value} onChange={onChange} ctx={ctx} invalid={!!error} />;
   } else if (['object', 'array', 'any', 'json', 'map'].includes(type)) {
     control = <JsonArea id={id} label={title} value={value} onChange={onChange} allowExpression={expressions} invalid={!!error} />;
   } else if ((type === 'number' || type === 'integer') && !expressions) {

@@ -123,6 +123,13 @@ const paths: Record<string, ReactElement> = {
   ),
   external: <path d="M14 3h7v7M10 14L21 3M21 14v5a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h5" />,
   puzzle: <path d="M10 3a2 2 0 0 1 4 0v2h4v4h2a2 2 0 0 1 0 4h-2v6h-5v-2a2 2 0 0 0-4 0v2H4v-6h2a2 2 0 0 0 0-4H4V5h6z" />,
+  table: (
+    <>
+      <rect x="3" y="4" width="18" height="16" rx="2" />
+      <path d="M3 10h18M3 15h18M9 4v16" />
+    </>
+  ),
+  scroll: <path d="M8 21h10a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2H8M8 21a2 2 0 0 1-2-2V5a2 2 0 0 0-2-2h4M8 21a2 2 0 0 0 2-2v-1H4M12 8h5M12 12h5" />,
   eye: (
     <>
       <path d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z" />
@@ -155,6 +162,13 @@ const aliases: Record<string, string> = {
   transform: 'code',
   schedule: 'clock',
   manual: 'hand',
+  'git-branch': 'branch',
+  reply: 'webhook',
+  bucket: 'cloud',
+  'folder-lock': 'folder',
+  'hard-drive': 'server',
+  send: 'mail',
+  log: 'scroll',
 };
 
 export function hasIcon(name: string | undefined): boolean {

@@ -68,13 +68,17 @@ function preview(v: Json | undefined): string {
 }
 
 /** Validates every {{ }} in `value` and evaluates the last one against ctx. */
-function useExpressionCheck(value: string, ctx: ExprContext | undefined): Check | null {
+function useExpressionCheck(value: string, ctx: ExprContext | undefined, bare?: boolean): Check | null {
   const debounced = useDebounced(value, 350);
   const inputKey = useMemo(() => JSON.stringify(ctx?.input ?? {}), [ctx]);
   const [check, setCheck] = useState<Check | null>(null);
   useEffect(() => {
-    const segs = splitTemplate(debounced).filter((s) => s.expr);
-    const unclosed = debounced.lastIndexOf('{{') > debounced.lastIndexOf('}}');
+    const segs = bare
+      ? debounced.trim()
+        ? [{ text: debounced, expr: true, start: 0, exprStart: 0, exprText: debounced }]
+        : []
+      : splitTemplate(debounced).filter((s) => s.expr);
+    const unclosed = !bare && debounced.lastIndexOf('{{') > debounced.lastIndexOf('}}');
     if (unclosed) {
       setCheck({ ok: false, message: 'Missing closing }}', at: debounced.lastIndexOf('{{') });
       return;
@@ -118,7 +122,7 @@ function useExpressionCheck(value: string, ctx: ExprContext | undefined): Check 
       if (!ctl.signal.aborted) setCheck(last);
     })();
     return () => ctl.abort();
-  }, [debounced, inputKey]);
+  }, [debounced, inputKey, bare]);
   return check;
 }
 
@@ -127,7 +131,9 @@ export function ExprInput({
   value,
   onChange,
   ctx,
+  bare,
   multiline,
+  rows = 3,
   placeholder,
   ariaLabel,
   invalid,
@@ -138,7 +144,11 @@ export function ExprInput({
   value: string;
   onChange: (v: string) => void;
   ctx?: ExprContext;
+  /** The whole value is one JSONata expression, without {{ }}. */
+  bare?: boolean;
   multiline?: boolean;
+  /** Rows of a multiline field (default 3). */
+  rows?: number;
   placeholder?: string;
   ariaLabel?: string;
   invalid?: boolean;
@@ -151,17 +161,17 @@ export function ExprInput({
   const [focused, setFocused] = useState(false);
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState(false);
-  const check = useExpressionCheck(value, ctx);
+  const check = useExpressionCheck(value, ctx, bare);
 
   // The partial path being typed inside an open {{ before the caret.
   const partial = useMemo(() => {
     const before = value.slice(0, caret);
-    const open = before.lastIndexOf('{{');
-    if (open < 0 || before.lastIndexOf('}}') > open) return null;
+    const open = bare ? -2 : before.lastIndexOf('{{');
+    if (!bare && (open < 0 || before.lastIndexOf('}}') > open)) return null;
     const m = /([A-Za-z_$][\w$]*(?:\.[\w$]*)*)$/.exec(before.slice(open + 2));
     const word = m ? m[1] : '';
     return { word, from: caret - word.length };
-  }, [value, caret]);
+  }, [value, caret, bare]);
 
   const suggestions = useMemo(() => {
     if (!partial || !ctx) return [];
@@ -203,7 +213,7 @@ export function ExprInput({
     }
   };
 
-  const segs = splitTemplate(value);
+  const segs: Segment[] = bare ? [{ text: value, expr: true, start: 0, exprStart: 0, exprText: value }] : splitTemplate(value);
   const errAt = check && !check.ok ? check.at : undefined;
   const highlighted = (
     <>
@@ -268,7 +278,7 @@ export function ExprInput({
         <div className="expr-backdrop" ref={backdrop} aria-hidden>
           {highlighted}
         </div>
-        {multiline ? <textarea rows={3} {...common} /> : <input type="text" {...common} role="combobox" />}
+        {multiline ? <textarea rows={rows} {...common} /> : <input type="text" {...common} role="combobox" />}
       </div>
       {showSug ? (
         <ul className="expr-suggest" role="listbox" id={listId} aria-label="Data paths">
