@@ -27,6 +27,13 @@ export function TriggerTypePicker({ value, onChange }: { value: TriggerType; onC
   );
 }
 
+/** A random webhook secret: `whsec_` + base64 for Standard Webhooks, hex otherwise. */
+function newSecret(scheme: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  if (scheme === 'standard-webhooks') return 'whsec_' + btoa(String.fromCharCode(...bytes));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 function err(errors: ApiErrorDetail[], suffix: string): string | null {
   return errors.find((e) => (e.path ?? '').endsWith(suffix))?.message ?? null;
 }
@@ -138,7 +145,24 @@ function WebhookForm({
               <option value="custom">Custom</option>
             </select>
           </Field>
-          {text('secret', 'Secret', true, auth.scheme === 'standard-webhooks' || !auth.scheme ? 'whsec_…' : '')}
+          <div className="row gap-s" style={{ alignItems: 'flex-end' }}>
+            <div className="grow">{text('secret', 'Secret', true, auth.scheme === 'standard-webhooks' || !auth.scheme ? 'whsec_…' : '')}</div>
+            <button
+              type="button"
+              className="btn btn-small"
+              style={{ marginBottom: 14 }}
+              title="Create a random secret; copy it to the sender before saving"
+              onClick={() => setAuth({ secret: newSecret(auth.scheme ?? 'standard-webhooks') })}
+            >
+              Generate
+            </button>
+          </div>
+          {a.secret && a.secret !== '********' ? (
+            <div className="row gap-s small" style={{ marginTop: -8, marginBottom: 12 }}>
+              <span className="muted">Give the sender this secret:</span>
+              <CopyButton text={a.secret} label="Copy secret" />
+            </div>
+          ) : null}
           {auth.scheme === 'custom' ? (
             <>
               <div className="grid-2">
