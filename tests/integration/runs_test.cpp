@@ -3,6 +3,7 @@
 // and expression preview.
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -223,6 +224,21 @@ TEST_F(WeftTest, ExpressionsEvaluateWithJsonataErrors) {
 
   r = api().Post("/api/v1/expressions/evaluate", Json::parse(R"({"input": {}})"));
   EXPECT_EQ(r.status, 400);
+}
+
+TEST_F(WeftTest, SchedulePreviewListsNextFiresAndNamesBadFields) {
+  auto r = api().Post("/api/v1/schedules/preview", Json::parse(R"({
+      "schedule": {"kind": "cron", "cron": "0 9 * * MON,FRI", "timezone": "Europe/Berlin"},
+      "count": 3, "after": "2026-12-01T00:00:00Z"})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["next"], Json::parse(R"(["2026-12-04T09:00:00+01:00", "2026-12-07T09:00:00+01:00", "2026-12-11T09:00:00+01:00"])"));
+  EXPECT_NE(GetString(r.json, "description").find("09:00"), std::string::npos) << r.body;
+
+  r = api().Post("/api/v1/schedules/preview", Json::parse(R"({"schedule": {"kind": "cron", "cron": "0 99 * * *", "timezone": "Mars/Olympus"}})"));
+  ASSERT_EQ(r.status, 400) << r.body;
+  auto paths = ErrorPaths(r.json);
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "schedule.cron"), paths.end()) << r.body;
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "schedule.timezone"), paths.end()) << r.body;
 }
 
 }  // namespace

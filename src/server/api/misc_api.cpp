@@ -2,7 +2,9 @@
 // expression preview, and the reserved webhook routes.
 #include <map>
 
+#include "common/time_format.h"
 #include "expr/expr.h"
+#include "schedule/schedule.h"
 #include "server/api/api.h"
 #include "server/api/body.h"
 #include "server/errors.h"
@@ -59,12 +61,43 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
     return HttpResponse::FromJson(200, out);
   });
 
+  t.emplace_back("previewSchedule", [&s](HttpRequest& req) {
+    auto body = ParseJsonBody(req, false);
+    if (!body) return ErrorResponse(body.error());
+    if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {schedule, count, after}"));
+    auto doc = body->find("schedule");
+    if (doc == body->end() || !doc->is_object()) return ErrorResponse(FieldProblem("schedule", "is required and must be an object"));
+    size_t count = 5;
+    if (auto c = body->find("count"); c != body->end() && !c->is_null()) {
+      if (!c->is_number_integer() || c->get<int64_t>() < 1 || c->get<int64_t>() > 100) {
+        return ErrorResponse(FieldProblem("count", "must be a whole number from 1 to 100"));
+      }
+      count = c->get<size_t>();
+    }
+    TimePoint after = s.clock.Now();
+    if (auto a = body->find("after"); a != body->end() && !a->is_null()) {
+      auto parsed = a->is_string() ? ParseIso(a->get<std::string>()) : std::nullopt;
+      if (!parsed) return ErrorResponse(FieldProblem("after", "must be an ISO-8601 instant such as 2026-12-01T09:00:00Z"));
+      after = *parsed;
+    }
+    auto schedule = ParseSchedule(*doc, s.flows.options().default_timezone);
+    if (!schedule) {
+      Error e = schedule.error();
+      for (auto& d : e.details) d.path = "schedule." + d.path;
+      return ErrorResponse(e);
+    }
+    return HttpResponse::FromJson(200, SchedulePreview(*schedule, after, count));
+  });
+
   HttpHandler hooks = s.hooks;
   if (!hooks) {
     hooks = [](HttpRequest&) { return ErrorResponse(ErrorCode::kNotFound, "no webhook at this URL"); };
   }
   t.emplace_back("receiveWebhook", hooks);
   t.emplace_back("receiveWebhookPath", hooks);
+  auto unavailable = [](HttpRequest&) { return ErrorResponse(ErrorCode::kUnavailable, "deliveries are not kept by this server"); };
+  t.emplace_back("listDeliveries", s.list_deliveries ? s.list_deliveries : HttpHandler(unavailable));
+  t.emplace_back("getDelivery", s.get_delivery ? s.get_delivery : HttpHandler(unavailable));
 }
 
 }  // namespace weft::server

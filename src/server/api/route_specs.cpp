@@ -28,6 +28,7 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"POST", "/api/v1/runs/{id}/retry", "retryRun"},
       {"GET", "/api/v1/connectors", "listConnectors"},
       {"POST", "/api/v1/expressions/evaluate", "evaluateExpression"},
+      {"POST", "/api/v1/schedules/preview", "previewSchedule"},
       {"ANY", "/hooks/{token}", "receiveWebhook"},
       {"ANY", "/hooks/{token}/{rest...}", "receiveWebhookPath"},
   };
