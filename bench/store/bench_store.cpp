@@ -93,33 +93,48 @@ void BM_CreateRun(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(SyncName(full));
 }
-BENCHMARK(BM_CreateRun)->Arg(0)->Arg(1)->UseRealTime();
-BENCHMARK(BM_CreateRun)->Arg(0)->Arg(1)->Threads(4)->UseRealTime();
+BENCHMARK(BM_CreateRun)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CreateRun)->Arg(0)->Arg(1)->Threads(4)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Workers taking queued runs, `batch` per ClaimRuns; items = runs claimed.
+// The queue is filled first with synchronous NORMAL (filling it with FULL
+// would take minutes), then reopened with the setting measured.
 void BM_ClaimRuns(benchmark::State& state) {
   bool full = state.range(0) != 0;
   int batch = static_cast<int>(state.range(1));
-  auto store = OpenStore("claim", full);
-  constexpr int kFill = 20'000;
-  int64_t next = 0, left = 0, claimed = 0;
+  int64_t runs = state.max_iterations * batch;
+  std::string dir;
+  {
+    auto fill = OpenStore("claim", false);
+    dir = fs::path(fill->db_path()).parent_path().string();
+    for (int64_t i = 0; i < runs; ++i) (void)fill->CreateRun(NewRun(i));
+  }
+  SqliteOptions o;
+  o.data_dir = dir;
+  o.synchronous = full ? SqliteOptions::Synchronous::kFull : SqliteOptions::Synchronous::kNormal;
+  auto store = std::move(SqliteStore::Open(o)).value();
+  int64_t claimed = 0;
   TimePoint now = FromUnixMs(1'900'000'000'000);
   for (auto _ : state) {
-    if (left < batch) {
-      state.PauseTiming();
-      for (int i = 0; i < kFill; ++i) (void)store->CreateRun(NewRun(next++));
-      left += kFill;
-      state.ResumeTiming();
-    }
     auto got = store->ClaimRuns("node", batch, now, now + std::chrono::seconds(30));
     Check(got.has_value() && static_cast<int>(got->size()) == batch, state, "ClaimRuns");
-    left -= batch;
     claimed += batch;
   }
   state.SetItemsProcessed(claimed);
   state.SetLabel(SyncName(full));
 }
-BENCHMARK(BM_ClaimRuns)->Args({0, 1})->Args({0, 16})->Args({1, 1})->Args({1, 16})->UseRealTime();
+BENCHMARK(BM_ClaimRuns)
+    ->Args({0, 1})
+    ->Args({0, 16})
+    ->Iterations(4000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ClaimRuns)
+    ->Args({1, 1})
+    ->Args({1, 16})
+    ->Iterations(300)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // An executor committing a step result.
 void BM_SaveStepRun(benchmark::State& state) {
@@ -134,7 +149,7 @@ void BM_SaveStepRun(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(SyncName(full));
 }
-BENCHMARK(BM_SaveStepRun)->Arg(0)->Arg(1)->UseRealTime();
+BENCHMARK(BM_SaveStepRun)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The run record moving on (status, claim, output).
 void BM_UpdateRun(benchmark::State& state) {
@@ -150,7 +165,7 @@ void BM_UpdateRun(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(SyncName(full));
 }
-BENCHMARK(BM_UpdateRun)->Arg(0)->Arg(1)->UseRealTime();
+BENCHMARK(BM_UpdateRun)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The store's share of one 3-step run, as the engine writes it: create, claim,
 // running, each step running then succeeded, succeeded. 9 commits; items = runs.
@@ -180,7 +195,7 @@ void BM_RunOf3Steps(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(SyncName(full));
 }
-BENCHMARK(BM_RunOf3Steps)->Arg(0)->Arg(1)->UseRealTime();
+BENCHMARK(BM_RunOf3Steps)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Reads beside the writes: the run window polling a run with its steps.
 void BM_GetRunWithSteps(benchmark::State& state) {
@@ -190,7 +205,7 @@ void BM_GetRunWithSteps(benchmark::State& state) {
   for (auto _ : state) Check(store->GetRun(run.id, true).has_value(), state, "GetRun");
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_GetRunWithSteps)->UseRealTime();
+BENCHMARK(BM_GetRunWithSteps)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace weft

@@ -348,7 +348,14 @@ struct SqliteStore::Impl {
       std::vector<WriteTask*> batch;
       batch.swap(queue);
       lock.unlock();
-      RunBatch(batch);
+      try {
+        RunBatch(batch);
+      } catch (...) {  // out of memory around BEGIN/COMMIT: fail the lot, stay usable
+        if (!sqlite3_get_autocommit(writer->db())) {
+          sqlite3_exec(writer->db(), "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        for (auto* t : batch) t->abort(Error(ErrorCode::kInternal, "store: write failed"));
+      }
       lock.lock();
       for (auto* t : batch) t->done = true;
       leading = false;
@@ -447,6 +454,11 @@ void Configure(Conn& c, const SqliteOptions& o, bool writer) {
          (o.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL"));
   c.Exec("PRAGMA temp_store = MEMORY");
   if (writer) {
+    // Takes effect only in a new, empty database: lets retention give pages
+    // back with PRAGMA incremental_vacuum instead of a full VACUUM.
+    c.Exec("PRAGMA auto_vacuum = INCREMENTAL");
+    // Cut the WAL back after a checkpoint, so a burst does not leave it large.
+    c.Exec("PRAGMA journal_size_limit = 67108864");
     Stmt s(c, "PRAGMA journal_mode = WAL");
     std::string mode = s.Step() ? s.ColText(0) : "";
     if (mode != "wal") {

@@ -214,6 +214,19 @@ TEST(SqliteStoreTest, UsesWalMode) {
   EXPECT_TRUE(fs::exists(tmp.path() + "/weft.db-wal"));
 }
 
+TEST(SqliteStoreTest, NewDatabasesCanGivePagesBack) {
+  TempDir tmp;
+  MustOpen(Options(tmp.path())).reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((tmp.path() + "/weft.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2) << "auto_vacuum = INCREMENTAL";
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 TEST(SqliteStoreTest, SynchronousFullWorks) {
   TempDir tmp;
   SqliteOptions o = Options(tmp.path());
