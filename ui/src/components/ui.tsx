@@ -139,7 +139,10 @@ export function Menu({
   const id = useId();
 
   useLayoutEffect(() => {
-    if (!open || !btn.current) return;
+    if (!open || !btn.current) {
+      setPos(null);
+      return;
+    }
     const r = btn.current.getBoundingClientRect();
     const width = 200;
     const estHeight = items.length * 36 + 12;
@@ -148,7 +151,7 @@ export function Menu({
   }, [open, items.length]);
 
   useEffect(() => {
-    if (!open) return;
+    if (!open || !pos) return;
     const first = list.current?.querySelector<HTMLButtonElement>('[role=menuitem]:not([disabled])');
     first?.focus();
     const onDoc = (e: MouseEvent) => {
@@ -156,7 +159,7 @@ export function Menu({
     };
     document.addEventListener('mousedown', onDoc);
     return () => document.removeEventListener('mousedown', onDoc);
-  }, [open]);
+  }, [open, pos]);
 
   const onKey = (e: ReactKeyboardEvent) => {
     const els = Array.from(list.current?.querySelectorAll<HTMLButtonElement>('[role=menuitem]:not([disabled])') ?? []);
