@@ -16,13 +16,13 @@ namespace weft::expr {
 enum class NT {
   kPath,
   kBinary,
-  kNeg,         // unary minus
-  kArray,       // array constructor
-  kObject,      // object constructor
+  kNeg,     // unary minus
+  kArray,   // array constructor
+  kObject,  // object constructor
   kName,
   kString,
   kNumber,
-  kValue,       // true / false / null
+  kValue,  // true / false / null
   kWildcard,
   kDescendant,
   kParent,
@@ -48,8 +48,25 @@ enum class NT {
 };
 
 enum class Op {
-  kNone, kAdd, kSub, kMul, kDiv, kMod, kEq, kNe, kLt, kLe, kGt, kGe, kConcat, kAnd, kOr, kIn, kRange,
-  kCoalesce, kElvis
+  kNone,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kConcat,
+  kAnd,
+  kOr,
+  kIn,
+  kRange,
+  kCoalesce,
+  kElvis
 };
 
 struct Builtin;
@@ -79,11 +96,11 @@ struct SortTerm {
   bool descending = false;
 };
 
-struct Param {  // one parameter of a signature
-  std::string chars;   // accepted symbols (m = undefined)
-  char type = 0;       // a b n s l o f j x or '(' for a choice
-  std::string subtype; // for a<...> / f<...>
-  char quant = 0;      // 0, '?', '+'
+struct Param {          // one parameter of a signature
+  std::string chars;    // accepted symbols (m = undefined)
+  char type = 0;        // a b n s l o f j x or '(' for a choice
+  std::string subtype;  // for a<...> / f<...>
+  char quant = 0;       // 0, '?', '+'
   bool context = false;
 };
 
@@ -101,7 +118,7 @@ struct Node {
   int literal = 0;  // kValue: 0 null, 1 false, 2 true
   Node* lhs = nullptr;
   Node* rhs = nullptr;
-  Node* third = nullptr;  // condition else / transform delete
+  Node* third = nullptr;     // condition else / transform delete
   std::vector<Node*> items;  // path steps, array/block expressions, call arguments
   Node* procedure = nullptr;
   std::vector<std::pair<Node*, Node*>> pairs;  // object constructor

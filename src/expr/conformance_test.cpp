@@ -89,9 +89,12 @@ TEST(ExprConformance, ReferenceSuite) {
     } catch (const std::exception& e) {
       // nlohmann rejects lone UTF-16 surrogates (\uD800), which only JavaScript strings can hold
       int n = 0;
-      for (size_t p = text.find("\"expr\""); p != std::string::npos; p = text.find("\"expr\"", p + 1)) ++n;
+      for (size_t p = text.find("\"expr\""); p != std::string::npos;
+           p = text.find("\"expr\"", p + 1))
+        ++n;
       groups[group].failed += n;
-      if (verbose) std::cout << "FAIL " << file.string() << ": unreadable case file: " << e.what() << "\n";
+      if (verbose)
+        std::cout << "FAIL " << file.string() << ": unreadable case file: " << e.what() << "\n";
       continue;
     }
     std::vector<Json> cases;
@@ -122,7 +125,8 @@ TEST(ExprConformance, ReferenceSuite) {
           bindings[it.key()] = it.value();
       EvalLimits limits;
       limits.max_depth = c.contains("depth") ? c["depth"].get<int>() : 2000;
-      limits.timeout = std::chrono::milliseconds(c.contains("timelimit") ? c["timelimit"].get<int>() : 10000);
+      limits.timeout =
+          std::chrono::milliseconds(c.contains("timelimit") ? c["timelimit"].get<int>() : 10000);
 
       bool ok = false;
       std::string got;
@@ -151,7 +155,7 @@ TEST(ExprConformance, ReferenceSuite) {
       } else {
         ++t.failed;
         if (verbose) {
-          std::string want = c.contains("code") ? "error " + c["code"].get<std::string>()
+          std::string want = c.contains("code")     ? "error " + c["code"].get<std::string>()
                              : c.contains("result") ? c["result"].dump()
                                                     : "undefined";
           std::cout << "FAIL " << file.filename().string() << "[" << ci << "] " << group << ": "

@@ -187,21 +187,23 @@ IntFormat AnalyseInteger(const std::string& picture) {
   return f;
 }
 
-const char* kFew[] = {"Zero",    "One",     "Two",       "Three",    "Four",     "Five",    "Six",
-                      "Seven",   "Eight",   "Nine",      "Ten",      "Eleven",   "Twelve",  "Thirteen",
-                      "Fourteen", "Fifteen", "Sixteen",  "Seventeen", "Eighteen", "Nineteen"};
-const char* kOrdinals[] = {"Zeroth",     "First",      "Second",      "Third",      "Fourth",
-                           "Fifth",      "Sixth",      "Seventh",     "Eighth",     "Ninth",
-                           "Tenth",      "Eleventh",   "Twelfth",     "Thirteenth", "Fourteenth",
-                           "Fifteenth",  "Sixteenth",  "Seventeenth", "Eighteenth", "Nineteenth"};
-const char* kDecades[] = {"Twenty", "Thirty",  "Forty",  "Fifty",  "Sixty",
+const char* kFew[] = {"Zero",    "One",     "Two",       "Three",    "Four",
+                      "Five",    "Six",     "Seven",     "Eight",    "Nine",
+                      "Ten",     "Eleven",  "Twelve",    "Thirteen", "Fourteen",
+                      "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"};
+const char* kOrdinals[] = {"Zeroth",    "First",     "Second",      "Third",      "Fourth",
+                           "Fifth",     "Sixth",     "Seventh",     "Eighth",     "Ninth",
+                           "Tenth",     "Eleventh",  "Twelfth",     "Thirteenth", "Fourteenth",
+                           "Fifteenth", "Sixteenth", "Seventeenth", "Eighteenth", "Nineteenth"};
+const char* kDecades[] = {"Twenty",  "Thirty", "Forty",  "Fifty",  "Sixty",
                           "Seventy", "Eighty", "Ninety", "Hundred"};
 const char* kMagnitudes[] = {"Thousand", "Million", "Billion", "Trillion"};
 
 std::string Words(double num, bool prev, bool ord) {
   std::string w;
   if (num <= 19) {
-    w = std::string(prev ? " and " : "") + (ord ? kOrdinals[static_cast<int>(num)] : kFew[static_cast<int>(num)]);
+    w = std::string(prev ? " and " : "") +
+        (ord ? kOrdinals[static_cast<int>(num)] : kFew[static_cast<int>(num)]);
   } else if (num < 100) {
     int tens = static_cast<int>(num / 10);
     int rem = static_cast<int>(std::fmod(num, 10));
@@ -237,10 +239,9 @@ std::string Words(double num, bool prev, bool ord) {
 }
 
 std::string Roman(double v) {
-  static const std::pair<int, const char*> kR[] = {{1000, "m"}, {900, "cm"}, {500, "d"}, {400, "cd"},
-                                                   {100, "c"},  {90, "xc"},  {50, "l"},  {40, "xl"},
-                                                   {10, "x"},   {9, "ix"},   {5, "v"},   {4, "iv"},
-                                                   {1, "i"}};
+  static const std::pair<int, const char*> kR[] = {
+      {1000, "m"}, {900, "cm"}, {500, "d"}, {400, "cd"}, {100, "c"}, {90, "xc"}, {50, "l"},
+      {40, "xl"},  {10, "x"},   {9, "ix"},  {5, "v"},    {4, "iv"},  {1, "i"}};
   std::string out;
   long n = static_cast<long>(v);
   for (auto& [val, s] : kR)
@@ -368,14 +369,22 @@ double WordsToNumber(const std::string& text) {
 double RomanToDecimal(const std::string& s) {
   auto val = [](char c) {
     switch (c) {
-      case 'M': return 1000;
-      case 'D': return 500;
-      case 'C': return 100;
-      case 'L': return 50;
-      case 'X': return 10;
-      case 'V': return 5;
-      case 'I': return 1;
-      default: return 0;
+      case 'M':
+        return 1000;
+      case 'D':
+        return 500;
+      case 'C':
+        return 100;
+      case 'L':
+        return 50;
+      case 'X':
+        return 10;
+      case 'V':
+        return 5;
+      case 'I':
+        return 1;
+      default:
+        return 0;
     }
   };
   double total = 0;
@@ -486,14 +495,28 @@ struct Part {
 
 const char* DefaultPresentation(char c) {
   switch (c) {
-    case 'Y': case 'M': case 'D': case 'd': case 'W': case 'w': case 'X': case 'x':
-    case 'H': case 'h': case 'f':
+    case 'Y':
+    case 'M':
+    case 'D':
+    case 'd':
+    case 'W':
+    case 'w':
+    case 'X':
+    case 'x':
+    case 'H':
+    case 'h':
+    case 'f':
       return "1";
-    case 'F': case 'P': case 'C': case 'E':
+    case 'F':
+    case 'P':
+    case 'C':
+    case 'E':
       return "n";
-    case 'm': case 's':
+    case 'm':
+    case 's':
       return "01";
-    case 'Z': case 'z':
+    case 'Z':
+    case 'z':
       return "01:01";
     default:
       return nullptr;
@@ -544,7 +567,9 @@ std::vector<Part> AnalyseDateTime(const std::string& picture) {
         size_t dash = wm.find('-');
         std::string mn = dash == std::string::npos ? wm : wm.substr(0, dash);
         std::string mx = dash == std::string::npos ? "" : wm.substr(dash + 1);
-        auto parse = [](const std::string& s) { return s.empty() || s == "*" ? -1 : std::atoi(s.c_str()); };
+        auto parse = [](const std::string& s) {
+          return s.empty() || s == "*" ? -1 : std::atoi(s.c_str());
+        };
         def.width.min = parse(mn);
         def.width.max = parse(mx);
         def.has_width = true;
@@ -606,7 +631,8 @@ std::vector<Part> AnalyseDateTime(const std::string& picture) {
 
 const char* kMonths[] = {"January", "February", "March",     "April",   "May",      "June",
                          "July",    "August",   "September", "October", "November", "December"};
-const char* kDays[] = {"", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+const char* kDays[] = {"",         "Monday", "Tuesday",  "Wednesday",
+                       "Thursday", "Friday", "Saturday", "Sunday"};
 
 constexpr int64_t kDay = 86400000;
 
@@ -640,7 +666,8 @@ int64_t DaysFromCivil(int64_t y, int m, int d) {
 }
 
 // Date.UTC with month overflow allowed.
-int64_t UtcMillis(int64_t y, int64_t mon0, int64_t d, int64_t h, int64_t mi, int64_t s, int64_t ms) {
+int64_t UtcMillis(int64_t y, int64_t mon0, int64_t d, int64_t h, int64_t mi, int64_t s,
+                  int64_t ms) {
   y += FloorDiv(mon0, 12);
   mon0 -= FloorDiv(mon0, 12) * 12;
   int64_t days = DaysFromCivil(y, static_cast<int>(mon0 + 1), 1) + d - 1;
@@ -682,11 +709,21 @@ int64_t DeltaWeeks(int64_t start, int64_t end) { return FloorDiv(end - start, kD
 std::string Fragment(int64_t millis, char component, double* num) {
   Fields f = Split(millis);
   switch (component) {
-    case 'Y': *num = static_cast<double>(f.year); break;
-    case 'M': *num = f.month; break;
-    case 'D': *num = f.day; break;
-    case 'd': *num = static_cast<double>(f.days - DaysFromCivil(f.year, 1, 1) + 1); break;
-    case 'F': *num = f.dow; break;
+    case 'Y':
+      *num = static_cast<double>(f.year);
+      break;
+    case 'M':
+      *num = f.month;
+      break;
+    case 'D':
+      *num = f.day;
+      break;
+    case 'd':
+      *num = static_cast<double>(f.days - DaysFromCivil(f.year, 1, 1) + 1);
+      break;
+    case 'F':
+      *num = f.dow;
+      break;
     case 'W':
     case 'w':
     case 'X':
@@ -722,15 +759,28 @@ std::string Fragment(int64_t millis, char component, double* num) {
       }
       break;
     }
-    case 'H': *num = f.hour; break;
-    case 'h': *num = f.hour % 12 == 0 ? 12 : f.hour % 12; break;
-    case 'P': return f.hour >= 12 ? "pm" : "am";
-    case 'm': *num = f.minute; break;
-    case 's': *num = f.second; break;
-    case 'f': *num = f.ms; break;
+    case 'H':
+      *num = f.hour;
+      break;
+    case 'h':
+      *num = f.hour % 12 == 0 ? 12 : f.hour % 12;
+      break;
+    case 'P':
+      return f.hour >= 12 ? "pm" : "am";
+    case 'm':
+      *num = f.minute;
+      break;
+    case 's':
+      *num = f.second;
+      break;
+    case 'f':
+      *num = f.ms;
+      break;
     case 'C':
-    case 'E': return "ISO";
-    default: break;
+    case 'E':
+      return "ISO";
+    default:
+      break;
   }
   return "";
 }
@@ -815,7 +865,8 @@ std::string FormatDateTime(int64_t millis, const std::string& picture, const std
   }
   int64_t shifted = millis + (60LL * off_h + off_m) * 60000;
   std::string out;
-  for (const Part& p : *spec) out += p.literal ? p.value : FormatComponent(shifted, p, off_h, off_m);
+  for (const Part& p : *spec)
+    out += p.literal ? p.value : FormatComponent(shifted, p, off_h, off_m);
   return out;
 }
 
@@ -834,7 +885,8 @@ std::optional<int64_t> MillisFromIso(const std::string& s) {
     while (frac.size() < 3) frac += '0';
     ms = std::atoi(frac.substr(0, 3).c_str());
   }
-  int64_t r = UtcMillis(num(1, 1970), num(2, 1) - 1, num(3, 1), num(4, 0), num(5, 0), num(6, 0), ms);
+  int64_t r =
+      UtcMillis(num(1, 1970), num(2, 1) - 1, num(3, 1), num(4, 0), num(5, 0), num(6, 0), ms);
   if (m[8].matched && m.str(8) != "Z") {
     std::string z = m.str(8);
     int sign = z[0] == '-' ? -1 : 1;
@@ -905,7 +957,8 @@ std::optional<int64_t> ParseDateTime(const std::string& str, const std::string& 
       regex += "(" + m.regex + ")";
       if (c == 'f') {
         parts.push_back({c, [](const std::string& v) {
-                           return std::floor(std::strtod(("0." + v).c_str(), nullptr) * 1000 + 1e-9);
+                           return std::floor(std::strtod(("0." + v).c_str(), nullptr) * 1000 +
+                                             1e-9);
                          }});
       } else {
         parts.push_back({c, [m](const std::string& v) { return m.Parse(v); }});

@@ -169,7 +169,8 @@ Value Evaluator::EvalInner(const Node* expr, const Value& input, const Ref<Frame
     case NT::kWildcard: {
       Value results = Seq();
       Value in = input;
-      if (in.kind() == VK::kArr && in.arr()->outer_wrapper && !in.arr()->v.empty()) in = in.arr()->v[0];
+      if (in.kind() == VK::kArr && in.arr()->outer_wrapper && !in.arr()->v.empty())
+        in = in.arr()->v[0];
       auto add = [&](const Value& v) {
         if (v.IsArray()) {
           Value flat = Flatten(v);
@@ -366,8 +367,7 @@ Value Evaluator::EvalPath(const Node* expr, const Value& input, const Ref<Frame>
   return result;
 }
 
-Value Evaluator::EvalStep(const Node* step, const Value& input, const Ref<Frame>& env,
-                          bool last) {
+Value Evaluator::EvalStep(const Node* step, const Value& input, const Ref<Frame>& env, bool last) {
   if (step->type == NT::kSort) {
     Value r = EvalSort(step, input, env);
     if (!step->stages.empty()) r = EvalStages(step->stages, r, env);
@@ -386,7 +386,8 @@ Value Evaluator::EvalStep(const Node* step, const Value& input, const Ref<Frame>
         size_t n2 = res.IsUndef() ? 0 : ArrSize(in);
         double idx = std::floor(st.expr->num);
         if (idx < 0) idx += static_cast<double>(n2);
-        res = idx >= 0 && idx < static_cast<double>(n2) ? ArrAt(in, static_cast<size_t>(idx)) : Value();
+        res = idx >= 0 && idx < static_cast<double>(n2) ? ArrAt(in, static_cast<size_t>(idx))
+                                                        : Value();
         continue;
       }
       res = EvalFilter(st.expr, res, env);
@@ -482,7 +483,8 @@ Value Evaluator::EvalStages(const std::vector<Stage>& stages, Value input, const
     } else if (input.kind() == VK::kArr) {
       auto& v = input.arr()->v;
       for (size_t i = 0; i < v.size(); ++i)
-        if (v[i].kind() == VK::kObj) v[i].obj()->Set(st.index_name, Value::Num(static_cast<double>(i)));
+        if (v[i].kind() == VK::kObj)
+          v[i].obj()->Set(st.index_name, Value::Num(static_cast<double>(i)));
     }
   }
   return input;
@@ -569,11 +571,16 @@ Value Evaluator::EvalBinary(const Node* expr, const Value& input, const Ref<Fram
       if (l.IsUndef() || r.IsUndef()) return Value();
       double a = l.num(), b = r.num();
       switch (op) {
-        case Op::kAdd: return Value::Num(a + b);
-        case Op::kSub: return Value::Num(a - b);
-        case Op::kMul: return Value::Num(a * b);
-        case Op::kDiv: return Value::Num(a / b);
-        default: return Value::Num(std::fmod(a, b));
+        case Op::kAdd:
+          return Value::Num(a + b);
+        case Op::kSub:
+          return Value::Num(a - b);
+        case Op::kMul:
+          return Value::Num(a * b);
+        case Op::kDiv:
+          return Value::Num(a / b);
+        default:
+          return Value::Num(std::fmod(a, b));
       }
     }
     case Op::kEq:
@@ -600,10 +607,14 @@ Value Evaluator::EvalBinary(const Node* expr, const Value& input, const Ref<Fram
         c = k < 0 ? -1 : k > 0 ? 1 : 0;
       }
       switch (op) {
-        case Op::kLt: return Value::Bool(c < 0);
-        case Op::kLe: return Value::Bool(c <= 0);
-        case Op::kGt: return Value::Bool(c > 0);
-        default: return Value::Bool(c >= 0);
+        case Op::kLt:
+          return Value::Bool(c < 0);
+        case Op::kLe:
+          return Value::Bool(c <= 0);
+        case Op::kGt:
+          return Value::Bool(c > 0);
+        default:
+          return Value::Bool(c >= 0);
       }
     }
     case Op::kConcat: {
@@ -612,8 +623,10 @@ Value Evaluator::EvalBinary(const Node* expr, const Value& input, const Ref<Fram
       return Value::Str(std::move(s));
     }
     case Op::kRange: {
-      if (l.IsDefined() && (!l.IsNum() || l.num() != std::floor(l.num()))) Throw("T2003", pos, "..");
-      if (r.IsDefined() && (!r.IsNum() || r.num() != std::floor(r.num()))) Throw("T2004", pos, "..");
+      if (l.IsDefined() && (!l.IsNum() || l.num() != std::floor(l.num())))
+        Throw("T2003", pos, "..");
+      if (r.IsDefined() && (!r.IsNum() || r.num() != std::floor(r.num())))
+        Throw("T2004", pos, "..");
       if (l.IsUndef() || r.IsUndef()) return Value();
       double a = l.num(), b = r.num();
       if (a > b) return Value();
@@ -629,11 +642,16 @@ Value Evaluator::EvalBinary(const Node* expr, const Value& input, const Ref<Fram
       auto same = [&](const Value& x) {
         if (x.kind() != l.kind()) return false;
         switch (x.kind()) {
-          case VK::kNull: return true;
-          case VK::kBool: return x.b() == l.b();
-          case VK::kNum: return x.num() == l.num();
-          case VK::kStr: return x.str() == l.str();
-          default: return false;
+          case VK::kNull:
+            return true;
+          case VK::kBool:
+            return x.b() == l.b();
+          case VK::kNum:
+            return x.num() == l.num();
+          case VK::kStr:
+            return x.str() == l.str();
+          default:
+            return false;
         }
       };
       if (!r.IsArray()) return Value::Bool(same(r));

@@ -106,7 +106,7 @@ class Evaluator {
 [[noreturn]] void Throw(const char* code, int position = -1, std::string token = "",
                         std::string detail = "");
 bool IsNumeric(const Value& v);  // throws D1001 for infinities
-bool ToBool(const Value& v);      // JSONata's $boolean; undefined is false
+bool ToBool(const Value& v);     // JSONata's $boolean; undefined is false
 Value Append(const Value& a, const Value& b);
 Value Seq();
 Value SeqOf(Value v);

@@ -56,14 +56,19 @@ std::string MessageFor(const JError& e) {
       {"T2002", "The right side of the arithmetic operator must evaluate to a number"},
       {"T2003", "The left side of the range operator (..) must evaluate to an integer"},
       {"T2004", "The right side of the range operator (..) must evaluate to an integer"},
-      {"D2014", "The size of the sequence allocated by the range operator (..) must not exceed 1e7"},
+      {"D2014",
+       "The size of the sequence allocated by the range operator (..) must not exceed 1e7"},
       {"T2006", "The right side of the function application operator ~> must be a function"},
       {"T2007", "Type mismatch when comparing values in order-by clause"},
-      {"T2008", "The expressions within an order-by clause must evaluate to numeric or string values"},
+      {"T2008",
+       "The expressions within an order-by clause must evaluate to numeric or string values"},
       {"T2009", "The values either side of the operator must be of the same data type"},
-      {"T2010", "The expressions either side of the operator must evaluate to numeric or string values"},
+      {"T2010",
+       "The expressions either side of the operator must evaluate to numeric or string values"},
       {"T2011", "The insert/update clause of the transform expression must evaluate to an object"},
-      {"T2012", "The delete clause of the transform expression must evaluate to a string or array of strings"},
+      {"T2012",
+       "The delete clause of the transform expression must evaluate to a string or array of "
+       "strings"},
       {"D3001", "Attempting to invoke string function on Infinity or NaN"},
       {"D3010", "Second argument of replace function cannot be an empty string"},
       {"D3011", "Fourth argument of replace function must evaluate to a positive number"},
@@ -71,38 +76,65 @@ std::string MessageFor(const JError& e) {
       {"D3020", "Third argument of split function must evaluate to a positive number"},
       {"D3030", "Unable to cast value to a number"},
       {"D3040", "Third argument of match function must evaluate to a positive number"},
-      {"D3050", "The second argument of reduce function must be a function with at least two arguments"},
+      {"D3050",
+       "The second argument of reduce function must be a function with at least two arguments"},
       {"D3060", "The sqrt function cannot be applied to a negative number"},
-      {"D3061", "The power function has resulted in a value that cannot be represented as a JSON number"},
-      {"D3070", "The single argument form of the sort function can only be applied to an array of strings or an array of numbers"},
+      {"D3061",
+       "The power function has resulted in a value that cannot be represented as a JSON number"},
+      {"D3070",
+       "The single argument form of the sort function can only be applied to an array of strings "
+       "or an array of numbers"},
       {"D3080", "The picture string must only contain a maximum of two sub-pictures"},
       {"D3081", "A sub-picture must not contain more than one instance of the decimal-separator"},
       {"D3082", "A sub-picture must not contain more than one instance of the percent character"},
       {"D3083", "A sub-picture must not contain more than one instance of the per-mille character"},
       {"D3084", "A sub-picture must not contain both a percent and a per-mille character"},
-      {"D3085", "A sub-picture must contain at least one character that is either an optional digit character or a member of the decimal digit family"},
-      {"D3086", "A sub-picture cannot contain a passive character that is preceded by an active character and that is followed by another active character"},
-      {"D3087", "A sub-picture must not contain a grouping-separator character that appears adjacent to a decimal-separator character"},
-      {"D3088", "A sub-picture must not contain a grouping-separator at the end of the integer part"},
-      {"D3089", "A sub-picture must not contain two adjacent instances of the grouping-separator character"},
-      {"D3090", "The integer part of the sub-picture must not contain a member of the decimal digit family that is followed by an instance of the optional digit character"},
-      {"D3091", "The fractional part of the sub-picture must not contain an instance of the optional digit character that is followed by a member of the decimal digit family"},
-      {"D3092", "A sub-picture that contains a percent or per-mille character must not contain a character treated as an exponent-separator"},
-      {"D3093", "The exponent part of the sub-picture must comprise only of one or more characters that are members of the decimal digit family"},
-      {"D3130", "Formatting or parsing an integer as a sequence starting with this token is not supported"},
+      {"D3085",
+       "A sub-picture must contain at least one character that is either an optional digit "
+       "character or a member of the decimal digit family"},
+      {"D3086",
+       "A sub-picture cannot contain a passive character that is preceded by an active character "
+       "and that is followed by another active character"},
+      {"D3087",
+       "A sub-picture must not contain a grouping-separator character that appears adjacent to a "
+       "decimal-separator character"},
+      {"D3088",
+       "A sub-picture must not contain a grouping-separator at the end of the integer part"},
+      {"D3089",
+       "A sub-picture must not contain two adjacent instances of the grouping-separator character"},
+      {"D3090",
+       "The integer part of the sub-picture must not contain a member of the decimal digit family "
+       "that is followed by an instance of the optional digit character"},
+      {"D3091",
+       "The fractional part of the sub-picture must not contain an instance of the optional digit "
+       "character that is followed by a member of the decimal digit family"},
+      {"D3092",
+       "A sub-picture that contains a percent or per-mille character must not contain a character "
+       "treated as an exponent-separator"},
+      {"D3093",
+       "The exponent part of the sub-picture must comprise only of one or more characters that are "
+       "members of the decimal digit family"},
+      {"D3130",
+       "Formatting or parsing an integer as a sequence starting with this token is not supported"},
       {"D3131", "In a decimal digit pattern, all digits must be from the same decimal group"},
       {"D3132", "Unknown component specifier in date/time picture string"},
-      {"D3133", "The 'name' modifier can only be applied to months and days in the date/time picture string"},
+      {"D3133",
+       "The 'name' modifier can only be applied to months and days in the date/time picture "
+       "string"},
       {"D3134", "The timezone integer format specifier cannot have more than four digits"},
       {"D3135", "No matching closing bracket ']' in date/time picture string"},
-      {"D3136", "The date/time picture string is missing specifiers required to parse the timestamp"},
-      {"T1010", "The matcher function argument passed to function does not return the correct object structure"},
+      {"D3136",
+       "The date/time picture string is missing specifiers required to parse the timestamp"},
+      {"T1010",
+       "The matcher function argument passed to function does not return the correct object "
+       "structure"},
       {"D3100", "The radix of the formatBase function must be between 2 and 36"},
       {"D3110", "Unable to parse ISO 8601 timestamp"},
       {"D3120", "Syntax error in expression passed to function eval"},
       {"D3121", "Dynamic error evaluating the expression passed to function eval"},
       {"D3137", "$error() function evaluated"},
-      {"D3138", "The $single() function expected exactly 1 matching result. Instead it matched more."},
+      {"D3138",
+       "The $single() function expected exactly 1 matching result. Instead it matched more."},
       {"D3139", "The $single() function expected exactly 1 matching result. Instead it matched 0."},
       {"D3140", "Malformed URL passed to decode/encode function"},
       {"D3141", "$assert() statement failed"},
@@ -114,15 +146,12 @@ std::string MessageFor(const JError& e) {
   std::string msg = it == kMessages.end() ? "Expression error" : it->second;
   size_t p = msg.find("${token}");
   if (p != std::string::npos) msg.replace(p, 8, e.token);
-  if (!e.token.empty() && it != kMessages.end() && p == std::string::npos &&
-      e.code[0] == 'S')
+  if (!e.token.empty() && it != kMessages.end() && p == std::string::npos && e.code[0] == 'S')
     msg += ": " + e.token;
   return msg;
 }
 
-ExprError ToError(const JError& e) {
-  return ExprError{e.code, MessageFor(e), e.position, e.token};
-}
+ExprError ToError(const JError& e) { return ExprError{e.code, MessageFor(e), e.position, e.token}; }
 
 class CompiledExpression final : public Expression {
  public:
@@ -144,7 +173,8 @@ class CompiledExpression final : public Expression {
       }
       Ref<Frame> root = MakeRef<Frame>();
       root->vars.emplace_back("$", in);
-      for (const auto& [name, value] : bindings) root->vars.emplace_back(name, Value::FromJson(value));
+      for (const auto& [name, value] : bindings)
+        root->vars.emplace_back(name, Value::FromJson(value));
       Value r = ev.Eval(prog_->root, in, root);
       if (r.IsDefined() && !r.IsFunc()) out.value = ToJson(r);
     } catch (const JError& e) {
@@ -254,7 +284,8 @@ std::variant<std::shared_ptr<const Template>, Template::CompileError> Template::
     if (open > pos) tpl->parts.push_back({std::string(text.substr(pos, open - pos)), nullptr});
     size_t close = FindClose(text, open + 2);
     if (close == std::string_view::npos) {
-      return CompileError{ExprError{"S0203", "Expected }} to close the expression", static_cast<int>(text.size()), "{{"}};
+      return CompileError{ExprError{"S0203", "Expected }} to close the expression",
+                                    static_cast<int>(text.size()), "{{"}};
     }
     std::string_view src = text.substr(open + 2, close - open - 2);
     CompileResult r = Expression::Compile(src);

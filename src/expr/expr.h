@@ -31,8 +31,8 @@ struct ExprError {
 
 // Limits that keep a user's expression from hanging or crashing a worker.
 struct EvalLimits {
-  int max_depth = 500;                              // nested evaluation depth
-  std::chrono::milliseconds timeout{1000};          // wall time per Evaluate call
+  int max_depth = 500;                      // nested evaluation depth
+  std::chrono::milliseconds timeout{1000};  // wall time per Evaluate call
 };
 
 class Expression;
@@ -40,7 +40,7 @@ using ExpressionPtr = std::shared_ptr<const Expression>;
 
 // The outcome of compiling: a compiled expression or the syntax error.
 struct CompileResult {
-  ExpressionPtr expression;           // null when error is set
+  ExpressionPtr expression;  // null when error is set
   std::optional<ExprError> error;
 };
 

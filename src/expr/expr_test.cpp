@@ -101,9 +101,10 @@ TEST(Expr, EndlessLoopStopsAtTheTimeout) {
 }
 
 TEST(Expr, TailCallsDoNotGrowTheStack) {
-  EvalResult r = Eval("($loop := function($n, $acc){ $n = 0 ? $acc : $loop($n - 1, $acc + 1) }; "
-                      "$loop(5000, 0))",
-                      Json::object());
+  EvalResult r = Eval(
+      "($loop := function($n, $acc){ $n = 0 ? $acc : $loop($n - 1, $acc + 1) }; "
+      "$loop(5000, 0))",
+      Json::object());
   ASSERT_TRUE(r.ok()) << r.error->code;
   EXPECT_EQ(*r.value, 5000);
 }
@@ -136,7 +137,8 @@ TEST(Expr, OneCompiledExpressionManyThreads) {
 
 // The examples of docs/expressions.md.
 TEST(Expr, DocumentationExamples) {
-  Json ctx = Json::parse(R"({"trigger": {"body": {"order": {"id": "A-1001", "created": "2026-11-28T09:30:00Z",
+  Json ctx = Json::parse(
+      R"({"trigger": {"body": {"order": {"id": "A-1001", "created": "2026-11-28T09:30:00Z",
     "customer": {"first": "Ada", "last": "Lovelace", "email": "ADA@Example.com"},
     "lines": [{"sku": "HAT-1", "qty": 2, "price": 34.45}, {"sku": "CLK-9", "qty": 1, "price": 107.99},
               {"sku": "GFT-0", "qty": 1, "price": 0}]}}},
@@ -148,25 +150,39 @@ TEST(Expr, DocumentationExamples) {
      "name": customer.first & " " & customer.last,
      "email": $lowercase(customer.email),
      "items": lines.{"sku": sku, "quantity": qty},
-     "total": $sum(lines.(qty * price))})", ctx);
+     "total": $sum(lines.(qty * price))})",
+                      ctx);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ((*r.value)["name"], "Ada Lovelace");
   EXPECT_EQ((*r.value)["email"], "ada@example.com");
   EXPECT_EQ((*r.value)["items"].size(), 3u);
   EXPECT_NEAR((*r.value)["total"].get<double>(), 176.89, 1e-9);
-  EXPECT_EQ(*Eval("trigger.body.order.lines[price > 0].sku", ctx).value, Json::parse(R"(["HAT-1","CLK-9"])"));
-  EXPECT_EQ(*Eval("trigger.body.order.lines[price > 100].sku[]", ctx).value, Json::parse(R"(["CLK-9"])"));
+  EXPECT_EQ(*Eval("trigger.body.order.lines[price > 0].sku", ctx).value,
+            Json::parse(R"(["HAT-1","CLK-9"])"));
+  EXPECT_EQ(*Eval("trigger.body.order.lines[price > 100].sku[]", ctx).value,
+            Json::parse(R"(["CLK-9"])"));
   Json joined = Json::parse(R"([{"user": "Grace", "total": 10}, {"user": "Ada", "total": 7}])");
   EXPECT_EQ(*Eval(R"(steps.orders.output.body.(
      $o := $;
-     {"user": $$.steps.users.output.body[id = $o.user_id].name, "total": total}))", ctx).value, joined);
+     {"user": $$.steps.users.output.body[id = $o.user_id].name, "total": total}))",
+                  ctx)
+                 .value,
+            joined);
   EXPECT_EQ(*Eval(R"((
   $names := steps.users.output.body{ $string(id): name };
-  steps.orders.output.body.{"user": $lookup($names, $string(user_id)), "total": total}))", ctx).value, joined);
-  EXPECT_EQ(*Eval("$fromMillis($toMillis(trigger.body.order.created), '[D01]/[M01]/[Y0001] [H01]:[m01]')", ctx).value,
-            "28/11/2026 09:30");
-  EXPECT_EQ(*Eval("$fromMillis($toMillis(trigger.body.order.created), '[FNn], [D1o] [MNn] [Y]')", ctx).value,
-            "Saturday, 28th November 2026");
+  steps.orders.output.body.{"user": $lookup($names, $string(user_id)), "total": total}))",
+                  ctx)
+                 .value,
+            joined);
+  EXPECT_EQ(
+      *Eval("$fromMillis($toMillis(trigger.body.order.created), '[D01]/[M01]/[Y0001] [H01]:[m01]')",
+            ctx)
+           .value,
+      "28/11/2026 09:30");
+  EXPECT_EQ(
+      *Eval("$fromMillis($toMillis(trigger.body.order.created), '[FNn], [D1o] [MNn] [Y]')", ctx)
+           .value,
+      "Saturday, 28th November 2026");
   EXPECT_EQ(*Eval("trigger.body.priority ?? 'normal'", ctx).value, "normal");
   EXPECT_EQ(*Eval("$formatNumber(1234.5, '#,##0.00')", ctx).value, "1,234.50");
 }

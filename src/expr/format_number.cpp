@@ -274,7 +274,8 @@ Value FnFormatNumber(CallCtx& ctx, std::vector<Value>& a) {
         pic.min_int = 1;
       }
     }
-    if (r.has_exponent && pic.min_int == 0 && Find(r.integer, p.digit) != U32::npos) pic.min_int = 1;
+    if (r.has_exponent && pic.min_int == 0 && Find(r.integer, p.digit) != U32::npos)
+      pic.min_int = 1;
     if (pic.min_int == 0 && pic.min_frac == 0) pic.min_frac = 1;
     if (r.has_exponent)
       for (char32_t c : r.exponent)
@@ -354,7 +355,8 @@ Value FnFormatNumber(CallCtx& ctx, std::vector<Value>& a) {
     }
   }
   dpos = Find(sv, p.decimal);
-  for (int pos : pic.frac_groups) sv.insert(sv.begin() + static_cast<long>(dpos) + pos + 1, p.grouping);
+  for (int pos : pic.frac_groups)
+    sv.insert(sv.begin() + static_cast<long>(dpos) + pos + 1, p.grouping);
   dpos = Find(sv, p.decimal);
   if (pic.max_frac == 0 || dpos == sv.size() - 1) sv.pop_back();
   if (has_exp) {

@@ -283,7 +283,8 @@ std::string SubstituteDollars(const std::string& repl, const RMatch& m) {
       ++pos;
     } else {
       size_t ng = m.groups.size();
-      int max_digits = ng == 0 ? 1 : static_cast<int>(std::floor(std::log10(static_cast<double>(ng)))) + 1;
+      int max_digits =
+          ng == 0 ? 1 : static_cast<int>(std::floor(std::log10(static_cast<double>(ng)))) + 1;
       auto parse = [&](int digits, int* v) {
         int k = 0;
         *v = 0;
@@ -298,7 +299,8 @@ std::string SubstituteDollars(const std::string& repl, const RMatch& m) {
       int used = parse(max_digits, &gi);
       if (max_digits > 1 && static_cast<size_t>(gi) > ng) used = parse(max_digits - 1, &gi);
       if (used > 0) {
-        if (ng > 0 && gi >= 1 && static_cast<size_t>(gi) <= ng) out += m.groups[static_cast<size_t>(gi - 1)].str();
+        if (ng > 0 && gi >= 1 && static_cast<size_t>(gi) <= ng)
+          out += m.groups[static_cast<size_t>(gi - 1)].str();
         pos += std::to_string(gi).size();
       } else {
         out += '$';
@@ -441,8 +443,8 @@ Value FnNumber(CallCtx& c, Args& a) {
     double d = std::strtod(s.c_str(), nullptr);
     if (std::isfinite(d)) return Value::Num(d);
   }
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X' || s[1] == 'o' || s[1] == 'O' ||
-                                      s[1] == 'b' || s[1] == 'B')) {
+  if (s.size() > 2 && s[0] == '0' &&
+      (s[1] == 'x' || s[1] == 'X' || s[1] == 'o' || s[1] == 'O' || s[1] == 'b' || s[1] == 'B')) {
     int base = (s[1] == 'x' || s[1] == 'X') ? 16 : (s[1] == 'o' || s[1] == 'O') ? 8 : 2;
     double r = 0;
     for (size_t i = 2; i < s.size(); ++i) {
@@ -531,8 +533,7 @@ Value FnFilter(CallCtx& c, Args& a) {
   Value out = Seq();
   for (size_t i = 0, n = ArrSize(a[0]); i < n; ++i) {
     Value item = ArrAt(a[0], i);
-    if (ToBool(CallHof(c, a[1], item, Value::Num(static_cast<double>(i)), a[0])))
-      PushTo(out, item);
+    if (ToBool(CallHof(c, a[1], item, Value::Num(static_cast<double>(i)), a[0]))) PushTo(out, item);
   }
   return out;
 }
@@ -769,16 +770,24 @@ Value FnMerge(CallCtx&, Args& a) {
 Value FnType(CallCtx&, Args& a) {
   const Value& v = A(a, 0);
   switch (v.kind()) {
-    case VK::kUndef: return Value();
-    case VK::kNull: return Value::Str("null");
-    case VK::kBool: return Value::Str("boolean");
-    case VK::kNum: return Value::Str("number");
-    case VK::kStr: return Value::Str("string");
+    case VK::kUndef:
+      return Value();
+    case VK::kNull:
+      return Value::Str("null");
+    case VK::kBool:
+      return Value::Str("boolean");
+    case VK::kNum:
+      return Value::Str("number");
+    case VK::kStr:
+      return Value::Str("string");
     case VK::kJArr:
-    case VK::kArr: return Value::Str("array");
+    case VK::kArr:
+      return Value::Str("array");
     case VK::kJObj:
-    case VK::kObj: return Value::Str("object");
-    case VK::kFunc: return Value::Str("function");
+    case VK::kObj:
+      return Value::Str("object");
+    case VK::kFunc:
+      return Value::Str("function");
   }
   return Value();
 }
@@ -786,7 +795,8 @@ Value FnError(CallCtx& c, Args& a) {
   Throw("D3137", c.position, "", A(a, 0).IsStr() ? a[0].str() : "$error() function evaluated");
 }
 Value FnAssert(CallCtx& c, Args& a) {
-  if (!a[0].b()) Throw("D3141", c.position, "", A(a, 1).IsStr() ? a[1].str() : "$assert() statement failed");
+  if (!a[0].b())
+    Throw("D3141", c.position, "", A(a, 1).IsStr() ? a[1].str() : "$assert() statement failed");
   return Value();
 }
 Value FnEval(CallCtx& c, Args& a) {
@@ -816,8 +826,8 @@ Value FnB64Encode(CallCtx&, Args& a) {
   std::string out;
   size_t i = 0;
   while (i + 2 < s.size()) {
-    uint32_t n = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
-                 static_cast<unsigned char>(s[i + 2]);
+    uint32_t n = (static_cast<unsigned char>(s[i]) << 16) |
+                 (static_cast<unsigned char>(s[i + 1]) << 8) | static_cast<unsigned char>(s[i + 2]);
     out += kB64[n >> 18];
     out += kB64[(n >> 12) & 63];
     out += kB64[(n >> 6) & 63];
@@ -830,7 +840,8 @@ Value FnB64Encode(CallCtx&, Args& a) {
     out += kB64[(n >> 12) & 63];
     out += "==";
   } else if (i + 2 == s.size()) {
-    uint32_t n = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8);
+    uint32_t n =
+        (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8);
     out += kB64[n >> 18];
     out += kB64[(n >> 12) & 63];
     out += kB64[(n >> 6) & 63];
@@ -968,8 +979,8 @@ int64_t NowMillis() {
 Value FnNow(CallCtx&, Args& a) {
   int64_t ms = NowMillis();
   if (A(a, 0).IsStr() || A(a, 1).IsStr())
-    return Value::Str(FormatDateTime(ms, A(a, 0).IsStr() ? a[0].str() : "",
-                                     A(a, 1).IsStr() ? a[1].str() : ""));
+    return Value::Str(
+        FormatDateTime(ms, A(a, 0).IsStr() ? a[0].str() : "", A(a, 1).IsStr() ? a[1].str() : ""));
   return Value::Str(IsoFromMillis(ms));
 }
 Value FnMillis(CallCtx&, Args&) { return Value::Num(static_cast<double>(NowMillis())); }
@@ -977,8 +988,8 @@ Value FnFromMillis(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   int64_t ms = static_cast<int64_t>(std::floor(a[0].num()));
   if (A(a, 1).IsUndef() && A(a, 2).IsUndef()) return Value::Str(IsoFromMillis(ms));
-  return Value::Str(FormatDateTime(ms, A(a, 1).IsStr() ? a[1].str() : "",
-                                   A(a, 2).IsStr() ? a[2].str() : ""));
+  return Value::Str(
+      FormatDateTime(ms, A(a, 1).IsStr() ? a[1].str() : "", A(a, 2).IsStr() ? a[2].str() : ""));
 }
 Value FnToMillis(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();

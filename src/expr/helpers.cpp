@@ -179,13 +179,27 @@ void QuoteJson(const std::string& s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char b[8];
@@ -353,16 +367,24 @@ bool IsArrayOfNumbers(const Value& v) {
 
 char TypeSymbol(const Value& v) {
   switch (v.kind()) {
-    case VK::kUndef: return 'm';
-    case VK::kNull: return 'l';
-    case VK::kBool: return 'b';
-    case VK::kNum: return 'n';
-    case VK::kStr: return 's';
+    case VK::kUndef:
+      return 'm';
+    case VK::kNull:
+      return 'l';
+    case VK::kBool:
+      return 'b';
+    case VK::kNum:
+      return 'n';
+    case VK::kStr:
+      return 's';
     case VK::kJArr:
-    case VK::kArr: return 'a';
+    case VK::kArr:
+      return 'a';
     case VK::kJObj:
-    case VK::kObj: return 'o';
-    case VK::kFunc: return 'f';
+    case VK::kObj:
+      return 'o';
+    case VK::kFunc:
+      return 'f';
   }
   return 'm';
 }

@@ -80,7 +80,8 @@ class Lexer {
       }
     }
     if (IsOpChar(c)) {
-      if (c == '!' || c == '~') throw JError{"S0204", static_cast<int>(pos_ + 1), std::string(1, c), ""};
+      if (c == '!' || c == '~')
+        throw JError{"S0204", static_cast<int>(pos_ + 1), std::string(1, c), ""};
       ++pos_;
       t.type = TT::kOperator;
       t.value = std::string(1, c);
@@ -99,7 +100,8 @@ class Lexer {
       return t;
     }
     size_t i = pos_;
-    while (i < src_.size() && std::strchr(" \t\n\r\v", src_[i]) == nullptr && !IsOpChar(src_[i])) ++i;
+    while (i < src_.size() && std::strchr(" \t\n\r\v", src_[i]) == nullptr && !IsOpChar(src_[i]))
+      ++i;
     std::string_view name = src_.substr(pos_, i - pos_);
     pos_ = i;
     t.position = static_cast<int>(pos_);
@@ -191,14 +193,30 @@ class Lexer {
         if (pos_ >= src_.size()) break;
         char e = src_[pos_];
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
           case 'u': {
             auto hex4 = [&](size_t p, uint32_t* v) {
               if (p + 4 > src_.size()) return false;
@@ -285,7 +303,7 @@ class Lexer {
 int Lbp(const Token& t) {
   if (t.type != TT::kOperator) return 0;
   const std::string& v = t.value;
-  if (v == "." ) return 75;
+  if (v == ".") return 75;
   if (v == "[" || v == "(" || v == "@" || v == "#") return 80;
   if (v == "{") return 70;
   if (v == "?") return 20;
@@ -577,7 +595,8 @@ class Parser {
     if (v == "(") {
       Node* n = prog_->NewNode(NT::kFunction, t.position);
       n->procedure = left;
-      bool is_lambda = left->type == NT::kName && (left->value == "function" || left->value == "\xce\xbb");
+      bool is_lambda =
+          left->type == NT::kName && (left->value == "function" || left->value == "\xce\xbb");
       if (!Is(")")) {
         for (;;) {
           if (Is("?") && !is_lambda) {
@@ -826,7 +845,8 @@ class Processor {
           PushAncestry(result, a);
         }
         expr->procedure = Process(expr->procedure);
-        if (expr->procedure->type == NT::kVariable) expr->builtin = FindBuiltin(expr->procedure->value);
+        if (expr->procedure->type == NT::kVariable)
+          expr->builtin = FindBuiltin(expr->procedure->value);
         break;
       }
       case NT::kLambda: {
@@ -958,7 +978,8 @@ class Processor {
           break;
         }
         Node* step = path->items[index--];
-        while (index >= 0 && step->has_focus && path->items[index]->has_focus) step = path->items[index--];
+        while (index >= 0 && step->has_focus && path->items[index]->has_focus)
+          step = path->items[index--];
         slot = SeekParent(step, slot);
       }
     }
@@ -981,7 +1002,11 @@ std::unique_ptr<Signature> ParseSignature(const std::string& text, int position)
     Param* prev = prev_i >= 0 ? &sig->params[prev_i] : nullptr;
     Param p;
     switch (c) {
-      case 's': case 'n': case 'b': case 'l': case 'o':
+      case 's':
+      case 'n':
+      case 'b':
+      case 'l':
+      case 'o':
         p.chars = std::string(1, c) + "m";
         p.type = c;
         break;

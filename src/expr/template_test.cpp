@@ -33,7 +33,8 @@ TEST(Template, SingleExpressionKeepsItsJsonType) {
   EXPECT_EQ(Render("{{ trigger.body.count }}"), 3);
   EXPECT_EQ(Render("  {{trigger.body.tags}} "), Json::parse(R"(["x","y"])"));
   EXPECT_EQ(Render("{{ trigger.body.ok }}"), true);
-  EXPECT_EQ(Render("{{ steps.fetch.output.body }}"), Json::parse(R"({"type":"image","size":null})"));
+  EXPECT_EQ(Render("{{ steps.fetch.output.body }}"),
+            Json::parse(R"({"type":"image","size":null})"));
   EXPECT_EQ(Render("{{ steps.fetch.output.body.type = 'image' }}"), true);
 }
 

@@ -209,14 +209,16 @@ struct FuncObj : HeapObj {
   Ref<Frame> env;              // closure
   Value input;                 // closure context
   const Builtin* builtin = nullptr;
-  Value target;  // partial: the function; chain: first function
-  Value second;  // chain: second function
-  std::vector<Value> args;    // partial: bound args
-  std::vector<bool> holes;    // partial: placeholder positions
+  Value target;             // partial: the function; chain: first function
+  Value second;             // chain: second function
+  std::vector<Value> args;  // partial: bound args
+  std::vector<bool> holes;  // partial: placeholder positions
   int Arity() const;
 };
 
-inline Value Value::Str(std::string s) { return Heap(VK::kStr, new StrObj(std::move(s))); }  // NOLINT
+inline Value Value::Str(std::string s) {
+  return Heap(VK::kStr, new StrObj(std::move(s)));
+}  // NOLINT
 
 inline const std::string& Value::str() const {
   return owned_ ? static_cast<StrObj*>(u_.heap)->s : *u_.sref;
