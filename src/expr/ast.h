@@ -4,12 +4,12 @@
 #pragma once
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "expr/expr.h"
+#include "expr/regex.h"
 
 namespace weft::expr {
 
@@ -128,8 +128,7 @@ struct Node {
   std::vector<SortTerm> terms;
   std::vector<std::string> params;  // lambda parameters (without $)
   std::unique_ptr<Signature> signature;
-  std::shared_ptr<std::regex> regex;
-  bool regex_global = true;
+  std::shared_ptr<const Regex> regex;
   bool keep_array = false;
   bool consarray = false;
   bool keep_singleton_array = false;

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "expr/evaluator.h"
+#include "expr/regex.h"
 
 namespace weft::expr {
 namespace {
@@ -990,11 +991,13 @@ std::optional<int64_t> ParseDateTime(const std::string& str, const std::string& 
                      }});
   }
   regex += "$";
-  std::regex re(regex, std::regex::ECMAScript | std::regex::icase);
-  std::smatch m;
-  if (!std::regex_match(str, m, re)) return std::nullopt;
+  std::string error;
+  auto re = Regex::Compile(regex, "i", &error);
+  if (!re) Throw("D3136", -1, "", error);
+  Regex::Match m;
+  if (!re->Search(str, 0, &m) || m.groups.size() < parts.size()) return std::nullopt;
   std::map<char, double> comp;
-  for (size_t i = 0; i < parts.size(); ++i) comp[parts[i].component] = parts[i].parse(m.str(i + 1));
+  for (size_t i = 0; i < parts.size(); ++i) comp[parts[i].component] = parts[i].parse(m.groups[i]);
   if (comp.empty()) return std::nullopt;
   auto has = [&](char c) { return comp.count(c) > 0; };
   int mask = 0;

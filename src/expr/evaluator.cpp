@@ -992,15 +992,15 @@ Value Evaluator::ApplyInner(const Value& fn, std::vector<Value>& args, const Val
     case FuncObj::Kind::kRegex: {
       // calling a regex directly returns its first match as {match, start, end, groups}
       if (args.empty() || !args[0].IsStr()) return Value();
-      std::smatch m;
       const std::string& s = args[0].str();
-      if (!std::regex_search(s, m, *f->node->regex)) return Value();
+      Regex::Match m;
+      if (!f->node->regex->Search(s, 0, &m)) return Value();
       Value o = NewObj();
-      o.obj()->Set("match", Value::Str(m.str(0)));
-      o.obj()->Set("start", Value::Num(static_cast<double>(m.position(0))));
-      o.obj()->Set("end", Value::Num(static_cast<double>(m.position(0) + m.length(0))));
+      o.obj()->Set("match", Value::Str(s.substr(m.pos, m.len)));
+      o.obj()->Set("start", Value::Num(static_cast<double>(m.pos)));
+      o.obj()->Set("end", Value::Num(static_cast<double>(m.pos + m.len)));
       Value groups = NewArr();
-      for (size_t i = 1; i < m.size(); ++i) PushTo(groups, Value::Str(m.str(i)));
+      for (auto& g : m.groups) PushTo(groups, Value::Str(g));
       o.obj()->Set("groups", groups);
       return o;
     }

@@ -138,6 +138,7 @@ std::string MessageFor(const JError& e) {
       {"D3139", "The $single() function expected exactly 1 matching result. Instead it matched 0."},
       {"D3140", "Malformed URL passed to decode/encode function"},
       {"D3141", "$assert() statement failed"},
+      {"U1003", "The regular expression is too complex for this input"},
       {"U1001", "Stack overflow error: check for non-terminating recursive function"},
   };
   if ((e.code == "D3137" || e.code == "D3141" || e.code == "U1001") && !e.detail.empty())

@@ -214,25 +214,31 @@ struct RMatch {
   size_t byte_pos, byte_len;
 };
 
-std::vector<RMatch> RegexAll(const std::regex& re, const std::string& s, size_t limit, int pos) {
+size_t NextCharEnd(const std::string& s, size_t p) {
+  ++p;
+  while (p < s.size() && (static_cast<unsigned char>(s[p]) & 0xC0) == 0x80) ++p;
+  return p;
+}
+
+std::vector<RMatch> RegexAll(const Regex& re, const std::string& s, size_t limit, int pos) {
   std::vector<RMatch> out;
-  auto begin = std::sregex_iterator(s.begin(), s.end(), re);
-  for (auto it = begin; it != std::sregex_iterator() && out.size() < limit; ++it) {
-    const std::smatch& m = *it;
-    if (m.length(0) == 0) Throw("D1004", pos);
+  size_t start = 0;
+  Regex::Match m;
+  while (out.size() < limit && start <= s.size() && re.Search(s, start, &m)) {
+    if (m.len == 0) Throw("D1004", pos);
     RMatch r;
-    r.match = m.str(0);
-    r.byte_pos = static_cast<size_t>(m.position(0));
-    r.byte_len = static_cast<size_t>(m.length(0));
+    r.match = s.substr(m.pos, m.len);
+    r.byte_pos = m.pos;
+    r.byte_len = m.len;
     r.index = ToCodePoints(std::string_view(s).substr(0, r.byte_pos)).size();
-    for (size_t g = 1; g < m.size(); ++g)
-      r.groups.push_back(m[g].matched ? Value::Str(m.str(g)) : Value::Str(""));
+    for (auto& g : m.groups) r.groups.push_back(Value::Str(g));
     out.push_back(std::move(r));
+    start = m.pos + m.len;
   }
   return out;
 }
 
-const std::regex& RegexOf(const Value& v) { return *v.func()->node->regex; }
+const Regex& RegexOf(const Value& v) { return *v.func()->node->regex; }
 bool IsRegex(const Value& v) { return v.IsFunc() && v.func()->kind == FuncObj::Kind::kRegex; }
 
 Value MatchObject(const RMatch& m) {
@@ -263,7 +269,10 @@ Value FnMatch(CallCtx& c, Args& a) {
 Value FnContains(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   if (!A(a, 1).IsStr() && !IsRegex(A(a, 1))) return Value();
-  if (IsRegex(a[1])) return Value::Bool(std::regex_search(a[0].str(), RegexOf(a[1])));
+  if (IsRegex(a[1])) {
+    Regex::Match m;
+    return Value::Bool(RegexOf(a[1]).Search(a[0].str(), 0, &m));
+  }
   return Value::Bool(a[0].str().find(a[1].str()) != std::string::npos);
 }
 
@@ -387,13 +396,18 @@ Value FnSplit(CallCtx& c, Args& a) {
     }
     return out;
   }
-  const std::regex& re = RegexOf(a[1]);
-  size_t pos = 0;
-  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it) {
-    size_t p = static_cast<size_t>(it->position(0));
-    if (it->length(0) == 0) continue;
-    push(s.substr(pos, p - pos));
-    pos = p + static_cast<size_t>(it->length(0));
+  const Regex& re = RegexOf(a[1]);
+  size_t pos = 0, start = 0;
+  Regex::Match m;
+  while (start <= s.size() && re.Search(s, start, &m)) {
+    if (m.len == 0) {
+      if (m.pos >= s.size()) break;
+      start = NextCharEnd(s, m.pos);
+      continue;
+    }
+    push(s.substr(pos, m.pos - pos));
+    pos = m.pos + m.len;
+    start = pos;
   }
   push(s.substr(pos));
   return out;

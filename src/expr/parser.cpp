@@ -393,13 +393,9 @@ class Parser {
       case TT::kRegex: {
         Node* n = prog_->NewNode(NT::kRegex, t.position);
         n->value = t.regex_src;
-        auto flags = std::regex::ECMAScript;
-        if (t.regex_flags.find('i') != std::string::npos) flags |= std::regex::icase;
-        try {
-          n->regex = std::make_shared<std::regex>(t.regex_src, flags);
-        } catch (const std::regex_error&) {
-          throw JError{"S0303", t.position, t.regex_src, ""};
-        }
+        std::string error;
+        n->regex = Regex::Compile(t.regex_src, t.regex_flags, &error);
+        if (!n->regex) throw JError{"S0303", t.position, t.regex_src, error};
         return n;
       }
       case TT::kOperator:
