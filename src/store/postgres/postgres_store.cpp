@@ -322,7 +322,13 @@ struct PostgresStore::Impl {
         } catch (const PgError& e) {
           if (!lease || attempt > 0) throw;
           bool aborted = e.sqlstate == "40001" || e.sqlstate == "40P01";
-          if (e.connection_broken) lease->Discard();
+          if (e.connection_broken) {
+            // The server is likely gone for every connection opened before
+            // (a restart, a failover, terminated sessions whose end has not
+            // reached us yet): drop the idle ones, so the retry gets a new one.
+            lease->Discard();
+            pool.Clear();
+          }
           bool safe = aborted || retry == Retry::kAlways || !(*lease)->MaybeCommitted();
           if (!(e.connection_broken || aborted) || !safe) throw;
         }
@@ -339,14 +345,30 @@ struct PostgresStore::Impl {
 
 namespace {
 
+// The advisory lock taken while migrating: (kMigrateLockKey, a hash of the
+// schema name), so installations in different schemas do not wait for each
+// other. Computed here rather than with hashtext(), which PostgreSQL does not
+// promise to keep stable.
+constexpr int32_t kMigrateLockKey = 0x77656674;  // "weft"
+
+int32_t SchemaKey(const std::string& schema) {
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (unsigned char ch : schema) {
+    h ^= ch;
+    h *= 16777619u;
+  }
+  return static_cast<int32_t>(h);
+}
+
 // Applies the migrations newer than the schema's, holding an advisory lock
 // for the whole time so that nodes starting together migrate once. The lock
 // is a session lock on a connection of its own, released when it closes.
 Result<int> Migrate(const PostgresOptions& o) {
   auto conn = Conn::Open(o.url, o.schema, o.connect_timeout);
   Conn& c = *conn;
-  c.Exec("SELECT pg_advisory_lock(hashtext('weft.migrate'), hashtext($1))",
-         Params().Text(o.schema));
+  Params lock_key;
+  lock_key.Int(kMigrateLockKey).Int(SchemaKey(o.schema));
+  c.Exec("SELECT pg_advisory_lock($1::integer, $2::integer)", lock_key);
   c.ExecScript("CREATE SCHEMA IF NOT EXISTS " + pg::QuoteIdent(o.schema));
   c.ExecScript(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
@@ -370,8 +392,7 @@ Result<int> Migrate(const PostgresOptions& o) {
     txn.Commit();
     current = m.version;
   }
-  c.Exec("SELECT pg_advisory_unlock(hashtext('weft.migrate'), hashtext($1))",
-         Params().Text(o.schema));
+  c.Exec("SELECT pg_advisory_unlock($1::integer, $2::integer)", lock_key);
   return current;
 }
 
@@ -610,6 +631,69 @@ Result<std::vector<FlowVersion>> PostgresStore::ListFlowVersions(const std::stri
   });
 }
 
+Result<void> PostgresStore::SetNextRunAt(const std::string& id,
+                                         std::optional<TimePoint> next_run_at) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    if (c.Exec("UPDATE flows SET next_run_at = $2 WHERE id = $1",
+               Params().Text(id).Time(next_run_at))
+            .affected() == 0) {
+      return NotFound("flow " + id);
+    }
+    return Ok();
+  });
+}
+
+// Defined with the runs below.
+namespace {
+void InsertRun(Conn& c, const Run& run);
+bool UpsertStep(Conn& c, const StepRun& st);
+}  // namespace
+
+Result<bool> PostgresStore::RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for,
+                                               const Run* in, std::optional<TimePoint> next_run_at,
+                                               int64_t missed) {
+  std::optional<Run> run;
+  if (in) {
+    run = *in;
+    if (run->created_at == TimePoint{}) run->created_at = impl_->Now();
+    if (run->id.empty()) run->id = NewId(ToUnixMs(run->created_at));
+    for (auto& st : run->steps) st.run_id = run->id;
+  }
+  // A retry after the first attempt committed finds its fire recorded and
+  // answers false, as for a fire another scheduler made: the run exists once.
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<bool> {
+    Txn txn(c);
+    // The flow's row lock serialises the fires of one flow across schedulers
+    // on every node, so the check below and the insert are one step.
+    if (c.Exec("SELECT 1 FROM flows WHERE id = $1 FOR UPDATE", Params().Text(flow_id)).empty()) {
+      return NotFound("flow " + flow_id);
+    }
+    // Fire times of a flow only move forward: a time at or before the last
+    // recorded one was fired already (by another scheduler, or before a restart).
+    Rows fired = c.Exec(
+        "INSERT INTO schedule_fires (flow_id, scheduled_for) SELECT $1, $2 "
+        "WHERE NOT EXISTS (SELECT 1 FROM schedule_fires WHERE flow_id = $1 "
+        "AND scheduled_for >= $2)",
+        Params().Text(flow_id).Time(scheduled_for));
+    if (fired.affected() == 0) return false;
+    c.Exec("DELETE FROM schedule_fires WHERE flow_id = $1 AND scheduled_for < $2",
+           Params().Text(flow_id).Time(scheduled_for));
+    if (run) {
+      try {
+        InsertRun(c, *run);
+      } catch (const PgError& e) {
+        if (e.sqlstate != kUniqueViolation) throw;
+        return Fail(ErrorCode::kConflict, "run " + run->id + " already exists");
+      }
+      for (const auto& st : run->steps) UpsertStep(c, st);
+    }
+    c.Exec("UPDATE flows SET next_run_at = $2, missed_fires = missed_fires + $3 WHERE id = $1",
+           Params().Text(flow_id).Time(next_run_at).Int(missed));
+    txn.Commit();
+    return true;
+  });
+}
+
 Result<std::vector<std::pair<std::string, RunSummary>>> PostgresStore::LastRuns() {
   using Out = std::vector<std::pair<std::string, RunSummary>>;
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Out> {
@@ -828,7 +912,7 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int m
       Prefixed(RUN_COLS, "r.");
   // Candidates: enough that claimers running at once (each locking up to
   // `max`) still leave this one `max` free runs.
-  int64_t candidates = int64_t{max} * 4 + 64;
+  int64_t candidates = int64_t{max} * 4 + 16;
   // Not retried once the statement may have run: the runs it claimed come
   // back when their lease expires, while a second claim could hand them out
   // to another worker of this node.

@@ -67,6 +67,10 @@ class PostgresStore : public Store {
   Result<Flow> SetWebhookToken(const std::string& id, const std::string& token) override;
   Result<FlowVersion> GetFlowVersion(const std::string& id, int version) override;
   Result<std::vector<FlowVersion>> ListFlowVersions(const std::string& id) override;
+  Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) override;
+  Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for,
+                                  const Run* run, std::optional<TimePoint> next_run_at,
+                                  int64_t missed) override;
   Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() override;
 
   Result<Connection> CreateConnection(const Connection& c) override;

@@ -166,6 +166,67 @@ TEST(PostgresStoreTest, SeveralNodesWithSeveralWorkersNeverDoubleClaim) {
   EXPECT_EQ(seen, created);
 }
 
+TEST(PostgresStoreTest, SchedulersOnSeveralNodesFireEachTimeOnce) {
+  TempSchema schema;
+  constexpr int kNodes = 3;
+  constexpr int kThreadsPerNode = 2;
+  constexpr int kTimes = 40;
+  std::vector<std::unique_ptr<PostgresStore>> nodes;
+  for (int n = 0; n < kNodes; ++n) nodes.push_back(MustOpen(schema.Options()));
+  ASSERT_TRUE(nodes.back());
+  FlowWrite w;
+  w.name = "every-minute";
+  w.trigger_type = "schedule";
+  w.document = Json{{"name", "every-minute"}, {"trigger", {{"type", "schedule"}}}};
+  Flow flow = nodes[0]->CreateFlow(w, "").value();
+
+  // Every scheduler walks the same fire times in order, as schedulers that
+  // all believe they hold the role would.
+  std::vector<std::atomic<int>> fired(kTimes);
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < kNodes; ++n) {
+    for (int t = 0; t < kThreadsPerNode; ++t) {
+      threads.emplace_back([&, n] {
+        for (int i = 0; i < kTimes; ++i) {
+          TimePoint at = kT0 + std::chrono::minutes(i);
+          weft::Run run = QueuedRun(at);
+          run.flow_id = flow.id;
+          run.trigger_type = "schedule";
+          run.scheduled_for = at;
+          auto r = nodes[n]->RecordScheduleFire(flow.id, at, &run, at + std::chrono::minutes(1), 0);
+          if (!r) {
+            ADD_FAILURE() << r.error().message;
+            failed = true;
+            return;
+          }
+          if (*r) fired[i]++;
+        }
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_FALSE(failed);
+  for (int i = 0; i < kTimes; ++i) EXPECT_EQ(fired[i].load(), 1) << "minute " << i;
+  RunFilter f;
+  f.flow_id = flow.id;
+  f.limit = 1000;
+  auto runs = nodes[0]->ListRuns(f).value().runs;
+  std::set<int64_t> times;
+  for (const auto& r : runs) times.insert(ToUnixMs(*r.scheduled_for));
+  EXPECT_EQ(runs.size(), static_cast<size_t>(kTimes));
+  EXPECT_EQ(times.size(), static_cast<size_t>(kTimes));
+  Flow got = nodes[1]->GetFlow(flow.id).value();
+  EXPECT_EQ(got.next_run_at, kT0 + std::chrono::minutes(kTimes));
+  // An earlier time is never fired again, and a missing flow is not found.
+  EXPECT_FALSE(nodes[2]->RecordScheduleFire(flow.id, kT0, nullptr, std::nullopt, 0).value());
+  EXPECT_EQ(nodes[2]->RecordScheduleFire("noflow", kT0, nullptr, std::nullopt, 0).error().code,
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(nodes[2]->SetNextRunAt(flow.id, std::nullopt).has_value());
+  EXPECT_FALSE(nodes[0]->GetFlow(flow.id)->next_run_at.has_value());
+  EXPECT_EQ(nodes[0]->SetNextRunAt("noflow", kT0).error().code, ErrorCode::kNotFound);
+}
+
 TEST(PostgresStoreTest, ADeadNodesRunsAreReclaimedAfterTheirLease) {
   TempSchema schema;
   auto a = MustOpen(schema.Options());
