@@ -10,6 +10,23 @@
 
 namespace weft::expr {
 
+void ReleaseHeap(HeapObj* h) {
+  thread_local std::vector<HeapObj*> pending;
+  thread_local bool draining = false;
+  if (draining) {
+    pending.push_back(h);
+    return;
+  }
+  draining = true;
+  delete h;  // NOLINT: intrusive ownership
+  while (!pending.empty()) {
+    HeapObj* next = pending.back();
+    pending.pop_back();
+    delete next;  // NOLINT: intrusive ownership
+  }
+  draining = false;
+}
+
 void Throw(const char* code, int position, std::string token, std::string detail) {
   throw JError{code, position, std::move(token), std::move(detail)};
 }
@@ -214,6 +231,7 @@ void QuoteJson(const std::string& s, std::string& out) {
 }
 
 void StringifyInto(const Value& v, bool pretty, int indent, std::string& out) {
+  if (indent > 10000) Throw("U1001", -1, "", "Value nested too deeply");
   auto nl = [&](int ind) {
     if (!pretty) return;
     out += '\n';
@@ -290,7 +308,15 @@ std::string ToStr(const Value& v) {
   return Stringify(v, false);
 }
 
-Json ToJson(const Value& v) {
+namespace {
+Json ToJsonAt(const Value& v, int depth);
+}  // namespace
+
+Json ToJson(const Value& v) { return ToJsonAt(v, 0); }
+
+namespace {
+Json ToJsonAt(const Value& v, int depth) {
+  if (depth > 10000) Throw("U1001", -1, "", "Value nested too deeply");
   switch (v.kind()) {
     case VK::kUndef:
     case VK::kNull:
@@ -312,7 +338,7 @@ Json ToJson(const Value& v) {
       Json a = Json::array();
       for (const Value& e : v.arr()->v) {
         if (e.IsUndef()) continue;
-        a.push_back(e.IsFunc() ? Json("") : ToJson(e));
+        a.push_back(e.IsFunc() ? Json("") : ToJsonAt(e, depth + 1));
       }
       return a;
     }
@@ -320,7 +346,7 @@ Json ToJson(const Value& v) {
       Json o = Json::object();
       for (auto& e : v.obj()->v) {
         if (e.second.IsUndef() || e.second.IsFunc()) continue;
-        o[e.first] = ToJson(e.second);
+        o[e.first] = ToJsonAt(e.second, depth + 1);
       }
       return o;
     }
@@ -329,6 +355,7 @@ Json ToJson(const Value& v) {
   }
   return nullptr;
 }
+}  // namespace
 
 Value ToOwned(const Value& v) {
   if (v.IsArray()) {

@@ -349,6 +349,14 @@ class Parser {
   }
 
   Node* Expression(int rbp) {
+    // bounded nesting, so a hostile expression cannot exhaust the stack
+    struct Nest {
+      explicit Nest(int& d) : d_(d) {
+        if (++d_ > 400) throw JError{"U1001", -1, "", "Expression nested too deeply"};
+      }
+      ~Nest() { --d_; }
+      int& d_;
+    } nest(depth_);
     Token t = tok_;
     bool operand = t.type != TT::kOperator || t.value == "*" || t.value == "**" || t.value == "%";
     Advance(nullptr, operand);
@@ -636,6 +644,7 @@ class Parser {
   Program* prog_;
   std::string_view src_;
   Token tok_;
+  int depth_ = 0;
 };
 
 // ---- post-processing (the shape the evaluator expects) ----
@@ -645,6 +654,14 @@ class Processor {
   explicit Processor(Program* p) : prog_(p) {}
 
   Node* Process(Node* expr) {
+    struct Nest {
+      explicit Nest(int& d) : d_(d) {
+        if (++d_ > 2000) throw JError{"U1001", expr_position, "", "Expression nested too deeply"};
+      }
+      ~Nest() { --d_; }
+      int& d_;
+      int expr_position = -1;
+    } nest(depth_);
     Node* result = nullptr;
     switch (expr->type) {
       case NT::kDotRaw: {
@@ -982,6 +999,7 @@ class Processor {
   }
 
   Program* prog_;
+  int depth_ = 0;
   int label_ = 0;
   std::vector<Node*> ancestry_;
 };

@@ -23,6 +23,10 @@ struct HeapObj {
   virtual ~HeapObj() = default;
 };
 
+// Deletes an object whose count reached zero. Nested objects are released
+// iteratively, so a deeply nested value cannot overflow the stack.
+void ReleaseHeap(HeapObj* h);
+
 // Intrusive pointer over HeapObj-derived types.
 template <typename T>
 class Ref {
@@ -47,7 +51,7 @@ class Ref {
 
  private:
   void Release() {
-    if (p_ && --p_->rc == 0) delete p_;  // NOLINT: intrusive ownership
+    if (p_ && --p_->rc == 0) ReleaseHeap(p_);
   }
   T* p_ = nullptr;
 };
@@ -120,7 +124,7 @@ class Value {
     return *this;
   }
   ~Value() {
-    if (owned_ && --u_.heap->rc == 0) delete u_.heap;  // NOLINT: intrusive ownership
+    if (owned_ && --u_.heap->rc == 0) ReleaseHeap(u_.heap);
   }
   void Swap(Value& o) noexcept {
     std::swap(kind_, o.kind_);
