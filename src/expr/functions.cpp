@@ -241,6 +241,42 @@ std::vector<RMatch> RegexAll(const Regex& re, const std::string& s, size_t limit
 const Regex& RegexOf(const Value& v) { return *v.func()->node->regex; }
 bool IsRegex(const Value& v) { return v.IsFunc() && v.func()->kind == FuncObj::Kind::kRegex; }
 
+size_t CodePointToByte(const std::string& s, double cp) {
+  size_t i = 0;
+  for (double n = 0; i < s.size() && n < cp; ++n) {
+    ++i;
+    while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+  }
+  return i;
+}
+
+// All matches of a regular expression, or of a user-written matcher function
+// (one that returns {match, start, end, groups, next}) as JSONata allows.
+std::vector<RMatch> MatchAll(CallCtx& c, const Value& pat, const std::string& s, size_t limit) {
+  if (IsRegex(pat)) return RegexAll(RegexOf(pat), s, limit, c.position);
+  std::vector<RMatch> out;
+  Value r = CallFn(c, pat, Args{Value::Str(s)});
+  while (r.IsDefined() && out.size() < limit) {
+    Value match = ObjGet(r, "match");
+    Value start = ObjGet(r, "start");
+    Value end = ObjGet(r, "end");
+    Value groups = ObjGet(r, "groups");
+    if (!r.IsObject() || !match.IsStr() || !start.IsNum() || !end.IsNum() || !groups.IsArray())
+      Throw("T1010", c.position);
+    RMatch m;
+    m.match = match.str();
+    m.index = static_cast<size_t>(start.num());
+    for (size_t i = 0, n = ArrSize(groups); i < n; ++i) m.groups.push_back(ArrAt(groups, i));
+    m.byte_pos = CodePointToByte(s, start.num());
+    m.byte_len = CodePointToByte(s, end.num()) - m.byte_pos;
+    out.push_back(std::move(m));
+    Value next = ObjGet(r, "next");
+    if (!next.IsFunc()) break;
+    r = CallFn(c, next, Args{});
+  }
+  return out;
+}
+
 Value MatchObject(const RMatch& m) {
   Value o = NewObj();
   o.obj()->Set("match", Value::Str(m.match));
@@ -260,19 +296,20 @@ size_t LimitOf(const Value& v, const char* code, int pos) {
 Value FnMatch(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   size_t limit = LimitOf(A(a, 2), "D3040", c.position);
-  if (!IsRegex(A(a, 1))) Throw("T0410", c.position);
-  auto ms = RegexAll(RegexOf(a[1]), a[0].str(), limit, c.position);
+  if (!A(a, 1).IsFunc()) Throw("T0410", c.position);
+  auto ms = MatchAll(c, a[1], a[0].str(), limit);
   Value out = Seq();
   for (auto& m : ms) PushTo(out, MatchObject(m));
   return out;
 }
-Value FnContains(CallCtx&, Args& a) {
+Value FnContains(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
-  if (!A(a, 1).IsStr() && !IsRegex(A(a, 1))) return Value();
+  if (!A(a, 1).IsStr() && !A(a, 1).IsFunc()) return Value();
   if (IsRegex(a[1])) {
     Regex::Match m;
     return Value::Bool(RegexOf(a[1]).Search(a[0].str(), 0, &m));
   }
+  if (a[1].IsFunc()) return Value::Bool(!MatchAll(c, a[1], a[0].str(), 1).empty());
   return Value::Bool(a[0].str().find(a[1].str()) != std::string::npos);
 }
 
@@ -325,7 +362,7 @@ Value FnReplace(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   const std::string& s = a[0].str();
   if (A(a, 1).IsStr() && a[1].str().empty()) Throw("D3010", c.position);
-  if (!A(a, 1).IsStr() && !IsRegex(A(a, 1))) Throw("T0410", c.position);
+  if (!A(a, 1).IsStr() && !A(a, 1).IsFunc()) Throw("T0410", c.position);
   if (!A(a, 2).IsStr() && !A(a, 2).IsFunc()) Throw("T0410", c.position);
   size_t limit = LimitOf(A(a, 3), "D3011", c.position);
   const Value& repl = A(a, 2);
@@ -351,7 +388,7 @@ Value FnReplace(CallCtx& c, Args& a) {
     out += s.substr(pos);
     return Value::Str(std::move(out));
   }
-  auto ms = RegexAll(RegexOf(a[1]), s, limit, c.position);
+  auto ms = MatchAll(c, a[1], s, limit);
   size_t pos = 0;
   for (auto& m : ms) {
     out += s.substr(pos, m.byte_pos - pos);
@@ -372,7 +409,7 @@ Value FnSplit(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   size_t limit = LimitOf(A(a, 2), "D3020", c.position);
   const std::string& s = a[0].str();
-  if (!A(a, 1).IsStr() && !IsRegex(A(a, 1))) Throw("T0410", c.position);
+  if (!A(a, 1).IsStr() && !A(a, 1).IsFunc()) Throw("T0410", c.position);
   Value out = NewArr();
   auto push = [&](std::string piece) {
     if (ArrSize(out) < limit) PushTo(out, Value::Str(std::move(piece)));
@@ -394,6 +431,16 @@ Value FnSplit(CallCtx& c, Args& a) {
       push(s.substr(pos, f - pos));
       pos = f + sep.size();
     }
+    return out;
+  }
+  if (!IsRegex(a[1])) {
+    size_t pos = 0;
+    for (const RMatch& m : MatchAll(c, a[1], s, SIZE_MAX)) {
+      if (m.byte_len == 0 || m.byte_pos < pos) continue;
+      push(s.substr(pos, m.byte_pos - pos));
+      pos = m.byte_pos + m.byte_len;
+    }
+    push(s.substr(pos));
     return out;
   }
   const Regex& re = RegexOf(a[1]);
