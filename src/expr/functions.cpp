@@ -157,19 +157,67 @@ Value FnSubstringAfter(CallCtx&, Args& a) {
   if (p == std::string::npos) return a[0];
   return Value::Str(a[0].str().substr(p + a[1].str().size()));
 }
+// Case mapping for ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic: the
+// scripts integration payloads carry. Other code points are left as they are.
+uint32_t ToUpperCp(uint32_t c) {
+  if (c >= 'a' && c <= 'z') return c - 32;
+  if (c < 0x80) return c;
+  if ((c >= 0xE0 && c <= 0xFE && c != 0xF7)) return c - 32;
+  if (c == 0xFF) return 0x178;
+  if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149) {
+    bool odd_lower = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+    if (odd_lower ? (c % 2 == 0) : (c % 2 == 1)) return c - 1;
+    return c;
+  }
+  if (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) return c - 32;
+  if (c == 0x3C2) return 0x3A3;
+  if (c >= 0x430 && c <= 0x44F) return c - 32;
+  if (c >= 0x450 && c <= 0x45F) return c - 80;
+  return c;
+}
+uint32_t ToLowerCp(uint32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (c < 0x80) return c;
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
+  if (c == 0x178) return 0xFF;
+  if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149) {
+    bool odd_lower = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+    if (odd_lower ? (c % 2 == 1) : (c % 2 == 0)) return c + 1;
+    return c;
+  }
+  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+  if (c >= 0x410 && c <= 0x42F) return c + 32;
+  if (c >= 0x400 && c <= 0x40F) return c + 80;
+  return c;
+}
+Value MapCase(const std::string& s, bool upper) {
+  bool ascii = true;
+  for (char ch : s) ascii = ascii && static_cast<unsigned char>(ch) < 0x80;
+  if (ascii) {
+    std::string out = s;
+    for (char& ch : out) {
+      if (upper && ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
+      if (!upper && ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+    }
+    return Value::Str(std::move(out));
+  }
+  std::string out;
+  for (uint32_t cp : ToCodePoints(s)) {
+    if (upper && cp == 0xDF) {
+      out += "SS";
+      continue;
+    }
+    PutUtf8(out, upper ? ToUpperCp(cp) : ToLowerCp(cp));
+  }
+  return Value::Str(std::move(out));
+}
 Value FnLowercase(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
-  std::string s = a[0].str();
-  for (char& ch : s)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  return Value::Str(std::move(s));
+  return MapCase(a[0].str(), false);
 }
 Value FnUppercase(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
-  std::string s = a[0].str();
-  for (char& ch : s)
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-  return Value::Str(std::move(s));
+  return MapCase(a[0].str(), true);
 }
 Value FnLength(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
