@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -254,6 +255,23 @@ std::vector<std::string> Conn::TakeNotifications() {
     PQfreemem(note);
   }
   return std::exchange(notifications_, {});
+}
+
+std::vector<std::string> Conn::WaitForNotifications(Millis timeout) {
+  if (notifications_.empty()) {
+    pollfd pfd{PQsocket(conn_), POLLIN, 0};
+    if (pfd.fd < 0) throw PgError("08006", "PostgreSQL: the connection is closed", true);
+    int n = poll(&pfd, 1, static_cast<int>(timeout.count()));
+    if (n < 0 && errno != EINTR) throw PgError("08006", "PostgreSQL: poll failed", true);
+    if (n > 0 && !PQconsumeInput(conn_)) {
+      throw PgError("08006", "PostgreSQL: " + Trim(PQerrorMessage(conn_)), true);
+    }
+  }
+  auto got = TakeNotifications();
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    throw PgError("08006", "PostgreSQL: " + Trim(PQerrorMessage(conn_)), true);
+  }
+  return got;
 }
 
 // ---- Pool ---------------------------------------------------------------------------

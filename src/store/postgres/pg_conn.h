@@ -118,6 +118,10 @@ class Conn {
   bool Healthy();
   // Names of NOTIFY channels received so far (drained).
   std::vector<std::string> TakeNotifications();
+  // Waits up to `timeout` for the server to send something (a NOTIFY), then
+  // returns the notifications received (empty on timeout). Throws PgError
+  // when the connection broke.
+  std::vector<std::string> WaitForNotifications(Millis timeout);
 
   TimePoint last_used{};
 

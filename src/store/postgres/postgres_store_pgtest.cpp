@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "store/postgres/pg_conn.h"
+#include "store/postgres/postgres_listener.h"
 #include "store/postgres/pgtest_support.h"
 #include "store/postgres/postgres_migrations.h"
 #include "store/store_contract_test.h"
@@ -351,20 +352,45 @@ TEST(PostgresStoreTest, UnavailableWhileTheServerIsDownThenRecovers) {
   EXPECT_EQ(store->CountRuns(std::nullopt).value(), 2);
 }
 
-TEST(PostgresStoreTest, NotifyReachesAListener) {
+// Waits (with a deadline) until the listener reports `channel`.
+bool Heard(PostgresListener& l, const std::string& channel) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto got = l.Wait(Millis(200));
+    if (!got) continue;  // kUnavailable while reconnecting
+    for (const auto& ch : *got) {
+      if (ch == channel) return true;
+    }
+  }
+  return false;
+}
+
+TEST(PostgresStoreTest, NotifyWakesAListenerOnAnotherNode) {
   TempSchema schema;
   auto store = MustOpen(schema.Options());
   ASSERT_TRUE(store);
-  auto listener = pg::Conn::Open(pgtest::DbUrl(), "", Millis(5000));
-  listener->ExecScript("LISTEN weft_runs");
+  auto listener = PostgresListener::Open(schema.Options(), {"weft_runs", "weft_flows"});
+  ASSERT_TRUE(listener.has_value()) << listener.error().message;
+  EXPECT_TRUE((*listener)->Wait(Millis(0))->empty()) << "nothing yet";
   ASSERT_TRUE(store->Notify("weft_runs", "queued").has_value());
-  std::vector<std::string> got;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (got.empty() && std::chrono::steady_clock::now() < deadline) {
-    got = listener->TakeNotifications();
-    if (got.empty()) std::this_thread::sleep_for(Millis(10));
-  }
-  EXPECT_EQ(got, std::vector<std::string>{"weft_runs"});
+  EXPECT_TRUE(Heard(**listener, "weft_runs"));
+  ASSERT_TRUE(store->Notify("weft_flows", "changed").has_value());
+  EXPECT_TRUE(Heard(**listener, "weft_flows"));
+}
+
+TEST(PostgresStoreTest, AListenerReconnectsAndSaysItMayHaveMissedSome) {
+  TempSchema schema;
+  std::string app = "weft_l_" + schema.name().substr(10, 8);
+  PostgresOptions o = schema.Options();
+  o.url = WithAppName(o.url, app);
+  auto store = MustOpen(schema.Options());
+  auto listener = PostgresListener::Open(o, {"weft_runs"});
+  ASSERT_TRUE(store && listener.has_value());
+  pgtest::Query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = '" + app + "'");
+  EXPECT_TRUE(Heard(**listener, "*")) << "after reconnecting: look at everything";
+  ASSERT_TRUE(store->Notify("weft_runs", "queued").has_value());
+  EXPECT_TRUE(Heard(**listener, "weft_runs")) << "listening again on the new connection";
 }
 
 }  // namespace
