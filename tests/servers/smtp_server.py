@@ -40,7 +40,8 @@ class Handler:
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"mailer" and auth_data.password == b"pw"
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd then answers 535 itself (with handled it says nothing).
+    return AuthResult(success=ok, handled=False)
 
 
 def free_port():

@@ -1,6 +1,7 @@
 // The ftp connector against a real FTP server on loopback (pyftpdlib).
 #include "connectors/ftp/ftp.h"
 
+#include "connectors/common/file_transfer.h"
 #include "connectors/testing/file_transfer_checks.h"
 
 namespace weft::connectors {

@@ -16,6 +16,11 @@ class SftpTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (access("/usr/sbin/sshd", X_OK) != 0) GTEST_SKIP() << "no /usr/sbin/sshd (openssh-server)";
+    // sshd's privilege separation directory (a fresh container has none).
+    if (getuid() == 0) {
+      std::error_code ec;
+      std::filesystem::create_directories("/run/sshd", ec);
+    }
     dir_ = testing::MakeTempDir("weft-sftp");
     root_ = dir_ + "/files";
     std::filesystem::create_directory(root_);
