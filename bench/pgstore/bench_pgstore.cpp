@@ -16,8 +16,8 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/ids.h"
@@ -34,7 +34,8 @@ std::string Sql(const std::string& sql) {
   PGconn* c = PQconnectdb(g_url.c_str());
   std::string out;
   if (PQstatus(c) == CONNECTION_OK) {
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     PGresult* r = PQexec(c, sql.c_str());
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
     PQclear(r);
@@ -46,7 +47,9 @@ std::string Sql(const std::string& sql) {
   return out;
 }
 
-const char* CommitName(bool sync) { return sync ? "synchronous_commit=on" : "synchronous_commit=off"; }
+const char* CommitName(bool sync) {
+  return sync ? "synchronous_commit=on" : "synchronous_commit=off";
+}
 
 std::unique_ptr<PostgresStore> OpenStore(const std::string& name, bool sync) {
   PostgresOptions o;
@@ -236,7 +239,8 @@ void BM_GetRunWithSteps(benchmark::State& state) {
   static std::string id;
   std::call_once(once, [&] {
     Run run = *store.CreateRun(NewRun(0));
-    for (int s = 1; s <= 3; ++s) (void)store.SaveStepRun(NewStep(run.id, s, StepStatus::kSucceeded));
+    for (int s = 1; s <= 3; ++s)
+      (void)store.SaveStepRun(NewStep(run.id, s, StepStatus::kSucceeded));
     id = run.id;
   });
   for (auto _ : state) Check(store.GetRun(id, true).has_value(), state, "GetRun");
@@ -264,7 +268,8 @@ int main(int argc, char** argv) {
   if (weft::g_url.empty()) {
     std::fprintf(stderr,
                  "bench_pgstore: no database: give --db postgres://... or run it under\n"
-                 "  scripts/test-postgres --run %s\n", argv[0]);
+                 "  scripts/test-postgres --run %s\n",
+                 argv[0]);
     return 2;
   }
   benchmark::AddCustomContext("postgresql", weft::Sql("SHOW server_version"));

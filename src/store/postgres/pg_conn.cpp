@@ -128,10 +128,10 @@ weft::Json Rows::Json(int row, int col) const {
   std::string error;
   auto j = ParseJson(Text(row, col), &error);
   if (!j) {
-    throw PgError("XX001",
-                  std::string("stored JSON in column ") + PQfname(res_, col) +
-                      " is unreadable: " + error,
-                  false);
+    throw PgError(
+        "XX001",
+        std::string("stored JSON in column ") + PQfname(res_, col) + " is unreadable: " + error,
+        false);
   }
   return std::move(*j);
 }
@@ -164,7 +164,8 @@ std::unique_ptr<Conn> Conn::Open(const std::string& url, const std::string& sche
   }
   std::unique_ptr<Conn> conn(new Conn(c));
   // Quiet NOTICEs (e.g. "schema already exists, skipping").
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   std::string setup = "SET client_min_messages = warning";
   if (!schema.empty()) setup += "; SET search_path TO " + QuoteIdent(schema);
   conn->ExecScript(setup);
@@ -218,8 +219,8 @@ Rows Conn::Exec(const std::string& sql, const Params& params) {
 }
 
 void Conn::ExecScript(const std::string& sql) {
-  if (StartsWithWord(sql, "COMMIT") || (!InTransaction() && !StartsWithWord(sql, "BEGIN") &&
-                                        !StartsWithWord(sql, "ROLLBACK"))) {
+  if (StartsWithWord(sql, "COMMIT") ||
+      (!InTransaction() && !StartsWithWord(sql, "BEGIN") && !StartsWithWord(sql, "ROLLBACK"))) {
     maybe_committed_ = true;
   }
   PGresult* res = PQexec(conn_, sql.c_str());

@@ -44,9 +44,9 @@ class Params {
   Params& Int(int64_t v);
   Params& Bool(bool v);
   Params& Time(std::optional<TimePoint> t);  // unix ms; NULL when absent
-  Params& Json(const weft::Json& j);          // NULL for JSON null
-  Params& JsonAlways(const weft::Json& j);    // "null" for JSON null (NOT NULL columns)
-  Params& Bytes(std::string_view v);          // binary (bytea)
+  Params& Json(const weft::Json& j);         // NULL for JSON null
+  Params& JsonAlways(const weft::Json& j);   // "null" for JSON null (NOT NULL columns)
+  Params& Bytes(std::string_view v);         // binary (bytea)
   Params& TextArray(const std::vector<std::string>& values);
   Params& Null();
 

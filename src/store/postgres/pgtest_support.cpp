@@ -24,7 +24,8 @@ std::string Query(const std::string& sql) {
     PQfinish(c);
     return out;
   }
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   PGresult* res = PQexec(c, sql.c_str());
   auto st = PQresultStatus(res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

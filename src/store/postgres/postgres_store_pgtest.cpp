@@ -2,8 +2,6 @@
 // scripts/test-postgres): the Store contract suite, each test in a schema of
 // its own, and what only several nodes on one database show: claims across
 // stores, migrations at once, connections dropped by the server.
-#include "store/postgres/postgres_store.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,9 +10,10 @@
 #include <thread>
 
 #include "store/postgres/pg_conn.h"
-#include "store/postgres/postgres_listener.h"
 #include "store/postgres/pgtest_support.h"
+#include "store/postgres/postgres_listener.h"
 #include "store/postgres/postgres_migrations.h"
+#include "store/postgres/postgres_store.h"
 #include "store/store_contract_test.h"
 
 namespace weft {
@@ -290,8 +289,10 @@ TEST(PostgresStoreTest, ConnectionsTheServerDropsAreReplacedUnnoticed) {
   ASSERT_GE(Backends(app), 1);
 
   // An administrator (or a failover) ends every session of this store.
-  pgtest::Query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = '" + app + "'");
+  pgtest::Query(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE application_name = '" +
+      app + "'");
   // Every kind of operation goes on without an error: the dropped
   // connections are noticed on their way out of the pool.
   for (int i = 0; i < 10; ++i) {
@@ -306,7 +307,8 @@ TEST(PostgresStoreTest, ConnectionsTheServerDropsAreReplacedUnnoticed) {
 }
 
 TEST(PostgresStoreTest, SurvivesAServerRestart) {
-  if (!pgtest::PgCtl()) GTEST_SKIP() << "WEFT_TEST_PG_CTL is not set (scripts/test-postgres sets it)";
+  if (!pgtest::PgCtl())
+    GTEST_SKIP() << "WEFT_TEST_PG_CTL is not set (scripts/test-postgres sets it)";
   TempSchema schema;
   auto store = MustOpen(schema.Options());
   ASSERT_TRUE(store);
@@ -332,7 +334,8 @@ TEST(PostgresStoreTest, SurvivesAServerRestart) {
 }
 
 TEST(PostgresStoreTest, UnavailableWhileTheServerIsDownThenRecovers) {
-  if (!pgtest::PgCtl()) GTEST_SKIP() << "WEFT_TEST_PG_CTL is not set (scripts/test-postgres sets it)";
+  if (!pgtest::PgCtl())
+    GTEST_SKIP() << "WEFT_TEST_PG_CTL is not set (scripts/test-postgres sets it)";
   TempSchema schema;
   PostgresOptions o = schema.Options();
   o.connect_timeout = Millis(2000);
@@ -386,8 +389,10 @@ TEST(PostgresStoreTest, AListenerReconnectsAndSaysItMayHaveMissedSome) {
   auto store = MustOpen(schema.Options());
   auto listener = PostgresListener::Open(o, {"weft_runs"});
   ASSERT_TRUE(store && listener.has_value());
-  pgtest::Query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = '" + app + "'");
+  pgtest::Query(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE application_name = '" +
+      app + "'");
   EXPECT_TRUE(Heard(**listener, "*")) << "after reconnecting: look at everything";
   ASSERT_TRUE(store->Notify("weft_runs", "queued").has_value());
   EXPECT_TRUE(Heard(**listener, "weft_runs")) << "listening again on the new connection";
