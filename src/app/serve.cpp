@@ -15,6 +15,7 @@
 #include "core/flow_service.h"
 #include "core/run_service.h"
 #include "engine/engine.h"
+#include "engine/scheduler.h"
 #include "schedule/zone.h"
 #include "server/server.h"
 #include "store/sqlite/sqlite_store.h"
@@ -97,13 +98,18 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   flow_options.public_url = o.public_url.empty() ? "http://" + address : o.public_url;
   while (flow_options.public_url.ends_with("/")) flow_options.public_url.pop_back();
   flow_options.default_timezone = o.timezone;
-  FlowService flows(**store, catalog, hub, clock, flow_options);
+  ScheduleFacts schedule_facts;  // save-time schedule validation, Flow List summaries
+  FlowService flows(**store, catalog, hub, clock, flow_options, &schedule_facts);
   RunService runs(**store, hub, clock);
 
   EngineOptions engine_options;
   engine_options.workers = o.workers;
   Engine engine(**store, catalog, hub, clock, engine_options);
   engine.Start();
+  SchedulerOptions scheduler_options;
+  scheduler_options.default_timezone = o.timezone;
+  Scheduler scheduler(**store, runs, hub, clock, scheduler_options);
+  scheduler.Start();
 
   server::ApiServices services{flows, runs, catalog, hub, clock};
   (*server)->Serve(services);
@@ -118,6 +124,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   sigwait(&signals, &sig);
   log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*server)->Stop();
+  scheduler.Stop();
   engine.Stop();
   server->reset();
   log::Info("stopped");

@@ -333,6 +333,35 @@ class Validator {
     else if (r->max_delay < r->delay) Error(path + ".max_delay", "must not be less than delay");
   }
 
+  // The fields each webhook auth type needs (issue 4); secrets must be non-empty strings.
+  void ParseWebhookAuth(const Json& a, const std::string& type, const std::string& path) {
+    auto need = [&](const char* key, const std::string& why) {
+      auto f = a.find(key);
+      if (f == a.end() || !f->is_string() || f->get<std::string>().empty())
+        Error(path + "." + key, "is required for " + why);
+    };
+    if (type == "header") {
+      need("name", "header auth");
+      need("value", "header auth");
+    } else if (type == "basic") {
+      need("username", "basic auth");
+      need("password", "basic auth");
+    } else if (type == "hmac") {
+      need("secret", "hmac");
+      std::string scheme = GetString(a, "scheme", "standard-webhooks");
+      if (scheme != "standard-webhooks" && scheme != "github" && scheme != "custom") {
+        Error(path + ".scheme", "must be standard-webhooks, github or custom");
+      } else if (scheme == "custom") {
+        need("header", "the custom scheme");
+        std::string alg = GetString(a, "algorithm", "sha256");
+        if (alg != "sha256" && alg != "sha1" && alg != "sha512")
+          Error(path + ".algorithm", "must be sha256, sha1 or sha512");
+        std::string enc = GetString(a, "encoding", "hex");
+        if (enc != "hex" && enc != "base64") Error(path + ".encoding", "must be hex or base64");
+      }
+    }
+  }
+
   void ParseWebhook(const Json& w, const std::string& path) {
     if (!w.is_object()) {
       Error(path, "must be an object");
@@ -366,6 +395,7 @@ class Validator {
       std::string type = GetString(*it, "type", "none");
       static const std::set<std::string> kAuth = {"none", "header", "basic", "hmac"};
       if (!kAuth.count(type)) Error(path + ".auth.type", "must be none, header, basic or hmac");
+      ParseWebhookAuth(*it, type, path + ".auth");
     }
   }
 
@@ -482,10 +512,11 @@ Result<ValidatedFlow> ValidateFlowDocument(const Json& doc, const ValidationCont
   Validator v(ctx);
   ValidatedFlow out;
   out.document = v.ParseDocument(doc);
-  if (!v.errors_.empty())
-    return Fail(ErrorCode::kValidation, "the flow has " + std::to_string(v.errors_.size()) +
-                                            (v.errors_.size() == 1 ? " problem" : " problems"),
-                std::move(v.errors_));
+  if (!v.errors_.empty()) {
+    size_t n = v.errors_.size();
+    std::string message = "the flow has " + std::to_string(n) + (n == 1 ? " problem" : " problems");
+    return Fail(ErrorCode::kValidation, std::move(message), std::move(v.errors_));
+  }
   out.canonical = CanonicalJson(out.document);
   out.warnings = std::move(v.warnings_);
   return out;

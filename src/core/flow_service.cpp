@@ -28,6 +28,29 @@ void MaskSecrets(Json& doc) {
     if (a->contains(key)) (*a)[key] = kSecretMask;
 }
 
+// A save that sends the mask for a webhook secret keeps the stored value.
+Json KeepMaskedSecrets(const Json& document, const Json& stored) {
+  if (!document.is_object() || !stored.is_object()) return document;
+  const Json* old_auth = nullptr;
+  if (auto t = stored.find("trigger"); t != stored.end() && t->is_object())
+    if (auto w = t->find("webhook"); w != t->end() && w->is_object())
+      if (auto a = w->find("auth"); a != w->end() && a->is_object()) old_auth = &*a;
+  auto t = document.find("trigger");
+  if (t == document.end() || !t->is_object()) return document;
+  auto w = t->find("webhook");
+  if (w == t->end() || !w->is_object()) return document;
+  auto a = w->find("auth");
+  if (a == w->end() || !a->is_object()) return document;
+  Json out = document;
+  Json& auth = out["trigger"]["webhook"]["auth"];
+  for (const char* key : {"secret", "value", "password"}) {
+    auto f = auth.find(key);
+    if (f == auth.end() || !f->is_string() || f->get<std::string>() != kSecretMask) continue;
+    if (old_auth && old_auth->contains(key)) *f = (*old_auth)[key];
+  }
+  return out;
+}
+
 }  // namespace
 
 FlowService::FlowService(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock,
@@ -62,9 +85,9 @@ Result<ValidatedFlow> FlowService::Validate(const Json& document, const Json* pr
   if (schedule_errors.empty()) return validated;
   std::vector<FieldError> all = validated ? std::vector<FieldError>{} : validated.error().details;
   all.insert(all.end(), schedule_errors.begin(), schedule_errors.end());
-  return Fail(ErrorCode::kValidation,
-              "the flow has " + std::to_string(all.size()) + (all.size() == 1 ? " problem" : " problems"),
-              std::move(all));
+  size_t n = all.size();
+  std::string message = "the flow has " + std::to_string(n) + (n == 1 ? " problem" : " problems");
+  return Fail(ErrorCode::kValidation, std::move(message), std::move(all));
 }
 
 std::string FlowService::WebhookUrl(const Flow& flow) const {
@@ -96,7 +119,7 @@ Result<SavedFlow> FlowService::Save(const std::string& id, const Json& document,
       base_version = it->get<int>();
     }
   }
-  auto validated = Validate(document, &current->document);
+  auto validated = Validate(KeepMaskedSecrets(document, current->document), &current->document);
   if (!validated) return Fail(validated.error());
   FlowWrite write{validated->document.name, validated->document.description,
                   validated->document.TriggerType(), validated->canonical, actor};
