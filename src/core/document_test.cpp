@@ -43,6 +43,7 @@ TEST(Document, ReportsEveryProblemWithItsPath) {
   auto r = ValidateFlowDocument(doc, ctx);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kValidation);
+  EXPECT_EQ(r.error().message, "the flow has " + std::to_string(r.error().details.size()) + " problems");
   auto paths = Paths(r.error());
   for (const char* p : {"steps[1].id", "steps[1].uses", "steps[2].with.url", "steps[3].with.duration",
                         "steps[4].timeout", "steps[5].then[0].id", "steps[5].then[0].with.value"})
