@@ -45,6 +45,7 @@ enum class NT {
   kIndexRaw,     // raw tree: lhs#$v
   kFilterRaw,    // raw tree: lhs[rhs]
   kDotRaw,       // raw tree: lhs.rhs
+  kEndRaw,       // raw tree: end of source where an operand was expected
 };
 
 enum class Op {

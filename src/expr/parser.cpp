@@ -92,7 +92,8 @@ class Lexer {
     if (c >= '0' && c <= '9') return ScanNumber();
     if (c == '`') {
       size_t end = src_.find('`', pos_ + 1);
-      if (end == std::string_view::npos) throw JError{"S0105", static_cast<int>(pos_), "", ""};
+      if (end == std::string_view::npos)
+        throw JError{"S0105", static_cast<int>(src_.size()), "", ""};
       t.type = TT::kName;
       t.value = std::string(src_.substr(pos_ + 1, end - pos_ - 1));
       pos_ = end + 1;
@@ -372,7 +373,9 @@ class Parser {
   Node* Nud(const Token& t) {
     switch (t.type) {
       case TT::kEnd:
-        throw JError{"S0207", t.position, "(end)", ""};
+        // reported by the post-pass (S0207), unless a missing closing bracket is found first
+        // (S0203)
+        return prog_->NewNode(NT::kEndRaw, t.position);
       case TT::kName: {
         Node* n = prog_->NewNode(NT::kName, t.position);
         n->value = t.value;
@@ -533,7 +536,7 @@ class Parser {
       return n;
     }
     if (v == ":=") {
-      if (left->type != NT::kVariable) throw JError{"S0212", t.position, ":=", ""};
+      if (left->type != NT::kVariable) throw JError{"S0212", left->position, ":=", ""};
       Node* n = prog_->NewNode(NT::kBind, t.position);
       n->lhs = left;
       n->rhs = Expression(9);
@@ -903,6 +906,8 @@ class Processor {
         ancestry_.push_back(expr);
         break;
       }
+      case NT::kEndRaw:
+        throw JError{"S0207", expr->position, "(end)", ""};
       default:
         result = expr;
         break;
