@@ -1,0 +1,67 @@
+// Create a webhook flow in the editor, save, copy the URL, activate, POST to it
+// from the test, and see the run in the Process Log with its steps.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, withPage, closeBrowser, missingRoutes } from '../lib/harness.mjs';
+import { expect } from '../lib/expect.mjs';
+
+let server;
+before(async () => { server = await startServer(); });
+after(async () => { await closeBrowser(); await server?.stop(); });
+
+test('webhook flow: editor → save → copy URL → activate → POST → Process Log', async (t) => {
+  const missing = await missingRoutes(server, ['POST /hooks/{token}', 'GET /api/v1/runs/{id}']);
+  if (missing.length) return t.skip(`server lacks ${missing.join(', ')}`);
+  await withPage(server, 'webhook', async ({ page }) => {
+    await page.goto('/');
+    await page.getByTestId('new-flow').first().click();
+    await page.getByTestId('flow-name-input').fill('Orders in');
+    await page.getByTestId('trigger-card').click();
+    await page.getByRole('radio', { name: 'Webhook' }).check();
+    await expect(page.getByTestId('webhook-url-note')).toContainText('Saving creates the URL');
+
+    // One step that reads the posted body.
+    await page.getByTestId('add-step').first().click();
+    await page.getByTestId('palette').getByRole('searchbox').fill('set');
+    await page.getByTestId('palette-item-data.set').click();
+    const card = page.getByTestId('step-card').first();
+    const stepId = await card.getAttribute('data-step-id');
+    await page.locator(`#step-${stepId}-value`).fill('{{ trigger.body.order }}');
+
+    await page.getByTestId('save-flow').click();
+    await page.waitForURL(/\/flows\/[^/]+$/);
+    await page.getByTestId('trigger-card').click();
+    const urlBox = page.getByTestId('webhook-url');
+    await expect(urlBox).toContainText('/hooks/');
+    const hookUrl = (await urlBox.textContent()).trim();
+    assert.match(hookUrl, /^http:\/\/127\.0\.0\.1:\d+\/hooks\/\S+$/);
+
+    // Copy: the clipboard holds what the page shows.
+    await page.getByTestId('copy-webhook-url').click();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, hookUrl);
+
+    // Activate from the editor.
+    const toggle = page.getByTestId('editor-active-toggle');
+    await toggle.click();
+    await expect(toggle).toHaveAttribute('aria-checked', 'true');
+
+    // POST to it as an outside caller would.
+    const r = await fetch(hookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ order: 'A-17' }) });
+    assert.ok(r.status >= 200 && r.status < 300, `webhook answered ${r.status}: ${await r.text()}`);
+
+    // Process Log: the run appears, succeeds, and its page shows the step.
+    await page.getByRole('link', { name: 'Process Log' }).click();
+    const row = page.getByTestId('run-row').first();
+    await expect(row).toBeVisible();
+    await expect(row).toContainText('Orders in');
+    await expect(row).toHaveAttribute('data-status', 'succeeded');
+    await row.click();
+    const runPage = page.getByTestId('run-page');
+    await expect(runPage).toHaveAttribute('data-status', 'succeeded');
+    const step = page.getByTestId(`step-run-${stepId}`);
+    await expect(step).toHaveAttribute('data-status', 'succeeded');
+    await expect(page.getByTestId('step-timeline')).toContainText(stepId);
+    await expect(runPage).toContainText('A-17');
+  }, { permissions: ['clipboard-read', 'clipboard-write'] });
+});
