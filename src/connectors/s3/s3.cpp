@@ -319,7 +319,8 @@ ConnectionTestResult TestS3(const Connection& c, Clock& clock) {
   std::atomic<bool> cancelled{false};
   CallEnv env{clock, clock.Now() + Millis(15'000), cancelled};
   Bucket b(c, env);
-  auto r = List(b, Json{{"max_keys", 1}}, nullptr);
+  // A prefix nothing uses: one small page, never truncated.
+  auto r = List(b, Json{{"max_keys", 1}, {"prefix", "weft-connection-test/"}}, nullptr);
   if (r.error) return {false, r.error->message};
   return {true, "listed bucket " + b.name()};
 }

@@ -72,12 +72,14 @@ TEST_F(S3Test, PutListGetDelete) {
   EXPECT_TRUE(t.ok) << t.message;
 }
 
-TEST_F(S3Test, AWrongSecretIsRefusedAndNotShown) {
+TEST_F(S3Test, AnUnknownKeyOrBucketIsRefusedWithoutShowingTheSecret) {
+  // s3rver checks the access key but not SigV4 signatures (SignV4Test does).
   Connection wrong = conn_;
+  wrong.auth["access_key_id"] = "NOT-A-KEY";
   wrong.auth["secret_access_key"] = "not-the-secret";
   auto r = RunAction(catalog_, "s3.put", {{"key", "x.txt"}, {"content", "x"}}, &wrong);
   ASSERT_TRUE(r.outcome.error);
-  EXPECT_NE(r.error().find("SignatureDoesNotMatch"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("InvalidAccessKeyId"), std::string::npos) << r.error();
   EXPECT_EQ(r.error().find("not-the-secret"), std::string::npos);
   Connection no_bucket = conn_;
   no_bucket.settings["bucket"] = "missing-bucket";
@@ -85,6 +87,30 @@ TEST_F(S3Test, AWrongSecretIsRefusedAndNotShown) {
   auto t = (*catalog_.FindTester("s3"))(no_bucket, clock);
   EXPECT_FALSE(t.ok);
   EXPECT_NE(t.message.find("NoSuchBucket"), std::string::npos) << t.message;
+}
+
+// The examples of AWS's "Signature Calculations for the Authorization Header"
+// (GET Bucket Lifecycle, GET Bucket), whose signatures AWS publishes.
+TEST(SignV4Test, MatchesAwsPublishedExamples) {
+  SigV4Request r;
+  r.method = "GET";
+  r.host = "examplebucket.s3.amazonaws.com";
+  r.path = "/";
+  r.region = "us-east-1";
+  r.access_key_id = "AKIAIOSFODNN7EXAMPLE";
+  r.secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  r.now = FromUnixMs(1369353600000);  // 2013-05-24T00:00:00Z
+  r.query = {{"lifecycle", ""}};
+  auto h = SignV4(r);
+  EXPECT_EQ(h["Authorization"],
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+            "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+            "Signature=fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
+  EXPECT_EQ(h["x-amz-date"], "20130524T000000Z");
+  EXPECT_EQ(h["x-amz-content-sha256"], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  r.query = {{"max-keys", "2"}, {"prefix", "J"}};
+  EXPECT_NE(SignV4(r)["Authorization"].find("Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
+            std::string::npos);
 }
 
 }  // namespace
