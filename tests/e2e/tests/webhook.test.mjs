@@ -51,7 +51,7 @@ test('webhook flow: editor → save → copy URL → activate → POST → Proce
     assert.ok(r.status >= 200 && r.status < 300, `webhook answered ${r.status}: ${await r.text()}`);
 
     // Process Log: the run appears, succeeds, and its page shows the step.
-    await page.getByRole('link', { name: 'Process Log' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'Process Log' }).click();
     const row = page.getByTestId('run-row').first();
     await expect(row).toBeVisible();
     await expect(row).toContainText('Orders in');
