@@ -63,5 +63,30 @@ test('webhook flow: editor → save → copy URL → activate → POST → Proce
     await expect(step).toHaveAttribute('data-status', 'succeeded');
     await expect(page.getByTestId('step-timeline')).toContainText(stepId);
     await expect(runPage).toContainText('A-17');
+
+    // Webhooks page: the delivery with its status, run link, headers and payload.
+    const deliveries = await missingRoutes(server, ['GET /api/v1/deliveries', 'GET /api/v1/deliveries/{id}']);
+    if (deliveries.length) {
+      t.diagnostic(`Webhooks page not checked: server lacks ${deliveries.join(', ')}`);
+      return;
+    }
+    await page.getByRole('navigation').getByRole('link', { name: 'Webhooks' }).click();
+    const delivery = page.getByTestId('delivery-row').first();
+    await expect(delivery).toContainText('POST');
+    await expect(delivery).toContainText(String(r.status));
+    await delivery.click();
+    const detail = page.getByTestId('delivery-detail');
+    await expect(detail).toContainText('A-17');
+    await expect(detail).toContainText(/content-type/i);
+    await expect(detail.getByRole('link', { name: 'Open the run' })).toBeVisible();
+
+    // Run from the editor: the input is prefilled with the last delivery and replayed.
+    await page.getByRole('navigation').getByRole('link', { name: 'Flows', exact: true }).click();
+    await page.locator('[data-testid=flow-row][data-flow-name="Orders in"]').getByRole('link', { name: 'Orders in' }).click();
+    await page.getByTestId('run-flow').click();
+    await expect(page.locator('#run-input')).toHaveValue(/A-17/);
+    await page.getByTestId('start-run').click();
+    await expect(page.getByTestId('run-live').getByTestId(`step-run-${stepId}`)).toHaveAttribute('data-status', 'succeeded');
+    await expect(page.getByTestId('run-live')).toContainText('A-17');
   }, { permissions: ['clipboard-read', 'clipboard-write'] });
 });
