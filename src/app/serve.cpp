@@ -1,8 +1,10 @@
 #include "app/serve.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -40,6 +42,24 @@ std::string ResolveUiDir(const std::string& flag, const std::string& argv0) {
   return WEFT_DEFAULT_UI_DIR;
 }
 
+int g_signal_pipe[2] = {-1, -1};
+
+void OnSignal(int sig) {
+  unsigned char b = static_cast<unsigned char>(sig);
+  ssize_t ignored = write(g_signal_pipe[1], &b, 1);
+  (void)ignored;
+}
+
+int WaitForSignal() {
+  unsigned char b = 0;
+  for (;;) {
+    ssize_t n = read(g_signal_pipe[0], &b, 1);
+    if (n == 1) return b;
+    if (n < 0 && errno == EINTR) continue;
+    return SIGTERM;
+  }
+}
+
 int Fatal(const std::string& message) {
   log::Error(message);
   std::cerr << "weft: " << message << "\n";
@@ -49,13 +69,15 @@ int Fatal(const std::string& message) {
 }  // namespace
 
 int RunServe(const ServeOptions& o, const std::string& argv0) {
-  // Signals are taken by sigwait below; block them before any thread starts
-  // so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGTERM/SIGINT reach a handler that writes to a pipe the main thread
+  // reads, whichever thread the kernel picks (a library may have started
+  // threads before us, so a sigwait mask would not cover them all).
+  if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return Fatal("cannot create the signal pipe");
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   log::Level level = log::Level::kInfo;
@@ -120,8 +142,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   // Scripts and tests read this line to learn the port.
   std::cout << "listening on http://" << address << std::endl;
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = WaitForSignal();
   log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*server)->Stop();
   scheduler.Stop();

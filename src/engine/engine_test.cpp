@@ -172,6 +172,26 @@ steps:
   EXPECT_EQ(Find(run, "each[2].double")->output, 6);
 }
 
+TEST_F(EngineTest, ForeachWithConcurrencyKeepsItemOrderAndScopes) {
+  std::string id = CreateFlow(R"(
+name: parallel
+steps:
+  - id: each
+    uses: flow.foreach
+    with: {items: "{{ [1,2,3,4,5] }}", concurrency: 2}
+    do:
+      - {id: double, uses: data.set, with: {value: "{{ item * 2 }}"}}
+      - {id: label, uses: data.set, with: {value: "{{ index }}:{{ steps.double.output }}"}}
+  - {id: after, uses: data.set, with: {value: "{{ steps.each.output[4] }}"}}
+)");
+  StartEngine();
+  weft::Run run = RunAndWait(id);
+  ASSERT_EQ(run.status, RunStatus::kSucceeded) << run.error.dump();
+  EXPECT_EQ(Find(run, "each")->output, Json({"0:2", "1:4", "2:6", "3:8", "4:10"}));
+  EXPECT_EQ(Find(run, "after")->output, "4:10");
+  EXPECT_EQ(Find(run, "each[3].label")->output, "3:8");
+}
+
 TEST_F(EngineTest, RetriesWaitWithoutAThreadAndCountAttempts) {
   flaky_->failures = 2;
   std::string id = CreateFlow(R"(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 #include <unordered_map>
 
 #include "common/ids.h"
@@ -100,7 +101,10 @@ class RunExecution {
   Outcome Execute() { return ExecList(flow_.doc().steps, "", ctx_); }
 
  private:
+  // Thread-safe: iterations of a concurrent flow.foreach call it at once (each
+  // on its own paths; map nodes stay put, so the reference stays valid).
   StepRun& Record(const Step& step, const std::string& path) {
+    std::lock_guard<std::mutex> g(records_mu_);
     auto it = records_.find(path);
     if (it != records_.end()) return it->second;
     StepRun r;
@@ -354,20 +358,40 @@ class RunExecution {
       r.state = {{"items", items}};
       Start(r, true);
     }
+    int concurrency = 1;
+    if (auto c = r.input.find("concurrency"); c != r.input.end() && c->is_number())
+      concurrency = std::clamp(c->get<int>(), 1, 64);
+    // Each iteration sees the scope as it was before the loop plus its own
+    // item, index and step outputs; up to `concurrency` run at once.
+    std::vector<Outcome> results(items.size());
+    const bool had_item = scope.contains("item");
+    const Json saved_item = had_item ? scope["item"] : Json();
+    const Json saved_index = had_item ? scope["index"] : Json();
+    auto iterate = [&](size_t i, Json& iteration_scope) {
+      iteration_scope["item"] = items[i];
+      iteration_scope["index"] = i;
+      results[i] = ExecList(step.do_steps, path + "[" + std::to_string(i) + "].", iteration_scope);
+    };
     Json outputs = Json::array();
-    Json saved_item = scope.contains("item") ? scope["item"] : Json();
-    Json saved_index = scope.contains("index") ? scope["index"] : Json();
-    bool had_item = scope.contains("item");
     Outcome result;
-    for (size_t i = 0; i < items.size(); ++i) {
-      scope["item"] = items[i];
-      scope["index"] = i;
-      Outcome o = ExecList(step.do_steps, path + "[" + std::to_string(i) + "].", scope);
-      if (o.kind != Kind::kOk) {
-        result = o;
-        break;
+    for (size_t base = 0; base < items.size() && result.kind == Kind::kOk; base += concurrency) {
+      size_t end = std::min(items.size(), base + concurrency);
+      if (end - base == 1) {
+        iterate(base, scope);  // one at a time: the scope itself, no copy
+      } else {
+        std::vector<Json> scopes(end - base, scope);
+        std::vector<std::thread> lanes;
+        for (size_t i = base; i < end; ++i) lanes.emplace_back([&, i] { iterate(i, scopes[i - base]); });
+        for (auto& t : lanes) t.join();
+        scope["steps"] = std::move(scopes.back()["steps"]);
       }
-      outputs.push_back(o.has_output ? o.output : Json(nullptr));
+      for (size_t i = base; i < end; ++i) {
+        if (results[i].kind != Kind::kOk) {
+          result = results[i];
+          break;
+        }
+        outputs.push_back(results[i].has_output ? results[i].output : Json(nullptr));
+      }
     }
     if (had_item) {
       scope["item"] = saved_item;
@@ -494,6 +518,7 @@ class RunExecution {
   const EngineOptions& options_;
   const std::atomic<bool>& cancelled_;
   const std::atomic<bool>& stopping_;
+  std::mutex records_mu_;
   std::map<std::string, StepRun> records_;
   int next_seq_ = 0;
   Json ctx_;
