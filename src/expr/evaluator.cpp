@@ -12,6 +12,12 @@ namespace weft::expr {
 Evaluator::Evaluator(int max_depth, std::chrono::milliseconds timeout)
     : max_depth_(max_depth), deadline_(std::chrono::steady_clock::now() + timeout) {}
 
+Evaluator::~Evaluator() {
+  // Drop the values first, then the frames: clearing may free other frames.
+  for (auto& f : cyclic_) f->vars.clear();
+  cyclic_.clear();
+}
+
 void Evaluator::CheckLimits() {
   if (depth_ > max_depth_) Throw("U1001", -1, "", "Stack overflow error");
   if ((++tick_ & 255) == 0 && std::chrono::steady_clock::now() > deadline_)
@@ -212,6 +218,7 @@ Value Evaluator::EvalInner(const Node* expr, const Value& input, const Ref<Frame
     case NT::kBind: {
       Value v = Eval(expr->rhs, input, env);
       env.get()->Bind(expr->lhs->value, v);
+      if (v.IsFunc() || v.kind() == VK::kArr || v.kind() == VK::kObj) cyclic_.push_back(env);
       return v;
     }
     case NT::kRegex: {
@@ -956,8 +963,12 @@ Value Evaluator::ApplyInner(const Value& fn, std::vector<Value>& args, const Val
       const Node* node = f->node;
       if (node->signature) ValidateArgs(*node->signature, args, input, position, "");
       Ref<Frame> frame = NewFrame(f->env);
-      for (size_t i = 0; i < node->params.size(); ++i)
+      bool holds_function = false;
+      for (size_t i = 0; i < node->params.size(); ++i) {
         frame->vars.emplace_back(node->params[i], i < args.size() ? args[i] : Value());
+        holds_function = holds_function || frame->vars.back().second.IsFunc();
+      }
+      if (holds_function) cyclic_.push_back(frame);
       if (node->thunk) {
         // a thunk with no frame of its own: evaluate directly
         return Eval(node->lhs, f->input, frame);

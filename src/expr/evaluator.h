@@ -62,6 +62,11 @@ const Builtin* FindBuiltin(std::string_view name);
 class Evaluator {
  public:
   Evaluator(int max_depth, std::chrono::milliseconds timeout);
+  // Clears the frames that hold functions: a closure bound in the frame it
+  // captures is a reference cycle the counts alone would never free.
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
 
   Value Eval(const Node* expr, const Value& input, const Ref<Frame>& env);
   // Applies a function value to arguments (with trampolining of tail calls).
@@ -100,6 +105,7 @@ class Evaluator {
   uint32_t tick_ = 0;
   std::chrono::steady_clock::time_point deadline_;
   std::vector<std::unique_ptr<Program>> owned_;
+  std::vector<Ref<Frame>> cyclic_;
 };
 
 // ---- shared helpers ----
