@@ -41,6 +41,11 @@ int main(int argc, char** argv) {
                         "normal: commits survive a process crash; full: also power loss (fsync per commit)")
       ->check(CLI::IsMember({"normal", "full"}))
       ->capture_default_str();
+  serve_cmd->add_option("--retain-deliveries", serve.retain_deliveries, "keep webhook deliveries this long (7d, 12h)")
+      ->capture_default_str();
+  serve_cmd->add_option("--retain-deliveries-count", serve.retain_deliveries_count,
+                        "keep at most this many deliveries per flow")
+      ->capture_default_str();
 
   // flow ...
   auto* flow_cmd = app.add_subcommand("flow", "Manage flows on a running server");

@@ -19,6 +19,8 @@
 #include "engine/engine.h"
 #include "engine/scheduler.h"
 #include "schedule/zone.h"
+#include "common/time_format.h"
+#include "server/hooks/receiver.h"
 #include "server/server.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -133,7 +135,22 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   Scheduler scheduler(**store, runs, hub, clock, scheduler_options);
   scheduler.Start();
 
+  server::hooks::WebhookOptions hook_options;
+  auto retain = ParseDuration(o.retain_deliveries);
+  if (!retain) return Fatal("--retain-deliveries must be a duration such as 7d");
+  if (o.retain_deliveries_count < 1) return Fatal("--retain-deliveries-count must be at least 1");
+  hook_options.retain_age = *retain;
+  hook_options.retain_count = o.retain_deliveries_count;
+  server::hooks::WebhookReceiver hooks(**store, runs, hub, clock, hook_options);
+  runs.SetWebhookReplay([&hooks](const Flow& flow) { return hooks.ReplayTrigger(flow); });
+  hooks.Start();
+
   server::ApiServices services{flows, runs, catalog, hub, clock};
+  services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };
+  services.list_deliveries = [&hooks](server::HttpRequest& req) { return hooks.ListDeliveries(req); };
+  services.get_delivery = [&hooks](server::HttpRequest& req) { return hooks.GetDelivery(req); };
+  (*server)->SetWebhookHeadCheck(
+      [&hooks](server::HttpRequest& head, size_t& limit) { return hooks.CheckHead(head, limit); });
   (*server)->Serve(services);
   log::Info("weft serving", {{"address", address},
                              {"public_url", flow_options.public_url},
@@ -146,6 +163,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*server)->Stop();
   scheduler.Stop();
+  hooks.Stop();
   engine.Stop();
   server->reset();
   log::Info("stopped");

@@ -3,6 +3,7 @@
 // Call once, from main, before any other thread exists.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace weft::app {
@@ -18,6 +19,8 @@ struct ServeOptions {
   std::string log_level = "info";       // debug | info | warn | error
   std::string ui_dir;                   // empty: the installed or source-tree ui/dist
   std::string sqlite_sync = "normal";   // normal | full
+  std::string retain_deliveries = "7d"; // webhook deliveries older than this are pruned
+  int64_t retain_deliveries_count = 10000;  // and those beyond the newest N of a flow
 };
 
 // Returns the process exit code.

@@ -9,6 +9,18 @@ Json TimeOrNull(const std::optional<TimePoint>& t) {
   return FormatIso(*t);
 }
 
+// trigger.webhook.auth secrets are shown as the mask (DESIGN.md §3).
+static void MaskWebhookSecrets(Json& holder) {
+  auto t = holder.find("trigger");
+  if (t == holder.end() || !t->is_object()) return;
+  auto w = t->find("webhook");
+  if (w == t->end() || !w->is_object()) return;
+  auto a = w->find("auth");
+  if (a == w->end() || !a->is_object()) return;
+  for (const char* key : {"secret", "value", "password"})
+    if (a->contains(key) && !(*a)[key].is_null()) (*a)[key] = kSecretMask;
+}
+
 Json FlowToJson(const Flow& flow, const std::string& webhook_url) {
   Json j = Json::object();
   j["id"] = flow.id;
@@ -22,6 +34,7 @@ Json FlowToJson(const Flow& flow, const std::string& webhook_url) {
       if (auto it = flow.document.find(key); it != flow.document.end()) j[key] = *it;
   }
   if (!j.contains("settings")) j["settings"] = Json::object();
+  MaskWebhookSecrets(j);
   if (!webhook_url.empty()) j["webhook_url"] = webhook_url;
   j["next_run_at"] = TimeOrNull(flow.next_run_at);
   j["missed_fires"] = flow.missed_fires;
@@ -60,6 +73,7 @@ Json FlowVersionToJson(const FlowVersion& v) {
             {"version", v.version},
             {"created_at", FormatIso(v.created_at)},
             {"document", v.document}};
+  MaskWebhookSecrets(j["document"]);
   if (!v.created_by.empty()) j["created_by"] = v.created_by;
   return j;
 }

@@ -17,6 +17,12 @@ Result<Run> RunService::StartManual(const std::string& flow_id, const Json& inpu
                   {"body", has_input ? input : Json(nullptr)},
                   {"headers", Json::object()},
                   {"query", Json::object()}};
+  if (!has_input && flow->trigger_type == "webhook" && webhook_replay_) {
+    // A webhook flow run by hand replays its last delivery (DESIGN.md §3).
+    auto replayed = webhook_replay_(*flow);
+    if (!replayed) return Fail(replayed.error());
+    trigger = std::move(*replayed);
+  }
   if (!actor.empty()) trigger["actor"] = actor;
   auto run = Enqueue(*flow, "manual", std::move(trigger));
   if (run && has_input) run->input = input;

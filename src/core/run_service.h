@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -39,10 +40,16 @@ class RunService {
 
   ChangeHub& hub() { return hub_; }
 
+  // Makes StartManual of a webhook flow without input replay the last
+  // delivery: `replay` returns the trigger (or kNoDelivery). Call once,
+  // before any run is started (the webhook receiver's wiring).
+  void SetWebhookReplay(std::function<Result<Json>(const Flow&)> replay) { webhook_replay_ = std::move(replay); }
+
  private:
   Store& store_;
   ChangeHub& hub_;
   Clock& clock_;
+  std::function<Result<Json>(const Flow&)> webhook_replay_;
 };
 
 }  // namespace weft

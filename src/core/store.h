@@ -23,6 +23,31 @@ struct FlowWrite {
   std::string actor;       // who saves ("" when access control is off)
 };
 
+// One webhook request's writes, committed in one transaction (Store::RecordWebhook).
+struct WebhookRecord {
+  std::optional<Run> run;            // the run to start, if any
+  std::string idempotency_key;       // with a run: recorded for (run->flow_id, key); "" for none
+  TimePoint keys_since{};            // a key recorded before this is forgotten (24 h window)
+  std::optional<Delivery> delivery;  // recorded too; its run_id becomes the run's (or the first run's)
+};
+
+// One schedule fire (Store::RecordScheduleFires): the run to create, if any
+// (queued, or skipped by overlap: skip; none when misfire: skip drops it), the
+// flow's next fire, and how many fire times this fire stands for as missed.
+struct ScheduleFire {
+  std::string flow_id;
+  TimePoint scheduled_for{};
+  std::optional<Run> run;
+  std::optional<TimePoint> next_run_at;
+  int64_t missed = 0;
+};
+
+struct WebhookRecorded {
+  std::optional<Run> run;            // the run committed; null when none was asked or on a duplicate
+  std::string duplicate_of;          // the first request's run id when the key was seen since keys_since
+  std::optional<Delivery> delivery;  // as stored
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -112,6 +137,40 @@ class Store {
   virtual Result<Delivery> GetDelivery(const std::string& id) = 0;
   // Newest first; flow_id "" lists every flow's; limit <= 0 means 50.
   virtual Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) = 0;
+
+  // ---- webhooks (issue 4) ----
+  // In one transaction: when `r.idempotency_key` is set and was recorded for
+  // the flow since `r.keys_since`, starts nothing and answers that run id in
+  // `duplicate_of`; otherwise commits `r.run` (ids and times filled in as in
+  // CreateRun) and records the key with it. The delivery, if any, is stored
+  // in the same transaction with the run id. Of concurrent requests with one
+  // key exactly one commits a run. The default, for test doubles, is not
+  // atomic and ignores keys; both real stores override it.
+  virtual Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) {
+    WebhookRecorded out;
+    if (r.run) {
+      auto run = CreateRun(*r.run);
+      if (!run) return Fail(run.error());
+      out.run = std::move(*run);
+    }
+    if (r.delivery) {
+      Delivery d = *r.delivery;
+      if (out.run) d.run_id = out.run->id;
+      auto stored = CreateDelivery(d);
+      if (!stored) return Fail(stored.error());
+      out.delivery = std::move(*stored);
+    }
+    return out;
+  }
+  // Retention, in batches of at most `max_rows` rows each: deletes deliveries
+  // of `flow_id` ("" for every flow) received before `before`, and, for one
+  // flow with `keep` > 0, those beyond its newest `keep`; and idempotency keys
+  // recorded before `keys_before`. Returns how many rows were deleted.
+  virtual Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
+                                           TimePoint keys_before, int max_rows) {
+    (void)flow_id, (void)before, (void)keep, (void)keys_before, (void)max_rows;
+    return int64_t{0};
+  }
 };
 
 }  // namespace weft

@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <limits>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -192,7 +193,9 @@ class BeastHttpServer : public HttpServer {
     while (!stopping_) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(kHeaderLimit);
-      parser.body_limit(options_.max_body);
+      // The limit is set once the head is read (it may depend on it); a
+      // Content-Length over a limit set now would fail read_header itself.
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       http::read_header(sock, buffer, parser, ec);
       if (ec) {
         if (ec == http::error::header_limit) WriteSimple(sock, 11, 431, R"({"error":{"code":"bad_request","message":"request headers too large"}})", false);
@@ -203,11 +206,48 @@ class BeastHttpServer : public HttpServer {
       conn.busy = true;
       auto& head = parser.get();
       unsigned version = head.version();
-      if (parser.content_length() && *parser.content_length() > options_.max_body) {
+      // The request as handlers see it, from the head; the body comes later.
+      HttpRequest req;
+      req.method = std::string(head.method_string());
+      req.target = std::string(head.target());
+      size_t q = req.target.find('?');
+      req.path = UrlDecode(std::string_view(req.target).substr(0, q), false);
+      if (q != std::string::npos) req.query_string = req.target.substr(q + 1);
+      req.headers.reserve(16);
+      for (const auto& field : head) {
+        std::string name(field.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.emplace_back(std::move(name), std::string(field.value()));
+      }
+      req.remote_address = remote;
+      size_t body_limit = options_.max_body;
+      if (options_.on_head) {
+        if (auto early = options_.on_head(req, body_limit)) {
+          // Answered from the head (webhook 404/405/413): drop what the client still sends.
+          http::response<http::string_body> res{http::status::ok, version};
+          res.result(static_cast<unsigned>(early->status));
+          if (!early->content_type.empty()) res.set(http::field::content_type, early->content_type);
+          for (const auto& [k, v] : early->headers) res.insert(k, v);
+          res.keep_alive(false);
+          res.body() = std::move(early->body);
+          res.prepare_payload();
+          http::write(sock, res, ec);
+          if (ec) return;
+          if (parser.content_length()) {
+            size_t cl = static_cast<size_t>(*parser.content_length());
+            size_t buffered = buffer.size();
+            if (cl > buffered) Discard(conn.fd, std::min(cl - buffered, kMaxDiscard));
+          }
+          return;
+        }
+        req.params.clear();
+      }
+      parser.body_limit(body_limit);
+      if (parser.content_length() && *parser.content_length() > body_limit) {
         size_t cl = static_cast<size_t>(*parser.content_length());
         WriteSimple(sock, version, 413,
                     R"({"error":{"code":"payload_too_large","message":"the request body is larger than )" +
-                        std::to_string(options_.max_body) + R"( bytes"}})",
+                        std::to_string(body_limit) + R"( bytes"}})",
                     false);
         size_t buffered = buffer.size();
         if (cl > buffered) Discard(conn.fd, std::min(cl - buffered, kMaxDiscard));
@@ -228,20 +268,7 @@ class BeastHttpServer : public HttpServer {
         return;
       }
       auto msg = parser.release();
-      HttpRequest req;
-      req.method = std::string(msg.method_string());
-      req.target = std::string(msg.target());
-      size_t q = req.target.find('?');
-      req.path = UrlDecode(std::string_view(req.target).substr(0, q), false);
-      if (q != std::string::npos) req.query_string = req.target.substr(q + 1);
-      req.headers.reserve(16);
-      for (const auto& field : msg) {
-        std::string name(field.name_string());
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        req.headers.emplace_back(std::move(name), std::string(field.value()));
-      }
       req.body = std::move(msg.body());
-      req.remote_address = remote;
       bool keep_alive = msg.keep_alive();
       bool is_head = req.method == "HEAD";
 

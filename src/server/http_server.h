@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -18,6 +20,11 @@ struct HttpServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port, [v6]:port; port 0 picks a free one
   size_t max_body = 16u << 20;            // larger bodies get 413 (from Content-Length when given)
   size_t max_connections = 4096;          // beyond this, new connections are refused
+  // Called once a request's head is read, before its body (`head.body` is
+  // empty): it may answer at once (the rest of the body is then read and
+  // dropped, and the connection closed), or change `body_limit` (max_body
+  // at first) for this request. Called from connection threads.
+  std::function<std::optional<HttpResponse>(HttpRequest& head, size_t& body_limit)> on_head;
 };
 
 class HttpServer {

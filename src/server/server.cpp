@@ -27,6 +27,7 @@ Result<std::unique_ptr<Server>> Server::Bind(ServerOptions options) {
   http_options.listen = server->options_.listen;
   http_options.max_body = server->options_.max_body;
   Server* raw = server.get();
+  http_options.on_head = [raw](HttpRequest& head, size_t& limit) { return raw->HandleHead(head, limit); };
   auto http = HttpServer::Listen(http_options, [raw](HttpRequest& req) { return raw->Handle(req); });
   if (!http) return Fail(std::move(http).error());
   server->impl_->http = std::move(*http);
@@ -43,6 +44,19 @@ void Server::Serve(ApiServices services) {
 
 void Server::Stop() {
   if (impl_ && impl_->http) impl_->http->Stop();
+}
+
+std::optional<HttpResponse> Server::HandleHead(HttpRequest& head, size_t& body_limit) const {
+  if (!webhook_head_ || !head.path.starts_with("/hooks/")) return std::nullopt;
+  auto match = router_.Find(head.method, head.path);
+  if (!match.route || !match.route->operation.starts_with("receiveWebhook")) return std::nullopt;
+  head.params = std::move(match.params);
+  try {
+    return webhook_head_(head, body_limit);
+  } catch (const std::exception& e) {
+    log::Error("unexpected exception in the webhook head check", {{"what", e.what()}});
+    return ErrorResponse(ErrorCode::kInternal, "internal error");
+  }
 }
 
 HttpResponse Server::Handle(HttpRequest& req) const {

@@ -4,7 +4,9 @@
 // starts it. Bind, Serve and Stop from one thread; requests are served from many.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -29,6 +31,11 @@ class Server {
   // Builds the routes over `services` (which must outlive the server) and
   // starts accepting connections.
   void Serve(ApiServices services);
+  // Before Serve: sees the head of each webhook request before its body is
+  // read, to answer at once (404, 405, 413 from Content-Length) or to set
+  // that request's body limit (a flow's max_body). See HttpServerOptions::on_head.
+  using HeadCheck = std::function<std::optional<HttpResponse>(HttpRequest& head, size_t& body_limit)>;
+  void SetWebhookHeadCheck(HeadCheck check) { webhook_head_ = std::move(check); }
   // Stops accepting, finishes requests in progress, ends live streams.
   void Stop();
 
@@ -40,7 +47,10 @@ class Server {
   class Impl;
   explicit Server(ServerOptions options);
 
+  std::optional<HttpResponse> HandleHead(HttpRequest& head, size_t& body_limit) const;
+
   ServerOptions options_;
+  HeadCheck webhook_head_;
   std::unique_ptr<ApiServices> services_;
   Router router_;
   std::unique_ptr<Impl> impl_;

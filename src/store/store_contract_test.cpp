@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -970,6 +971,83 @@ TEST_P(StoreContractTest, EverythingPersistsAcrossReopen) {
   ASSERT_EQ(gr.steps.size(), 1u);
   EXPECT_EQ(gr.steps[0].path, "a");
   EXPECT_EQ(Must(store().GetDelivery(d.id)).body, d.body);
+}
+
+// ---- webhooks (issue 4) ------------------------------------------------------------------
+
+TEST_P(StoreContractTest, RecordWebhookStoresRunKeyAndDeliveryTogether) {
+  WebhookRecord r;
+  r.run = NewRun("f", At(0));
+  r.run->trigger_type = "webhook";
+  r.idempotency_key = "evt_1";
+  r.keys_since = At(0) - Millis(1000);
+  r.delivery = NewDelivery("f", At(0));
+  r.delivery->run_id = "";
+  WebhookRecorded first = Must(store().RecordWebhook(r));
+  ASSERT_TRUE(first.run);
+  EXPECT_TRUE(first.duplicate_of.empty());
+  EXPECT_EQ(Must(store().GetDelivery(first.delivery->id)).run_id, first.run->id);
+  EXPECT_EQ(Must(store().GetRun(first.run->id, false)).trigger_type, "webhook");
+
+  // The same key again: no new run, the first run's id, the delivery says so.
+  r.run = NewRun("f", At(1));
+  r.delivery = NewDelivery("f", At(1));
+  WebhookRecorded again = Must(store().RecordWebhook(r));
+  EXPECT_FALSE(again.run);
+  EXPECT_EQ(again.duplicate_of, first.run->id);
+  EXPECT_EQ(Must(store().GetDelivery(again.delivery->id)).run_id, first.run->id);
+
+  // Another flow may use the same key; a key older than keys_since is forgotten.
+  r.run = NewRun("g", At(2));
+  EXPECT_TRUE(Must(store().RecordWebhook(r)).run);
+  r.run = NewRun("f", At(3));
+  r.keys_since = At(1);
+  WebhookRecorded later = Must(store().RecordWebhook(r));
+  ASSERT_TRUE(later.run);
+  r.run = NewRun("f", At(4));
+  EXPECT_EQ(Must(store().RecordWebhook(r)).duplicate_of, later.run->id);
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 3);
+}
+
+TEST_P(StoreContractTest, RecordWebhookConcurrentDuplicatesStartOneRun) {
+  std::atomic<int> started{0};
+  std::set<std::string> answered;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&] {
+      WebhookRecord r;
+      r.run = NewRun("f", At(0));
+      r.idempotency_key = "same";
+      r.keys_since = At(0) - Millis(1000);
+      auto got = store().RecordWebhook(r);
+      ASSERT_TRUE(got.has_value()) << got.error().message;
+      std::lock_guard lock(mu);
+      if (got->run) {
+        ++started;
+        answered.insert(got->run->id);
+      } else {
+        answered.insert(got->duplicate_of);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(started.load(), 1);
+  EXPECT_EQ(answered.size(), 1u) << "every request answers the one run's id";
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 1);
+}
+
+TEST_P(StoreContractTest, PruneWebhookDataByAgeAndCount) {
+  for (int i = 0; i < 5; ++i) ASSERT_OK(store().CreateDelivery(NewDelivery("a", At(i))));
+  ASSERT_OK(store().CreateDelivery(NewDelivery("b", At(0))));
+  // Older than At(2) for flow a: two go.
+  EXPECT_EQ(Must(store().PruneWebhookData("a", At(2), 0, At(0), 100)), 2);
+  // Keep the newest two of a.
+  EXPECT_EQ(Must(store().PruneWebhookData("a", At(0), 2, At(0), 100)), 1);
+  EXPECT_EQ(Must(store().ListDeliveries("a", 10)).size(), 2u);
+  EXPECT_EQ(Must(store().ListDeliveries("b", 10)).size(), 1u);
+  // Every flow by age.
+  EXPECT_EQ(Must(store().PruneWebhookData("", At(100), 0, At(0), 100)), 3);
 }
 
 }  // namespace weft

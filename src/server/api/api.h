@@ -27,6 +27,11 @@ struct ApiServices {
   // ANY /hooks/{token}[/{rest...}]: the webhook receiver (server/hooks/).
   // Null until it exists: every token is then unknown (404).
   HttpHandler hooks;
+  // GET /api/v1/deliveries and /api/v1/deliveries/{id} (server/hooks/); null: 503.
+  HttpHandler list_deliveries;
+  HttpHandler get_delivery;
+  // /connections: null until app/ wires it (those routes then answer 503).
+  ConnectionService* connections = nullptr;
 };
 
 struct RouteSpec {

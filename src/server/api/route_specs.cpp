@@ -29,6 +29,8 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"GET", "/api/v1/connectors", "listConnectors"},
       {"POST", "/api/v1/expressions/evaluate", "evaluateExpression"},
       {"POST", "/api/v1/schedules/preview", "previewSchedule"},
+      {"GET", "/api/v1/deliveries", "listDeliveries"},
+      {"GET", "/api/v1/deliveries/{id}", "getDelivery"},
       {"ANY", "/hooks/{token}", "receiveWebhook"},
       {"ANY", "/hooks/{token}/{rest...}", "receiveWebhookPath"},
   };

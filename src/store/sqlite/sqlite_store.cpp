@@ -1193,4 +1193,125 @@ Result<std::vector<Delivery>> SqliteStore::ListDeliveries(const std::string& flo
   });
 }
 
+// ---- webhooks ----------------------------------------------------------------------------
+
+Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
+  return impl_->Write([&](Conn& c) -> Result<WebhookRecorded> {
+    WebhookRecorded out;
+    // A savepoint inside a group commit: the key, the run and the delivery go together.
+    WriteTxn txn(c);
+    if (r.run) {
+      Run run = *r.run;
+      if (run.created_at == TimePoint{}) run.created_at = impl_->Now();
+      if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
+      bool take = true;
+      if (!r.idempotency_key.empty()) {
+        // Writes are serialised: read, then insert or take over a stale key.
+        Stmt q(c, "SELECT run_id, created_at FROM webhook_keys WHERE flow_id = :flow_id AND key = :key");
+        q.Text(":flow_id", run.flow_id).Text(":key", r.idempotency_key);
+        if (q.Step() && q.ColTime(1) >= r.keys_since) {
+          out.duplicate_of = q.ColText(0);
+          take = false;
+        }
+      }
+      if (take) {
+        Stmt s(c, "INSERT INTO runs (" RUN_COLS
+                  ") VALUES (:id, :flow_id, :flow_name, :flow_version, :trigger_type, :trigger, "
+                  ":status, :scheduled_for, :created_at, :started_at, :finished_at, :input, "
+                  ":output, :error, :retry_of, :claimed_by, :lease_until, :not_before, "
+                  ":cancel_requested)");
+        s.Text(":id", run.id)
+            .Text(":flow_id", run.flow_id)
+            .Text(":flow_name", run.flow_name)
+            .Int(":flow_version", run.flow_version)
+            .Text(":trigger_type", run.trigger_type)
+            .JsonText(":trigger", run.trigger)
+            .Time(":created_at", run.created_at)
+            .JsonText(":input", run.input)
+            .Text(":retry_of", run.retry_of);
+        BindRunState(s, run);
+        try {
+          s.Run();
+        } catch (const SqlError& e) {
+          if (IsConstraint(e, SQLITE_CONSTRAINT_PRIMARYKEY)) {
+            return Fail(ErrorCode::kConflict, "run " + run.id + " already exists");
+          }
+          throw;
+        }
+        if (!r.idempotency_key.empty()) {
+          Stmt k(c, "INSERT OR REPLACE INTO webhook_keys (flow_id, key, run_id, created_at) "
+                    "VALUES (:flow_id, :key, :run_id, :created_at)");
+          k.Text(":flow_id", run.flow_id)
+              .Text(":key", r.idempotency_key)
+              .Text(":run_id", run.id)
+              .Time(":created_at", run.created_at);
+          k.Run();
+        }
+        out.run = std::move(run);
+      }
+    }
+    if (r.delivery) {
+      Delivery d = *r.delivery;
+      if (d.received_at == TimePoint{}) d.received_at = impl_->Now();
+      if (d.id.empty()) d.id = NewId(ToUnixMs(d.received_at));
+      if (out.run) d.run_id = out.run->id;
+      else if (!out.duplicate_of.empty()) d.run_id = out.duplicate_of;
+      Stmt s(c, "INSERT INTO deliveries (" DELIVERY_COLS
+                ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, "
+                ":headers, :query, :body, :content_type, :auth_passed)");
+      s.Text(":id", d.id)
+          .Text(":flow_id", d.flow_id)
+          .Time(":received_at", d.received_at)
+          .Text(":method", d.method)
+          .Text(":path", d.path)
+          .Int(":status_code", d.status_code)
+          .Text(":run_id", d.run_id)
+          .Text(":headers", DumpJson(d.headers))
+          .Text(":query", DumpJson(d.query))
+          .Blob(":body", d.body)
+          .Text(":content_type", d.content_type)
+          .Int(":auth_passed", d.auth_passed ? 1 : 0);
+      s.Run();
+      out.delivery = std::move(d);
+    }
+    txn.Commit();
+    return out;
+  });
+}
+
+Result<int64_t> SqliteStore::PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
+                                              TimePoint keys_before, int max_rows) {
+  if (max_rows <= 0) max_rows = 500;
+  return impl_->Write([&](Conn& c) -> Result<int64_t> {
+    int64_t deleted = 0;
+    {
+      std::string sql = "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE ";
+      sql += flow_id.empty() ? "received_at < :before" : "flow_id = :flow_id AND received_at < :before";
+      sql += " ORDER BY received_at LIMIT :max)";
+      Stmt s(c, sql);
+      if (!flow_id.empty()) s.Text(":flow_id", flow_id);
+      s.Time(":before", before).Int(":max", max_rows);
+      s.Run();
+      deleted += sqlite3_changes(c.db());
+    }
+    if (!flow_id.empty() && keep > 0) {
+      Stmt s(c,
+             "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE flow_id = :flow_id "
+             "ORDER BY received_at DESC, id DESC LIMIT :max OFFSET :keep)");
+      s.Text(":flow_id", flow_id).Int(":keep", keep).Int(":max", max_rows);
+      s.Run();
+      deleted += sqlite3_changes(c.db());
+    }
+    {
+      Stmt s(c,
+             "DELETE FROM webhook_keys WHERE rowid IN (SELECT rowid FROM webhook_keys "
+             "WHERE created_at < :before LIMIT :max)");
+      s.Time(":before", keys_before).Int(":max", max_rows);
+      s.Run();
+      deleted += sqlite3_changes(c.db());
+    }
+    return deleted;
+  });
+}
+
 }  // namespace weft

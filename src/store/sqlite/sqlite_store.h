@@ -83,6 +83,9 @@ class SqliteStore : public Store {
   Result<Delivery> CreateDelivery(const Delivery& d) override;
   Result<Delivery> GetDelivery(const std::string& id) override;
   Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) override;
+  Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) override;
+  Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
+                                   TimePoint keys_before, int max_rows) override;
 
  private:
   struct Impl;

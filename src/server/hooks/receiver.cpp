@@ -1,0 +1,436 @@
+#include "server/hooks/receiver.h"
+
+#include <algorithm>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/time_format.h"
+#include "core/api_json.h"
+#include "server/errors.h"
+#include "server/hooks/webhook_auth.h"
+
+namespace weft::server::hooks {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool IsUtf8(std::string_view s) {
+  bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) return true;
+  // nlohmann's own check, so that nothing we keep can make dump() throw later.
+  try {
+    (void)Json(std::string(s)).dump();
+    return true;
+  } catch (const Json::exception&) {
+    return false;
+  }
+}
+
+std::string SafeText(const std::string& s) { return IsUtf8(s) ? s : "base64:" + Base64Encode(s); }
+
+
+HttpResponse Answer(int status, const Json& body) { return HttpResponse::FromJson(status, body); }
+
+// Media type without parameters, lower-case.
+std::string MediaType(const std::string& content_type) {
+  std::string t = Lower(content_type.substr(0, content_type.find(';')));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  while (!t.empty() && t.front() == ' ') t.erase(t.begin());
+  return t;
+}
+
+Json QueryToJson(std::string_view qs) {
+  Json out = Json::object();
+  for (auto& [k, v] : ParseQueryString(qs)) {
+    std::string key = SafeText(k);
+    std::string value = SafeText(v);
+    auto it = out.find(key);
+    if (it == out.end()) out[key] = value;
+    else if (it->is_array()) it->push_back(value);
+    else *it = Json::array({*it, value});
+  }
+  return out;
+}
+
+
+}  // namespace
+
+HookConfig ParseHookConfig(const Json& document, const WebhookOptions& options) {
+  HookConfig c;
+  c.max_body = options.default_max_body;
+  c.sync_timeout = options.default_sync_timeout;
+  auto t = document.find("trigger");
+  if (t == document.end() || !t->is_object()) return c;
+  auto w = t->find("webhook");
+  if (w == t->end() || !w->is_object()) return c;
+  if (auto m = w->find("methods"); m != w->end() && m->is_array() && !m->empty()) {
+    c.methods.clear();
+    for (const auto& v : *m)
+      if (v.is_string()) c.methods.insert(v.get<std::string>());
+  }
+  if (auto mb = w->find("max_body"); mb != w->end() && mb->is_number_integer() && mb->get<int64_t>() > 0)
+    c.max_body = static_cast<size_t>(mb->get<int64_t>());
+  if (auto a = w->find("auth"); a != w->end() && a->is_object()) {
+    c.auth = *a;
+    c.secret_header = SecretHeaderName(*a);
+  }
+  if (auto r = w->find("response"); r != w->end() && r->is_object()) {
+    c.sync = GetString(*r, "mode") == "sync";
+    if (auto to = r->find("timeout"); to != r->end() && to->is_string())
+      if (auto d = ParseDuration(to->get<std::string>())) c.sync_timeout = *d;
+  }
+  return c;
+}
+
+Result<Json> ParseWebhookBody(const std::string& content_type, const std::string& body) {
+  if (body.empty()) return Json(nullptr);
+  std::string media = MediaType(content_type);
+  if (media == "application/json" || media.ends_with("+json")) {
+    try {
+      return Json::parse(body);
+    } catch (const Json::parse_error& e) {
+      return Fail(ErrorCode::kBadRequest, std::string("the body is not valid JSON: ") + e.what());
+    }
+  }
+  if (media == "application/x-www-form-urlencoded") {
+    if (!IsUtf8(body)) return Json(Base64Encode(body));
+    return QueryToJson(body);
+  }
+  bool textual = media.empty() || media.starts_with("text/") || media.find("xml") != std::string::npos ||
+                 media == "application/javascript" || media == "application/yaml" ||
+                 media == "application/x-yaml" || media == "application/graphql";
+  if (textual && IsUtf8(body)) return Json(body);
+  return Json(Base64Encode(body));
+}
+
+WebhookReceiver::WebhookReceiver(Store& store, RunService& runs, ChangeHub& hub, Clock& clock,
+                                 WebhookOptions options)
+    : store_(store), runs_(runs), hub_(hub), clock_(clock), options_(std::move(options)) {
+  hub_.OnFlowChanged([this](const std::string& flow_id) { Forget(flow_id); });
+}
+
+WebhookReceiver::~WebhookReceiver() { Stop(); }
+
+void WebhookReceiver::Start() {
+  if (auto flows = store_.ListFlows()) {
+    auto now = std::chrono::steady_clock::now();
+    std::unique_lock lock(cache_mu_);
+    for (auto& f : *flows) {
+      if (f.trigger_type != "webhook" || f.webhook_token.empty()) continue;
+      auto e = std::make_shared<Entry>();
+      e->config = ParseHookConfig(f.document, options_);
+      e->loaded = now;
+      std::string token = f.webhook_token;
+      e->flow = std::move(f);
+      cache_[token] = std::move(e);
+    }
+  } else {
+    log::Warn("webhooks: cannot load flows", {{"error", flows.error().message}});
+  }
+  pruner_ = std::thread([this] { PruneLoop(); });
+}
+
+void WebhookReceiver::Stop() {
+  {
+    std::lock_guard lock(prune_mu_);
+    stopping_ = true;
+  }
+  prune_cv_.notify_all();
+  if (pruner_.joinable()) pruner_.join();
+}
+
+void WebhookReceiver::Forget(const std::string& flow_id) {
+  std::unique_lock lock(cache_mu_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->second->flow.id == flow_id) it = cache_.erase(it);
+    else ++it;
+  }
+}
+
+std::shared_ptr<const WebhookReceiver::Entry> WebhookReceiver::Lookup(const std::string& token) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(token);
+    if (it != cache_.end() && now - it->second->loaded < options_.cache_ttl) return it->second;
+  }
+  auto flow = store_.GetFlowByWebhookToken(token);
+  if (!flow || flow->trigger_type != "webhook") {
+    std::unique_lock lock(cache_mu_);
+    cache_.erase(token);
+    return nullptr;
+  }
+  auto e = std::make_shared<Entry>();
+  e->config = ParseHookConfig(flow->document, options_);
+  e->loaded = now;
+  e->flow = std::move(*flow);
+  std::unique_lock lock(cache_mu_);
+  cache_[token] = e;
+  return e;
+}
+
+Delivery WebhookReceiver::NewDelivery(const Entry& e, const HttpRequest& req, int status) const {
+  Delivery d;
+  d.flow_id = e.flow.id;
+  d.received_at = clock_.Now();
+  d.method = req.method;
+  const std::string& rest = req.Param("rest");
+  d.path = rest.empty() ? "" : "/" + rest;
+  d.status_code = status;
+  Json headers = Json::object();
+  for (const auto& [name, value] : req.headers) {
+    std::string v = (name == "authorization" || (!e.config.secret_header.empty() && name == e.config.secret_header))
+                        ? std::string(kSecretMask)
+                        : SafeText(value);
+    auto it = headers.find(name);
+    if (it == headers.end()) headers[name] = std::move(v);
+    else *it = it->get<std::string>() + ", " + v;
+  }
+  d.headers = std::move(headers);
+  d.query = QueryToJson(req.query_string);
+  if (const std::string* ct = req.Header("content-type")) d.content_type = SafeText(*ct);
+  return d;
+}
+
+void WebhookReceiver::Record(Delivery d) {
+  if (auto r = store_.CreateDelivery(d); !r)
+    log::Warn("webhooks: cannot record a delivery", {{"flow_id", d.flow_id}, {"error", r.error().message}});
+}
+
+std::optional<HttpResponse> WebhookReceiver::CheckHead(HttpRequest& head, size_t& body_limit) {
+  auto e = Lookup(head.Param("token"));
+  if (!e) return ErrorResponse(ErrorCode::kNotFound, "no webhook at this URL");
+  if (!e->config.methods.count(head.method)) {
+    Record(NewDelivery(*e, head, 405));
+    std::string allow;
+    for (const auto& m : e->config.methods) allow += (allow.empty() ? "" : ", ") + m;
+    auto res = ErrorResponse(ErrorCode::kMethodNotAllowed, head.method + " is not accepted here; allowed: " + allow);
+    res.headers.emplace_back("Allow", allow);
+    return res;
+  }
+  if (const std::string* cl = head.Header("content-length")) {
+    unsigned long long n = std::strtoull(cl->c_str(), nullptr, 10);
+    if (n > e->config.max_body) {
+      Record(NewDelivery(*e, head, 413));
+      return ErrorResponse(ErrorCode::kPayloadTooLarge,
+                           "the body is larger than this webhook's limit of " + std::to_string(e->config.max_body) +
+                               " bytes");
+    }
+  }
+  body_limit = e->config.max_body;
+  return std::nullopt;
+}
+
+HttpResponse WebhookReceiver::Handle(HttpRequest& req) {
+  auto e = Lookup(req.Param("token"));
+  if (!e) return ErrorResponse(ErrorCode::kNotFound, "no webhook at this URL");
+  const HookConfig& config = e->config;
+  if (!config.methods.count(req.method)) {
+    size_t limit = 0;
+    if (auto early = CheckHead(req, limit)) return *early;
+  }
+  if (req.body.size() > config.max_body) {
+    Record(NewDelivery(*e, req, 413));
+    return ErrorResponse(ErrorCode::kPayloadTooLarge, "the body is larger than this webhook's limit");
+  }
+  TimePoint now = clock_.Now();
+  Delivery delivery = NewDelivery(*e, req, 0);
+  delivery.body = req.body;
+
+  if (auto ok = VerifyWebhookAuth(config.auth, req, now); !ok) {
+    delivery.status_code = 401;
+    Record(std::move(delivery));
+    return ErrorResponse(ok.error());
+  }
+  delivery.auth_passed = true;
+  if (!e->flow.active) {
+    delivery.status_code = 409;
+    Record(std::move(delivery));
+    return ErrorResponse(ErrorCode::kFlowInactive, "the flow \"" + e->flow.name + "\" is not active");
+  }
+  auto body = ParseWebhookBody(delivery.content_type, req.body);
+  if (!body) {
+    delivery.status_code = 400;
+    Record(std::move(delivery));
+    return ErrorResponse(body.error());
+  }
+
+  Run run;
+  run.flow_id = e->flow.id;
+  run.flow_name = e->flow.name;
+  run.flow_version = e->flow.version;
+  run.trigger_type = "webhook";
+  run.created_at = now;
+  run.id = NewId(ToUnixMs(now));
+  run.trigger = Json{{"type", "webhook"},
+                     {"method", req.method},
+                     {"path", delivery.path},
+                     {"headers", delivery.headers},
+                     {"query", delivery.query},
+                     {"body", std::move(*body)},
+                     {"received_at", FormatIso(now)}};
+
+  WebhookRecord record;
+  record.run = std::move(run);
+  if (const std::string* key = req.Header("webhook-id")) record.idempotency_key = *key;
+  else if (const std::string* key = req.Header("idempotency-key")) record.idempotency_key = *key;
+  record.keys_since = now - options_.idempotency_window;
+  if (!config.sync) {
+    delivery.status_code = 202;
+    record.delivery = delivery;
+  }
+  auto written = store_.RecordWebhook(record);
+  if (!written) {
+    log::Warn("webhooks: cannot queue a run", {{"flow_id", e->flow.id}, {"error", written.error().message}});
+    if (config.sync) {
+      delivery.status_code = 503;
+      Record(std::move(delivery));
+    }
+    return ErrorResponse(written.error().code == ErrorCode::kUnavailable ? ErrorCode::kUnavailable
+                                                                          : ErrorCode::kInternal,
+                         "the run could not be queued");
+  }
+  bool duplicate = !written->run;
+  std::string run_id = duplicate ? written->duplicate_of : written->run->id;
+  if (!duplicate) hub_.RunQueued();
+
+  HttpResponse res;
+  if (!config.sync) {
+    res = Answer(202, Json{{"run_id", run_id}});
+  } else {
+    res = AnswerSync(run_id, config);
+    delivery.status_code = res.status;
+    delivery.run_id = run_id;
+    Record(std::move(delivery));
+  }
+  if (duplicate) res.headers.emplace_back("Idempotent-Replayed", "true");
+  return res;
+}
+
+HttpResponse WebhookReceiver::AnswerSync(const std::string& run_id, const HookConfig& config) {
+  auto run = runs_.Wait(run_id, config.sync_timeout);
+  if (!run) return Answer(202, Json{{"run_id", run_id}});
+  if (!IsTerminal(run->status)) return Answer(202, Json{{"run_id", run_id}});
+  if (run->status != RunStatus::kSucceeded) {
+    Json error = run->error.is_object() ? run->error
+                                        : Json{{"code", "run_" + std::string(ToString(run->status))},
+                                               {"message", "the run " + std::string(ToString(run->status))}};
+    return Answer(500, Json{{"error", error}, {"run_id", run_id}});
+  }
+  const StepRun* respond = nullptr;
+  for (const auto& st : run->steps)
+    if (st.uses == "webhook.respond" && st.status == StepStatus::kSucceeded) respond = &st;
+  if (!respond) return Answer(200, run->output);
+  const Json& out = respond->output;
+  HttpResponse res;
+  res.status = out.value("status", 200);
+  Json body = out.value("body", Json(nullptr));
+  bool has_type = false;
+  if (auto h = out.find("headers"); h != out.end() && h->is_object()) {
+    for (auto& [k, v] : h->items()) {
+      std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+      if (Lower(k) == "content-type") {
+        res.content_type = value;
+        has_type = true;
+      } else {
+        res.headers.emplace_back(k, value);
+      }
+    }
+  }
+  if (body.is_string()) {
+    res.body = body.get<std::string>();
+    if (!has_type) res.content_type = "text/plain; charset=utf-8";
+  } else if (body.is_null()) {
+    res.body = "";
+    if (!has_type) res.content_type = "";
+  } else {
+    res.body = body.dump();
+    if (!has_type) res.content_type = "application/json";
+  }
+  return res;
+}
+
+HttpResponse WebhookReceiver::ListDeliveries(HttpRequest& req) {
+  int limit = 50;
+  if (auto l = req.Query("limit")) {
+    try {
+      limit = std::stoi(*l);
+    } catch (const std::exception&) {
+      return ErrorResponse(Error(ErrorCode::kValidation, "limit must be a number", {{"limit", "must be a number"}}));
+    }
+  }
+  limit = std::clamp(limit, 1, 1000);
+  auto list = store_.ListDeliveries(req.Query("flow_id").value_or(""), limit);
+  if (!list) return ErrorResponse(list.error());
+  Json rows = Json::array();
+  for (const auto& d : *list) {
+    Json j = DeliveryToJson(d, false);
+    j["headers"] = d.headers;
+    j["query"] = d.query;
+    rows.push_back(std::move(j));
+  }
+  return Answer(200, Json{{"deliveries", std::move(rows)}});
+}
+
+HttpResponse WebhookReceiver::GetDelivery(HttpRequest& req) {
+  auto d = store_.GetDelivery(req.Param("id"));
+  if (!d) return ErrorResponse(d.error());
+  Json j = DeliveryToJson(*d, false);
+  j["headers"] = d->headers;
+  j["query"] = d->query;
+  // The body as the trigger showed it (raw text when it did not parse).
+  auto body = ParseWebhookBody(d->content_type, d->body);
+  j["body"] = body ? *body : Json(SafeText(d->body));
+  return Answer(200, j);
+}
+
+Result<Json> WebhookReceiver::ReplayTrigger(const Flow& flow) {
+  auto list = store_.ListDeliveries(flow.id, 1000);
+  if (!list) return Fail(list.error());
+  for (const auto& d : *list) {
+    if (!d.auth_passed || d.status_code == 400 || d.status_code == 405 || d.status_code == 413) continue;
+    auto body = ParseWebhookBody(d.content_type, d.body);
+    if (!body) continue;
+    return Json{{"type", "webhook"},
+                {"method", d.method},
+                {"path", d.path},
+                {"headers", d.headers},
+                {"query", d.query},
+                {"body", std::move(*body)},
+                {"received_at", FormatIso(clock_.Now())},
+                {"replayed_from", d.id}};
+  }
+  return Fail(ErrorCode::kNoDelivery, "the flow \"" + flow.name +
+                                          "\" has received no delivery to replay yet; send a request to its "
+                                          "webhook URL or run it with an input");
+}
+
+void WebhookReceiver::PruneLoop() {
+  constexpr int kBatch = 500;
+  std::unique_lock lock(prune_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    TimePoint now = clock_.Now();
+    TimePoint before = now - std::chrono::duration_cast<Millis>(options_.retain_age);
+    TimePoint keys_before = now - std::chrono::duration_cast<Millis>(options_.idempotency_window);
+    std::vector<std::string> flow_ids{""};
+    if (auto flows = store_.ListFlows())
+      for (const auto& f : *flows) flow_ids.push_back(f.id);
+    for (const auto& id : flow_ids) {
+      // Small batches: never a long write lock in front of webhooks and runs.
+      for (int round = 0; round < 1000; ++round) {
+        auto n = store_.PruneWebhookData(id, before, id.empty() ? 0 : options_.retain_count, keys_before, kBatch);
+        if (!n || *n < kBatch) break;
+        std::lock_guard stop(prune_mu_);
+        if (stopping_) return;
+      }
+    }
+    lock.lock();
+    prune_cv_.wait_for(lock, options_.prune_every, [this] { return stopping_; });
+  }
+}
+
+}  // namespace weft::server::hooks

@@ -1,0 +1,110 @@
+// WebhookReceiver: answers ANY /hooks/{token}[/{rest...}] (DESIGN.md §3
+// "Webhook"): finds the flow by token (a short-lived cache over an indexed
+// store read, dropped at once on ChangeHub::OnFlowChanged), filters the
+// method, limits the body (from Content-Length, before it is read), checks
+// auth over the raw bytes, parses the body, records the delivery and the run
+// in one store transaction (idempotency keys included), and answers 202 or,
+// in sync mode, the run's answer. Also replays the last delivery for manual
+// runs and prunes old deliveries in the background. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "core/events.h"
+#include "core/run_service.h"
+#include "core/store.h"
+#include "server/http.h"
+
+namespace weft::server::hooks {
+
+struct WebhookOptions {
+  size_t default_max_body = 16u << 20;
+  std::chrono::milliseconds default_sync_timeout{30'000};
+  std::chrono::milliseconds idempotency_window{24 * 3600 * 1000};
+  // Retention: deliveries older than this, or beyond the newest `retain_count` of a flow, are pruned.
+  std::chrono::milliseconds retain_age{7LL * 24 * 3600 * 1000};
+  int64_t retain_count = 10'000;
+  std::chrono::milliseconds prune_every{60'000};
+  // How long a token lookup is trusted; changes on this node drop it at once,
+  // changes on another node (PostgreSQL) are seen after at most this.
+  std::chrono::milliseconds cache_ttl{1000};
+};
+
+// The parsed trigger.webhook block of a flow.
+struct HookConfig {
+  std::set<std::string> methods{"POST"};
+  size_t max_body = 16u << 20;
+  Json auth;  // null for none
+  std::string secret_header;  // lower-case, header auth only
+  bool sync = false;
+  std::chrono::milliseconds sync_timeout{30'000};
+};
+
+class WebhookReceiver {
+ public:
+  WebhookReceiver(Store& store, RunService& runs, ChangeHub& hub, Clock& clock, WebhookOptions options = {});
+  ~WebhookReceiver();
+
+  // Loads every webhook flow into the cache and starts the background pruner.
+  void Start();
+  void Stop();
+
+  // The whole request (routing filled req.params: token, rest).
+  HttpResponse Handle(HttpRequest& req);
+  // The head only, before the body is read: an answer (404, 405, 413) that
+  // ends the request, or nullopt and the body limit for this request.
+  std::optional<HttpResponse> CheckHead(HttpRequest& head, size_t& body_limit);
+  // GET /api/v1/deliveries?flow_id=&limit= and GET /api/v1/deliveries/{id}.
+  HttpResponse ListDeliveries(HttpRequest& req);
+  HttpResponse GetDelivery(HttpRequest& req);
+  // The trigger of the last delivery to `flow` that passed auth, as if it had
+  // just arrived; kNoDelivery when there is none.
+  Result<Json> ReplayTrigger(const Flow& flow);
+
+ private:
+  struct Entry {
+    Flow flow;
+    HookConfig config;
+    std::chrono::steady_clock::time_point loaded;
+  };
+  std::shared_ptr<const Entry> Lookup(const std::string& token);
+  void Forget(const std::string& flow_id);
+  void Record(Delivery d);
+  Delivery NewDelivery(const Entry& e, const HttpRequest& req, int status) const;
+  HttpResponse AnswerSync(const std::string& run_id, const HookConfig& config);
+  void PruneLoop();
+
+  Store& store_;
+  RunService& runs_;
+  ChangeHub& hub_;
+  Clock& clock_;
+  WebhookOptions options_;
+
+  std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const Entry>> cache_;  // by token
+
+  std::mutex prune_mu_;
+  std::condition_variable prune_cv_;
+  bool stopping_ = false;
+  std::thread pruner_;
+};
+
+// Parses trigger.webhook of a flow document (defaults where absent).
+HookConfig ParseHookConfig(const Json& document, const WebhookOptions& options);
+
+// The body as the trigger shows it: JSON parsed, form-urlencoded as an
+// object, other text as a string, binary as base64. kBadRequest with the
+// parser's message for malformed JSON.
+Result<Json> ParseWebhookBody(const std::string& content_type, const std::string& body);
+
+}  // namespace weft::server::hooks
