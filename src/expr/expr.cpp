@@ -163,6 +163,11 @@ class CompiledExpression final : public Expression {
                       const EvalLimits& limits) const override {
     EvalResult out;
     try {
+      // The root frame lives on this stack, declared before the evaluator so it
+      // outlives every frame the evaluator keeps; its count starts at one so the
+      // references the evaluation takes never free it.
+      Frame root_frame;
+      root_frame.rc = 1;
       Evaluator ev(limits.max_depth, limits.timeout);
       Value in;
       if (input.is_array()) {
@@ -172,7 +177,8 @@ class CompiledExpression final : public Expression {
       } else {
         in = Value::FromJson(input);
       }
-      Ref<Frame> root = MakeRef<Frame>();
+      Ref<Frame> root(&root_frame);
+      root->vars.reserve(1 + bindings.size());
       root->vars.emplace_back("$", in);
       for (const auto& [name, value] : bindings)
         root->vars.emplace_back(name, Value::FromJson(value));
