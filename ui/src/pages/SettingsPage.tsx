@@ -1,7 +1,7 @@
 // Settings (admins): users (GET/POST/DELETE /users) and API tokens
 // (GET/POST/DELETE /tokens; a new token is shown once, with Copy).
 import { useState, type FormEvent } from 'react';
-import { tokens, users, type ApiToken, type User } from '../api';
+import { ApiError, tokens, users, type ApiToken, type User } from '../api';
 import { useSession } from '../components/Auth';
 import { Icon } from '../components/icons';
 import { useToast } from '../components/Toast';
@@ -10,6 +10,19 @@ import { useAsync, useDocumentTitle } from '../lib/hooks';
 import { fmtDateTime } from '../lib/time';
 
 const ROLES = ['viewer', 'editor', 'admin'] as const;
+
+/** A 404 on the collection itself: this server has no such API (access control not built in). */
+function notOnServer(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 404;
+}
+
+function Unavailable({ what }: { what: string }) {
+  return (
+    <div className="note" data-testid="settings-unavailable">
+      <Icon name="info" /> This server does not manage {what}; weft stays open to this machine only.
+    </div>
+  );
+}
 const ROLE_HELP: Record<string, string> = {
   viewer: 'reads flows, runs, deliveries and connections',
   editor: 'also creates, saves, runs and deletes flows and connections',
@@ -81,7 +94,7 @@ function UsersSection({ open }: { open: boolean }) {
       {list.loading && !list.data ? (
         <Loading />
       ) : list.error ? (
-        <ErrorBox error={list.error} onRetry={list.reload} />
+        notOnServer(list.error) ? <Unavailable what="users" /> : <ErrorBox error={list.error} onRetry={list.reload} />
       ) : !list.data?.length ? (
         <Empty icon="user">No users.</Empty>
       ) : (
@@ -216,7 +229,7 @@ function TokensSection() {
       {list.loading && !list.data ? (
         <Loading />
       ) : list.error ? (
-        <ErrorBox error={list.error} onRetry={list.reload} />
+        notOnServer(list.error) ? <Unavailable what="API tokens" /> : <ErrorBox error={list.error} onRetry={list.reload} />
       ) : !list.data?.length ? (
         <p className="muted small">No tokens.</p>
       ) : (
