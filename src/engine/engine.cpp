@@ -42,6 +42,7 @@ class Engine::Impl {
       stopping_ = true;
     }
     cv_.notify_all();
+    keeper_cv_.notify_all();
     // Running steps finish, then their runs are handed back (unclaimed) for
     // the next start or another node. Past the grace period we stop waiting.
     std::unique_lock<std::mutex> lock(mu_);
@@ -112,7 +113,7 @@ class Engine::Impl {
       std::map<std::string, std::shared_ptr<std::atomic<bool>>> held;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        clock_.WaitUntil(cv_, lock, clock_.Now() + period, [&] { return stopping_.load(); });
+        clock_.WaitUntil(keeper_cv_, lock, clock_.Now() + period, [&] { return stopping_.load(); });
         held = held_;
       }
       if (held.empty()) continue;
@@ -135,7 +136,8 @@ class Engine::Impl {
   Executor executor_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;         // workers: a run was queued, or stop
+  std::condition_variable keeper_cv_;  // the lease keeper: stop
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
   uint64_t wake_seq_ = 0;
