@@ -51,7 +51,7 @@ export async function startServer({ extraArgs = [] } = {}) {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   // Parts of the API this build answers 503 for (not wired into `serve` yet).
   const unavailable = [];
-  for (const p of ['/api/v1/connections']) {
+  for (const p of ['/api/v1/connections', '/api/v1/deliveries']) {
     const r = await fetch(`${url}${p}`);
     if (r.status === 503) unavailable.push(p);
   }
