@@ -625,8 +625,23 @@ Value Evaluator::EvalBinary(const Node* expr, const Value& input, const Ref<Fram
       }
     }
     case Op::kConcat: {
-      std::string s = l.IsUndef() ? std::string() : ToStr(l);
-      if (r.IsDefined()) s += ToStr(r);
+      std::string s;
+      if (l.IsStr() && r.IsStr()) {
+        s.reserve(l.str().size() + r.str().size());
+        s += l.str();
+        s += r.str();
+        return Value::Str(std::move(s));
+      }
+      if (l.IsStr()) {
+        s = l.str();
+      } else if (l.IsDefined()) {
+        s = ToStr(l);
+      }
+      if (r.IsStr()) {
+        s += r.str();
+      } else if (r.IsDefined()) {
+        s += ToStr(r);
+      }
       return Value::Str(std::move(s));
     }
     case Op::kRange: {

@@ -123,8 +123,30 @@ Value FnString(CallCtx&, Args& a) {
   if (a[0].IsStr()) return a[0];
   return Value::Str(ToStr(a[0]));
 }
+bool IsAscii(const std::string& s) {
+  for (char ch : s)
+    if (static_cast<unsigned char>(ch) >= 0x80) return false;
+  return true;
+}
 Value FnSubstring(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
+  if (IsAscii(a[0].str())) {
+    const std::string& str = a[0].str();
+    double len = static_cast<double>(str.size());
+    double start = A(a, 1).num();
+    if (std::isnan(start)) start = 0;
+    start = std::trunc(start);
+    if (len + start < 0) start = 0;
+    double from = std::min(start < 0 ? len + start : start, len);
+    double end = len;
+    if (A(a, 2).IsDefined()) {
+      double l = std::trunc(a[2].num());
+      if (l <= 0) return Value::Str("");
+      end = std::min(start >= 0 ? start + l : len + start + l, len);
+    }
+    if (end <= from) return Value::Str("");
+    return Value::Str(str.substr(static_cast<size_t>(from), static_cast<size_t>(end - from)));
+  }
   auto cps = ToCodePoints(a[0].str());
   double len = static_cast<double>(cps.size());
   double start = A(a, 1).num();
@@ -221,6 +243,7 @@ Value FnUppercase(CallCtx&, Args& a) {
 }
 Value FnLength(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
+  if (IsAscii(a[0].str())) return Value::Num(static_cast<double>(a[0].str().size()));
   return Value::Num(static_cast<double>(ToCodePoints(a[0].str()).size()));
 }
 Value FnTrim(CallCtx&, Args& a) {

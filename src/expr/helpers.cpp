@@ -301,6 +301,8 @@ std::string Stringify(const Value& v, bool pretty) {
 
 std::string ToStr(const Value& v) {
   if (v.IsStr()) return v.str();
+  if (v.IsNum() && v.num() == std::floor(v.num()) && std::fabs(v.num()) < 1e15)
+    return std::to_string(static_cast<int64_t>(v.num()));
   if (v.IsFunc()) return "";
   if (v.IsNum() && !std::isfinite(v.num())) Throw("D3001");
   if (v.kind() == VK::kArr && v.arr()->outer_wrapper && !v.arr()->v.empty())
