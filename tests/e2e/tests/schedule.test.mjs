@@ -77,6 +77,9 @@ test('schedule card: Predefined, One-Time, Custom and Advanced each preview; cro
     const toggle = page.getByTestId('editor-active-toggle');
     await toggle.click();
     await expect(toggle).toHaveAttribute('aria-checked', 'true');
+    // The detail panel names the next run, in the schedule's zone.
+    await page.getByRole('button', { name: 'Details' }).click();
+    await expect(page.getByTestId('detail-next-run')).toContainText(/09:00 AM GMT\+1/);
     await page.getByRole('navigation').getByRole('link', { name: 'Flows', exact: true }).click();
     const row = page.locator('[data-testid=flow-row][data-flow-name="Nightly report"]');
     await expect(row.getByTestId('next-run')).toBeVisible();

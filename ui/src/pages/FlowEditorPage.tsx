@@ -277,8 +277,23 @@ export function FlowEditorPage() {
     setToggling(true);
     setFlow((cur) => (cur ? { ...cur, active: on } : cur)); // optimistic; reverted below on failure
     try {
-      const f = await flows.setActive(flow.id, on);
-      setFlow((cur) => (cur ? { ...cur, active: f?.active ?? on, next_run_at: f?.next_run_at ?? cur.next_run_at, webhook_url: f?.webhook_url ?? cur.webhook_url, missed_fires: f?.missed_fires ?? cur.missed_fires } : cur));
+      let f = await flows.setActive(flow.id, on);
+      // The activate answer can carry the next run as it was before activation
+      // (null); a schedule flow's next run is read back from the flow itself.
+      if (on && doc.trigger.type === 'schedule' && !f?.next_run_at) {
+        f = await flows.get(flow.id).catch(() => f);
+      }
+      setFlow((cur) =>
+        cur
+          ? {
+              ...cur,
+              active: f?.active ?? on,
+              next_run_at: on ? (f?.next_run_at ?? cur.next_run_at) : null,
+              webhook_url: f?.webhook_url ?? cur.webhook_url,
+              missed_fires: f?.missed_fires ?? cur.missed_fires,
+            }
+          : cur,
+      );
       toast(on ? 'Flow is active' : 'Flow is inactive', 'success');
     } catch (e) {
       setFlow((cur) => (cur ? { ...cur, active: !on } : cur));

@@ -27,9 +27,9 @@ function ScheduleSummary({ flow }: { flow: Flow }) {
     <Field label="Schedule">
       <div className="small">
         {desc ? <div data-testid="detail-schedule-summary">{desc}</div> : null}
-        <div className="muted">
+        <div className="muted" data-testid="detail-next-run">
           Next run:{' '}
-          {flow.next_run_at ? fmtScheduleTime(flow.next_run_at, sched.timezone) : flow.active ? 'none' : 'when active'}
+          {!flow.active ? 'when active' : flow.next_run_at ? fmtScheduleTime(flow.next_run_at, sched.timezone) : 'none'}
         </div>
         {flow.missed_fires ? (
           <div className="pill pill-warn" data-testid="missed-fires">
