@@ -338,17 +338,23 @@ Json ToJsonAt(const Value& v, int depth) {
       return v.json();
     case VK::kArr: {
       Json a = Json::array();
+      auto& vec = a.get_ref<Json::array_t&>();
+      vec.reserve(v.arr()->v.size());
       for (const Value& e : v.arr()->v) {
         if (e.IsUndef()) continue;
-        a.push_back(e.IsFunc() ? Json("") : ToJsonAt(e, depth + 1));
+        vec.push_back(e.IsFunc() ? Json("") : ToJsonAt(e, depth + 1));
       }
       return a;
     }
     case VK::kObj: {
       Json o = Json::object();
+      // keys of an owned object are unique: append to the ordered map's vector directly
+      auto& vec = static_cast<std::vector<std::pair<const std::string, Json>>&>(
+          o.get_ref<Json::object_t&>());
+      vec.reserve(v.obj()->v.size());
       for (auto& e : v.obj()->v) {
         if (e.second.IsUndef() || e.second.IsFunc()) continue;
-        o[e.first] = ToJsonAt(e.second, depth + 1);
+        vec.emplace_back(e.first, ToJsonAt(e.second, depth + 1));
       }
       return o;
     }
