@@ -9,6 +9,7 @@ void AddApiRoutes(Router& router, ApiServices& services) {
   AddFlowHandlers(table, services);
   AddRunHandlers(table, services);
   AddMiscHandlers(table, services);
+  AddConnectionHandlers(table, services);
   for (const auto& spec : ApiRouteSpecs()) {
     HttpHandler handler;
     for (auto& [op, h] : table) {

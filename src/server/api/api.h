@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/action.h"
+#include "core/connection_service.h"
 #include "core/events.h"
 #include "core/flow_service.h"
 #include "core/run_service.h"
@@ -54,5 +55,6 @@ using HandlerTable = std::vector<std::pair<std::string, HttpHandler>>;  // opera
 void AddFlowHandlers(HandlerTable& table, ApiServices& s);
 void AddRunHandlers(HandlerTable& table, ApiServices& s);
 void AddMiscHandlers(HandlerTable& table, ApiServices& s);
+void AddConnectionHandlers(HandlerTable& table, ApiServices& s);
 
 }  // namespace weft::server
