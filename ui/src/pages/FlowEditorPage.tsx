@@ -277,12 +277,7 @@ export function FlowEditorPage() {
     setToggling(true);
     setFlow((cur) => (cur ? { ...cur, active: on } : cur)); // optimistic; reverted below on failure
     try {
-      let f = await flows.setActive(flow.id, on);
-      // The activate answer can carry the next run as it was before activation
-      // (null); a schedule flow's next run is read back from the flow itself.
-      if (on && doc.trigger.type === 'schedule' && !f?.next_run_at) {
-        f = await flows.get(flow.id).catch(() => f);
-      }
+      const f = await flows.setActive(flow.id, on);
       setFlow((cur) =>
         cur
           ? {

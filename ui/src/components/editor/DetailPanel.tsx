@@ -13,15 +13,24 @@ import { WebhookUrlBox } from './TriggerForm';
 function ScheduleSummary({ flow }: { flow: Flow }) {
   const sched = flow.trigger?.schedule;
   const [desc, setDesc] = useState<string | null>(flow.schedule_summary ?? null);
+  // The scheduler fills next_run_at in shortly after activation (the activate
+  // answer and a read right after it can still say null): until then the
+  // preview's first fire time stands in.
+  const [previewNext, setPreviewNext] = useState<string | null>(null);
+  const needPreview = !!sched && (!flow.schedule_summary || (flow.active && !flow.next_run_at));
   useEffect(() => {
-    if (!sched || flow.schedule_summary) return;
+    if (!sched || !needPreview) return;
     const ctl = new AbortController();
     schedules
       .preview(sched, 1, undefined, ctl.signal)
-      .then((p) => setDesc(p.description ?? null))
+      .then((p) => {
+        if (!flow.schedule_summary) setDesc(p.description ?? null);
+        setPreviewNext(p.next?.[0] ?? null);
+      })
       .catch(() => {});
     return () => ctl.abort();
-  }, [sched, flow.schedule_summary]);
+  }, [sched, flow.schedule_summary, needPreview]);
+  const next = flow.next_run_at ?? previewNext;
   if (!sched) return null;
   return (
     <Field label="Schedule">
@@ -29,7 +38,7 @@ function ScheduleSummary({ flow }: { flow: Flow }) {
         {desc ? <div data-testid="detail-schedule-summary">{desc}</div> : null}
         <div className="muted" data-testid="detail-next-run">
           Next run:{' '}
-          {!flow.active ? 'when active' : flow.next_run_at ? fmtScheduleTime(flow.next_run_at, sched.timezone) : 'none'}
+          {!flow.active ? 'when active' : next ? fmtScheduleTime(next, sched.timezone) : 'none'}
         </div>
         {flow.missed_fires ? (
           <div className="pill pill-warn" data-testid="missed-fires">
