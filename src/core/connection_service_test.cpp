@@ -66,6 +66,11 @@ class MemoryStore : public Store {
   Result<FlowVersion> GetFlowVersion(const std::string&, int) override { return No(); }
   Result<std::vector<FlowVersion>> ListFlowVersions(const std::string&) override { return No(); }
   Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() override { return No(); }
+  Result<void> SetNextRunAt(const std::string&, std::optional<TimePoint>) override { return No(); }
+  Result<bool> RecordScheduleFire(const std::string&, TimePoint, const Run*, std::optional<TimePoint>,
+                                  int64_t) override {
+    return No();
+  }
   Result<Run> CreateRun(const Run&) override { return No(); }
   Result<std::vector<Run>> ClaimRuns(const std::string&, int, TimePoint, TimePoint) override { return No(); }
   Result<void> RenewLeases(const std::string&, const std::vector<std::string>&, TimePoint) override { return No(); }

@@ -73,18 +73,37 @@ class Store {
   // Newest first; kNotFound when the flow does not exist.
   virtual Result<std::vector<FlowVersion>> ListFlowVersions(const std::string& id) = 0;
   // Sets (or clears) the flow's next scheduled fire, shown on the Flow List.
-  // (Transitional default until both stores implement it.)
-  virtual Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) {
-    return Fail(ErrorCode::kInternal, "SetNextRunAt is not implemented by this store");
-  }
+  // kNotFound for an unknown flow.
+  virtual Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) = 0;
   // Records one schedule fire in one transaction: creates `run` when given
   // (queued or skipped), sets next_run_at and adds `missed` to missed_fires.
   // Each (flow, scheduled_for) is recorded once: when it already was (another
-  // scheduler fired it), nothing changes and the answer is false.
+  // scheduler fired it, or a later time was fired), nothing changes and the
+  // answer is false. kNotFound for an unknown flow.
   virtual Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for,
                                           const Run* run, std::optional<TimePoint> next_run_at,
-                                          int64_t missed) {
-    return Fail(ErrorCode::kInternal, "RecordScheduleFire is not implemented by this store");
+                                          int64_t missed) = 0;
+  // Many fires at once (the scheduler's batch of fires due at one instant),
+  // each as RecordScheduleFire, except that a fire of a flow that is no longer
+  // active (or gone) is refused too: deactivating stops a schedule at once.
+  // Answers, per fire, whether it was recorded. The default records them one
+  // by one; a store may write them all in one transaction.
+  virtual Result<std::vector<bool>> RecordScheduleFires(const std::vector<ScheduleFire>& fires) {
+    std::vector<bool> out;
+    out.reserve(fires.size());
+    for (const auto& f : fires) {
+      auto flow = GetFlow(f.flow_id);
+      if (!flow && flow.error().code != ErrorCode::kNotFound) return Fail(flow.error());
+      if (!flow || !flow->active) {
+        out.push_back(false);
+        continue;
+      }
+      auto r = RecordScheduleFire(f.flow_id, f.scheduled_for, f.run ? &*f.run : nullptr, f.next_run_at,
+                                  f.missed);
+      if (!r) return Fail(r.error());
+      out.push_back(*r);
+    }
+    return out;
   }
   // The latest run of each flow, keyed by flow id (Flow List).
   virtual Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() = 0;

@@ -41,19 +41,15 @@ std::string ScheduleFacts::Describe(const Json& schedule, const std::string& def
 
 namespace {
 
+// One active schedule in the heap.
 struct Entry {
   std::string flow_id;
+  std::string flow_name;
   int version = 0;
-  Json schedule_doc;  // what the entry was computed from
-  Schedule schedule;
+  std::shared_ptr<const Schedule> schedule;  // its document is what the entry was computed from
   TimePoint next{};
   bool waiting = false;  // overlap: queue, due but the previous run is unfinished
   uint64_t generation = 0;
-};
-
-struct FireResult {
-  std::optional<TimePoint> next;      // the following fire time (none: done)
-  std::optional<TimePoint> retry_at;  // still due: look again then (overlap: queue)
 };
 
 struct HeapItem {
@@ -61,6 +57,13 @@ struct HeapItem {
   std::string flow_id;
   uint64_t generation;
   bool operator>(const HeapItem& o) const { return at > o.at; }
+};
+
+// A due entry taken out of the heap, and what firing it decided.
+struct Due {
+  Entry entry;
+  std::optional<ScheduleFire> fire;   // to record
+  std::optional<TimePoint> retry_at;  // not fired: look again then (overlap: queue, a failed write)
 };
 
 const Json* ScheduleDoc(const Flow& f) {
@@ -71,6 +74,8 @@ const Json* ScheduleDoc(const Flow& f) {
   return s == t->end() || !s->is_object() ? nullptr : &*s;
 }
 
+constexpr size_t kMaxBatch = 5000;  // fires recorded in one store transaction
+
 }  // namespace
 
 class Scheduler::Impl {
@@ -79,24 +84,28 @@ class Scheduler::Impl {
       : store_(store), runs_(runs), hub_(hub), clock_(clock), options_(std::move(options)) {}
 
   void Start() {
-    hub_.OnFlowChanged([this](const std::string& id) {
-      {
-        std::lock_guard<std::mutex> g(mu_);
-        changed_.insert(id);
-      }
-      cv_.notify_all();
+    // The hub keeps its listeners for ever: they reach this scheduler through
+    // `link_`, which Stop() cuts, so a stopped scheduler is never called.
+    link_ = std::make_shared<Link>();
+    link_->impl = this;
+    hub_.OnFlowChanged([link = link_](const std::string& id) {
+      std::lock_guard<std::mutex> g(link->mu);
+      if (link->impl) link->impl->FlowChanged(id);
     });
-    // A queued fire waits for the previous run: progress may free it.
     thread_ = std::thread([this] { Loop(); });
   }
 
   void Stop() {
+    if (link_) {
+      std::lock_guard<std::mutex> g(link_->mu);
+      link_->impl = nullptr;
+    }
     {
       std::lock_guard<std::mutex> g(mu_);
-      if (stopping_) return;
       stopping_ = true;
     }
     cv_.notify_all();
+    idle_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -105,9 +114,31 @@ class Scheduler::Impl {
     return entries_.size();
   }
 
+  bool WaitIdle(Millis timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    poke_ = true;
+    uint64_t target = idle_passes_ + 1;
+    cv_.notify_all();
+    return idle_cv_.wait_for(lock, timeout, [&] { return idle_passes_ >= target || stopping_; }) &&
+           !stopping_;
+  }
+
  private:
-  // Loads every active schedule; stored next_run_at values are kept, so fires
-  // missed while weft was down are found (and handled) by the loop.
+  struct Link {
+    std::mutex mu;
+    Impl* impl = nullptr;
+  };
+
+  void FlowChanged(const std::string& id) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      changed_.insert(id);
+    }
+    cv_.notify_all();
+  }
+
+  // Loads every active schedule. At startup the stored next_run_at values are
+  // kept, so fires missed while weft was down are found (and handled) by the loop.
   void LoadAll(bool startup) {
     auto flows = store_.ListFlows();
     if (!flows) {
@@ -129,6 +160,11 @@ class Scheduler::Impl {
   void RefreshById(const std::string& id) {
     auto f = store_.GetFlow(id);
     if (!f) {
+      if (f.error().code != ErrorCode::kNotFound) {
+        // Not an answer about the flow: the rescan will look again.
+        log::Warn("scheduler could not read a changed flow", {{"flow", id}, {"error", f.error().message}});
+        return;
+      }
       std::lock_guard<std::mutex> g(mu_);
       entries_.erase(id);
       return;
@@ -138,8 +174,9 @@ class Scheduler::Impl {
 
   // Brings one flow's heap entry in line with the stored flow. `startup`
   // trusts the stored next_run_at (a restart); otherwise a flow that is new to
-  // the heap was just activated (or became a schedule): its first fire is
-  // strictly after now, and the time it was inactive is never "missed".
+  // the heap was just activated (or became a schedule, or its schedule
+  // changed): its first fire is strictly after now, and the time it was
+  // inactive is never "missed".
   void Refresh(const Flow& f, bool startup) {
     const Json* doc = f.active ? ScheduleDoc(f) : nullptr;
     if (!doc) {
@@ -153,8 +190,9 @@ class Scheduler::Impl {
     {
       std::lock_guard<std::mutex> g(mu_);
       auto it = entries_.find(f.id);
-      if (it != entries_.end() && it->second.schedule_doc == *doc) {
+      if (it != entries_.end() && it->second.schedule->document == *doc) {
         it->second.version = f.version;
+        it->second.flow_name = f.name;
         return;  // unchanged schedule: keep its next fire
       }
     }
@@ -167,14 +205,14 @@ class Scheduler::Impl {
     }
     Entry e;
     e.flow_id = f.id;
+    e.flow_name = f.name;
     e.version = f.version;
-    e.schedule_doc = *doc;
-    e.schedule = std::move(*parsed);
+    e.schedule = std::make_shared<const Schedule>(std::move(*parsed));
     std::optional<TimePoint> next;
     if (startup && f.next_run_at) {
       next = f.next_run_at;
     } else {
-      next = NextFireTime(e.schedule, clock_.Now());
+      next = NextFireTime(*e.schedule, clock_.Now());
       if (next != f.next_run_at) (void)store_.SetNextRunAt(f.id, next);
     }
     std::lock_guard<std::mutex> g(mu_);
@@ -189,8 +227,13 @@ class Scheduler::Impl {
   }
 
   void Loop() {
+    started_at_ = clock_.Now();
     LoadAll(true);
-    TimePoint next_rescan = clock_.Now() + options_.rescan_interval;
+    auto rescan_after = [this] {
+      // Without rescans, wake once an hour anyway (a bounded wait is safe on every clock).
+      return clock_.Now() + (options_.rescan_interval > Millis(0) ? options_.rescan_interval : Millis(3'600'000));
+    };
+    TimePoint next_rescan = rescan_after();
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       if (!changed_.empty()) {
@@ -203,97 +246,166 @@ class Scheduler::Impl {
       }
       TimePoint now = clock_.Now();
       if (now >= next_rescan) {
-        lock.unlock();
-        LoadAll(false);
-        lock.lock();
-        next_rescan = clock_.Now() + options_.rescan_interval;
+        if (options_.rescan_interval > Millis(0)) {
+          lock.unlock();
+          LoadAll(false);
+          lock.lock();
+        }
+        next_rescan = rescan_after();
         continue;
       }
-      // Drop stale heap items (the entry changed or went away).
-      while (!heap_.empty()) {
+      // Every entry due now, in one batch (one store transaction).
+      std::vector<Due> due;
+      while (!heap_.empty() && due.size() < kMaxBatch) {
         const HeapItem& top = heap_.top();
         auto it = entries_.find(top.flow_id);
-        if (it != entries_.end() && it->second.generation == top.generation) break;
+        if (it == entries_.end() || it->second.generation != top.generation) {
+          heap_.pop();  // stale: the entry changed or went away
+          continue;
+        }
+        if (top.at > now) break;
+        due.push_back({it->second, std::nullopt, std::nullopt});
         heap_.pop();
       }
-      if (!heap_.empty() && heap_.top().at <= now) {
-        HeapItem item = heap_.top();
-        heap_.pop();
-        Entry entry = entries_[item.flow_id];
+      if (!due.empty()) {
         lock.unlock();
-        FireResult result = Fire(entry, now);
+        FireAll(due, now);
         lock.lock();
-        auto it = entries_.find(item.flow_id);
-        if (it != entries_.end() && it->second.generation == item.generation) {
+        for (auto& d : due) {
+          auto it = entries_.find(d.entry.flow_id);
+          if (it == entries_.end() || it->second.generation != d.entry.generation) continue;  // changed meanwhile
           Entry& e = it->second;
           e.generation = ++generation_;
-          if (result.retry_at) {
+          if (d.retry_at) {
             e.waiting = true;
-            heap_.push({*result.retry_at, item.flow_id, e.generation});
-          } else if (result.next) {
+            heap_.push({*d.retry_at, e.flow_id, e.generation});
+          } else if (d.fire && d.fire->next_run_at) {
             e.waiting = false;
-            e.next = *result.next;
-            heap_.push({e.next, item.flow_id, e.generation});
+            e.next = *d.fire->next_run_at;
+            heap_.push({e.next, e.flow_id, e.generation});
           } else {
-            entries_.erase(it);
+            entries_.erase(it);  // no next fire (a fired once, an end passed)
           }
         }
         continue;
       }
+      if (poke_) {
+        poke_ = false;
+        ++idle_passes_;
+        idle_cv_.notify_all();
+      }
       TimePoint wake = next_rescan;
       if (!heap_.empty()) wake = std::min(wake, heap_.top().at);
-      clock_.WaitUntil(cv_, lock, wake, [this] { return stopping_ || !changed_.empty(); });
+      clock_.WaitUntil(cv_, lock, wake, [this] { return stopping_ || poke_ || !changed_.empty(); });
     }
   }
 
-  // Fires `e` (due at e.next) and says when to look at it next.
-  FireResult Fire(const Entry& e, TimePoint now) {
+  // Decides each due entry's fire, records them together, tells the workers.
+  void FireAll(std::vector<Due>& due, TimePoint now) {
+    std::vector<ScheduleFire> fires;
+    std::vector<size_t> index;  // fires[i] belongs to due[index[i]]
+    for (size_t i = 0; i < due.size(); ++i) {
+      Plan(due[i], now);
+      if (due[i].fire) {
+        fires.push_back(*due[i].fire);
+        index.push_back(i);
+      }
+    }
+    if (fires.empty()) return;
+    auto recorded = store_.RecordScheduleFires(fires);
+    if (!recorded) {
+      log::Error("could not record schedule fires",
+                 {{"fires", std::to_string(fires.size())}, {"error", recorded.error().message}});
+      for (size_t i : index) {
+        due[i].fire.reset();
+        due[i].retry_at = now + Millis(1000);  // nothing was written: try again shortly
+      }
+      return;
+    }
+    bool queued = false;
+    TimePoint committed = clock_.Now();
+    for (size_t k = 0; k < fires.size(); ++k) {
+      const ScheduleFire& f = fires[k];
+      if (!(*recorded)[k]) continue;  // fired already (another scheduler), or the flow is inactive now
+      if (options_.on_fire) options_.on_fire(f, committed);
+      if (f.missed > 0)
+        log::Warn("schedule fires missed",
+                  {{"flow", due[index[k]].entry.flow_name}, {"missed", std::to_string(f.missed)},
+                   {"misfire", std::string(MisfireName(due[index[k]].entry.schedule->misfire))}});
+      if (f.run) {
+        if (f.run->status == RunStatus::kQueued) queued = true;
+        hub_.RunProgressed(f.run->id);
+      }
+    }
+    if (queued) hub_.RunQueued();
+  }
+
+  // What firing `d.entry` (due at its `next`) means at `now`: misfire and overlap.
+  void Plan(Due& d, TimePoint now) {
+    const Entry& e = d.entry;
+    const Schedule& schedule = *e.schedule;
     TimePoint due = e.next;
     int64_t missed = 0;
     TimePoint scheduled_for = due;
     std::optional<TimePoint> next;
-    if (!e.waiting && now - due > options_.misfire_threshold) {
-      // Every fire time up to now was missed.
+    // Missed: reached more than the threshold late, or due while this
+    // scheduler was not running (a restart). A queued fire that waited for
+    // the previous run is not missed.
+    std::optional<TimePoint> missed_until;
+    if (!e.waiting) {
+      if (now - due > options_.misfire_threshold) missed_until = now;
+      else if (due <= started_at_) missed_until = started_at_;
+    }
+    if (missed_until) {
+      // One fire stands for every fire time up to missed_until.
       TimePoint t = due;
       missed = 1;
       while (true) {
-        auto n = NextFireTime(e.schedule, t);
-        if (!n || *n > now) {
+        auto n = NextFireTime(schedule, t);
+        if (!n || *n > *missed_until) {
           next = n;
           break;
         }
         t = *n;
-        if (++missed > 1'000'000) {  // a bound, not a count anyone reads
-          next = NextFireTime(e.schedule, now);
+        if (++missed > 10'000'000) {  // a bound, not a count anyone reads
+          next = NextFireTime(schedule, *missed_until);
           break;
         }
       }
       scheduled_for = t;
     } else {
-      next = NextFireTime(e.schedule, due);
+      next = NextFireTime(schedule, due);
     }
 
-    auto flow = store_.GetFlow(e.flow_id);
-    if (!flow || !flow->active) return {};
-
-    bool run_it = missed == 0 || e.schedule.misfire == Misfire::kRunOnce;
-    std::optional<Run> run;
+    ScheduleFire fire;
+    fire.flow_id = e.flow_id;
+    fire.scheduled_for = scheduled_for;
+    fire.next_run_at = next;
+    fire.missed = missed;
+    bool run_it = missed == 0 || schedule.misfire == Misfire::kRunOnce;
     if (run_it) {
       RunStatus status = RunStatus::kQueued;
-      if (e.schedule.overlap != Overlap::kAllow && PreviousUnfinished(e.flow_id)) {
-        if (e.schedule.overlap == Overlap::kSkip) {
+      if (schedule.overlap != Overlap::kAllow) {
+        auto busy = PreviousUnfinished(e.flow_id);
+        if (!busy) {
+          d.retry_at = now + Millis(1000);
+          return;
+        }
+        if (*busy) {
+          if (schedule.overlap == Overlap::kQueue) {
+            // Fire when the previous run has finished: look again shortly.
+            d.retry_at = now + options_.queue_poll;
+            return;
+          }
           status = RunStatus::kSkipped;
-        } else {
-          // queue: fire when the previous run has finished (looked at again shortly).
-          return {std::nullopt, now + Millis(200)};
         }
       }
       Run r;
       TimePoint created = clock_.Now();
-      r.id = NewRunId(created);
-      r.flow_id = flow->id;
-      r.flow_name = flow->name;
-      r.flow_version = flow->version;
+      r.id = NewId(ToUnixMs(created));
+      r.flow_id = e.flow_id;
+      r.flow_name = e.flow_name;
+      r.flow_version = e.version;
       r.trigger_type = "schedule";
       r.trigger = {{"type", "schedule"}, {"scheduled_for", FormatIso(scheduled_for)}, {"fired_at", FormatIso(created)}};
       if (missed > 0) r.trigger["missed"] = missed;
@@ -304,44 +416,40 @@ class Scheduler::Impl {
         r.finished_at = created;
         r.error = {{"code", "skipped"}, {"message", "the previous scheduled run had not finished (overlap: skip)"}};
       }
-      run = std::move(r);
+      fire.run = std::move(r);
     }
-    auto recorded = store_.RecordScheduleFire(e.flow_id, scheduled_for, run ? &*run : nullptr, next, missed);
-    if (!recorded) {
-      log::Error("could not record a schedule fire", {{"flow", flow->name}, {"error", recorded.error().message}});
-      return {std::nullopt, now + Millis(1000)};  // nothing was written: try again shortly
-    }
-    if (missed > 0)
-      log::Warn("schedule fires missed", {{"flow", flow->name}, {"missed", std::to_string(missed)},
-                                          {"misfire", std::string(MisfireName(e.schedule.misfire))}});
-    if (*recorded && run && run->status == RunStatus::kQueued) hub_.RunQueued();
-    if (*recorded && run) hub_.RunProgressed(run->id);
-    return {next, std::nullopt};
+    d.fire = std::move(fire);
   }
 
-  bool PreviousUnfinished(const std::string& flow_id) {
-    RunFilter f;
-    f.flow_id = flow_id;
-    f.trigger_type = "schedule";
-    f.limit = 5;
-    auto page = store_.ListRuns(f);
-    if (!page) return false;
-    for (const auto& r : page->runs)
-      if (r.status == RunStatus::kQueued || r.status == RunStatus::kRunning) return true;
+  // Whether a scheduled run of the flow is queued or running.
+  Result<bool> PreviousUnfinished(const std::string& flow_id) {
+    for (RunStatus status : {RunStatus::kRunning, RunStatus::kQueued}) {
+      RunFilter f;
+      f.flow_id = flow_id;
+      f.trigger_type = "schedule";
+      f.status = status;
+      f.limit = 1;
+      auto page = store_.ListRuns(f);
+      if (!page) return Fail(page.error());
+      if (!page->runs.empty()) return true;
+    }
     return false;
   }
-
-  static std::string NewRunId(TimePoint t);
 
   Store& store_;
   RunService& runs_;
   ChangeHub& hub_;
   Clock& clock_;
   SchedulerOptions options_;
+  std::shared_ptr<Link> link_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable idle_cv_;
   bool stopping_ = false;
+  bool poke_ = false;          // WaitIdle asks for a pass
+  uint64_t idle_passes_ = 0;   // times the loop went to sleep with nothing due after a poke
+  TimePoint started_at_{};     // fire times at or before it were missed (weft was down)
   std::set<std::string> changed_;
   std::map<std::string, Entry> entries_;
   std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> heap_;
@@ -349,13 +457,12 @@ class Scheduler::Impl {
   std::thread thread_;
 };
 
-std::string Scheduler::Impl::NewRunId(TimePoint t) { return NewId(ToUnixMs(t)); }
-
 Scheduler::Scheduler(Store& store, RunService& runs, ChangeHub& hub, Clock& clock, SchedulerOptions options)
     : impl_(std::make_unique<Impl>(store, runs, hub, clock, std::move(options))) {}
 Scheduler::~Scheduler() { impl_->Stop(); }
 void Scheduler::Start() { impl_->Start(); }
 void Scheduler::Stop() { impl_->Stop(); }
 size_t Scheduler::ActiveSchedules() const { return impl_->Count(); }
+bool Scheduler::WaitIdle(Millis timeout) { return impl_->WaitIdle(timeout); }
 
 }  // namespace weft

@@ -7,6 +7,7 @@
 // Start()/Stop() once; thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,7 +22,14 @@ namespace weft {
 struct SchedulerOptions {
   std::string default_timezone = "UTC";
   Millis misfire_threshold{60'000};  // later than this counts as missed
-  Millis rescan_interval{30'000};    // re-read the store (changes on other nodes)
+  // Re-read every flow this often, for changes made on other nodes (several
+  // servers on one PostgreSQL). 0: never; one SQLite server sees every change
+  // through the ChangeHub.
+  Millis rescan_interval{0};
+  Millis queue_poll{200};            // overlap: queue looks again this often for the previous run
+  // Called on the scheduler thread for each fire once it is committed
+  // (metrics, benchmarks). Must be quick.
+  std::function<void(const ScheduleFire& fire, TimePoint committed_at)> on_fire;
 };
 
 class Scheduler {
@@ -32,6 +40,9 @@ class Scheduler {
   void Stop();
   // Number of schedules in the heap (tests, metrics).
   size_t ActiveSchedules() const;
+  // Tests: waits until the loop has handled every change and every fire due
+  // at the clock's current time, and sleeps. False on timeout.
+  bool WaitIdle(Millis timeout);
 
  private:
   class Impl;

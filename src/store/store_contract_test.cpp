@@ -1050,4 +1050,110 @@ TEST_P(StoreContractTest, PruneWebhookDataByAgeAndCount) {
   EXPECT_EQ(Must(store().PruneWebhookData("", At(100), 0, At(0), 100)), 3);
 }
 
+// ---- schedule fires (issue 5) -------------------------------------------------------------
+
+namespace {
+weft::Run ScheduledRun(const std::string& flow_id, TimePoint at) {
+  weft::Run r = NewRun(flow_id, at);
+  r.trigger_type = "schedule";
+  r.trigger = Json{{"type", "schedule"}};
+  r.scheduled_for = at;
+  return r;
+}
+}  // namespace
+
+TEST_P(StoreContractTest, SetNextRunAtSetsAndClears) {
+  Flow f = Must(store().CreateFlow(Write("timed", OneStep("a"), "schedule"), ""));
+  ASSERT_OK(store().SetNextRunAt(f.id, At(60)));
+  EXPECT_EQ(Must(store().GetFlow(f.id)).next_run_at, At(60));
+  EXPECT_EQ(Must(store().ListFlows()).at(0).next_run_at, At(60));
+  ASSERT_OK(store().SetNextRunAt(f.id, std::nullopt));
+  EXPECT_FALSE(Must(store().GetFlow(f.id)).next_run_at.has_value());
+  EXPECT_EQ(store().SetNextRunAt("nope", At(1)).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, RecordScheduleFireRecordsEachTimeOnce) {
+  Flow f = Must(store().CreateFlow(Write("fired", OneStep("a"), "schedule"), ""));
+  weft::Run run = ScheduledRun(f.id, At(60));
+  EXPECT_TRUE(Must(store().RecordScheduleFire(f.id, At(60), &run, At(120), 0)));
+  Flow got = Must(store().GetFlow(f.id));
+  EXPECT_EQ(got.next_run_at, At(120));
+  EXPECT_EQ(got.missed_fires, 0);
+  RunFilter filter;
+  filter.flow_id = f.id;
+  auto runs = Must(store().ListRuns(filter)).runs;
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].scheduled_for, At(60));
+  EXPECT_EQ(runs[0].trigger_type, "schedule");
+
+  // The same time again, or an earlier one, was fired already: nothing changes.
+  weft::Run again = ScheduledRun(f.id, At(60));
+  EXPECT_FALSE(Must(store().RecordScheduleFire(f.id, At(60), &again, At(999), 5)));
+  EXPECT_FALSE(Must(store().RecordScheduleFire(f.id, At(30), nullptr, At(999), 5)));
+  got = Must(store().GetFlow(f.id));
+  EXPECT_EQ(got.next_run_at, At(120));
+  EXPECT_EQ(got.missed_fires, 0);
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 1);
+
+  // A fire without a run (misfire: skip) still moves on and counts what was missed.
+  EXPECT_TRUE(Must(store().RecordScheduleFire(f.id, At(240), nullptr, At(300), 3)));
+  got = Must(store().GetFlow(f.id));
+  EXPECT_EQ(got.next_run_at, At(300));
+  EXPECT_EQ(got.missed_fires, 3);
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 1);
+  EXPECT_FALSE(Must(store().RecordScheduleFire(f.id, At(240), nullptr, std::nullopt, 0)));
+  EXPECT_EQ(store().RecordScheduleFire("nope", At(1), nullptr, std::nullopt, 0).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, RecordScheduleFiresRefusesRepeatedTimesAndInactiveFlows) {
+  Flow on = Must(store().CreateFlow(Write("on", OneStep("a"), "schedule"), ""));
+  Flow off = Must(store().CreateFlow(Write("off", OneStep("a"), "schedule"), ""));
+  ASSERT_OK(store().SetFlowActive(on.id, true));
+  std::vector<ScheduleFire> fires(4);
+  fires[0] = {on.id, At(60), ScheduledRun(on.id, At(60)), At(120), 0};
+  fires[1] = {off.id, At(60), ScheduledRun(off.id, At(60)), At(120), 0};
+  fires[2] = {on.id, At(60), ScheduledRun(on.id, At(60)), At(120), 0};  // the same time twice
+  fires[3] = {"gone", At(60), std::nullopt, At(120), 0};
+  EXPECT_EQ(Must(store().RecordScheduleFires(fires)), (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 1);
+  EXPECT_EQ(Must(store().GetFlow(on.id)).next_run_at, At(120));
+  EXPECT_FALSE(Must(store().GetFlow(off.id)).next_run_at.has_value());
+
+  ASSERT_OK(store().SetFlowActive(on.id, false));
+  std::vector<ScheduleFire> later = {{on.id, At(120), ScheduledRun(on.id, At(120)), At(180), 0}};
+  EXPECT_EQ(Must(store().RecordScheduleFires(later)), std::vector<bool>{false});
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 1);
+}
+
+TEST_P(StoreContractTest, ConcurrentSchedulersFireEachTimeOnce) {
+  Flow f = Must(store().CreateFlow(Write("shared", OneStep("a"), "schedule"), ""));
+  ASSERT_OK(store().SetFlowActive(f.id, true));
+  constexpr int kTimes = 20;
+  std::vector<std::atomic<int>> fired(kTimes);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kTimes; ++i) {
+        TimePoint at = At(60 * (i + 1));
+        weft::Run run = ScheduledRun(f.id, at);
+        bool recorded = false;
+        if (t % 2 == 0) {
+          auto r = store().RecordScheduleFire(f.id, at, &run, at + Millis(60'000), 0);
+          ASSERT_TRUE(r.has_value()) << r.error().message;
+          recorded = *r;
+        } else {
+          auto r = store().RecordScheduleFires({ScheduleFire{f.id, at, run, at + Millis(60'000), 0}});
+          ASSERT_TRUE(r.has_value()) << r.error().message;
+          recorded = r->at(0);
+        }
+        if (recorded) fired[i]++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kTimes; ++i) EXPECT_EQ(fired[i].load(), 1) << "time " << i;
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), kTimes);
+  EXPECT_EQ(Must(store().GetFlow(f.id)).next_run_at, At(60 * (kTimes + 1)));
+}
+
 }  // namespace weft

@@ -922,44 +922,134 @@ Result<void> SqliteStore::DeleteConnection(const std::string& id) {
 
 // ---- runs ----------------------------------------------------------------------------
 
-Result<Run> SqliteStore::CreateRun(const Run& in) {
-  return impl_->Write([&](Conn& c) -> Result<Run> {
-    Run run = in;
-    if (run.created_at == TimePoint{}) run.created_at = impl_->Now();
-    if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
-    for (auto& st : run.steps) st.run_id = run.id;
-    // One statement commits on its own; steps given with the run (a retry's
-    // reused steps) go in the same transaction.
-    std::optional<WriteTxn> txn;
-    if (!run.steps.empty()) txn.emplace(c);
-    {
-      Stmt s(c, "INSERT INTO runs (" RUN_COLS
-                ") VALUES (:id, :flow_id, :flow_name, :flow_version, :trigger_type, :trigger, "
-                ":status, :scheduled_for, :created_at, :started_at, :finished_at, :input, "
-                ":output, :error, :retry_of, :claimed_by, :lease_until, :not_before, "
-                ":cancel_requested)");
-      s.Text(":id", run.id)
-          .Text(":flow_id", run.flow_id)
-          .Text(":flow_name", run.flow_name)
-          .Int(":flow_version", run.flow_version)
-          .Text(":trigger_type", run.trigger_type)
-          .JsonText(":trigger", run.trigger)
-          .Time(":created_at", run.created_at)
-          .JsonText(":input", run.input)
-          .Text(":retry_of", run.retry_of);
-      BindRunState(s, run);
-      try {
-        s.Run();
-      } catch (const SqlError& e) {
-        if (IsConstraint(e, SQLITE_CONSTRAINT_PRIMARYKEY)) {
-          return Fail(ErrorCode::kConflict, "run " + run.id + " already exists");
-        }
-        throw;
+namespace {
+
+// Inserts `run` (and the steps given with it); kConflict when the id exists.
+Result<Run> InsertRun(Conn& c, Run run, TimePoint now) {
+  if (run.created_at == TimePoint{}) run.created_at = now;
+  if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
+  for (auto& st : run.steps) st.run_id = run.id;
+  // One statement commits on its own; steps given with the run (a retry's
+  // reused steps) go in the same transaction.
+  std::optional<WriteTxn> txn;
+  if (!run.steps.empty()) txn.emplace(c);
+  {
+    Stmt s(c, "INSERT INTO runs (" RUN_COLS
+              ") VALUES (:id, :flow_id, :flow_name, :flow_version, :trigger_type, :trigger, "
+              ":status, :scheduled_for, :created_at, :started_at, :finished_at, :input, "
+              ":output, :error, :retry_of, :claimed_by, :lease_until, :not_before, "
+              ":cancel_requested)");
+    s.Text(":id", run.id)
+        .Text(":flow_id", run.flow_id)
+        .Text(":flow_name", run.flow_name)
+        .Int(":flow_version", run.flow_version)
+        .Text(":trigger_type", run.trigger_type)
+        .JsonText(":trigger", run.trigger)
+        .Time(":created_at", run.created_at)
+        .JsonText(":input", run.input)
+        .Text(":retry_of", run.retry_of);
+    BindRunState(s, run);
+    try {
+      s.Run();
+    } catch (const SqlError& e) {
+      if (IsConstraint(e, SQLITE_CONSTRAINT_PRIMARYKEY)) {
+        return Fail(ErrorCode::kConflict, "run " + run.id + " already exists");
       }
+      throw;
     }
-    for (const auto& st : run.steps) UpsertStep(c, st);
-    if (txn) txn->Commit();
-    return run;
+  }
+  for (const auto& st : run.steps) UpsertStep(c, st);
+  if (txn) txn->Commit();
+  return run;
+}
+
+}  // namespace
+
+Result<Run> SqliteStore::CreateRun(const Run& in) {
+  return impl_->Write([&](Conn& c) -> Result<Run> { return InsertRun(c, in, impl_->Now()); });
+}
+
+Result<void> SqliteStore::SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) {
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    Stmt s(c, "UPDATE flows SET next_run_at = :next WHERE id = :id");
+    s.Time(":next", next_run_at).Text(":id", id).Run();
+    if (c.Changes() == 0) return NotFound("flow " + id);
+    return Ok();
+  });
+}
+
+namespace {
+
+// One schedule fire inside the caller's transaction (RecordScheduleFire(s)).
+// With `only_active`, a fire of an inactive flow is refused like a repeated one.
+Result<bool> RecordFire(Conn& c, const std::string& flow_id, TimePoint scheduled_for, const Run* run,
+                        std::optional<TimePoint> next_run_at, int64_t missed, bool only_active,
+                        TimePoint now) {
+  {
+    Stmt s(c, "SELECT active FROM flows WHERE id = :id");
+    s.Text(":id", flow_id);
+    if (!s.Step()) {
+      if (only_active) return false;
+      return NotFound("flow " + flow_id);
+    }
+    if (only_active && s.ColInt(0) == 0) return false;
+  }
+  {
+    // Fire times of a flow only move forward: a time at or before the last
+    // recorded one was fired already (by another scheduler, or before a restart).
+    Stmt s(c,
+           "INSERT INTO schedule_fires (flow_id, scheduled_for) SELECT :flow, :at "
+           "WHERE NOT EXISTS (SELECT 1 FROM schedule_fires WHERE flow_id = :flow "
+           "AND scheduled_for >= :at)");
+    s.Text(":flow", flow_id).Time(":at", scheduled_for).Run();
+  }
+  if (c.Changes() == 0) return false;
+  {
+    Stmt s(c, "DELETE FROM schedule_fires WHERE flow_id = :flow AND scheduled_for < :at");
+    s.Text(":flow", flow_id).Time(":at", scheduled_for).Run();
+  }
+  if (run) {
+    auto inserted = InsertRun(c, *run, now);
+    if (!inserted) return Fail(inserted.error());
+  }
+  {
+    Stmt s(c,
+           "UPDATE flows SET next_run_at = :next, missed_fires = missed_fires + :missed "
+           "WHERE id = :id");
+    s.Time(":next", next_run_at).Int(":missed", missed).Text(":id", flow_id).Run();
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<bool>> SqliteStore::RecordScheduleFires(const std::vector<ScheduleFire>& fires) {
+  if (fires.empty()) return std::vector<bool>{};
+  return impl_->Write([&](Conn& c) -> Result<std::vector<bool>> {
+    WriteTxn txn(c);
+    std::vector<bool> out;
+    out.reserve(fires.size());
+    TimePoint now = impl_->Now();
+    for (const auto& f : fires) {
+      auto r = RecordFire(c, f.flow_id, f.scheduled_for, f.run ? &*f.run : nullptr, f.next_run_at,
+                          f.missed, true, now);
+      if (!r) return Fail(r.error());  // the whole batch rolls back
+      out.push_back(*r);
+    }
+    txn.Commit();
+    return out;
+  });
+}
+
+Result<bool> SqliteStore::RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for,
+                                             const Run* run, std::optional<TimePoint> next_run_at,
+                                             int64_t missed) {
+  return impl_->Write([&](Conn& c) -> Result<bool> {
+    WriteTxn txn(c);
+    auto r = RecordFire(c, flow_id, scheduled_for, run, next_run_at, missed, false, impl_->Now());
+    if (!r || !*r) return r;
+    txn.Commit();
+    return true;
   });
 }
 
@@ -1112,7 +1202,8 @@ Result<bool> SqliteStore::RequestCancel(const std::string& run_id) {
   return impl_->Write([&](Conn& c) -> Result<bool> {
     {
       Stmt s(c,
-             std::string("UPDATE runs SET cancel_requested = 1 WHERE id = :id AND ") + kUnfinished);
+             std::string("UPDATE runs SET cancel_requested = 1, not_before = CASE WHEN claimed_by = '' "
+                         "THEN NULL ELSE not_before END WHERE id = :id AND ") + kUnfinished);
       s.Text(":id", run_id).Run();
     }
     if (c.Changes() > 0) return true;

@@ -79,6 +79,10 @@ class SqliteStore : public Store {
   Result<void> SaveStepRun(const StepRun& step) override;
   Result<bool> RequestCancel(const std::string& run_id) override;
   Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
+  Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) override;
+  Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for, const Run* run,
+                                  std::optional<TimePoint> next_run_at, int64_t missed) override;
+  Result<std::vector<bool>> RecordScheduleFires(const std::vector<ScheduleFire>& fires) override;
 
   Result<Delivery> CreateDelivery(const Delivery& d) override;
   Result<Delivery> GetDelivery(const std::string& id) override;
