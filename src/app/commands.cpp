@@ -8,8 +8,10 @@
 
 #include "app/client.h"
 #include "common/clock.h"
+#include "common/time_format.h"
 #include "connectors/utilities/utilities.h"
 #include "core/document.h"
+#include "schedule/schedule.h"
 
 namespace weft::app {
 namespace {
@@ -189,6 +191,36 @@ int Validate(const std::string& file, const std::string& timezone) {
   std::cout << file << ": valid flow \"" << valid->document.name << "\" (" << valid->document.steps.size()
             << " top-level steps)\n";
   for (const auto& w : valid->warnings) std::cerr << "warning: " << w.path << ": " << w.message << "\n";
+  return 0;
+}
+
+int CronNext(const std::string& expr, const std::string& timezone, const std::string& after, int count,
+             bool json) {
+  if (count < 1 || count > 100) return Problem("--count must be between 1 and 100");
+  SystemClock clock;
+  TimePoint from = clock.Now();
+  if (!after.empty()) {
+    auto parsed = ParseIso(after);
+    if (!parsed) return Problem("--after must be an ISO-8601 instant such as 2026-12-01T09:00:00Z");
+    from = *parsed;
+  }
+  // The same document and answer as POST /api/v1/schedules/preview.
+  auto schedule = ParseSchedule(Json{{"kind", "cron"}, {"cron", expr}, {"timezone", timezone}}, "UTC");
+  if (!schedule) {
+    std::cerr << "weft: " << schedule.error().message << "\n";
+    for (const auto& d : schedule.error().details) {
+      std::cerr << "  " << (d.path == "cron" ? "EXPR" : d.path == "timezone" ? "--tz" : d.path) << ": "
+                << d.message << "\n";
+    }
+    return 1;
+  }
+  Json preview = SchedulePreview(*schedule, from, static_cast<size_t>(count));
+  if (json) {
+    std::cout << preview.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << GetString(preview, "description") << "\n";
+  for (const auto& t : preview["next"]) std::cout << t.get<std::string>() << "\n";
   return 0;
 }
 

@@ -82,6 +82,18 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("FILE", file, "flow document (JSON or YAML)")->required();
   validate_cmd->add_option("--timezone", timezone, "default time zone of schedules")->capture_default_str();
 
+  // cron next
+  auto* cron_cmd = app.add_subcommand("cron", "Cron expressions, locally, without a server");
+  cron_cmd->require_subcommand(1);
+  std::string cron_expr, cron_tz = "UTC", cron_after;
+  int cron_count = 5;
+  auto* cron_next_cmd = cron_cmd->add_subcommand("next", "Print the next fire times of a cron expression");
+  cron_next_cmd->add_option("EXPR", cron_expr, "5 fields, or 6 with seconds first; quote it")->required();
+  cron_next_cmd->add_option("--tz", cron_tz, "IANA time zone")->capture_default_str();
+  cron_next_cmd->add_option("--after", cron_after, "ISO-8601 instant to start after (default: now)");
+  cron_next_cmd->add_option("--count", cron_count, "how many fire times (1-100)")->capture_default_str();
+  cron_next_cmd->add_flag("--json", json, "print {next, description} as the preview API answers");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -94,5 +106,6 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return weft::app::FlowRun(client, name, input, wait, json);
   if (show_cmd->parsed()) return weft::app::RunShow(client, run_id, json);
   if (validate_cmd->parsed()) return weft::app::Validate(file, timezone);
+  if (cron_next_cmd->parsed()) return weft::app::CronNext(cron_expr, cron_tz, cron_after, cron_count, json);
   return 2;
 }
