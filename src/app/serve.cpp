@@ -11,8 +11,18 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "connectors/data/data.h"
+#include "connectors/ftp/ftp.h"
+#include "connectors/http/http.h"
+#include "connectors/postgres/postgres.h"
+#include "connectors/s3/s3.h"
+#include "connectors/sftp/sftp.h"
+#include "connectors/smtp/smtp.h"
+#include "connectors/sqlite/sqlite.h"
 #include "connectors/utilities/utilities.h"
 #include "core/action.h"
+#include "core/connection_service.h"
+#include "core/secrets.h"
 #include "core/events.h"
 #include "core/flow_service.h"
 #include "core/run_service.h"
@@ -107,8 +117,19 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
                            {"schema_version", std::to_string((*store)->schema_version())},
                            {"synchronous", o.sqlite_sync}});
 
+  auto secrets = SecretBox::Open(o.data_dir);
+  if (!secrets) return Fatal(secrets.error().message);
+
   ActionCatalog catalog;
   connectors::RegisterUtilities(catalog);
+  connectors::RegisterDataFormats(catalog);
+  connectors::RegisterHttp(catalog);
+  connectors::RegisterSmtp(catalog);
+  connectors::RegisterFtp(catalog);
+  connectors::RegisterSftp(catalog);
+  connectors::RegisterS3(catalog);
+  connectors::RegisterPostgres(catalog);
+  connectors::RegisterSqlite(catalog);
   ChangeHub hub;
 
   server::ServerOptions server_options;
@@ -125,9 +146,13 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   ScheduleFacts schedule_facts;  // save-time schedule validation, Flow List summaries
   FlowService flows(**store, catalog, hub, clock, flow_options, &schedule_facts);
   RunService runs(**store, hub, clock);
+  ConnectionService connections(**store, catalog, *secrets, clock);
 
   EngineOptions engine_options;
   engine_options.workers = o.workers;
+  engine_options.resolve_connection = [&connections](const std::string& name) {
+    return connections.Resolve(name);
+  };
   Engine engine(**store, catalog, hub, clock, engine_options);
   engine.Start();
   SchedulerOptions scheduler_options;
@@ -146,6 +171,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   hooks.Start();
 
   server::ApiServices services{flows, runs, catalog, hub, clock};
+  services.connections = &connections;
   services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };
   services.list_deliveries = [&hooks](server::HttpRequest& req) { return hooks.ListDeliveries(req); };
   services.get_delivery = [&hooks](server::HttpRequest& req) { return hooks.GetDelivery(req); };

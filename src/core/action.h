@@ -68,6 +68,9 @@ struct ActionContext {
   TimePoint deadline;             // the attempt's timeout
   const std::atomic<bool>& cancelled;
   std::function<void(const std::string& level, const std::string& message)> log;
+  // The run context expressions see (trigger, steps, run, item, index), for
+  // actions that evaluate JSONata themselves (data.transform). Never null in a run.
+  const Json* context = nullptr;
 };
 
 struct ActionOutcome {

@@ -4,10 +4,12 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/clock.h"
+#include "common/result.h"
 #include "core/action.h"
 #include "core/events.h"
 #include "core/store.h"
@@ -21,6 +23,9 @@ struct EngineOptions {
   Millis poll_interval{1'000};   // look for work this often even without a wake-up
   size_t max_step_output = 4u << 20;  // bytes of JSON a step may output
   Millis stop_grace{10'000};     // Stop() waits this long for running steps
+  // Looks a connection up by name with its secrets decrypted (app wires the
+  // ConnectionService). Without it, connections are read from the store as is.
+  std::function<Result<Connection>(const std::string& name)> resolve_connection;
 };
 
 class Engine {

@@ -132,6 +132,21 @@ steps:
   for (const auto& s : run.steps) EXPECT_EQ(s.status, StepStatus::kSucceeded);
 }
 
+TEST_F(EngineTest, TransformReadsTheRunContextOrItsInput) {
+  std::string id = CreateFlow(R"yaml(
+name: reshape
+steps:
+  - {id: fetch, uses: data.set, with: {value: {items: [{price: 5, name: a}, {price: 15, name: b}, {price: 25, name: c}]}}}
+  - {id: pick, uses: data.transform, with: {expression: "steps.fetch.output.items[price > 10].name"}}
+  - {id: count, uses: data.transform, with: {expression: "$count($)", input: "{{ steps.pick.output }}"}}
+)yaml");
+  StartEngine();
+  weft::Run run = RunAndWait(id);
+  ASSERT_EQ(run.status, RunStatus::kSucceeded) << run.error.dump();
+  EXPECT_EQ(Find(run, "pick")->output, Json({"b", "c"}));
+  EXPECT_EQ(run.output, 2);
+}
+
 TEST_F(EngineTest, IfTakesOneBranchAndSkipsTheOther) {
   std::string id = CreateFlow(R"(
 name: branch

@@ -460,7 +460,8 @@ class RunExecution {
 
     std::optional<Connection> connection;
     if (!step.connection.empty()) {
-      auto c = store_.GetConnectionByName(step.connection);
+      auto c = options_.resolve_connection ? options_.resolve_connection(step.connection)
+                                           : store_.GetConnectionByName(step.connection);
       if (!c) return FailStep(r, Error(ErrorCode::kStepFailed, "connection \"" + step.connection + "\" does not exist"), scope);
       if (!c->active) return FailStep(r, Error(ErrorCode::kStepFailed, "connection \"" + step.connection + "\" is inactive"), scope);
       connection = std::move(*c);
@@ -485,7 +486,8 @@ class RunExecution {
                       [&](const std::string& level, const std::string& message) {
                         logs.push_back({{"at", FormatIso(clock_.Now())}, {"level", level}, {"message", message}});
                         log::Info(message, {{"run", run_.id}, {"step", r.path}, {"level", level}});
-                      }};
+                      },
+                      &scope};
     ActionOutcome out = action->Execute(ctx);
     r.logs = std::move(logs);
     if (!out.error) return Succeed(r, std::move(out.output), scope);

@@ -54,7 +54,9 @@ class TransformAction : public Action {
     auto compiled = expr::Expression::Compile(source);
     if (compiled.error)
       return ActionOutcome::Failed(ErrorCode::kExpression, compiled.error->code + ": " + compiled.error->message);
-    Json input = ctx.input.value("input", Json(nullptr));
+    // Without an `input`, the expression reads the run context, like {{ }} does.
+    auto given = ctx.input.find("input");
+    const Json& input = given != ctx.input.end() ? *given : (ctx.context ? *ctx.context : Json::object());
     auto r = compiled.expression->Evaluate(input);
     if (!r.ok()) return ActionOutcome::Failed(ErrorCode::kExpression, r.error->code + ": " + r.error->message);
     return ActionOutcome::Ok(r.value ? *r.value : Json(nullptr));
@@ -87,9 +89,9 @@ void RegisterUtilities(ActionCatalog& catalog) {
        {Input("value", "Value", "any", true, "Any JSON value; {{ }} expressions are resolved.")},
        "The value.", {}},
       {"transform", "Transform with JSONata",
-       "Evaluates a JSONata expression over an input (default: nothing) and outputs the result.",
+       "Evaluates a JSONata expression and outputs the result. It reads `input` when given, else the run context (trigger, steps, run).",
        {Input("expression", "Expression", "expression", true, "A JSONata expression, without {{ }}."),
-        Input("input", "Input", "any", false, "The value the expression reads as $ (use {{ }} to pick it).")},
+        Input("input", "Input", "any", false, "The value the expression reads as $; without it, the run context.")},
        "The expression's result.", {}},
   };
   catalog.Register(data, {{"set", std::make_shared<SetAction>()}, {"transform", std::make_shared<TransformAction>()}});
