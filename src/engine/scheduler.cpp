@@ -1,6 +1,9 @@
 #include "engine/scheduler.h"
 
 #include <condition_variable>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <map>
 #include <mutex>
 #include <queue>
@@ -229,6 +232,11 @@ class Scheduler::Impl {
   void Loop() {
     started_at_ = clock_.Now();
     LoadAll(true);
+#if defined(__GLIBC__)
+    // Loading every flow's document is the scheduler's one big allocation;
+    // give what it freed back to the system rather than keep it resident.
+    malloc_trim(0);
+#endif
     auto rescan_after = [this] {
       // Without rescans, wake once an hour anyway (a bounded wait is safe on every clock).
       return clock_.Now() + (options_.rescan_interval > Millis(0) ? options_.rescan_interval : Millis(3'600'000));
