@@ -1065,7 +1065,8 @@ Result<bool> PostgresStore::RequestCancel(const std::string& run_id) {
     // true when the run was unfinished (and is now marked), false when it had
     // finished, no row when there is no such run.
     Rows rows = c.Exec(
-        "WITH u AS (UPDATE runs SET cancel_requested = true WHERE id = $1 AND " UNFINISHED
+        "WITH u AS (UPDATE runs SET cancel_requested = true, not_before = CASE WHEN claimed_by = '' "
+        "THEN NULL ELSE not_before END WHERE id = $1 AND " UNFINISHED
         " RETURNING id) SELECT EXISTS (SELECT 1 FROM u) FROM runs WHERE id = $1",
         Params().Text(run_id));
     if (rows.empty()) return NotFound("run " + run_id);
