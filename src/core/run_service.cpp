@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/ids.h"
+#include "common/time_format.h"
 
 namespace weft {
 
@@ -99,23 +100,21 @@ Result<Run> RunService::Retry(const std::string& id) {
   run.scheduled_for = old->scheduled_for;
   run.retry_of = old->id;
   run.created_at = now;
-  // Held back until the reused steps are copied; released right after.
-  run.not_before = now + Millis(30'000);
-  auto created = store_.CreateRun(run);
-  if (!created) return created;
+  // The reused steps go in with the run, in one transaction: a worker never
+  // sees the new run without them.
   int seq = 0;
   for (const auto& step : old->steps) {
     if (step.status != StepStatus::kSucceeded && step.status != StepStatus::kSkipped) continue;
     StepRun copy = step;
     copy.run_id = run.id;
-    copy.seq = seq++;
-    copy.logs = Json::array({{{"at", step.finished_at ? ToUnixMs(*step.finished_at) : 0},
+    copy.seq = ++seq;
+    copy.logs = Json::array({{{"at", FormatIso(step.finished_at.value_or(now))},
                               {"level", "info"},
                               {"message", "reused from run " + old->id}}});
-    if (auto r = store_.SaveStepRun(copy); !r) return Fail(r.error());
+    run.steps.push_back(std::move(copy));
   }
-  created->not_before.reset();
-  if (auto r = store_.UpdateRun(*created); !r) return Fail(r.error());
+  auto created = store_.CreateRun(run);
+  if (!created) return created;
   hub_.RunQueued();
   return store_.GetRun(run.id, true);
 }
