@@ -242,23 +242,23 @@ bool Conn::Healthy() {
   if (!PQconsumeInput(conn_)) return false;
   bool notified = false;
   while (PGnotify* note = PQnotifies(conn_)) {
-    notifications_.emplace_back(note->relname);
+    notifications_.emplace_back(note->relname, note->extra ? note->extra : "");
     PQfreemem(note);
     notified = true;
   }
   return notified && PQstatus(conn_) == CONNECTION_OK;
 }
 
-std::vector<std::string> Conn::TakeNotifications() {
+std::vector<std::pair<std::string, std::string>> Conn::TakeNotifications() {
   PQconsumeInput(conn_);
   while (PGnotify* note = PQnotifies(conn_)) {
-    notifications_.emplace_back(note->relname);
+    notifications_.emplace_back(note->relname, note->extra ? note->extra : "");
     PQfreemem(note);
   }
   return std::exchange(notifications_, {});
 }
 
-std::vector<std::string> Conn::WaitForNotifications(Millis timeout) {
+std::vector<std::pair<std::string, std::string>> Conn::WaitForNotifications(Millis timeout) {
   if (notifications_.empty()) {
     pollfd pfd{PQsocket(conn_), POLLIN, 0};
     if (pfd.fd < 0) throw PgError("08006", "PostgreSQL: the connection is closed", true);
@@ -365,6 +365,15 @@ void Pool::Clear() {
 int Pool::open_connections() const {
   std::lock_guard lock(mu_);
   return open_;
+}
+
+int32_t SchemaKey(const std::string& schema) {
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (unsigned char ch : schema) {
+    h ^= ch;
+    h *= 16777619u;
+  }
+  return static_cast<int32_t>(h);
 }
 
 std::string QuoteIdent(const std::string& name) {

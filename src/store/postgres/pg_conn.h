@@ -116,12 +116,12 @@ class Conn {
   // whatever the server sent while it was idle (a restarting server sends
   // "terminating connection" and closes) and checks the status.
   bool Healthy();
-  // Names of NOTIFY channels received so far (drained).
-  std::vector<std::string> TakeNotifications();
+  // NOTIFYs received so far (drained): channel and payload.
+  std::vector<std::pair<std::string, std::string>> TakeNotifications();
   // Waits up to `timeout` for the server to send something (a NOTIFY), then
   // returns the notifications received (empty on timeout). Throws PgError
   // when the connection broke.
-  std::vector<std::string> WaitForNotifications(Millis timeout);
+  std::vector<std::pair<std::string, std::string>> WaitForNotifications(Millis timeout);
 
   TimePoint last_used{};
 
@@ -134,7 +134,7 @@ class Conn {
   PGconn* conn_;
   std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
   bool maybe_committed_ = false;
-  std::vector<std::string> notifications_;
+  std::vector<std::pair<std::string, std::string>> notifications_;  // channel, payload
 };
 
 // A bounded pool of connections, opened lazily and reopened when broken.
@@ -184,6 +184,10 @@ class Pool {
   std::vector<std::unique_ptr<Conn>> idle_;
   int open_ = 0;  // idle plus leased plus being opened
 };
+
+// A stable 32-bit hash of a schema name (FNV-1a), the second half of weft's
+// advisory lock keys, so installations in different schemas do not collide.
+int32_t SchemaKey(const std::string& schema);
 
 // Quotes an identifier for SQL ("my schema" -> "\"my schema\"").
 std::string QuoteIdent(const std::string& name);

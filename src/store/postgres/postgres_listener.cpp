@@ -37,12 +37,24 @@ Result<std::unique_ptr<PostgresListener>> PostgresListener::Open(
 }
 
 Result<std::vector<std::string>> PostgresListener::Wait(Millis timeout) {
+  auto events = WaitEvents(timeout);
+  if (!events) return Fail(std::move(events).error());
+  std::vector<std::string> out;
+  out.reserve(events->size());
+  for (auto& e : *events) out.push_back(std::move(e.channel));
+  return out;
+}
+
+Result<std::vector<PostgresListener::Event>> PostgresListener::WaitEvents(Millis timeout) {
   try {
     if (!impl_->conn) {
       impl_->Connect();
-      return std::vector<std::string>{"*"};  // whatever was sent meanwhile is lost
+      return std::vector<Event>{{"*", ""}};  // whatever was sent meanwhile is lost
     }
-    return impl_->conn->WaitForNotifications(timeout);
+    std::vector<Event> out;
+    for (auto& [channel, payload] : impl_->conn->WaitForNotifications(timeout))
+      out.push_back({std::move(channel), std::move(payload)});
+    return out;
   } catch (const PgError& e) {
     impl_->conn.reset();  // reconnect on the next call
     return Fail(ErrorCode::kUnavailable, e.what());

@@ -33,6 +33,14 @@ class PostgresListener {
   // down (the caller waits and calls again).
   Result<std::vector<std::string>> Wait(Millis timeout);
 
+  // As Wait, with each NOTIFY's payload: {channel, payload}; after a
+  // reconnect {"*", ""} once.
+  struct Event {
+    std::string channel;
+    std::string payload;
+  };
+  Result<std::vector<Event>> WaitEvents(Millis timeout);
+
  private:
   struct Impl;
   explicit PostgresListener(std::unique_ptr<Impl> impl);
