@@ -147,6 +147,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   FlowService flows(**store, catalog, hub, clock, flow_options, &schedule_facts);
   RunService runs(**store, hub, clock);
   ConnectionService connections(**store, catalog, *secrets, clock);
+  connections.SetOAuthRedirectUri(flow_options.public_url + "/api/v1/oauth/callback");
 
   EngineOptions engine_options;
   engine_options.workers = o.workers;

@@ -47,6 +47,17 @@ const ConnectionTester* ActionCatalog::FindTester(const std::string& connector) 
   return it == testers_.end() ? nullptr : &it->second;
 }
 
+void ActionCatalog::SetOAuthExchanger(const std::string& connector, const std::string& auth_type,
+                                      OAuthExchanger exchanger) {
+  oauth_exchangers_[{connector, auth_type}] = std::move(exchanger);
+}
+
+const OAuthExchanger* ActionCatalog::FindOAuthExchanger(const std::string& connector,
+                                                        const std::string& auth_type) const {
+  auto it = oauth_exchangers_.find({connector, auth_type});
+  return it == oauth_exchangers_.end() ? nullptr : &it->second;
+}
+
 Json FieldSpecToJson(const FieldSpec& f) {
   Json j = {{"name", f.name}, {"title", f.title.empty() ? f.name : f.title}, {"type", f.type},
             {"required", f.required}, {"secret", f.secret}};

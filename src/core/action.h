@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/result.h"
 #include "core/model.h"
 
 namespace weft {
@@ -108,6 +109,18 @@ struct ConnectionTestResult {
 };
 using ConnectionTester = std::function<ConnectionTestResult(const Connection&, Clock&)>;
 
+// OAuth2 authorization code grant (GET /connections/{id}/oauth/start and the
+// callback): the connector exchanges the code the provider sent back for
+// tokens at the connection's token URL. The answer is the token endpoint's
+// JSON object ({access_token, refresh_token, expires_in, ...}); a failure
+// names what the provider said, with secrets redacted.
+struct OAuthCodeGrant {
+  std::string code;
+  std::string redirect_uri;
+  std::string code_verifier;  // PKCE
+};
+using OAuthExchanger = std::function<Result<Json>(const Connection&, const OAuthCodeGrant&, Clock&)>;
+
 class ActionCatalog {
  public:
   // Registers a connector and the implementation of each action it declares
@@ -122,6 +135,9 @@ class ActionCatalog {
   const ConnectorSpec* ConnectorOf(const std::string& uses) const;
   std::shared_ptr<Action> FindAction(const std::string& uses) const;
   const ConnectionTester* FindTester(const std::string& connector) const;
+  // The connector's code exchange, for connections whose auth type is `auth_type`.
+  void SetOAuthExchanger(const std::string& connector, const std::string& auth_type, OAuthExchanger exchanger);
+  const OAuthExchanger* FindOAuthExchanger(const std::string& connector, const std::string& auth_type) const;
   const std::vector<ConnectorSpec>& Connectors() const { return connectors_; }
 
   Json ToJson() const;  // {"connectors": [...]} as GET /api/v1/connectors answers
@@ -130,6 +146,7 @@ class ActionCatalog {
   std::vector<ConnectorSpec> connectors_;
   std::map<std::string, std::shared_ptr<Action>> actions_;  // by "connector.action"
   std::map<std::string, ConnectionTester> testers_;
+  std::map<std::pair<std::string, std::string>, OAuthExchanger> oauth_exchangers_;
 };
 
 Json FieldSpecToJson(const FieldSpec& f);

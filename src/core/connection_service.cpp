@@ -1,8 +1,14 @@
 #include "core/connection_service.h"
 
-#include <algorithm>
-#include <chrono>
+#include <sodium.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <optional>
+
+#include "common/ids.h"
 #include "common/time_format.h"
 #include "core/api_json.h"
 #include "core/document.h"
@@ -77,6 +83,47 @@ void KeepMasked(Json& obj, const Json& stored, const std::vector<FieldSpec>& fie
 void DropMasks(Json& obj, const std::vector<FieldSpec>& fields) {
   for (const auto& f : fields)
     if (f.secret && obj.contains(f.name) && IsMask(obj[f.name])) obj.erase(f.name);
+}
+
+std::string UrlEncode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string Base64Url(const unsigned char* data, size_t len) {
+  std::string out(sodium_base64_encoded_len(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+// Re-encodes base64 text from one libsodium variant to another; nullopt when malformed.
+std::optional<std::string> Recode(std::string_view text, int from, int to) {
+  std::string bin(text.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), text.data(), text.size(), nullptr,
+                        &len, nullptr, from) != 0)
+    return std::nullopt;
+  std::string out(sodium_base64_encoded_len(len, to), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bin.data()), len, to);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+const AuthTypeSpec* FindAuthType(const ConnectorSpec& spec, const std::string& name) {
+  for (const auto& a : spec.auth_types)
+    if (a.name == name) return &a;
+  return nullptr;
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
@@ -267,6 +314,100 @@ Result<std::vector<std::string>> ConnectionService::FlowsUsing(const std::string
     if (std::find(used.begin(), used.end(), name) != used.end()) users.push_back(f.name);
   }
   return users;
+}
+
+Result<ConnectionService::OAuthStart> ConnectionService::StartOAuth(const std::string& id) {
+  auto stored = store_.GetConnection(id);
+  if (!stored) return Fail(std::move(stored).error());
+  std::string type = GetString(stored->auth, "type");
+  if (!catalog_.FindOAuthExchanger(stored->connector, type))
+    return Fail(ErrorCode::kValidation,
+                "connection \"" + stored->name + "\" does not use an OAuth2 authorization code auth type",
+                {{"auth.type", "must be oauth2_code to authorize in the browser"}});
+  std::string authorize_url = GetString(stored->auth, "authorize_url");
+  if (authorize_url.empty())
+    return Fail(ErrorCode::kValidation, "auth.authorize_url is required", {{"auth.authorize_url", "is required"}});
+  if (oauth_redirect_uri_.empty()) return Fail(ErrorCode::kUnavailable, "OAuth callbacks are not set up in this server");
+
+  OAuthStart out;
+  out.browser_nonce = RandomToken(160);
+  std::string verifier = RandomToken(256);  // PKCE: 43+ characters of [A-Za-z0-9]
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size());
+  TimePoint expires = clock_.Now() + kOAuthStateLifetime;
+  Json payload = {{"c", stored->id}, {"n", out.browser_nonce}, {"e", ToUnixMs(expires)},
+                  {"v", verifier}, {"r", oauth_redirect_uri_}};
+  std::string sealed = box_.Encrypt(payload).substr(SecretBox::kPrefix.size());
+  auto state = Recode(sealed, sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  if (!state) return Fail(ErrorCode::kInternal, "could not encode the OAuth state");
+
+  std::string url = authorize_url;
+  url += url.find('?') == std::string::npos ? '?' : '&';
+  url += "response_type=code&client_id=" + UrlEncode(GetString(stored->auth, "client_id")) +
+         "&redirect_uri=" + UrlEncode(oauth_redirect_uri_) + "&state=" + *state +
+         "&code_challenge=" + Base64Url(digest, sizeof digest) + "&code_challenge_method=S256";
+  std::string scope = GetString(stored->auth, "scope");
+  if (!scope.empty()) url += "&scope=" + UrlEncode(scope);
+  std::string extra = GetString(stored->auth, "authorize_params");
+  while (!extra.empty() && (extra.front() == '&' || extra.front() == '?')) extra.erase(0, 1);
+  if (!extra.empty()) url += "&" + extra;
+  out.authorize_url = std::move(url);
+  return out;
+}
+
+Result<Connection> ConnectionService::FinishOAuth(const std::string& state, const std::string& code,
+                                                  const std::string& browser_nonce) {
+  auto invalid = [](const std::string& why) {
+    return Fail(ErrorCode::kBadRequest, "this authorization cannot be completed: " + why +
+                                            ". Start it again from the Connections page.");
+  };
+  if (state.empty()) return invalid("the provider sent no state");
+  auto sealed = Recode(state, sodium_base64_VARIANT_URLSAFE_NO_PADDING, sodium_base64_VARIANT_ORIGINAL);
+  if (!sealed) return invalid("the state is not one this server made");
+  auto payload = box_.Decrypt(std::string(SecretBox::kPrefix) + *sealed);
+  if (!payload || !payload->is_object()) return invalid("the state is not one this server made");
+  std::string nonce = GetString(*payload, "n");
+  TimePoint expires = FromUnixMs(payload->value("e", int64_t{0}));
+  TimePoint now = clock_.Now();
+  if (now >= expires) return invalid("it was started more than 10 minutes ago");
+  if (browser_nonce.size() != nonce.size() ||
+      sodium_memcmp(browser_nonce.data(), nonce.data(), nonce.size()) != 0)
+    return invalid("it was started in another browser (or its cookie is gone)");
+  {
+    std::lock_guard<std::mutex> g(oauth_mu_);
+    std::erase_if(oauth_used_, [&](const auto& kv) { return kv.second <= now; });
+    if (!oauth_used_.emplace(nonce, expires).second) return invalid("it has been completed already");
+  }
+  if (code.empty()) return invalid("the provider sent no code");
+
+  auto stored = store_.GetConnection(GetString(*payload, "c"));
+  if (!stored) return Fail(std::move(stored).error());
+  const ConnectorSpec* spec = catalog_.FindConnector(stored->connector);
+  std::string type = GetString(stored->auth, "type");
+  const OAuthExchanger* exchange = catalog_.FindOAuthExchanger(stored->connector, type);
+  const AuthTypeSpec* auth_spec = spec ? FindAuthType(*spec, type) : nullptr;
+  if (!spec || !exchange || !auth_spec)
+    return Fail(ErrorCode::kConflict, "connection \"" + stored->name + "\" no longer uses OAuth2 authorization code");
+  auto opened = Open(*stored);
+  if (!opened) return Fail(std::move(opened).error());
+  OAuthCodeGrant grant{code, GetString(*payload, "r"), GetString(*payload, "v")};
+  auto tokens = (*exchange)(*opened, grant, clock_);
+  if (!tokens) return Fail(std::move(tokens).error());
+
+  // The tokens go into the stored (sealed) auth and are sealed in turn.
+  Connection c = std::move(*stored);
+  c.auth["access_token"] = (*tokens)["access_token"];
+  if (tokens->contains("refresh_token") && (*tokens)["refresh_token"].is_string())
+    c.auth["refresh_token"] = (*tokens)["refresh_token"];  // else a refresh token stored before stays
+  c.auth.erase("expires_at");
+  if (auto e = tokens->find("expires_in"); e != tokens->end() && e->is_number()) {
+    int64_t seconds = e->get<int64_t>();
+    int64_t margin = std::min<int64_t>(30, seconds / 10);  // stop using it a little early
+    c.auth["expires_at"] = FormatIso(now + Millis((seconds - margin) * 1000));
+  }
+  SealConnectionSecrets(c, *spec, box_);
+  c.updated_at = now;
+  return store_.UpdateConnection(c);
 }
 
 }  // namespace weft

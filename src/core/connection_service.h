@@ -6,6 +6,8 @@
 // connection a flow uses, and runs the connector's own test. Thread-safe.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,27 @@ class ConnectionService {
   // Names of flows whose latest version uses the connection `name`.
   Result<std::vector<std::string>> FlowsUsing(const std::string& name);
 
+  // ---- OAuth2 authorization code (auth types with an OAuthExchanger) ----
+  // The callback URL providers send the browser back to (public URL +
+  // /api/v1/oauth/callback); app/ sets it once at start-up.
+  void SetOAuthRedirectUri(std::string uri) { oauth_redirect_uri_ = std::move(uri); }
+  const std::string& oauth_redirect_uri() const { return oauth_redirect_uri_; }
+  struct OAuthStart {
+    std::string authorize_url;  // where to send the browser
+    std::string browser_nonce;  // to set as a cookie in that browser; the callback wants it back
+  };
+  // The provider's authorization URL for connection `id` with client_id,
+  // redirect_uri, scope, a PKCE challenge and `state`: the connection id, a
+  // nonce, the expiry and the PKCE verifier, sealed with the SecretBox
+  // (unguessable, unforgeable, bound to the connection, valid kOAuthStateLifetime).
+  Result<OAuthStart> StartOAuth(const std::string& id);
+  // The callback: opens `state`, checks it is unexpired, unused and matches
+  // `browser_nonce` (so only the browser that started can finish), exchanges
+  // `code` through the connector and stores the tokens sealed in the
+  // connection (access_token, refresh_token, expires_at). Answers it.
+  Result<Connection> FinishOAuth(const std::string& state, const std::string& code, const std::string& browser_nonce);
+  static constexpr Millis kOAuthStateLifetime{600'000};
+
  private:
   Result<Connection> FromBody(const Json& body, const Connection* stored);
 
@@ -59,6 +82,9 @@ class ConnectionService {
   const ActionCatalog& catalog_;
   const SecretBox& box_;
   Clock& clock_;
+  std::string oauth_redirect_uri_;
+  std::mutex oauth_mu_;
+  std::map<std::string, TimePoint> oauth_used_;  // nonces of states already used, until they expire
 };
 
 }  // namespace weft

@@ -243,7 +243,14 @@ class Validator {
         s.connection = it->get<std::string>();
         if (connector && !connector->needs_connection)
           Error(path + ".connection", "\"" + s.uses + "\" takes no connection");
-        else if (ctx_.connection_exists && !ctx_.connection_exists(s.connection))
+        else if (ctx_.connection_connector) {
+          auto of = ctx_.connection_connector(s.connection);
+          if (!of)
+            Warn(path + ".connection", "connection \"" + s.connection + "\" does not exist yet");
+          else if (connector && *of != connector->name)
+            Error(path + ".connection", "connection \"" + s.connection + "\" is a connection of the " + *of + " connector; \"" +
+                                            s.uses + "\" needs one of the " + connector->name + " connector");
+        } else if (ctx_.connection_exists && !ctx_.connection_exists(s.connection))
           Warn(path + ".connection", "connection \"" + s.connection + "\" does not exist yet");
       }
     } else if (connector && connector->needs_connection) {
@@ -256,7 +263,9 @@ class Validator {
     if (spec) {
       for (const auto& input : spec->inputs) {
         auto w = s.with.find(input.name);
-        if (w == s.with.end() || w->is_null()) {
+        bool blank = w != s.with.end() && w->is_string() && w->get_ref<const std::string&>().empty() &&
+                     (input.type == "string" || input.type == "text" || input.type == "expression");
+        if (w == s.with.end() || w->is_null() || blank) {
           if (input.required) Error(path + ".with." + input.name, "is required");
           continue;
         }

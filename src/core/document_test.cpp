@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace weft {
 namespace {
 
@@ -61,6 +63,46 @@ TEST(Document, UnknownConnectionIsAWarning) {
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->warnings.size(), 1u);
   EXPECT_EQ(r->warnings[0].path, "steps[0].connection");
+}
+
+TEST(Document, ConnectionOfAnotherConnectorWrongTypesAndBlankRequiredInputsAreErrors) {
+  ActionCatalog catalog = TestCatalog();
+  ConnectorSpec pg{"postgres", "PostgreSQL", "", "db", true, {}, {}, {}};
+  pg.actions.push_back({"query", "Query", "", {{"sql", "SQL", "text", true}}, "", {}});
+  catalog.Register(pg, {});
+  ValidationContext ctx{catalog};
+  ctx.connection_connector = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "warehouse") return "postgres";
+    if (name == "crm") return "http";
+    return std::nullopt;
+  };
+  Json doc = ParseJson(R"({
+    "name": "n",
+    "steps": [
+      {"id": "a", "uses": "http.request", "connection": "crm", "with": {"url": "/ok"}},
+      {"id": "b", "uses": "http.request", "connection": "warehouse", "with": {"url": "/x"}},
+      {"id": "c", "uses": "postgres.query", "connection": "warehouse", "with": {"sql": ""}},
+      {"id": "d", "uses": "http.request", "connection": "crm", "with": {"url": 42, "method": "{{ trigger.body.m }}"}},
+      {"id": "e", "uses": "http.request", "connection": "later", "with": {"url": "{{ trigger.body.url }}"}}
+    ]})").value();
+  auto r = ValidateFlowDocument(doc, ctx);
+  ASSERT_FALSE(r);
+  auto paths = Paths(r.error());
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(paths, (std::vector<std::string>{"steps[1].connection", "steps[2].with.sql", "steps[3].with.url"}));
+  for (const auto& d : r.error().details) {
+    if (d.path != "steps[1].connection") continue;
+    EXPECT_EQ(d.message, "connection \"warehouse\" is a connection of the postgres connector; \"http.request\" needs one of the http connector");
+  }
+
+  // Without those errors the unknown connection is only a warning.
+  doc["steps"].erase(1);
+  doc["steps"][1]["with"]["sql"] = "SELECT 1";
+  doc["steps"][2]["with"]["url"] = "/fine";
+  auto ok = ValidateFlowDocument(doc, ctx);
+  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_EQ(ok->warnings.size(), 1u);
+  EXPECT_EQ(ok->warnings[0].path, "steps[3].connection");
 }
 
 TEST(Document, ExpressionSyntaxErrorNamesTheField) {

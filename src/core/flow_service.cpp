@@ -65,6 +65,11 @@ ValidationContext FlowService::MakeContext(const Json* previous) {
   ctx.connection_exists = [this](const std::string& name) {
     return store_.GetConnectionByName(name).has_value();
   };
+  ctx.connection_connector = [this](const std::string& name) -> std::optional<std::string> {
+    auto c = store_.GetConnectionByName(name);
+    if (!c) return std::nullopt;
+    return c->connector;
+  };
   ctx.default_timezone = options_.default_timezone;
   ctx.now = clock_.Now();
   ctx.previous = previous;

@@ -151,6 +151,16 @@ class Store {
   // Counts of runs by status (metrics, back-pressure).
   virtual Result<int64_t> CountRuns(std::optional<RunStatus> status) = 0;
 
+  // Makes an unfinished run that nobody holds claimable at once (clears
+  // not_before): a flow.call parent whose called run has finished. Harmless
+  // on a run that waits for other reasons (it looks and suspends again).
+  // Answers whether a waiting run was woken. The default wakes nothing (the
+  // parent then finds out at its next poll).
+  virtual Result<bool> WakeRun(const std::string& run_id) {
+    (void)run_id;
+    return false;
+  }
+
   // ---- deliveries ----
   virtual Result<Delivery> CreateDelivery(const Delivery& d) = 0;
   virtual Result<Delivery> GetDelivery(const std::string& id) = 0;

@@ -23,6 +23,7 @@ struct EngineOptions {
   Millis poll_interval{1'000};   // look for work this often even without a wake-up
   size_t max_step_output = 4u << 20;  // bytes of JSON a step may output
   Millis stop_grace{10'000};     // Stop() waits this long for running steps
+  int max_call_depth = 10;       // flow.call: runs nested deeper than this fail
   // Looks a connection up by name with its secrets decrypted (app wires the
   // ConnectionService). Without it, connections are read from the store as is.
   std::function<Result<Connection>(const std::string& name)> resolve_connection;

@@ -77,6 +77,7 @@ class RunExecution {
     Error error;             // kFailed
     std::string failed_step;
     TimePoint resume_at{};   // kSuspended
+    std::string waiting_for;  // kSuspended by flow.call: the called run
   };
 
   RunExecution(Run run, const CompiledFlow& flow, Store& store, const ActionCatalog& catalog,
@@ -311,6 +312,7 @@ class RunExecution {
     if (step.uses == "flow.if") return ExecIf(step, r, path, scope);
     if (step.uses == "flow.foreach") return ExecForeach(step, r, path, scope);
     if (step.uses == "flow.delay") return ExecDelay(step, r, scope);
+    if (step.uses == "flow.call") return ExecCall(step, r, scope);
     return ExecAction(step, r, scope);
   }
 
@@ -435,6 +437,118 @@ class RunExecution {
     o.kind = Kind::kSuspended;
     o.resume_at = *r.wake_at;
     return o;
+  }
+
+  // flow.call: queues a run of another flow (its trigger names this run and
+  // step) and suspends this run, holding no worker, until that run finishes.
+  // The called run wakes this one when it ends (Store::WakeRun); a poll that
+  // backs off from 1 s to 30 s covers a wake lost to a crash. The called run's
+  // id is committed in the step's state before the run is created, so a crash
+  // in between creates it once, on resume, with the same id.
+  Outcome ExecCall(const Step& step, StepRun& r, Json& scope) {
+    TimePoint now = clock_.Now();
+    if (!r.state.is_object() || !r.state.contains("call_run_id")) {
+      Error err;
+      auto with = ResolveWith(step, scope, &err);
+      if (!with) return FailStep(r, err, scope);
+      r.input = *with;
+      Json target = with->value("flow", Json(nullptr));
+      if (!target.is_string() || target.get_ref<const std::string&>().empty())
+        return FailStep(r, Error(ErrorCode::kValidation, "with.flow must name a flow (its name or id)"), scope);
+      std::string name = target.get<std::string>();
+      auto flow = store_.GetFlowByName(name);
+      if (!flow && flow.error().code == ErrorCode::kNotFound) flow = store_.GetFlow(name);
+      if (!flow) {
+        if (flow.error().code == ErrorCode::kNotFound)
+          return FailStep(r, Error(ErrorCode::kStepFailed, "flow.call: there is no flow \"" + name + "\""), scope);
+        return FailStep(r, flow.error(), scope);
+      }
+      int depth = CallDepth() + 1;
+      if (depth > options_.max_call_depth)
+        return FailStep(r, Error(ErrorCode::kStepFailed,
+                                 "flow.call: calling \"" + flow->name + "\" would nest " + std::to_string(depth) +
+                                     " flows deep, over the limit of " + std::to_string(options_.max_call_depth) +
+                                     " (does the flow call itself?)"),
+                        scope);
+      r.attempts = 1;
+      r.state = {{"call_run_id", NewId(ToUnixMs(now))},
+                 {"flow_id", flow->id},
+                 {"flow_name", flow->name},
+                 {"flow_version", flow->version},
+                 {"depth", depth},
+                 {"polls", 0}};
+      r.logs = Json::array({{{"at", FormatIso(now)},
+                             {"level", "info"},
+                             {"message", "calling flow \"" + flow->name + "\" (version " +
+                                             std::to_string(flow->version) + "): run " +
+                                             r.state["call_run_id"].get<std::string>()}}});
+      Start(r, true);  // the id is durable before the run exists
+    }
+    const std::string child_id = r.state["call_run_id"].get<std::string>();
+    auto child = store_.GetRun(child_id, false);
+    if (!child && child.error().code == ErrorCode::kNotFound) {
+      Run call;
+      call.id = child_id;
+      call.flow_id = r.state["flow_id"].get<std::string>();
+      call.flow_name = r.state["flow_name"].get<std::string>();
+      call.flow_version = r.state["flow_version"].get<int>();
+      call.trigger_type = "flow";
+      Json input = r.input.value("input", Json(nullptr));
+      call.trigger = {{"type", "flow"},
+                      {"body", input},
+                      {"headers", Json::object()},
+                      {"query", Json::object()},
+                      {"parent", {{"run_id", run_.id}, {"flow_id", run_.flow_id}, {"flow_name", run_.flow_name},
+                                  {"step", r.path}}},
+                      {"depth", r.state["depth"]}};
+      call.input = input;
+      call.created_at = now;
+      auto created = store_.CreateRun(call);
+      if (!created) {
+        if (created.error().code == ErrorCode::kNotFound)  // the flow was deleted meanwhile
+          return FailStep(r, Error(ErrorCode::kStepFailed, "flow.call: flow \"" + call.flow_name + "\" is gone"), scope);
+        return FailStep(r, created.error(), scope);
+      }
+      hub_.RunQueued();
+      child = std::move(created);
+    } else if (!child) {
+      return FailStep(r, child.error(), scope);
+    }
+
+    if (IsTerminal(child->status)) {
+      const std::string who = "flow \"" + child->flow_name + "\" (run " + child->id + ")";
+      if (child->status == RunStatus::kSucceeded) return Succeed(r, child->output, scope);
+      if (child->status == RunStatus::kCancelled)
+        return FailStep(r, Error(ErrorCode::kStepFailed, who + " was cancelled"), scope);
+      std::string why = GetString(child->error, "message", std::string(ToString(child->status)));
+      std::string at = GetString(child->error, "step");
+      return FailStep(r, Error(ErrorCode::kStepFailed, who + " failed" + (at.empty() ? "" : " at step " + at) + ": " + why),
+                      scope);
+    }
+    if (step.timeout && r.started_at && now >= *r.started_at + *step.timeout) {
+      (void)store_.RequestCancel(child_id);
+      hub_.RunQueued();
+      return FailStep(r, Error(ErrorCode::kTimeout, "flow.call: the called run " + child_id + " did not finish within " +
+                                                        FormatDuration(*step.timeout) + " (it is being cancelled)"),
+                      scope);
+    }
+    int polls = r.state.value("polls", 0);
+    Millis wait = std::min(Millis(30'000), Millis(1000) * (1 << std::min(polls, 5)));
+    r.state["polls"] = polls + 1;
+    Commit(r);
+    Outcome o;
+    o.kind = Kind::kSuspended;
+    o.resume_at = now + wait;
+    if (step.timeout && r.started_at) o.resume_at = std::min(o.resume_at, *r.started_at + *step.timeout);
+    o.waiting_for = child_id;
+    return o;
+  }
+
+  // How deep this run is in a chain of flow.call runs (0 for a run started otherwise).
+  int CallDepth() const {
+    if (run_.trigger_type != "flow" || !run_.trigger.is_object()) return 0;
+    auto d = run_.trigger.find("depth");
+    return d != run_.trigger.end() && d->is_number_integer() ? d->get<int>() : 0;
   }
 
   Millis RetryDelay(const RetryPolicy& p, int attempt) {
@@ -567,6 +681,16 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
   Run run = std::move(*full);
   TimePoint now = clock_.Now();
   auto finish = [&](RunStatus status, Json output, Json error) {
+    if (status == RunStatus::kCancelled) {
+      // Runs this one called and still waits for are cancelled with it.
+      for (const auto& step : run.steps) {
+        if (IsTerminal(step.status) || !step.state.is_object()) continue;
+        std::string child = GetString(step.state, "call_run_id");
+        if (child.empty()) continue;
+        auto asked = store_.RequestCancel(child);
+        if (asked && *asked) hub_.RunQueued();
+      }
+    }
     run.status = status;
     run.output = std::move(output);
     run.error = std::move(error);
@@ -580,6 +704,14 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
       log::Error("could not save a finished run", {{"run", run.id}, {"error", r.error().message}});
     hub_.RunProgressed(run.id);
     log::Info("run finished", {{"run", run.id}, {"flow", run.flow_name}, {"status", std::string(ToString(status))}});
+    // A run started by flow.call wakes the run that waits for it.
+    if (run.trigger_type == "flow" && run.trigger.is_object() && run.trigger.contains("parent")) {
+      std::string parent = GetString(run.trigger["parent"], "run_id");
+      if (!parent.empty()) {
+        auto woken = store_.WakeRun(parent);
+        if (woken && *woken) hub_.RunQueued();
+      }
+    }
     return ExecuteResult{ExecuteResult::kFinished};
   };
 
@@ -618,6 +750,18 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
       run.not_before = outcome.resume_at;
       run.steps.clear();
       if (auto r = store_.UpdateRun(run); !r) return {ExecuteResult::kHandedBack};
+      if (!outcome.waiting_for.empty()) {
+        // The called run may have ended while this one still held its claim
+        // (its wake found nobody to wake): look once more, now unclaimed.
+        auto child = store_.GetRun(outcome.waiting_for, false);
+        if (child && IsTerminal(child->status)) {
+          auto woken = store_.WakeRun(run.id);
+          if (woken && *woken) {
+            hub_.RunQueued();
+            return {ExecuteResult::kSuspended, clock_.Now()};
+          }
+        }
+      }
       return {ExecuteResult::kSuspended, outcome.resume_at};
     }
     case RunExecution::Kind::kHandedBack:

@@ -181,10 +181,23 @@ class TokenCache {
     std::lock_guard lock(mu_);
     tokens_.erase(key);
   }
+  // A provider that rotates refresh tokens answers a refresh with a new one
+  // and refuses the old one from then on: later refreshes (in this process)
+  // use the newest, found from the stored one.
+  std::string CurrentRefresh(const std::string& stored) {
+    std::lock_guard lock(mu_);
+    auto it = rotated_.find(stored);
+    return it == rotated_.end() ? stored : it->second;
+  }
+  void Rotate(const std::string& stored, const std::string& latest) {
+    std::lock_guard lock(mu_);
+    rotated_[stored] = latest;
+  }
 
  private:
   std::mutex mu_;
   std::map<std::string, CachedToken> tokens_;
+  std::map<std::string, std::string> rotated_;  // stored refresh token -> the newest
 };
 
 TokenCache& Tokens() {
@@ -328,17 +341,38 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, Client& cl
       return *t;
     }
   }
-  if (type == "oauth2_code" && GetString(auth, "refresh_token").empty()) {
+  if (type == "oauth2_code") {
+    // The access token the authorization (or a person) stored is used until
+    // its expires_at (set a little before the provider's expiry), then the
+    // refresh token is exchanged for new ones.
     std::string access = GetString(auth, "access_token");
-    if (access.empty())
-      return ActionOutcome::Failed(ErrorCode::kStepFailed,
-                                   "the connection is not authorized yet: no access or refresh token");
-    return access;
+    std::string refresh = GetString(auth, "refresh_token");
+    auto expires_at = ParseIso(GetString(auth, "expires_at"));
+    bool fresh = !access.empty() && (!expires_at || clock.Now() < *expires_at);
+    if (!force && fresh && (refresh.empty() || expires_at)) {
+      redact.Add(access);
+      return access;
+    }
+    if (refresh.empty()) {
+      if (access.empty())
+        return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                     "the connection is not authorized yet: no access or refresh token "
+                                     "(authorize it on the Connections page)");
+      if (!fresh)
+        return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                     "the connection's access token expired and there is no refresh token: "
+                                     "authorize the connection again");
+      redact.Add(access);
+      return access;  // refused once already (force), but nothing else to try
+    }
   }
   Json form = Json::object();
+  const std::string stored_refresh = GetString(auth, "refresh_token");
+  const std::string refresh_token = Tokens().CurrentRefresh(stored_refresh);
   if (type == "oauth2_code") {
+    redact.Add(refresh_token);
     form["grant_type"] = "refresh_token";
-    form["refresh_token"] = GetString(auth, "refresh_token");
+    form["refresh_token"] = refresh_token;
   } else {
     form["grant_type"] = "client_credentials";
   }
@@ -374,6 +408,9 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, Client& cl
                                  r.status >= 500 || r.status == 429);
   }
   std::string token = (*parsed)["access_token"].get<std::string>();
+  if (type == "oauth2_code" && (*parsed)["refresh_token"].is_string() &&
+      (*parsed)["refresh_token"].get<std::string>() != refresh_token)
+    Tokens().Rotate(stored_refresh, (*parsed)["refresh_token"].get<std::string>());
   int64_t expires_in = 3600;
   if ((*parsed)["expires_in"].is_number()) expires_in = (*parsed)["expires_in"].get<int64_t>();
   // Refresh a little early so a token never expires mid-request.
@@ -664,6 +701,43 @@ class RequestAction : public Action {
   ConnectorSpec spec_;
 };
 
+// The authorization code grant: exchanges `grant.code` at the token URL.
+Result<Json> ExchangeCode(const Connection& c, const OAuthCodeGrant& grant, Clock& clock, const ConnectorSpec& spec) {
+  std::atomic<bool> cancelled{false};
+  CallEnv env{clock, clock.Now() + Millis(30'000), cancelled};
+  Settings settings = ReadSettings(&c);
+  Redactor redact(c, spec);
+  redact.Add(grant.code);
+  Client client(env, settings, redact);
+  const Json& auth = c.auth;
+  Json form = {{"grant_type", "authorization_code"}, {"code", grant.code}, {"redirect_uri", grant.redirect_uri}};
+  if (!grant.code_verifier.empty()) form["code_verifier"] = grant.code_verifier;
+  Call call;
+  call.method = "POST";
+  call.url = GetString(auth, "token_url");
+  if (call.url.empty()) return Fail(ErrorCode::kValidation, "auth.token_url is required", {{"auth.token_url", "is required"}});
+  if (GetString(auth, "client_auth", "basic") == "body") {
+    form["client_id"] = GetString(auth, "client_id");
+    if (!GetString(auth, "client_secret").empty()) form["client_secret"] = GetString(auth, "client_secret");
+  } else {
+    call.basic = true;
+    call.basic_user = GetString(auth, "client_id");
+    call.basic_password = GetString(auth, "client_secret");
+  }
+  call.body = FormEncode(form);
+  call.has_body = true;
+  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  auto got = client.Perform(call);
+  if (auto* o = std::get_if<ActionOutcome>(&got))
+    return Fail(ErrorCode::kUnavailable, "the token endpoint could not be reached: " + o->error->message);
+  auto& r = std::get<Response>(got);
+  auto parsed = ParseJson(r.body);
+  if (r.status < 200 || r.status >= 300 || !parsed || !parsed->is_object() || !(*parsed)["access_token"].is_string())
+    return Fail(ErrorCode::kUnavailable, redact("the token endpoint " + call.url + " answered HTTP " +
+                                               std::to_string(r.status) + ": " + Excerpt(r.body)));
+  return std::move(*parsed);
+}
+
 ConnectionTestResult TestHttp(const Connection& c, Clock& clock, const ConnectorSpec& spec) {
   std::atomic<bool> cancelled{false};
   CallEnv env{clock, clock.Now() + Millis(15'000), cancelled};
@@ -729,8 +803,14 @@ ConnectorSpec HttpConnectorSpec() {
         Field("token_url", "Token URL", "string", true, ""), Field("client_id", "Client ID", "string", true, ""),
         SecretField("client_secret", "Client secret", true, ""), Field("scope", "Scope", "string", false, ""),
         Field("client_auth", "Send client credentials", "enum", false, "", "basic", {"basic", "body"}),
-        SecretField("refresh_token", "Refresh token", false, "Filled in by the authorization; exchanged for access tokens."),
-        SecretField("access_token", "Access token", false, "Used as is when there is no refresh token.")}},
+        Field("authorize_params", "Extra authorization parameters", "string", false,
+              "Added to the authorization URL, e.g. access_type=offline&prompt=consent."),
+        SecretField("refresh_token", "Refresh token", false,
+                    "Filled in by Authorize (GET /connections/{id}/oauth/start); exchanged for access tokens."),
+        SecretField("access_token", "Access token", false,
+                    "Filled in by Authorize; used until expires_at, or as is when there is no refresh token."),
+        Field("expires_at", "Access token expires at", "string", false,
+              "Filled in by Authorize: when weft stops using the access token (shortly before the provider's expiry).")}},
   };
   s.actions = {{"request",
                 "HTTP request",
@@ -767,6 +847,10 @@ void RegisterHttp(ActionCatalog& catalog) {
   ConnectorSpec tester_spec = spec;
   catalog.Register(std::move(spec), {{"request", action}},
                    [tester_spec](const Connection& c, Clock& clock) { return TestHttp(c, clock, tester_spec); });
+  catalog.SetOAuthExchanger("http", "oauth2_code",
+                            [tester_spec](const Connection& c, const OAuthCodeGrant& grant, Clock& clock) {
+                              return ExchangeCode(c, grant, clock, tester_spec);
+                            });
 }
 
 }  // namespace weft::connectors

@@ -2,8 +2,14 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sodium.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
 
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
@@ -32,13 +38,11 @@ std::string Trim(std::string s) {
 
 ConnectorSpec& Spec();
 
-// Connects with the connection's settings; the connect timeout comes from the deadline.
-Result<void> Connect(const Connection& c, Clock& clock, TimePoint deadline, Conn& conn) {
-  std::vector<std::string> keys, values;
+// The libpq parameters a connection gives, as (keyword, value) pairs.
+std::vector<std::pair<std::string, std::string>> ConnParams(const Connection& c) {
+  std::vector<std::pair<std::string, std::string>> out;
   auto add = [&](const char* k, const std::string& v) {
-    if (v.empty()) return;
-    keys.push_back(k);
-    values.push_back(v);
+    if (!v.empty()) out.emplace_back(k, v);
   };
   std::string url = GetString(c.settings, "url");
   if (!url.empty()) add("dbname", url);
@@ -49,6 +53,114 @@ Result<void> Connect(const Connection& c, Clock& clock, TimePoint deadline, Conn
   add("user", GetString(c.auth, "username", GetString(c.settings, "user")));
   add("password", GetString(c.auth, "password"));
   add("sslmode", GetString(c.settings, "sslmode"));
+  return out;
+}
+
+// Idle server connections, kept per set of connection parameters (a hash of
+// them, so no password sits in a key), reused by later steps instead of
+// connecting each time. A connection goes back only when it is healthy and
+// outside any transaction; one idle longer than kIdleLimit is closed.
+class Pool {
+ public:
+  static constexpr size_t kMaxIdlePerKey = 8;
+  static constexpr std::chrono::seconds kIdleLimit{120};
+
+  static std::string KeyOf(const Connection& c) {
+    std::string text;
+    for (const auto& [k, v] : ConnParams(c)) text += k + '\0' + v + '\0';
+    unsigned char out[crypto_generichash_BYTES];
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(text.data()), text.size(), nullptr, 0);
+    return std::string(reinterpret_cast<char*>(out), sizeof out);
+  }
+
+  // An idle connection that still looks alive, or null.
+  PGconn* Take(const std::string& key) {
+    auto now = std::chrono::steady_clock::now();
+    std::vector<PGconn*> stale;
+    PGconn* found = nullptr;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      auto& idle = idle_[key];
+      while (!idle.empty()) {
+        Idle e = idle.back();
+        idle.pop_back();
+        if (now - e.since > kIdleLimit) {
+          stale.push_back(e.pg);
+          continue;
+        }
+        found = e.pg;
+        break;
+      }
+    }
+    for (PGconn* pg : stale) PQfinish(pg);
+    if (found && !Alive(found)) {
+      PQfinish(found);
+      found = nullptr;
+    }
+    if (found) reused_.fetch_add(1);
+    return found;
+  }
+
+  // Keeps `pg` for the next step when it is fit to share; else closes it.
+  void Give(const std::string& key, PGconn* pg) {
+    if (!pg) return;
+    if (PQstatus(pg) != CONNECTION_OK || PQtransactionStatus(pg) != PQTRANS_IDLE) {
+      PQfinish(pg);
+      return;
+    }
+    PGconn* drop = nullptr;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      auto& idle = idle_[key];
+      idle.push_back({pg, std::chrono::steady_clock::now()});
+      if (idle.size() > kMaxIdlePerKey) {
+        drop = idle.front().pg;
+        idle.pop_front();
+      }
+    }
+    if (drop) PQfinish(drop);
+  }
+
+  int64_t reused() const { return reused_.load(); }
+
+ private:
+  struct Idle {
+    PGconn* pg;
+    std::chrono::steady_clock::time_point since;
+  };
+  // A server that closed the connection (restart, idle timeout) makes its
+  // socket readable: read what is there; anything but nothing means unfit.
+  static bool Alive(PGconn* pg) {
+    if (PQstatus(pg) != CONNECTION_OK) return false;
+    pollfd p{PQsocket(pg), POLLIN, 0};
+    if (poll(&p, 1, 0) > 0) {
+      if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK) return false;
+      while (PGnotify* n = PQnotifies(pg)) PQfreemem(n);
+      if (PQisBusy(pg)) return false;
+    }
+    return true;
+  }
+
+  std::mutex mu_;
+  std::map<std::string, std::deque<Idle>> idle_;
+  std::atomic<int64_t> reused_{0};
+};
+
+Pool& ThePool() {
+  static Pool* pool = new Pool();  // never destroyed: worker threads may outlive static destruction
+  return *pool;
+}
+
+// Connects with the connection's settings; the connect timeout comes from the deadline.
+Result<void> Connect(const Connection& c, Clock& clock, TimePoint deadline, Conn& conn) {
+  std::vector<std::string> keys, values;
+  auto add = [&](const char* k, const std::string& v) {
+    if (v.empty()) return;
+    keys.push_back(k);
+    values.push_back(v);
+  };
+  std::string url = GetString(c.settings, "url");
+  for (const auto& [k, v] : ConnParams(c)) add(k.c_str(), v);
   int64_t left = std::chrono::duration_cast<std::chrono::seconds>(deadline - clock.Now()).count();
   add("connect_timeout", std::to_string(std::clamp<int64_t>(left, 2, 30)));
   add("application_name", "weft");
@@ -127,10 +239,26 @@ class SqlAction : public Action {
     std::vector<const char*> values;
     for (const auto& t : texts) values.push_back(t ? t->c_str() : nullptr);
 
+    // A pooled connection when one is idle (it goes back when this step is
+    // done with it, unless the statement was cut short or left a transaction open).
+    const std::string key = Pool::KeyOf(*ctx.connection);
     Conn conn;
-    if (auto r = Connect(*ctx.connection, ctx.clock, ctx.deadline, conn); !r) {
-      ActionOutcome o = ActionOutcome::Failed(r.error().code, r.error().message, true);
-      return o;
+    struct GiveBack {
+      const std::string& key;
+      Conn& conn;
+      bool keep = true;
+      ~GiveBack() {
+        if (keep && conn.pg) ThePool().Give(key, conn.pg);
+        else if (conn.pg) PQfinish(conn.pg);
+        conn.pg = nullptr;
+      }
+    } give_back{key, conn};
+    conn.pg = ThePool().Take(key);
+    if (!conn.pg) {
+      if (auto r = Connect(*ctx.connection, ctx.clock, ctx.deadline, conn); !r) {
+        ActionOutcome o = ActionOutcome::Failed(r.error().code, r.error().message, true);
+        return o;
+      }
     }
     if (!PQsendQueryParams(conn.pg, sql->c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                            nullptr, 0))
@@ -155,6 +283,7 @@ class SqlAction : public Action {
     PgResult res;
     res.r = PQgetResult(conn.pg);
     while (PGresult* extra = PQgetResult(conn.pg)) PQclear(extra);
+    if (cancelled || timed_out) give_back.keep = false;
     if (cancelled) return ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
     if (timed_out) return ActionOutcome::Failed(ErrorCode::kTimeout, "the statement timed out", true);
     ExecStatusType st = PQresultStatus(res.r);

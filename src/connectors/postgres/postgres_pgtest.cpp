@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
+#include <vector>
 
 #include "common/ids.h"
 #include "connectors/testing/run_action.h"
@@ -45,6 +48,59 @@ TEST(PostgresTest, QueryAndExecuteWithBoundParameters) {
   SystemClock clock;
   EXPECT_TRUE((*catalog.FindTester("postgres"))(c, clock).ok);
   RunAction(catalog, "postgres.execute", {{"sql", "DROP TABLE " + table}}, &c);
+}
+
+// Steps on one connection reuse one server connection (the backend pid stays
+// the same) instead of connecting each time; a step that leaves a transaction
+// open, or is cut short, does not hand its connection on.
+TEST(PostgresTest, StepsReuseAPooledConnection) {
+  const char* url = std::getenv("WEFT_TEST_DB");
+  if (!url || !*url) GTEST_SKIP() << "WEFT_TEST_DB is not set";
+  ActionCatalog catalog;
+  RegisterPostgres(catalog);
+  Connection c = testing::MakeConnection("postgres", {{"url", url}}, {{"type", "none"}});
+  auto pid = [&](const Connection& conn) {
+    auto q = RunAction(catalog, "postgres.query", {{"sql", "SELECT pg_backend_pid() AS pid"}}, &conn);
+    EXPECT_FALSE(q.outcome.error) << q.error();
+    return q.output()["rows"][0]["pid"].get<int64_t>();
+  };
+  auto sessions = [&] {
+    auto q = RunAction(catalog, "postgres.query",
+                       {{"sql", "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'weft' "
+                                "AND datname = current_database()"}},
+                       &c);
+    EXPECT_FALSE(q.outcome.error) << q.error();
+    return q.output()["rows"][0]["n"].get<int64_t>();
+  };
+  int64_t first = pid(c);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(pid(c), first) << "step " << i << " connected anew";
+  EXPECT_EQ(sessions(), 1) << "twenty steps, one server session";
+
+  // Steps at once each take their own connection; afterwards they wait, idle, for the next steps.
+  std::vector<std::thread> lanes;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i)
+    lanes.emplace_back([&] {
+      auto q = RunAction(catalog, "postgres.query", {{"sql", "SELECT pg_sleep(0.3)"}}, &c);
+      if (!q.outcome.error) ok.fetch_add(1);
+    });
+  for (auto& t : lanes) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_LE(sessions(), 4);
+
+  // A statement that leaves a transaction open is not shared with the next step.
+  auto begin = RunAction(catalog, "postgres.execute", {{"sql", "BEGIN"}}, &c);
+  ASSERT_FALSE(begin.outcome.error) << begin.error();
+  auto in_tx = RunAction(catalog, "postgres.query", {{"sql", "SELECT now() = statement_timestamp() AS fresh"}}, &c);
+  ASSERT_FALSE(in_tx.outcome.error) << in_tx.error();
+  EXPECT_EQ(in_tx.output()["rows"][0]["fresh"], true) << "ran inside the transaction another step opened";
+
+  // A timed-out statement's connection is closed, not reused.
+  int64_t before = pid(c);
+  auto slow = RunAction(catalog, "postgres.query", {{"sql", "SELECT pg_backend_pid() AS pid, pg_sleep(5)"}}, &c, Millis(300));
+  ASSERT_TRUE(slow.outcome.error);
+  (void)before;
+  EXPECT_LE(sessions(), 4);
 }
 
 }  // namespace

@@ -122,6 +122,12 @@ void RegisterUtilities(ActionCatalog& catalog) {
        "The list of each iteration's last step output.", {"do"}},
       {"delay", "Delay", "Waits, holding no worker, then continues.",
        {Input("duration", "Duration", "duration", true, "e.g. 30s, 5m, 1h.")}, "{waited_until}", {}},
+      {"call", "Call a flow",
+       "Runs another flow with the given input and waits, holding no worker, for its result. "
+       "Calls nest at most 10 deep (a flow may call itself until then).",
+       {Input("flow", "Flow", "string", true, "The called flow's name or id; its latest version runs, active or not."),
+        Input("input", "Input", "any", false, "Becomes the called run's trigger.body.")},
+       "The called run's output; the step fails when that run fails or is cancelled.", {}},
       {"fail", "Fail", "Fails the run with a message.",
        {Input("message", "Message", "string", false, "Why the run failed.")}, "Never succeeds.", {}},
   };

@@ -12,6 +12,56 @@ namespace {
 // Who acts: empty while access control is off (the auth issue fills it).
 std::string Actor(const HttpRequest&) { return ""; }
 
+constexpr const char* kOAuthCookie = "weft_oauth";
+
+// The value of cookie `name` in the request's Cookie header(s), or "".
+std::string CookieValue(const HttpRequest& req, std::string_view name) {
+  for (const auto& [k, v] : req.headers) {
+    if (k != "cookie") continue;
+    std::string_view rest = v;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view part = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+      size_t eq = part.find('=');
+      if (eq != std::string_view::npos && part.substr(0, eq) == name) return std::string(part.substr(eq + 1));
+    }
+  }
+  return "";
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// The small page the browser lands on after the provider sent it back.
+HttpResponse OAuthPage(int status, const std::string& title, const std::string& message) {
+  std::string body =
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+      "content=\"width=device-width\"><title>" + HtmlEscape(title) + " · weft</title><style>"
+      "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2933}"
+      "h1{font-size:1.4rem}a{color:#2458d6}</style></head><body><h1 data-testid=\"oauth-result\">" +
+      HtmlEscape(title) + "</h1><p>" + HtmlEscape(message) +
+      "</p><p><a href=\"/connections\">Back to Connections</a></p></body></html>";
+  HttpResponse r = HttpResponse::Text(status, std::move(body), "text/html; charset=utf-8");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  // The state cookie has done its work.
+  r.headers.emplace_back("Set-Cookie", std::string(kOAuthCookie) + "=; Path=/api/v1/oauth; Max-Age=0; HttpOnly; SameSite=Lax");
+  return r;
+}
+
 HttpResponse NotConfigured() {
   return ErrorResponse(Error(ErrorCode::kUnavailable, "connections are not available in this server"));
 }
@@ -64,6 +114,56 @@ void AddConnectionHandlers(HandlerTable& t, ApiServices& s) {
     r.status = 204;
     r.content_type.clear();
     return r;
+  });
+
+  // Sends the browser to the provider. The state it carries is bound to this
+  // browser by a cookie the callback checks (SameSite=Lax: it comes back on
+  // the provider's top-level redirect). ?format=json answers the URL instead
+  // (the cookie is set all the same).
+  t.emplace_back("startConnectionOAuth", [service](HttpRequest& req) {
+    if (!service) return NotConfigured();
+    auto start = service->StartOAuth(req.Param("id"));
+    if (!start) return ErrorResponse(start.error());
+    std::string cookie = std::string(kOAuthCookie) + "=" + start->browser_nonce + "; Path=/api/v1/oauth; Max-Age=" +
+                         std::to_string(ConnectionService::kOAuthStateLifetime.count() / 1000) +
+                         "; HttpOnly; SameSite=Lax";
+    HttpResponse r;
+    if (req.Query("format").value_or("") == "json") {
+      r = HttpResponse::FromJson(200, Json{{"authorize_url", start->authorize_url},
+                                           {"redirect_uri", service->oauth_redirect_uri()}});
+    } else {
+      r.status = 302;
+      r.content_type.clear();
+      r.headers.emplace_back("Location", start->authorize_url);
+    }
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("Set-Cookie", std::move(cookie));
+    return r;
+  });
+
+  // Where the provider sends the browser back: ?code=&state= (or ?error=).
+  t.emplace_back("oauthCallback", [service](HttpRequest& req) {
+    if (!service) return NotConfigured();
+    if (auto error = req.Query("error"); error && !error->empty()) {
+      std::string why = req.Query("error_description").value_or("");
+      return OAuthPage(400, "Authorization refused",
+                       "The provider answered " + *error + (why.empty() ? "" : ": " + why) +
+                           ". Nothing was changed; you can try again from the Connections page.");
+    }
+    auto c = service->FinishOAuth(req.Query("state").value_or(""), req.Query("code").value_or(""),
+                                  CookieValue(req, kOAuthCookie));
+    if (!c) {
+      int status = c.error().code == ErrorCode::kBadRequest ? 400
+                   : c.error().code == ErrorCode::kNotFound ? 404
+                   : c.error().code == ErrorCode::kConflict ? 409
+                                                            : 502;
+      return OAuthPage(status, "Authorization failed", c.error().message);
+    }
+    bool refresh = c->auth.contains("refresh_token") && !c->auth["refresh_token"].is_null();
+    return OAuthPage(200, "Connection authorized",
+                     "weft stored the tokens for connection \"" + c->name + "\" (encrypted)" +
+                         (refresh ? " and refreshes the access token when it expires." : ".") +
+                         " Steps that use it can run now.");
   });
 
   t.emplace_back("testConnection", [service](HttpRequest& req) {

@@ -33,6 +33,9 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"PUT", "/api/v1/connections/{id}", "saveConnection"},
       {"DELETE", "/api/v1/connections/{id}", "deleteConnection"},
       {"POST", "/api/v1/connections/{id}/test", "testConnection"},
+      {"GET", "/api/v1/connections/{id}/oauth/start", "startConnectionOAuth"},
+      // The provider's redirect back; authorized by the sealed state and the cookie set at start.
+      {"GET", "/api/v1/oauth/callback", "oauthCallback"},
       {"POST", "/api/v1/expressions/evaluate", "evaluateExpression"},
       {"POST", "/api/v1/schedules/preview", "previewSchedule"},
       {"GET", "/api/v1/deliveries", "listDeliveries"},

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 
+#include "common/time_format.h"
 #include "core/api_json.h"
 #include "server/api/api.h"
 #include "server/api/body.h"
@@ -115,6 +116,19 @@ void AddRunHandlers(HandlerTable& t, ApiServices& s) {
             FieldProblem("status", "must be one of queued, running, succeeded, failed, cancelled, skipped"));
       }
     }
+    // since <= created_at < until, each an RFC 3339 instant with its offset.
+    for (const char* name : {"since", "until"}) {
+      auto v = req.Query(name);
+      if (!v || v->empty()) continue;
+      auto t = ParseIso(*v);
+      if (!t) {
+        return ErrorResponse(FieldProblem(
+            name, "must be an RFC 3339 date and time with its offset, e.g. 2026-11-28T09:00:00Z"));
+      }
+      (std::string_view(name) == "since" ? filter.since : filter.until) = *t;
+    }
+    if (filter.since && filter.until && *filter.until < *filter.since)
+      return ErrorResponse(FieldProblem("until", "must not be before since"));
     if (auto v = req.Query("limit"); v && !v->empty()) {
       int limit = 0;
       auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), limit);

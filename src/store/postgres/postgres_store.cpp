@@ -1074,6 +1074,16 @@ Result<bool> PostgresStore::RequestCancel(const std::string& run_id) {
   });
 }
 
+Result<bool> PostgresStore::WakeRun(const std::string& run_id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<bool> {
+    Rows rows = c.Exec(
+        "UPDATE runs SET not_before = NULL WHERE id = $1 AND claimed_by = '' AND not_before IS NOT NULL AND "
+        UNFINISHED,
+        Params().Text(run_id));
+    return rows.affected() > 0;
+  });
+}
+
 Result<int64_t> PostgresStore::CountRuns(std::optional<RunStatus> status) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<int64_t> {
     if (!status) return c.Exec("SELECT COUNT(*) FROM runs").Int(0, 0);

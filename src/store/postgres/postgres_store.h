@@ -90,6 +90,7 @@ class PostgresStore : public Store {
   Result<void> UpdateRun(const Run& run) override;
   Result<void> SaveStepRun(const StepRun& step) override;
   Result<bool> RequestCancel(const std::string& run_id) override;
+  Result<bool> WakeRun(const std::string& run_id) override;
   Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
 
   Result<Delivery> CreateDelivery(const Delivery& d) override;

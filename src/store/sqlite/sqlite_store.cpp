@@ -1213,6 +1213,15 @@ Result<bool> SqliteStore::RequestCancel(const std::string& run_id) {
   });
 }
 
+Result<bool> SqliteStore::WakeRun(const std::string& run_id) {
+  return impl_->Write([&](Conn& c) -> Result<bool> {
+    Stmt s(c, std::string("UPDATE runs SET not_before = NULL WHERE id = :id AND claimed_by = '' "
+                          "AND not_before IS NOT NULL AND ") + kUnfinished);
+    s.Text(":id", run_id).Run();
+    return c.Changes() > 0;
+  });
+}
+
 Result<int64_t> SqliteStore::CountRuns(std::optional<RunStatus> status) {
   return impl_->Read([&](Conn& c) -> Result<int64_t> {
     if (!status) {

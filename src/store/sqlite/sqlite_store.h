@@ -78,6 +78,7 @@ class SqliteStore : public Store {
   Result<void> UpdateRun(const Run& run) override;
   Result<void> SaveStepRun(const StepRun& step) override;
   Result<bool> RequestCancel(const std::string& run_id) override;
+  Result<bool> WakeRun(const std::string& run_id) override;
   Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
   Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) override;
   Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for, const Run* run,

@@ -86,8 +86,10 @@ export interface RunQuery {
   trigger?: string;
   limit?: number;
   cursor?: string;
-  /** Not in §5; sent for the time filter, and the UI filters client-side too. */
+  /** Runs created at or after this instant (RFC 3339). */
   since?: string;
+  /** Runs created before this instant (RFC 3339). */
+  until?: string;
 }
 
 export const runs = {
@@ -123,6 +125,8 @@ export const connections = {
     request<Connection>(`/connections/${enc(id)}`, { method: 'PUT', body: c }),
   remove: (id: string) => request<void>(`/connections/${enc(id)}`, { method: 'DELETE' }),
   test: (id: string) => request<ConnectionTestResult>(`/connections/${enc(id)}/test`, { method: 'POST' }),
+  /** Where the browser goes to authorize an OAuth2 authorization-code connection (a redirect to the provider). */
+  oauthStartUrl: (id: string) => buildUrl(`/connections/${enc(id)}/oauth/start`),
 };
 
 // ---- deliveries --------------------------------------------------------------

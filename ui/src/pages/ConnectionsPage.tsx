@@ -26,6 +26,13 @@ function authTypeOf(c: Connection): string {
   return c.auth_type ?? (typeof c.auth?.type === 'string' ? c.auth.type : 'none');
 }
 
+// OAuth2 authorization code: authorized once the callback stored a token.
+const isOAuthCode = (c: Connection) => authTypeOf(c) === 'oauth2_code';
+const isAuthorized = (c: Connection) => {
+  const a = (c.auth ?? {}) as JsonObject;
+  return !!a.refresh_token || !!a.access_token;
+};
+
 function ConnectionForm({
   connectors,
   existing,
@@ -144,6 +151,12 @@ function ConnectionForm({
                 }}
               />
             ))}
+            {auth.type === 'oauth2_code' ? (
+              <p className="small muted" data-testid="oauth-note">
+                Register <code>{`${window.location.origin}/api/v1/oauth/callback`}</code> as the redirect URL with the provider. After saving, choose{' '}
+                <strong>Authorize</strong> in the connection&apos;s menu: you sign in at the provider and weft stores the tokens.
+              </p>
+            ) : null}
             {existing ? <p className="small muted">Secret fields show ******** ; leave them so to keep the stored value.</p> : null}
           </fieldset>
         ) : null}
@@ -267,6 +280,11 @@ export function ConnectionsPage() {
                     <td data-label="Name">
                       <div className="row gap-s">
                         <strong>{c.name}</strong>
+                        {isOAuthCode(c) && !isAuthorized(c) ? (
+                          <span className="small field-error" data-testid="oauth-unauthorized">
+                            not authorized yet
+                          </span>
+                        ) : null}
                       </div>
                       {t ? (
                         <div className="small" data-testid="connection-test-result" aria-live="polite">
@@ -309,6 +327,9 @@ export function ConnectionsPage() {
                         items={[
                           { label: 'Edit', icon: 'pencil', onSelect: () => setEditing(c), disabled: !canEdit },
                           { label: 'Test', icon: 'bolt', onSelect: () => test(c) },
+                          ...(isOAuthCode(c)
+                            ? [{ label: isAuthorized(c) ? 'Authorize again' : 'Authorize', icon: 'key', onSelect: () => window.location.assign(api.oauthStartUrl(c.id)), disabled: !canEdit }]
+                            : []),
                           { label: 'Delete', icon: 'trash', danger: true, onSelect: () => setDeleting(c), disabled: !canEdit },
                         ]}
                       />

@@ -1,6 +1,8 @@
 // Process Log: runs across flows (GET /runs) with filters kept in the URL
-// (flow_id, status, trigger, since), status colours, durations and cursor
-// paging. Refreshes itself while some run on screen is unfinished.
+// (flow_id, status, trigger, and a time window: `since` is 1h/24h/7d/30d or
+// "custom" with `from`/`to`), status colours, durations and cursor paging.
+// The server filters by time (GET /runs?since=&until=). Refreshes itself while
+// some run on screen is unfinished.
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { flows, runs, type Run } from '../api';
@@ -13,6 +15,13 @@ import { fmtDateTime, fmtDuration, fmtRelative, userZone } from '../lib/time';
 const PAGE = 50;
 const SINCE: Record<string, number> = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 
+// A datetime-local value ("2026-11-28T09:30") in the user's zone, as an instant.
+function localToIso(v: string): string | undefined {
+  if (!v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
 export function RunsPage() {
   useDocumentTitle('Process Log');
   const [params, setParams] = useSearchParams();
@@ -21,6 +30,8 @@ export function RunsPage() {
   const status = params.get('status') ?? '';
   const trigger = params.get('trigger') ?? '';
   const since = params.get('since') ?? '';
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
   const flowList = useAsync((s) => flows.list(s), []);
 
   const [items, setItems] = useState<Run[]>([]);
@@ -30,7 +41,16 @@ export function RunsPage() {
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
 
-  const query = useMemo(() => ({ flow_id: flowId || undefined, status: status || undefined, trigger: trigger || undefined, limit: PAGE }), [flowId, status, trigger]);
+  const query = useMemo(() => {
+    let sinceAt: string | undefined;
+    let untilAt: string | undefined;
+    if (SINCE[since]) sinceAt = new Date(Date.now() - SINCE[since]).toISOString();
+    if (since === 'custom') {
+      sinceAt = localToIso(from);
+      untilAt = localToIso(to);
+    }
+    return { flow_id: flowId || undefined, status: status || undefined, trigger: trigger || undefined, since: sinceAt, until: untilAt, limit: PAGE };
+  }, [flowId, status, trigger, since, from, to]);
 
   useEffect(() => {
     const ctl = new AbortController();
@@ -86,11 +106,7 @@ export function RunsPage() {
     setParams(p, { replace: true });
   };
 
-  const shown = useMemo(() => {
-    if (!since || !SINCE[since]) return items;
-    const min = Date.now() - SINCE[since];
-    return items.filter((r) => new Date(r.created_at ?? r.started_at ?? 0).getTime() >= min);
-  }, [items, since]);
+  const shown = items;
 
   const flowName = (id: string, r?: Run) => r?.flow_name ?? flowList.data?.find((f) => f.id === id)?.name ?? id;
 
@@ -139,6 +155,7 @@ export function RunsPage() {
             <option value="manual">Manual</option>
             <option value="webhook">Webhook</option>
             <option value="schedule">Schedule</option>
+            <option value="flow">Called by a flow</option>
           </select>
         </label>
         <label className="inline-label">
@@ -149,8 +166,21 @@ export function RunsPage() {
             <option value="24h">Last 24 hours</option>
             <option value="7d">Last 7 days</option>
             <option value="30d">Last 30 days</option>
+            <option value="custom">Custom range…</option>
           </select>
         </label>
+        {since === 'custom' ? (
+          <>
+            <label className="inline-label">
+              From
+              <input type="datetime-local" aria-label="Runs from" data-testid="runs-from" value={from} onChange={(e) => set('from', e.target.value)} />
+            </label>
+            <label className="inline-label">
+              To
+              <input type="datetime-local" aria-label="Runs until" data-testid="runs-to" value={to} onChange={(e) => set('to', e.target.value)} />
+            </label>
+          </>
+        ) : null}
         {unfinished ? (
           <span className="small muted">
             <Spinner label="Refreshing" /> live
