@@ -150,7 +150,29 @@ class Store {
   virtual Result<bool> RequestCancel(const std::string& run_id) = 0;
   // Counts of runs by status (metrics, back-pressure).
   virtual Result<int64_t> CountRuns(std::optional<RunStatus> status) = 0;
-
+  // The queue at a glance (GET /metrics, read at scrape time): how many runs
+  // are queued, and when the oldest of them was created (none when empty).
+  // The default counts and leaves the age unknown; both real stores override
+  // it with one indexed query.
+  struct QueueStats {
+    int64_t queued = 0;
+    std::optional<TimePoint> oldest_created_at;
+  };
+  virtual Result<QueueStats> GetQueueStats() {
+    auto n = CountRuns(RunStatus::kQueued);
+    if (!n) return Fail(n.error());
+    return QueueStats{*n, std::nullopt};
+  }
+  // The schema as the database holds it now (GET /readyz; the read also
+  // proves the database answers): the highest migration applied, and the
+  // highest this build knows. The default, for test doubles, is kUnavailable.
+  struct SchemaStatus {
+    int applied = 0;
+    int known = 0;
+  };
+  virtual Result<SchemaStatus> GetSchemaStatus() {
+    return Fail(ErrorCode::kUnavailable, "this store does not report its schema");
+  }
   // Makes an unfinished run that nobody holds claimable at once (clears
   // not_before): a flow.call parent whose called run has finished. Harmless
   // on a run that waits for other reasons (it looks and suspends again).

@@ -7,6 +7,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/time_format.h"
 #include "core/document.h"
 #include "expr/expr.h"
@@ -122,6 +123,11 @@ class RunExecution {
     if (!saved) {
       log::Error("could not save step result", {{"run", run_.id}, {"step", r.path}, {"error", saved.error().message}});
       return false;
+    }
+    if ((r.status == StepStatus::kSucceeded || r.status == StepStatus::kFailed) && r.started_at && r.finished_at &&
+        metrics::Enabled()) {
+      // `uses` is a catalog name (validated at save), so the label set is bounded.
+      metrics::Weft().step_duration.With({r.uses}).ObserveDuration(*r.finished_at - *r.started_at);
     }
     hub_.RunProgressed(run_.id);
     return true;
@@ -703,6 +709,10 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
     if (auto r = store_.UpdateRun(run); !r)
       log::Error("could not save a finished run", {{"run", run.id}, {"error", r.error().message}});
     hub_.RunProgressed(run.id);
+    if (metrics::Enabled()) {
+      metrics::Weft().runs_total.With({run.trigger_type, ToString(status)}).Increment();
+      metrics::Weft().run_duration.ObserveDuration(*run.finished_at - *run.started_at);
+    }
     log::Info("run finished", {{"run", run.id}, {"flow", run.flow_name}, {"status", std::string(ToString(status))}});
     // A run started by flow.call wakes the run that waits for it.
     if (run.trigger_type == "flow" && run.trigger.is_object() && run.trigger.contains("parent")) {

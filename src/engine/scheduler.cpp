@@ -12,6 +12,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/time_format.h"
 #include "schedule/schedule.h"
 
@@ -336,6 +337,16 @@ class Scheduler::Impl {
       const ScheduleFire& f = fires[k];
       if (!(*recorded)[k]) continue;  // fired already (another scheduler), or the flow is inactive now
       if (options_.on_fire) options_.on_fire(f, committed);
+      if (metrics::Enabled()) {
+        const auto& m = metrics::Weft();
+        if (f.missed > 0) m.schedule_missed.Increment(static_cast<double>(f.missed));
+        if (f.run) {
+          m.schedule_fires.Increment();
+          m.schedule_lag.ObserveDuration(std::max(Millis(0), std::chrono::duration_cast<Millis>(committed - f.scheduled_for)));
+          // A skipped run ends here; queued ones are counted when they end.
+          if (f.run->status == RunStatus::kSkipped) m.runs_total.With({"schedule", "skipped"}).Increment();
+        }
+      }
       if (f.missed > 0)
         log::Warn("schedule fires missed",
                   {{"flow", due[index[k]].entry.flow_name}, {"missed", std::to_string(f.missed)},

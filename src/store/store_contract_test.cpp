@@ -796,6 +796,28 @@ TEST_P(StoreContractTest, CountRuns) {
   EXPECT_EQ(Must(store().CountRuns(RunStatus::kRunning)), 0);
 }
 
+TEST_P(StoreContractTest, QueueStatsCountQueuedRunsAndTheOldest) {
+  auto empty = Must(store().GetQueueStats());
+  EXPECT_EQ(empty.queued, 0);
+  EXPECT_FALSE(empty.oldest_created_at);
+  ASSERT_OK(store().CreateRun(NewRun("f", At(0), RunStatus::kSucceeded)));  // ended: not queued
+  weft::Run oldest = Must(store().CreateRun(NewRun("f", At(2))));
+  ASSERT_OK(store().CreateRun(NewRun("f", At(3))));
+  weft::Run taken = Must(store().CreateRun(NewRun("f", At(1))));
+  taken.status = RunStatus::kRunning;
+  ASSERT_OK(store().UpdateRun(taken));
+  auto q = Must(store().GetQueueStats());
+  EXPECT_EQ(q.queued, 2);
+  ASSERT_TRUE(q.oldest_created_at);
+  EXPECT_EQ(*q.oldest_created_at, oldest.created_at);
+}
+
+TEST_P(StoreContractTest, SchemaStatusIsCurrentAfterOpen) {
+  auto st = Must(store().GetSchemaStatus());
+  EXPECT_GT(st.known, 0);
+  EXPECT_EQ(st.applied, st.known);
+}
+
 TEST_P(StoreContractTest, ListRunsNewestFirstWithFilters) {
   weft::Run a0 = Must(store().CreateRun(NewRun("a", At(0))));
   weft::Run b1 = Must(store().CreateRun(NewRun("b", At(1), RunStatus::kFailed)));

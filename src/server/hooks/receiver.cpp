@@ -1,9 +1,13 @@
 #include "server/hooks/receiver.h"
 
+#include <array>
+#include <mutex>
+
 #include <algorithm>
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/time_format.h"
 #include "core/api_json.h"
 #include "server/errors.h"
@@ -200,7 +204,30 @@ void WebhookReceiver::Record(Delivery d) {
     log::Warn("webhooks: cannot record a delivery", {{"flow_id", d.flow_id}, {"error", r.error().message}});
 }
 
+void WebhookReceiver::Count(int status) {
+  if (!metrics::Enabled() || status < 100 || status > 599) return;
+  // One series per status code seen: a small, bounded set, each found once.
+  static std::array<std::once_flag, 600> found;
+  static std::array<metrics::Counter, 600> counters;
+  std::call_once(found[status], [status] {
+    counters[status] = metrics::Weft().webhook_requests.With({std::to_string(status)});
+  });
+  counters[status].Increment();
+}
+
 std::optional<HttpResponse> WebhookReceiver::CheckHead(HttpRequest& head, size_t& body_limit) {
+  auto res = CheckHeadUncounted(head, body_limit);
+  if (res) Count(res->status);
+  return res;
+}
+
+HttpResponse WebhookReceiver::Handle(HttpRequest& req) {
+  HttpResponse res = HandleUncounted(req);
+  Count(res.status);
+  return res;
+}
+
+std::optional<HttpResponse> WebhookReceiver::CheckHeadUncounted(HttpRequest& head, size_t& body_limit) {
   auto e = Lookup(head.Param("token"));
   if (!e) return ErrorResponse(ErrorCode::kNotFound, "no webhook at this URL");
   if (!e->config.methods.count(head.method)) {
@@ -224,13 +251,13 @@ std::optional<HttpResponse> WebhookReceiver::CheckHead(HttpRequest& head, size_t
   return std::nullopt;
 }
 
-HttpResponse WebhookReceiver::Handle(HttpRequest& req) {
+HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   auto e = Lookup(req.Param("token"));
   if (!e) return ErrorResponse(ErrorCode::kNotFound, "no webhook at this URL");
   const HookConfig& config = e->config;
   if (!config.methods.count(req.method)) {
     size_t limit = 0;
-    if (auto early = CheckHead(req, limit)) return *early;
+    if (auto early = CheckHeadUncounted(req, limit)) return *early;
   }
   if (req.body.size() > config.max_body) {
     Record(NewDelivery(*e, req, 413));

@@ -79,6 +79,11 @@ class WebhookReceiver {
   };
   std::shared_ptr<const Entry> Lookup(const std::string& token);
   void Forget(const std::string& flow_id);
+  // The work of Handle and CheckHead; those two count the answer once
+  // (weft_webhook_requests_total{code}).
+  HttpResponse HandleUncounted(HttpRequest& req);
+  std::optional<HttpResponse> CheckHeadUncounted(HttpRequest& head, size_t& body_limit);
+  void Count(int status);
   void Record(Delivery d);
   Delivery NewDelivery(const Entry& e, const HttpRequest& req, int status) const;
   HttpResponse AnswerSync(const std::string& run_id, const HookConfig& config);

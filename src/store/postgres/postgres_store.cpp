@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/ids.h"
+#include "common/metrics.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/postgres_migrations.h"
 
@@ -102,7 +103,11 @@ auto Guard(F&& f) -> decltype(f()) {
 // A transaction on one connection, rolled back unless committed.
 class Txn {
  public:
-  explicit Txn(Conn& c, const char* begin = "BEGIN") : c_(c) { c_.ExecScript(begin); }
+  explicit Txn(Conn& c, const char* begin = "BEGIN") : c_(c) {
+    // Write transactions are timed (weft_store_write_seconds), BEGIN to COMMIT.
+    if (metrics::Enabled() && !std::string_view(begin).ends_with("READ ONLY")) started_ = std::chrono::steady_clock::now();
+    c_.ExecScript(begin);
+  }
   ~Txn() {
     if (done_) return;
     try {
@@ -114,6 +119,7 @@ class Txn {
   void Commit() {
     c_.ExecScript("COMMIT");
     done_ = true;
+    if (started_) metrics::Weft().store_write.ObserveDuration(std::chrono::steady_clock::now() - *started_);
   }
 
  private:
@@ -1030,6 +1036,7 @@ Result<RunPage> PostgresStore::ListRuns(const RunFilter& filter) {
 
 Result<void> PostgresStore::UpdateRun(const Run& run) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    metrics::ScopedTimer timer(metrics::Weft().store_write);  // one statement, its own transaction
     // cancel_requested is only ever raised here, so a RequestCancel racing
     // the engine's write of an older copy of the run is not lost.
     Rows rows = c.Exec(
@@ -1055,6 +1062,7 @@ Result<void> PostgresStore::UpdateRun(const Run& run) {
 
 Result<void> PostgresStore::SaveStepRun(const StepRun& step) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    metrics::ScopedTimer timer(metrics::Weft().store_write);  // one statement, its own transaction
     if (!UpsertStep(c, step)) return NotFound("run " + step.run_id);
     return Ok();
   });
@@ -1090,6 +1098,27 @@ Result<int64_t> PostgresStore::CountRuns(std::optional<RunStatus> status) {
     return c.Exec("SELECT COUNT(*) FROM runs WHERE status = $1",
                   Params().Text(ToString(*status)))
         .Int(0, 0);
+  });
+}
+
+Result<Store::QueueStats> PostgresStore::GetQueueStats() {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<QueueStats> {
+    // runs_by_status (status, created_at, id): a range scan of the queued rows.
+    auto r = c.Exec("SELECT COUNT(*), MIN(created_at) FROM runs WHERE status = 'queued'");
+    QueueStats q;
+    q.queued = r.Int(0, 0);
+    q.oldest_created_at = r.OptTime(0, 1);
+    return q;
+  });
+}
+
+Result<Store::SchemaStatus> PostgresStore::GetSchemaStatus() {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<SchemaStatus> {
+    SchemaStatus st;
+    st.applied = static_cast<int>(c.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Int(0, 0));
+    auto migrations = postgres::Migrations();
+    st.known = migrations.empty() ? 0 : migrations.back().version;
+    return st;
   });
 }
 

@@ -92,6 +92,8 @@ class PostgresStore : public Store {
   Result<bool> RequestCancel(const std::string& run_id) override;
   Result<bool> WakeRun(const std::string& run_id) override;
   Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
+  Result<QueueStats> GetQueueStats() override;
+  Result<SchemaStatus> GetSchemaStatus() override;
 
   Result<Delivery> CreateDelivery(const Delivery& d) override;
   Result<Delivery> GetDelivery(const std::string& id) override;

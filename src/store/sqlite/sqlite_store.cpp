@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "common/ids.h"
+#include "common/metrics.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_migrations.h"
 
@@ -349,6 +350,8 @@ struct SqliteStore::Impl {
       batch.swap(queue);
       lock.unlock();
       try {
+        // One sample per transaction (a group commit is one), not per caller.
+        metrics::ScopedTimer timer(metrics::Weft().store_write);
         RunBatch(batch);
       } catch (...) {  // out of memory around BEGIN/COMMIT: fail the lot, stay usable
         if (!sqlite3_get_autocommit(writer->db())) {
@@ -600,6 +603,108 @@ Result<void> SqliteStore::Backup(const std::string& dest_path) {
       return Fail(ErrorCode::kUnavailable, "cannot write " + dest_path + ": " + ec.message());
     }
     return Ok();
+  });
+}
+
+namespace {
+
+// A raw read-only handle: Conn opens read-write, and a backup's source is
+// only ever read (a read-only connection never checkpoints or rewrites it).
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+std::unique_ptr<sqlite3, CloseDb> OpenReadOnly(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<sqlite3, CloseDb> out(db);
+  if (rc != SQLITE_OK) {
+    throw SqlError(rc, "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  return out;
+}
+
+Result<SqliteStore::FileInfo> Inspect(Conn& c, const std::string& path) {
+  {
+    Stmt s(c, "PRAGMA quick_check");
+    std::string verdict = s.Step() ? s.ColText(0) : "";
+    if (verdict != "ok") return Fail(ErrorCode::kValidation, path + " is damaged: " + verdict);
+  }
+  {
+    Stmt s(c, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('schema_migrations', 'flows', 'runs')");
+    if (!s.Step() || s.ColInt(0) != 3) return Fail(ErrorCode::kValidation, path + " is not a weft database");
+  }
+  SqliteStore::FileInfo info;
+  {
+    Stmt s(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (s.Step()) info.schema_version = static_cast<int>(s.ColInt(0));
+  }
+  auto migrations = sqlite::Migrations();
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (info.schema_version > latest) {
+    return Fail(ErrorCode::kValidation, path + " has schema version " + std::to_string(info.schema_version) +
+                                            ", newer than this weft knows (" + std::to_string(latest) + ")");
+  }
+  {
+    Stmt s(c, "SELECT (SELECT COUNT(*) FROM flows), (SELECT COUNT(*) FROM runs)");
+    if (s.Step()) {
+      info.flows = s.ColInt(0);
+      info.runs = s.ColInt(1);
+    }
+  }
+  std::error_code ec;
+  info.bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  return info;
+}
+
+}  // namespace
+
+Result<SqliteStore::FileInfo> SqliteStore::BackupDataDir(const std::string& data_dir, const std::string& dest_path) {
+  return Guard([&]() -> Result<FileInfo> {
+    std::string db_path = data_dir + "/weft.db";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(db_path, ec)) {
+      return Fail(ErrorCode::kNotFound, "no weft database at " + db_path);
+    }
+    std::string tmp = dest_path + ".tmp-" + NewId(ToUnixMs(SystemClock().Now()));
+    auto source = OpenReadOnly(db_path);
+    int rc;
+    {
+      auto dest = Conn::Open(tmp, /*create=*/true);
+      sqlite3_backup* backup = sqlite3_backup_init(dest->db(), "main", source.get(), "main");
+      if (!backup) dest->Throw(sqlite3_errcode(dest->db()));
+      // All pages in one step: one read snapshot of the committed state.
+      rc = sqlite3_backup_step(backup, -1);
+      sqlite3_backup_finish(backup);
+    }
+    if (rc != SQLITE_DONE) {
+      std::filesystem::remove(tmp, ec);
+      return Fail(CodeFor(rc), std::string("backup failed: ") + sqlite3_errstr(rc));
+    }
+    Result<FileInfo> info = [&]() -> Result<FileInfo> {
+      auto copy = Conn::Open(tmp, /*create=*/false);
+      return Inspect(*copy, tmp);
+    }();
+    if (!info) {
+      std::filesystem::remove(tmp, ec);
+      return Fail(info.error());
+    }
+    std::filesystem::rename(tmp, dest_path, ec);
+    if (ec) {
+      std::filesystem::remove(tmp, ec);
+      return Fail(ErrorCode::kUnavailable, "cannot write " + dest_path + ": " + ec.message());
+    }
+    return info;
+  });
+}
+
+Result<SqliteStore::FileInfo> SqliteStore::InspectFile(const std::string& path) {
+  return Guard([&]() -> Result<FileInfo> {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return Fail(ErrorCode::kNotFound, "no file at " + path);
+    auto c = Conn::Open(path, /*create=*/false);
+    c->Exec("PRAGMA query_only = ON");
+    return Inspect(*c, path);
   });
 }
 
@@ -1231,6 +1336,30 @@ Result<int64_t> SqliteStore::CountRuns(std::optional<RunStatus> status) {
     Stmt s(c, "SELECT COUNT(*) FROM runs WHERE status = :status");
     s.Text(":status", ToString(*status));
     return s.Step() ? s.ColInt(0) : 0;
+  });
+}
+
+Result<Store::QueueStats> SqliteStore::GetQueueStats() {
+  return impl_->Read([&](Conn& c) -> Result<QueueStats> {
+    // runs_by_status (status, created_at, id): a range scan of the queued rows.
+    Stmt s(c, "SELECT COUNT(*), MIN(created_at) FROM runs WHERE status = 'queued'");
+    QueueStats q;
+    if (s.Step()) {
+      q.queued = s.ColInt(0);
+      q.oldest_created_at = s.ColOptTime(1);
+    }
+    return q;
+  });
+}
+
+Result<Store::SchemaStatus> SqliteStore::GetSchemaStatus() {
+  return impl_->Read([&](Conn& c) -> Result<SchemaStatus> {
+    Stmt s(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    SchemaStatus st;
+    if (s.Step()) st.applied = static_cast<int>(s.ColInt(0));
+    auto migrations = sqlite::Migrations();
+    st.known = migrations.empty() ? 0 : migrations.back().version;
+    return st;
   });
 }
 

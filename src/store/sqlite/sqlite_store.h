@@ -42,6 +42,24 @@ class SqliteStore : public Store {
   // (written beside it, then renamed). A copy opens as the weft.db of a data dir.
   Result<void> Backup(const std::string& dest_path);
 
+  // What a database file holds (weft backup / weft restore print it).
+  struct FileInfo {
+    int schema_version = 0;
+    int64_t flows = 0;
+    int64_t runs = 0;
+    int64_t bytes = 0;
+  };
+  // `weft backup`: copies <data_dir>/weft.db to `dest_path` like Backup, from
+  // another process than the one that holds the data dir: it takes no LOCK
+  // (the running server owns it) and reads through a read-only connection, one
+  // snapshot, while the server goes on writing (WAL). Works with no server
+  // running too. kNotFound when there is no weft.db.
+  static Result<FileInfo> BackupDataDir(const std::string& data_dir, const std::string& dest_path);
+  // Checks a file (weft restore: its copy in the new data dir) before it is
+  // used: a SQLite file that passes quick_check, with weft's tables and a
+  // schema version this build knows.
+  static Result<FileInfo> InspectFile(const std::string& path);
+
   const std::string& db_path() const;
   // The highest schema migration applied.
   int schema_version() const;
@@ -80,6 +98,8 @@ class SqliteStore : public Store {
   Result<bool> RequestCancel(const std::string& run_id) override;
   Result<bool> WakeRun(const std::string& run_id) override;
   Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
+  Result<QueueStats> GetQueueStats() override;
+  Result<SchemaStatus> GetSchemaStatus() override;
   Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) override;
   Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for, const Run* run,
                                   std::optional<TimePoint> next_run_at, int64_t missed) override;
