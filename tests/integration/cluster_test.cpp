@@ -1,0 +1,321 @@
+// Several `weft serve` nodes on one PostgreSQL (issue 8), as a user runs
+// them: real processes on port 0 sharing WEFT_TEST_DB, killed with SIGKILL,
+// and the database itself restarted under them (scripts/test-postgres runs
+// this as cluster_pgtest; without WEFT_TEST_DB every test is skipped).
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/time_format.h"
+#include "harness.h"
+#include "store/postgres/pgtest_support.h"
+
+namespace weft::itest {
+namespace {
+
+// Every node on one database needs the same key; integration_on_postgres.sh uses this one too.
+const char* kKey = "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e";
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (pgtest::DbUrl().empty()) GTEST_SKIP() << "WEFT_TEST_DB is not set";
+    setenv("WEFT_SECRET_KEY", kKey, 0);
+  }
+
+  // Starts a node; `args` are extra `weft serve` flags.
+  WeftServer& AddNode(std::vector<std::string> args = {}) {
+    nodes_.push_back(std::make_unique<WeftServer>(std::move(args)));
+    return *nodes_.back();
+  }
+  WeftServer& node(size_t i) { return *nodes_.at(i); }
+  size_t size() const { return nodes_.size(); }
+
+  static int Count(const std::string& text, const std::string& needle) {
+    int n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+  }
+  // Times any node took the scheduler role, and the live node holding it now (-1: none).
+  int TakeOvers() const {
+    int n = 0;
+    for (const auto& s : nodes_) n += Count(s->Logs(), "took the scheduler role");
+    return n;
+  }
+  int Holder() const {
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (!nodes_[i]->running()) continue;
+      auto r = nodes_[i]->api().Get("/readyz");
+      if (r.status == 200 && r.json["scheduler"].value("held", false)) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  // Every run of a flow (at most 1000), newest first.
+  static Json RunsOf(const Client& api, const std::string& flow_id, const std::string& status = "") {
+    auto r = api.Get("/api/v1/runs?limit=1000&flow_id=" + flow_id + (status.empty() ? "" : "&status=" + status));
+    return r.status == 200 ? r.json["runs"] : Json::array();
+  }
+
+  // A connection to the test database, for steps that leave a row per execution.
+  static std::string SinkConnection(const Client& api) {
+    std::string name = UniqueName("sink");
+    auto r = api.Post("/api/v1/connections", Json{{"name", name},
+                                                  {"connector", "postgres"},
+                                                  {"settings", {{"url", pgtest::DbUrl()}}},
+                                                  {"auth", {{"type", "none"}}}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return name;
+  }
+  static Json Insert(const std::string& id, const std::string& connection, const std::string& table) {
+    return Json{{"id", id},
+                {"uses", "postgres.execute"},
+                {"connection", connection},
+                {"with", {{"sql", "INSERT INTO " + table + " (run_id, step) VALUES ($1, '" + id + "')"},
+                          {"params", Json::array({"{{ run.id }}"})}}}};
+  }
+
+  std::vector<std::unique_ptr<WeftServer>> nodes_;
+};
+
+std::string HookPath(const Json& flow) {
+  std::string url = GetString(flow, "webhook_url");
+  size_t at = url.find("/hooks/");
+  return at == std::string::npos ? "" : url.substr(at);
+}
+
+// A table of its own per test, in the shared database.
+struct SinkTable {
+  SinkTable() : name("cluster_hits_" + UniqueName("t").substr(2)) {
+    pgtest::Query("CREATE TABLE " + name + " (run_id text NOT NULL, step text NOT NULL)");
+  }
+  ~SinkTable() { pgtest::Query("DROP TABLE IF EXISTS " + name); }
+  std::string name;
+};
+
+TEST_F(ClusterTest, AThousandWebhooksOverThreeNodesMakeAThousandRunsEachExecutedOnce) {
+  for (int i = 0; i < 3; ++i) AddNode({"--workers", "4"});
+  ASSERT_FALSE(HasFatalFailure());
+  SinkTable table;
+  std::string sink = SinkConnection(node(0).api());
+  Json flow = CreateFlow(node(0).api(),
+                         Json{{"name", UniqueName("spread")},
+                              {"trigger", {{"type", "webhook"}}},
+                              {"steps", Json::array({Insert("first", sink, table.name),
+                                                     Json{{"id", "middle"}, {"uses", "data.set"},
+                                                          {"with", {{"value", "{{ trigger.body.n }}"}}}},
+                                                     Insert("last", sink, table.name)})}});
+  std::string id = GetString(flow, "id");
+  // Activated on another node than the one it was created on.
+  ASSERT_EQ(node(1).api().Post("/api/v1/flows/" + id + "/activate").status, 200);
+  std::string path = HookPath(flow);
+  ASSERT_FALSE(path.empty()) << flow.dump();
+
+  constexpr int kRequests = 1000;
+  std::atomic<int> next{0};
+  std::mutex mu;
+  std::set<std::string> run_ids;
+  std::map<long, int> statuses;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 6; ++t) {
+    senders.emplace_back([&] {
+      for (int i = next++; i < kRequests; i = next++) {
+        auto r = node(i % 3).api().PostRaw(path, "{\"n\":" + std::to_string(i) + "}", "application/json");
+        std::lock_guard<std::mutex> g(mu);
+        ++statuses[r.status];
+        if (r.status == 202) run_ids.insert(GetString(r.json, "run_id"));
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  EXPECT_EQ(statuses[202], kRequests) << "answers by status: " << Json(statuses).dump();
+  EXPECT_EQ(run_ids.size(), static_cast<size_t>(kRequests)) << "every request its own run";
+
+  bool done = WaitFor([&] { return RunsOf(node(2).api(), id, "succeeded").size() == kRequests; }, 120s);
+  EXPECT_TRUE(done) << "succeeded: " << RunsOf(node(2).api(), id, "succeeded").size();
+  Json all = RunsOf(node(0).api(), id);
+  EXPECT_EQ(all.size(), static_cast<size_t>(kRequests)) << "no extra runs";
+  // Each step of each run executed once: one row per (run, step), no more.
+  EXPECT_EQ(pgtest::Query("SELECT count(*) FROM " + table.name), std::to_string(2 * kRequests));
+  EXPECT_EQ(pgtest::Query("SELECT count(DISTINCT (run_id, step)) FROM " + table.name), std::to_string(2 * kRequests));
+  EXPECT_EQ(pgtest::Query("SELECT count(DISTINCT run_id) FROM " + table.name), std::to_string(kRequests));
+}
+
+TEST_F(ClusterTest, ARunWhoseNodeWasKilledIsFinishedByAnother) {
+  WeftServer& first = AddNode({"--lease", "3s"});
+  ASSERT_FALSE(HasFatalFailure());
+  SinkTable table;
+  std::string sink = SinkConnection(first.api());
+  Json flow = CreateFlow(first.api(),
+                         Json{{"name", UniqueName("handover")},
+                              {"steps", Json::array({Insert("before", sink, table.name),
+                                                     Json{{"id", "slow"}, {"uses", "postgres.query"},
+                                                          {"connection", sink},
+                                                          {"with", {{"sql", "SELECT pg_sleep(3)::text AS slept"}}}},
+                                                     Insert("after", sink, table.name)})}});
+  auto started = first.api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs", Json::object());
+  ASSERT_EQ(started.status, 202) << started.body;
+  std::string run_id = GetString(started.json, "id");
+  // The first node is in the middle of the run (it holds it) when it dies.
+  ASSERT_TRUE(WaitFor([&] {
+    return GetString(StepOf(first.api().Get("/api/v1/runs/" + run_id).json, "slow"), "status") == "running";
+  }));
+  WeftServer& second = AddNode({"--lease", "3s"});
+  ASSERT_FALSE(HasFatalFailure());
+  first.Kill9();
+
+  Json run = WaitRunFinished(second.api(), run_id, 30s);
+  EXPECT_EQ(GetString(run, "status"), "succeeded") << run.dump();
+  EXPECT_EQ(pgtest::Query("SELECT count(*) FROM " + table.name + " WHERE step = 'before'"), "1")
+      << "the finished step is not run again";
+  EXPECT_EQ(pgtest::Query("SELECT count(*) FROM " + table.name + " WHERE step = 'after'"), "1");
+}
+
+// Each fire time of a */2 s schedule is accounted for exactly once: by its
+// own run, or inside a later run's `missed` (misfire run_once catching up a
+// takeover gap); no time twice.
+void ExpectEveryFireTimeOnce(const Json& runs) {
+  std::vector<std::pair<TimePoint, int64_t>> fires;
+  for (const auto& r : runs) {
+    auto at = ParseIso(GetString(r, "scheduled_for"));
+    ASSERT_TRUE(at) << r.dump();
+    fires.emplace_back(*at, r["trigger"].value("missed", int64_t{0}));
+  }
+  std::sort(fires.begin(), fires.end());
+  for (size_t i = 1; i < fires.size(); ++i) {
+    auto gap = std::chrono::duration_cast<Millis>(fires[i].first - fires[i - 1].first).count();
+    ASSERT_GT(gap, 0) << "a fire time fired twice: " << FormatIso(fires[i].first);
+    EXPECT_EQ(gap % 2000, 0) << FormatIso(fires[i].first);
+    int64_t covered = fires[i].second > 0 ? fires[i].second : 1;
+    EXPECT_EQ(gap / 2000, covered) << "fire times before " << FormatIso(fires[i].first)
+                                   << " skipped or doubled (missed=" << fires[i].second << ")";
+  }
+}
+
+TEST_F(ClusterTest, TheSchedulerMovesWhenItsNodeIsKilledAndWhenTheDatabaseRestarts) {
+  for (int i = 0; i < 3; ++i) AddNode({"--lease", "3s"});
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(WaitFor([&] { return Holder() >= 0; }, 10s)) << "no node took the scheduler role";
+  int holder = Holder();
+  const Client& other = node((holder + 1) % 3).api();
+
+  // Saved and activated on a node that does not schedule: the scheduler
+  // node hears of it (NOTIFY), not only at its next rescan.
+  Json flow = CreateFlow(other, Json{{"name", UniqueName("every2s")},
+                                     {"trigger", {{"type", "schedule"},
+                                                  {"schedule", {{"kind", "cron"},
+                                                                {"cron", "*/2 * * * * *"},
+                                                                {"misfire", "run_once"}}}}},
+                                     {"steps", Json::array({Json{{"id", "tick"}, {"uses", "data.set"},
+                                                                 {"with", {{"value", "{{ run.id }}"}}}}})}});
+  std::string id = GetString(flow, "id");
+  ASSERT_EQ(other.Post("/api/v1/flows/" + id + "/activate").status, 200);
+  EXPECT_TRUE(WaitFor([&] { return RunsOf(other, id).size() >= 2; }, 8s)) << "the schedule did not start";
+
+  // kill -9 the scheduler node: another takes over within a few seconds.
+  int took = TakeOvers();
+  node(holder).Kill9();
+  auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return TakeOvers() > took && Holder() >= 0; }, 10s)) << "nobody took over";
+  EXPECT_LT(std::chrono::steady_clock::now() - killed_at, 5s);
+  holder = Holder();
+  size_t before = RunsOf(other, id).size();
+  EXPECT_TRUE(WaitFor([&] { return RunsOf(node(holder).api(), id).size() >= before + 2; }, 10s))
+      << "no fires after the takeover";
+
+  // The database restarts under the nodes: the role is taken again, runs go on.
+  if (auto pg_ctl = pgtest::PgCtl()) {
+    took = TakeOvers();
+    ASSERT_TRUE(pgtest::RunPgCtl("restart -m fast -w")) << "pg_ctl restart failed";
+    EXPECT_TRUE(WaitFor([&] { return TakeOvers() > took && Holder() >= 0; }, 20s))
+        << "the scheduler role was not taken again after the restart";
+    holder = Holder();
+    ASSERT_GE(holder, 0);
+    before = RunsOf(node(holder).api(), id, "succeeded").size();
+    EXPECT_TRUE(WaitFor([&] { return RunsOf(node(holder).api(), id, "succeeded").size() >= before + 2; }, 15s))
+        << "scheduled runs did not go on after the restart";
+    // Any node still takes and finishes a run.
+    for (size_t i = 0; i < size(); ++i) {
+      if (!node(i).running()) continue;
+      auto r = RunAndWait(node(i).api(), id);
+      EXPECT_EQ(GetString(r.json, "status"), "succeeded") << "node " << i << ": " << r.body;
+    }
+  }
+  ASSERT_EQ(node(holder).api().Post("/api/v1/flows/" + id + "/deactivate").status, 200);
+  Json runs = Json::array();
+  for (const auto& r : RunsOf(node(holder).api(), id))
+    if (GetString(r["trigger"], "type") == "schedule") runs.push_back(r);
+  EXPECT_GE(runs.size(), 6u);
+  ExpectEveryFireTimeOnce(runs);
+}
+
+TEST_F(ClusterTest, RolesSplitTheWorkAndFlowChangesReachEveryNodeAtOnce) {
+  WeftServer& front = AddNode({"--roles", "api,webhooks"});
+  ASSERT_FALSE(HasFatalFailure());
+  Json flow = CreateFlow(front.api(), Json{{"name", UniqueName("roles")},
+                                           {"trigger", {{"type", "webhook"}}},
+                                           {"steps", Json::array({Json{{"id", "echo"}, {"uses", "data.set"},
+                                                                       {"with", {{"value", "{{ trigger.body }}"}}}}})}});
+  std::string id = GetString(flow, "id");
+  ASSERT_EQ(front.api().Post("/api/v1/flows/" + id + "/activate").status, 200);
+  auto accepted = front.api().PostRaw(HookPath(flow), R"({"a":1})", "application/json");
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  std::string run_id = GetString(accepted.json, "run_id");
+
+  WeftServer& back = AddNode({"--roles", "workers,scheduler"});
+  ASSERT_FALSE(HasFatalFailure());
+  // The API-only node ran nothing; the worker node does.
+  Json run = WaitRunFinished(front.api(), run_id, 20s);
+  EXPECT_EQ(GetString(run, "status"), "succeeded") << run.dump();
+  EXPECT_EQ(back.api().Get("/healthz").status, 200);
+  auto refused = back.api().Get("/api/v1/flows");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_NE(refused.body.find("--roles"), std::string::npos) << refused.body;
+  EXPECT_EQ(back.api().PostRaw(HookPath(flow), "{}", "application/json").status, 503);
+
+  // A change made on one node is live on another within a second.
+  WeftServer& third = AddNode();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ(third.api().PostRaw(HookPath(flow), "{}", "application/json").status, 202);
+  auto rotated = front.api().Post("/api/v1/flows/" + id + "/webhook/rotate");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  auto changed_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitFor([&] { return third.api().PostRaw(HookPath(flow), "{}", "application/json").status == 404; },
+                      1s))
+      << "the old URL still works on another node";
+  EXPECT_LE(std::chrono::steady_clock::now() - changed_at, 1s);
+  EXPECT_EQ(third.api().PostRaw(HookPath(rotated.json), "{}", "application/json").status, 202);
+}
+
+TEST_F(ClusterTest, ANodeWithoutTheSharedSecretKeyRefusesToStart) {
+  WeftServer& first = AddNode();
+  ASSERT_FALSE(HasFatalFailure());
+  // A stored secret, sealed with the cluster's key.
+  auto c = first.api().Post("/api/v1/connections", Json{{"name", UniqueName("secret")},
+                                                        {"connector", "postgres"},
+                                                        {"settings", {{"url", "postgres://x:pw@127.0.0.1:1/x"}}},
+                                                        {"auth", {{"type", "none"}}}});
+  ASSERT_EQ(c.status, 201) << c.body;
+
+  std::string key = std::getenv("WEFT_SECRET_KEY");
+  std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--db", pgtest::DbUrl()};
+  unsetenv("WEFT_SECRET_KEY");
+  auto none = RunWeft(args, 30s);
+  setenv("WEFT_SECRET_KEY", std::string(64, '1').c_str(), 1);
+  auto wrong = RunWeft(args, 30s);
+  setenv("WEFT_SECRET_KEY", key.c_str(), 1);
+
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.output.find("needs WEFT_SECRET_KEY"), std::string::npos) << none.output;
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.output.find("cannot decrypt"), std::string::npos) << wrong.output;
+}
+
+}  // namespace
+}  // namespace weft::itest
