@@ -46,6 +46,24 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--retain-deliveries-count", serve.retain_deliveries_count,
                         "keep at most this many deliveries per flow")
       ->capture_default_str();
+  serve_cmd->add_option("--error-flow", serve.error_flow,
+                        "flow to run (trigger type error) when a run of a flow without settings.error_flow fails");
+  serve_cmd->add_option("--max-queued", serve.max_queued,
+                        "above this many queued runs, webhooks and manual runs answer 429 (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve_cmd->add_option("--max-step-output", serve.max_step_output,
+                        "largest output a step may store (4MiB, 512KiB, bytes); a larger one fails the step")
+      ->capture_default_str();
+  serve_cmd->add_option("--retain-runs", serve.retain_runs, "prune finished runs older than this (30d; off: keep)")
+      ->capture_default_str();
+  serve_cmd->add_option("--retain-failed-runs", serve.retain_failed_runs,
+                        "prune failed runs older than this instead (default: as --retain-runs)");
+  serve_cmd->add_option("--retention-interval", serve.retention_interval, "how often old runs are pruned")
+      ->capture_default_str();
+  serve_cmd->add_option("--metrics", serve.metrics,
+                        "record metrics and serve them at GET /metrics (--metrics=false turns both off)")
+      ->capture_default_str();
 
   // flow ...
   auto* flow_cmd = app.add_subcommand("flow", "Manage flows on a running server");

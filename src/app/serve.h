@@ -21,6 +21,14 @@ struct ServeOptions {
   std::string sqlite_sync = "normal";   // normal | full
   std::string retain_deliveries = "7d"; // webhook deliveries older than this are pruned
   int64_t retain_deliveries_count = 10000;  // and those beyond the newest N of a flow
+  // Operations (issue 10, part B): failure alerts, limits, retention.
+  std::string error_flow;               // settings.error_flow of flows that name none
+  int64_t max_queued = 0;               // above this many queued runs new ones get 429; 0: no limit
+  std::string max_step_output = "4MiB"; // a step's output over this fails the step
+  std::string retain_runs = "30d";      // finished runs older than this are pruned ("off": never)
+  std::string retain_failed_runs;       // failed runs: this long instead ("" : as retain_runs)
+  std::string retention_interval = "1m";  // how often the pruner looks
+  bool metrics = true;                  // --metrics=false: no instrumentation, /metrics answers 404
 };
 
 // Returns the process exit code.

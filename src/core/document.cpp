@@ -450,9 +450,47 @@ class Validator {
     if (auto it = doc.find("steps"); it != doc.end() && !it->is_null()) d.steps = Steps(*it, "steps");
     if (auto it = doc.find("settings"); it != doc.end() && !it->is_null()) {
       if (!it->is_object()) Error("settings", "must be an object");
-      else d.settings = *it;
+      else {
+        d.settings = *it;
+        Settings(*it, d.name);
+      }
     }
     return d;
+  }
+
+  // The settings weft itself reads (issue 10); other keys are kept as written.
+  void Settings(const Json& s, const std::string& flow_name) {
+    if (auto it = s.find("error_flow"); it != s.end() && !it->is_null()) {
+      if (!it->is_string() || it->get_ref<const std::string&>().empty())
+        Error("settings.error_flow", "must be the name of another flow");
+      else if (it->get_ref<const std::string&>() == flow_name)
+        Error("settings.error_flow", "must name another flow, not this one");
+    }
+    if (auto it = s.find("max_concurrency"); it != s.end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 1'000'000)
+        Error("settings.max_concurrency", "must be a whole number from 1 to 1000000");
+    }
+    if (auto it = s.find("timeout"); it != s.end() && !it->is_null()) {
+      if (auto d = Duration(*it, "settings.timeout"); d && d->count() <= 0)
+        Error("settings.timeout", "must be longer than zero");
+    }
+    if (auto it = s.find("retention"); it != s.end() && !it->is_null()) {
+      if (!it->is_object()) {
+        Error("settings.retention", "must be an object such as {runs: 30d, keep: 1000, keep_failed: 90d}");
+        return;
+      }
+      for (auto r = it->begin(); r != it->end(); ++r) {
+        const std::string path = "settings.retention." + r.key();
+        if (r.key() == "runs" || r.key() == "keep_failed") {
+          if (auto d = Duration(r.value(), path); d && d->count() <= 0) Error(path, "must be longer than zero");
+        } else if (r.key() == "keep") {
+          if (!r.value().is_number_integer() || r.value().get<int64_t>() < 1)
+            Error(path, "must be a whole number of runs, at least 1");
+        } else {
+          Error(path, "is not a retention setting (runs, keep, keep_failed)");
+        }
+      }
+    }
   }
 
   std::vector<FieldError> errors_, warnings_;

@@ -25,6 +25,7 @@ Result<Run> RunService::StartManual(const std::string& flow_id, const Json& inpu
     trigger = std::move(*replayed);
   }
   if (!actor.empty()) trigger["actor"] = actor;
+  if (auto admitted = Admit(); !admitted) return Fail(admitted.error());
   auto run = Enqueue(*flow, "manual", std::move(trigger));
   if (run && has_input) run->input = input;
   return run;
@@ -49,6 +50,28 @@ Result<Run> RunService::Enqueue(const Flow& flow, const std::string& trigger_typ
   if (!created) return created;
   if (status == RunStatus::kQueued) hub_.RunQueued();
   return created;
+}
+
+Result<void> RunService::Admit() {
+  if (max_queued_ <= 0) return Ok();
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  if (now_ms - counted_at_ms_.load() >= 250) {
+    std::unique_lock lock(count_mu_, std::try_to_lock);
+    if (lock && now_ms - counted_at_ms_.load() >= 250) {
+      if (auto n = store_.CountRuns(RunStatus::kQueued)) {
+        queued_estimate_.store(*n);
+        counted_at_ms_.store(now_ms);
+      }
+    }
+  }
+  if (queued_estimate_.fetch_add(1) >= max_queued_) {
+    queued_estimate_.fetch_sub(1);
+    return Fail(ErrorCode::kTooManyRequests, "the run queue is full (more than " + std::to_string(max_queued_) +
+                                                 " runs queued, --max-queued); try again later");
+  }
+  return Ok();
 }
 
 Result<Run> RunService::Get(const std::string& id, bool with_steps) { return store_.GetRun(id, with_steps); }
@@ -88,6 +111,7 @@ Result<Run> RunService::Retry(const std::string& id) {
   if (old->status != RunStatus::kFailed)
     return Fail(ErrorCode::kConflict, "run " + id + " is " + std::string(ToString(old->status)) +
                                           "; only a failed run can be retried");
+  if (auto admitted = Admit(); !admitted) return Fail(admitted.error());
   Run run;
   TimePoint now = clock_.Now();
   run.id = NewId(ToUnixMs(now));

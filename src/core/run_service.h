@@ -3,7 +3,9 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <functional>
 #include <optional>
 #include <string>
@@ -45,11 +47,26 @@ class RunService {
   // before any run is started (the webhook receiver's wiring).
   void SetWebhookReplay(std::function<Result<Json>(const Flow&)> replay) { webhook_replay_ = std::move(replay); }
 
+  // Back-pressure (--max-queued): with more than `max_queued` runs queued,
+  // Admit refuses new manual runs, retries and webhook requests. 0: no limit.
+  // Call once, before serving.
+  void SetMaxQueued(int64_t max_queued) { max_queued_ = max_queued; }
+  // kTooManyRequests when the queue is full; otherwise counts one more run as
+  // queued. Cheap: the store is counted at most every 250 ms, and the runs
+  // admitted in between are added to that count.
+  Result<void> Admit();
+  // Seconds a refused caller should wait (the Retry-After header).
+  static constexpr int kRetryAfterSeconds = 1;
+
  private:
   Store& store_;
   ChangeHub& hub_;
   Clock& clock_;
   std::function<Result<Json>(const Flow&)> webhook_replay_;
+  int64_t max_queued_ = 0;
+  std::atomic<int64_t> queued_estimate_{0};
+  std::atomic<int64_t> counted_at_ms_{-1'000'000};  // steady clock, ms
+  std::mutex count_mu_;
 };
 
 }  // namespace weft

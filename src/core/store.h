@@ -42,6 +42,20 @@ struct ScheduleFire {
   int64_t missed = 0;
 };
 
+// Which finished runs retention deletes (Store::PruneRuns). Runs that have
+// not finished (queued, running) are never deleted. A zero TimePoint turns
+// that rule off.
+struct RunPrune {
+  std::string flow_id;                    // one flow's runs; "" for every flow but `except_flows`
+  std::vector<std::string> except_flows;  // with flow_id "": flows with a retention of their own
+  TimePoint before{};                     // runs that finished before this go (failed ones: failed_before)
+  TimePoint failed_before{};              // failed runs that finished before this go
+  // With a flow_id and keep > 0: finished runs beyond the flow's newest `keep`
+  // (by created_at) go too, except failed ones that finished at or after
+  // failed_before.
+  int64_t keep = 0;
+};
+
 struct WebhookRecorded {
   std::optional<Run> run;            // the run committed; null when none was asked or on a duplicate
   std::string duplicate_of;          // the first request's run id when the key was seen since keys_since
@@ -220,6 +234,23 @@ class Store {
   virtual Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                            TimePoint keys_before, int max_rows) {
     (void)flow_id, (void)before, (void)keep, (void)keys_before, (void)max_rows;
+    return int64_t{0};
+  }
+
+  // ---- retention (issue 10) ----
+  // Deletes at most `max_rows` finished runs that `p` selects, oldest first,
+  // with their step runs, in one transaction. Returns how many runs were
+  // deleted; fewer than `max_rows` means none are left to delete.
+  // Both real stores override it; the default, for test doubles, deletes nothing.
+  virtual Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) {
+    (void)p, (void)max_rows;
+    return int64_t{0};
+  }
+  // Gives up to `max_pages` free pages back to the file system (SQLite's
+  // incremental vacuum); returns how many are still free. Stores that reuse
+  // space on their own (PostgreSQL's autovacuum) answer 0.
+  virtual Result<int64_t> ReclaimSpace(int max_pages) {
+    (void)max_pages;
     return int64_t{0};
   }
 };

@@ -22,6 +22,10 @@ struct EngineOptions {
   Millis lease{30'000};          // a claim lasts this long unless renewed
   Millis poll_interval{1'000};   // look for work this often even without a wake-up
   size_t max_step_output = 4u << 20;  // bytes of JSON a step may output
+  // settings.error_flow of flows that name none (--error-flow); "" for none.
+  std::string default_error_flow;
+  // The server's public URL: an error run's trigger.body.url links the failed run's page.
+  std::string public_url;
   Millis stop_grace{10'000};     // Stop() waits this long for running steps
   int max_call_depth = 10;       // flow.call: runs nested deeper than this fail
   // Looks a connection up by name with its secrets decrypted (app wires the

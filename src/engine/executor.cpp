@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <thread>
 #include <unordered_map>
 
@@ -101,6 +102,14 @@ class RunExecution {
   }
 
   Outcome Execute() { return ExecList(flow_.doc().steps, "", ctx_); }
+
+  // settings.timeout: past `deadline` the running step is cancelled (its
+  // action's deadline is capped, a waiting delay or retry is woken) and the
+  // run fails with a timeout error. `limit` is the setting as written.
+  void SetDeadline(TimePoint deadline, std::string limit) {
+    deadline_ = deadline;
+    deadline_limit_ = std::move(limit);
+  }
 
  private:
   // Thread-safe: iterations of a concurrent flow.foreach call it at once (each
@@ -227,6 +236,13 @@ class RunExecution {
 
   bool CancelRequested() { return cancelled_.load(); }
 
+  bool PastDeadline(TimePoint now) const { return deadline_ && now >= *deadline_; }
+  TimePoint Cap(TimePoint t) const { return deadline_ ? std::min(t, *deadline_) : t; }
+  Error TimeoutError() const {
+    return Error(ErrorCode::kTimeout, "the run took longer than its timeout of " + deadline_limit_ +
+                                          " (settings.timeout); the step was cancelled");
+  }
+
   Outcome ExecList(const std::vector<Step>& steps, const std::string& prefix, Json& scope) {
     Outcome last;
     for (const auto& step : steps) {
@@ -238,7 +254,8 @@ class RunExecution {
           if (o.has_output) last = std::move(o);
           break;
         case Kind::kFailed:
-          if (step.on_error == OnError::kContinue) break;
+          // A run past its timeout stops, on_error: continue or not.
+          if (step.on_error == OnError::kContinue && !(deadline_ && o.error.code == ErrorCode::kTimeout)) break;
           return o;
         default:
           return o;
@@ -299,6 +316,13 @@ class RunExecution {
   Outcome ExecStep(const Step& step, const std::string& path, Json& scope) {
     StepRun& r = Record(step, path);
     if (IsTerminal(r.status)) return Done(r, scope);
+    // Past settings.timeout: a step that has not started is not started; one
+    // that has (a waiting delay, retry or call) is failed. Containers pass the
+    // check on to the steps inside them.
+    if (PastDeadline(clock_.Now()) && step.uses != "flow.if" && step.uses != "flow.foreach") {
+      if (r.status == StepStatus::kPending) return Failed(TimeoutError(), path);
+      return FailStep(r, TimeoutError(), scope);
+    }
 
     if (!step.if_expr.empty() && r.status == StepStatus::kPending) {
       Error err;
@@ -439,9 +463,10 @@ class RunExecution {
       TimePoint wake = *r.wake_at;
       return Succeed(r, Json{{"waited_until", FormatIso(wake)}}, scope);
     }
+    if (PastDeadline(now)) return FailStep(r, TimeoutError(), scope);
     Outcome o;
     o.kind = Kind::kSuspended;
-    o.resume_at = *r.wake_at;
+    o.resume_at = Cap(*r.wake_at);
     return o;
   }
 
@@ -570,9 +595,10 @@ class RunExecution {
   Outcome ExecAction(const Step& step, StepRun& r, Json& scope) {
     TimePoint now = clock_.Now();
     if (r.wake_at && now < *r.wake_at) {  // a retry still waiting
+      if (PastDeadline(now)) return FailStep(r, TimeoutError(), scope);
       Outcome o;
       o.kind = Kind::kSuspended;
-      o.resume_at = *r.wake_at;
+      o.resume_at = Cap(*r.wake_at);
       return o;
     }
     std::shared_ptr<Action> action = catalog_.FindAction(step.uses);
@@ -596,12 +622,16 @@ class RunExecution {
     Start(r, true);
 
     Json logs = r.logs.is_array() ? r.logs : Json::array();
+    TimePoint step_deadline = step.timeout ? clock_.Now() + *step.timeout : clock_.Now() + Millis(3'600'000);
+    // The run's timeout cuts this attempt short; an action may give up a
+    // little before its deadline, hence the margin when telling why it ended.
+    const bool run_deadline_first = deadline_ && *deadline_ <= step_deadline;
     ActionContext ctx{r.input,
                       connection ? &*connection : nullptr,
                       run_.id,
                       r.path,
                       clock_,
-                      step.timeout ? clock_.Now() + *step.timeout : clock_.Now() + Millis(3'600'000),
+                      Cap(step_deadline),
                       cancelled_,
                       [&](const std::string& level, const std::string& message) {
                         logs.push_back({{"at", FormatIso(clock_.Now())}, {"level", level}, {"message", message}});
@@ -613,6 +643,7 @@ class RunExecution {
     if (!out.error) return Succeed(r, std::move(out.output), scope);
 
     if (CancelRequested()) return Outcome{Kind::kCancelled};
+    if (run_deadline_first && PastDeadline(clock_.Now() + Millis(100))) return FailStep(r, TimeoutError(), scope);
     if (out.retryable && r.attempts < step.retry.attempts) {
       Millis delay = RetryDelay(step.retry, r.attempts);
       if (out.retry_after) delay = std::max(delay, *out.retry_after);
@@ -625,7 +656,7 @@ class RunExecution {
       Commit(r);
       Outcome o;
       o.kind = Kind::kSuspended;
-      o.resume_at = *r.wake_at;
+      o.resume_at = Cap(*r.wake_at);
       return o;
     }
     return FailStep(r, *out.error, scope);
@@ -644,6 +675,8 @@ class RunExecution {
   std::map<std::string, StepRun> records_;
   int next_seq_ = 0;
   Json ctx_;
+  std::optional<TimePoint> deadline_;  // settings.timeout
+  std::string deadline_limit_;
 };
 
 }  // namespace
@@ -675,6 +708,84 @@ std::shared_ptr<const CompiledFlow> Executor::Load(const std::string& flow_id, i
   if (cache_.size() > 1000) cache_.clear();  // versions are immutable; a bound is all we need
   cache_[{flow_id, version}] = compiled;
   return compiled;
+}
+
+// settings.timeout as a duration and as written; nullopt when unset.
+std::optional<std::pair<Millis, std::string>> Executor::RunTimeout(const Json& settings) {
+  if (!settings.is_object()) return std::nullopt;
+  auto it = settings.find("timeout");
+  if (it == settings.end() || !it->is_string()) return std::nullopt;
+  auto ms = ParseDuration(it->get<std::string>());
+  if (!ms || ms->count() <= 0) return std::nullopt;
+  return std::make_pair(*ms, it->get<std::string>());
+}
+
+namespace {
+
+// The error run's id follows from the failed run's, so starting it again
+// after a crash between the two writes finds it there (kConflict) instead of
+// starting a second one. Same shape as NewId: the failed run's time digits,
+// then its random digits shifted by one.
+std::string ErrorRunId(const std::string& failed_id) {
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  if (failed_id.size() != 20) return failed_id + "e";
+  std::string id = failed_id;
+  for (size_t i = 10; i < id.size(); ++i) {
+    const char* at = std::strchr(kDigits, id[i]);
+    if (!at || !*at) return failed_id + "e";
+    id[i] = kDigits[(at - kDigits + 1) % 36];
+  }
+  return id;
+}
+
+}  // namespace
+
+// settings.error_flow (or --error-flow): queues a run of that flow, trigger
+// type "error", whether or not it is active. Written before the failed run is
+// marked failed, with an id derived from it, so a crash in between neither
+// loses the error run nor, when the failure is met again on resume, doubles
+// it. A run started by an error flow never starts another (no loops).
+void Executor::StartErrorFlow(const Run& failed, const Json& settings, const std::string& failed_step,
+                              const Error& error) {
+  if (failed.trigger_type == "error") return;
+  std::string name = options_.default_error_flow;
+  if (settings.is_object())
+    if (auto it = settings.find("error_flow"); it != settings.end() && it->is_string()) name = it->get<std::string>();
+  if (name.empty()) return;
+  auto target = store_.GetFlowByName(name);
+  if (!target) {
+    log::Warn("error flow not started", {{"run", failed.id}, {"error_flow", name}, {"error", target.error().message}});
+    return;
+  }
+  if (target->id == failed.flow_id) return;  // a flow that is its own error flow
+  Run run;
+  TimePoint now = clock_.Now();
+  run.id = ErrorRunId(failed.id);
+  run.flow_id = target->id;
+  run.flow_name = target->name;
+  run.flow_version = target->version;
+  run.trigger_type = "error";
+  run.created_at = now;
+  std::string base = options_.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  Json body = {{"run_id", failed.id},
+               {"flow_id", failed.flow_id},
+               {"flow_name", failed.flow_name},
+               {"failed_step", failed_step},
+               {"error", error.message},
+               {"error_code", ErrorCodeName(error.code)},
+               {"started_at", failed.started_at ? Json(FormatIso(*failed.started_at)) : Json(nullptr)},
+               {"url", base + "/runs/" + failed.id}};
+  run.trigger = {{"type", "error"}, {"body", std::move(body)}, {"headers", Json::object()}, {"query", Json::object()}};
+  auto created = store_.CreateRun(run);
+  if (!created && created.error().code != ErrorCode::kConflict) {
+    log::Error("could not start the error flow", {{"run", failed.id}, {"error_flow", name}, {"error", created.error().message}});
+    return;
+  }
+  if (created) {
+    log::Info("error flow started", {{"run", failed.id}, {"error_flow", name}, {"error_run", run.id}});
+    hub_.RunQueued();
+  }
 }
 
 ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
@@ -730,10 +841,12 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
 
   Error load_error;
   auto flow = Load(run.flow_id, run.flow_version, &load_error);
-  if (!flow)
+  if (!flow) {
+    StartErrorFlow(run, Json::object(), "", load_error);
     return finish(RunStatus::kFailed, nullptr,
                   Json{{"code", ErrorCodeName(load_error.code)},
                        {"message", "flow version " + std::to_string(run.flow_version) + " could not be loaded: " + load_error.message}});
+  }
 
   if (run.status == RunStatus::kQueued) {
     run.status = RunStatus::kRunning;
@@ -746,11 +859,13 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
   }
 
   RunExecution exec(run, *flow, store_, catalog_, hub_, clock_, options_, cancelled, stopping);
+  if (auto limit = RunTimeout(flow->doc().settings)) exec.SetDeadline(run.started_at.value_or(now) + limit->first, limit->second);
   auto outcome = exec.Execute();
   switch (outcome.kind) {
     case RunExecution::Kind::kOk:
       return finish(RunStatus::kSucceeded, outcome.has_output ? outcome.output : Json(nullptr), nullptr);
     case RunExecution::Kind::kFailed:
+      StartErrorFlow(run, flow->doc().settings, outcome.failed_step, outcome.error);
       return finish(RunStatus::kFailed, nullptr, ErrorJson(outcome.error, outcome.failed_step));
     case RunExecution::Kind::kCancelled:
       return finish(RunStatus::kCancelled, nullptr, Json{{"code", "cancelled"}, {"message", "cancelled by request"}});

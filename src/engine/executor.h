@@ -42,6 +42,8 @@ class Executor {
 
  private:
   std::shared_ptr<const CompiledFlow> Load(const std::string& flow_id, int version, Error* error);
+  static std::optional<std::pair<Millis, std::string>> RunTimeout(const Json& settings);
+  void StartErrorFlow(const Run& failed, const Json& settings, const std::string& failed_step, const Error& error);
 
   Store& store_;
   const ActionCatalog& catalog_;

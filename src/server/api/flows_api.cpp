@@ -139,7 +139,12 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
     bool has_input = body->contains("input");
     Json input = has_input ? (*body)["input"] : Json();
     auto run = runs.StartManual(req.Param("id"), input, has_input, Actor(req));
-    if (!run) return ErrorResponse(run.error());
+    if (!run) {
+      HttpResponse res = ErrorResponse(run.error());
+      if (run.error().code == ErrorCode::kTooManyRequests)  // --max-queued
+        res.headers.emplace_back("Retry-After", std::to_string(RunService::kRetryAfterSeconds));
+      return res;
+    }
     if (!wait) return HttpResponse::FromJson(202, RunToJson(*run));
     auto done = runs.Wait(run->id, *wait);
     if (!done) return ErrorResponse(done.error());

@@ -285,6 +285,14 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
     return ErrorResponse(body.error());
   }
 
+  if (auto admitted = runs_.Admit(); !admitted) {  // --max-queued: nothing acknowledged is dropped
+    delivery.status_code = 429;
+    Record(std::move(delivery));
+    HttpResponse res = ErrorResponse(admitted.error());
+    res.headers.emplace_back("Retry-After", std::to_string(RunService::kRetryAfterSeconds));
+    return res;
+  }
+
   Run run;
   run.flow_id = e->flow.id;
   run.flow_name = e->flow.name;

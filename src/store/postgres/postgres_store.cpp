@@ -906,30 +906,85 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int m
   // node is claiming this instant are skipped rather than waited for, and
   // the conditions are checked again on the locked row, so concurrent
   // claimers never get the same run and never queue up behind each other.
+  // Queued runs of flows with a max_concurrency are left to ClaimLimited.
+#define NOT_LIMITED " AND (status = 'running' OR flow_id NOT IN (SELECT id FROM flows WHERE max_concurrency > 0))"
   static const std::string sql =
       "WITH cand AS ("
-      "(SELECT id FROM runs WHERE " UNFINISHED " AND available_at = 0 "
-      "ORDER BY created_at, id LIMIT $5) UNION ALL "
-      "(SELECT id FROM runs WHERE " UNFINISHED " AND available_at > 0 AND available_at <= $3 "
-      "ORDER BY created_at, id LIMIT $5)), "
+      "(SELECT id FROM runs WHERE " UNFINISHED " AND available_at = 0" NOT_LIMITED
+      " ORDER BY created_at, id LIMIT $5) UNION ALL "
+      "(SELECT id FROM runs WHERE " UNFINISHED " AND available_at > 0 AND available_at <= $3" NOT_LIMITED
+      " ORDER BY created_at, id LIMIT $5)), "
       "c AS (SELECT id FROM runs WHERE id IN (SELECT id FROM cand) AND " UNFINISHED
-      " AND available_at <= $3 ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+      " AND available_at <= $3" NOT_LIMITED " ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
       "UPDATE runs r SET claimed_by = $1, lease_until = $2 FROM c WHERE r.id = c.id RETURNING " +
       Prefixed(RUN_COLS, "r.");
+#undef NOT_LIMITED
   // Candidates: enough that claimers running at once (each locking up to
   // `max`) still leave this one `max` free runs.
   int64_t candidates = int64_t{max} * 4 + 16;
   // Not retried once the statement may have run: the runs it claimed come
   // back when their lease expires, while a second claim could hand them out
   // to another worker of this node.
-  return impl_->Do(Retry::kIfNotCommitted, [&](Conn& c, bool) -> Result<std::vector<Run>> {
+  auto claimed = impl_->Do(Retry::kIfNotCommitted, [&](Conn& c, bool) -> Result<std::vector<Run>> {
     Rows rows =
         c.Exec(sql, Params().Text(node).Time(lease_until).Time(now).Int(max).Int(candidates));
     std::vector<Run> runs;
     for (int i = 0; i < rows.size(); ++i) runs.push_back(ReadRun(rows, i));
-    std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
-      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
-    });
+    return runs;
+  });
+  if (!claimed) return claimed;
+  if (static_cast<int>(claimed->size()) < max) {
+    auto limited = ClaimLimited(node, max - static_cast<int>(claimed->size()), now, lease_until);
+    if (!limited) {
+      if (claimed->empty()) return limited;
+      // The runs already claimed stay claimed; the limited ones wait for the next call.
+    } else {
+      for (auto& r : *limited) claimed->push_back(std::move(r));
+    }
+  }
+  std::sort(claimed->begin(), claimed->end(), [](const Run& a, const Run& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return claimed;
+}
+
+// Queued runs of flows with settings.max_concurrency, in one transaction:
+// each such flow's row is locked (FOR UPDATE, in id order, so claimers on
+// several nodes never deadlock) before its running and claimed runs are
+// counted, so two nodes cannot both take the flow's last free place.
+Result<std::vector<Run>> PostgresStore::ClaimLimited(const std::string& node, int max, TimePoint now,
+                                                     TimePoint lease_until) {
+  static const std::string claim_sql =
+      "UPDATE runs r SET claimed_by = $1, lease_until = $2 FROM (SELECT id FROM runs WHERE flow_id = $3 "
+      "AND status = 'queued' AND available_at <= $4 ORDER BY created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) c "
+      "WHERE r.id = c.id RETURNING " +
+      Prefixed(RUN_COLS, "r.");
+  return impl_->Do(Retry::kIfNotCommitted, [&](Conn& c, bool) -> Result<std::vector<Run>> {
+    std::vector<Run> runs;
+    Rows flows = c.Exec(
+        "SELECT DISTINCT flow_id FROM (SELECT flow_id FROM runs WHERE status = 'queued' AND available_at <= $1 "
+        "AND flow_id IN (SELECT id FROM flows WHERE max_concurrency > 0) ORDER BY created_at, id LIMIT 64) q "
+        "ORDER BY flow_id",
+        Params().Time(now));
+    if (flows.empty()) return runs;
+    Txn txn(c);
+    for (int i = 0; i < flows.size() && static_cast<int>(runs.size()) < max; ++i) {
+      std::string flow_id = flows.Text(i, 0);
+      Rows limit = c.Exec("SELECT max_concurrency FROM flows WHERE id = $1 FOR UPDATE", Params().Text(flow_id));
+      if (limit.empty()) continue;
+      int64_t max_concurrency = limit.Int(0, 0);
+      if (max_concurrency <= 0) continue;
+      Rows active = c.Exec(
+          "SELECT count(*) FROM runs WHERE flow_id = $1 AND (status = 'running' OR (status = 'queued' "
+          "AND claimed_by <> '')) AND (status = 'running' OR COALESCE(lease_until, 0) > $2)",
+          Params().Text(flow_id).Time(now));
+      int64_t free = max_concurrency - active.Int(0, 0);
+      if (free <= 0) continue;
+      free = std::min<int64_t>(free, max - static_cast<int>(runs.size()));
+      Rows rows = c.Exec(claim_sql, Params().Text(node).Time(lease_until).Text(flow_id).Time(now).Int(free));
+      for (int j = 0; j < rows.size(); ++j) runs.push_back(ReadRun(rows, j));
+    }
+    txn.Commit();
     return runs;
   });
 }
@@ -1301,6 +1356,44 @@ Result<int64_t> PostgresStore::PruneWebhookData(const std::string& flow_id, Time
                       "WHERE created_at < $1 LIMIT $2)",
                       Params().Time(keys_before).Int(max_rows))
                    .affected();
+    return deleted;
+  });
+}
+
+
+// ---- retention (issue 10) ------------------------------------------------------------
+
+#define FINISHED "status IN ('succeeded', 'failed', 'cancelled', 'skipped')"
+
+Result<int64_t> PostgresStore::PruneRuns(const RunPrune& p, int max_rows) {
+  if (max_rows <= 0) max_rows = 500;
+  // Failed runs are judged by failed_before, the others by before; the range
+  // bound on finished_at (the later of the two) lets the partial index of
+  // finished runs (migration 0006) stop early. Step runs go by ON DELETE CASCADE.
+  TimePoint top = std::max(p.before, p.failed_before);
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<int64_t> {
+    Txn txn(c);
+    int64_t deleted = 0;
+    if (top > TimePoint{}) {
+      std::string sql =
+          "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE " FINISHED
+          " AND finished_at < $1 AND (CASE WHEN status = 'failed' THEN finished_at < $2 ELSE finished_at < $3 END)";
+      sql += p.flow_id.empty() ? " AND flow_id <> ALL($5::text[])" : " AND flow_id = $5";
+      sql += " ORDER BY finished_at LIMIT $4)";
+      Params params;
+      params.Time(top).Time(p.failed_before).Time(p.before).Int(max_rows);
+      if (p.flow_id.empty()) params.TextArray(p.except_flows);
+      else params.Text(p.flow_id);
+      deleted += c.Exec(sql, params).affected();
+    }
+    if (!p.flow_id.empty() && p.keep > 0 && deleted < max_rows) {
+      deleted += c.Exec("DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, status, finished_at FROM runs "
+                        "WHERE flow_id = $1 AND " FINISHED " ORDER BY created_at DESC, id DESC OFFSET $2) k "
+                        "WHERE status <> 'failed' OR COALESCE(finished_at, 0) < $3 LIMIT $4)",
+                        Params().Text(p.flow_id).Int(p.keep).Time(p.failed_before).Int(max_rows - deleted))
+                     .affected();
+    }
+    txn.Commit();
     return deleted;
   });
 }

@@ -101,8 +101,11 @@ class PostgresStore : public Store {
   Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) override;
   Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                    TimePoint keys_before, int max_rows) override;
+  Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
 
  private:
+  // ClaimRuns' second part: queued runs of flows with a max_concurrency.
+  Result<std::vector<Run>> ClaimLimited(const std::string& node, int max, TimePoint now, TimePoint lease_until);
   struct Impl;
   explicit PostgresStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -1158,33 +1158,53 @@ Result<bool> SqliteStore::RecordScheduleFire(const std::string& flow_id, TimePoi
   });
 }
 
+// A queued run of a flow at its max_concurrency waits: `running` runs (also
+// while delayed) and claimed queued runs with a live lease hold the places.
+// The condition reads flow_limits (limited flows only) and the runs_active
+// index (migration 0006); the first OR term repeats that index's WHERE so
+// SQLite may use it.
+#define CLAIM_WITHIN_LIMITS                                                                    \
+  " AND (status = 'running' OR flow_id NOT IN (SELECT l.flow_id FROM flow_limits l "          \
+  "WHERE l.max_concurrency <= (SELECT COUNT(*) FROM runs a WHERE a.flow_id = l.flow_id "       \
+  "AND (a.status = 'running' OR (a.status = 'queued' AND a.claimed_by <> '')) "                \
+  "AND (a.status = 'running' OR ifnull(a.lease_until, 0) > :now))))"
+
 Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max, TimePoint now,
                                                 TimePoint lease_until) {
   if (max <= 0) return std::vector<Run>{};
   return impl_->Write([&](Conn& c) -> Result<std::vector<Run>> {
     // One statement under the write lock: no run can be handed out twice.
     // Each branch reads its own partial index (migration 0002), at most :max
-    // rows; the oldest :max of the three are taken.
-    Stmt s(c,
+    // rows; the oldest :max of the three are taken. The limits are counted
+    // once per statement, so more than one run is claimed one at a time.
+    static const std::string sql =
            "UPDATE runs SET claimed_by = :node, lease_until = :lease_until WHERE id IN ("
            "SELECT id FROM ("
            "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_ready "
-           "WHERE status IN ('queued', 'running') AND claimed_by = '' AND not_before IS NULL "
-           "ORDER BY created_at, id LIMIT :max) "
+           "WHERE status IN ('queued', 'running') AND claimed_by = '' AND not_before IS NULL"
+           CLAIM_WITHIN_LIMITS " ORDER BY created_at, id LIMIT :max) "
            "UNION ALL "
            "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_delayed "
            "WHERE status IN ('queued', 'running') AND claimed_by = '' "
-           "AND not_before IS NOT NULL AND not_before <= :now "
-           "ORDER BY created_at, id LIMIT :max) "
+           "AND not_before IS NOT NULL AND not_before <= :now"
+           CLAIM_WITHIN_LIMITS " ORDER BY created_at, id LIMIT :max) "
            "UNION ALL "
            "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_claimed "
            "WHERE status IN ('queued', 'running') AND claimed_by <> '' "
-           "AND ifnull(lease_until, 0) <= :now AND (not_before IS NULL OR not_before <= :now) "
-           "ORDER BY created_at, id LIMIT :max)) "
-           "ORDER BY created_at, id LIMIT :max) RETURNING " RUN_COLS);
-    s.Text(":node", node).Time(":lease_until", lease_until).Time(":now", now).Int(":max", max);
+           "AND ifnull(lease_until, 0) <= :now AND (not_before IS NULL OR not_before <= :now)"
+           CLAIM_WITHIN_LIMITS " ORDER BY created_at, id LIMIT :max)) "
+           "ORDER BY created_at, id LIMIT :max) RETURNING " RUN_COLS;
+    std::optional<WriteTxn> txn;
+    if (max > 1) txn.emplace(c);
     std::vector<Run> runs;
-    while (s.Step()) runs.push_back(ReadRun(s));
+    for (int i = 0; i < max; ++i) {
+      Stmt s(c, sql);
+      s.Text(":node", node).Time(":lease_until", lease_until).Time(":now", now).Int(":max", 1);
+      size_t before = runs.size();
+      while (s.Step()) runs.push_back(ReadRun(s));
+      if (runs.size() == before) break;
+    }
+    if (txn) txn->Commit();
     std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
       return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
     });
@@ -1540,6 +1560,59 @@ Result<int64_t> SqliteStore::PruneWebhookData(const std::string& flow_id, TimePo
       deleted += sqlite3_changes(c.db());
     }
     return deleted;
+  });
+}
+
+
+// ---- retention (issue 10) ------------------------------------------------------------
+
+#define FINISHED "status IN ('succeeded', 'failed', 'cancelled', 'skipped')"
+
+Result<int64_t> SqliteStore::PruneRuns(const RunPrune& p, int max_rows) {
+  if (max_rows <= 0) max_rows = 500;
+  // Failed runs are judged by failed_before, the others by before; the range
+  // bound on finished_at (the later of the two) lets the partial index of
+  // finished runs (migration 0006) stop early.
+  TimePoint top = std::max(p.before, p.failed_before);
+  return impl_->Write([&](Conn& c) -> Result<int64_t> {
+    WriteTxn txn(c);
+    int64_t deleted = 0;
+    if (top > TimePoint{}) {
+      std::string sql = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE " FINISHED
+                        " AND finished_at < :top AND (CASE WHEN status = 'failed' THEN finished_at < :failed_before "
+                        "ELSE finished_at < :before END)";
+      sql += p.flow_id.empty() ? " AND flow_id NOT IN (SELECT value FROM json_each(:except))"
+                               : " AND flow_id = :flow_id";
+      sql += " ORDER BY finished_at LIMIT :max)";
+      Stmt s(c, sql);
+      s.Time(":top", top).Time(":before", p.before).Time(":failed_before", p.failed_before).Int(":max", max_rows);
+      if (p.flow_id.empty()) s.Text(":except", DumpJson(p.except_flows));
+      else s.Text(":flow_id", p.flow_id);
+      s.Run();
+      deleted += sqlite3_changes(c.db());
+    }
+    if (!p.flow_id.empty() && p.keep > 0 && deleted < max_rows) {
+      Stmt s(c,
+             "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, status, finished_at FROM runs "
+             "WHERE flow_id = :flow_id AND " FINISHED " ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET :keep) "
+             "WHERE status <> 'failed' OR ifnull(finished_at, 0) < :failed_before LIMIT :max)");
+      s.Text(":flow_id", p.flow_id).Int(":keep", p.keep).Time(":failed_before", p.failed_before);
+      s.Int(":max", max_rows - deleted).Run();
+      deleted += sqlite3_changes(c.db());
+    }
+    txn.Commit();
+    return deleted;
+  });
+}
+
+Result<int64_t> SqliteStore::ReclaimSpace(int max_pages) {
+  if (max_pages <= 0) max_pages = 1000;
+  return impl_->Write([&](Conn& c) -> Result<int64_t> {
+    // Outside a transaction only: inside one (a group commit) it would hold
+    // the pages until that commit anyway, so it waits for the next call.
+    if (sqlite3_get_autocommit(c.db())) c.Exec("PRAGMA incremental_vacuum(" + std::to_string(max_pages) + ")");
+    Stmt s(c, "PRAGMA freelist_count");
+    return s.Step() ? s.ColInt(0) : int64_t{0};
   });
 }
 

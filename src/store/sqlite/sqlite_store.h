@@ -111,6 +111,8 @@ class SqliteStore : public Store {
   Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) override;
   Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                    TimePoint keys_before, int max_rows) override;
+  Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
+  Result<int64_t> ReclaimSpace(int max_pages) override;
 
  private:
   struct Impl;

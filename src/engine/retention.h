@@ -1,0 +1,60 @@
+// Pruner: deletes old finished runs in the background (retention), by age
+// globally (--retain-runs, --retain-failed-runs) and by age and count per
+// flow (settings.retention: {runs, keep, keep_failed}). It deletes in small
+// batches (Store::PruneRuns, one short transaction each, with a pause
+// between) so webhooks and runs never wait long behind it, and then gives
+// freed pages back (Store::ReclaimSpace). Runs that have not finished are
+// never deleted. Start() once, Stop() once; thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "core/store.h"
+
+namespace weft {
+
+struct RetentionOptions {
+  std::optional<Millis> runs;         // finished runs older than this go; nullopt: kept
+  std::optional<Millis> failed_runs;  // failed ones: older than this (default: `runs`)
+  Millis every{60'000};               // a pass this often
+  int batch = 500;                    // runs per transaction
+  Millis pause{20};                   // between batches
+  int vacuum_pages = 2000;            // pages given back per step (SQLite)
+};
+
+// A flow's settings.retention, as read from its document.
+struct FlowRetention {
+  std::optional<Millis> runs, keep_failed;
+  int64_t keep = 0;
+};
+std::optional<FlowRetention> ParseFlowRetention(const Json& settings);
+
+class Pruner {
+ public:
+  Pruner(Store& store, Clock& clock, RetentionOptions options);
+  ~Pruner();
+  void Start();
+  void Stop();
+  // One whole pass now, on the calling thread; returns the runs deleted.
+  int64_t PruneOnce();
+
+ private:
+  // Calls PruneRuns until it finds no more; false when stopping.
+  bool Drain(const RunPrune& p, int64_t* deleted);
+  bool Sleep(Millis d);  // false when stopping
+
+  Store& store_;
+  Clock& clock_;
+  RetentionOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace weft
