@@ -143,6 +143,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   flow_options.public_url = o.public_url.empty() ? "http://" + address : o.public_url;
   while (flow_options.public_url.ends_with("/")) flow_options.public_url.pop_back();
   flow_options.default_timezone = o.timezone;
+  flow_options.secrets = &*secrets;  // webhook secrets sealed at rest, like connection secrets
   ScheduleFacts schedule_facts;  // save-time schedule validation, Flow List summaries
   FlowService flows(**store, catalog, hub, clock, flow_options, &schedule_facts);
   RunService runs(**store, hub, clock);
@@ -167,6 +168,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   if (o.retain_deliveries_count < 1) return Fatal("--retain-deliveries-count must be at least 1");
   hook_options.retain_age = *retain;
   hook_options.retain_count = o.retain_deliveries_count;
+  hook_options.secrets = &*secrets;
   server::hooks::WebhookReceiver hooks(**store, runs, hub, clock, hook_options);
   runs.SetWebhookReplay([&hooks](const Flow& flow) { return hooks.ReplayTrigger(flow); });
   hooks.Start();

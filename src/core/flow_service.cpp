@@ -5,6 +5,7 @@
 
 #include "common/ids.h"
 #include "core/api_json.h"
+#include "core/flow_secrets.h"
 
 namespace weft {
 namespace {
@@ -105,6 +106,7 @@ Result<SavedFlow> FlowService::Create(const Json& document, const std::string& a
   if (!validated) return Fail(validated.error());
   FlowWrite write{validated->document.name, validated->document.description,
                   validated->document.TriggerType(), validated->canonical, actor};
+  if (options_.secrets) SealFlowSecrets(write.document, *options_.secrets, nullptr);
   std::string token = write.trigger_type == "webhook" ? RandomToken(160) : "";
   auto flow = store_.CreateFlow(write, token);
   if (!flow) return Fail(flow.error());
@@ -124,10 +126,17 @@ Result<SavedFlow> FlowService::Save(const std::string& id, const Json& document,
       base_version = it->get<int>();
     }
   }
-  auto validated = Validate(KeepMaskedSecrets(document, current->document), &current->document);
+  // The mask keeps the stored secret: opened here, sealed again below (to the
+  // same sealed string when unchanged, so an identical save stays identical).
+  Json stored_open = current->document;
+  if (options_.secrets) {
+    if (auto opened = OpenFlowSecrets(stored_open, *options_.secrets); !opened) return Fail(opened.error());
+  }
+  auto validated = Validate(KeepMaskedSecrets(document, stored_open), &current->document);
   if (!validated) return Fail(validated.error());
   FlowWrite write{validated->document.name, validated->document.description,
                   validated->document.TriggerType(), validated->canonical, actor};
+  if (options_.secrets) SealFlowSecrets(write.document, *options_.secrets, &current->document);
   std::string token = write.trigger_type == "webhook" && current->webhook_token.empty() ? RandomToken(160) : "";
   auto flow = store_.SaveFlow(id, write, base_version, token);
   if (!flow) return Fail(flow.error());
@@ -193,6 +202,9 @@ Result<SavedFlow> FlowService::Clone(const std::string& id, const std::string& a
   auto flow = store_.GetFlow(id);
   if (!flow) return Fail(flow.error());
   Json doc = flow->document;
+  if (options_.secrets) {
+    if (auto opened = OpenFlowSecrets(doc, *options_.secrets); !opened) return Fail(opened.error());
+  }
   for (int n = 1; n < 1000; ++n) {
     std::string name = flow->name + (n == 1 ? " (copy)" : " (copy " + std::to_string(n) + ")");
     if (store_.GetFlowByName(name)) continue;

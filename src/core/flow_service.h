@@ -13,6 +13,7 @@
 #include "core/action.h"
 #include "core/document.h"
 #include "core/events.h"
+#include "core/secrets.h"
 #include "core/store.h"
 
 namespace weft {
@@ -20,6 +21,9 @@ namespace weft {
 struct FlowServiceOptions {
   std::string public_url = "http://127.0.0.1:8080";  // webhook URLs start with it
   std::string default_timezone = "UTC";
+  // Seals webhook secrets (trigger.webhook.auth) before the store sees them;
+  // null keeps them as sent (tests that need no encryption).
+  const SecretBox* secrets = nullptr;
 };
 
 // A flow together with the warnings its last save produced.

@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 #include "common/time_format.h"
 #include "core/api_json.h"
+#include "core/flow_secrets.h"
 #include "server/errors.h"
 #include "server/hooks/webhook_auth.h"
 
@@ -124,12 +125,8 @@ void WebhookReceiver::Start() {
     std::unique_lock lock(cache_mu_);
     for (auto& f : *flows) {
       if (f.trigger_type != "webhook" || f.webhook_token.empty()) continue;
-      auto e = std::make_shared<Entry>();
-      e->config = ParseHookConfig(f.document, options_);
-      e->loaded = now;
       std::string token = f.webhook_token;
-      e->flow = std::move(f);
-      cache_[token] = std::move(e);
+      cache_[token] = MakeEntry(std::move(f), now);
     }
   } else {
     log::Warn("webhooks: cannot load flows", {{"error", flows.error().message}});
@@ -167,12 +164,27 @@ std::shared_ptr<const WebhookReceiver::Entry> WebhookReceiver::Lookup(const std:
     cache_.erase(token);
     return nullptr;
   }
-  auto e = std::make_shared<Entry>();
-  e->config = ParseHookConfig(flow->document, options_);
-  e->loaded = now;
-  e->flow = std::move(*flow);
+  auto e = MakeEntry(std::move(*flow), now);
   std::unique_lock lock(cache_mu_);
   cache_[token] = e;
+  return e;
+}
+
+std::shared_ptr<WebhookReceiver::Entry> WebhookReceiver::MakeEntry(Flow flow,
+                                                                  std::chrono::steady_clock::time_point now) const {
+  auto e = std::make_shared<Entry>();
+  e->config = ParseHookConfig(flow.document, options_);
+  if (options_.secrets && e->config.auth.is_object()) {
+    // Opened once here; a secret that cannot be opened (another key) stays
+    // sealed, so every request is refused with 401 rather than let through.
+    Json holder = {{"trigger", {{"webhook", {{"auth", e->config.auth}}}}}};
+    if (auto opened = OpenFlowSecrets(holder, *options_.secrets); opened)
+      e->config.auth = std::move(holder["trigger"]["webhook"]["auth"]);
+    else
+      log::Warn("webhooks: cannot open the flow's webhook secret", {{"flow_id", flow.id}, {"error", opened.error().message}});
+  }
+  e->loaded = now;
+  e->flow = std::move(flow);
   return e;
 }
 

@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "core/events.h"
 #include "core/run_service.h"
+#include "core/secrets.h"
 #include "core/store.h"
 #include "server/http.h"
 
@@ -38,6 +39,9 @@ struct WebhookOptions {
   // How long a token lookup is trusted; changes on this node drop it at once,
   // changes on another node (PostgreSQL) are seen after at most this.
   std::chrono::milliseconds cache_ttl{1000};
+  // Opens the sealed webhook secrets of a flow when it is loaded (once per
+  // cache fill, never per request); null: secrets are used as stored.
+  const SecretBox* secrets = nullptr;
 };
 
 // The parsed trigger.webhook block of a flow.
@@ -78,6 +82,7 @@ class WebhookReceiver {
     std::chrono::steady_clock::time_point loaded;
   };
   std::shared_ptr<const Entry> Lookup(const std::string& token);
+  std::shared_ptr<Entry> MakeEntry(Flow flow, std::chrono::steady_clock::time_point now) const;
   void Forget(const std::string& flow_id);
   // The work of Handle and CheckHead; those two count the answer once
   // (weft_webhook_requests_total{code}).
