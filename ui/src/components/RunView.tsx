@@ -263,8 +263,19 @@ export function LiveLog({ run }: { run: Run }) {
   );
 }
 
+// flow.call: the run that called this one ({run_id, flow_name, step}), if any.
+export function callerOf(run: Run): { run_id: string; flow_name?: string; step?: string } | null {
+  const t = run.trigger;
+  if (!t || typeof t !== 'object') return null;
+  const p = (t as Obj).parent;
+  if (!p || typeof p !== 'object' || typeof (p as Obj).run_id !== 'string') return null;
+  const o = p as Obj;
+  return { run_id: o.run_id as string, flow_name: typeof o.flow_name === 'string' ? o.flow_name : undefined, step: typeof o.step === 'string' ? o.step : undefined };
+}
+
 export function RunSummary({ run }: { run: Run }) {
   const d = run.duration_ms ?? durationBetween(run.started_at, run.finished_at);
+  const caller = callerOf(run);
   return (
     <div className="run-summary">
       <StatusBadge status={run.status} />
@@ -272,6 +283,15 @@ export function RunSummary({ run }: { run: Run }) {
         {triggerTypeOf(run) || 'run'} · version {run.flow_version ?? '?'} ·{' '}
         {run.started_at ? `started ${fmtDateTime(run.started_at)}` : `queued ${fmtDateTime(run.created_at)}`}
         {TERMINAL.has(run.status) ? ` · took ${fmtDuration(d)}` : ''}
+        {caller ? (
+          <>
+            {' · called by '}
+            <Link to={`/runs/${caller.run_id}`} data-testid="caller-run">
+              {caller.flow_name ?? caller.run_id}
+              {caller.step ? ` (step ${caller.step})` : ''}
+            </Link>
+          </>
+        ) : null}
       </span>
     </div>
   );

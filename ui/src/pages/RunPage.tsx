@@ -7,7 +7,7 @@ import { errorMessage, runs, type Json } from '../api';
 import { useCanEdit } from '../components/Auth';
 import { Icon } from '../components/icons';
 import { JsonView } from '../components/JsonView';
-import { LiveLog, StepTimeline, TERMINAL, triggerTypeOf, useLiveRun } from '../components/RunView';
+import { LiveLog, StepTimeline, TERMINAL, callerOf, triggerTypeOf, useLiveRun } from '../components/RunView';
 import { useToast } from '../components/Toast';
 import { ErrorBox, Loading, Spinner, StatusBadge } from '../components/ui';
 import { useDocumentTitle } from '../lib/hooks';
@@ -62,6 +62,7 @@ export function RunPage() {
   const finished = TERMINAL.has(run.status);
   const dur = run.duration_ms ?? durationBetween(run.started_at, run.finished_at);
   const trig = triggerTypeOf(run);
+  const caller = callerOf(run);
 
   return (
     <div className="page" data-testid="run-page" data-status={run.status}>
@@ -99,6 +100,17 @@ export function RunPage() {
           <dt>Trigger</dt>
           <dd>{trig || '—'}</dd>
         </div>
+        {caller ? (
+          <div>
+            <dt>Called by</dt>
+            <dd>
+              <Link to={`/runs/${caller.run_id}`} data-testid="caller-run">
+                {caller.flow_name ?? caller.run_id}
+              </Link>
+              {caller.step ? <span className="muted"> · step {caller.step}</span> : null}
+            </dd>
+          </div>
+        ) : null}
         <div>
           <dt>Flow version</dt>
           <dd>{run.flow_version ?? '—'}</dd>
