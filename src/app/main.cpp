@@ -6,6 +6,7 @@
 
 #include "app/commands.h"
 #include "app/serve.h"
+#include "app/user_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"weft: integration flows in one binary"};
@@ -94,6 +95,31 @@ int main(int argc, char** argv) {
   show_cmd->add_flag("--json", json, "print the API's JSON");
   add_client_flags(show_cmd);
 
+  // user ... (issue 9): on the store in --data/--db, or through a server's API with --server
+  weft::app::UserCommandOptions user_opts;
+  std::string user_name, user_role;
+  auto* user_cmd = app.add_subcommand("user", "Manage users (access control)");
+  user_cmd->require_subcommand(1);
+  auto add_user_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--data", user_opts.data_dir, "data directory (SQLite store)")->capture_default_str();
+    cmd->add_option("--db", user_opts.db, "database URL (postgres://...); default: SQLite in --data");
+    cmd->add_option("--server", user_opts.client.server, "go through this running server's API instead");
+    cmd->add_option("--token", client.token, "API token of an admin, with --server (env WEFT_TOKEN)");
+  };
+  auto* user_add_cmd = user_cmd->add_subcommand("add", "Add a user (the password is asked for, or read from stdin)");
+  user_add_cmd->add_option("NAME", user_name, "user name")->required();
+  user_add_cmd->add_option("--role", user_role, "admin, editor or viewer")
+      ->required()
+      ->check(CLI::IsMember({"admin", "editor", "viewer"}));
+  user_add_cmd->add_flag("--password-stdin", user_opts.password_stdin, "read the password from stdin's first line");
+  add_user_flags(user_add_cmd);
+  auto* user_list_cmd = user_cmd->add_subcommand("list", "List users");
+  user_list_cmd->add_flag("--json", user_opts.json, "print JSON");
+  add_user_flags(user_list_cmd);
+  auto* user_remove_cmd = user_cmd->add_subcommand("remove", "Remove a user; their sessions end at once");
+  user_remove_cmd->add_option("NAME", user_name, "user name")->required();
+  add_user_flags(user_remove_cmd);
+
   // validate
   std::string timezone = "UTC";
   auto* validate_cmd = app.add_subcommand("validate", "Check a flow document locally, without a server");
@@ -124,6 +150,15 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return weft::app::FlowRun(client, name, input, wait, json);
   if (show_cmd->parsed()) return weft::app::RunShow(client, run_id, json);
   if (validate_cmd->parsed()) return weft::app::Validate(file, timezone);
+  if (user_cmd->parsed()) {
+    for (auto* cmd : {user_add_cmd, user_list_cmd, user_remove_cmd}) {
+      if (cmd->parsed()) user_opts.via_server = cmd->count("--server") > 0;
+    }
+    user_opts.client.token = client.token;
+    if (user_add_cmd->parsed()) return weft::app::UserAdd(user_opts, user_name, user_role);
+    if (user_list_cmd->parsed()) return weft::app::UserList(user_opts);
+    if (user_remove_cmd->parsed()) return weft::app::UserRemove(user_opts, user_name);
+  }
   if (cron_next_cmd->parsed()) return weft::app::CronNext(cron_expr, cron_tz, cron_after, cron_count, json);
   return 2;
 }

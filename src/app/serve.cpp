@@ -21,6 +21,7 @@
 #include "connectors/sqlite/sqlite.h"
 #include "connectors/utilities/utilities.h"
 #include "core/action.h"
+#include "core/auth_service.h"
 #include "core/connection_service.h"
 #include "core/secrets.h"
 #include "core/events.h"
@@ -31,6 +32,7 @@
 #include "schedule/zone.h"
 #include "common/time_format.h"
 #include "server/hooks/receiver.h"
+#include "server/access.h"
 #include "server/server.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -117,6 +119,17 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
                            {"schema_version", std::to_string((*store)->schema_version())},
                            {"synchronous", o.sqlite_sync}});
 
+  // Access control (issue 9): while no user exists weft serves this machine only.
+  AuthService auth(**store, clock);
+  auto users_exist = auth.UsersExist();
+  if (!users_exist) return Fatal(users_exist.error().message);
+  if (!*users_exist && !server::IsLoopbackHost(o.listen)) {
+    return Fatal("--listen " + o.listen +
+                 ": no user exists yet, so weft serves only this machine (127.0.0.1, ::1, localhost). "
+                 "Add a user first: weft user add NAME --role admin --data " + o.data_dir +
+                 " (then sign in or use an API token), or listen on 127.0.0.1");
+  }
+
   auto secrets = SecretBox::Open(o.data_dir);
   if (!secrets) return Fatal(secrets.error().message);
 
@@ -175,6 +188,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
 
   server::ApiServices services{flows, runs, catalog, hub, clock};
   services.connections = &connections;
+  services.auth = &auth;
   services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };
   services.list_deliveries = [&hooks](server::HttpRequest& req) { return hooks.ListDeliveries(req); };
   services.get_delivery = [&hooks](server::HttpRequest& req) { return hooks.GetDelivery(req); };

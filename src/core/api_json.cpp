@@ -161,15 +161,17 @@ Json ConnectionToJson(const Connection& c, const ActionCatalog& catalog) {
     for (const auto& a : spec->auth_types)
       if (a.name == type) MaskFields(auth, a.fields);
   }
-  return {{"id", c.id},
-          {"name", c.name},
-          {"connector", c.connector},
-          {"settings", settings},
-          {"auth", auth},
-          {"auth_type", GetString(c.auth, "type", "none")},
-          {"active", c.active},
-          {"created_at", FormatIso(c.created_at)},
-          {"updated_at", FormatIso(c.updated_at)}};
+  Json j = {{"id", c.id},
+            {"name", c.name},
+            {"connector", c.connector},
+            {"settings", settings},
+            {"auth", auth},
+            {"auth_type", GetString(c.auth, "type", "none")},
+            {"active", c.active},
+            {"created_at", FormatIso(c.created_at)},
+            {"updated_at", FormatIso(c.updated_at)}};
+  if (!c.updated_by.empty()) j["updated_by"] = c.updated_by;  // who changed it last (issue 9)
+  return j;
 }
 
 Json ErrorToJson(const Error& e) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "core/auth_model.h"
 #include "core/model.h"
 
 namespace weft {
@@ -61,6 +62,9 @@ struct WebhookRecorded {
   std::string duplicate_of;          // the first request's run id when the key was seen since keys_since
   std::optional<Delivery> delivery;  // as stored
 };
+
+// The answer of Store's access-control defaults (test doubles keep no users).
+inline Unexpected NoAuth() { return Fail(ErrorCode::kUnavailable, "this store keeps no users"); }
 
 class Store {
  public:
@@ -234,6 +238,29 @@ class Store {
   virtual Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                            TimePoint keys_before, int max_rows) {
     (void)flow_id, (void)before, (void)keep, (void)keys_before, (void)max_rows;
+    return int64_t{0};
+  }
+
+  // ---- access control (issue 9) ----
+  // Users, API tokens and sessions; secrets only as hashes. The defaults, for
+  // test doubles, keep nothing; both real stores override every one.
+  virtual Result<User> CreateUser(const User& u) { return (void)u, NoAuth(); }  // kConflict: name taken
+  virtual Result<User> GetUser(const std::string& id) { return (void)id, NoAuth(); }
+  virtual Result<User> GetUserByName(const std::string& name) { return (void)name, NoAuth(); }
+  virtual Result<std::vector<User>> ListUsers() { return std::vector<User>{}; }  // by username
+  virtual Result<void> DeleteUser(const std::string& id) { return (void)id, NoAuth(); }   // and its sessions
+  virtual Result<ApiToken> CreateApiToken(const ApiToken& t) { return (void)t, NoAuth(); }
+  virtual Result<ApiToken> GetApiTokenByHash(const std::string& hash) { return (void)hash, NoAuth(); }
+  virtual Result<std::vector<ApiToken>> ListApiTokens() { return std::vector<ApiToken>{}; }  // newest first
+  virtual Result<void> DeleteApiToken(const std::string& id) { return (void)id, NoAuth(); }
+  virtual Result<void> TouchApiToken(const std::string& id, TimePoint at) { return (void)at, (void)id, NoAuth(); }
+  virtual Result<Session> CreateSession(const Session& s) { return (void)s, NoAuth(); }
+  virtual Result<Session> GetSession(const std::string& id_hash) { return (void)id_hash, NoAuth(); }
+  virtual Result<void> TouchSession(const std::string& id_hash, TimePoint at) { return (void)at, (void)id_hash, NoAuth(); }
+  virtual Result<void> DeleteSession(const std::string& id_hash) { return (void)id_hash, NoAuth(); }
+  // Deletes sessions last seen before `idle_before` or ending before `now`; answers how many.
+  virtual Result<int64_t> PruneSessions(TimePoint idle_before, TimePoint now) {
+    (void)idle_before, (void)now;
     return int64_t{0};
   }
 

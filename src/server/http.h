@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "core/auth_model.h"
 
 namespace weft::server {
 
@@ -26,6 +27,8 @@ struct HttpRequest {
   std::string remote_address;
   // Filled by the router: the values of the route template's {names}.
   std::vector<std::pair<std::string, std::string>> params;
+  // Filled by access control (issue 9): who calls. Open mode: an anonymous admin.
+  Principal caller;
 
   // The first header of that (lower-case) name, or null.
   const std::string* Header(std::string_view lower_name) const;

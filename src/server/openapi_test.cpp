@@ -76,3 +76,38 @@ TEST(OpenApiTest, OperationIdsNameTheRoutes) {
 
 }  // namespace
 }  // namespace weft::server
+
+namespace weft::server {
+namespace {
+
+// Access control (issue 9): each operation documents the least role it needs,
+// the same as the route table's (which the server enforces).
+TEST(OpenApiTest, DocumentsEachRoutesAccess) {
+  auto doc = ParseJson(OpenApiText());
+  ASSERT_TRUE(doc);
+  for (const auto& spec : ApiRouteSpecs()) {
+    std::string path = spec.path;
+    size_t p;
+    while ((p = path.find("...}")) != std::string::npos) path.replace(p, 4, "}");
+    std::string method = spec.method;
+    for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (method == "any") method = "post";
+    const Json& op = (*doc)["paths"][path][method];
+    ASSERT_TRUE(op.contains("x-weft-access")) << method << " " << path << " has no x-weft-access";
+    EXPECT_EQ(op["x-weft-access"], std::string(AccessName(spec.access))) << method << " " << path;
+  }
+}
+
+// Every route that changes something needs at least an editor, apart from
+// signing in and out: a viewer only reads.
+TEST(OpenApiTest, OnlyReadsAreOpenToViewers) {
+  for (const auto& spec : ApiRouteSpecs()) {
+    std::string method = spec.method;
+    std::string path = spec.path;
+    if (method == "GET" || spec.access == Access::kOwnAuth || path.starts_with("/api/v1/auth/")) continue;
+    EXPECT_TRUE(spec.access == Access::kEditor || spec.access == Access::kAdmin) << method << " " << path;
+  }
+}
+
+}  // namespace
+}  // namespace weft::server

@@ -16,7 +16,18 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return out;
 }
 
-void Router::Add(std::string method, std::string path, std::string operation, HttpHandler handler) {
+std::string_view AccessName(Access a) {
+  switch (a) {
+    case Access::kAdmin: return "admin";
+    case Access::kEditor: return "editor";
+    case Access::kViewer: return "viewer";
+    case Access::kPublic: return "public";
+    case Access::kOwnAuth: return "own";
+  }
+  return "admin";
+}
+
+void Router::Add(std::string method, std::string path, std::string operation, HttpHandler handler, Access access) {
   Route r;
   for (auto seg : SplitPath(path)) r.segments.emplace_back(seg);
   for (const auto& existing : routes_) {
@@ -27,6 +38,7 @@ void Router::Add(std::string method, std::string path, std::string operation, Ht
   r.path = std::move(path);
   r.operation = std::move(operation);
   r.handler = std::move(handler);
+  r.access = access;
   routes_.push_back(std::move(r));
 }
 

@@ -13,18 +13,31 @@
 
 namespace weft::server {
 
+// Who may call a route (access control, issue 9). Every route of the table
+// carries one; a route left unmarked is for admins only.
+enum class Access {
+  kAdmin,    // manage users and tokens (and anything not classified)
+  kEditor,   // change flows, connections, runs
+  kViewer,   // read; any signed-in caller
+  kPublic,   // no credentials: health, sign-in, the OpenAPI document
+  kOwnAuth,  // checked by the handler itself (webhooks' per-flow auth), never user auth
+};
+std::string_view AccessName(Access a);  // "admin", "editor", "viewer", "public", "own"
+
 struct Route {
   std::string method;     // "GET", "POST", ... or "ANY"
   std::string path;       // "/api/v1/flows/{id}"
   std::string operation;  // stable name, also the OpenAPI operationId
   HttpHandler handler;
+  Access access = Access::kAdmin;
   std::vector<std::string> segments;  // `path` split at '/'
 };
 
 class Router {
  public:
   // Adds a route. Asserts that no route of the same method and path exists.
-  void Add(std::string method, std::string path, std::string operation, HttpHandler handler);
+  void Add(std::string method, std::string path, std::string operation, HttpHandler handler,
+           Access access = Access::kAdmin);
 
   struct Match {
     const Route* route = nullptr;            // null when nothing matched

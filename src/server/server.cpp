@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "server/access.h"
 #include "server/errors.h"
 #include "server/http_server.h"
 #include "server/static_files.h"
@@ -38,6 +39,9 @@ std::string Server::address() const { return impl_->http ? impl_->http->address(
 
 void Server::Serve(ApiServices services) {
   services_ = std::make_unique<ApiServices>(std::move(services));
+  if (services_->auth) {
+    access_ = std::make_unique<AccessControl>(*services_->auth, services_->flows.options().public_url);
+  }
   AddApiRoutes(router_, *services_);
   impl_->http->Start();
 }
@@ -63,7 +67,13 @@ HttpResponse Server::Handle(HttpRequest& req) const {
   auto started = std::chrono::steady_clock::now();
   HttpResponse res;
   auto match = router_.Find(req.method, req.path);
-  if (match.route) {
+  // Access control first, for every request: routes by their Access, the
+  // web UI and unknown paths as public (open mode still checks Host there).
+  std::optional<HttpResponse> denied;
+  if (access_) denied = access_->Check(req, match.route ? match.route->access : Access::kPublic);
+  if (denied) {
+    res = std::move(*denied);
+  } else if (match.route) {
     req.params = std::move(match.params);
     try {
       res = match.route->handler(req);

@@ -15,6 +15,8 @@
 
 namespace weft::server {
 
+class AccessControl;  // server/access.h
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";
   std::string ui_dir;            // ui/dist; empty or missing: a page says the UI is not built
@@ -52,6 +54,7 @@ class Server {
   ServerOptions options_;
   HeadCheck webhook_head_;
   std::unique_ptr<ApiServices> services_;
+  std::unique_ptr<AccessControl> access_;  // null without ApiServices::auth
   Router router_;
   std::unique_ptr<Impl> impl_;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/action.h"
+#include "core/auth_service.h"
 #include "core/connection_service.h"
 #include "core/events.h"
 #include "core/flow_service.h"
@@ -33,12 +34,16 @@ struct ApiServices {
   HttpHandler get_delivery;
   // /connections: null until app/ wires it (those routes then answer 503).
   ConnectionService* connections = nullptr;
+  // Access control (issue 9): users, sessions, tokens. Null: no checks at all
+  // (tests that build a server by hand); app/ always sets it.
+  AuthService* auth = nullptr;
 };
 
 struct RouteSpec {
   const char* method;     // GET POST PUT DELETE, or ANY
   const char* path;       // template: {name} one segment, {name...} the rest
   const char* operation;  // operationId in openapi.json
+  Access access = Access::kAdmin;  // the least role it needs (issue 9); also x-weft-access in openapi.json
 };
 
 // Every route the server answers, apart from the web UI's static files.
@@ -56,5 +61,6 @@ void AddFlowHandlers(HandlerTable& table, ApiServices& s);
 void AddRunHandlers(HandlerTable& table, ApiServices& s);
 void AddMiscHandlers(HandlerTable& table, ApiServices& s);
 void AddConnectionHandlers(HandlerTable& table, ApiServices& s);
+void AddAuthHandlers(HandlerTable& table, ApiServices& s);
 
 }  // namespace weft::server

@@ -9,8 +9,8 @@
 namespace weft::server {
 namespace {
 
-// Who acts: empty while access control is off (the auth issue fills it).
-std::string Actor(const HttpRequest&) { return ""; }
+// Who acts (updated_by in history): access control's caller; "" in open mode.
+std::string Actor(const HttpRequest& req) { return req.caller.Actor(); }
 
 constexpr const char* kOAuthCookie = "weft_oauth";
 

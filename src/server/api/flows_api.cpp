@@ -11,8 +11,8 @@
 namespace weft::server {
 namespace {
 
-// Who acts: empty while access control is off (the auth issue fills it).
-std::string Actor(const HttpRequest&) { return ""; }
+// Who acts (updated_by in history): access control's caller; "" in open mode.
+std::string Actor(const HttpRequest& req) { return req.caller.Actor(); }
 
 Json WarningsJson(const std::vector<FieldError>& warnings) {
   Json out = Json::array();

@@ -102,6 +102,22 @@ class PostgresStore : public Store {
   Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                    TimePoint keys_before, int max_rows) override;
   Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
+  // access control (issue 9)
+  Result<User> CreateUser(const User& u) override;
+  Result<User> GetUser(const std::string& id) override;
+  Result<User> GetUserByName(const std::string& name) override;
+  Result<std::vector<User>> ListUsers() override;
+  Result<void> DeleteUser(const std::string& id) override;
+  Result<ApiToken> CreateApiToken(const ApiToken& t) override;
+  Result<ApiToken> GetApiTokenByHash(const std::string& hash) override;
+  Result<std::vector<ApiToken>> ListApiTokens() override;
+  Result<void> DeleteApiToken(const std::string& id) override;
+  Result<void> TouchApiToken(const std::string& id, TimePoint at) override;
+  Result<Session> CreateSession(const Session& s) override;
+  Result<Session> GetSession(const std::string& id_hash) override;
+  Result<void> TouchSession(const std::string& id_hash, TimePoint at) override;
+  Result<void> DeleteSession(const std::string& id_hash) override;
+  Result<int64_t> PruneSessions(TimePoint idle_before, TimePoint now) override;
 
  private:
   // ClaimRuns' second part: queued runs of flows with a max_concurrency.

@@ -1,6 +1,8 @@
-// Sign-in: POST /auth/login {username, password} → {csrf_token}; then back
-// to the page that asked (?next=).
-import { useState, type FormEvent } from 'react';
+// Sign-in: POST /auth/login {username, password} → the session cookie
+// (HttpOnly) and {csrf_token}, sent back as X-CSRF-Token on every change; then
+// back to the page that asked (?next=). With no user defined there is nothing
+// to sign in to: straight on.
+import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
 import { auth, errorMessage } from '../api';
 import { useSession } from '../components/Auth';
@@ -17,6 +19,13 @@ export function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
+  const next = params.get('next');
+  const target = next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/';
+  // Nothing to sign in to (no user exists: open mode), or signed in already.
+  useEffect(() => {
+    if (session.state === 'signed-in') navigate(target, { replace: true });
+  }, [session.state, navigate, target]);
+
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -24,8 +33,7 @@ export function LoginPage() {
     try {
       await auth.login(username, password);
       await session.refresh();
-      const next = params.get('next');
-      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+      navigate(target, { replace: true });
     } catch (err) {
       setError(errorMessage(err));
       setBusy(false);
