@@ -4,6 +4,7 @@
 // transaction and is safe to call from many threads at once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,6 +123,27 @@ class Store {
       out.push_back(*r);
     }
     return out;
+  }
+  // Calls fn for each active flow whose trigger type is "schedule", one at a
+  // time, so that no list of every flow is held at once (the scheduler's load
+  // of 100,000 schedules). fn must not call the store. The default filters
+  // ListFlows(); a store may stream the rows.
+  virtual Result<void> ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) {
+    auto flows = ListFlows();
+    if (!flows) return Fail(flows.error());
+    for (auto& f : *flows)
+      if (f.active && f.trigger_type == "schedule") fn(std::move(f));
+    return Ok();
+  }
+  // Sets (or clears) many flows' next fire at once, as SetNextRunAt each,
+  // except that an unknown flow is skipped. The default sets them one by one;
+  // a store may write them all in one transaction.
+  virtual Result<void> SetNextRunAts(const std::vector<std::pair<std::string, std::optional<TimePoint>>>& items) {
+    for (const auto& [id, next] : items) {
+      auto r = SetNextRunAt(id, next);
+      if (!r && r.error().code != ErrorCode::kNotFound) return r;
+    }
+    return Ok();
   }
   // The latest run of each flow, keyed by flow id (Flow List).
   virtual Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() = 0;

@@ -1178,6 +1178,96 @@ TEST_P(StoreContractTest, ConcurrentSchedulersFireEachTimeOnce) {
   EXPECT_EQ(Must(store().GetFlow(f.id)).next_run_at, At(60 * (kTimes + 1)));
 }
 
+// The scheduler's batch, as large as one second of 100,000 per-minute
+// schedules makes it in part: every kind of fire in one call, no flow twice.
+TEST_P(StoreContractTest, RecordScheduleFiresBatchRecordsEachFireAsAlone) {
+  constexpr int kFlows = 60;
+  std::vector<Flow> flows;
+  for (int i = 0; i < kFlows; ++i) {
+    flows.push_back(Must(store().CreateFlow(Write("batch \"" + std::to_string(i) + "\" \\", OneStep("a"), "schedule"), "")));
+    if (i % 6 != 5) ASSERT_OK(store().SetFlowActive(flows.back().id, true));  // every 6th stays inactive
+  }
+  // Every 4th flow fired a later time already (another scheduler).
+  for (int i = 0; i < kFlows; i += 4) ASSERT_TRUE(Must(store().RecordScheduleFire(flows[i].id, At(120), nullptr, At(180), 0)));
+  std::vector<ScheduleFire> fires;
+  for (int i = 0; i < kFlows; ++i) {
+    ScheduleFire f;
+    f.flow_id = flows[i].id;
+    f.scheduled_for = At(60);
+    f.next_run_at = i % 10 == 9 ? std::nullopt : std::optional<TimePoint>(At(120));
+    f.missed = i % 3 == 0 ? 2 : 0;
+    if (i % 7 != 6) {  // every 7th without a run (misfire: skip)
+      weft::Run r = ScheduledRun(flows[i].id, At(60));
+      r.flow_name = flows[i].name;
+      r.trigger = Json{{"type", "schedule"}, {"note", "a \"quoted\" \\ value, {braces}, ünïcode"}};
+      if (i % 5 == 4) {
+        r.status = RunStatus::kSkipped;
+        r.finished_at = At(60);
+        r.error = Json{{"code", "skipped"}};
+      }
+      f.run = std::move(r);
+    }
+    fires.push_back(std::move(f));
+  }
+  std::vector<bool> recorded = Must(store().RecordScheduleFires(fires));
+  ASSERT_EQ(recorded.size(), fires.size());
+  int64_t runs_expected = 0;
+  for (int i = 0; i < kFlows; ++i) {
+    bool active = i % 6 != 5, fired_later = i % 4 == 0;
+    EXPECT_EQ(recorded[i], active && !fired_later) << "fire " << i;
+    Flow got = Must(store().GetFlow(flows[i].id));
+    if (recorded[i]) {
+      EXPECT_EQ(got.next_run_at, fires[i].next_run_at) << i;
+      EXPECT_EQ(got.missed_fires, fires[i].missed) << i;
+      if (fires[i].run) ++runs_expected;
+    } else {
+      EXPECT_EQ(got.missed_fires, 0) << i;
+      EXPECT_EQ(got.next_run_at, fired_later ? std::optional<TimePoint>(At(180)) : std::nullopt) << i;
+    }
+    RunFilter filter;
+    filter.flow_id = flows[i].id;
+    auto runs = Must(store().ListRuns(filter)).runs;
+    ASSERT_EQ(runs.size(), recorded[i] && fires[i].run ? 1u : 0u) << i;
+    if (runs.empty()) continue;
+    weft::Run run = Must(store().GetRun(runs[0].id, false));
+    EXPECT_EQ(run.flow_name, flows[i].name);
+    EXPECT_EQ(run.trigger, fires[i].run->trigger);
+    EXPECT_EQ(run.scheduled_for, At(60));
+    EXPECT_EQ(run.input, (Json{{"n", 1}}));
+    EXPECT_EQ(run.status, fires[i].run->status);
+    EXPECT_EQ(run.error, fires[i].run->error);
+    EXPECT_EQ(run.finished_at, fires[i].run->finished_at);
+    EXPECT_FALSE(run.output.is_object());
+  }
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), runs_expected);
+  // The same batch again: every time was recorded, nothing changes.
+  EXPECT_EQ(Must(store().RecordScheduleFires(fires)), std::vector<bool>(kFlows, false));
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), runs_expected);
+  // A batch of inactive or unknown flows only.
+  std::vector<ScheduleFire> none = {{flows[5].id, At(300), std::nullopt, At(360), 0},
+                                    {"gone", At(300), std::nullopt, At(360), 0}};
+  EXPECT_EQ(Must(store().RecordScheduleFires(none)), (std::vector<bool>{false, false}));
+}
+
+TEST_P(StoreContractTest, ForEachActiveScheduleAndSetNextRunAts) {
+  Flow a = Must(store().CreateFlow(Write("a", OneStep("a"), "schedule"), ""));
+  Flow b = Must(store().CreateFlow(Write("b", OneStep("a"), "schedule"), ""));
+  Flow off = Must(store().CreateFlow(Write("off", OneStep("a"), "schedule"), ""));
+  Flow manual = Must(store().CreateFlow(Write("manual", OneStep("a")), ""));
+  for (const Flow* f : {&a, &b, &manual}) ASSERT_OK(store().SetFlowActive(f->id, true));
+  ASSERT_OK(store().SetNextRunAts({{a.id, At(60)}, {b.id, At(90)}, {"gone", At(1)}, {off.id, At(30)}}));
+  EXPECT_EQ(Must(store().GetFlow(a.id)).next_run_at, At(60));
+  EXPECT_EQ(Must(store().GetFlow(b.id)).next_run_at, At(90));
+  EXPECT_EQ(Must(store().GetFlow(off.id)).next_run_at, At(30));
+  std::map<std::string, Flow> seen;
+  ASSERT_OK(store().ForEachActiveSchedule([&](Flow&& f) { seen.emplace(f.name, std::move(f)); }));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen.at("a").next_run_at, At(60));
+  EXPECT_EQ(seen.at("b").document, b.document);
+  ASSERT_OK(store().SetNextRunAts({{a.id, std::nullopt}}));
+  EXPECT_FALSE(Must(store().GetFlow(a.id)).next_run_at.has_value());
+}
+
 // ---- access control (issue 9) ----------------------------------------------------
 
 TEST_P(StoreContractTest, UsersAreUniqueByNameAndListedByName) {

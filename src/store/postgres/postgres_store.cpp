@@ -1,6 +1,7 @@
 #include "store/postgres/postgres_store.h"
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -125,6 +126,7 @@ class Txn {
  private:
   Conn& c_;
   bool done_ = false;
+  std::optional<std::chrono::steady_clock::time_point> started_;
 };
 
 Flow ReadFlow(const Rows& r, int i) {
@@ -697,6 +699,197 @@ Result<bool> PostgresStore::RecordScheduleFire(const std::string& flow_id, TimeP
            Params().Text(flow_id).Time(next_run_at).Int(missed));
     txn.Commit();
     return true;
+  });
+}
+
+namespace {
+
+// A PostgreSQL array literal ("{"a","b",NULL}") built element by element, for
+// statements that take a whole batch as arrays (unnest).
+class PgArray {
+ public:
+  PgArray& Add(std::string_view v) {
+    lit_ += lit_.size() > 1 ? ",\"" : "\"";
+    for (char ch : v) {
+      if (ch == '"' || ch == '\\') lit_ += '\\';
+      lit_ += ch;
+    }
+    lit_ += '"';
+    return *this;
+  }
+  PgArray& Add(int64_t v) { return Add(std::string_view(std::to_string(v))); }
+  PgArray& Add(std::optional<TimePoint> t) { return t ? Add(ToUnixMs(*t)) : Null(); }
+  PgArray& AddJson(const Json& j) {
+    return j.is_null() ? Null() : Add(std::string_view(j.dump(-1, ' ', false, Json::error_handler_t::replace)));
+  }
+  PgArray& Null() {
+    lit_ += lit_.size() > 1 ? ",NULL" : "NULL";
+    return *this;
+  }
+  std::string Literal() const { return lit_ + "}"; }
+
+ private:
+  std::string lit_ = "{";
+};
+
+}  // namespace
+
+Result<std::vector<bool>> PostgresStore::RecordScheduleFires(const std::vector<ScheduleFire>& fires) {
+  if (fires.empty()) return std::vector<bool>{};
+  {
+    // A batch that names a flow twice: each fire on its own, in order.
+    std::set<std::string_view> ids;
+    for (const auto& f : fires)
+      if (!ids.insert(f.flow_id).second) return Store::RecordScheduleFires(fires);
+  }
+  // The runs as written: an id and a creation time when the caller left them out.
+  std::vector<Run> filled;
+  std::vector<const Run*> runs(fires.size(), nullptr);
+  filled.reserve(std::count_if(fires.begin(), fires.end(), [](const ScheduleFire& f) {
+    return f.run && (f.run->id.empty() || f.run->created_at == TimePoint{});
+  }));
+  for (size_t i = 0; i < fires.size(); ++i) {
+    if (!fires[i].run) continue;
+    const Run& r = *fires[i].run;
+    if (!r.id.empty() && r.created_at != TimePoint{}) {
+      runs[i] = &r;
+      continue;
+    }
+    Run copy = r;
+    if (copy.created_at == TimePoint{}) copy.created_at = impl_->Now();
+    if (copy.id.empty()) copy.id = NewId(ToUnixMs(copy.created_at));
+    for (auto& st : copy.steps) st.run_id = copy.id;
+    filled.push_back(std::move(copy));
+    runs[i] = &filled.back();  // no reallocation: reserved above
+  }
+  // One transaction, a few statements for the whole batch. A retry after the
+  // first attempt committed finds every fire recorded and answers false for
+  // each, as for fires another scheduler made: each run exists once.
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<bool>> {
+    Txn txn(c);
+    // Lock the rows of the flows still active, in id order, so the batches of
+    // two schedulers (on two nodes) never wait on each other in a cycle. The
+    // row lock serialises the fires of one flow across schedulers.
+    std::vector<std::string> ids;
+    ids.reserve(fires.size());
+    for (const auto& f : fires) ids.push_back(f.flow_id);
+    Rows locked = c.Exec("SELECT id FROM flows WHERE id = ANY($1::text[]) AND active ORDER BY id FOR UPDATE",
+                         Params().TextArray(ids));
+    std::set<std::string> active;
+    for (int i = 0; i < locked.size(); ++i) active.insert(locked.Text(i, 0));
+    std::vector<bool> out(fires.size(), false);
+    if (active.empty()) return out;
+
+    // Fire times of a flow only move forward: a time at or before the last
+    // recorded one was fired already (by another scheduler, or before a
+    // restart). The new times replace the old ones in one statement (this
+    // statement's snapshot sees every fire committed before the locks above).
+    PgArray fire_ids, fire_ats;
+    for (const auto& f : fires)
+      if (active.count(f.flow_id)) {
+        fire_ids.Add(f.flow_id);
+        fire_ats.Add(ToUnixMs(f.scheduled_for));
+      }
+    Rows accepted = c.Exec(
+        "WITH input AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS t(flow_id, at)), "
+        "fresh AS (SELECT i.flow_id, i.at FROM input i WHERE NOT EXISTS (SELECT 1 FROM schedule_fires s "
+        "WHERE s.flow_id = i.flow_id AND s.scheduled_for >= i.at)), "
+        "old AS (DELETE FROM schedule_fires s USING fresh WHERE s.flow_id = fresh.flow_id) "
+        "INSERT INTO schedule_fires (flow_id, scheduled_for) SELECT flow_id, at FROM fresh RETURNING flow_id",
+        Params().Text(fire_ids.Literal()).Text(fire_ats.Literal()));
+    std::set<std::string> fired;
+    for (int i = 0; i < accepted.size(); ++i) fired.insert(accepted.Text(i, 0));
+    if (fired.empty()) return out;
+
+    // The runs of the fires recorded, in one statement.
+    PgArray a[19];
+    bool any_run = false;
+    for (size_t i = 0; i < fires.size(); ++i) {
+      out[i] = fired.count(fires[i].flow_id) > 0;
+      const Run* r = runs[i];
+      if (!out[i] || !r) continue;
+      any_run = true;
+      a[0].Add(r->id);
+      a[1].Add(r->flow_id);
+      a[2].Add(r->flow_name);
+      a[3].Add(int64_t{r->flow_version});
+      a[4].Add(r->trigger_type);
+      a[5].AddJson(r->trigger);
+      a[6].Add(std::string_view(ToString(r->status)));
+      a[7].Add(r->scheduled_for);
+      a[8].Add(std::optional<TimePoint>(r->created_at));
+      a[9].Add(r->started_at);
+      a[10].Add(r->finished_at);
+      a[11].AddJson(r->input);
+      a[12].AddJson(r->output);
+      a[13].AddJson(r->error);
+      a[14].Add(r->retry_of);
+      a[15].Add(r->claimed_by);
+      a[16].Add(r->lease_until);
+      a[17].Add(r->not_before);
+      a[18].Add(std::string_view(r->cancel_requested ? "t" : "f"));
+    }
+    if (any_run) {
+      Params p;
+      for (auto& arr : a) p.Text(arr.Literal());
+      try {
+        c.Exec("INSERT INTO runs (" RUN_COLS
+               ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], "
+               "$7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], "
+               "$14::text[], $15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::boolean[])",
+               p);
+      } catch (const PgError& e) {
+        if (e.sqlstate != kUniqueViolation) throw;
+        return Fail(ErrorCode::kConflict, "a run of the batch already exists");
+      }
+      for (size_t i = 0; i < fires.size(); ++i)
+        if (out[i] && runs[i])
+          for (const auto& st : runs[i]->steps) UpsertStep(c, st);
+    }
+
+    // Each flow's next fire and missed count, in one statement.
+    PgArray flow_ids, nexts, missed;
+    for (size_t i = 0; i < fires.size(); ++i) {
+      if (!out[i]) continue;
+      flow_ids.Add(fires[i].flow_id);
+      nexts.Add(fires[i].next_run_at);
+      missed.Add(fires[i].missed);
+    }
+    c.Exec("UPDATE flows f SET next_run_at = i.next, missed_fires = f.missed_fires + i.missed "
+           "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS i(id, next, missed) WHERE f.id = i.id",
+           Params().Text(flow_ids.Literal()).Text(nexts.Literal()).Text(missed.Literal()));
+    txn.Commit();
+    return out;
+  });
+}
+
+Result<void> PostgresStore::ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) {
+  std::vector<Flow> flows;
+  auto read = impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    Rows rows = c.Exec("SELECT " FLOW_COLS " FROM flows WHERE active AND trigger_type = 'schedule'");
+    flows.clear();
+    flows.reserve(rows.size());
+    for (int i = 0; i < rows.size(); ++i) flows.push_back(ReadFlow(rows, i));
+    return Ok();
+  });
+  if (!read) return read;
+  for (auto& f : flows) fn(std::move(f));
+  return Ok();
+}
+
+Result<void> PostgresStore::SetNextRunAts(
+    const std::vector<std::pair<std::string, std::optional<TimePoint>>>& items) {
+  if (items.empty()) return Ok();
+  PgArray ids, nexts;
+  for (const auto& [id, next] : items) {
+    ids.Add(id);
+    nexts.Add(next);
+  }
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    c.Exec("UPDATE flows f SET next_run_at = i.next FROM unnest($1::text[], $2::bigint[]) AS i(id, next) "
+           "WHERE f.id = i.id",
+           Params().Text(ids.Literal()).Text(nexts.Literal()));
+    return Ok();
   });
 }
 

@@ -104,6 +104,9 @@ class SqliteStore : public Store {
   Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for, const Run* run,
                                   std::optional<TimePoint> next_run_at, int64_t missed) override;
   Result<std::vector<bool>> RecordScheduleFires(const std::vector<ScheduleFire>& fires) override;
+  Result<void> ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) override;
+  Result<void> SetNextRunAts(
+      const std::vector<std::pair<std::string, std::optional<TimePoint>>>& items) override;
 
   Result<Delivery> CreateDelivery(const Delivery& d) override;
   Result<Delivery> GetDelivery(const std::string& id) override;
