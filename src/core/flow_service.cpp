@@ -140,8 +140,28 @@ Result<SavedFlow> FlowService::Save(const std::string& id, const Json& document,
   std::string token = write.trigger_type == "webhook" && current->webhook_token.empty() ? RandomToken(160) : "";
   auto flow = store_.SaveFlow(id, write, base_version, token);
   if (!flow) return Fail(flow.error());
+  UpdateNextRun(*flow, *current);
   hub_.FlowChanged(flow->id);
   return SavedFlow{std::move(*flow), std::move(validated->warnings)};
+}
+
+void FlowService::UpdateNextRun(Flow& flow, const Flow& before) {
+  if (!schedules_) return;
+  const Json* schedule = flow.active && flow.trigger_type == "schedule" && flow.document.is_object()
+                             ? FindSchedule(flow.document)
+                             : nullptr;
+  if (schedule && !schedule->is_object()) schedule = nullptr;
+  std::optional<TimePoint> next;
+  if (schedule) {
+    const Json* old = before.active && before.trigger_type == "schedule" && before.document.is_object()
+                          ? FindSchedule(before.document)
+                          : nullptr;
+    // Still the same active schedule: its next fire stays (the scheduler's).
+    if (old && *old == *schedule && flow.next_run_at) return;
+    next = schedules_->NextFire(*schedule, options_.default_timezone, clock_.Now());
+  }
+  if (next == flow.next_run_at) return;
+  if (store_.SetNextRunAt(flow.id, next)) flow.next_run_at = next;
 }
 
 Result<Flow> FlowService::Get(const std::string& id) { return store_.GetFlow(id); }
@@ -188,13 +208,19 @@ Result<Flow> FlowService::Activate(const std::string& id) {
   if (!missing.empty())
     return Fail(ErrorCode::kValidation, "the flow uses connections that do not exist", std::move(missing));
   auto updated = store_.SetFlowActive(id, true);
-  if (updated) hub_.FlowChanged(id);
+  if (updated) {
+    UpdateNextRun(*updated, *flow);
+    hub_.FlowChanged(id);
+  }
   return updated;
 }
 
 Result<Flow> FlowService::Deactivate(const std::string& id) {
   auto updated = store_.SetFlowActive(id, false);
-  if (updated) hub_.FlowChanged(id);
+  if (updated) {
+    UpdateNextRun(*updated, *updated);
+    hub_.FlowChanged(id);
+  }
   return updated;
 }
 

@@ -49,6 +49,12 @@ class ScheduleInfo {
   virtual std::vector<FieldError> Validate(const Json& schedule, const std::string& default_tz,
                                            const Json* previous_schedule, TimePoint now) const = 0;
   virtual std::string Describe(const Json& schedule, const std::string& default_tz) const = 0;
+  // The first fire strictly after `after`, as the scheduler computes it;
+  // nullopt when there is none (or the schedule is invalid).
+  virtual std::optional<TimePoint> NextFire(const Json& schedule, const std::string& default_tz,
+                                            TimePoint after) const {
+    return std::nullopt;
+  }
 };
 
 class FlowService {
@@ -81,6 +87,11 @@ class FlowService {
 
  private:
   ValidationContext MakeContext(const Json* previous);
+  // Stores the flow's next scheduled fire as activating or saving it leaves
+  // it (the response carries it; the scheduler keeps it): the first fire
+  // after now when the flow's schedule starts or changes, none when the flow
+  // is not an active schedule. `before` is the flow before the change.
+  void UpdateNextRun(Flow& flow, const Flow& before);
 
   Store& store_;
   const ActionCatalog& catalog_;

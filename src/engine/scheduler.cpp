@@ -9,6 +9,7 @@
 #include <queue>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -43,31 +44,49 @@ std::string ScheduleFacts::Describe(const Json& schedule, const std::string& def
   return parsed ? DescribeSchedule(*parsed) : "";
 }
 
+std::optional<TimePoint> ScheduleFacts::NextFire(const Json& schedule, const std::string& default_tz,
+                                                 TimePoint after) const {
+  auto parsed = ParseSchedule(schedule, default_tz);
+  return parsed ? NextFireTime(*parsed, after) : std::nullopt;
+}
+
 namespace {
 
-// One active schedule in the heap.
+// One active schedule. Kept small (about 150 bytes with its two strings), so
+// 100,000 of them take about 15 MB: the parsed schedule is shared by every
+// flow with the same schedule document, and the heap holds 16-byte items.
 struct Entry {
   std::string flow_id;
   std::string flow_name;
-  int version = 0;
-  std::shared_ptr<const Schedule> schedule;  // its document is what the entry was computed from
+  std::shared_ptr<const Schedule> schedule;  // interned; its document is what `next` was computed from
   TimePoint next{};
+  int version = 0;
+  uint32_t generation = 0;  // the slot's, bumped on every change: heap items of an older one are stale
+  uint32_t seen = 0;        // the last load that saw the flow (LoadAll drops the others)
+  bool live = false;
   bool waiting = false;  // overlap: queue, due but the previous run is unfinished
-  uint64_t generation = 0;
 };
 
 struct HeapItem {
-  TimePoint at;
-  std::string flow_id;
-  uint64_t generation;
-  bool operator>(const HeapItem& o) const { return at > o.at; }
+  int64_t at_ms;
+  uint32_t slot;
+  uint32_t generation;
+  bool operator>(const HeapItem& o) const { return at_ms > o.at_ms; }
 };
 
 // A due entry taken out of the heap, and what firing it decided.
 struct Due {
-  Entry entry;
-  std::optional<ScheduleFire> fire;   // to record
-  std::optional<TimePoint> retry_at;  // not fired: look again then (overlap: queue, a failed write)
+  uint32_t slot = 0;
+  uint32_t generation = 0;
+  TimePoint next{};  // the fire time it is due at
+  bool waiting = false;
+  int version = 0;
+  std::string flow_id;
+  std::string flow_name;
+  std::shared_ptr<const Schedule> schedule;
+  std::optional<ScheduleFire> fire;        // to record
+  std::optional<TimePoint> next_after;     // the fire time after this one (none: a fired once, an end passed)
+  std::optional<TimePoint> retry_at;       // not fired: look again then (overlap: queue, a failed write)
 };
 
 const Json* ScheduleDoc(const Flow& f) {
@@ -79,6 +98,9 @@ const Json* ScheduleDoc(const Flow& f) {
 }
 
 constexpr size_t kMaxBatch = 5000;  // fires recorded in one store transaction
+constexpr size_t kMaxNextWrites = 5000;  // next_run_at values written in one transaction at a load
+
+using NextWrites = std::vector<std::pair<std::string, std::optional<TimePoint>>>;
 
 }  // namespace
 
@@ -115,7 +137,7 @@ class Scheduler::Impl {
 
   size_t Count() const {
     std::lock_guard<std::mutex> g(mu_);
-    return entries_.size();
+    return index_.size();
   }
 
   bool WaitIdle(Millis timeout) {
@@ -125,6 +147,14 @@ class Scheduler::Impl {
     cv_.notify_all();
     return idle_cv_.wait_for(lock, timeout, [&] { return idle_passes_ >= target || stopping_; }) &&
            !stopping_;
+  }
+
+  void Rescan() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      rescan_requested_ = true;
+    }
+    cv_.notify_all();
   }
 
  private:
@@ -141,23 +171,91 @@ class Scheduler::Impl {
     cv_.notify_all();
   }
 
-  // Loads every active schedule. At startup the stored next_run_at values are
-  // kept, so fires missed while weft was down are found (and handled) by the loop.
+  // ---- entries (mu_ held) ----
+
+  Entry* FindLocked(const std::string& id) {
+    auto it = index_.find(id);
+    return it == index_.end() ? nullptr : &slots_[it->second];
+  }
+
+  void EraseLocked(const std::string& id) {
+    auto it = index_.find(id);
+    if (it == index_.end()) return;
+    uint32_t slot = it->second;
+    index_.erase(it);
+    Entry& e = slots_[slot];
+    uint32_t generation = e.generation + 1;
+    e = Entry{};  // frees its strings and its share of the schedule
+    e.generation = generation;
+    free_.push_back(slot);
+  }
+
+  // Puts `e` in the flow's slot (a new one when it has none) and in the heap.
+  void PutLocked(Entry e) {
+    uint32_t slot;
+    if (auto it = index_.find(e.flow_id); it != index_.end()) {
+      slot = it->second;
+    } else {
+      if (!free_.empty()) {
+        slot = free_.back();
+        free_.pop_back();
+      } else {
+        slot = static_cast<uint32_t>(slots_.size());
+        slots_.emplace_back();
+      }
+      index_.emplace(e.flow_id, slot);
+    }
+    e.live = true;
+    e.generation = slots_[slot].generation + 1;
+    heap_.push({ToUnixMs(e.next), slot, e.generation});
+    slots_[slot] = std::move(e);
+  }
+
+  // The parsed schedule of a document, shared by every flow whose schedule
+  // document is the same (loop thread only).
+  Result<std::shared_ptr<const Schedule>> Intern(const Json& doc) {
+    std::string key = doc.dump();
+    if (auto it = interned_.find(key); it != interned_.end())
+      if (auto shared = it->second.lock()) return shared;
+    auto parsed = ParseSchedule(doc, options_.default_timezone);
+    if (!parsed) return Fail(parsed.error());
+    auto shared = std::make_shared<const Schedule>(std::move(*parsed));
+    interned_[std::move(key)] = shared;
+    return shared;
+  }
+
+  // Loads every active schedule from the store. At startup the stored
+  // next_run_at values are kept, so fires missed while weft was down are found
+  // (and handled) by the loop. Entries of flows not seen go.
   void LoadAll(bool startup) {
-    auto flows = store_.ListFlows();
-    if (!flows) {
-      log::Warn("scheduler could not list flows", {{"error", flows.error().message}});
-      return;
+    uint32_t load;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      load = ++load_;
     }
-    std::set<std::string> seen;
-    for (const auto& f : *flows) {
-      seen.insert(f.id);
-      Refresh(f, startup);
+    NextWrites writes;
+    auto listed = store_.ForEachActiveSchedule([&](Flow&& f) { Refresh(f, startup, load, &writes); });
+    if (!listed) {
+      log::Warn("scheduler could not list flows", {{"error", listed.error().message}});
+    } else {
+      std::lock_guard<std::mutex> g(mu_);
+      std::vector<std::string> gone;
+      for (const auto& [id, slot] : index_)
+        if (slots_[slot].seen != load) gone.push_back(id);
+      for (const auto& id : gone) EraseLocked(id);
     }
-    std::lock_guard<std::mutex> g(mu_);
-    for (auto it = entries_.begin(); it != entries_.end();) {
-      if (!seen.count(it->first)) it = entries_.erase(it);
+    WriteNext(writes);
+    for (auto it = interned_.begin(); it != interned_.end();) {
+      if (it->second.expired()) it = interned_.erase(it);
       else ++it;
+    }
+  }
+
+  void WriteNext(const NextWrites& writes) {
+    for (size_t i = 0; i < writes.size(); i += kMaxNextWrites) {
+      NextWrites chunk(writes.begin() + i, writes.begin() + std::min(writes.size(), i + kMaxNextWrites));
+      if (auto r = store_.SetNextRunAts(chunk); !r)
+        log::Warn("scheduler could not store next fire times", {{"error", r.error().message}});
     }
   }
 
@@ -170,72 +268,90 @@ class Scheduler::Impl {
         return;
       }
       std::lock_guard<std::mutex> g(mu_);
-      entries_.erase(id);
+      EraseLocked(id);
       return;
     }
-    Refresh(*f, false);
+    NextWrites writes;
+    uint32_t load;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      load = load_;
+    }
+    Refresh(*f, false, load, &writes);
+    WriteNext(writes);
   }
 
-  // Brings one flow's heap entry in line with the stored flow. `startup`
+  // Brings one flow's heap entry in line with the stored flow; next_run_at
+  // values to store go to `writes` (Refresh never calls the store). `startup`
   // trusts the stored next_run_at (a restart); otherwise a flow that is new to
   // the heap was just activated (or became a schedule, or its schedule
-  // changed): its first fire is strictly after now, and the time it was
+  // changed): its first fire is strictly after the activation. The activation
+  // (FlowService) stores that first fire, computed as here; it is kept when it
+  // is a fire time of this schedule, not after the first one after now and
+  // not older than the misfire threshold, so the API's answer and the
+  // scheduler agree. Otherwise it is computed from now: the time a flow was
   // inactive is never "missed".
-  void Refresh(const Flow& f, bool startup) {
+  void Refresh(const Flow& f, bool startup, uint32_t load, NextWrites* writes) {
     const Json* doc = f.active ? ScheduleDoc(f) : nullptr;
     if (!doc) {
       {
         std::lock_guard<std::mutex> g(mu_);
-        entries_.erase(f.id);
+        EraseLocked(f.id);
       }
-      if (f.next_run_at) (void)store_.SetNextRunAt(f.id, std::nullopt);
+      if (f.next_run_at) writes->emplace_back(f.id, std::nullopt);
       return;
     }
     {
       std::lock_guard<std::mutex> g(mu_);
-      auto it = entries_.find(f.id);
-      if (it != entries_.end() && it->second.schedule->document == *doc) {
-        it->second.version = f.version;
-        it->second.flow_name = f.name;
+      if (Entry* e = FindLocked(f.id); e && e->schedule->document == *doc) {
+        e->version = f.version;
+        if (e->flow_name != f.name) e->flow_name = f.name;
+        e->seen = load;
         return;  // unchanged schedule: keep its next fire
       }
     }
-    auto parsed = ParseSchedule(*doc, options_.default_timezone);
-    if (!parsed) {
-      log::Warn("flow has an invalid schedule; not scheduled", {{"flow", f.name}, {"error", parsed.error().message}});
+    auto schedule = Intern(*doc);
+    if (!schedule) {
+      log::Warn("flow has an invalid schedule; not scheduled", {{"flow", f.name}, {"error", schedule.error().message}});
       std::lock_guard<std::mutex> g(mu_);
-      entries_.erase(f.id);
+      EraseLocked(f.id);
+      return;
+    }
+    const Schedule& s = **schedule;
+    std::optional<TimePoint> next;
+    if (startup && f.next_run_at) {
+      next = f.next_run_at;
+    } else {
+      TimePoint now = clock_.Now();
+      next = NextFireTime(s, now);
+      // The activation's: a fire time of this schedule, not after the first
+      // one after now, not older than the misfire threshold.
+      if (f.next_run_at && next && *f.next_run_at <= *next && *f.next_run_at > now - options_.misfire_threshold &&
+          NextFireTime(s, *f.next_run_at - Millis(1)) == f.next_run_at)
+        next = f.next_run_at;
+      if (next != f.next_run_at) writes->emplace_back(f.id, next);
+    }
+    std::lock_guard<std::mutex> g(mu_);
+    if (!next) {
+      EraseLocked(f.id);
       return;
     }
     Entry e;
     e.flow_id = f.id;
     e.flow_name = f.name;
     e.version = f.version;
-    e.schedule = std::make_shared<const Schedule>(std::move(*parsed));
-    std::optional<TimePoint> next;
-    if (startup && f.next_run_at) {
-      next = f.next_run_at;
-    } else {
-      next = NextFireTime(*e.schedule, clock_.Now());
-      if (next != f.next_run_at) (void)store_.SetNextRunAt(f.id, next);
-    }
-    std::lock_guard<std::mutex> g(mu_);
-    if (!next) {
-      entries_.erase(f.id);
-      return;
-    }
+    e.schedule = std::move(*schedule);
     e.next = *next;
-    e.generation = ++generation_;
-    heap_.push({e.next, e.flow_id, e.generation});
-    entries_[f.id] = std::move(e);
+    e.seen = load;
+    PutLocked(std::move(e));
   }
 
   void Loop() {
     started_at_ = clock_.Now();
     LoadAll(true);
 #if defined(__GLIBC__)
-    // Loading every flow's document is the scheduler's one big allocation;
-    // give what it freed back to the system rather than keep it resident.
+    // Reading every flow's document is the scheduler's one big transient
+    // allocation; give what it freed back to the system.
     malloc_trim(0);
 #endif
     auto rescan_after = [this] {
@@ -254,8 +370,9 @@ class Scheduler::Impl {
         continue;
       }
       TimePoint now = clock_.Now();
-      if (now >= next_rescan) {
-        if (options_.rescan_interval > Millis(0)) {
+      if (now >= next_rescan || rescan_requested_) {
+        if (options_.rescan_interval > Millis(0) || rescan_requested_) {
+          rescan_requested_ = false;
           lock.unlock();
           LoadAll(false);
           lock.lock();
@@ -265,35 +382,44 @@ class Scheduler::Impl {
       }
       // Every entry due now, in one batch (one store transaction).
       std::vector<Due> due;
+      const int64_t now_ms = ToUnixMs(now);
       while (!heap_.empty() && due.size() < kMaxBatch) {
-        const HeapItem& top = heap_.top();
-        auto it = entries_.find(top.flow_id);
-        if (it == entries_.end() || it->second.generation != top.generation) {
+        const HeapItem top = heap_.top();
+        const Entry& e = slots_[top.slot];
+        if (!e.live || e.generation != top.generation) {
           heap_.pop();  // stale: the entry changed or went away
           continue;
         }
-        if (top.at > now) break;
-        due.push_back({it->second, std::nullopt, std::nullopt});
+        if (top.at_ms > now_ms) break;
         heap_.pop();
+        Due d;
+        d.slot = top.slot;
+        d.generation = top.generation;
+        d.next = e.next;
+        d.waiting = e.waiting;
+        d.version = e.version;
+        d.flow_id = e.flow_id;
+        d.flow_name = e.flow_name;
+        d.schedule = e.schedule;
+        due.push_back(std::move(d));
       }
       if (!due.empty()) {
         lock.unlock();
         FireAll(due, now);
         lock.lock();
         for (auto& d : due) {
-          auto it = entries_.find(d.entry.flow_id);
-          if (it == entries_.end() || it->second.generation != d.entry.generation) continue;  // changed meanwhile
-          Entry& e = it->second;
-          e.generation = ++generation_;
+          Entry& e = slots_[d.slot];
+          if (!e.live || e.generation != d.generation) continue;  // changed meanwhile
+          ++e.generation;
           if (d.retry_at) {
             e.waiting = true;
-            heap_.push({*d.retry_at, e.flow_id, e.generation});
-          } else if (d.fire && d.fire->next_run_at) {
+            heap_.push({ToUnixMs(*d.retry_at), d.slot, e.generation});
+          } else if (d.next_after) {
             e.waiting = false;
-            e.next = *d.fire->next_run_at;
-            heap_.push({e.next, e.flow_id, e.generation});
+            e.next = *d.next_after;
+            heap_.push({ToUnixMs(e.next), d.slot, e.generation});
           } else {
-            entries_.erase(it);  // no next fire (a fired once, an end passed)
+            EraseLocked(d.flow_id);  // no next fire (a fired once, an end passed)
           }
         }
         continue;
@@ -304,8 +430,9 @@ class Scheduler::Impl {
         idle_cv_.notify_all();
       }
       TimePoint wake = next_rescan;
-      if (!heap_.empty()) wake = std::min(wake, heap_.top().at);
-      clock_.WaitUntil(cv_, lock, wake, [this] { return stopping_ || poke_ || !changed_.empty(); });
+      if (!heap_.empty()) wake = std::min(wake, FromUnixMs(heap_.top().at_ms));
+      clock_.WaitUntil(cv_, lock, wake,
+                       [this] { return stopping_ || poke_ || rescan_requested_ || !changed_.empty(); });
     }
   }
 
@@ -313,10 +440,13 @@ class Scheduler::Impl {
   void FireAll(std::vector<Due>& due, TimePoint now) {
     std::vector<ScheduleFire> fires;
     std::vector<size_t> index;  // fires[i] belongs to due[index[i]]
+    fires.reserve(due.size());
+    index.reserve(due.size());
     for (size_t i = 0; i < due.size(); ++i) {
       Plan(due[i], now);
       if (due[i].fire) {
-        fires.push_back(*due[i].fire);
+        fires.push_back(std::move(*due[i].fire));
+        due[i].fire.reset();
         index.push_back(i);
       }
     }
@@ -325,10 +455,7 @@ class Scheduler::Impl {
     if (!recorded) {
       log::Error("could not record schedule fires",
                  {{"fires", std::to_string(fires.size())}, {"error", recorded.error().message}});
-      for (size_t i : index) {
-        due[i].fire.reset();
-        due[i].retry_at = now + Millis(1000);  // nothing was written: try again shortly
-      }
+      for (size_t i : index) due[i].retry_at = now + Millis(1000);  // nothing was written: try again shortly
       return;
     }
     bool queued = false;
@@ -349,8 +476,8 @@ class Scheduler::Impl {
       }
       if (f.missed > 0)
         log::Warn("schedule fires missed",
-                  {{"flow", due[index[k]].entry.flow_name}, {"missed", std::to_string(f.missed)},
-                   {"misfire", std::string(MisfireName(due[index[k]].entry.schedule->misfire))}});
+                  {{"flow", due[index[k]].flow_name}, {"missed", std::to_string(f.missed)},
+                   {"misfire", std::string(MisfireName(due[index[k]].schedule->misfire))}});
       if (f.run) {
         if (f.run->status == RunStatus::kQueued) queued = true;
         hub_.RunProgressed(f.run->id);
@@ -359,11 +486,10 @@ class Scheduler::Impl {
     if (queued) hub_.RunQueued();
   }
 
-  // What firing `d.entry` (due at its `next`) means at `now`: misfire and overlap.
+  // What firing `d` (due at its `next`) means at `now`: misfire and overlap.
   void Plan(Due& d, TimePoint now) {
-    const Entry& e = d.entry;
-    const Schedule& schedule = *e.schedule;
-    TimePoint due = e.next;
+    const Schedule& schedule = *d.schedule;
+    TimePoint due = d.next;
     int64_t missed = 0;
     TimePoint scheduled_for = due;
     std::optional<TimePoint> next;
@@ -371,7 +497,7 @@ class Scheduler::Impl {
     // scheduler was not running (a restart). A queued fire that waited for
     // the previous run is not missed.
     std::optional<TimePoint> missed_until;
-    if (!e.waiting) {
+    if (!d.waiting) {
       if (now - due > options_.misfire_threshold) missed_until = now;
       else if (due <= started_at_) missed_until = started_at_;
     }
@@ -397,7 +523,7 @@ class Scheduler::Impl {
     }
 
     ScheduleFire fire;
-    fire.flow_id = e.flow_id;
+    fire.flow_id = d.flow_id;
     fire.scheduled_for = scheduled_for;
     fire.next_run_at = next;
     fire.missed = missed;
@@ -405,7 +531,7 @@ class Scheduler::Impl {
     if (run_it) {
       RunStatus status = RunStatus::kQueued;
       if (schedule.overlap != Overlap::kAllow) {
-        auto busy = PreviousUnfinished(e.flow_id);
+        auto busy = PreviousUnfinished(d.flow_id);
         if (!busy) {
           d.retry_at = now + Millis(1000);
           return;
@@ -422,11 +548,14 @@ class Scheduler::Impl {
       Run r;
       TimePoint created = clock_.Now();
       r.id = NewId(ToUnixMs(created));
-      r.flow_id = e.flow_id;
-      r.flow_name = e.flow_name;
-      r.flow_version = e.version;
+      r.flow_id = d.flow_id;
+      r.flow_name = d.flow_name;
+      r.flow_version = d.version;
       r.trigger_type = "schedule";
-      r.trigger = {{"type", "schedule"}, {"scheduled_for", FormatIso(scheduled_for)}, {"fired_at", FormatIso(created)}};
+      r.trigger = Json::object();
+      r.trigger["type"] = "schedule";
+      r.trigger["scheduled_for"] = FormatIso(scheduled_for);
+      r.trigger["fired_at"] = FormatIso(created);
       if (missed > 0) r.trigger["missed"] = missed;
       r.status = status;
       r.scheduled_for = scheduled_for;
@@ -437,6 +566,7 @@ class Scheduler::Impl {
       }
       fire.run = std::move(r);
     }
+    d.next_after = next;
     d.fire = std::move(fire);
   }
 
@@ -466,13 +596,17 @@ class Scheduler::Impl {
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
   bool stopping_ = false;
-  bool poke_ = false;          // WaitIdle asks for a pass
-  uint64_t idle_passes_ = 0;   // times the loop went to sleep with nothing due after a poke
-  TimePoint started_at_{};     // fire times at or before it were missed (weft was down)
+  bool poke_ = false;               // WaitIdle asks for a pass
+  bool rescan_requested_ = false;   // Rescan(): reload every schedule on the next pass
+  uint64_t idle_passes_ = 0;        // times the loop went to sleep with nothing due after a poke
+  TimePoint started_at_{};          // fire times at or before it were missed (weft was down)
   std::set<std::string> changed_;
-  std::map<std::string, Entry> entries_;
+  std::vector<Entry> slots_;                             // entries; a dead one waits in free_
+  std::vector<uint32_t> free_;
+  std::unordered_map<std::string, uint32_t> index_;      // flow id -> slot of a live entry
   std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> heap_;
-  uint64_t generation_ = 0;
+  uint32_t load_ = 0;
+  std::unordered_map<std::string, std::weak_ptr<const Schedule>> interned_;  // loop thread only
   std::thread thread_;
 };
 
@@ -483,5 +617,6 @@ void Scheduler::Start() { impl_->Start(); }
 void Scheduler::Stop() { impl_->Stop(); }
 size_t Scheduler::ActiveSchedules() const { return impl_->Count(); }
 bool Scheduler::WaitIdle(Millis timeout) { return impl_->WaitIdle(timeout); }
+void Scheduler::Rescan() { impl_->Rescan(); }
 
 }  // namespace weft

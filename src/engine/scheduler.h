@@ -43,6 +43,10 @@ class Scheduler {
   // Tests: waits until the loop has handled every change and every fire due
   // at the clock's current time, and sleeps. False on timeout.
   bool WaitIdle(Millis timeout);
+  // Re-reads every schedule from the store on the loop's next pass, as the
+  // periodic rescan does (rescan_interval): for changes that may not have
+  // reached this node's ChangeHub (a NOTIFY lost while reconnecting).
+  void Rescan();
 
  private:
   class Impl;
@@ -56,6 +60,8 @@ class ScheduleFacts : public ScheduleInfo {
   std::vector<FieldError> Validate(const Json& schedule, const std::string& default_tz,
                                    const Json* previous_schedule, TimePoint now) const override;
   std::string Describe(const Json& schedule, const std::string& default_tz) const override;
+  std::optional<TimePoint> NextFire(const Json& schedule, const std::string& default_tz,
+                                    TimePoint after) const override;
 };
 
 }  // namespace weft

@@ -99,6 +99,50 @@ TEST_F(WeftTest, ScheduleFiresOnEvenSecondsAndStopsAtOnceWhenDeactivated) {
   EXPECT_EQ(Runs(api(), id).size(), fired) << "fired after deactivation";
 }
 
+// The activate and save responses carry the next fire already (the Flow
+// List and the detail panel show it at once), and the scheduler fires at
+// exactly that time.
+TEST_F(WeftTest, ActivateAndSaveAnswerWithTheNextFire) {
+  Json doc = ScheduleFlow(UniqueName("next"), {{"kind", "cron"}, {"cron", "*/3 * * * * *"}});
+  Json flow = CreateFlow(api(), doc);
+  std::string id = GetString(flow, "id");
+  EXPECT_TRUE(flow["next_run_at"].is_null()) << flow.dump();
+
+  TimePoint before = TimePoint(std::chrono::duration_cast<Millis>(SysClock::now().time_since_epoch()));
+  auto on = api().Post("/api/v1/flows/" + id + "/activate");
+  ASSERT_EQ(on.status, 200) << on.body;
+  ASSERT_FALSE(on.json["next_run_at"].is_null()) << on.body;
+  TimePoint next = Time(on.json, "next_run_at");
+  EXPECT_EQ(Ms(next) % 3000, 0) << on.body;
+  EXPECT_GT(next, before) << on.body;
+  EXPECT_LE(next, before + 3s + 1s) << on.body;  // the first fire after the activation (1 s of slack for the request)
+  // The scheduler keeps it and fires at it.
+  EXPECT_EQ(Time(api().Get("/api/v1/flows/" + id).json, "next_run_at"), next);
+  ASSERT_TRUE(WaitFor([&] { return !Runs(api(), id).empty(); }, 10s)) << server().Logs();
+  EXPECT_EQ(Time(Runs(api(), id).front(), "scheduled_for"), next);
+
+  // A save that changes the schedule answers with the new schedule's next fire.
+  doc["trigger"]["schedule"]["cron"] = "0 0 0 1 1 *";
+  auto saved = api().Put("/api/v1/flows/" + id, doc);
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  ASSERT_FALSE(saved.json["next_run_at"].is_null()) << saved.body;
+  TimePoint new_year = Time(saved.json, "next_run_at");
+  EXPECT_EQ(FormatIso(new_year).substr(4), "-01-01T00:00:00Z") << saved.body;
+  EXPECT_GT(new_year, before);
+  EXPECT_LE(new_year, before + std::chrono::hours(24 * 366));
+  // A save that leaves the schedule alone keeps it.
+  doc["description"] = "new words";
+  saved = api().Put("/api/v1/flows/" + id, doc);
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  EXPECT_EQ(Time(saved.json, "next_run_at"), new_year) << saved.body;
+  EXPECT_TRUE(WaitFor([&] { return Time(api().Get("/api/v1/flows/" + id).json, "next_run_at") == new_year; }, 2s));
+
+  // Deactivating answers with none.
+  auto off = api().Post("/api/v1/flows/" + id + "/deactivate");
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_TRUE(off.json["next_run_at"].is_null()) << off.body;
+}
+
 TEST(ScheduleRestartTest, ThreeMissedFiresRunOnceOrSkip) {
   WeftServer server;
   ASSERT_TRUE(server.running());
