@@ -1,11 +1,14 @@
-// The registry over prometheus-cpp's core: its Family/Counter/Gauge/Histogram
-// and its text serializer. Only this file includes prometheus headers.
+// The registry over prometheus-cpp's core: its Family/Counter/Gauge and its
+// text serializer, plus histograms of our own (atomic buckets, no lock). Only
+// this file includes prometheus headers.
 #include "common/metrics.h"
 
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
+#include <limits>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -13,7 +16,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <shared_mutex>
@@ -33,6 +37,50 @@ void Gauge::Set(double v) const {
   if (g_ && Enabled()) g_->Set(v);
 }
 
+namespace detail {
+
+// Bucket counts and the sum as atomics: Observe takes no lock, so threads
+// that share a series (every connection on one route) never wait for each
+// other. A scrape reads each atomic once; count and sum may be one
+// observation apart, which Prometheus tolerates.
+class AtomicHistogram {
+ public:
+  AtomicHistogram(const std::vector<double>& bounds, std::vector<prometheus::ClientMetric::Label> labels)
+      : bounds_(bounds), counts_(bounds.size() + 1), labels_(std::move(labels)) {}
+
+  void Observe(double v) {
+    size_t i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
+    counts_[i].fetch_add(1, std::memory_order_relaxed);
+    double old = sum_.load(std::memory_order_relaxed);
+    while (!sum_.compare_exchange_weak(old, old + v, std::memory_order_relaxed)) {
+    }
+  }
+
+  prometheus::ClientMetric Collect() const {
+    prometheus::ClientMetric m;
+    m.label = labels_;
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      cumulative += counts_[i].load(std::memory_order_relaxed);
+      prometheus::ClientMetric::Bucket b;
+      b.cumulative_count = cumulative;
+      b.upper_bound = i < bounds_.size() ? bounds_[i] : std::numeric_limits<double>::infinity();
+      m.histogram.bucket.push_back(b);
+    }
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = sum_.load(std::memory_order_relaxed);
+    return m;
+  }
+
+ private:
+  const std::vector<double> bounds_;
+  std::vector<std::atomic<uint64_t>> counts_;  // one per bound, then +Inf
+  std::atomic<double> sum_{0};
+  const std::vector<prometheus::ClientMetric::Label> labels_;
+};
+
+}  // namespace detail
+
 void Histogram::Observe(double v) const {
   if (h_ && Enabled()) h_->Observe(v);
 }
@@ -46,7 +94,6 @@ template <typename T>
 struct SeriesMap {
   prometheus::Family<T>* family = nullptr;
   std::vector<std::string> names;
-  std::vector<double> buckets;  // histograms only
   std::shared_mutex mu;
   std::unordered_map<std::string, T*> series;
 
@@ -76,12 +123,7 @@ struct SeriesMap {
       size_t i = 0;
       for (auto v : values) labels[names[i++]] = std::string(v);
     }
-    T* added = nullptr;
-    if constexpr (std::is_same_v<T, prometheus::Histogram>) {
-      added = &family->Add(labels, buckets);
-    } else {
-      added = &family->Add(labels);
-    }
+    T* added = &family->Add(labels);
     series.emplace(std::move(key), added);
     return added;
   }
@@ -90,7 +132,60 @@ struct SeriesMap {
 }  // namespace
 
 struct CounterFamily::Impl : SeriesMap<prometheus::Counter> {};
-struct HistogramFamily::Impl : SeriesMap<prometheus::Histogram> {};
+struct HistogramFamily::Impl {
+  std::string name;
+  std::string help;
+  std::vector<std::string> names;
+  std::vector<double> buckets;
+  std::shared_mutex mu;
+  std::unordered_map<std::string, std::unique_ptr<detail::AtomicHistogram>> series;
+
+  // As SeriesMap::Find: bounded, "other" past kMaxSeries.
+  detail::AtomicHistogram* Find(std::initializer_list<std::string_view> values) {
+    assert(values.size() == names.size() && "label values do not match the label names");
+    std::string key;
+    for (auto v : values) {
+      key.append(v);
+      key.push_back('\x1f');
+    }
+    {
+      std::shared_lock lock(mu);
+      auto it = series.find(key);
+      if (it != series.end()) return it->second.get();
+    }
+    std::unique_lock lock(mu);
+    auto it = series.find(key);
+    if (it != series.end()) return it->second.get();
+    std::map<std::string, std::string> sorted;  // labels by name, as prometheus-cpp prints them
+    if (series.size() >= kMaxSeries && !names.empty()) {
+      for (const auto& n : names) sorted[n] = "other";
+      key = "\x1eother";
+      it = series.find(key);
+      if (it != series.end()) return it->second.get();
+    } else {
+      size_t i = 0;
+      for (auto v : values) sorted[names[i++]] = std::string(v);
+    }
+    std::vector<prometheus::ClientMetric::Label> labels;
+    for (auto& [n, v] : sorted) labels.push_back({n, v});
+    auto added = std::make_unique<detail::AtomicHistogram>(buckets, std::move(labels));
+    auto* raw = added.get();
+    series.emplace(std::move(key), std::move(added));
+    return raw;
+  }
+
+  prometheus::MetricFamily Collect() {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = prometheus::MetricType::Histogram;
+    std::shared_lock lock(mu);
+    for (const auto& [key, h] : series) f.metric.push_back(h->Collect());
+    std::sort(f.metric.begin(), f.metric.end(),
+              [](const auto& a, const auto& b) { return a.label < b.label; });
+    return f;
+  }
+};
 
 Counter CounterFamily::With(std::initializer_list<std::string_view> values) const {
   if (!impl_ || !Enabled()) return Counter();
@@ -109,7 +204,6 @@ struct Registry::Impl {
   std::mutex mu;  // families by name, hooks
   std::map<std::string, prometheus::Counter*> counters;
   std::map<std::string, prometheus::Gauge*> gauges;
-  std::map<std::string, prometheus::Histogram*> histograms;
   std::map<std::string, std::shared_ptr<CounterFamily::Impl>> counter_families;
   std::map<std::string, std::shared_ptr<HistogramFamily::Impl>> histogram_families;
   std::map<uint64_t, std::function<void()>> hooks;
@@ -149,10 +243,8 @@ Gauge Registry::AddGauge(const std::string& name, const std::string& help) {
 }
 
 Histogram Registry::AddHistogram(const std::string& name, const std::string& help, std::vector<double> buckets) {
-  std::lock_guard lock(impl_->mu);
-  auto& h = impl_->histograms[name];
-  if (!h) h = &prometheus::BuildHistogram().Name(name).Help(help).Register(impl_->registry).Add({}, buckets);
-  return Histogram(h);
+  HistogramFamily f = AddHistogramFamily(name, help, {}, std::move(buckets));
+  return Histogram(f.impl_->Find({}));  // the one series, there from the first scrape
 }
 
 HistogramFamily Registry::AddHistogramFamily(const std::string& name, const std::string& help,
@@ -161,7 +253,8 @@ HistogramFamily Registry::AddHistogramFamily(const std::string& name, const std:
   auto& f = impl_->histogram_families[name];
   if (!f) {
     f = std::make_shared<HistogramFamily::Impl>();
-    f->family = &prometheus::BuildHistogram().Name(name).Help(help).Register(impl_->registry);
+    f->name = name;
+    f->help = help;
     f->names = std::move(label_names);
     f->buckets = std::move(buckets);
   }
@@ -192,8 +285,16 @@ std::string Registry::Render() {
     for (const auto& [id, h] : impl_->hooks) hooks.push_back(h);
   }
   for (const auto& h : hooks) h();
+  std::vector<prometheus::MetricFamily> families = impl_->registry.Collect();
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& [name, f] : impl_->histogram_families) {
+      auto family = f->Collect();
+      if (!family.metric.empty()) families.push_back(std::move(family));
+    }
+  }
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, impl_->registry.Collect());
+  prometheus::TextSerializer().Serialize(out, families);
   return std::move(out).str();
 }
 

@@ -3,9 +3,11 @@
 // Counters, gauges and histograms with fixed buckets, over prometheus-cpp's
 // core (whose headers stay inside metrics.cpp). Label values are bounded: a
 // labelled family keeps at most kMaxSeries series, and values past that are
-// counted under "other". Thread-safe. Recording is an atomic add (a histogram
-// takes its series' own short mutex); With() looks the series up under a
-// shared lock, so hot paths keep the handle it returns.
+// counted under "other". Thread-safe. Recording takes no lock: counters and
+// gauges are prometheus-cpp's atomics, histograms our own atomic buckets
+// (prometheus-cpp's histogram takes a mutex per observation, which every
+// connection thread would share); With() looks the series up under a shared
+// lock, so hot paths keep the handle it returns.
 //
 // SetEnabled(false) (`weft serve --metrics=false`) turns recording off: every
 // record call and ScopedTimer then return at once without reading a clock.
@@ -24,10 +26,13 @@
 namespace prometheus {
 class Counter;
 class Gauge;
-class Histogram;
 }  // namespace prometheus
 
 namespace weft::metrics {
+
+namespace detail {
+class AtomicHistogram;  // metrics.cpp: bucket counts and sum as atomics, no lock
+}  // namespace detail
 
 inline std::atomic<bool> g_enabled{true};
 inline bool Enabled() { return g_enabled.load(std::memory_order_relaxed); }
@@ -60,7 +65,7 @@ class Gauge {
 class Histogram {
  public:
   Histogram() = default;
-  explicit Histogram(prometheus::Histogram* h) : h_(h) {}
+  explicit Histogram(detail::AtomicHistogram* h) : h_(h) {}
   void Observe(double v) const;
   template <typename Rep, typename Period>
   void ObserveDuration(std::chrono::duration<Rep, Period> d) const {
@@ -68,7 +73,7 @@ class Histogram {
   }
 
  private:
-  prometheus::Histogram* h_ = nullptr;
+  detail::AtomicHistogram* h_ = nullptr;
 };
 
 // Observes the time from construction to destruction in seconds (steady clock).
