@@ -4,7 +4,8 @@
 # JSON body) on loopback, in one run. Usage:
 #   bench/webhook/run.sh [seconds per phase, default 10]
 # Env: WEFT (binary; default build/weft), WORKERS (weft --workers, default 4),
-#      THREADS (wrk threads, default 2), CONNECTIONS (default 16).
+#      THREADS (wrk threads, default 2), CONNECTIONS (default 16),
+#      SQLITE_SYNC (weft --sqlite-sync: normal, the default, or full).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -13,6 +14,7 @@ SECONDS_PER_PHASE="${1:-10}"
 WORKERS="${WORKERS:-4}"
 THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-16}"
+SQLITE_SYNC="${SQLITE_SYNC:-normal}"
 TMP="$(mktemp -d /tmp/weft-bench-webhook.XXXXXX)"
 WEFT_PID=""; NGINX_PID=""
 cleanup() {
@@ -28,7 +30,7 @@ wrk_run() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_PHASE}s" --latenc
 [ -x "$WEFT" ] || { echo "no weft binary at $WEFT (make, or WEFT=...)" >&2; exit 1; }
 
 # ---- weft ----
-"$WEFT" serve --listen 127.0.0.1:0 --data "$TMP/data" --workers "$WORKERS" --log-level warn >"$TMP/weft.out" 2>"$TMP/weft.err" &
+"$WEFT" serve --listen 127.0.0.1:0 --data "$TMP/data" --workers "$WORKERS" --sqlite-sync "$SQLITE_SYNC" --log-level warn >"$TMP/weft.out" 2>"$TMP/weft.err" &
 WEFT_PID=$!
 for _ in $(seq 100); do grep -q '^listening on' "$TMP/weft.out" 2>/dev/null && break; sleep 0.1; done
 BASE="$(sed -n 's/^listening on //p' "$TMP/weft.out")"
@@ -48,7 +50,7 @@ read -r SYNC_ID SYNC_URL < <(mkflow bench-sync sync '{"id":"reply","uses":"webho
 DB="$TMP/data/weft.db"
 count() { sqlite3 -readonly "file:$DB?mode=ro" "PRAGMA busy_timeout=5000; $1" | tail -1; }
 
-echo "weft $("$WEFT" --version 2>/dev/null || true) at $BASE; workers=$WORKERS; wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_PHASE}s; body 200 bytes"
+echo "weft $("$WEFT" --version 2>/dev/null || true) at $BASE; workers=$WORKERS; sqlite-sync=$SQLITE_SYNC; wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_PHASE}s; body 200 bytes"
 START=$(date +%s.%N)
 ACC=$(wrk_run "$ACC_URL")
 # Every accepted run must complete: wait until none of the flow's runs is unfinished.

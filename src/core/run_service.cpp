@@ -87,10 +87,12 @@ Result<Run> RunService::Wait(const std::string& id, std::chrono::milliseconds ti
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     uint64_t mark = hub_.ProgressMark();
-    auto run = store_.GetRun(id, true);
-    if (!run || IsTerminal(run->status)) return run;
+    // Every step of every run wakes every waiter: look at the run's row alone
+    // and read its steps only for the answer.
+    auto run = store_.GetRun(id, false);
+    if (!run) return run;
     auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return run;
+    if (IsTerminal(run->status) || now >= deadline) return store_.GetRun(id, true);
     // Re-read at least every 250 ms: another node may be running it.
     hub_.WaitProgress(mark, std::min(deadline, now + std::chrono::milliseconds(250)));
   }

@@ -56,6 +56,14 @@ bool Truthy(const Json& v) {
   }
 }
 
+// Built-in utilities with no effect outside the run: re-running one after a
+// crash changes nothing, so its step is committed once, with its result, and
+// never as "running" first (with the run header deferred below, a run of
+// two of them writes 5 transactions, not 8).
+bool SideEffectFree(const std::string& uses) {
+  return uses == "data.set" || uses == "data.transform" || uses == "log.write" || uses == "webhook.respond";
+}
+
 Json ErrorJson(const Error& e, const std::string& step = "") {
   Json j = {{"code", ErrorCodeName(e.code)}, {"message", e.message}};
   if (!step.empty()) j["step"] = step;
@@ -111,6 +119,11 @@ class RunExecution {
     deadline_limit_ = std::move(limit);
   }
 
+  // The run's "running" header, not committed yet: it is committed just
+  // before the first step record of anything but a side-effect-free utility,
+  // so a run made of those alone goes from queued to its end in one write.
+  void DeferStart(::weft::Run header) { pending_header_ = std::move(header); }
+
  private:
   // Thread-safe: iterations of a concurrent flow.foreach call it at once (each
   // on its own paths; map nodes stay put, so the reference stays valid).
@@ -127,7 +140,19 @@ class RunExecution {
     return records_.emplace(path, std::move(r)).first->second;
   }
 
+  void CommitHeader() {
+    std::lock_guard<std::mutex> g(header_mu_);  // foreach lanes commit at once
+    if (!pending_header_) return;
+    if (auto r = store_.UpdateRun(*pending_header_); !r) {
+      log::Error("could not save a started run", {{"run", run_.id}, {"error", r.error().message}});
+      return;  // the step goes on; the run's end writes the header anyway
+    }
+    pending_header_.reset();
+    hub_.RunProgressed(run_.id);
+  }
+
   bool Commit(const StepRun& r) {
+    if (!SideEffectFree(r.uses)) CommitHeader();
     auto saved = store_.SaveStepRun(r);
     if (!saved) {
       log::Error("could not save step result", {{"run", run_.id}, {"step", r.path}, {"error", saved.error().message}});
@@ -619,7 +644,7 @@ class RunExecution {
     r.input = *with;
     r.attempts += 1;
     r.wake_at.reset();
-    Start(r, true);
+    Start(r, !SideEffectFree(step.uses));
 
     Json logs = r.logs.is_array() ? r.logs : Json::array();
     TimePoint step_deadline = step.timeout ? clock_.Now() + *step.timeout : clock_.Now() + Millis(3'600'000);
@@ -675,6 +700,8 @@ class RunExecution {
   std::map<std::string, StepRun> records_;
   int next_seq_ = 0;
   Json ctx_;
+  std::mutex header_mu_;
+  std::optional<::weft::Run> pending_header_;  // DeferStart
   std::optional<TimePoint> deadline_;  // settings.timeout
   std::string deadline_limit_;
 };
@@ -848,17 +875,17 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
                        {"message", "flow version " + std::to_string(run.flow_version) + " could not be loaded: " + load_error.message}});
   }
 
+  std::optional<Run> header;  // committed by the first step that needs it (DeferStart)
   if (run.status == RunStatus::kQueued) {
     run.status = RunStatus::kRunning;
     run.started_at = now;
-    Run header = run;
-    header.steps.clear();
-    if (auto r = store_.UpdateRun(header); !r) return {ExecuteResult::kHandedBack};
-    hub_.RunProgressed(run.id);
+    header = run;
+    header->steps.clear();
     log::Info("run started", {{"run", run.id}, {"flow", run.flow_name}, {"trigger", run.trigger_type}});
   }
 
   RunExecution exec(run, *flow, store_, catalog_, hub_, clock_, options_, cancelled, stopping);
+  if (header) exec.DeferStart(std::move(*header));
   if (auto limit = RunTimeout(flow->doc().settings)) exec.SetDeadline(run.started_at.value_or(now) + limit->first, limit->second);
   auto outcome = exec.Execute();
   switch (outcome.kind) {

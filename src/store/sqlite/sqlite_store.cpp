@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -303,6 +304,7 @@ bool UpsertStep(Conn& c, const StepRun& st) {
 struct SqliteStore::Impl {
   explicit Impl(const SqliteOptions& o) : options(o), clock(o.clock ? o.clock : &system_clock) {}
   ~Impl() {
+    StopCheckpointer();
     // Readers first: the writer closes last, checkpointing and removing the WAL.
     readers.clear();
     writer.reset();
@@ -446,6 +448,72 @@ struct SqliteStore::Impl {
   std::condition_variable pool_cv;
   std::vector<std::unique_ptr<Conn>> readers;
   std::vector<Conn*> idle;
+
+  // Checkpoints off the writer's path. SQLite's automatic checkpoint runs in
+  // the committing thread and, with synchronous NORMAL or FULL, waits for two
+  // fsyncs (WAL, then database): every ~1,000 WAL pages the single writer, and
+  // every write queued behind it, stalled for them (some 25 ms per checkpoint
+  // on this project's build machine, a large share of the writer's time under
+  // webhook load). Instead the writer's WAL hook wakes a thread with its own
+  // connection that runs PASSIVE checkpoints, which never block the writer.
+  // A WAL only starts over once a checkpoint has caught up with the last
+  // commit, which a PASSIVE checkpoint beside a busy writer rarely does; so at
+  // a larger size the writer checkpoints itself, which copies just the pages
+  // the thread has not copied yet, and the WAL starts over (stays bounded).
+  static constexpr int kCheckpointPages = 1000;        // SQLite's default autocheckpoint
+  static constexpr int kWriterCheckpointPages = 4000;  // ~16 MB: the writer catches up
+  std::unique_ptr<Conn> checkpoint_conn;
+  std::thread checkpointer;
+  std::mutex checkpoint_mu;
+  std::condition_variable checkpoint_cv;
+  bool checkpoint_wanted = false;
+  bool checkpoint_stop = false;
+  int checkpoint_asked_at = 0;  // WAL pages when the thread was last woken (writer thread only)
+
+  static int OnWalCommit(void* arg, sqlite3* db, const char* name, int pages) {
+    auto* impl = static_cast<Impl*>(arg);
+    if (pages < impl->checkpoint_asked_at) impl->checkpoint_asked_at = 0;  // the WAL started over
+    if (pages >= kWriterCheckpointPages) {
+      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages - impl->checkpoint_asked_at >= kCheckpointPages) {
+      impl->checkpoint_asked_at = pages;  // once per 1,000 new pages, not on every commit
+      {
+        std::lock_guard lock(impl->checkpoint_mu);
+        impl->checkpoint_wanted = true;
+      }
+      impl->checkpoint_cv.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void StartCheckpointer(std::unique_ptr<Conn> conn) {
+    checkpoint_conn = std::move(conn);
+    sqlite3_wal_hook(writer->db(), &Impl::OnWalCommit, this);  // replaces the automatic checkpoint
+    checkpointer = std::thread([this] {
+      std::unique_lock lock(checkpoint_mu);
+      for (;;) {
+        checkpoint_cv.wait(lock, [this] { return checkpoint_wanted || checkpoint_stop; });
+        if (checkpoint_stop) return;
+        checkpoint_wanted = false;
+        lock.unlock();
+        sqlite3_wal_checkpoint_v2(checkpoint_conn->db(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        lock.lock();
+      }
+    });
+  }
+
+  void StopCheckpointer() {
+    if (!checkpointer.joinable()) return;
+    {
+      std::lock_guard lock(checkpoint_mu);
+      checkpoint_stop = true;
+    }
+    checkpoint_cv.notify_all();
+    checkpointer.join();
+    sqlite3_wal_hook(writer->db(), nullptr, nullptr);
+    sqlite3_wal_autocheckpoint(writer->db(), kCheckpointPages);
+    checkpoint_conn.reset();
+  }
 };
 
 namespace {
@@ -576,6 +644,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
       impl->idle.push_back(reader.get());
       impl->readers.push_back(std::move(reader));
     }
+    auto checkpoint_conn = Conn::Open(impl->db_path, /*create=*/false);
+    checkpoint_conn->Exec(std::string("PRAGMA synchronous = ") +
+                          (options.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL"));
+    impl->StartCheckpointer(std::move(checkpoint_conn));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
   });
 }
