@@ -786,6 +786,30 @@ TEST_P(StoreContractTest, RequestCancel) {
   EXPECT_EQ(CodeOf(store().RequestCancel("norun")), ErrorCode::kNotFound);
 }
 
+TEST_P(StoreContractTest, WakeRunClearsNotBeforeOfAWaitingUnheldRunOnly) {
+  weft::Run waiting = NewRun("f", At(0));
+  waiting.not_before = At(60);
+  waiting = Must(store().CreateRun(waiting));
+  EXPECT_TRUE(Must(store().WakeRun(waiting.id)));
+  EXPECT_FALSE(Must(store().GetRun(waiting.id, false)).not_before.has_value());
+  EXPECT_FALSE(Must(store().WakeRun(waiting.id))) << "nothing left to wake";
+
+  // A run some node holds keeps its not_before (its holder writes it), and so does a finished one.
+  weft::Run held = NewRun("f", At(1));
+  held.not_before = At(60);
+  held = Must(store().CreateRun(held));
+  held.claimed_by = "node-a";
+  held.lease_until = At(30);
+  ASSERT_OK(store().UpdateRun(held));
+  EXPECT_FALSE(Must(store().WakeRun(held.id)));
+  EXPECT_EQ(Must(store().GetRun(held.id, false)).not_before, At(60));
+  weft::Run done = NewRun("f", At(2), RunStatus::kSucceeded);
+  done.not_before = At(60);
+  done = Must(store().CreateRun(done));
+  EXPECT_FALSE(Must(store().WakeRun(done.id)));
+  EXPECT_FALSE(Must(store().WakeRun("norun")));
+}
+
 TEST_P(StoreContractTest, CountRuns) {
   EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 0);
   for (int i = 0; i < 3; ++i) ASSERT_OK(store().CreateRun(NewRun("f", At(i))));
