@@ -199,6 +199,10 @@ std::vector<std::string> WeftServer::ServeArgs() const {
   if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db) {
     args.push_back("--db");
     args.push_back(db);
+    // A killed server's runs are resumed by the next one after its lease:
+    // keep it short so crash tests do not wait the default 30 s.
+    args.push_back("--lease");
+    args.push_back("3s");
   }
   for (const auto& a : extra_args_) args.push_back(a);
   return args;

@@ -359,14 +359,7 @@ namespace {
 // promise to keep stable.
 constexpr int32_t kMigrateLockKey = 0x77656674;  // "weft"
 
-int32_t SchemaKey(const std::string& schema) {
-  uint32_t h = 2166136261u;  // FNV-1a
-  for (unsigned char ch : schema) {
-    h ^= ch;
-    h *= 16777619u;
-  }
-  return static_cast<int32_t>(h);
-}
+using pg::SchemaKey;
 
 // Applies the migrations newer than the schema's, holding an advisory lock
 // for the whole time so that nodes starting together migrate once. The lock
