@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "app/backup.h"
 #include "app/commands.h"
 #include "app/serve.h"
 #include "app/user_commands.h"
@@ -25,6 +26,14 @@ int main(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand("serve", "Run the server: API, web UI, webhooks, workers");
   serve_cmd->add_option("--data", serve.data_dir, "data directory (SQLite store)")->capture_default_str();
   serve_cmd->add_option("--db", serve.db, "database URL (postgres://...); default: SQLite in --data");
+  serve_cmd->add_option("--roles", serve.roles,
+                        "what this node does: api, webhooks, scheduler, workers (comma-separated)")
+      ->capture_default_str();
+  serve_cmd->add_option("--lease", serve.lease,
+                        "how long a node's claim on a run lasts unless renewed; after a node dies "
+                        "another resumes its runs this much later")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->capture_default_str();
   serve_cmd->add_option("--listen", serve.listen, "address to bind; port 0 picks a free one")->capture_default_str();
   serve_cmd->add_option("--public-url", serve.public_url, "URL by which others reach this server (webhook URLs)");
   serve_cmd->add_option("--timezone", serve.timezone, "default time zone of schedules")->capture_default_str();
@@ -138,6 +147,21 @@ int main(int argc, char** argv) {
   cron_next_cmd->add_option("--count", cron_count, "how many fire times (1-100)")->capture_default_str();
   cron_next_cmd->add_flag("--json", json, "print {next, description} as the preview API answers");
 
+  // backup / restore (SQLite)
+  weft::app::BackupOptions backup;
+  std::string backup_file, restore_data = "./weft-data", restore_key;
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "Copy the SQLite store to FILE, consistently, while weft serve runs (PostgreSQL: use pg_dump)");
+  backup_cmd->add_option("FILE", backup_file, "where to write the copy")->required();
+  backup_cmd->add_option("--data", backup.data_dir, "data directory of the store")->capture_default_str();
+  backup_cmd->add_option("--db", backup.db, "database URL; a PostgreSQL URL is refused with a pointer to pg_dump");
+  backup_cmd->add_flag("--force", backup.force, "replace FILE if it exists");
+  auto* restore_cmd = app.add_subcommand("restore", "Make a new data dir from a backup FILE");
+  restore_cmd->add_option("FILE", backup_file, "a file weft backup wrote")->required();
+  restore_cmd->add_option("--data", restore_data, "data directory to create (must be new or empty)")
+      ->capture_default_str();
+  restore_cmd->add_option("--secret-key", restore_key, "the old data dir's secret.key, copied in beside the store");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -145,6 +169,8 @@ int main(int argc, char** argv) {
   }
 
   if (serve_cmd->parsed()) return weft::app::RunServe(serve, argv[0]);
+  if (backup_cmd->parsed()) return weft::app::RunBackup(backup, backup_file);
+  if (restore_cmd->parsed()) return weft::app::RunRestore(backup_file, restore_data, restore_key);
   if (apply_cmd->parsed()) return weft::app::FlowApply(client, file);
   if (list_cmd->parsed()) return weft::app::FlowList(client, json);
   if (run_cmd->parsed()) return weft::app::FlowRun(client, name, input, wait, json);

@@ -4,13 +4,18 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <iostream>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "connectors/data/data.h"
 #include "connectors/ftp/ftp.h"
 #include "connectors/http/http.h"
@@ -28,12 +33,16 @@
 #include "core/flow_service.h"
 #include "core/run_service.h"
 #include "engine/engine.h"
+#include "engine/retention.h"
 #include "engine/scheduler.h"
 #include "schedule/zone.h"
 #include "common/time_format.h"
 #include "server/hooks/receiver.h"
 #include "server/access.h"
 #include "server/server.h"
+#include "app/cluster.h"
+#include "common/ids.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 #ifndef WEFT_DEFAULT_UI_DIR
@@ -80,6 +89,64 @@ int Fatal(const std::string& message) {
   return 1;
 }
 
+// --roles: which jobs this node does. Empty set on a bad name.
+struct Roles {
+  bool api = false, webhooks = false, scheduler = false, workers = false;
+};
+Result<Roles> ParseRoles(const std::string& list) {
+  Roles r;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    std::string name = list.substr(pos, comma - pos);
+    while (!name.empty() && name.front() == ' ') name.erase(name.begin());
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name == "api") r.api = true;
+    else if (name == "webhooks") r.webhooks = true;
+    else if (name == "scheduler") r.scheduler = true;
+    else if (name == "workers") r.workers = true;
+    else if (name == "all") r.api = r.webhooks = r.scheduler = r.workers = true;
+    else if (!name.empty())
+      return Fail(ErrorCode::kValidation, "--roles: unknown role \"" + name +
+                                              "\" (roles: api, webhooks, scheduler, workers)");
+    pos = comma + 1;
+  }
+  if (!r.api && !r.webhooks && !r.scheduler && !r.workers)
+    return Fail(ErrorCode::kValidation, "--roles: name at least one of api, webhooks, scheduler, workers");
+  return r;
+}
+
+// The first sealed secret stored in a connection, if any.
+const Json* FindSealed(const Json& v) {
+  if (v.is_string()) return SecretBox::IsSealed(v) ? &v : nullptr;
+  if (v.is_object() || v.is_array()) {
+    for (const auto& item : v)
+      if (const Json* found = FindSealed(item)) return found;
+  }
+  return nullptr;
+}
+
+// With several nodes every node needs the key the secrets were sealed with:
+// try it on one stored secret now rather than fail each run later.
+Result<void> CheckSecretKey(Store& store, const SecretBox& box) {
+  auto connections = store.ListConnections();
+  if (!connections) return Fail(connections.error());
+  for (const auto& c : *connections) {
+    const Json* sealed = FindSealed(c.settings);
+    if (!sealed) sealed = FindSealed(c.auth);
+    if (!sealed) continue;
+    if (!box.Decrypt(sealed->get<std::string>())) {
+      return Fail(ErrorCode::kValidation,
+                  "WEFT_SECRET_KEY cannot decrypt the secrets stored in the database (connection \"" +
+                      c.name + "\"): every node must be given the same WEFT_SECRET_KEY as the node "
+                      "that stored them");
+    }
+    return Ok();
+  }
+  return Ok();
+}
+
 }  // namespace
 
 int RunServe(const ServeOptions& o, const std::string& argv0) {
@@ -99,39 +166,70 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   if (o.log_level == "warn") level = log::Level::kWarn;
   if (o.log_level == "error") level = log::Level::kError;
   log::Configure(o.log_format, level);
+  // Before any module records: --metrics=false leaves every record call a no-op.
+  metrics::SetEnabled(o.metrics);
+  if (o.metrics) metrics::Weft();  // every family listed from the first scrape
 
   if (auto tz = TimeZone::Find(o.timezone); !tz) return Fatal("--timezone: " + tz.error().message);
   if (o.workers < 1 || o.workers > 1024) return Fatal("--workers must be between 1 and 1024");
-  if (!o.db.empty()) {
-    return Fatal("--db " + std::string(o.db.starts_with("postgres") ? "postgres://..." : o.db) +
-                 ": this build has no PostgreSQL store yet; leave --db out to use SQLite in --data");
-  }
+  auto roles = ParseRoles(o.roles);
+  if (!roles) return Fatal(roles.error().message);
+  const bool on_postgres = !o.db.empty();
+  if (on_postgres && !o.db.starts_with("postgres://") && !o.db.starts_with("postgresql://"))
+    return Fatal("--db must be a PostgreSQL URL (postgres://user@host/db); leave it out to use SQLite in --data");
 
   SystemClock clock;
-  SqliteOptions store_options;
-  store_options.data_dir = o.data_dir;
-  store_options.synchronous =
-      o.sqlite_sync == "full" ? SqliteOptions::Synchronous::kFull : SqliteOptions::Synchronous::kNormal;
-  store_options.clock = &clock;
-  auto store = SqliteStore::Open(store_options);
-  if (!store) return Fatal(store.error().message);
-  log::Info("store open", {{"path", (*store)->db_path()},
-                           {"schema_version", std::to_string((*store)->schema_version())},
-                           {"synchronous", o.sqlite_sync}});
+  // Only app names the concrete stores; everyone below sees a Store&.
+  std::unique_ptr<Store> store_holder;
+  PostgresStore* pg_store = nullptr;
+  PostgresOptions pg_options;
+  if (on_postgres) {
+    // Every node must seal and open secrets with one key: there is no shared
+    // data dir to keep a key file in.
+    const char* key = std::getenv("WEFT_SECRET_KEY");
+    if (!key || !*key)
+      return Fatal("--db postgres://... needs WEFT_SECRET_KEY (64 hex characters), the same on every node: "
+                   "it encrypts connection secrets in the shared database (e.g. `openssl rand -hex 32`)");
+    pg_options.url = o.db;
+    pg_options.clock = &clock;
+    pg_options.pool_size = std::max(8, o.workers + 6);  // workers plus the API, webhooks and scheduler
+    auto opened = PostgresStore::Open(pg_options);
+    if (!opened) return Fatal(opened.error().message);
+    pg_store = opened->get();
+    log::Info("store open", {{"store", "postgres"},
+                             {"schema", pg_options.schema},
+                             {"schema_version", std::to_string((*opened)->schema_version())}});
+    store_holder = std::move(*opened);
+  } else {
+    SqliteOptions store_options;
+    store_options.data_dir = o.data_dir;
+    store_options.synchronous =
+        o.sqlite_sync == "full" ? SqliteOptions::Synchronous::kFull : SqliteOptions::Synchronous::kNormal;
+    store_options.clock = &clock;
+    auto opened = SqliteStore::Open(store_options);
+    if (!opened) return Fatal(opened.error().message);
+    log::Info("store open", {{"path", (*opened)->db_path()},
+                             {"schema_version", std::to_string((*opened)->schema_version())},
+                             {"synchronous", o.sqlite_sync}});
+    store_holder = std::move(*opened);
+  }
+  Store& store = *store_holder;
 
   // Access control (issue 9): while no user exists weft serves this machine only.
-  AuthService auth(**store, clock);
+  AuthService auth(store, clock);
   auto users_exist = auth.UsersExist();
   if (!users_exist) return Fatal(users_exist.error().message);
   if (!*users_exist && !server::IsLoopbackHost(o.listen)) {
     return Fatal("--listen " + o.listen +
                  ": no user exists yet, so weft serves only this machine (127.0.0.1, ::1, localhost). "
-                 "Add a user first: weft user add NAME --role admin --data " + o.data_dir +
+                 "Add a user first: weft user add NAME --role admin" +
+                 (on_postgres ? std::string(" --db URL") : " --data " + o.data_dir) +
                  " (then sign in or use an API token), or listen on 127.0.0.1");
   }
 
-  auto secrets = SecretBox::Open(o.data_dir);
-  if (!secrets) return Fatal(secrets.error().message);
+  auto secrets = on_postgres ? SecretBox::FromHex(std::getenv("WEFT_SECRET_KEY")) : SecretBox::Open(o.data_dir);
+  if (!secrets) return Fatal((on_postgres ? "WEFT_SECRET_KEY: " : "") + secrets.error().message);
+  if (auto checked = CheckSecretKey(store, *secrets); !checked) return Fatal(checked.error().message);
 
   ActionCatalog catalog;
   connectors::RegisterUtilities(catalog);
@@ -147,7 +245,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
 
   server::ServerOptions server_options;
   server_options.listen = o.listen;
-  server_options.ui_dir = ResolveUiDir(o.ui_dir, argv0);
+  server_options.ui_dir = roles->api ? ResolveUiDir(o.ui_dir, argv0) : "";  // the UI needs the API
   auto server = server::Server::Bind(server_options);
   if (!server) return Fatal(server.error().message);
   std::string address = (*server)->address();
@@ -158,9 +256,9 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   flow_options.default_timezone = o.timezone;
   flow_options.secrets = &*secrets;  // webhook secrets sealed at rest, like connection secrets
   ScheduleFacts schedule_facts;  // save-time schedule validation, Flow List summaries
-  FlowService flows(**store, catalog, hub, clock, flow_options, &schedule_facts);
-  RunService runs(**store, hub, clock);
-  ConnectionService connections(**store, catalog, *secrets, clock);
+  FlowService flows(store, catalog, hub, clock, flow_options, &schedule_facts);
+  RunService runs(store, hub, clock);
+  ConnectionService connections(store, catalog, *secrets, clock);
   connections.SetOAuthRedirectUri(flow_options.public_url + "/api/v1/oauth/callback");
 
   EngineOptions engine_options;
@@ -168,12 +266,58 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   engine_options.resolve_connection = [&connections](const std::string& name) {
     return connections.Resolve(name);
   };
-  Engine engine(**store, catalog, hub, clock, engine_options);
-  engine.Start();
+  auto lease = ParseDuration(o.lease);
+  if (!lease || *lease < Millis(1000)) return Fatal("--lease must be a duration of at least 1s, such as 30s");
+  engine_options.lease = *lease;
+  engine_options.node_id = "node-" + RandomToken(48);
+  // Issue 10: failure alerts, payload cap, back-pressure.
+  engine_options.public_url = flow_options.public_url;
+  engine_options.default_error_flow = o.error_flow;
+  {
+    // A size: bytes, or a number with KiB/MiB/GiB (KB/MB/GB taken as the same).
+    std::string text = o.max_step_output;
+    size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+    std::string unit = text.substr(digits);
+    for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    uint64_t scale = unit.empty() || unit == "b" ? 1
+                     : unit == "kib" || unit == "kb" || unit == "k" ? 1024
+                     : unit == "mib" || unit == "mb" || unit == "m" ? 1024 * 1024
+                     : unit == "gib" || unit == "gb" || unit == "g" ? 1024ull * 1024 * 1024 : 0;
+    if (digits == 0 || digits > 12 || scale == 0 || std::stoull(text.substr(0, digits)) == 0)
+      return Fatal("--max-step-output must be a size such as 4MiB, 512KiB or 1000000 (bytes)");
+    engine_options.max_step_output = static_cast<size_t>(std::stoull(text.substr(0, digits)) * scale);
+  }
+  runs.SetMaxQueued(o.max_queued);
+  // Several nodes: NOTIFY carries "run queued" and "flow changed" between
+  // them (polling stays the fallback); started before anything can change.
+  std::unique_ptr<NotifyBridge> bridge;
+  if (pg_store) {
+    bridge = std::make_unique<NotifyBridge>(*pg_store, pg_options, hub, engine_options.node_id);
+    if (auto started = bridge->Start(); !started) return Fatal(started.error().message);
+  }
+  std::unique_ptr<Engine> engine;
+  if (roles->workers) {
+    engine = std::make_unique<Engine>(store, catalog, hub, clock, engine_options);
+    engine->Start();
+  }
   SchedulerOptions scheduler_options;
   scheduler_options.default_timezone = o.timezone;
-  Scheduler scheduler(**store, runs, hub, clock, scheduler_options);
-  scheduler.Start();
+  // On PostgreSQL changes made on other nodes arrive by NOTIFY; the rescan
+  // is the fallback for one that was lost.
+  if (pg_store) scheduler_options.rescan_interval = Millis(30'000);
+  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<SchedulerRole> scheduler_role;
+  if (roles->scheduler && pg_store) {
+    // One scheduler among all nodes: whoever holds the advisory lock.
+    scheduler_role = std::make_unique<SchedulerRole>(pg_options, [&store, &runs, &hub, &clock, scheduler_options] {
+      return std::make_unique<Scheduler>(store, runs, hub, clock, scheduler_options);
+    });
+    scheduler_role->Start();
+  } else if (roles->scheduler) {
+    scheduler = std::make_unique<Scheduler>(store, runs, hub, clock, scheduler_options);
+    scheduler->Start();
+  }
 
   server::hooks::WebhookOptions hook_options;
   auto retain = ParseDuration(o.retain_deliveries);
@@ -182,9 +326,32 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   hook_options.retain_age = *retain;
   hook_options.retain_count = o.retain_deliveries_count;
   hook_options.secrets = &*secrets;
-  server::hooks::WebhookReceiver hooks(**store, runs, hub, clock, hook_options);
+  server::hooks::WebhookReceiver hooks(store, runs, hub, clock, hook_options);
   runs.SetWebhookReplay([&hooks](const Flow& flow) { return hooks.ReplayTrigger(flow); });
   hooks.Start();
+
+  // Retention of runs (issue 10): on the nodes with the scheduler role.
+  RetentionOptions retention;
+  auto off_or_duration = [](const std::string& text, std::optional<Millis>* out) {
+    if (text == "off" || text == "never") return true;
+    auto d = ParseDuration(text);
+    if (!d || d->count() <= 0) return false;
+    *out = *d;
+    return true;
+  };
+  if (!off_or_duration(o.retain_runs, &retention.runs))
+    return Fatal("--retain-runs must be a duration such as 30d, or off");
+  if (!o.retain_failed_runs.empty() && !off_or_duration(o.retain_failed_runs, &retention.failed_runs))
+    return Fatal("--retain-failed-runs must be a duration such as 90d, or off");
+  auto retention_every = ParseDuration(o.retention_interval);
+  if (!retention_every || *retention_every < Millis(100))
+    return Fatal("--retention-interval must be a duration of at least 100ms, such as 1m");
+  retention.every = *retention_every;
+  std::unique_ptr<Pruner> pruner;
+  if (roles->scheduler) {
+    pruner = std::make_unique<Pruner>(store, clock, retention);
+    pruner->Start();
+  }
 
   server::ApiServices services{flows, runs, catalog, hub, clock};
   services.connections = &connections;
@@ -192,12 +359,49 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };
   services.list_deliveries = [&hooks](server::HttpRequest& req) { return hooks.ListDeliveries(req); };
   services.get_delivery = [&hooks](server::HttpRequest& req) { return hooks.GetDelivery(req); };
-  (*server)->SetWebhookHeadCheck(
-      [&hooks](server::HttpRequest& head, size_t& limit) { return hooks.CheckHead(head, limit); });
+  services.api_enabled = roles->api;
+  services.webhooks_enabled = roles->webhooks;
+  // GET /readyz. SQLite: this one node runs the scheduler whenever it has the
+  // role; PostgreSQL: the node whose SchedulerRole holds the advisory lock.
+  std::vector<std::string> role_names;
+  if (roles->api) role_names.push_back("api");
+  if (roles->webhooks) role_names.push_back("webhooks");
+  if (roles->scheduler) role_names.push_back("scheduler");
+  if (roles->workers) role_names.push_back("workers");
+  services.readiness = [&store, role_names, &scheduler_role, &scheduler] {
+    server::Readiness r;
+    if (auto st = store.GetSchemaStatus(); st) {
+      r.store_reachable = true;
+      r.schema_version = st->applied;
+      r.migrations_applied = st->applied >= st->known;
+    } else {
+      r.store_error = st.error().message;
+    }
+    r.roles = role_names;
+    r.scheduler_held = scheduler_role ? scheduler_role->holds() : scheduler != nullptr;
+    return r;
+  };
+  // The queue gauges are read from the store when /metrics is scraped.
+  metrics::ScrapeHook queue_metrics;
+  if (o.metrics) {
+    queue_metrics = metrics::Default().OnScrape([&store, &clock, &scheduler_role, &scheduler] {
+      metrics::Weft().scheduler_held.Set(scheduler_role ? scheduler_role->holds() : scheduler != nullptr);
+      auto q = store.GetQueueStats();
+      if (!q) return;
+      metrics::Weft().runs_queued.Set(static_cast<double>(q->queued));
+      double age = q->oldest_created_at ? std::chrono::duration<double>(clock.Now() - *q->oldest_created_at).count() : 0;
+      metrics::Weft().oldest_queued_age.Set(std::max(0.0, age));
+    });
+  }
+  if (roles->webhooks) {
+    (*server)->SetWebhookHeadCheck(
+        [&hooks](server::HttpRequest& head, size_t& limit) { return hooks.CheckHead(head, limit); });
+  }
   (*server)->Serve(services);
   log::Info("weft serving", {{"address", address},
                              {"public_url", flow_options.public_url},
-                             {"workers", std::to_string(o.workers)},
+                             {"workers", std::to_string(roles->workers ? o.workers : 0)},
+                             {"roles", o.roles},
                              {"ui_dir", server_options.ui_dir}});
   // Scripts and tests read this line to learn the port.
   std::cout << "listening on http://" << address << std::endl;
@@ -205,9 +409,12 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   int sig = WaitForSignal();
   log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*server)->Stop();
-  scheduler.Stop();
+  if (scheduler_role) scheduler_role->Stop();
+  if (scheduler) scheduler->Stop();
   hooks.Stop();
-  engine.Stop();
+  if (pruner) pruner->Stop();
+  if (engine) engine->Stop();
+  if (bridge) bridge->Stop();
   server->reset();
   log::Info("stopped");
   return 0;

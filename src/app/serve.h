@@ -10,7 +10,9 @@ namespace weft::app {
 
 struct ServeOptions {
   std::string data_dir = "./weft-data";
-  std::string db;                       // postgres://... (another issue); empty: SQLite in data_dir
+  std::string db;                       // postgres://...; empty: SQLite in data_dir
+  std::string roles = "api,webhooks,scheduler,workers";  // what this node does (--roles)
+  std::string lease = "30s";            // a claimed run outlives its node's death this long
   std::string listen = "127.0.0.1:8080";
   std::string public_url;               // empty: http://<bound address>
   std::string timezone = "UTC";

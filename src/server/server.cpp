@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "server/access.h"
 #include "server/errors.h"
 #include "server/http_server.h"
@@ -15,6 +16,11 @@ class Server::Impl {
   explicit Impl(std::string ui_dir) : ui(std::move(ui_dir)) {}
   StaticFiles ui;
   std::unique_ptr<HttpServer> http;
+  metrics::ScrapeHook connections_hook;  // weft_http_open_connections
+  // weft_http_request_duration_seconds: one series per route (by its index
+  // in the router), found once at Serve, so a request takes no lock for it.
+  std::vector<metrics::Histogram> route_durations;
+  metrics::Histogram static_duration, unrouted_duration;
 };
 
 Server::Server(ServerOptions options)
@@ -43,6 +49,13 @@ void Server::Serve(ApiServices services) {
     access_ = std::make_unique<AccessControl>(*services_->auth, services_->flows.options().public_url);
   }
   AddApiRoutes(router_, *services_);
+  for (const auto& route : router_.routes())
+    impl_->route_durations.push_back(metrics::Weft().http_duration.With({route.path}));
+  impl_->static_duration = metrics::Weft().http_duration.With({"static"});
+  impl_->unrouted_duration = metrics::Weft().http_duration.With({"unrouted"});
+  HttpServer* http = impl_->http.get();
+  impl_->connections_hook = metrics::Default().OnScrape(
+      [http] { metrics::Weft().open_connections.Set(static_cast<double>(http->open_connections())); });
   impl_->http->Start();
 }
 
@@ -67,6 +80,7 @@ HttpResponse Server::Handle(HttpRequest& req) const {
   auto started = std::chrono::steady_clock::now();
   HttpResponse res;
   auto match = router_.Find(req.method, req.path);
+  bool ui = false;  // answered by the web UI's files
   // Access control first, for every request: routes by their Access, the
   // web UI and unknown paths as public (open mode still checks Host there).
   std::optional<HttpResponse> denied;
@@ -88,8 +102,17 @@ HttpResponse Server::Handle(HttpRequest& req) const {
   } else if ((req.method == "GET" || req.method == "HEAD") && !req.path.starts_with("/api/") &&
              !req.path.starts_with("/hooks/") && req.path != "/hooks") {
     res = impl_->ui.Serve(req);
+    ui = true;
   } else {
     res = ErrorResponse(ErrorCode::kNotFound, "no route matches " + req.method + " " + req.path);
+  }
+  if (metrics::Enabled()) {
+    // Route templates, never raw paths; the web UI's files as one label.
+    const metrics::Histogram& h =
+        match.route ? impl_->route_durations[static_cast<size_t>(match.route - router_.routes().data())]
+        : ui        ? impl_->static_duration
+                    : impl_->unrouted_duration;
+    h.ObserveDuration(std::chrono::steady_clock::now() - started);
   }
   if (res.status >= 500) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);

@@ -17,6 +17,16 @@
 
 namespace weft::server {
 
+// What GET /readyz reports (app/ fills it in; see ApiServices::readiness).
+struct Readiness {
+  bool store_reachable = false;
+  std::string store_error;       // why not, when not
+  int schema_version = 0;        // the highest migration the database holds
+  bool migrations_applied = false;  // every migration this build knows is applied
+  std::vector<std::string> roles;   // this node's: api, webhooks, scheduler, workers
+  bool scheduler_held = false;      // this node runs the scheduler now
+};
+
 // What the handlers work with; owned by app/, outliving the server.
 struct ApiServices {
   FlowService& flows;
@@ -37,6 +47,14 @@ struct ApiServices {
   // Access control (issue 9): users, sessions, tokens. Null: no checks at all
   // (tests that build a server by hand); app/ always sets it.
   AuthService* auth = nullptr;
+  // --roles (issue 8): a node without `api` answers every /api/v1 route with
+  // 503, one without `webhooks` every /hooks route; /healthz and /readyz are
+  // always served.
+  bool api_enabled = true;
+  bool webhooks_enabled = true;
+  // GET /readyz: asked on every call (it reads the store). Ready means the
+  // store answers and its schema is current; 503 otherwise. Null: not ready.
+  std::function<Readiness()> readiness;
 };
 
 struct RouteSpec {

@@ -2,6 +2,7 @@
 // expression preview, and the reserved webhook routes.
 #include <map>
 
+#include "common/metrics.h"
 #include "common/time_format.h"
 #include "expr/expr.h"
 #include "schedule/schedule.h"
@@ -25,6 +26,29 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
   t.emplace_back("healthz", [&s](HttpRequest&) {
     if (!s.ready()) return HttpResponse::FromJson(503, Json{{"status", "starting"}});
     return HttpResponse::Text(200, R"({"status":"ok"})", "application/json");
+  });
+
+  t.emplace_back("readyz", [&s](HttpRequest&) {
+    Readiness r;
+    if (s.readiness) r = s.readiness();
+    else r.store_error = "readiness is not wired";
+    bool ready = r.store_reachable && r.migrations_applied;
+    Json store = {{"reachable", r.store_reachable},
+                  {"schema_version", r.schema_version},
+                  {"migrations_applied", r.migrations_applied}};
+    if (!r.store_error.empty()) store["error"] = r.store_error;
+    Json body = {{"ready", ready},
+                 {"store", std::move(store)},
+                 {"roles", r.roles},
+                 {"scheduler", {{"held", r.scheduler_held}}}};
+    return HttpResponse::FromJson(ready ? 200 : 503, body);
+  });
+
+  t.emplace_back("getMetrics", [](HttpRequest&) {
+    if (!metrics::Enabled()) {
+      return ErrorResponse(ErrorCode::kNotFound, "metrics are off on this server (weft serve --metrics=false)");
+    }
+    return HttpResponse::Text(200, metrics::Default().Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
 
   t.emplace_back("getOpenApi", [](HttpRequest&) { return HttpResponse::Text(200, OpenApiText(), "application/json"); });

@@ -8,6 +8,9 @@ namespace weft::server {
 const std::vector<RouteSpec>& ApiRouteSpecs() {
   static const std::vector<RouteSpec> kSpecs = {
       {"GET", "/healthz", "healthz", Access::kPublic},
+      {"GET", "/readyz", "readyz", Access::kPublic},
+      // Prometheus text (issue 10); access control decides who may scrape.
+      {"GET", "/metrics", "getMetrics", Access::kViewer},
       {"GET", "/api/v1/openapi.json", "getOpenApi", Access::kPublic},
       {"GET", "/api/v1/flows", "listFlows", Access::kViewer},
       {"POST", "/api/v1/flows", "createFlow", Access::kEditor},
