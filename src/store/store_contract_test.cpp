@@ -1418,8 +1418,11 @@ TEST_P(StoreContractTest, FlowVersionsAndConnectionsRecordWhoChangedThem) {
   EXPECT_EQ(Must(store().GetConnection(sc.id)).updated_by, "ann");
 }
 
+}  // namespace weft
+
 // ---- limits and retention (issue 10) ------------------------------------------------------
 
+namespace weft {
 namespace {
 
 FlowWrite LimitedWrite(const std::string& name, int max_concurrency) {

@@ -1931,7 +1931,10 @@ Result<int64_t> SqliteStore::PruneRuns(const RunPrune& p, int max_rows) {
     WriteTxn txn(c);
     int64_t deleted = 0;
     if (top > TimePoint{}) {
-      std::string sql = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE " FINISHED
+      // INDEXED BY: left to itself the planner reads runs_by_status and sorts
+      // every finished run for each batch.
+      std::string sql = std::string("DELETE FROM runs WHERE id IN (SELECT id FROM runs INDEXED BY ") +
+                        (p.flow_id.empty() ? "runs_finished" : "runs_flow_finished") + " WHERE " FINISHED
                         " AND finished_at < :top AND (CASE WHEN status = 'failed' THEN finished_at < :failed_before "
                         "ELSE finished_at < :before END)";
       sql += p.flow_id.empty() ? " AND flow_id NOT IN (SELECT value FROM json_each(:except))"
