@@ -202,6 +202,24 @@ TEST(OperationsLimitsTest, ARunPastItsTimeoutFailsAndItsStepIsCancelled) {
   EXPECT_LT(took, 10s);
 }
 
+TEST(OperationsLimitsTest, AStepOutputOverMaxStepOutputFailsTheStepWithoutCuttingIt) {
+  WeftServer server({"--max-step-output", "1KiB"});
+  const Client& api = server.api();
+  Json flow = CreateFlow(api, Doc(UniqueName("big-output"),
+                                  Json::array({Step("small", "data.set", {{"value", "{{ $pad('', 900, 'x') }}"}}),
+                                               Step("big", "data.set", {{"value", "{{ $pad('', 2000, 'x') }}"}})})));
+  auto run = RunAndWait(api, flow["id"]);
+  ASSERT_EQ(run.json["status"], "failed") << run.body;
+  EXPECT_EQ(StepOf(run.json, "small")["status"], "succeeded");
+  EXPECT_EQ(StepOf(run.json, "small")["output"].get<std::string>().size(), 900u);
+  Json big = StepOf(run.json, "big");
+  EXPECT_EQ(big["status"], "failed");
+  EXPECT_TRUE(big["output"].is_null()) << big.dump().substr(0, 200);
+  EXPECT_NE(big["error"]["message"].get<std::string>().find("over the limit of 1024 bytes (--max-step-output)"),
+            std::string::npos)
+      << big["error"].dump();
+}
+
 TEST(OperationsLimitsTest, RetentionPrunesOldFinishedRunsButNeverRunningOrKeptFailedOnes) {
   WeftServer server({"--retain-runs", "1s", "--retention-interval", "200ms", "--workers", "2"});
   const Client& api = server.api();
