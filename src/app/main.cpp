@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--retain-runs", serve.retain_runs, "prune finished runs older than this (30d; off: keep)")
       ->capture_default_str();
+  serve_cmd->add_option("--retain-runs-count", serve.retain_runs_count,
+                        "each flow keeps at most this many finished runs (0: no count limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   serve_cmd->add_option("--retain-failed-runs", serve.retain_failed_runs,
                         "prune failed runs older than this instead (default: as --retain-runs)");
   serve_cmd->add_option("--retention-interval", serve.retention_interval, "how often old runs are pruned")

@@ -347,6 +347,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   if (!retention_every || *retention_every < Millis(100))
     return Fatal("--retention-interval must be a duration of at least 100ms, such as 1m");
   retention.every = *retention_every;
+  retention.keep = o.retain_runs_count;
   std::unique_ptr<Pruner> pruner;
   if (roles->scheduler) {
     pruner = std::make_unique<Pruner>(store, clock, retention);

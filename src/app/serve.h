@@ -28,6 +28,7 @@ struct ServeOptions {
   int64_t max_queued = 0;               // above this many queued runs new ones get 429; 0: no limit
   std::string max_step_output = "4MiB"; // a step's output over this fails the step
   std::string retain_runs = "30d";      // finished runs older than this are pruned ("off": never)
+  int64_t retain_runs_count = 0;       // > 0: each flow keeps at most this many finished runs
   std::string retain_failed_runs;       // failed runs: this long instead ("" : as retain_runs)
   std::string retention_interval = "1m";  // how often the pruner looks
   bool metrics = true;                  // --metrics=false: no instrumentation, /metrics answers 404

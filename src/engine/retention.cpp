@@ -78,7 +78,10 @@ int64_t Pruner::PruneOnce() {
   RunPrune global;
   for (const auto& f : *flows) {
     auto own = ParseFlowRetention(f.document.is_object() ? f.document.value("settings", Json::object()) : Json());
+    // --retain-runs-count gives every flow a count cap, so each is pruned on its own.
+    if (!own && options_.keep > 0) own = FlowRetention{};
     if (!own) continue;
+    if (own->keep == 0) own->keep = options_.keep;
     global.except_flows.push_back(f.id);
     // A flow's own setting wins; what it leaves out comes from the server's.
     RunPrune p;

@@ -1,5 +1,5 @@
 // Pruner: deletes old finished runs in the background (retention), by age
-// globally (--retain-runs, --retain-failed-runs) and by age and count per
+// and count globally (--retain-runs, --retain-failed-runs, --retain-runs-count) and per
 // flow (settings.retention: {runs, keep, keep_failed}). It deletes in small
 // batches (Store::PruneRuns, one short transaction each, with a pause
 // between) so webhooks and runs never wait long behind it, and then gives
@@ -21,6 +21,9 @@ namespace weft {
 struct RetentionOptions {
   std::optional<Millis> runs;         // finished runs older than this go; nullopt: kept
   std::optional<Millis> failed_runs;  // failed ones: older than this (default: `runs`)
+  int64_t keep = 0;                   // > 0: each flow keeps at most its newest `keep` finished
+                                      // runs (failed ones within failed_runs are kept); a flow's
+                                      // settings.retention.keep wins
   Millis every{60'000};               // a pass this often
   int batch = 500;                    // runs per transaction
   Millis pause{10};                   // between batches

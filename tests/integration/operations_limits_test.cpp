@@ -255,5 +255,32 @@ TEST(OperationsLimitsTest, RetentionPrunesOldFinishedRunsButNeverRunningOrKeptFa
   EXPECT_EQ(api.Post("/api/v1/runs/" + running + "/cancel").status, 200);
 }
 
+TEST(OperationsLimitsTest, RetainRunsCountKeepsEachFlowsNewestRuns) {
+  WeftServer server({"--retain-runs", "off", "--retain-runs-count", "2", "--retention-interval", "200ms"});
+  const Client& api = server.api();
+  Json counted = CreateFlow(api, Doc(UniqueName("counted"), Json::array({Step("a", "data.set", {{"value", 1}})})));
+  // Its own keep wins over the server's count.
+  Json own = CreateFlow(api, Doc(UniqueName("own-keep"), Json::array({Step("a", "data.set", {{"value", 1}})}),
+                                 Json{{"retention", {{"keep", 4}}}}));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto r = RunAndWait(api, counted["id"]);
+    ASSERT_EQ(r.json["status"], "succeeded") << r.body;
+    ids.push_back(r.json["id"]);
+    ASSERT_EQ(RunAndWait(api, own["id"]).json["status"], "succeeded");
+  }
+  auto runs_of = [&](const Json& flow) {
+    std::vector<std::string> out;
+    auto list = api.Get("/api/v1/runs?flow_id=" + flow["id"].get<std::string>());
+    EXPECT_EQ(list.status, 200) << list.body;
+    for (const auto& r : list.json["runs"]) out.push_back(r["id"]);
+    return out;
+  };
+  ASSERT_TRUE(WaitFor([&] { return runs_of(counted).size() == 2 && runs_of(own).size() == 4; }, 15s))
+      << runs_of(counted).size() << " and " << runs_of(own).size() << " runs left\n" << server.Logs();
+  // The newest two stayed (the list is newest first).
+  EXPECT_EQ(runs_of(counted), (std::vector<std::string>{ids[4], ids[3]}));
+}
+
 }  // namespace
 }  // namespace weft::itest
