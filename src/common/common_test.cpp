@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "common/result.h"
 #include "common/time_format.h"
+#include "common/url.h"
 
 namespace weft {
 namespace {
@@ -31,6 +32,13 @@ TEST(TimeFormat, ParsesDurationsWithUnits) {
   EXPECT_FALSE(ParseDuration("5 minutes"));
   EXPECT_EQ(FormatDuration(Millis(90'000)), "90s");
   EXPECT_EQ(FormatDuration(Millis(120'000)), "2m");
+}
+
+TEST(Url, EncodesAllButUnreservedBytes) {
+  EXPECT_EQ(UrlEncode("a-Z_0.9~"), "a-Z_0.9~");
+  EXPECT_EQ(UrlEncode("a b&c=d/e?"), "a%20b%26c%3Dd%2Fe%3F");
+  EXPECT_EQ(UrlEncode("\xC3\xA9"), "%C3%A9");  // UTF-8 bytes, upper-case hex
+  EXPECT_EQ(UrlEncode(""), "");
 }
 
 TEST(Ids, AreUniqueAndSortByTime) {

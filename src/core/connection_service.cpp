@@ -10,6 +10,7 @@
 
 #include "common/ids.h"
 #include "common/time_format.h"
+#include "common/url.h"
 #include "core/api_json.h"
 #include "core/document.h"
 
@@ -83,21 +84,6 @@ void KeepMasked(Json& obj, const Json& stored, const std::vector<FieldSpec>& fie
 void DropMasks(Json& obj, const std::vector<FieldSpec>& fields) {
   for (const auto& f : fields)
     if (f.secret && obj.contains(f.name) && IsMask(obj[f.name])) obj.erase(f.name);
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 std::string Base64Url(const unsigned char* data, size_t len) {

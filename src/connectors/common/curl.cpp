@@ -184,21 +184,6 @@ ActionOutcome Transfer::Failure(CURLcode code, const std::string& what) const {
   }
 }
 
-std::string UrlEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string UrlEncodePath(const std::string& path) {
   std::string out;
   size_t start = 0;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/url.h"  // UrlEncode, for queries and form bodies
 #include "core/action.h"
 
 namespace weft::connectors {
@@ -81,8 +82,6 @@ class Transfer {
   size_t upload_pos_ = 0;
 };
 
-// Percent-encodes a string for a URL query or form body.
-std::string UrlEncode(const std::string& s);
 // Percent-encodes each segment of a path, keeping '/'.
 std::string UrlEncodePath(const std::string& path);
 
