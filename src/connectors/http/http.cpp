@@ -331,6 +331,27 @@ class Client {
 };
 
 // Fetches (or takes from the cache) an OAuth2 access token.
+// The POST of an OAuth2 token request (RFC 6749 §4.1.3, §4.4, §6) carrying
+// `form`: the client authenticates with HTTP Basic, or in the body when
+// auth.client_auth is "body" (a public client sends no secret).
+Call TokenRequest(const Json& auth, Json form) {
+  Call call;
+  call.method = "POST";
+  call.url = GetString(auth, "token_url");
+  if (GetString(auth, "client_auth", "basic") == "body") {
+    form["client_id"] = GetString(auth, "client_id");
+    if (!GetString(auth, "client_secret").empty()) form["client_secret"] = GetString(auth, "client_secret");
+  } else {
+    call.basic = true;
+    call.basic_user = GetString(auth, "client_id");
+    call.basic_password = GetString(auth, "client_secret");
+  }
+  call.body = FormEncode(form);
+  call.has_body = true;
+  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  return call;
+}
+
 std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, Client& client, Clock& clock,
                                                     Redactor& redact, bool force) {
   std::string type = GetString(auth, "type");
@@ -378,21 +399,8 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, Client& cl
   }
   if (!GetString(auth, "scope").empty()) form["scope"] = GetString(auth, "scope");
   if (!GetString(auth, "audience").empty()) form["audience"] = GetString(auth, "audience");
-  Call call;
-  call.method = "POST";
-  call.url = GetString(auth, "token_url");
+  Call call = TokenRequest(auth, std::move(form));
   if (call.url.empty()) return ActionOutcome::Failed(ErrorCode::kValidation, "auth.token_url is required");
-  if (GetString(auth, "client_auth", "basic") == "body") {
-    form["client_id"] = GetString(auth, "client_id");
-    form["client_secret"] = GetString(auth, "client_secret");
-  } else {
-    call.basic = true;
-    call.basic_user = GetString(auth, "client_id");
-    call.basic_password = GetString(auth, "client_secret");
-  }
-  call.body = FormEncode(form);
-  call.has_body = true;
-  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
   auto got = client.Perform(call);
   if (auto* o = std::get_if<ActionOutcome>(&got)) {
     o->error->message = "getting an OAuth2 token: " + o->error->message;
@@ -712,21 +720,8 @@ Result<Json> ExchangeCode(const Connection& c, const OAuthCodeGrant& grant, Cloc
   const Json& auth = c.auth;
   Json form = {{"grant_type", "authorization_code"}, {"code", grant.code}, {"redirect_uri", grant.redirect_uri}};
   if (!grant.code_verifier.empty()) form["code_verifier"] = grant.code_verifier;
-  Call call;
-  call.method = "POST";
-  call.url = GetString(auth, "token_url");
+  Call call = TokenRequest(auth, std::move(form));
   if (call.url.empty()) return Fail(ErrorCode::kValidation, "auth.token_url is required", {{"auth.token_url", "is required"}});
-  if (GetString(auth, "client_auth", "basic") == "body") {
-    form["client_id"] = GetString(auth, "client_id");
-    if (!GetString(auth, "client_secret").empty()) form["client_secret"] = GetString(auth, "client_secret");
-  } else {
-    call.basic = true;
-    call.basic_user = GetString(auth, "client_id");
-    call.basic_password = GetString(auth, "client_secret");
-  }
-  call.body = FormEncode(form);
-  call.has_body = true;
-  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
   auto got = client.Perform(call);
   if (auto* o = std::get_if<ActionOutcome>(&got))
     return Fail(ErrorCode::kUnavailable, "the token endpoint could not be reached: " + o->error->message);
