@@ -158,15 +158,16 @@ int main(int argc, char** argv) {
   int64_t gaps = Query(db,
                        "SELECT COUNT(*) FROM (SELECT flow_id, COUNT(*) n, MIN(scheduled_for) lo, MAX(scheduled_for) hi "
                        "FROM runs GROUP BY flow_id) WHERE (hi - lo) / 60000 + 1 != n OR (hi - lo) % 60000 != 0");
-  int64_t unfired = Query(db, "SELECT COUNT(*) FROM flows WHERE next_run_at IS NULL OR next_run_at <= " +
+  int64_t unfired = Query(db, "SELECT COUNT(*) FROM flows f LEFT JOIN schedule_state s ON s.flow_id = f.id "
+                                  "WHERE s.next_run_at IS NULL OR s.next_run_at <= " +
                                   std::to_string(ToUnixMs(stopped_at) - 1000));
   int64_t wrong_next = Query(db,
-                             "SELECT COUNT(*) FROM flows f JOIN (SELECT flow_id, MAX(scheduled_for) hi FROM runs "
-                             "GROUP BY flow_id) r ON r.flow_id = f.id WHERE f.next_run_at != r.hi + 60000");
+                             "SELECT COUNT(*) FROM schedule_state s JOIN (SELECT flow_id, MAX(scheduled_for) hi FROM runs "
+                             "GROUP BY flow_id) r ON r.flow_id = s.flow_id WHERE s.next_run_at != r.hi + 60000");
   int64_t late_start = Query(db, "SELECT COUNT(*) FROM (SELECT flow_id, MIN(scheduled_for) lo FROM runs GROUP BY flow_id) "
                                  "WHERE lo > " + std::to_string(ToUnixMs(started) + (int64_t)(load_s * 1000) + 60'000));
   int64_t with_runs = Query(db, "SELECT COUNT(DISTINCT flow_id) FROM runs");
-  int64_t missed = Query(db, "SELECT COALESCE(SUM(missed_fires), 0) FROM flows");
+  int64_t missed = Query(db, "SELECT COALESCE(SUM(missed_fires), 0) FROM schedule_state");
   sqlite3_close(db);
 
   std::printf("flows %d, per-minute schedules spread over the minute; set-up %.1f s\n", flows, setup_s);

