@@ -97,7 +97,11 @@ const Json* ScheduleDoc(const Flow& f) {
   return s == t->end() || !s->is_object() ? nullptr : &*s;
 }
 
-constexpr size_t kMaxBatch = 5000;  // fires recorded in one store transaction
+// Fires recorded in one store transaction. A second's fires are committed in
+// slices of this size, so most land well before the last (1,667 fires due at
+// one second with 100,000 per-minute schedules).
+constexpr size_t kMaxBatch = 200;
+constexpr size_t kLoadChunk = 2000;  // flows loaded between two looks for due fires at startup
 constexpr size_t kMaxNextWrites = 5000;  // next_run_at values written in one transaction at a load
 
 using NextWrites = std::vector<std::pair<std::string, std::optional<TimePoint>>>;
@@ -234,7 +238,18 @@ class Scheduler::Impl {
       load = ++load_;
     }
     NextWrites writes;
-    auto listed = store_.ForEachActiveSchedule([&](Flow&& f) { Refresh(f, startup, load, &writes); });
+    // At startup nothing else fires yet: what falls due while a large load
+    // goes on (100,000 schedules take about a second) fires between its
+    // chunks, rather than all late at its end.
+    size_t loaded = 0;
+    auto listed = store_.ForEachActiveSchedule([&](Flow&& f) {
+      Refresh(f, startup, load, &writes);
+      if (startup && ++loaded % kLoadChunk == 0) {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!stopping_ && FireDueLocked(lock, clock_.Now())) {
+        }
+      }
+    });
     if (!listed) {
       log::Warn("scheduler could not list flows", {{"error", listed.error().message}});
     } else {
@@ -380,50 +395,7 @@ class Scheduler::Impl {
         next_rescan = rescan_after();
         continue;
       }
-      // Every entry due now, in one batch (one store transaction).
-      std::vector<Due> due;
-      const int64_t now_ms = ToUnixMs(now);
-      while (!heap_.empty() && due.size() < kMaxBatch) {
-        const HeapItem top = heap_.top();
-        const Entry& e = slots_[top.slot];
-        if (!e.live || e.generation != top.generation) {
-          heap_.pop();  // stale: the entry changed or went away
-          continue;
-        }
-        if (top.at_ms > now_ms) break;
-        heap_.pop();
-        Due d;
-        d.slot = top.slot;
-        d.generation = top.generation;
-        d.next = e.next;
-        d.waiting = e.waiting;
-        d.version = e.version;
-        d.flow_id = e.flow_id;
-        d.flow_name = e.flow_name;
-        d.schedule = e.schedule;
-        due.push_back(std::move(d));
-      }
-      if (!due.empty()) {
-        lock.unlock();
-        FireAll(due, now);
-        lock.lock();
-        for (auto& d : due) {
-          Entry& e = slots_[d.slot];
-          if (!e.live || e.generation != d.generation) continue;  // changed meanwhile
-          ++e.generation;
-          if (d.retry_at) {
-            e.waiting = true;
-            heap_.push({ToUnixMs(*d.retry_at), d.slot, e.generation});
-          } else if (d.next_after) {
-            e.waiting = false;
-            e.next = *d.next_after;
-            heap_.push({ToUnixMs(e.next), d.slot, e.generation});
-          } else {
-            EraseLocked(d.flow_id);  // no next fire (a fired once, an end passed)
-          }
-        }
-        continue;
-      }
+      if (FireDueLocked(lock, now)) continue;
       if (poke_) {
         poke_ = false;
         ++idle_passes_;
@@ -434,6 +406,55 @@ class Scheduler::Impl {
       clock_.WaitUntil(cv_, lock, wake,
                        [this] { return stopping_ || poke_ || rescan_requested_ || !changed_.empty(); });
     }
+  }
+
+  // Fires the entries due at `now`, at most kMaxBatch of them (one store
+  // transaction, so the first fires of a large second commit early); false
+  // when none was due. Called with mu_ held through `lock`, which it releases
+  // while the store writes.
+  bool FireDueLocked(std::unique_lock<std::mutex>& lock, TimePoint now) {
+    std::vector<Due> due;
+    const int64_t now_ms = ToUnixMs(now);
+    while (!heap_.empty() && due.size() < kMaxBatch) {
+      const HeapItem top = heap_.top();
+      const Entry& e = slots_[top.slot];
+      if (!e.live || e.generation != top.generation) {
+        heap_.pop();  // stale: the entry changed or went away
+        continue;
+      }
+      if (top.at_ms > now_ms) break;
+      heap_.pop();
+      Due d;
+      d.slot = top.slot;
+      d.generation = top.generation;
+      d.next = e.next;
+      d.waiting = e.waiting;
+      d.version = e.version;
+      d.flow_id = e.flow_id;
+      d.flow_name = e.flow_name;
+      d.schedule = e.schedule;
+      due.push_back(std::move(d));
+    }
+    if (due.empty()) return false;
+    lock.unlock();
+    FireAll(due, now);
+    lock.lock();
+    for (auto& d : due) {
+      Entry& e = slots_[d.slot];
+      if (!e.live || e.generation != d.generation) continue;  // changed meanwhile
+      ++e.generation;
+      if (d.retry_at) {
+        e.waiting = true;
+        heap_.push({ToUnixMs(*d.retry_at), d.slot, e.generation});
+      } else if (d.next_after) {
+        e.waiting = false;
+        e.next = *d.next_after;
+        heap_.push({ToUnixMs(e.next), d.slot, e.generation});
+      } else {
+        EraseLocked(d.flow_id);  // no next fire (a fired once, an end passed)
+      }
+    }
+    return true;
   }
 
   // Decides each due entry's fire, records them together, tells the workers.
