@@ -72,8 +72,12 @@ Stmt::~Stmt() {
 }
 
 int Stmt::Index(const char* name) {
+  if (cached_)
+    for (const auto& p : cached_->params)
+      if (p.at == name && p.name == name) return p.index;
   int i = sqlite3_bind_parameter_index(stmt_, name);
   if (i == 0) throw SqlError(SQLITE_MISUSE, std::string("no SQL parameter ") + name);
+  if (cached_ && cached_->params.size() < 64) cached_->params.push_back({name, name, i});
   return i;
 }
 

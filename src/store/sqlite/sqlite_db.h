@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/json.h"
@@ -44,6 +45,15 @@ class Conn {
   struct Cached {
     sqlite3_stmt* stmt = nullptr;
     bool in_use = false;
+    // Parameter indexes found before, by the address of their name (callers
+    // name them with string literals; the text is compared too, in case an
+    // address is reused): SQLite looks a name up by walking every parameter.
+    struct Param {
+      const char* at;
+      std::string name;
+      int index;
+    };
+    std::vector<Param> params;
   };
   explicit Conn(sqlite3* db) : db_(db) {}
   sqlite3* db_;
