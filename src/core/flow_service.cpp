@@ -52,6 +52,22 @@ Json KeepMaskedSecrets(const Json& document, const Json& stored) {
   return out;
 }
 
+// The webhook secrets of a document that are the export mask: an exported
+// flow carries no secret, so an import (or a create from one) has none to keep.
+std::vector<FieldError> MaskedSecrets(const Json& doc, const std::string& message) {
+  std::vector<FieldError> out;
+  auto t = doc.find("trigger");
+  if (t == doc.end() || !t->is_object()) return out;
+  auto w = t->find("webhook");
+  if (w == t->end() || !w->is_object()) return out;
+  auto a = w->find("auth");
+  if (a == w->end() || !a->is_object()) return out;
+  for (const char* key : {"secret", "value", "password"})
+    if (auto f = a->find(key); f != a->end() && f->is_string() && f->get_ref<const std::string&>() == kSecretMask)
+      out.push_back({std::string("trigger.webhook.auth.") + key, message});
+  return out;
+}
+
 }  // namespace
 
 FlowService::FlowService(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock,
@@ -104,6 +120,10 @@ std::string FlowService::WebhookUrl(const Flow& flow) const {
 Result<SavedFlow> FlowService::Create(const Json& document, const std::string& actor) {
   auto validated = Validate(document);
   if (!validated) return Fail(validated.error());
+  for (auto& w : MaskedSecrets(validated->canonical,
+                               "is the mask \"********\" (an exported flow carries no secret): set the secret "
+                               "before activating"))
+    validated->warnings.push_back(std::move(w));
   FlowWrite write{validated->document.name, validated->document.description,
                   validated->document.TriggerType(), validated->canonical, actor};
   if (options_.secrets) SealFlowSecrets(write.document, *options_.secrets, nullptr);
@@ -207,6 +227,12 @@ Result<Flow> FlowService::Activate(const std::string& id) {
     if (w.path.ends_with(".connection")) missing.push_back(w);
   if (!missing.empty())
     return Fail(ErrorCode::kValidation, "the flow uses connections that do not exist", std::move(missing));
+  Json opened_doc = flow->document;
+  if (options_.secrets) {
+    if (auto opened = OpenFlowSecrets(opened_doc, *options_.secrets); !opened) return Fail(opened.error());
+  }
+  if (auto masked = MaskedSecrets(opened_doc, "is not set: the flow was imported without its secret"); !masked.empty())
+    return Fail(ErrorCode::kValidation, "set the webhook secret before activating the flow", std::move(masked));
   auto updated = store_.SetFlowActive(id, true);
   if (updated) {
     UpdateNextRun(*updated, *flow);

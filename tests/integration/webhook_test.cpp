@@ -307,6 +307,30 @@ TEST_F(WebhookTest, SecretsAreEncryptedAtRestMaskedAndKeptByTheMask) {
   Activate(clone.json);
   EXPECT_EQ(Send(HookPath(clone.json), body, {ghsig(hmac_secret)}).status, 202);
 
+  // An export carries no secret: its import says so, and the flow cannot be
+  // activated (so never runs with the mask as its secret) until one is set.
+  auto exported = api().Get("/api/v1/flows/" + gid + "/export");
+  ASSERT_EQ(exported.status, 200);
+  Json import_doc = exported.json;
+  import_doc["name"] = UniqueName("enc-gh-imported");
+  auto imported = api().Post("/api/v1/flows/import", import_doc);
+  ASSERT_EQ(imported.status, 201) << imported.body;
+  ASSERT_TRUE(imported.json.contains("warnings")) << imported.body;
+  EXPECT_EQ(imported.json["warnings"][0]["path"], "trigger.webhook.auth.secret") << imported.body;
+  const std::string iid = imported.json["id"];
+  auto refused = api().Post("/api/v1/flows/" + iid + "/activate");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  auto refused_paths = ErrorPaths(refused.json);
+  EXPECT_NE(std::find(refused_paths.begin(), refused_paths.end(), "trigger.webhook.auth.secret"), refused_paths.end())
+      << refused.body;
+  EXPECT_EQ(api().Get("/api/v1/flows/" + iid).json["active"], false);
+  Json fixed = import_doc;
+  fixed["trigger"]["webhook"]["auth"]["secret"] = hmac_secret + "-imported";
+  ASSERT_EQ(api().Put("/api/v1/flows/" + iid, fixed).status, 200);
+  Activate(imported.json);
+  EXPECT_EQ(Send(HookPath(imported.json), body, {ghsig(hmac_secret + "-imported")}).status, 202);
+  EXPECT_EQ(Send(HookPath(imported.json), body, {ghsig("********")}).status, 401);
+
   // Nothing on disk holds a secret in clear (SQLite: the database and its WAL).
   if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db) return;  // PostgreSQL: no data dir to read
   std::string disk = ReadTree(server().data_dir());
