@@ -1330,6 +1330,14 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
       while (s.Step()) runs.push_back(ReadRun(s));
       if (runs.size() == before) break;
     }
+    // The steps of the runs that have any (a run resumed, or a retry's reused
+    // steps), so the executor need not read the run again. One probe of the
+    // step_runs key for a fresh run.
+    for (auto& run : runs) {
+      Stmt s(c, "SELECT " STEP_COLS " FROM step_runs WHERE run_id = :id ORDER BY seq, path");
+      s.Text(":id", run.id);
+      while (s.Step()) run.steps.push_back(ReadStep(s));
+    }
     if (txn) txn->Commit();
     std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
       return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
@@ -1425,19 +1433,41 @@ Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
   });
 }
 
+namespace {
+
+// UpdateRun inside the caller's write. False when the run does not exist.
+bool WriteRunState(Conn& c, const Run& run) {
+  // cancel_requested is only ever raised here, so a RequestCancel racing
+  // the engine's write of an older copy of the run is not lost.
+  Stmt s(c,
+         "UPDATE runs SET status = :status, scheduled_for = :scheduled_for, "
+         "started_at = :started_at, finished_at = :finished_at, output = :output, "
+         "error = :error, claimed_by = :claimed_by, lease_until = :lease_until, "
+         "not_before = :not_before, "
+         "cancel_requested = MAX(cancel_requested, :cancel_requested) WHERE id = :id");
+  BindRunState(s, run);
+  s.Text(":id", run.id).Run();
+  return c.Changes() > 0;
+}
+
+}  // namespace
+
 Result<void> SqliteStore::UpdateRun(const Run& run) {
   return impl_->Write([&](Conn& c) -> Result<void> {
-    // cancel_requested is only ever raised here, so a RequestCancel racing
-    // the engine's write of an older copy of the run is not lost.
-    Stmt s(c,
-           "UPDATE runs SET status = :status, scheduled_for = :scheduled_for, "
-           "started_at = :started_at, finished_at = :finished_at, output = :output, "
-           "error = :error, claimed_by = :claimed_by, lease_until = :lease_until, "
-           "not_before = :not_before, "
-           "cancel_requested = MAX(cancel_requested, :cancel_requested) WHERE id = :id");
-    BindRunState(s, run);
-    s.Text(":id", run.id).Run();
-    if (c.Changes() == 0) return NotFound("run " + run.id);
+    if (!WriteRunState(c, run)) return NotFound("run " + run.id);
+    return Ok();
+  });
+}
+
+Result<void> SqliteStore::SaveRun(const Run* run, const std::vector<StepRun>& steps) {
+  if (!run && steps.empty()) return Ok();
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    std::optional<WriteTxn> txn;
+    if (steps.size() + (run ? 1 : 0) > 1) txn.emplace(c);
+    if (run && !WriteRunState(c, *run)) return NotFound("run " + run->id);
+    for (const auto& st : steps)
+      if (!UpsertStep(c, st)) return NotFound("run " + st.run_id);
+    if (txn) txn->Commit();
     return Ok();
   });
 }
