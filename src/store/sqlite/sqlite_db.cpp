@@ -5,6 +5,11 @@
 namespace weft::sqlite {
 
 std::unique_ptr<Conn> Conn::Open(const std::string& path, bool create) {
+  // No memory statistics (weft reads none): with them on, every allocation
+  // SQLite makes takes one process-wide mutex. Only possible before SQLite
+  // initialises; later (another user of SQLite went first) it is a no-op.
+  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)configured;
   sqlite3* db = nullptr;
   // NOMUTEX: SqliteStore already gives each connection to one thread at a time.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
