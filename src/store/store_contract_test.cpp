@@ -497,6 +497,32 @@ TEST_P(StoreContractTest, ClaimRunsTakesRunnableRunsOldestFirst) {
   EXPECT_TRUE(Must(store().ClaimRuns("node2", 0, At(10), At(400))).empty());
 }
 
+TEST_P(StoreContractTest, ClaimRunsTakesABatchOldestFirstFromEveryKindOfRunnableRun) {
+  weft::Run ready0 = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run delayed = NewRun("f", At(1));
+  delayed.not_before = At(5);
+  delayed = Must(store().CreateRun(delayed));
+  weft::Run lapsed = Must(store().CreateRun(NewRun("f", At(2))));
+  ASSERT_EQ(Ids(Must(store().ClaimRuns("dead", 1, At(2), At(8)))), (std::vector<std::string>{ready0.id}));
+  // ready0 is now held by "dead" until 8; lapsed gets a claim that ends at 6.
+  weft::Run held = Must(store().GetRun(lapsed.id, false));
+  held.claimed_by = "dead";
+  held.lease_until = At(6);
+  ASSERT_OK(store().UpdateRun(held));
+  weft::Run ready3 = Must(store().CreateRun(NewRun("f", At(3))));
+  weft::Run ready4 = Must(store().CreateRun(NewRun("f", At(4))));
+  weft::Run later = NewRun("f", At(0));
+  later.not_before = At(100);
+  later = Must(store().CreateRun(later));
+
+  // At 7: ready0 is still held; delayed is due, lapsed's lease has ended.
+  auto got = Must(store().ClaimRuns("n", 3, At(7), At(60)));
+  EXPECT_EQ(Ids(got), (std::vector<std::string>{delayed.id, lapsed.id, ready3.id}));
+  for (const auto& r : got) EXPECT_EQ(r.claimed_by, "n");
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 5, At(7), At(60)))), (std::vector<std::string>{ready4.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 5, At(9), At(60)))), (std::vector<std::string>{ready0.id}));
+}
+
 TEST_P(StoreContractTest, ClaimRunsRetakesExpiredLeasesKeepingStatus) {
   weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
   auto first = Must(store().ClaimRuns("dead", 1, At(1), At(30)));

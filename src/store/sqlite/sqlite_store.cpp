@@ -1302,7 +1302,8 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
     // One statement under the write lock: no run can be handed out twice.
     // Each branch reads its own partial index (migration 0002), at most :max
     // rows; the oldest :max of the three are taken. The limits are counted
-    // once per statement, so more than one run is claimed one at a time.
+    // once per statement, so while any flow has one, runs are claimed one
+    // statement at a time.
     static const std::string sql =
            "UPDATE runs SET claimed_by = :node, lease_until = :lease_until WHERE id IN ("
            "SELECT id FROM ("
@@ -1322,13 +1323,21 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
            "ORDER BY created_at, id LIMIT :max) RETURNING " RUN_COLS;
     std::optional<WriteTxn> txn;
     if (max > 1) txn.emplace(c);
+    // With no flow limited (flow_limits empty), one statement takes the whole batch.
+    int per_statement = 1;
+    if (max > 1) {
+      Stmt any(c, "SELECT 1 FROM flow_limits LIMIT 1");
+      if (!any.Step()) per_statement = max;
+    }
     std::vector<Run> runs;
-    for (int i = 0; i < max; ++i) {
+    for (int taken = 0; taken < max;) {
       Stmt s(c, sql);
-      s.Text(":node", node).Time(":lease_until", lease_until).Time(":now", now).Int(":max", 1);
+      s.Text(":node", node).Time(":lease_until", lease_until).Time(":now", now).Int(":max", per_statement);
       size_t before = runs.size();
       while (s.Step()) runs.push_back(ReadRun(s));
       if (runs.size() == before) break;
+      taken += static_cast<int>(runs.size() - before);
+      if (per_statement > 1) break;  // it took every run it could
     }
     // The steps of the runs that have any (a run resumed, or a retry's reused
     // steps), so the executor need not read the run again. One probe of the
@@ -1601,19 +1610,40 @@ Result<std::vector<Delivery>> SqliteStore::ListDeliveries(const std::string& flo
 // ---- webhooks ----------------------------------------------------------------------------
 
 Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
+  // The copies and the JSON text are made here, before the write: the group
+  // commit's leader runs every waiting write one after the other, so work
+  // done inside a write holds up every request queued behind it.
+  std::optional<Run> run;
+  std::string trigger_text, input_text;
+  if (r.run) {
+    run.emplace(*r.run);
+    if (run->created_at == TimePoint{}) run->created_at = impl_->Now();
+    if (run->id.empty()) run->id = NewId(ToUnixMs(run->created_at));
+    if (!run->trigger.is_null()) trigger_text = DumpJson(run->trigger);
+    if (!run->input.is_null()) input_text = DumpJson(run->input);
+  }
+  std::optional<Delivery> delivery;
+  std::string headers_text, query_text;
+  if (r.delivery) {
+    delivery.emplace(*r.delivery);
+    if (delivery->received_at == TimePoint{}) delivery->received_at = impl_->Now();
+    if (delivery->id.empty()) delivery->id = NewId(ToUnixMs(delivery->received_at));
+    headers_text = DumpJson(delivery->headers);
+    query_text = DumpJson(delivery->query);
+  }
+  auto json_or_null = [](Stmt& s, const char* name, const Json& j, const std::string& text) -> Stmt& {
+    return j.is_null() ? s.Null(name) : s.Text(name, text);
+  };
   return impl_->Write([&](Conn& c) -> Result<WebhookRecorded> {
     WebhookRecorded out;
     // A savepoint inside a group commit: the key, the run and the delivery go together.
     WriteTxn txn(c);
-    if (r.run) {
-      Run run = *r.run;
-      if (run.created_at == TimePoint{}) run.created_at = impl_->Now();
-      if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
+    if (run) {
       bool take = true;
       if (!r.idempotency_key.empty()) {
         // Writes are serialised: read, then insert or take over a stale key.
         Stmt q(c, "SELECT run_id, created_at FROM webhook_keys WHERE flow_id = :flow_id AND key = :key");
-        q.Text(":flow_id", run.flow_id).Text(":key", r.idempotency_key);
+        q.Text(":flow_id", run->flow_id).Text(":key", r.idempotency_key);
         if (q.Step() && q.ColTime(1) >= r.keys_since) {
           out.duplicate_of = q.ColText(0);
           take = false;
@@ -1625,42 +1655,40 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
                   ":status, :scheduled_for, :created_at, :started_at, :finished_at, :input, "
                   ":output, :error, :retry_of, :claimed_by, :lease_until, :not_before, "
                   ":cancel_requested)");
-        s.Text(":id", run.id)
-            .Text(":flow_id", run.flow_id)
-            .Text(":flow_name", run.flow_name)
-            .Int(":flow_version", run.flow_version)
-            .Text(":trigger_type", run.trigger_type)
-            .JsonText(":trigger", run.trigger)
-            .Time(":created_at", run.created_at)
-            .JsonText(":input", run.input)
-            .Text(":retry_of", run.retry_of);
-        BindRunState(s, run);
+        s.Text(":id", run->id)
+            .Text(":flow_id", run->flow_id)
+            .Text(":flow_name", run->flow_name)
+            .Int(":flow_version", run->flow_version)
+            .Text(":trigger_type", run->trigger_type)
+            .Time(":created_at", run->created_at)
+            .Text(":retry_of", run->retry_of);
+        json_or_null(s, ":trigger", run->trigger, trigger_text);
+        json_or_null(s, ":input", run->input, input_text);
+        BindRunState(s, *run);
         try {
           s.Run();
         } catch (const SqlError& e) {
           if (IsConstraint(e, SQLITE_CONSTRAINT_PRIMARYKEY)) {
-            return Fail(ErrorCode::kConflict, "run " + run.id + " already exists");
+            return Fail(ErrorCode::kConflict, "run " + run->id + " already exists");
           }
           throw;
         }
         if (!r.idempotency_key.empty()) {
           Stmt k(c, "INSERT OR REPLACE INTO webhook_keys (flow_id, key, run_id, created_at) "
                     "VALUES (:flow_id, :key, :run_id, :created_at)");
-          k.Text(":flow_id", run.flow_id)
+          k.Text(":flow_id", run->flow_id)
               .Text(":key", r.idempotency_key)
-              .Text(":run_id", run.id)
-              .Time(":created_at", run.created_at);
+              .Text(":run_id", run->id)
+              .Time(":created_at", run->created_at);
           k.Run();
         }
-        out.run = std::move(run);
       }
     }
-    if (r.delivery) {
-      Delivery d = *r.delivery;
-      if (d.received_at == TimePoint{}) d.received_at = impl_->Now();
-      if (d.id.empty()) d.id = NewId(ToUnixMs(d.received_at));
-      if (out.run) d.run_id = out.run->id;
-      else if (!out.duplicate_of.empty()) d.run_id = out.duplicate_of;
+    if (delivery) {
+      const Delivery& d = *delivery;
+      std::string run_id = d.run_id;
+      if (run && out.duplicate_of.empty()) run_id = run->id;
+      else if (!out.duplicate_of.empty()) run_id = out.duplicate_of;
       Stmt s(c, "INSERT INTO deliveries (" DELIVERY_COLS
                 ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, "
                 ":headers, :query, :body, :content_type, :auth_passed)");
@@ -1670,16 +1698,22 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
           .Text(":method", d.method)
           .Text(":path", d.path)
           .Int(":status_code", d.status_code)
-          .Text(":run_id", d.run_id)
-          .Text(":headers", DumpJson(d.headers))
-          .Text(":query", DumpJson(d.query))
+          .Text(":run_id", run_id)
+          .Text(":headers", headers_text)
+          .Text(":query", query_text)
           .Blob(":body", d.body)
           .Text(":content_type", d.content_type)
           .Int(":auth_passed", d.auth_passed ? 1 : 0);
       s.Run();
-      out.delivery = std::move(d);
     }
     txn.Commit();
+    // Each write's body runs once (RunBatch), so these may be moved out.
+    if (run && out.duplicate_of.empty()) out.run = std::move(run);
+    if (delivery) {
+      out.delivery = std::move(delivery);
+      if (out.run) out.delivery->run_id = out.run->id;
+      else if (!out.duplicate_of.empty()) out.delivery->run_id = out.duplicate_of;
+    }
     return out;
   });
 }
