@@ -495,5 +495,30 @@ steps:
   EXPECT_EQ(done->steps[2].path, "times");
 }
 
+TEST_F(EngineTest, ABacklogIsClaimedInBatchesAndEveryRunRunsOnce) {
+  std::string id = CreateFlow(R"(
+name: backlog
+steps:
+  - {id: pick, uses: data.set, with: {value: "{{ trigger.body.n }}"}}
+  - {id: count, uses: test.flaky, with: {value: "{{ steps.pick.output }}"}}
+  - {id: shape, uses: data.set, with: {value: "{{ steps.count.output.input.value * 2 }}"}}
+)");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    auto run = runs_->StartManual(id, Json{{"n", i}}, true, "");
+    ASSERT_TRUE(run);
+    ids.push_back(run->id);
+  }
+  StartEngine(4);
+  for (int i = 0; i < 40; ++i) {
+    auto done = runs_->Wait(ids[i], std::chrono::seconds(10));
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->status, RunStatus::kSucceeded);
+    EXPECT_EQ(done->output, 2 * i);
+    EXPECT_EQ(done->steps.size(), 3u);
+  }
+  EXPECT_EQ(flaky_->calls, 40);
+}
+
 }  // namespace
 }  // namespace weft
