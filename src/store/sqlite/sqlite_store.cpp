@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -157,6 +158,45 @@ Run ReadRun(Stmt& s) {
   r.not_before = s.ColOptTime(17);
   r.cancel_requested = s.ColInt(18) != 0;
   return r;
+}
+
+// A run's JSON columns as stored text (nullopt for SQL NULL): trigger, input,
+// output, error. ClaimRuns parses them after its write, not inside it.
+using RunJsonText = std::array<std::optional<std::string>, 4>;
+
+Run ReadRunKeepingJsonText(Stmt& s, RunJsonText& text) {
+  static constexpr int kCols[4] = {5, 11, 12, 13};
+  for (int i = 0; i < 4; ++i)
+    text[i] = s.IsNull(kCols[i]) ? std::nullopt : std::optional<std::string>(s.ColText(kCols[i]));
+  Run r;
+  r.id = s.ColText(0);
+  r.flow_id = s.ColText(1);
+  r.flow_name = s.ColText(2);
+  r.flow_version = static_cast<int>(s.ColInt(3));
+  r.trigger_type = s.ColText(4);
+  r.status = ReadRunStatus(s, 6);
+  r.scheduled_for = s.ColOptTime(7);
+  r.created_at = s.ColTime(8);
+  r.started_at = s.ColOptTime(9);
+  r.finished_at = s.ColOptTime(10);
+  r.retry_of = s.ColText(14);
+  r.claimed_by = s.ColText(15);
+  r.lease_until = s.ColOptTime(16);
+  r.not_before = s.ColOptTime(17);
+  r.cancel_requested = s.ColInt(18) != 0;
+  return r;
+}
+
+Result<void> ParseRunJson(Run& r, const RunJsonText& text) {
+  Json* fields[4] = {&r.trigger, &r.input, &r.output, &r.error};
+  for (int i = 0; i < 4; ++i) {
+    if (!text[i]) continue;
+    std::string error;
+    auto j = ParseJson(*text[i], &error);
+    if (!j) return Fail(ErrorCode::kInternal, "stored JSON of run " + r.id + " is unreadable: " + error);
+    *fields[i] = std::move(*j);
+  }
+  return Ok();
 }
 
 StepRun ReadStep(Stmt& s) {
@@ -1298,7 +1338,9 @@ Result<bool> SqliteStore::RecordScheduleFire(const std::string& flow_id, TimePoi
 Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max, TimePoint now,
                                                 TimePoint lease_until) {
   if (max <= 0) return std::vector<Run>{};
-  return impl_->Write([&](Conn& c) -> Result<std::vector<Run>> {
+  std::vector<RunJsonText> json;  // parsed after the write: the group commit waits for nothing but SQL
+  auto claimed = impl_->Write([&](Conn& c) -> Result<std::vector<Run>> {
+    json.clear();
     // One statement under the write lock: no run can be handed out twice.
     // Each branch reads its own partial index (migration 0002), at most :max
     // rows; the oldest :max of the three are taken. The limits are counted
@@ -1334,7 +1376,7 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
       Stmt s(c, sql);
       s.Text(":node", node).Time(":lease_until", lease_until).Time(":now", now).Int(":max", per_statement);
       size_t before = runs.size();
-      while (s.Step()) runs.push_back(ReadRun(s));
+      while (s.Step()) runs.push_back(ReadRunKeepingJsonText(s, json.emplace_back()));
       if (runs.size() == before) break;
       taken += static_cast<int>(runs.size() - before);
       if (per_statement > 1) break;  // it took every run it could
@@ -1348,11 +1390,15 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
       while (s.Step()) run.steps.push_back(ReadStep(s));
     }
     if (txn) txn->Commit();
-    std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
-      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
-    });
     return runs;
   });
+  if (!claimed) return claimed;
+  for (size_t i = 0; i < claimed->size(); ++i)
+    if (auto parsed = ParseRunJson((*claimed)[i], json[i]); !parsed) return Fail(parsed.error());
+  std::sort(claimed->begin(), claimed->end(), [](const Run& a, const Run& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return claimed;
 }
 
 Result<void> SqliteStore::RenewLeases(const std::string& node,
