@@ -166,7 +166,8 @@ class Store {
   // Takes up to `max` runs that may run now and that nobody holds: queued or
   // running runs whose claim is empty or whose lease has expired, and whose
   // not_before has passed; oldest first. Marks them claimed by `node` until
-  // `lease_until`. Returned runs carry no steps.
+  // `lease_until`. Returned runs carry their steps, as GetRun(id, true) gives
+  // them (none for a run that has not started, unless a retry's reused ones).
   virtual Result<std::vector<Run>> ClaimRuns(const std::string& node, int max, TimePoint now,
                                              TimePoint lease_until) = 0;
   // Extends the leases of runs this node holds (others in the list are left alone).
@@ -186,6 +187,19 @@ class Store {
   // seq; a new row with seq <= 0 is given the run's last seq + 1. kNotFound
   // when the run does not exist.
   virtual Result<void> SaveStepRun(const StepRun& step) = 0;
+  // In one transaction: UpdateRun(*run) when `run` is given, then SaveStepRun
+  // of each of `steps` in order. The executor writes the results of
+  // side-effect-free steps this way, with the next write the run needs
+  // anyway (its header before a step with effects, or its end). kNotFound
+  // when the run does not exist (nothing is written). The default, for test
+  // doubles, is not atomic; both real stores override it.
+  virtual Result<void> SaveRun(const Run* run, const std::vector<StepRun>& steps) {
+    if (run)
+      if (auto r = UpdateRun(*run); !r) return r;
+    for (const auto& st : steps)
+      if (auto r = SaveStepRun(st); !r) return r;
+    return Ok();
+  }
   // Sets cancel_requested on a run that has not finished (false if it had),
   // and clears not_before when nobody holds the run, so a waiting run is
   // claimed (and ended) at once.

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -58,6 +59,10 @@ class Engine::Impl {
   }
 
  private:
+  // A worker takes a run from the node's local queue of claimed runs, or,
+  // when that is empty, claims up to one run per worker in one ClaimRuns
+  // call: under a backlog, one claim (one write) serves several runs. The
+  // runs it does not start wait in the local queue for the next free worker.
   void WorkerLoop() {
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -65,13 +70,32 @@ class Engine::Impl {
     }
     while (!stopping_.load()) {
       uint64_t seen;
+      std::optional<Run> next;
+      int want = 1;
       {
         std::lock_guard<std::mutex> g(mu_);
         seen = wake_seq_;
+        if (!ready_.empty()) {
+          next = std::move(ready_.front());
+          ready_.pop_front();
+        }
+        want = std::min(options_.workers, 1 + idle_);
+      }
+      if (next) {
+        RunOne(std::move(*next));
+        continue;
       }
       TimePoint now = clock_.Now();
-      auto claimed = store_.ClaimRuns(options_.node_id, 1, now, now + options_.lease);
+      auto claimed = store_.ClaimRuns(options_.node_id, want, now, now + options_.lease);
       if (claimed && !claimed->empty()) {
+        if (claimed->size() > 1) {
+          {
+            std::lock_guard<std::mutex> g(mu_);
+            for (size_t i = 1; i < claimed->size(); ++i) ready_.push_back(std::move((*claimed)[i]));
+            ++wake_seq_;
+          }
+          cv_.notify_all();
+        }
         RunOne(std::move(claimed->front()));
         continue;
       }
@@ -79,8 +103,23 @@ class Engine::Impl {
       std::unique_lock<std::mutex> lock(mu_);
       TimePoint deadline = clock_.Now() + options_.poll_interval;
       if (next_wake_ && *next_wake_ < deadline) deadline = std::max(*next_wake_, clock_.Now());
+      ++idle_;
       clock_.WaitUntil(cv_, lock, deadline, [&] { return stopping_.load() || wake_seq_ != seen; });
+      --idle_;
       if (next_wake_ && *next_wake_ <= clock_.Now()) next_wake_.reset();
+    }
+    // Runs claimed but not started go back, unclaimed, for the next start
+    // or another node (each worker hands back what is left as it leaves).
+    std::deque<Run> left;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      left.swap(ready_);
+    }
+    for (auto& run : left) {
+      run.claimed_by.clear();
+      run.lease_until.reset();
+      run.steps.clear();
+      (void)store_.UpdateRun(run);
     }
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -111,13 +150,14 @@ class Engine::Impl {
     Millis period = std::min(Millis(500), options_.lease / 3);
     while (!stopping_.load()) {
       std::map<std::string, std::shared_ptr<std::atomic<bool>>> held;
+      std::vector<std::string> ids;
       {
         std::unique_lock<std::mutex> lock(mu_);
         clock_.WaitUntil(keeper_cv_, lock, clock_.Now() + period, [&] { return stopping_.load(); });
         held = held_;
+        for (const auto& run : ready_) ids.push_back(run.id);  // claimed, waiting for a worker
       }
-      if (held.empty()) continue;
-      std::vector<std::string> ids;
+      if (held.empty() && ids.empty()) continue;
       for (const auto& [id, flag] : held) {
         ids.push_back(id);
         auto run = store_.GetRun(id, false);
@@ -142,8 +182,10 @@ class Engine::Impl {
   bool stopped_ = false;
   uint64_t wake_seq_ = 0;
   int active_workers_ = 0;
+  int idle_ = 0;  // workers waiting for work
   std::optional<TimePoint> next_wake_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> held_;
+  std::deque<Run> ready_;  // claimed by this node, not started yet (WorkerLoop)
   std::vector<std::thread> workers_;
   std::thread keeper_;
 };

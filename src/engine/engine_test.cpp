@@ -10,6 +10,7 @@
 #include "connectors/utilities/utilities.h"
 #include "core/flow_service.h"
 #include "core/run_service.h"
+#include "engine/executor.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace weft {
@@ -24,6 +25,27 @@ class FlakyAction : public Action {
     int n = ++calls;
     if (n <= failures) return ActionOutcome::Failed(ErrorCode::kUnavailable, "far side down", true);
     return ActionOutcome::Ok(Json{{"call", n}, {"input", ctx.input}});
+  }
+};
+
+// An action with an effect outside the run: it records what the store held
+// when it was called (the run's status, its committed steps), and may raise
+// `stop` (the node shutting down) before it returns.
+class ProbeAction : public Action {
+ public:
+  Store* store = nullptr;
+  std::atomic<bool>* stop = nullptr;
+  std::atomic<int> calls{0};
+  Json seen;
+  ActionOutcome Execute(ActionContext& ctx) override {
+    ++calls;
+    auto run = store->GetRun(ctx.run_id, true);
+    Json steps = Json::object();
+    if (run)
+      for (const auto& st : run->steps) steps[st.path] = ToString(st.status);
+    seen = {{"status", run ? std::string(ToString(run->status)) : "none"}, {"steps", steps}};
+    if (stop) stop->store(true);
+    return ActionOutcome::Ok(Json{{"value", ctx.input.value("value", Json())}});
   }
 };
 
@@ -47,8 +69,11 @@ class EngineTest : public ::testing::Test {
     anything.name = "value";
     anything.type = "any";
     flaky.inputs.push_back(anything);
-    test.actions = {flaky};
-    catalog_.Register(test, {{"flaky", flaky_}});
+    ActionSpec probe{"probe", "Probe", "", {}, "", {}};
+    probe.inputs.push_back(anything);
+    test.actions = {flaky, probe};
+    probe_->store = store_.get();
+    catalog_.Register(test, {{"flaky", flaky_}, {"probe", probe_}});
     flows_ = std::make_unique<FlowService>(*store_, catalog_, hub_, clock_, FlowServiceOptions{});
     runs_ = std::make_unique<RunService>(*store_, hub_, clock_);
   }
@@ -107,6 +132,7 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
   ActionCatalog catalog_;
   std::shared_ptr<FlakyAction> flaky_ = std::make_shared<FlakyAction>();
+  std::shared_ptr<ProbeAction> probe_ = std::make_shared<ProbeAction>();
   ChangeHub hub_;
   FakeClock clock_{FromUnixMs(1'800'000'000'000)};
   std::unique_ptr<FlowService> flows_;
@@ -361,6 +387,137 @@ steps:
   ASSERT_TRUE(done);
   EXPECT_EQ(done->status, RunStatus::kCancelled);
   EXPECT_EQ(Find(*done, "after"), nullptr);
+}
+
+TEST_F(EngineTest, AStepWithEffectsStartsOnlyOnceEarlierResultsAreCommitted) {
+  std::string id = CreateFlow(R"(
+name: ordered
+steps:
+  - {id: pick, uses: data.set, with: {value: "{{ trigger.body.n }}"}}
+  - {id: twice, uses: data.transform, with: {input: "{{ steps.pick.output }}", expression: "$ * 2"}}
+  - {id: probe, uses: test.probe, with: {value: "{{ steps.twice.output }}"}}
+  - {id: plus, uses: data.set, with: {value: "{{ steps.probe.output.value + 1 }}"}}
+)");
+  StartEngine();
+  weft::Run done = RunAndWait(id, Json{{"n", 20}});
+  ASSERT_EQ(done.status, RunStatus::kSucceeded);
+  EXPECT_EQ(done.output, 41);
+  // When probe was called, the run's start and the results it read were
+  // durable, and its own record said running.
+  EXPECT_EQ(probe_->seen["status"], "running");
+  EXPECT_EQ(probe_->seen["steps"], Json({{"pick", "succeeded"}, {"twice", "succeeded"}, {"probe", "running"}}));
+  ASSERT_EQ(done.steps.size(), 4u);
+  std::vector<std::string> order;
+  for (const auto& st : done.steps) {
+    order.push_back(st.path);
+    EXPECT_EQ(st.status, StepStatus::kSucceeded) << st.path;
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"pick", "twice", "probe", "plus"}));
+}
+
+TEST_F(EngineTest, AHandedBackRunResumesAfterItsLastCommittedStep) {
+  std::string id = CreateFlow(R"(
+name: handback
+steps:
+  - {id: pick, uses: data.set, with: {value: "{{ trigger.body.n }}"}}
+  - {id: probe, uses: test.probe, with: {value: "{{ steps.pick.output }}"}}
+  - {id: skip, uses: test.flaky, if: "{{ false }}", with: {value: 0}}
+  - {id: plus, uses: data.set, with: {value: "{{ steps.probe.output.value + 1 }}"}}
+)");
+  auto run = runs_->StartManual(id, Json{{"n", 6}}, true, "");
+  ASSERT_TRUE(run);
+  EngineOptions options;
+  Executor executor(*store_, catalog_, hub_, clock_, options);
+  std::atomic<bool> cancelled{false}, stopping{false};
+  // The node starts stopping while probe runs: the run is handed back after it.
+  probe_->stop = &stopping;
+  auto claimed = store_->ClaimRuns("a", 1, clock_.Now(), clock_.Now() + Millis(30'000));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  EXPECT_TRUE(claimed->front().steps.empty());
+  EXPECT_EQ(executor.Execute(std::move(claimed->front()), cancelled, stopping).kind, ExecuteResult::kHandedBack);
+  weft::Run back = *store_->GetRun(run->id, true);
+  EXPECT_EQ(back.status, RunStatus::kRunning);
+  EXPECT_TRUE(back.claimed_by.empty());
+  ASSERT_EQ(back.steps.size(), 2u);
+  EXPECT_EQ(back.steps[0].path, "pick");
+  EXPECT_EQ(back.steps[1].path, "probe");
+  EXPECT_EQ(back.steps[1].status, StepStatus::kSucceeded);
+
+  // Another node takes it: the claim brings the committed steps, so probe is
+  // not called again, and the rest runs on its output.
+  probe_->stop = nullptr;
+  std::atomic<bool> not_stopping{false};
+  claimed = store_->ClaimRuns("b", 1, clock_.Now(), clock_.Now() + Millis(30'000));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  EXPECT_EQ(claimed->front().steps.size(), 2u);
+  EXPECT_EQ(executor.Execute(std::move(claimed->front()), cancelled, not_stopping).kind, ExecuteResult::kFinished);
+  weft::Run done = *store_->GetRun(run->id, true);
+  EXPECT_EQ(done.status, RunStatus::kSucceeded);
+  EXPECT_EQ(done.output, 7);
+  EXPECT_EQ(probe_->calls, 1);
+  EXPECT_EQ(flaky_->calls, 0);
+  ASSERT_EQ(done.steps.size(), 4u);
+  EXPECT_EQ(done.steps[2].path, "skip");
+  EXPECT_EQ(done.steps[2].status, StepStatus::kSkipped);
+  EXPECT_EQ(done.steps[3].path, "plus");
+}
+
+TEST_F(EngineTest, PureStepsLostToACrashAreRunAgain) {
+  std::string id = CreateFlow(R"(
+name: crashed
+steps:
+  - {id: probe, uses: test.probe, with: {value: 2}}
+  - {id: plus, uses: data.set, with: {value: "{{ steps.probe.output.value + 1 }}"}}
+  - {id: times, uses: data.transform, with: {input: "{{ steps.plus.output }}", expression: "$ * 10"}}
+)");
+  // As a crash leaves it after probe's result was committed and the pure steps
+  // after it had run but were not written yet: the run started, probe done.
+  auto run = runs_->StartManual(id, nullptr, false, "");
+  ASSERT_TRUE(run);
+  weft::Run started = *store_->GetRun(run->id, false);
+  started.status = RunStatus::kRunning;
+  started.started_at = clock_.Now();
+  StepRun probe;
+  probe.run_id = run->id;
+  probe.path = probe.step_id = "probe";
+  probe.uses = "test.probe";
+  probe.status = StepStatus::kSucceeded;
+  probe.attempts = 1;
+  probe.output = Json{{"value", 4}};
+  ASSERT_TRUE(store_->SaveRun(&started, {probe}));
+  StartEngine();
+  auto done = runs_->Wait(run->id, std::chrono::seconds(10));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, RunStatus::kSucceeded);
+  EXPECT_EQ(done->output, 50);
+  EXPECT_EQ(probe_->calls, 0);
+  ASSERT_EQ(done->steps.size(), 3u);
+  EXPECT_EQ(done->steps[2].path, "times");
+}
+
+TEST_F(EngineTest, ABacklogIsClaimedInBatchesAndEveryRunRunsOnce) {
+  std::string id = CreateFlow(R"(
+name: backlog
+steps:
+  - {id: pick, uses: data.set, with: {value: "{{ trigger.body.n }}"}}
+  - {id: count, uses: test.flaky, with: {value: "{{ steps.pick.output }}"}}
+  - {id: shape, uses: data.set, with: {value: "{{ steps.count.output.input.value * 2 }}"}}
+)");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    auto run = runs_->StartManual(id, Json{{"n", i}}, true, "");
+    ASSERT_TRUE(run);
+    ids.push_back(run->id);
+  }
+  StartEngine(4);
+  for (int i = 0; i < 40; ++i) {
+    auto done = runs_->Wait(ids[i], std::chrono::seconds(10));
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->status, RunStatus::kSucceeded);
+    EXPECT_EQ(done->output, 2 * i);
+    EXPECT_EQ(done->steps.size(), 3u);
+  }
+  EXPECT_EQ(flaky_->calls, 40);
 }
 
 }  // namespace

@@ -57,12 +57,17 @@ bool Truthy(const Json& v) {
 }
 
 // Built-in utilities with no effect outside the run: re-running one after a
-// crash changes nothing, so its step is committed once, with its result, and
-// never as "running" first (with the run header deferred below, a run of
-// two of them writes 5 transactions, not 8).
+// crash changes nothing, so its step is never committed as "running", and
+// its result waits for the next write the run needs anyway (see Commit): a
+// run of them alone writes its claim and its end, nothing between.
 bool SideEffectFree(const std::string& uses) {
   return uses == "data.set" || uses == "data.transform" || uses == "log.write" || uses == "webhook.respond";
 }
+
+// A step record whose commit may wait: a side-effect-free utility's, or a
+// skipped step's (nothing ran). Losing it to a crash only means the step is
+// evaluated again on resume; nothing outside the run saw it.
+bool Deferrable(const StepRun& r) { return SideEffectFree(r.uses) || r.status == StepStatus::kSkipped; }
 
 Json ErrorJson(const Error& e, const std::string& step = "") {
   Json j = {{"code", ErrorCodeName(e.code)}, {"message", e.message}};
@@ -124,6 +129,14 @@ class RunExecution {
   // so a run made of those alone goes from queued to its end in one write.
   void DeferStart(::weft::Run header) { pending_header_ = std::move(header); }
 
+  // The step results not committed yet (Commit), for the caller to write
+  // with the run's end or hand-back (Store::SaveRun). Call after Execute.
+  std::vector<StepRun> TakePending() {
+    std::lock_guard<std::mutex> g(commit_mu_);
+    pending_header_.reset();  // the caller writes the whole run
+    return std::exchange(pending_steps_, {});
+  }
+
  private:
   // Thread-safe: iterations of a concurrent flow.foreach call it at once (each
   // on its own paths; map nodes stay put, so the reference stays valid).
@@ -140,28 +153,51 @@ class RunExecution {
     return records_.emplace(path, std::move(r)).first->second;
   }
 
-  void CommitHeader() {
-    std::lock_guard<std::mutex> g(header_mu_);  // foreach lanes commit at once
-    if (!pending_header_) return;
-    if (auto r = store_.UpdateRun(*pending_header_); !r) {
-      log::Error("could not save a started run", {{"run", run_.id}, {"error", r.error().message}});
-      return;  // the step goes on; the run's end writes the header anyway
-    }
-    pending_header_.reset();
-    hub_.RunProgressed(run_.id);
-  }
-
+  // Commits a step record. A deferrable one (a side-effect-free utility's,
+  // or a skipped step's) is only kept, and written in one transaction with
+  // the next record that is not (before that step starts, so a step with
+  // effects never starts before the results it may read are durable), or by
+  // Execute's caller with the run's end (TakePending). The run's deferred
+  // "running" header goes in the same transaction.
   bool Commit(const StepRun& r) {
-    if (!SideEffectFree(r.uses)) CommitHeader();
-    auto saved = store_.SaveStepRun(r);
-    if (!saved) {
-      log::Error("could not save step result", {{"run", run_.id}, {"step", r.path}, {"error", saved.error().message}});
+    if (Deferrable(r)) {
+      std::lock_guard<std::mutex> g(commit_mu_);  // foreach lanes commit at once
+      auto same = std::find_if(pending_steps_.begin(), pending_steps_.end(),
+                               [&](const StepRun& p) { return p.path == r.path; });
+      if (same != pending_steps_.end()) *same = r;
+      else pending_steps_.push_back(r);
+    } else if (!Write(r)) {
       return false;
     }
     if ((r.status == StepStatus::kSucceeded || r.status == StepStatus::kFailed) && r.started_at && r.finished_at &&
         metrics::Enabled()) {
       // `uses` is a catalog name (validated at save), so the label set is bounded.
       metrics::Weft().step_duration.With({r.uses}).ObserveDuration(*r.finished_at - *r.started_at);
+    }
+    return true;
+  }
+
+  // Writes `r` with the pending header and step results, in one transaction.
+  // On failure they stay pending (the run's end writes them anyway) and the
+  // step goes on, as it would after a failed write of its own record.
+  bool Write(const StepRun& r) {
+    std::unique_lock<std::mutex> g(commit_mu_);
+    Result<void> saved;
+    if (!pending_header_ && pending_steps_.empty()) {
+      g.unlock();
+      saved = store_.SaveStepRun(r);
+    } else {
+      pending_steps_.push_back(r);
+      saved = store_.SaveRun(pending_header_ ? &*pending_header_ : nullptr, pending_steps_);
+      pending_steps_.pop_back();
+      if (saved) {
+        pending_header_.reset();
+        pending_steps_.clear();
+      }
+    }
+    if (!saved) {
+      log::Error("could not save step result", {{"run", run_.id}, {"step", r.path}, {"error", saved.error().message}});
+      return false;
     }
     hub_.RunProgressed(run_.id);
     return true;
@@ -700,8 +736,9 @@ class RunExecution {
   std::map<std::string, StepRun> records_;
   int next_seq_ = 0;
   Json ctx_;
-  std::mutex header_mu_;
+  std::mutex commit_mu_;                      // guards the two below
   std::optional<::weft::Run> pending_header_;  // DeferStart
+  std::vector<StepRun> pending_steps_;         // deferrable records not written yet (Commit)
   std::optional<TimePoint> deadline_;  // settings.timeout
   std::string deadline_limit_;
 };
@@ -815,15 +852,11 @@ void Executor::StartErrorFlow(const Run& failed, const Json& settings, const std
   }
 }
 
-ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
+ExecuteResult Executor::Execute(Run run, const std::atomic<bool>& cancelled,
                                 const std::atomic<bool>& stopping) {
-  auto full = store_.GetRun(claimed.id, true);
-  if (!full) {
-    log::Error("could not load a claimed run", {{"run", claimed.id}, {"error", full.error().message}});
-    return {ExecuteResult::kHandedBack};
-  }
-  Run run = std::move(*full);
+  // `run` is as ClaimRuns returned it, with its steps: nothing to read again.
   TimePoint now = clock_.Now();
+  std::vector<StepRun> pending;  // step results written with the run's end (RunExecution::TakePending)
   auto finish = [&](RunStatus status, Json output, Json error) {
     if (status == RunStatus::kCancelled) {
       // Runs this one called and still waits for are cancelled with it.
@@ -844,7 +877,7 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
     run.lease_until.reset();
     run.not_before.reset();
     run.steps.clear();
-    if (auto r = store_.UpdateRun(run); !r)
+    if (auto r = store_.SaveRun(&run, pending); !r)
       log::Error("could not save a finished run", {{"run", run.id}, {"error", r.error().message}});
     hub_.RunProgressed(run.id);
     if (metrics::Enabled()) {
@@ -888,6 +921,7 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
   if (header) exec.DeferStart(std::move(*header));
   if (auto limit = RunTimeout(flow->doc().settings)) exec.SetDeadline(run.started_at.value_or(now) + limit->first, limit->second);
   auto outcome = exec.Execute();
+  pending = exec.TakePending();
   switch (outcome.kind) {
     case RunExecution::Kind::kOk:
       return finish(RunStatus::kSucceeded, outcome.has_output ? outcome.output : Json(nullptr), nullptr);
@@ -901,7 +935,7 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
       run.lease_until.reset();
       run.not_before = outcome.resume_at;
       run.steps.clear();
-      if (auto r = store_.UpdateRun(run); !r) return {ExecuteResult::kHandedBack};
+      if (auto r = store_.SaveRun(&run, pending); !r) return {ExecuteResult::kHandedBack};
       if (!outcome.waiting_for.empty()) {
         // The called run may have ended while this one still held its claim
         // (its wake found nobody to wake): look once more, now unclaimed.
@@ -922,7 +956,7 @@ ExecuteResult Executor::Execute(Run claimed, const std::atomic<bool>& cancelled,
   run.claimed_by.clear();
   run.lease_until.reset();
   run.steps.clear();
-  (void)store_.UpdateRun(run);
+  (void)store_.SaveRun(&run, pending);
   return {ExecuteResult::kHandedBack};
 }
 

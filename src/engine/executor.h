@@ -36,7 +36,8 @@ class Executor {
            const EngineOptions& options);
   ~Executor();
 
-  // Executes `run` (claimed by this node). `cancelled` is raised by the caller
+  // Executes `run`, claimed by this node and as Store::ClaimRuns returned it
+  // (with its steps, if it has any). `cancelled` is raised by the caller
   // when a cancel is requested; `stopping` when the node shuts down.
   ExecuteResult Execute(Run run, const std::atomic<bool>& cancelled, const std::atomic<bool>& stopping);
 

@@ -497,6 +497,32 @@ TEST_P(StoreContractTest, ClaimRunsTakesRunnableRunsOldestFirst) {
   EXPECT_TRUE(Must(store().ClaimRuns("node2", 0, At(10), At(400))).empty());
 }
 
+TEST_P(StoreContractTest, ClaimRunsTakesABatchOldestFirstFromEveryKindOfRunnableRun) {
+  weft::Run ready0 = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run delayed = NewRun("f", At(1));
+  delayed.not_before = At(5);
+  delayed = Must(store().CreateRun(delayed));
+  weft::Run lapsed = Must(store().CreateRun(NewRun("f", At(2))));
+  ASSERT_EQ(Ids(Must(store().ClaimRuns("dead", 1, At(2), At(8)))), (std::vector<std::string>{ready0.id}));
+  // ready0 is now held by "dead" until 8; lapsed gets a claim that ends at 6.
+  weft::Run held = Must(store().GetRun(lapsed.id, false));
+  held.claimed_by = "dead";
+  held.lease_until = At(6);
+  ASSERT_OK(store().UpdateRun(held));
+  weft::Run ready3 = Must(store().CreateRun(NewRun("f", At(3))));
+  weft::Run ready4 = Must(store().CreateRun(NewRun("f", At(4))));
+  weft::Run later = NewRun("f", At(0));
+  later.not_before = At(100);
+  later = Must(store().CreateRun(later));
+
+  // At 7: ready0 is still held; delayed is due, lapsed's lease has ended.
+  auto got = Must(store().ClaimRuns("n", 3, At(7), At(60)));
+  EXPECT_EQ(Ids(got), (std::vector<std::string>{delayed.id, lapsed.id, ready3.id}));
+  for (const auto& r : got) EXPECT_EQ(r.claimed_by, "n");
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 5, At(7), At(60)))), (std::vector<std::string>{ready4.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 5, At(9), At(60)))), (std::vector<std::string>{ready0.id}));
+}
+
 TEST_P(StoreContractTest, ClaimRunsRetakesExpiredLeasesKeepingStatus) {
   weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
   auto first = Must(store().ClaimRuns("dead", 1, At(1), At(30)));
@@ -774,6 +800,80 @@ TEST_P(StoreContractTest, SaveStepRunUpsertsKeepingSeq) {
 
 TEST_P(StoreContractTest, SaveStepRunForUnknownRunIsNotFound) {
   EXPECT_EQ(CodeOf(store().SaveStepRun(NewStep("norun", "a", 1))), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, SaveRunWritesTheRunAndItsStepsTogether) {
+  weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run claimed = Must(store().ClaimRuns("n", 1, At(1), At(30))).at(0);
+  // The executor's deferred header with the steps that waited for it.
+  weft::Run header = claimed;
+  header.status = RunStatus::kRunning;
+  header.started_at = At(2);
+  ASSERT_OK(store().SaveRun(&header, {NewStep(r.id, "a", 1), NewStep(r.id, "b", 2, StepStatus::kRunning)}));
+  weft::Run got = Must(store().GetRun(r.id, true));
+  EXPECT_EQ(got.status, RunStatus::kRunning);
+  EXPECT_EQ(got.started_at, At(2));
+  EXPECT_EQ(got.claimed_by, "n");
+  ASSERT_EQ(got.steps.size(), 2u);
+  EXPECT_EQ(got.steps[0].path, "a");
+  EXPECT_EQ(got.steps[1].status, StepStatus::kRunning);
+
+  // Steps alone (the header is written), replacing one and keeping its seq.
+  ASSERT_OK(store().SaveRun(nullptr, {NewStep(r.id, "b", 9), NewStep(r.id, "c", 3)}));
+  got = Must(store().GetRun(r.id, true));
+  ASSERT_EQ(got.steps.size(), 3u);
+  EXPECT_EQ(got.steps[1].path, "b");
+  EXPECT_EQ(got.steps[1].status, StepStatus::kSucceeded);
+  EXPECT_EQ(got.steps[2].path, "c");
+
+  // The run's end with the last results; an empty call writes nothing.
+  weft::Run end = got;
+  end.steps.clear();
+  end.status = RunStatus::kSucceeded;
+  end.finished_at = At(4);
+  end.claimed_by.clear();
+  end.lease_until.reset();
+  end.output = Json{{"value", "d"}};
+  ASSERT_OK(store().SaveRun(&end, {NewStep(r.id, "d", 4)}));
+  ASSERT_OK(store().SaveRun(nullptr, {}));
+  got = Must(store().GetRun(r.id, true));
+  EXPECT_EQ(got.status, RunStatus::kSucceeded);
+  EXPECT_EQ(got.output, end.output);
+  EXPECT_TRUE(got.claimed_by.empty());
+  ASSERT_EQ(got.steps.size(), 4u);
+  EXPECT_EQ(got.steps[3].path, "d");
+}
+
+TEST_P(StoreContractTest, SaveRunIsAtomic) {
+  weft::Run r = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run header = Must(store().GetRun(r.id, false));
+  header.status = RunStatus::kRunning;
+  // A step of another (unknown) run fails the whole write: the header and the
+  // step before it are not written either.
+  EXPECT_EQ(CodeOf(store().SaveRun(&header, {NewStep(r.id, "a", 1), NewStep("norun", "b", 2)})),
+            ErrorCode::kNotFound);
+  weft::Run got = Must(store().GetRun(r.id, true));
+  EXPECT_EQ(got.status, RunStatus::kQueued);
+  EXPECT_TRUE(got.steps.empty());
+  weft::Run unknown = header;
+  unknown.id = "norun";
+  EXPECT_EQ(CodeOf(store().SaveRun(&unknown, {NewStep(r.id, "a", 1)})), ErrorCode::kNotFound);
+  EXPECT_TRUE(Must(store().GetRun(r.id, true)).steps.empty());
+}
+
+TEST_P(StoreContractTest, ClaimRunsReturnsTheStepsOfRunsThatHaveThem) {
+  weft::Run fresh = Must(store().CreateRun(NewRun("f", At(0))));
+  weft::Run started = Must(store().CreateRun(NewRun("f", At(1))));
+  ASSERT_OK(store().SaveStepRun(NewStep(started.id, "b", 2, StepStatus::kRunning)));
+  ASSERT_OK(store().SaveStepRun(NewStep(started.id, "a", 1)));
+  auto got = Must(store().ClaimRuns("n", 5, At(2), At(30)));
+  ASSERT_EQ(Ids(got), (std::vector<std::string>{fresh.id, started.id}));
+  EXPECT_TRUE(got[0].steps.empty());
+  ASSERT_EQ(got[1].steps.size(), 2u);
+  EXPECT_EQ(got[1].steps[0].path, "a");
+  EXPECT_EQ(got[1].steps[0].output, Json({{"value", "a"}}));
+  EXPECT_EQ(got[1].steps[1].path, "b");
+  EXPECT_EQ(got[1].steps[1].status, StepStatus::kRunning);
 }
 
 TEST_P(StoreContractTest, RequestCancel) {

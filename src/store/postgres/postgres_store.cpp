@@ -1131,6 +1131,27 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int m
   std::sort(claimed->begin(), claimed->end(), [](const Run& a, const Run& b) {
     return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
   });
+  if (claimed->empty()) return claimed;
+  // The steps of the runs that have any (a run resumed, or a retry's reused
+  // steps), so the executor need not read the runs again. The claim is
+  // committed: a failed read leaves the runs to their leases' end.
+  std::vector<std::string> ids;
+  for (const auto& r : *claimed) ids.push_back(r.id);
+  auto steps = impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    Rows rows = c.Exec("SELECT " STEP_COLS " FROM step_runs WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq, path",
+                       Params().TextArray(ids));
+    for (auto& r : *claimed) r.steps.clear();  // a retried read starts over
+    for (int i = 0; i < rows.size(); ++i) {
+      StepRun st = ReadStep(rows, i);
+      for (auto& r : *claimed)
+        if (r.id == st.run_id) {
+          r.steps.push_back(std::move(st));
+          break;
+        }
+    }
+    return Ok();
+  });
+  if (!steps) return Fail(steps.error());
   return claimed;
 }
 
@@ -1305,6 +1326,37 @@ Result<void> PostgresStore::SaveStepRun(const StepRun& step) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
     metrics::ScopedTimer timer(metrics::Weft().store_write);  // one statement, its own transaction
     if (!UpsertStep(c, step)) return NotFound("run " + step.run_id);
+    return Ok();
+  });
+}
+
+Result<void> PostgresStore::SaveRun(const Run* run, const std::vector<StepRun>& steps) {
+  if (!run && steps.empty()) return Ok();
+  if (!run && steps.size() == 1) return SaveStepRun(steps.front());
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    Txn txn(c);
+    if (run) {
+      Rows rows = c.Exec(
+          "UPDATE runs SET status = $2, scheduled_for = $3, started_at = $4, finished_at = $5, "
+          "output = $6, error = $7, claimed_by = $8, lease_until = $9, not_before = $10, "
+          "cancel_requested = cancel_requested OR $11 WHERE id = $1",
+          Params()
+              .Text(run->id)
+              .Text(ToString(run->status))
+              .Time(run->scheduled_for)
+              .Time(run->started_at)
+              .Time(run->finished_at)
+              .Json(run->output)
+              .Json(run->error)
+              .Text(run->claimed_by)
+              .Time(run->lease_until)
+              .Time(run->not_before)
+              .Bool(run->cancel_requested));
+      if (rows.affected() == 0) return NotFound("run " + run->id);
+    }
+    for (const auto& st : steps)
+      if (!UpsertStep(c, st)) return NotFound("run " + st.run_id);
+    txn.Commit();
     return Ok();
   });
 }

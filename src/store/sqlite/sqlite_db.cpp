@@ -5,10 +5,10 @@
 namespace weft::sqlite {
 
 std::unique_ptr<Conn> Conn::Open(const std::string& path, bool create) {
-  // No memory statistics: with them on, every SQLite allocation takes one
-  // process-wide mutex (a few per cent of a write's CPU). Only possible
-  // before SQLite initialises; later calls fail harmlessly.
-  static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  // No memory statistics (weft reads none): with them on, every allocation
+  // SQLite makes takes one process-wide mutex. Only possible before SQLite
+  // initialises; later (another user of SQLite went first) it is a no-op.
+  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)configured;
   sqlite3* db = nullptr;
   // NOMUTEX: SqliteStore already gives each connection to one thread at a time.

@@ -95,6 +95,7 @@ class SqliteStore : public Store {
   Result<RunPage> ListRuns(const RunFilter& filter) override;
   Result<void> UpdateRun(const Run& run) override;
   Result<void> SaveStepRun(const StepRun& step) override;
+  Result<void> SaveRun(const Run* run, const std::vector<StepRun>& steps) override;
   Result<bool> RequestCancel(const std::string& run_id) override;
   Result<bool> WakeRun(const std::string& run_id) override;
   Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
