@@ -60,9 +60,11 @@ class Engine::Impl {
 
  private:
   // A worker takes a run from the node's local queue of claimed runs, or,
-  // when that is empty, claims up to one run per worker in one ClaimRuns
-  // call: under a backlog, one claim (one write) serves several runs. The
-  // runs it does not start wait in the local queue for the next free worker.
+  // when that is empty, claims one run for itself and one for each worker
+  // then idle, in one ClaimRuns call (one write for several runs). The runs
+  // it does not start wait in the local queue for those workers, woken here;
+  // claiming no more than that keeps a busy node from holding runs that
+  // another node could start.
   void WorkerLoop() {
     {
       std::lock_guard<std::mutex> g(mu_);
