@@ -260,6 +260,17 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   RunService runs(store, hub, clock);
   ConnectionService connections(store, catalog, *secrets, clock);
   connections.SetOAuthRedirectUri(flow_options.public_url + "/api/v1/oauth/callback");
+  // A provider that rotates refresh tokens: the new ones go into the stored
+  // connection at once (the old refresh token no longer works after a restart).
+  connectors::SetRotatedTokenSink([&connections](const connectors::RotatedTokens& t) {
+    if (auto saved = connections.SaveRefreshedTokens(t.connection_id, t.access_token, t.refresh_token, t.expires_at);
+        !saved)
+      log::Error("could not store a connection's rotated OAuth tokens",
+                 {{"connection", t.connection_id}, {"error", saved.error().message}});
+  });
+  struct RotatedTokenSinkReset {
+    ~RotatedTokenSinkReset() { connectors::SetRotatedTokenSink(nullptr); }
+  } rotated_token_sink_reset;  // before `connections` goes
 
   EngineOptions engine_options;
   engine_options.workers = o.workers;

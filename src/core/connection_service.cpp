@@ -396,4 +396,23 @@ Result<Connection> ConnectionService::FinishOAuth(const std::string& state, cons
   return store_.UpdateConnection(c);
 }
 
+Result<void> ConnectionService::SaveRefreshedTokens(const std::string& id, const std::string& access_token,
+                                                   const std::string& refresh_token,
+                                                   std::optional<TimePoint> expires_at) {
+  auto stored = store_.GetConnection(id);
+  if (!stored) return Fail(std::move(stored).error());
+  const ConnectorSpec* spec = catalog_.FindConnector(stored->connector);
+  if (!spec) return Fail(ErrorCode::kConflict, "connection \"" + stored->name + "\" has an unknown connector");
+  Connection c = std::move(*stored);
+  c.auth["access_token"] = access_token;
+  c.auth["refresh_token"] = refresh_token;
+  if (expires_at) c.auth["expires_at"] = FormatIso(*expires_at);
+  else c.auth.erase("expires_at");
+  SealConnectionSecrets(c, *spec, box_);
+  c.updated_at = clock_.Now();
+  auto updated = store_.UpdateConnection(c);
+  if (!updated) return Fail(std::move(updated).error());
+  return Ok();
+}
+
 }  // namespace weft

@@ -387,6 +387,22 @@ TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
   plog = provider_log();
   ASSERT_EQ(plog["grants"].size(), 3u) << plog.dump();
   EXPECT_NE(plog["grants"][2]["refresh_token"], plog["grants"][1]["refresh_token"]) << plog.dump();
+
+  // The rotated tokens were stored (sealed) in the connection: after a
+  // restart, with the access token expired again, weft refreshes with the
+  // newest refresh token (the provider refuses the retired ones).
+  server().Restart();
+  std::this_thread::sleep_for(2500ms);
+  run = WaitRunFinished(api(), GetString(RunAndWait(api(), flow["id"]).json, "id"));
+  ASSERT_EQ(run["status"], "succeeded") << run.dump(2);
+  plog = provider_log();
+  ASSERT_EQ(plog["grants"].size(), 4u) << plog.dump();
+  EXPECT_EQ(plog["grants"][3]["grant_type"], "refresh_token");
+  for (int i = 1; i < 3; ++i)
+    EXPECT_NE(plog["grants"][3]["refresh_token"], plog["grants"][i]["refresh_token"]) << "a retired token was sent";
+  EXPECT_TRUE(plog["api_refused"].empty()) << plog.dump();
+  db = ReadAll(server().data_dir() + "/weft.db") + ReadAll(server().data_dir() + "/weft.db-wal");
+  EXPECT_EQ(db.find("oauth-refresh-token"), std::string::npos) << "a rotated refresh token is stored in clear";
 }
 
 TEST_F(WeftTest, OAuthCallbackRefusesForeignReplayedAndDeniedStates) {

@@ -205,6 +205,13 @@ TokenCache& Tokens() {
   return *cache;
 }
 
+// SetRotatedTokenSink's function (app/ sets it once, before any run).
+std::mutex sink_mu;
+std::function<void(const RotatedTokens&)>& RotatedSink() {
+  static auto* sink = new std::function<void(const RotatedTokens&)>();
+  return *sink;
+}
+
 std::string Hash(const std::string& s) {
   unsigned char out[crypto_generichash_BYTES];
   crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(s.data()), s.size(), nullptr, 0);
@@ -352,8 +359,8 @@ Call TokenRequest(const Json& auth, Json form) {
   return call;
 }
 
-std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, Client& client, Clock& clock,
-                                                    Redactor& redact, bool force) {
+std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, const std::string& connection_id,
+                                                    Client& client, Clock& clock, Redactor& redact, bool force) {
   std::string type = GetString(auth, "type");
   std::string key = TokenKey(auth);
   if (!force) {
@@ -416,21 +423,34 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, Client& cl
                                  r.status >= 500 || r.status == 429);
   }
   std::string token = (*parsed)["access_token"].get<std::string>();
-  if (type == "oauth2_code" && (*parsed)["refresh_token"].is_string() &&
-      (*parsed)["refresh_token"].get<std::string>() != refresh_token)
-    Tokens().Rotate(stored_refresh, (*parsed)["refresh_token"].get<std::string>());
   int64_t expires_in = 3600;
   if ((*parsed)["expires_in"].is_number()) expires_in = (*parsed)["expires_in"].get<int64_t>();
   // Refresh a little early so a token never expires mid-request.
   int64_t margin = std::min<int64_t>(30, expires_in / 10);
-  Tokens().Put(key, {token, clock.Now() + Millis((expires_in - margin) * 1000)});
+  TimePoint expires_at = clock.Now() + Millis((expires_in - margin) * 1000);
+  if (type == "oauth2_code" && (*parsed)["refresh_token"].is_string() &&
+      (*parsed)["refresh_token"].get<std::string>() != refresh_token) {
+    // The provider rotated the refresh token (the old one is dead now): used
+    // from memory at once, and stored with the new access token, so the next
+    // run (and a restart) starts from them.
+    const std::string rotated = (*parsed)["refresh_token"].get<std::string>();
+    Tokens().Rotate(stored_refresh, rotated);
+    redact.Add(rotated);
+    std::function<void(const RotatedTokens&)> sink;
+    {
+      std::lock_guard<std::mutex> g(sink_mu);
+      sink = RotatedSink();
+    }
+    if (sink && !connection_id.empty()) sink(RotatedTokens{connection_id, token, rotated, expires_at});
+  }
+  Tokens().Put(key, {token, expires_at});
   redact.Add(token);
   return token;
 }
 
 // Applies the connection's auth to a call (OAuth tokens fetched as needed).
-std::optional<ActionOutcome> ApplyAuth(const Json& auth, Call& call, Client& client, Clock& clock, Redactor& redact,
-                                       bool force_token) {
+std::optional<ActionOutcome> ApplyAuth(const Json& auth, const std::string& connection_id, Call& call, Client& client,
+                                       Clock& clock, Redactor& redact, bool force_token) {
   std::string type = GetString(auth, "type", "none");
   if (type == "none" || type.empty()) return std::nullopt;
   if (type == "basic") {
@@ -449,7 +469,7 @@ std::optional<ActionOutcome> ApplyAuth(const Json& auth, Call& call, Client& cli
       SetHeader(call.headers, name, GetString(auth, "value"));
     }
   } else if (type == "oauth2_client_credentials" || type == "oauth2_code") {
-    auto token = OAuthToken(auth, client, clock, redact, force_token);
+    auto token = OAuthToken(auth, connection_id, client, clock, redact, force_token);
     if (auto* o = std::get_if<ActionOutcome>(&token)) return std::move(*o);
     SetHeader(call.headers, "Authorization", "Bearer " + std::get<std::string>(token));
   } else {
@@ -685,7 +705,7 @@ class RequestAction : public Action {
     bool oauth = type == "oauth2_client_credentials" || type == "oauth2_code";
     for (int attempt = 0;; ++attempt) {
       Call call = base;
-      if (auto failed = ApplyAuth(auth, call, client, ctx.clock, redact, attempt > 0)) return std::move(*failed);
+      if (auto failed = ApplyAuth(auth, ctx.connection ? ctx.connection->id : std::string(), call, client, ctx.clock, redact, attempt > 0)) return std::move(*failed);
       auto got = client.Perform(call);
       if (oauth && attempt == 0 && std::holds_alternative<Response>(got) && std::get<Response>(got).status == 401) {
         Tokens().Drop(TokenKey(auth));
@@ -745,12 +765,12 @@ ConnectionTestResult TestHttp(const Connection& c, Clock& clock, const Connector
     std::string type = GetString(c.auth, "type");
     if (type != "oauth2_client_credentials" && (type != "oauth2_code" || GetString(c.auth, "refresh_token").empty()))
       return {true, "nothing to check: the connection has no base_url"};
-    auto token = OAuthToken(c.auth, client, clock, redact, true);
+    auto token = OAuthToken(c.auth, c.id, client, clock, redact, true);
     if (auto* o = std::get_if<ActionOutcome>(&token)) return {false, o->error->message};
     return {true, "got an access token from " + GetString(c.auth, "token_url")};
   }
   for (auto& [k, v] : settings.headers.items()) SetHeader(call.headers, k, ScalarText(v));
-  if (auto failed = ApplyAuth(c.auth, call, client, clock, redact, true)) return {false, failed->error->message};
+  if (auto failed = ApplyAuth(c.auth, c.id, call, client, clock, redact, true)) return {false, failed->error->message};
   auto got = client.Perform(call);
   if (auto* o = std::get_if<ActionOutcome>(&got)) return {false, o->error->message};
   auto& r = std::get<Response>(got);
@@ -834,6 +854,11 @@ ConnectorSpec HttpConnectorSpec() {
                 "With pagination, body is every page's items in order and pages the number of requests.",
                 {}}};
   return s;
+}
+
+void SetRotatedTokenSink(std::function<void(const RotatedTokens&)> sink) {
+  std::lock_guard<std::mutex> g(sink_mu);
+  RotatedSink() = std::move(sink);
 }
 
 void RegisterHttp(ActionCatalog& catalog) {
