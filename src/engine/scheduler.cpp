@@ -364,11 +364,10 @@ class Scheduler::Impl {
   void Loop() {
     started_at_ = clock_.Now();
     LoadAll(true);
-#if defined(__GLIBC__)
-    // Reading every flow's document is the scheduler's one big transient
-    // allocation; give what it freed back to the system.
-    malloc_trim(0);
-#endif
+    // The load is the scheduler's one big transient allocation; what it freed
+    // goes back to the system once nothing is due (trimming takes a while at
+    // 100,000 schedules, and fires that fell due meanwhile would wait for it).
+    bool trim_after_load = true;
     auto rescan_after = [this] {
       // Without rescans, wake once an hour anyway (a bounded wait is safe on every clock).
       return clock_.Now() + (options_.rescan_interval > Millis(0) ? options_.rescan_interval : Millis(3'600'000));
@@ -396,6 +395,15 @@ class Scheduler::Impl {
         continue;
       }
       if (FireDueLocked(lock, now)) continue;
+#if defined(__GLIBC__)
+      if (trim_after_load) {
+        trim_after_load = false;
+        lock.unlock();
+        malloc_trim(0);
+        lock.lock();
+        continue;
+      }
+#endif
       if (poke_) {
         poke_ = false;
         ++idle_passes_;
