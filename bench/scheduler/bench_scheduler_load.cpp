@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -113,12 +114,15 @@ int main(int argc, char** argv) {
   std::vector<int64_t> steady_lags;  // ms, of the fires due after the load: steady state
   std::atomic<int64_t> steady_from_ms{INT64_MAX};
   std::map<int64_t, int64_t> worst_by_second;  // the last fire's lag of each second's fires, ms
+  const bool trace_slices = std::getenv("WEFT_BENCH_SECONDS") != nullptr;
+  std::map<int64_t, std::set<int64_t>> slices;  // per second, the lags at which its commits landed
   lags.reserve(static_cast<size_t>(flows * (minutes + 1)));
   steady_lags.reserve(static_cast<size_t>(flows * (minutes + 1)));
   SchedulerOptions so;
   so.on_fire = [&](const ScheduleFire& f, TimePoint committed) {
     std::lock_guard<std::mutex> g(mu);
     lags.push_back((committed - f.scheduled_for).count());
+    if (trace_slices) slices[ToUnixMs(f.scheduled_for) / 1000].insert((committed - f.scheduled_for).count());
     int64_t& worst = worst_by_second[ToUnixMs(f.scheduled_for) / 1000];
     worst = std::max<int64_t>(worst, (committed - f.scheduled_for).count());
     if (ToUnixMs(f.scheduled_for) > steady_from_ms.load()) steady_lags.push_back((committed - f.scheduled_for).count());
@@ -190,7 +194,12 @@ int main(int argc, char** argv) {
     std::vector<int64_t> worst;
     for (const auto& [second, ms] : worst_by_second) worst.push_back(ms);
     if (std::getenv("WEFT_BENCH_SECONDS"))
-      for (const auto& [second, ms] : worst_by_second) std::printf("  second %lld: last fire %lld ms\n", (long long)(second - worst_by_second.begin()->first), (long long)ms);
+      for (const auto& [second, ms] : worst_by_second) {
+        std::printf("  second %lld: last fire %lld ms; commits at", (long long)(second - worst_by_second.begin()->first),
+                    (long long)ms);
+        for (int64_t at : slices[second]) std::printf(" %lld", (long long)at);
+        std::printf("\n");
+      }
     std::sort(worst.begin(), worst.end());
     std::printf("seconds with fires %zu; the last fire of a second lags p50 %lld ms, p90 %lld ms, max %lld ms\n",
                 worst.size(), (long long)pct_of(worst, 0.5), (long long)pct_of(worst, 0.9),
