@@ -86,7 +86,7 @@ test('connections: create an http connection, test it, refuse to delete it while
     await expect(page.locator(`#step-${stepId}-connection`)).toHaveValue('billing-api');
     await page.locator(`#step-${stepId}-url`).fill('/invoices');
     await page.getByTestId('save-flow').click();
-    await page.waitForURL(/\/flows\/[^/]+$/);
+    await page.waitForURL((u) => /^\/flows\/[^/]+$/.test(u.pathname) && u.pathname !== '/flows/new'); // the save's redirect, not /flows/new
     const flowId = page.url().split('/').pop();
     const flow = await server.api('GET', `/flows/${flowId}`);
     assert.equal(flow.body.steps[0].connection, 'billing-api');

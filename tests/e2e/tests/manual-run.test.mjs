@@ -37,7 +37,7 @@ test('manual flow: Run button streams the run live', async (t) => {
     await expect(page.getByTestId('step-card')).toHaveCount(3);
 
     await page.keyboard.press('Control+s');
-    await page.waitForURL(/\/flows\/[^/]+$/);
+    await page.waitForURL((u) => /^\/flows\/[^/]+$/.test(u.pathname) && u.pathname !== '/flows/new'); // the save's redirect, not /flows/new
     await expect(page.getByTestId('unsaved-indicator')).toHaveCount(0);
 
     await page.getByTestId('run-flow').click();

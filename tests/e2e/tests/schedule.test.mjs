@@ -73,7 +73,7 @@ test('schedule card: Predefined, One-Time, Custom and Advanced each preview; cro
 
     // Save, activate: the flow list shows the next run in the schedule's zone.
     await page.getByTestId('save-flow').click();
-    await page.waitForURL(/\/flows\/[^/]+$/);
+    await page.waitForURL((u) => /^\/flows\/[^/]+$/.test(u.pathname) && u.pathname !== '/flows/new'); // the save's redirect, not /flows/new
     const toggle = page.getByTestId('editor-active-toggle');
     await toggle.click();
     await expect(toggle).toHaveAttribute('aria-checked', 'true');

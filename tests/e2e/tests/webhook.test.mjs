@@ -33,7 +33,7 @@ test('webhook flow: editor → save → copy URL → activate → POST → Proce
     await page.locator(`#step-${stepId}-value`).fill('{{ trigger.body.order }}');
 
     await page.getByTestId('save-flow').click();
-    await page.waitForURL(/\/flows\/[^/]+$/);
+    await page.waitForURL((u) => /^\/flows\/[^/]+$/.test(u.pathname) && u.pathname !== '/flows/new'); // the save's redirect, not /flows/new
     await page.getByTestId('trigger-card').click();
     const urlBox = page.getByTestId('webhook-url');
     await expect(urlBox).toContainText('/hooks/');
