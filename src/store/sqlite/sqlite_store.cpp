@@ -65,7 +65,7 @@ namespace {
   "claimed_by = '' AND not_before IS NOT NULL "                                                 \
   "UNION ALL SELECT id, created_at, status FROM runs WHERE status IN ('queued', 'running') AND " \
   "claimed_by <> '')"
-#define FINISHED_STATUS "status IN ('succeeded', 'failed', 'cancelled', 'skipped')"
+#define FINISHED_STATUS "status NOT IN ('queued', 'running')"  // migration 0009
 
 constexpr const char* kUnfinished = "status IN ('queued', 'running')";
 
@@ -2069,8 +2069,6 @@ Result<int64_t> SqliteStore::PruneSessions(TimePoint idle_before, TimePoint now)
 
 // ---- retention (issue 10) ------------------------------------------------------------
 
-#define FINISHED "status IN ('succeeded', 'failed', 'cancelled', 'skipped')"
-
 Result<int64_t> SqliteStore::PruneRuns(const RunPrune& p, int max_rows) {
   if (max_rows <= 0) max_rows = 500;
   // Failed runs are judged by failed_before, the others by before; the range
@@ -2084,7 +2082,7 @@ Result<int64_t> SqliteStore::PruneRuns(const RunPrune& p, int max_rows) {
       // INDEXED BY: left to itself the planner reads runs_by_status and sorts
       // every finished run for each batch.
       std::string sql = std::string("DELETE FROM runs WHERE id IN (SELECT id FROM runs INDEXED BY ") +
-                        (p.flow_id.empty() ? "runs_finished" : "runs_flow_finished") + " WHERE " FINISHED
+                        (p.flow_id.empty() ? "runs_finished" : "runs_flow_finished") + " WHERE " FINISHED_STATUS
                         " AND finished_at < :top AND (CASE WHEN status = 'failed' THEN finished_at < :failed_before "
                         "ELSE finished_at < :before END)";
       sql += p.flow_id.empty() ? " AND flow_id NOT IN (SELECT value FROM json_each(:except))"
@@ -2100,7 +2098,7 @@ Result<int64_t> SqliteStore::PruneRuns(const RunPrune& p, int max_rows) {
     if (!p.flow_id.empty() && p.keep > 0 && deleted < max_rows) {
       Stmt s(c,
              "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, status, finished_at FROM runs "
-             "WHERE flow_id = :flow_id AND " FINISHED " ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET :keep) "
+             "WHERE flow_id = :flow_id AND " FINISHED_STATUS " ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET :keep) "
              "WHERE status <> 'failed' OR ifnull(finished_at, 0) < :failed_before LIMIT :max)");
       s.Text(":flow_id", p.flow_id).Int(":keep", p.keep).Time(":failed_before", p.failed_before);
       s.Int(":max", max_rows - deleted).Run();
