@@ -1,4 +1,5 @@
 #include "core/model.h"
+#include "core/store.h"
 
 #include <array>
 #include <utility>
@@ -58,5 +59,12 @@ bool IsTerminal(RunStatus s) {
 bool IsTerminal(StepStatus s) {
   return s == StepStatus::kSucceeded || s == StepStatus::kFailed || s == StepStatus::kSkipped;
 }
+
+namespace {
+thread_local WritePriority thread_write_priority = WritePriority::kNormal;
+}  // namespace
+
+void SetThreadWritePriority(WritePriority priority) { thread_write_priority = priority; }
+WritePriority ThreadWritePriority() { return thread_write_priority; }
 
 }  // namespace weft

@@ -64,6 +64,15 @@ struct WebhookRecorded {
   std::optional<Delivery> delivery;  // as stored
 };
 
+// Write priority of the calling thread. Engine workers mark theirs
+// kBackground: while a store's writer is saturated, their writes (claims,
+// step results) wait behind the writes that take in new work (webhooks,
+// schedule fires, API calls), for a bounded time, so a burst is taken in
+// first and run right after. A store may ignore it.
+enum class WritePriority { kNormal, kBackground };
+void SetThreadWritePriority(WritePriority priority);
+WritePriority ThreadWritePriority();
+
 // The answer of Store's access-control defaults (test doubles keep no users).
 inline Unexpected NoAuth() { return Fail(ErrorCode::kUnavailable, "this store keeps no users"); }
 

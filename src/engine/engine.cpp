@@ -66,6 +66,7 @@ class Engine::Impl {
   // claiming no more than that keeps a busy node from holding runs that
   // another node could start.
   void WorkerLoop() {
+    SetThreadWritePriority(WritePriority::kBackground);  // taking in work goes first (core/store.h)
     {
       std::lock_guard<std::mutex> g(mu_);
       ++active_workers_;

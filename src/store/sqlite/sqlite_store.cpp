@@ -394,13 +394,24 @@ struct SqliteStore::Impl {
     std::function<void(const Error&)> abort;  // its commit failed: replaces the result
     bool wrote = false;                       // body succeeded
     bool done = false;                        // committed, or failed for good
+    bool background = ThreadWritePriority() == WritePriority::kBackground;
+    std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
   };
 
   static constexpr size_t kSmallBatch = 4;  // RunWrite: fewer waiting writes than this, yield once
+  // Background writes (core/store.h: the engine's claims and step results)
+  // make way for the others. While kSaturated or more normal writes wait,
+  // the writer is the bottleneck, and background writes younger than
+  // kMaxDefer wait for a later commit: a webhook burst is taken in at the
+  // writer's full speed and run right after, and kMaxDefer keeps runs moving
+  // under sustained load.
+  static constexpr size_t kSaturated = 4;
+  static constexpr auto kMaxDefer = std::chrono::milliseconds(100);
 
   void RunWrite(WriteTask& task) {
     std::unique_lock lock(queue_mu);
     queue.push_back(&task);
+    if (!task.background) ++normal_queued;
     while (!task.done) {
       if (leading) {
         done_cv.wait(lock);
@@ -417,8 +428,7 @@ struct SqliteStore::Impl {
         std::this_thread::yield();
         lock.lock();
       }
-      std::vector<WriteTask*> batch;
-      batch.swap(queue);
+      std::vector<WriteTask*> batch = TakeBatch();
       lock.unlock();
       try {
         // One sample per transaction (a group commit is one), not per caller.
@@ -435,6 +445,26 @@ struct SqliteStore::Impl {
       leading = false;
       done_cv.notify_all();
     }
+  }
+
+  // The waiting writes the next commit runs (queue_mu held): all of them,
+  // unless the writer is saturated (see kSaturated).
+  std::vector<WriteTask*> TakeBatch() {
+    std::vector<WriteTask*> batch;
+    size_t normal = normal_queued;
+    normal_queued = 0;
+    if (normal < kSaturated || normal == queue.size()) {
+      batch.swap(queue);
+      return batch;
+    }
+    auto defer_since = std::chrono::steady_clock::now() - kMaxDefer;
+    std::vector<WriteTask*> later;
+    for (auto* t : queue) {
+      if (t->background && t->queued_at > defer_since) later.push_back(t);
+      else batch.push_back(t);
+    }
+    queue.swap(later);
+    return batch;
   }
 
   void RunBatch(const std::vector<WriteTask*>& batch) {
@@ -512,6 +542,7 @@ struct SqliteStore::Impl {
   std::condition_variable done_cv;
   std::vector<WriteTask*> queue;  // writes waiting for a leader
   bool leading = false;           // a leader is running a batch
+  size_t normal_queued = 0;       // writes in queue that are not background
 
   std::mutex pool_mu;
   std::condition_variable pool_cv;

@@ -291,5 +291,54 @@ TEST(SqliteStoreTest, BackupToAnUnwritablePlaceFails) {
   ASSERT_FALSE(r.has_value());
 }
 
+// The engine's writes (claims, step results) are background writes: while
+// the writer is saturated they wait behind the others, but never for long,
+// and with nothing else to write they are not held at all.
+TEST(SqliteStoreTest, BackgroundWritesMakeWayYetAlwaysLand) {
+  TempDir tmp;
+  auto store = MustOpen(Options(tmp.path()));
+  auto background_writes = [&](int n) {
+    std::vector<std::string> ids;
+    auto longest = std::chrono::steady_clock::duration::zero();
+    std::thread t([&] {
+      SetThreadWritePriority(WritePriority::kBackground);
+      for (int i = 0; i < n; ++i) {
+        auto start = std::chrono::steady_clock::now();
+        auto run = store->CreateRun(QueuedRun(kT0 + Millis(i)));
+        longest = std::max(longest, std::chrono::steady_clock::now() - start);
+        if (run) ids.push_back(run->id);
+      }
+    });
+    t.join();
+    return std::make_pair(ids, longest);
+  };
+
+  // Alone: 30 writes take far less than 30 deferrals (100 ms each) would.
+  auto start = std::chrono::steady_clock::now();
+  auto [alone, alone_longest] = background_writes(30);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(alone.size(), 30u);
+
+  // Under 16 threads writing as fast as they can, each still lands.
+  std::atomic<bool> stop{false};
+  std::atomic<int> normal{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 16; ++w) {
+    writers.emplace_back([&] {
+      while (!stop) {
+        if (store->CreateRun(QueuedRun(kT0 + std::chrono::hours(1)))) ++normal;
+      }
+    });
+  }
+  auto [busy, busy_longest] = background_writes(30);
+  stop = true;
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(busy.size(), 30u);
+  EXPECT_LT(busy_longest, std::chrono::seconds(2));
+  EXPECT_GT(normal.load(), 0);
+  for (const auto& id : busy) EXPECT_TRUE(store->GetRun(id, false).has_value()) << id;
+  EXPECT_EQ(*store->CountRuns(std::nullopt), 60 + normal.load());
+}
+
 }  // namespace
 }  // namespace weft
