@@ -4,6 +4,11 @@ local pad = string.rep("x", 200 - #'{"event":"asset.created","asset_id":12345,"p
 wrk.method = "POST"
 wrk.body = '{"event":"asset.created","asset_id":12345,"pad":"' .. pad .. '"}'
 wrk.headers["Content-Type"] = "application/json"
+if os.getenv("WRK_GET") then  -- run.sh's /healthz phase: weft's HTTP layer alone
+  wrk.method = "GET"
+  wrk.body = nil
+  wrk.headers["Content-Type"] = nil
+end
 
 function done(summary, latency, requests)
   local non2xx = summary.errors.status or 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Webhook throughput (issue 4): weft in accepted and sync mode against nginx
 # returning a fixed 200, with the same wrk script (16 connections, 200-byte
-# JSON body) on loopback, in one run. Usage:
+# JSON body) on loopback, in one run, and weft's GET /healthz (its HTTP layer
+# alone, no store). Usage:
 #   bench/webhook/run.sh [seconds per phase, default 10]
 # Env: WEFT (binary; default build/weft), WORKERS (weft --workers, default 4),
 #      THREADS (wrk threads, default 2), CONNECTIONS (default 16),
@@ -63,6 +64,10 @@ RUNS=$(count "SELECT COUNT(*) FROM runs WHERE flow_id='$ACC_ID';")
 DONE=$(count "SELECT COUNT(*) FROM runs WHERE flow_id='$ACC_ID' AND status='succeeded';")
 D202=$(count "SELECT COUNT(*) FROM deliveries WHERE flow_id='$ACC_ID' AND status_code=202;")
 SYNC=$(wrk_run "$SYNC_URL")
+# weft's HTTP layer alone (router, Beast, the thread per connection): GET
+# /healthz touches no store. The gap between it and the accepted phase is
+# the webhook's own work: parse, the durable commit, the runs beside it.
+HEALTH=$(WRK_GET=1 wrk_run "$BASE/healthz")
 
 # ---- nginx, the ceiling ----
 PORT=$(free_port)
@@ -99,6 +104,7 @@ echo
 printf '%-22s %12s %9s %9s %8s\n' phase "requests/s" p50_ms p99_ms non2xx
 printf '%-22s %12s %9s %9s %8s\n' "weft accepted (202)" "$acc_rps" "$(field p50_ms "$ACC")" "$(field p99_ms "$ACC")" "$acc_non"
 printf '%-22s %12s %9s %9s %8s\n' "weft sync (200)" "$(field rps "$SYNC")" "$(field p50_ms "$SYNC")" "$(field p99_ms "$SYNC")" "$(field non2xx "$SYNC")"
+printf '%-22s %12s %9s %9s %8s\n' "weft GET /healthz" "$(field rps "$HEALTH")" "$(field p50_ms "$HEALTH")" "$(field p99_ms "$HEALTH")" "$(field non2xx "$HEALTH")"
 printf '%-22s %12s %9s %9s %8s\n' "nginx fixed 200" "$ngx_rps" "$(field p50_ms "$NGX")" "$(field p99_ms "$NGX")" "$(field non2xx "$NGX")"
 echo
 echo "accepted: 202s seen by wrk $ok202; runs committed $RUNS (deliveries answered 202: $D202); succeeded $DONE"
