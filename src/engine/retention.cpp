@@ -30,6 +30,7 @@ Pruner::~Pruner() { Stop(); }
 
 void Pruner::Start() {
   thread_ = std::thread([this] {
+    SetThreadWritePriority(WritePriority::kBackground);  // pruning makes way for new work (core/store.h)
     while (Sleep(Millis(0))) {
       PruneOnce();
       if (!Sleep(options_.every)) return;
