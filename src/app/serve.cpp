@@ -9,9 +9,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -117,6 +118,23 @@ Result<Roles> ParseRoles(const std::string& list) {
   return r;
 }
 
+// --max-step-output: bytes, or a number with KiB/MiB/GiB (KB/MB/GB taken as
+// the same); nullopt when malformed or zero.
+std::optional<size_t> ParseSize(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  uint64_t scale = unit.empty() || unit == "b" ? 1
+                   : unit == "kib" || unit == "kb" || unit == "k" ? 1024
+                   : unit == "mib" || unit == "mb" || unit == "m" ? 1024 * 1024
+                   : unit == "gib" || unit == "gb" || unit == "g" ? 1024ull * 1024 * 1024 : 0;
+  if (digits == 0 || digits > 12 || scale == 0) return std::nullopt;
+  uint64_t n = std::stoull(text.substr(0, digits));
+  if (n == 0) return std::nullopt;
+  return static_cast<size_t>(n * scale);
+}
+
 // The first sealed secret stored in a connection, if any.
 const Json* FindSealed(const Json& v) {
   if (v.is_string()) return SecretBox::IsSealed(v) ? &v : nullptr;
@@ -178,11 +196,34 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   if (on_postgres && !o.db.starts_with("postgres://") && !o.db.starts_with("postgresql://"))
     return Fatal("--db must be a PostgreSQL URL (postgres://user@host/db); leave it out to use SQLite in --data");
 
-  SystemClock clock;
-  // Only app names the concrete stores; everyone below sees a Store&.
-  std::unique_ptr<Store> store_holder;
-  PostgresStore* pg_store = nullptr;
-  PostgresOptions pg_options;
+  // Every flag that can be checked without the store is checked here, before
+  // the data dir or the database is touched: a refused start leaves nothing
+  // behind (no data dir, no database file, no secret key).
+  auto lease = ParseDuration(o.lease);
+  if (!lease || *lease < Millis(1000)) return Fatal("--lease must be a duration of at least 1s, such as 30s");
+  auto max_step_output = ParseSize(o.max_step_output);
+  if (!max_step_output) return Fatal("--max-step-output must be a size such as 4MiB, 512KiB or 1000000 (bytes)");
+  auto retain = ParseDuration(o.retain_deliveries);
+  if (!retain) return Fatal("--retain-deliveries must be a duration such as 7d");
+  if (o.retain_deliveries_count < 1) return Fatal("--retain-deliveries-count must be at least 1");
+  // Retention of runs (issue 10): on the nodes with the scheduler role.
+  RetentionOptions retention;
+  auto off_or_duration = [](const std::string& text, std::optional<Millis>* out) {
+    if (text == "off" || text == "never") return true;
+    auto d = ParseDuration(text);
+    if (!d || d->count() <= 0) return false;
+    *out = *d;
+    return true;
+  };
+  if (!off_or_duration(o.retain_runs, &retention.runs))
+    return Fatal("--retain-runs must be a duration such as 30d, or off");
+  if (!o.retain_failed_runs.empty() && !off_or_duration(o.retain_failed_runs, &retention.failed_runs))
+    return Fatal("--retain-failed-runs must be a duration such as 90d, or off");
+  auto retention_every = ParseDuration(o.retention_interval);
+  if (!retention_every || *retention_every < Millis(100))
+    return Fatal("--retention-interval must be a duration of at least 100ms, such as 1m");
+  retention.every = *retention_every;
+  retention.keep = o.retain_runs_count;
   if (on_postgres) {
     // Every node must seal and open secrets with one key: there is no shared
     // data dir to keep a key file in.
@@ -190,6 +231,23 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
     if (!key || !*key)
       return Fatal("--db postgres://... needs WEFT_SECRET_KEY (64 hex characters), the same on every node: "
                    "it encrypts connection secrets in the shared database (e.g. `openssl rand -hex 32`)");
+    if (auto box = SecretBox::FromHex(key); !box) return Fatal("WEFT_SECRET_KEY: " + box.error().message);
+  }
+  // Binding checks --listen as well: its form, and that the address is free.
+  // Nothing is served (or accepted) until Serve, below.
+  server::ServerOptions server_options;
+  server_options.listen = o.listen;
+  server_options.ui_dir = roles->api ? ResolveUiDir(o.ui_dir, argv0) : "";  // the UI needs the API
+  auto server = server::Server::Bind(server_options);
+  if (!server) return Fatal("--listen: " + server.error().message);
+  std::string address = (*server)->address();
+
+  SystemClock clock;
+  // Only app names the concrete stores; everyone below sees a Store&.
+  std::unique_ptr<Store> store_holder;
+  PostgresStore* pg_store = nullptr;
+  PostgresOptions pg_options;
+  if (on_postgres) {
     pg_options.url = o.db;
     pg_options.clock = &clock;
     pg_options.pool_size = std::max(8, o.workers + 6);  // workers plus the API, webhooks and scheduler
@@ -243,13 +301,6 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   connectors::RegisterSqlite(catalog);
   ChangeHub hub;
 
-  server::ServerOptions server_options;
-  server_options.listen = o.listen;
-  server_options.ui_dir = roles->api ? ResolveUiDir(o.ui_dir, argv0) : "";  // the UI needs the API
-  auto server = server::Server::Bind(server_options);
-  if (!server) return Fatal(server.error().message);
-  std::string address = (*server)->address();
-
   FlowServiceOptions flow_options;
   flow_options.public_url = o.public_url.empty() ? "http://" + address : o.public_url;
   while (flow_options.public_url.ends_with("/")) flow_options.public_url.pop_back();
@@ -277,28 +328,12 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   engine_options.resolve_connection = [&connections](const std::string& name) {
     return connections.Resolve(name);
   };
-  auto lease = ParseDuration(o.lease);
-  if (!lease || *lease < Millis(1000)) return Fatal("--lease must be a duration of at least 1s, such as 30s");
   engine_options.lease = *lease;
   engine_options.node_id = "node-" + RandomToken(48);
   // Issue 10: failure alerts, payload cap, back-pressure.
   engine_options.public_url = flow_options.public_url;
   engine_options.default_error_flow = o.error_flow;
-  {
-    // A size: bytes, or a number with KiB/MiB/GiB (KB/MB/GB taken as the same).
-    std::string text = o.max_step_output;
-    size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    std::string unit = text.substr(digits);
-    for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    uint64_t scale = unit.empty() || unit == "b" ? 1
-                     : unit == "kib" || unit == "kb" || unit == "k" ? 1024
-                     : unit == "mib" || unit == "mb" || unit == "m" ? 1024 * 1024
-                     : unit == "gib" || unit == "gb" || unit == "g" ? 1024ull * 1024 * 1024 : 0;
-    if (digits == 0 || digits > 12 || scale == 0 || std::stoull(text.substr(0, digits)) == 0)
-      return Fatal("--max-step-output must be a size such as 4MiB, 512KiB or 1000000 (bytes)");
-    engine_options.max_step_output = static_cast<size_t>(std::stoull(text.substr(0, digits)) * scale);
-  }
+  engine_options.max_step_output = *max_step_output;
   runs.SetMaxQueued(o.max_queued);
   // Several nodes: NOTIFY carries "run queued" and "flow changed" between
   // them (polling stays the fallback); started before anything can change.
@@ -331,9 +366,6 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   }
 
   server::hooks::WebhookOptions hook_options;
-  auto retain = ParseDuration(o.retain_deliveries);
-  if (!retain) return Fatal("--retain-deliveries must be a duration such as 7d");
-  if (o.retain_deliveries_count < 1) return Fatal("--retain-deliveries-count must be at least 1");
   hook_options.retain_age = *retain;
   hook_options.retain_count = o.retain_deliveries_count;
   hook_options.secrets = &*secrets;
@@ -341,24 +373,6 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   runs.SetWebhookReplay([&hooks](const Flow& flow) { return hooks.ReplayTrigger(flow); });
   hooks.Start();
 
-  // Retention of runs (issue 10): on the nodes with the scheduler role.
-  RetentionOptions retention;
-  auto off_or_duration = [](const std::string& text, std::optional<Millis>* out) {
-    if (text == "off" || text == "never") return true;
-    auto d = ParseDuration(text);
-    if (!d || d->count() <= 0) return false;
-    *out = *d;
-    return true;
-  };
-  if (!off_or_duration(o.retain_runs, &retention.runs))
-    return Fatal("--retain-runs must be a duration such as 30d, or off");
-  if (!o.retain_failed_runs.empty() && !off_or_duration(o.retain_failed_runs, &retention.failed_runs))
-    return Fatal("--retain-failed-runs must be a duration such as 90d, or off");
-  auto retention_every = ParseDuration(o.retention_interval);
-  if (!retention_every || *retention_every < Millis(100))
-    return Fatal("--retention-interval must be a duration of at least 100ms, such as 1m");
-  retention.every = *retention_every;
-  retention.keep = o.retain_runs_count;
   std::unique_ptr<Pruner> pruner;
   if (roles->scheduler) {
     pruner = std::make_unique<Pruner>(store, clock, retention);

@@ -278,6 +278,16 @@ class Store {
     }
     return out;
   }
+  // Read only: the run id recorded for `key` of the flow since `since`, or
+  // nullopt. A hint ahead of RecordWebhook (the webhook receiver asks it only
+  // when the run queue is full, to answer a repeat rather than 429); the key
+  // may be taken or pruned in between, so RecordWebhook stays the authority.
+  // The default, for test doubles, knows no keys; both real stores override it.
+  virtual Result<std::optional<std::string>> FindWebhookKey(const std::string& flow_id, const std::string& key,
+                                                           TimePoint since) {
+    (void)flow_id, (void)key, (void)since;
+    return std::optional<std::string>{};
+  }
   // Retention, in batches of at most `max_rows` rows each: deletes deliveries
   // of `flow_id` ("" for every flow) received before `before`, and, for one
   // flow with `keep` > 0, those beyond its newest `keep`; and idempotency keys

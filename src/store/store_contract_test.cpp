@@ -1155,6 +1155,29 @@ TEST_P(StoreContractTest, RecordWebhookStoresRunKeyAndDeliveryTogether) {
   EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 3);
 }
 
+TEST_P(StoreContractTest, FindWebhookKeyAnswersTheFirstRunOfAFreshKeyAndWritesNothing) {
+  EXPECT_EQ(Must(store().FindWebhookKey("f", "evt_1", At(0))), std::nullopt);
+  WebhookRecord r;
+  r.run = NewRun("f", At(5));
+  r.idempotency_key = "evt_1";
+  r.keys_since = At(0);
+  WebhookRecorded first = Must(store().RecordWebhook(r));
+  ASSERT_TRUE(first.run);
+
+  EXPECT_EQ(Must(store().FindWebhookKey("f", "evt_1", At(5))), first.run->id);
+  EXPECT_EQ(Must(store().FindWebhookKey("f", "evt_1", At(0))), first.run->id);
+  // Recorded before `since`: forgotten, as RecordWebhook would take it again.
+  EXPECT_EQ(Must(store().FindWebhookKey("f", "evt_1", At(6))), std::nullopt);
+  // Keys are per flow, and a key is matched whole.
+  EXPECT_EQ(Must(store().FindWebhookKey("g", "evt_1", At(0))), std::nullopt);
+  EXPECT_EQ(Must(store().FindWebhookKey("f", "evt_", At(0))), std::nullopt);
+  EXPECT_EQ(Must(store().FindWebhookKey("f", "", At(0))), std::nullopt);
+  // A read only: the key still makes the next request a repeat of the first run.
+  r.run = NewRun("f", At(6));
+  EXPECT_EQ(Must(store().RecordWebhook(r)).duplicate_of, first.run->id);
+  EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 1);
+}
+
 TEST_P(StoreContractTest, RecordWebhookConcurrentDuplicatesStartOneRun) {
   std::atomic<int> started{0};
   std::set<std::string> answered;

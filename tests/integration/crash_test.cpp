@@ -1,7 +1,12 @@
 // Durability and process life: kill -9 in the middle of runs, restart on the
 // same data dir, graceful SIGTERM, and refusing a data dir already in use.
+#include <stdlib.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "harness.h"
 
@@ -94,16 +99,37 @@ TEST(CrashTest, ASecondServerOnTheSameDataDirIsRefused) {
   EXPECT_EQ(server.api().Get("/healthz").status, 200);
 }
 
+// A start refused for a flag also leaves nothing behind: the data dir (its
+// database, its secret key) is not created before the flags are checked.
 TEST(CrashTest, BadFlagsExitWithAClearMessage) {
-  auto r = RunWeft({"serve", "--workers", "zero"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("--workers"), std::string::npos) << r.output;
-  r = RunWeft({"serve", "--listen", "nonsense", "--data", "/tmp/weft-itest-never"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("nonsense"), std::string::npos) << r.output;
-  r = RunWeft({"serve", "--timezone", "Mars/Olympus", "--data", "/tmp/weft-itest-never"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("Mars/Olympus"), std::string::npos) << r.output;
+  std::string tmpl = (std::filesystem::temp_directory_path() / "weft-itest-flags-XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string data = tmpl + "/data";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"--workers", "zero"}, "--workers"},
+      {{"--listen", "nonsense"}, "nonsense"},
+      {{"--listen", "127.0.0.1:99999"}, "99999"},
+      {{"--listen", "not-an-ip:0"}, "not-an-ip"},
+      {{"--timezone", "Mars/Olympus"}, "Mars/Olympus"},
+      {{"--lease", "10ms"}, "--lease"},
+      {{"--max-step-output", "lots"}, "--max-step-output"},
+      {{"--retain-deliveries", "soon"}, "--retain-deliveries"},
+      {{"--retain-runs", "forever"}, "--retain-runs"},
+      {{"--retention-interval", "1ms"}, "--retention-interval"},
+  };
+  for (const auto& [flags, named] : refused) {
+    std::vector<std::string> args = {"serve", "--data", data};
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto r = RunWeft(args, 20s);
+    EXPECT_NE(r.exit_code, 0) << flags[0] << " " << flags[1] << ": " << r.output;
+    EXPECT_NE(r.output.find(named), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("listening on"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(data)) << flags[0] << " " << flags[1] << " created " << data;
+    std::error_code ec;
+    std::filesystem::remove_all(data, ec);  // so one failure does not hide the next flag's
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(tmpl, ec);
 }
 
 }  // namespace

@@ -3,9 +3,12 @@
 // settings.timeout, --max-queued) and retention (--retain-runs,
 // settings.retention).
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "harness.h"
 
@@ -177,6 +180,68 @@ TEST(OperationsLimitsTest, MaxQueuedAnswers429AndEveryAcceptedRequestRuns) {
   for (const auto& id : accepted) EXPECT_EQ(WaitRunFinished(api, id, 60s)["status"], "succeeded") << id;
   // Once drained, requests are accepted again.
   EXPECT_EQ(api.PostRaw(path, "{}", "application/json").status, 202);
+}
+
+// A full queue refuses only what would start a run: a repeated idempotency
+// key starts nothing, so it is answered as any repeat, with the first run.
+TEST(OperationsLimitsTest, MaxQueuedStillAnswersARepeatedKeyWithItsFirstRun) {
+  // No workers: what is queued stays queued, so the queue surely fills.
+  WeftServer server({"--max-queued", "3", "--roles", "api,webhooks"});
+  const Client& api = server.api();
+  Json flow = CreateFlow(api, Doc(UniqueName("full-queue"),
+                                  Json::array({Step("echo", "data.set", {{"value", "{{ trigger.body.i }}"}})}),
+                                  Json::object(), Json{{"type", "webhook"}}));
+  const std::string flow_id = flow["id"];
+  ASSERT_EQ(api.Post("/api/v1/flows/" + flow_id + "/activate").status, 200);
+  const std::string url = flow["webhook_url"];
+  const std::string path = url.substr(url.find("/hooks/"));
+  auto send = [&](int i, const std::string& key_header) {
+    std::vector<std::string> headers = {"Content-Type: application/json"};
+    if (!key_header.empty()) headers.push_back(key_header);
+    return api.Request("POST", path, Json{{"i", i}}.dump(), headers);
+  };
+
+  // New keys (both header names) until the queue is full.
+  std::vector<std::pair<std::string, std::string>> accepted;  // key header, run id
+  HttpResult refused;
+  for (int i = 0; i < 20 && refused.status == 0; ++i) {
+    std::string header = (i % 2 ? "webhook-id: evt-" : "Idempotency-Key: evt-") + std::to_string(i);
+    auto r = send(i, header);
+    if (r.status == 202) accepted.emplace_back(header, r.json.value("run_id", ""));
+    else refused = r;
+  }
+  ASSERT_EQ(refused.status, 429) << refused.body;
+  ASSERT_FALSE(accepted.empty());
+
+  // Every accepted key again, the queue still full: its first run, no new one.
+  for (const auto& [header, run_id] : accepted) {
+    auto again = send(-1, header);
+    EXPECT_EQ(again.status, 202) << header << ": " << again.body;
+    EXPECT_EQ(again.json.value("run_id", ""), run_id) << header;
+    EXPECT_EQ(again.Header("idempotent-replayed"), "true") << header;
+  }
+  // A new key, or none, would start a run: refused.
+  auto fresh = send(100, "Idempotency-Key: evt-new");
+  EXPECT_EQ(fresh.status, 429) << fresh.body;
+  EXPECT_FALSE(fresh.Header("retry-after").empty());
+  EXPECT_EQ(send(101, "").status, 429);
+  // The key the full queue refused was not recorded: it is refused again.
+  EXPECT_EQ(send(102, "Idempotency-Key: evt-" + std::to_string(accepted.size())).status, 429);
+
+  Json runs = RunsOf(api, flow_id);
+  EXPECT_EQ(runs.size(), accepted.size()) << runs.dump();
+  // The deliveries say the same: each repeat points at its first run.
+  auto listed = api.Get("/api/v1/deliveries?limit=100&flow_id=" + flow_id);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  std::map<std::string, int> answered_per_run;
+  int refused_deliveries = 0;
+  for (const auto& d : listed.json["deliveries"]) {
+    if (d["status_code"] == 429) ++refused_deliveries;
+    else if (d["status_code"] == 202) ++answered_per_run[d.value("run_id", "")];
+  }
+  EXPECT_EQ(refused_deliveries, 4) << listed.body;
+  ASSERT_EQ(answered_per_run.size(), accepted.size()) << listed.body;
+  for (const auto& [header, run_id] : accepted) EXPECT_EQ(answered_per_run[run_id], 2) << header;
 }
 
 TEST(OperationsLimitsTest, ARunPastItsTimeoutFailsAndItsStepIsCancelled) {

@@ -297,12 +297,28 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
     return ErrorResponse(body.error());
   }
 
+  std::string key;
+  if (const std::string* h = req.Header("webhook-id")) key = *h;
+  else if (const std::string* h = req.Header("idempotency-key")) key = *h;
+  const TimePoint keys_since = now - options_.idempotency_window;
   if (auto admitted = runs_.Admit(); !admitted) {  // --max-queued: nothing acknowledged is dropped
-    delivery.status_code = 429;
-    Record(std::move(delivery));
-    HttpResponse res = ErrorResponse(admitted.error());
-    res.headers.emplace_back("Retry-After", std::to_string(RunService::kRetryAfterSeconds));
-    return res;
+    // A repeat starts no run, so a full queue is no reason to refuse it: it
+    // gets the answer of any repeat (below, from RecordWebhook, which stays
+    // the authority). The key is read ahead only here, when the queue is
+    // full, so accepted requests pay no extra read. (Should the key pass its
+    // 24 h in between, that one run goes past the limit.)
+    bool repeat = false;
+    if (!key.empty()) {
+      auto first = store_.FindWebhookKey(e->flow.id, key, keys_since);
+      repeat = first && first->has_value();
+    }
+    if (!repeat) {
+      delivery.status_code = 429;
+      Record(std::move(delivery));
+      HttpResponse res = ErrorResponse(admitted.error());
+      res.headers.emplace_back("Retry-After", std::to_string(RunService::kRetryAfterSeconds));
+      return res;
+    }
   }
 
   Run run;
@@ -325,9 +341,8 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
 
   WebhookRecord record;
   record.run = std::move(run);
-  if (const std::string* key = req.Header("webhook-id")) record.idempotency_key = *key;
-  else if (const std::string* key = req.Header("idempotency-key")) record.idempotency_key = *key;
-  record.keys_since = now - options_.idempotency_window;
+  record.idempotency_key = std::move(key);
+  record.keys_since = keys_since;
   if (!config.sync) {
     delivery.status_code = 202;
     record.delivery = std::move(delivery);  // accepted mode records it here and needs it no more

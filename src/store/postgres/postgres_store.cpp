@@ -1568,6 +1568,18 @@ Result<WebhookRecorded> PostgresStore::RecordWebhook(const WebhookRecord& r) {
   });
 }
 
+Result<std::optional<std::string>> PostgresStore::FindWebhookKey(const std::string& flow_id,
+                                                                 const std::string& key,
+                                                                 TimePoint since) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::optional<std::string>> {
+    Rows rows = c.Exec(
+        "SELECT run_id FROM webhook_keys WHERE flow_id = $1 AND key = $2 AND created_at >= $3",
+        Params().Text(flow_id).Text(key).Time(since));
+    if (rows.empty()) return std::optional<std::string>{};
+    return std::optional<std::string>(rows.Text(0, 0));
+  });
+}
+
 Result<int64_t> PostgresStore::PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                                 TimePoint keys_before, int max_rows) {
   if (max_rows <= 0) max_rows = 500;

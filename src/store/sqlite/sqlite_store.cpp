@@ -1835,6 +1835,16 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
   });
 }
 
+Result<std::optional<std::string>> SqliteStore::FindWebhookKey(const std::string& flow_id, const std::string& key,
+                                                              TimePoint since) {
+  return impl_->Read([&](Conn& c) -> Result<std::optional<std::string>> {
+    Stmt q(c, "SELECT run_id FROM webhook_keys WHERE flow_id = :flow_id AND key = :key AND created_at >= :since");
+    q.Text(":flow_id", flow_id).Text(":key", key).Time(":since", since);
+    if (!q.Step()) return std::optional<std::string>{};
+    return std::optional<std::string>(q.ColText(0));
+  });
+}
+
 Result<int64_t> SqliteStore::PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                               TimePoint keys_before, int max_rows) {
   if (max_rows <= 0) max_rows = 500;

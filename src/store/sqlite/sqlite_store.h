@@ -113,6 +113,8 @@ class SqliteStore : public Store {
   Result<Delivery> GetDelivery(const std::string& id) override;
   Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) override;
   Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) override;
+  Result<std::optional<std::string>> FindWebhookKey(const std::string& flow_id, const std::string& key,
+                                                   TimePoint since) override;
   Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                    TimePoint keys_before, int max_rows) override;
   Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
