@@ -157,7 +157,11 @@ Json Stmt::ColJson(int col) {
   return std::move(*j);
 }
 
-WriteTxn::WriteTxn(Conn& conn) : conn_(conn), nested_(!sqlite3_get_autocommit(conn.db())) {
+WriteTxn::WriteTxn(Conn& conn, Nested nested) : conn_(conn), nested_(!sqlite3_get_autocommit(conn.db())) {
+  if (nested_ && nested == kNoSavepoint) {
+    open_ = false;  // the enclosing transaction (a group commit) is all there is
+    return;
+  }
   Stmt(conn, nested_ ? "SAVEPOINT weft_write" : "BEGIN IMMEDIATE").Run();
 }
 
@@ -168,6 +172,7 @@ WriteTxn::~WriteTxn() {
 }
 
 void WriteTxn::Commit() {
+  if (!open_) return;
   Stmt(conn_, nested_ ? "RELEASE weft_write" : "COMMIT").Run();
   open_ = false;
 }

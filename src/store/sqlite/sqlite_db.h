@@ -101,9 +101,14 @@ class Stmt {
 
 // BEGIN IMMEDIATE on construction (a SAVEPOINT when the connection is
 // already in a transaction, as in a group commit); rolls back unless Commit().
+// kNoSavepoint: inside a transaction it does nothing. For the store's
+// unguarded writes (SqliteStore::Impl::WriteUnguarded), where a write that
+// fails halfway rolls back its whole group commit instead: a savepoint copies
+// every page the write touches into SQLite's sub-journal first.
 class WriteTxn {
  public:
-  explicit WriteTxn(Conn& conn);
+  enum Nested { kSavepoint, kNoSavepoint };
+  explicit WriteTxn(Conn& conn, Nested nested = kSavepoint);
   ~WriteTxn();
   void Commit();
 

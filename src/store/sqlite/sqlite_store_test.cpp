@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "store/store_contract_test.h"
@@ -338,6 +339,55 @@ TEST(SqliteStoreTest, BackgroundWritesMakeWayYetAlwaysLand) {
   EXPECT_GT(normal.load(), 0);
   for (const auto& id : busy) EXPECT_TRUE(store->GetRun(id, false).has_value()) << id;
   EXPECT_EQ(*store->CountRuns(std::nullopt), 60 + normal.load());
+}
+
+// RecordWebhook has no savepoint of its own inside a group commit. Should it
+// fail after its run is inserted (here: its delivery's id is taken), the whole
+// commit is rolled back: no run without its delivery, and every other write
+// in that commit reports a failure rather than a success it did not get.
+TEST(SqliteStoreTest, AWebhookWriteThatFailsHalfwayLeavesNothingAndNoFalseSuccess) {
+  TempDir tmp;
+  auto store = MustOpen(Options(tmp.path()));
+  WebhookRecord first;
+  first.run = QueuedRun(kT0);
+  first.delivery = Delivery{};
+  first.delivery->flow_id = "f";
+  first.delivery->method = "POST";
+  first.delivery->status_code = 202;
+  auto recorded = store->RecordWebhook(first);
+  ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
+  const std::string taken = recorded->delivery->id;
+
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 8; ++w) {
+    writers.emplace_back([&] {
+      while (!stop) {
+        if (auto run = store->CreateRun(QueuedRun(kT0 + Millis(1)))) {
+          std::lock_guard g(mu);
+          acknowledged.push_back(run->id);
+        }
+      }
+    });
+  }
+  std::vector<std::string> failed_runs;
+  for (int i = 0; i < 200; ++i) {
+    WebhookRecord bad = first;
+    bad.run->id = "bad-run-" + std::to_string(i);
+    bad.delivery->id = taken;  // the second insert of the write fails
+    auto r = store->RecordWebhook(bad);
+    EXPECT_FALSE(r.has_value());
+    failed_runs.push_back(bad.run->id);
+  }
+  stop = true;
+  for (auto& t : writers) t.join();
+
+  for (const auto& id : failed_runs) EXPECT_FALSE(store->GetRun(id, false).has_value()) << id;
+  for (const auto& id : acknowledged) ASSERT_TRUE(store->GetRun(id, false).has_value()) << id;
+  EXPECT_EQ(*store->CountRuns(std::nullopt), static_cast<int64_t>(acknowledged.size()) + 1);
+  EXPECT_GT(acknowledged.size(), 0u);
 }
 
 }  // namespace
