@@ -382,6 +382,7 @@ class RunExecution {
     // check on to the steps inside them.
     if (PastDeadline(clock_.Now()) && step.uses != "flow.if" && step.uses != "flow.foreach") {
       if (r.status == StepStatus::kPending) return Failed(TimeoutError(), path);
+      CancelCalledRun(step, r);
       return FailStep(r, TimeoutError(), scope);
     }
 
@@ -632,8 +633,17 @@ class RunExecution {
     o.kind = Kind::kSuspended;
     o.resume_at = now + wait;
     if (step.timeout && r.started_at) o.resume_at = std::min(o.resume_at, *r.started_at + *step.timeout);
+    o.resume_at = Cap(o.resume_at);  // wake at the run's timeout, not a poll later
     o.waiting_for = child_id;
     return o;
+  }
+
+  // A flow.call step given up (the caller's settings.timeout): the run it
+  // waits for is cancelled too, as when the caller is cancelled.
+  void CancelCalledRun(const Step& step, const StepRun& r) {
+    if (step.uses != "flow.call" || !r.state.is_object() || !r.state.contains("call_run_id")) return;
+    (void)store_.RequestCancel(r.state["call_run_id"].get<std::string>());
+    hub_.RunQueued();
   }
 
   // How deep this run is in a chain of flow.call runs (0 for a run started otherwise).

@@ -267,6 +267,29 @@ TEST(OperationsLimitsTest, ARunPastItsTimeoutFailsAndItsStepIsCancelled) {
   EXPECT_LT(took, 10s);
 }
 
+// A caller past its settings.timeout while it waits in flow.call: it fails
+// with the timeout, and the run it called is cancelled rather than left running.
+TEST(OperationsLimitsTest, ACallerPastItsTimeoutCancelsTheRunItCalled) {
+  WeftServer server;
+  const Client& api = server.api();
+  Json child = CreateFlow(api, Doc(UniqueName("slow-child"), Json::array({Step("wait", "flow.delay", {{"duration", "1h"}})})));
+  Json caller = CreateFlow(api, Doc(UniqueName("impatient"),
+                                    Json::array({Step("call", "flow.call", {{"flow", child["name"]}})}),
+                                    Json{{"timeout", "2s"}}));
+  auto started = std::chrono::steady_clock::now();
+  std::string id = StartRun(api, caller["id"]);
+  Json run = WaitRunFinished(api, id, 30s);
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(run["status"], "failed") << run.dump();
+  EXPECT_EQ(run["error"]["code"], "timeout") << run.dump();
+  EXPECT_EQ(StepOf(run, "call")["error"]["code"], "timeout");
+  EXPECT_LT(took, 10s);  // at its timeout, not at the next poll of the call
+  auto runs = api.Get("/api/v1/runs?flow_id=" + child["id"].get<std::string>());
+  ASSERT_EQ(runs.json["runs"].size(), 1u) << runs.json.dump();
+  std::string child_run = runs.json["runs"][0]["id"];
+  EXPECT_EQ(WaitRunFinished(api, child_run, 20s)["status"], "cancelled");
+}
+
 TEST(OperationsLimitsTest, AStepOutputOverMaxStepOutputFailsTheStepWithoutCuttingIt) {
   WeftServer server({"--max-step-output", "1KiB"});
   const Client& api = server.api();
