@@ -246,6 +246,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   // Only app names the concrete stores; everyone below sees a Store&.
   std::unique_ptr<Store> store_holder;
   PostgresStore* pg_store = nullptr;
+  SqliteStore* sqlite_store = nullptr;
   PostgresOptions pg_options;
   if (on_postgres) {
     pg_options.url = o.db;
@@ -266,6 +267,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
     store_options.clock = &clock;
     auto opened = SqliteStore::Open(store_options);
     if (!opened) return Fatal(opened.error().message);
+    sqlite_store = opened->get();
     log::Info("store open", {{"path", (*opened)->db_path()},
                              {"schema_version", std::to_string((*opened)->schema_version())},
                              {"synchronous", o.sqlite_sync}});
@@ -300,6 +302,16 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   connectors::RegisterPostgres(catalog);
   connectors::RegisterSqlite(catalog);
   ChangeHub hub;
+  // Webhooks the SQLite store's journal took in wake the engine once they
+  // are imported (SqliteStore::SetRunsImportedListener); the listener goes
+  // before the hub does.
+  struct ImportListener {
+    SqliteStore* store;
+    ~ImportListener() {
+      if (store) store->SetRunsImportedListener(nullptr);
+    }
+  } import_listener{sqlite_store};
+  if (sqlite_store) sqlite_store->SetRunsImportedListener([&hub] { hub.RunQueued(); });
 
   FlowServiceOptions flow_options;
   flow_options.public_url = o.public_url.empty() ? "http://" + address : o.public_url;

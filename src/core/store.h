@@ -62,6 +62,10 @@ struct WebhookRecorded {
   std::optional<Run> run;            // the run committed; null when none was asked or on a duplicate
   std::string duplicate_of;          // the first request's run id when the key was seen since keys_since
   std::optional<Delivery> delivery;  // as stored
+  // The run is durable but becomes claimable a moment later, and the store
+  // says so itself (SqliteStore's webhook journal): the caller need not wake
+  // the engine, which would look before the run is there.
+  bool announced_later = false;
 };
 
 // Write priority of the calling thread. Engine workers mark theirs
@@ -260,7 +264,9 @@ class Store {
   // `duplicate_of`; otherwise commits `r.run` (ids and times filled in as in
   // CreateRun) and records the key with it. The delivery, if any, is stored
   // in the same transaction with the run id. Of concurrent requests with one
-  // key exactly one commits a run. The default, for test doubles, is not
+  // key exactly one commits a run. A store may take a request without a key
+  // into a journal of its own first (durable as its commits are) and import
+  // it shortly after: every read of runs or deliveries then sees it. The default, for test doubles, is not
   // atomic and ignores keys; both real stores override it.
   virtual Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) {
     WebhookRecorded out;

@@ -360,7 +360,7 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   }
   bool duplicate = !written->run;
   std::string run_id = duplicate ? written->duplicate_of : written->run->id;
-  if (!duplicate) hub_.RunQueued();
+  if (!duplicate && !written->announced_later) hub_.RunQueued();
 
   HttpResponse res;
   if (!config.sync) {

@@ -5,6 +5,7 @@
 // Only app/ names this class; everyone else sees a Store&.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,13 @@ struct SqliteOptions {
   int readers = 4;               // read connections in the pool
   Millis busy_timeout{5000};     // waits for another connection's lock
   const Clock* clock = nullptr;  // stamps flow/connection times; null: system clock
+  // RecordWebhook appends accepted webhooks to <data_dir>/webhooks.journal
+  // and imports them into the database in large batches, off the request's
+  // path (store/sqlite/webhook_journal.h). Off with kFull, whose promise (a
+  // commit survives power loss) the journal does not keep; off here, every
+  // webhook is its own write. A journal left by an earlier process is
+  // imported at Open either way.
+  bool webhook_journal = true;
 };
 
 class SqliteStore : public Store {
@@ -59,6 +67,11 @@ class SqliteStore : public Store {
   // used: a SQLite file that passes quick_check, with weft's tables and a
   // schema version this build knows.
   static Result<FileInfo> InspectFile(const std::string& path);
+
+  // Called (on the store's import thread) each time webhooks taken in by the
+  // journal have been imported: their runs are claimable from then on. Set
+  // it before the first RecordWebhook; the engine's wake-up goes here.
+  void SetRunsImportedListener(std::function<void()> listener);
 
   const std::string& db_path() const;
   // The highest schema migration applied.
