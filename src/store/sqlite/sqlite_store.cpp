@@ -930,18 +930,26 @@ struct SqliteStore::Impl {
     return chunk->records.size();
   }
 
-  // Open: where the import got to, from the database; a journal of another
+  // Open: where the import got to, from the database; a journal of the next
   // generation, or shorter than that (started over after a full import, with
   // a crash before the next import was recorded), holds nothing imported yet.
-  void LoadImportOffset() {
+  // False when the journal is not this database's: one that has started over
+  // (generation past 1) for a database that never imported (a weft.db
+  // deleted or replaced beside it), or one generations away (a restored
+  // copy). Its imported part may be released (holes), where a read from its
+  // start would stop and cut off the rest.
+  bool LoadImportOffset() {
     import_offset = sqlite::WebhookJournal::kHeaderSize;
+    const uint64_t file_generation = journal->generation();
     Stmt s(*writer, "SELECT generation, imported_to FROM webhook_journal WHERE id = 1");
-    if (!s.Step()) return;
+    if (!s.Step()) return file_generation == 1;
     auto generation = static_cast<uint64_t>(s.ColInt(0));
     auto to = static_cast<uint64_t>(s.ColInt(1));
-    if (generation == journal->generation() && to >= sqlite::WebhookJournal::kHeaderSize && to <= journal->end()) {
-      import_offset = to;
+    if (file_generation == generation) {
+      if (to >= sqlite::WebhookJournal::kHeaderSize && to <= journal->end()) import_offset = to;
+      return true;
     }
+    return file_generation == generation + 1;
   }
 
   void StartImporter() {
@@ -1175,10 +1183,25 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
 
     // Webhooks a previous process took into its journal and had not yet
     // imported go in now, before anything reads the store.
-    auto journal = sqlite::WebhookJournal::Open(dir + "/webhooks.journal");
+    const std::string journal_path = dir + "/webhooks.journal";
+    auto journal = sqlite::WebhookJournal::Open(journal_path);
     if (!journal) return Fail(std::move(journal).error());
     impl->journal = std::move(*journal);
-    impl->LoadImportOffset();
+    if (!impl->LoadImportOffset()) {
+      // Not this database's journal: set aside, untouched, for a person to
+      // look at, and start a new one.
+      std::string aside = journal_path + ".set-aside-" + std::to_string(ToUnixMs(SystemClock().Now()));
+      impl->journal.reset();
+      std::error_code ec;
+      std::filesystem::rename(journal_path, aside, ec);
+      if (ec) return Fail(ErrorCode::kUnavailable, "cannot move " + journal_path + " aside: " + ec.message());
+      log::Warn("webhook journal: " + journal_path + " does not belong to this database; set aside",
+                {{"path", aside}});
+      journal = sqlite::WebhookJournal::Open(journal_path);
+      if (!journal) return Fail(std::move(journal).error());
+      impl->journal = std::move(*journal);
+      impl->import_offset = sqlite::WebhookJournal::kHeaderSize;
+    }
     if (auto recovered = impl->journal->Recover(impl->import_offset); !recovered) return Fail(recovered.error());
     for (;;) {
       auto n = impl->ImportSome();

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "store/sqlite/webhook_journal.h"
 #include "store/store_contract_test.h"
 
 namespace weft {
@@ -532,6 +533,34 @@ TEST(SqliteStoreTest, SigkillLosesNoAcknowledgedWebhookAndImportsEachOnce) {
   store.reset();
   store = MustOpen(Options(tmp.path()));  // and nothing is imported twice
   EXPECT_EQ(*store->CountRuns(std::nullopt), runs);
+}
+
+// A journal that is not this database's (it started over for a database
+// that is gone: weft.db deleted or replaced beside it) is set aside, not
+// read: its imported part may be holes, where a read would stop and cut.
+TEST(SqliteStoreTest, AJournalOfAnotherDatabaseIsSetAsideUntouched) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/webhooks.journal";
+  {
+    auto j = sqlite::WebhookJournal::Open(path);
+    ASSERT_TRUE(j.has_value());
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE((*j)->Restart((*j)->end()).value());
+    ASSERT_TRUE((*j)->Append("a record of the database that is gone"));
+  }
+  const auto size = fs::file_size(path);
+  auto store = MustOpen(Options(tmp.path()));
+  ASSERT_TRUE(store);
+  std::vector<fs::path> aside;
+  for (const auto& e : fs::directory_iterator(tmp.path()))
+    if (e.path().filename().string().starts_with("webhooks.journal.set-aside-")) aside.push_back(e.path());
+  ASSERT_EQ(aside.size(), 1u);
+  EXPECT_EQ(fs::file_size(aside[0]), size);
+  EXPECT_EQ(fs::file_size(path), 16u);  // a new journal
+  EXPECT_EQ(*store->CountRuns(std::nullopt), 0);
+  MakeFlowF(*store);
+  auto r = store->RecordWebhook(AcceptedWebhook(kT0, "after"));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(store->GetRun(r->run->id, false).has_value());
 }
 
 }  // namespace
