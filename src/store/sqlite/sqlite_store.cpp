@@ -70,6 +70,18 @@ namespace {
   "claimed_by <> '')"
 #define FINISHED_STATUS "status NOT IN ('queued', 'running')"  // migration 0009
 
+// The inserts of a new run and a new delivery (CreateRun, CreateDelivery,
+// RecordWebhook and the webhook journal's import).
+constexpr const char* kInsertRun =
+    "INSERT INTO runs (" RUN_COLS
+    ") VALUES (:id, :flow_id, :flow_name, :flow_version, :trigger_type, :trigger, :status, :scheduled_for, "
+    ":created_at, :started_at, :finished_at, :input, :output, :error, :retry_of, :claimed_by, :lease_until, "
+    ":not_before, :cancel_requested)";
+constexpr const char* kInsertDelivery =
+    "INSERT INTO deliveries (" DELIVERY_COLS
+    ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, :headers, :query, :body, "
+    ":content_type, :auth_passed)";
+
 constexpr const char* kUnfinished = "status IN ('queued', 'running')";
 
 Unexpected NotFound(const std::string& what) {
@@ -371,11 +383,7 @@ struct WebhookRows {
 // Inserts the run; throws SqlError (SQLITE_CONSTRAINT_PRIMARYKEY: id taken).
 void InsertWebhookRun(Conn& c, const WebhookRows& w) {
   const Run& run = *w.run;
-  Stmt s(c, "INSERT INTO runs (" RUN_COLS
-            ") VALUES (:id, :flow_id, :flow_name, :flow_version, :trigger_type, :trigger, "
-            ":status, :scheduled_for, :created_at, :started_at, :finished_at, :input, "
-            ":output, :error, :retry_of, :claimed_by, :lease_until, :not_before, "
-            ":cancel_requested)");
+  Stmt s(c, kInsertRun);
   s.Text(":id", run.id)
       .Text(":flow_id", run.flow_id)
       .Text(":flow_name", run.flow_name)
@@ -394,9 +402,7 @@ void InsertWebhookRun(Conn& c, const WebhookRows& w) {
 // Inserts the delivery with `run_id`; throws SqlError.
 void InsertWebhookDelivery(Conn& c, const WebhookRows& w, const std::string& run_id) {
   const Delivery& d = *w.delivery;
-  Stmt s(c, "INSERT INTO deliveries (" DELIVERY_COLS
-            ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, "
-            ":headers, :query, :body, :content_type, :auth_passed)");
+  Stmt s(c, kInsertDelivery);
   s.Text(":id", d.id)
       .Text(":flow_id", d.flow_id)
       .Time(":received_at", d.received_at)
@@ -414,7 +420,7 @@ void InsertWebhookDelivery(Conn& c, const WebhookRows& w, const std::string& run
 
 // A journal record (store/sqlite/webhook_journal.h) is a queued run with no
 // state of its own yet, and its delivery if any: a version byte, then each
-// field as a u32 length and bytes, numbers as 8 bytes, little-endian.
+// field as a u64 length and bytes, numbers as 8 bytes, little-endian.
 constexpr char kRecordVersion = 1;
 
 class RecordWriter {
@@ -1702,11 +1708,7 @@ Result<Run> InsertRun(Conn& c, Run run, TimePoint now) {
   std::optional<WriteTxn> txn;
   if (!run.steps.empty()) txn.emplace(c);
   {
-    Stmt s(c, "INSERT INTO runs (" RUN_COLS
-              ") VALUES (:id, :flow_id, :flow_name, :flow_version, :trigger_type, :trigger, "
-              ":status, :scheduled_for, :created_at, :started_at, :finished_at, :input, "
-              ":output, :error, :retry_of, :claimed_by, :lease_until, :not_before, "
-              ":cancel_requested)");
+    Stmt s(c, kInsertRun);
     s.Text(":id", run.id)
         .Text(":flow_id", run.flow_id)
         .Text(":flow_name", run.flow_name)
@@ -2155,9 +2157,7 @@ Result<Delivery> SqliteStore::CreateDelivery(const Delivery& in) {
     Delivery d = in;
     if (d.received_at == TimePoint{}) d.received_at = impl_->Now();
     if (d.id.empty()) d.id = NewId(ToUnixMs(d.received_at));
-    Stmt s(c, "INSERT INTO deliveries (" DELIVERY_COLS
-              ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, "
-              ":headers, :query, :body, :content_type, :auth_passed)");
+    Stmt s(c, kInsertDelivery);
     s.Text(":id", d.id)
         .Text(":flow_id", d.flow_id)
         .Time(":received_at", d.received_at)
