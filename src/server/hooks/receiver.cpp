@@ -114,10 +114,13 @@ Result<Json> ParseWebhookBody(const std::string& content_type, const std::string
 WebhookReceiver::WebhookReceiver(Store& store, RunService& runs, ChangeHub& hub, Clock& clock,
                                  WebhookOptions options)
     : store_(store), runs_(runs), hub_(hub), clock_(clock), options_(std::move(options)) {
-  hub_.OnFlowChanged([this](const std::string& flow_id) { Forget(flow_id); });
+  flow_sub_ = hub_.OnFlowChanged([this](const std::string& flow_id) { Forget(flow_id); });
 }
 
-WebhookReceiver::~WebhookReceiver() { Stop(); }
+WebhookReceiver::~WebhookReceiver() {
+  flow_sub_.Reset();
+  Stop();
+}
 
 void WebhookReceiver::Start() {
   if (auto flows = store_.ListFlows()) {

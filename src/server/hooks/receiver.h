@@ -107,6 +107,8 @@ class WebhookReceiver {
   std::condition_variable prune_cv_;
   bool stopping_ = false;
   std::thread pruner_;
+  // Last, so it goes first: the listener uses the members above.
+  ChangeHub::Subscription flow_sub_;
 };
 
 // Parses trigger.webhook of a flow document (defaults where absent).
