@@ -302,6 +302,7 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
 
   std::string key;
   if (const std::string* h = req.Header("webhook-id")) key = *h;
+  else if (const std::string* h = req.Header("svix-id")) key = *h;
   else if (const std::string* h = req.Header("idempotency-key")) key = *h;
   const TimePoint keys_since = now - options_.idempotency_window;
   if (auto admitted = runs_.Admit(); !admitted) {  // --max-queued: nothing acknowledged is dropped
