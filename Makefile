@@ -6,9 +6,13 @@ DATA    ?= ./weft-data
 LISTEN  ?= 127.0.0.1:8080
 
 # ccache, when installed, keeps a rebuild after `git pull` or a branch switch short.
+# Paths are hashed relative to the checkout, so another clone of the same
+# commit (a CI run, a second work tree) reuses what this one compiled.
 LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache,)
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: all deps build build-server ui run test bench clean format
+.PHONY: all deps build build-server ui run test test-asan test-tsan bench clean format
 
 all: build
 
@@ -33,6 +37,13 @@ run: build-server
 test: build
 	scripts/run-tests
 
+# Sanitizer builds, each in a folder of its own (build-asan/, build-tsan/).
+test-asan: deps
+	scripts/test-sanitized asan
+
+test-tsan: deps
+	scripts/test-sanitized tsan
+
 bench: build
 	scripts/run-benchmarks
 
@@ -40,4 +51,4 @@ format:
 	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) ui/dist
+	rm -rf $(BUILD) build-asan build-tsan ui/dist
