@@ -159,8 +159,8 @@ TEST(HttpLayer, SlowHeadsDoNotStarveOtherClients) {
   EXPECT_TRUE(WaitFor([&] { return api.Get("/healthz").status == 200; }));
 }
 
-TEST(HttpLayer, SilentConnectionIsClosedAfterTheHeadDeadline) {
-  WeftServer server({"--header-timeout", "1s", "--idle-timeout", "1s"});
+TEST(HttpLayer, SilentSlowAndIdleConnectionsAreClosedAfterTheirDeadlines) {
+  WeftServer server({"--header-timeout", "1s", "--idle-timeout", "1s", "--min-body-rate", "1000"});
   int port = PortOf(server.base_url());
   // Nothing at all.
   int silent = Connect(port);
@@ -174,6 +174,13 @@ TEST(HttpLayer, SilentConnectionIsClosedAfterTheHeadDeadline) {
   ASSERT_GE(idle, 0);
   ASSERT_TRUE(SendAll(idle, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
 
+  // A body that stalls: below --min-body-rate once the grace is over.
+  int stalled = Connect(port);
+  ASSERT_GE(stalled, 0);
+  ASSERT_TRUE(SendAll(stalled,
+                      "POST /api/v1/flows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 100000\r\n\r\n{\"name\": \""));
+
   auto r1 = ReadUntilClosed(silent, 30s);
   EXPECT_TRUE(r1.closed) << "a connection that sent nothing stayed open";
   EXPECT_EQ(r1.data, "");
@@ -182,6 +189,10 @@ TEST(HttpLayer, SilentConnectionIsClosedAfterTheHeadDeadline) {
   auto r3 = ReadUntilClosed(idle, 30s);
   EXPECT_TRUE(r3.closed) << "an idle keep-alive connection stayed open";
   EXPECT_TRUE(r3.data.starts_with("HTTP/1.1 200")) << r3.data;
+  auto r4 = ReadUntilClosed(stalled, 30s);
+  EXPECT_TRUE(r4.closed) << "a stalled body kept its connection";
+  EXPECT_EQ(r4.data, "");
+  close(stalled);
   close(silent);
   close(half);
   close(idle);
