@@ -37,7 +37,7 @@ struct ServeOptions {
   std::string idle_timeout = "60s";     // an idle keep-alive connection is closed after this
   int64_t min_body_rate = 1024;         // bytes/s a body must average after header_timeout; 0: none
   int http_threads = 2;                 // network I/O threads
-  int http_workers = 32;                // threads running handlers
+  int http_workers = 8;                 // threads that may be in handlers at once
   bool metrics = true;                  // --metrics=false: no instrumentation, /metrics answers 404
 };
 

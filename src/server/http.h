@@ -1,9 +1,9 @@
 // The HTTP request and response as handlers see them: plain values with no
 // Boost type in sight, so only http_server.cpp pays for Beast's headers.
-// A handler runs on one of the server's worker threads and owns its request
-// while it runs; a response's `stream` or `later` callback is called later on
-// a worker thread too (never two at once for one response), with no thread
-// held for it in between.
+// A handler runs on one of the server's threads and owns its request while
+// it runs; a response's `stream` or `later` callback is called later the same
+// way (never two at once for one response), with no thread held for it in
+// between.
 #pragma once
 
 #include <chrono>
@@ -49,7 +49,7 @@ struct HttpResponse {
   bool close = false;  // close the connection after this response
 
   // ---- answers that take time, without a thread each (Server-Sent Events, ?wait) ----
-  // Both are polled: called on a worker thread at once, then each time the
+  // Both are polled: called like a handler at once, then each time the
   // server is woken (HttpServer::Wake: a run progressed) or `poll_every` has
   // passed, never two calls at once for one response. A call must not block.
   //

@@ -1,9 +1,10 @@
 // The only file that includes Beast: asynchronous HTTP/1.1 with Asio C++20
-// coroutines. Each connection is one coroutine on a strand of its own; a few
-// I/O threads run them all. Handlers run on a worker pool, and the coroutine
-// waits for them without holding a thread. Every read and write has a
-// deadline (tcp_stream's timer): the head, the idle keep-alive gap, the body
-// (by a minimum rate), each write.
+// coroutines. Each connection is one coroutine on a strand of its own; one
+// fixed pool of io_threads + workers threads runs them all. Blocking work (a
+// handler) runs inline, but at most `workers` threads are in it at once, so
+// io_threads are always free for the network (see Blocking). Every read and
+// write has a deadline (tcp_stream's timer): the head, the idle keep-alive
+// gap, the body (by a minimum rate), each write.
 #include "server/http_server.h"
 
 #include <sys/resource.h>
@@ -23,7 +24,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -31,6 +31,7 @@
 // clang-format on
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -57,9 +58,11 @@ constexpr auto kMinPollGap = std::chrono::milliseconds(20);
 // One connection. Everything but `wake_posted` is touched only on `stream`'s
 // strand.
 struct Conn {
-  explicit Conn(tcp::socket sock) : stream(std::move(sock)), wake(stream.get_executor()) {}
+  explicit Conn(tcp::socket sock) : stream(std::move(sock)), wake(stream.get_executor()), place(stream.get_executor()) {}
   beast::tcp_stream stream;
+  std::weak_ptr<Conn> self;
   net::steady_timer wake;          // a pending answer waits on it; Wake() cancels it
+  net::steady_timer place;         // waits for a place to run blocking work (see Blocking)
   bool busy = false;               // a request is being served (Stop leaves it to finish)
   bool woken = false;              // woken while not waiting: poll again at once
   std::atomic<bool> wake_posted{false};
@@ -80,12 +83,10 @@ class BeastHttpServer : public HttpServer {
   BeastHttpServer(HttpServerOptions options, HttpHandler handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
-        pool_(static_cast<size_t>(std::max(1, options_.workers))),
         acceptor_(net::make_strand(ioc_)),
         work_(net::make_work_guard(ioc_)) {}
   ~BeastHttpServer() override {
     Stop();
-    pool_.join();
   }
 
   Result<void> Bind() {
@@ -124,7 +125,7 @@ class BeastHttpServer : public HttpServer {
 
   void Start() override {
     net::co_spawn(acceptor_.get_executor(), AcceptLoop(), net::detached);
-    int n = std::max(1, options_.io_threads);
+    int n = std::max(1, options_.io_threads) + std::max(1, options_.workers);
     for (int i = 0; i < n; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
   }
 
@@ -186,27 +187,51 @@ class BeastHttpServer : public HttpServer {
     c.stream.cancel();
   }
 
-  // Runs `fn` on the worker pool and resumes the coroutine, on its own
-  // strand, with the result. An exception from `fn` becomes `on_error()`.
+  // Runs blocking work (a handler, on_head, a `stream` or `later` call)
+  // inline, on this I/O thread, once fewer than `workers` threads are in such
+  // work: the pool has io_threads + workers threads, so io_threads of them
+  // are always free for the network. Without a free place the coroutine
+  // waits for one holding no thread. Inline, a request costs one wake-up,
+  // as it did with a thread per connection. An exception from `fn` becomes
+  // `on_error()`.
   template <typename T, typename Fn, typename OnError>
-  net::awaitable<T> OnPool(Fn fn, OnError on_error) {
-    co_return co_await net::async_initiate<const net::use_awaitable_t<>&, void(T)>(
-        [this, fn = std::move(fn), on_error = std::move(on_error)](auto handler) mutable {
-          net::post(pool_, [fn = std::move(fn), on_error = std::move(on_error), handler = std::move(handler)]() mutable {
-            std::optional<T> result;
-            try {
-              result.emplace(fn());
-            } catch (const std::exception& e) {
-              log::Error("unexpected exception in an HTTP handler", {{"what", e.what()}});
-              result.emplace(on_error());
-            }
-            auto ex = net::get_associated_executor(handler);
-            net::post(ex, [handler = std::move(handler), result = std::move(*result)]() mutable {
-              std::move(handler)(std::move(result));
-            });
-          });
-        },
-        net::use_awaitable);
+  net::awaitable<T> Blocking(Conn& c, Fn fn, OnError on_error) {
+    const int places = std::max(1, options_.workers);
+    for (;;) {
+      int now = in_work_.load();
+      if (now < places) {
+        if (in_work_.compare_exchange_weak(now, now + 1)) break;
+        continue;
+      }
+      {
+        std::lock_guard lock(mu_);
+        waiting_for_place_.push_back(c.self.lock());
+      }
+      if (in_work_.load() < places) continue;
+      // Woken when a place frees; the short expiry covers a wake-up that
+      // went to an entry already served.
+      beast::error_code ec;
+      c.place.expires_after(std::chrono::milliseconds(50));
+      co_await c.place.async_wait(Redirect(ec));
+    }
+    std::optional<T> result;
+    try {
+      result.emplace(fn());
+    } catch (const std::exception& e) {
+      log::Error("unexpected exception in an HTTP handler", {{"what", e.what()}});
+      result.emplace(on_error());
+    }
+    in_work_.fetch_sub(1);
+    std::shared_ptr<Conn> next;
+    {
+      std::lock_guard lock(mu_);
+      while (!next && !waiting_for_place_.empty()) {
+        next = waiting_for_place_.front().lock();
+        waiting_for_place_.pop_front();
+      }
+    }
+    if (next) net::post(next->stream.get_executor(), [next] { next->place.cancel(); });
+    co_return std::move(*result);
   }
 
   net::awaitable<void> AcceptLoop() {
@@ -222,6 +247,7 @@ class BeastHttpServer : public HttpServer {
         continue;
       }
       auto conn = std::make_shared<Conn>(std::move(sock));
+      conn->self = conn;
       {
         std::lock_guard lock(mu_);
         if (conns_.size() >= options_.max_connections) {
@@ -314,8 +340,8 @@ class BeastHttpServer : public HttpServer {
     for (;;) {
       bool last = stopping_ || Clock::now() >= pending.deadline;
       auto asked = Clock::now();
-      answer = co_await OnPool<std::optional<HttpResponse>>(
-          [&pending, last] { return pending.later(last); },
+      answer = co_await Blocking<std::optional<HttpResponse>>(
+          *c, [&pending, last] { return pending.later(last); },
           [] { return std::optional<HttpResponse>(JsonError(500, "internal", "internal error")); });
       if (answer || last) break;
       auto left = pending.deadline - Clock::now();
@@ -348,8 +374,8 @@ class BeastHttpServer : public HttpServer {
     for (;;) {
       bool stopping = stopping_;
       auto asked = Clock::now();
-      std::pair<std::string, bool> got = co_await OnPool<std::pair<std::string, bool>>(
-          [&out, stopping] {
+      std::pair<std::string, bool> got = co_await Blocking<std::pair<std::string, bool>>(
+          *c, [&out, stopping] {
             std::string piece;
             bool more = out.stream(piece, stopping);
             return std::make_pair(std::move(piece), more);
@@ -435,8 +461,8 @@ class BeastHttpServer : public HttpServer {
       req.remote_address = remote;
       size_t body_limit = options_.max_body;
       if (options_.on_head && req.path.starts_with(options_.on_head_prefix)) {
-        auto early = co_await OnPool<std::optional<HttpResponse>>(
-            [this, &req, &body_limit] { return options_.on_head(req, body_limit); },
+        auto early = co_await Blocking<std::optional<HttpResponse>>(
+            *c, [this, &req, &body_limit] { return options_.on_head(req, body_limit); },
             [] { return std::optional<HttpResponse>(); });
         if (early) {
           // Answered from the head (webhook 404/405/413): drop what the client still sends.
@@ -505,8 +531,8 @@ class BeastHttpServer : public HttpServer {
       bool keep_alive = msg.keep_alive();
       bool is_head = req.method == "HEAD";
 
-      HttpResponse out = co_await OnPool<HttpResponse>(
-          [this, &req] { return handler_(req); },
+      HttpResponse out = co_await Blocking<HttpResponse>(
+          *c, [this, &req] { return handler_(req); },
           [] { return JsonError(500, "internal", "internal error"); });
       if (out.later) out = co_await AwaitLater(c, std::move(out));
       keep_alive = keep_alive && !out.close && !stopping_;
@@ -549,7 +575,8 @@ class BeastHttpServer : public HttpServer {
   std::condition_variable cv_;
   std::unordered_set<std::shared_ptr<Conn>> conns_;
   std::unordered_set<std::shared_ptr<Conn>> pollers_;  // waiting on a `stream` or `later`
-  net::thread_pool pool_;
+  std::atomic<int> in_work_{0};  // threads in blocking work now (see Blocking)
+  std::deque<std::weak_ptr<Conn>> waiting_for_place_;  // under mu_
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   net::executor_work_guard<net::io_context::executor_type> work_;

@@ -1,6 +1,7 @@
-// HttpServer: HTTP/1.1 with keep-alive over TCP, asynchronous: a few I/O
-// threads serve every connection, and handlers run on a fixed pool of worker
-// threads, so an idle or slow client costs memory, not a thread. Answers that
+// HttpServer: HTTP/1.1 with keep-alive over TCP, asynchronous: a fixed pool
+// of io_threads + workers threads serves every connection, at most `workers`
+// of them in handlers at once, so an idle or slow client costs memory, not a
+// thread, and blocking handlers never take the last threads doing I/O. Answers that
 // take time (HttpResponse::stream, ::later) are polled, holding no thread in
 // between. Beast and Asio stay inside http_server.cpp.
 // Start() once, Stop() once, from one thread; Wake() and open_connections()
@@ -40,13 +41,13 @@ struct HttpServerOptions {
   // A head larger than this, or with more fields, gets 431.
   size_t max_header_bytes = 64 * 1024;
   size_t max_header_fields = 100;
-  int io_threads = 2;   // threads running the sockets
-  int workers = 32;     // threads running handlers (and on_head, stream, later)
+  int io_threads = 2;   // threads always left for the sockets
+  int workers = 8;      // threads that may be in handlers (and on_head, stream, later) at once
   // Called for heads whose path starts with `on_head_prefix`, once the head
   // is read, before its body (`head.body` is empty): it may answer at once
   // (the rest of the body is then read and dropped, and the connection
   // closed), or change `body_limit` (max_body at first) for this request.
-  // Called on a worker thread.
+  // Called like a handler.
   std::string on_head_prefix = "/";
   std::function<std::optional<HttpResponse>(HttpRequest& head, size_t& body_limit)> on_head;
 };
