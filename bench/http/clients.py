@@ -3,7 +3,7 @@
 
 Keeps IDLE keep-alive connections open (each sends one GET /healthz, reads
 the answer, then sits idle) and SLOW connections that send a request head a
-line at a time and never finish it. A connection the server closes is opened
+line every 3 s and never finish it. A connection the server closes is opened
 again, so the counts hold for the whole run. Prints one line a second:
 `open idle=N slow=M closed_by_server=K`. Stops by itself after SECONDS.
 
@@ -72,9 +72,9 @@ async def slow_client(host, port, until, n):
             await writer.drain()
             i = 0
             while time.monotonic() < until:
-                # One header line a second, never the blank line that ends the head.
+                # One header line every 3 s, never the blank line that ends the head.
                 try:
-                    await asyncio.wait_for(reader.read(1), timeout=1.0)
+                    await asyncio.wait_for(reader.read(1), timeout=3.0)
                     Counts.closed += 1  # the server gave up on us: start again
                     break
                 except asyncio.TimeoutError:
