@@ -290,15 +290,24 @@ class BeastHttpServer : public HttpServer {
   }
 
   // Reads and drops up to `n` bytes so the client, still sending, sees our
-  // answer; stops when it pauses for kDiscardGap.
+  // answer; stops when it pauses for kDiscardGap, or falls below the body
+  // rate (a trickle must not keep the connection for ever).
   net::awaitable<void> Discard(Conn& c, size_t n) {
     std::vector<char> buf(16384);
+    auto started = Clock::now();
+    size_t dropped = 0;
     while (n > 0) {
       beast::error_code ec;
-      c.stream.expires_after(kDiscardGap);
+      auto until = Clock::now() + kDiscardGap;
+      if (options_.min_body_rate > 0) {
+        until = std::min(until, started + options_.body_grace +
+                                    std::chrono::milliseconds(dropped * 1000 / options_.min_body_rate));
+      }
+      c.stream.expires_at(until);
       size_t got = co_await c.stream.async_read_some(net::buffer(buf.data(), std::min(n, buf.size())), Redirect(ec));
       if (ec || got == 0) co_return;
       n -= got;
+      dropped += got;
     }
   }
 
