@@ -40,14 +40,16 @@ rss_mb() { awk '/^VmRSS:/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 [ -x "$WEFT" ] || { echo "no weft binary at $WEFT (make, or WEFT=...)" >&2; exit 1; }
 
-# start_weft BINARY NAME: starts it, sets BASE and WPID, creates an accepted webhook flow (HOOK).
+# start_weft BINARY NAME [ARGS...]: starts it, sets BASE and WPID, creates an accepted webhook flow (HOOK).
 start_weft() {
-  "$1" serve --listen 127.0.0.1:0 --data "$TMP/$2" --workers "$WORKERS" --log-level warn >"$TMP/$2.out" 2>"$TMP/$2.err" &
+  local bin="$1" name="$2"
+  shift 2
+  "$bin" serve --listen 127.0.0.1:0 --data "$TMP/$name" --workers "$WORKERS" --log-level warn "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   WPID=$!
   PIDS+=("$WPID")
-  for _ in $(seq 100); do grep -q '^listening on' "$TMP/$2.out" 2>/dev/null && break; sleep 0.1; done
-  BASE="$(sed -n 's/^listening on //p' "$TMP/$2.out")"
-  [ -n "$BASE" ] || { cat "$TMP/$2.err" >&2; exit 1; }
+  for _ in $(seq 100); do grep -q '^listening on' "$TMP/$name.out" 2>/dev/null && break; sleep 0.1; done
+  BASE="$(sed -n 's/^listening on //p' "$TMP/$name.out")"
+  [ -n "$BASE" ] || { cat "$TMP/$name.err" >&2; exit 1; }
   local doc flow id
   doc='{"name":"bench-http","trigger":{"type":"webhook","webhook":{"response":{"mode":"accepted"}}},
         "steps":[{"id":"pick","uses":"data.set","with":{"value":"{{ trigger.body.asset_id }}"}}]}'
@@ -67,7 +69,8 @@ start_clients() {
     local last idle slow
     last=$(tail -1 "$TMP/clients.out" 2>/dev/null || true)
     idle=$(field idle "$last"); slow=$(field slow "$last")
-    if [ -n "$idle" ] && [ "$idle" -ge $((IDLE * 99 / 100)) ] && [ "$slow" -ge $((SLOW * 99 / 100)) ]; then return 0; fi
+    # Slow clients are cut at the head deadline and reconnect: most, not all, are open at any moment.
+    if [ -n "$idle" ] && [ "$idle" -ge $((IDLE * 99 / 100)) ] && [ "$slow" -ge $((SLOW * 90 / 100)) ]; then return 0; fi
     sleep 0.5
   done
   echo "the clients did not all open: $(tail -1 "$TMP/clients.out")" >&2
@@ -77,7 +80,8 @@ port_of() { sed 's/.*://' <<<"$1"; }
 
 echo "weft $("$WEFT" --version 2>/dev/null || true); wrk -t$THREADS -c$CONNECTIONS -d${SECS}s, 200-byte JSON; idle=$IDLE slow=$SLOW"
 # ---- the new layer ----
-start_weft "$WEFT" new
+# 10,000 idle plus 2,000 slow are over the default --max-connections (10,000).
+start_weft "$WEFT" new --max-connections $((IDLE + SLOW + 1000))
 RSS0=$(rss_mb "$WPID"); THR0=$(threads "$WPID")
 HOOK_ALONE=$(wrk_run "$HOOK")
 HEALTH_ALONE=$(WRK_GET=1 wrk_run "$BASE/healthz")
