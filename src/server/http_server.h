@@ -5,7 +5,7 @@
 // take time (HttpResponse::stream, ::later) are polled, holding no thread in
 // between. Beast and Asio stay inside http_server.cpp.
 // Start() once, Stop() once, from one thread; Wake() and open_connections()
-// from any thread. The handler and on_head are called from many worker
+// from any thread. The handler and on_head are called from many
 // threads at once and must be thread-safe.
 #pragma once
 
@@ -62,7 +62,7 @@ class HttpServer {
 
   // The bound address, "127.0.0.1:43121".
   virtual std::string address() const = 0;
-  // Starts the I/O threads and the workers, and accepts.
+  // Starts the pool of threads, and accepts.
   virtual void Start() = 0;
   // Stops accepting, lets requests in progress finish (streams and pending
   // answers are told to stop), closes idle connections, and waits for them
