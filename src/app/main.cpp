@@ -75,6 +75,27 @@ int main(int argc, char** argv) {
                         "prune failed runs older than this instead (default: as --retain-runs)");
   serve_cmd->add_option("--retention-interval", serve.retention_interval, "how often old runs are pruned")
       ->capture_default_str();
+  // The HTTP layer (issue 22): limits against slow and idle clients, threads.
+  serve_cmd->add_option("--max-connections", serve.max_connections,
+                        "open connections at most; beyond, a new one is closed at once")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000000}))
+      ->capture_default_str();
+  serve_cmd->add_option("--header-timeout", serve.header_timeout,
+                        "a request head must arrive within this (10s); also the grace before --min-body-rate applies")
+      ->capture_default_str();
+  serve_cmd->add_option("--idle-timeout", serve.idle_timeout, "close a keep-alive connection idle this long (60s)")
+      ->capture_default_str();
+  serve_cmd->add_option("--min-body-rate", serve.min_body_rate,
+                        "a request body slower than this many bytes/s on average is dropped (0: no minimum)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve_cmd->add_option("--http-threads", serve.http_threads, "threads doing the HTTP layer's network I/O")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve_cmd->add_option("--http-workers", serve.http_workers,
+                        "threads running API and webhook handlers (store calls)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   serve_cmd->add_option("--metrics", serve.metrics,
                         "record metrics and serve them at GET /metrics (--metrics=false turns both off)")
       ->capture_default_str();

@@ -233,10 +233,22 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
                    "it encrypts connection secrets in the shared database (e.g. `openssl rand -hex 32`)");
     if (auto box = SecretBox::FromHex(key); !box) return Fatal("WEFT_SECRET_KEY: " + box.error().message);
   }
+  auto header_timeout = ParseDuration(o.header_timeout);
+  if (!header_timeout || *header_timeout < Millis(100))
+    return Fatal("--header-timeout must be a duration of at least 100ms, such as 10s");
+  auto idle_timeout = ParseDuration(o.idle_timeout);
+  if (!idle_timeout || *idle_timeout < Millis(100))
+    return Fatal("--idle-timeout must be a duration of at least 100ms, such as 60s");
   // Binding checks --listen as well: its form, and that the address is free.
   // Nothing is served (or accepted) until Serve, below.
   server::ServerOptions server_options;
   server_options.listen = o.listen;
+  server_options.max_connections = static_cast<size_t>(o.max_connections);
+  server_options.header_timeout = *header_timeout;
+  server_options.idle_timeout = *idle_timeout;
+  server_options.min_body_rate = static_cast<size_t>(o.min_body_rate);
+  server_options.http_threads = o.http_threads;
+  server_options.http_workers = o.http_workers;
   server_options.ui_dir = roles->api ? ResolveUiDir(o.ui_dir, argv0) : "";  // the UI needs the API
   auto server = server::Server::Bind(server_options);
   if (!server) return Fatal("--listen: " + server.error().message);

@@ -31,6 +31,13 @@ struct ServeOptions {
   int64_t retain_runs_count = 0;       // > 0: each flow keeps at most this many finished runs
   std::string retain_failed_runs;       // failed runs: this long instead ("" : as retain_runs)
   std::string retention_interval = "1m";  // how often the pruner looks
+  // The HTTP layer (issue 22).
+  int64_t max_connections = 10000;      // beyond, a new connection is closed at once
+  std::string header_timeout = "10s";   // a request head must arrive within this
+  std::string idle_timeout = "60s";     // an idle keep-alive connection is closed after this
+  int64_t min_body_rate = 1024;         // bytes/s a body must average after header_timeout; 0: none
+  int http_threads = 2;                 // network I/O threads
+  int http_workers = 8;                 // threads that may be in handlers at once
   bool metrics = true;                  // --metrics=false: no instrumentation, /metrics answers 404
 };
 

@@ -1,9 +1,12 @@
 // The HTTP request and response as handlers see them: plain values with no
 // Boost type in sight, so only http_server.cpp pays for Beast's headers.
-// A request is owned by the connection thread that handles it; a streaming
-// response's callback runs on that same thread.
+// A handler runs on one of the server's threads and owns its request while
+// it runs; a response's `stream` or `later` callback is called later the same
+// way (never two at once for one response), with no thread held for it in
+// between.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -38,25 +41,29 @@ struct HttpRequest {
   std::optional<std::string> Query(std::string_view name) const;
 };
 
-// Writes a streamed body (Server-Sent Events) piece by piece.
-class StreamWriter {
- public:
-  virtual ~StreamWriter() = default;
-  // Sends `data` at once. False when the client has gone: stop streaming.
-  virtual bool Write(std::string_view data) = 0;
-  // True once the server is shutting down: finish the stream soon.
-  virtual bool Stopping() const = 0;
-};
-
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  // When set, the body is produced by this callback (chunked encoding) and
-  // `body` is ignored.
-  std::function<void(StreamWriter&)> stream;
   bool close = false;  // close the connection after this response
+
+  // ---- answers that take time, without a thread each (Server-Sent Events, ?wait) ----
+  // Both are polled: called like a handler at once, then each time the
+  // server is woken (HttpServer::Wake: a run progressed) or `poll_every` has
+  // passed, never two calls at once for one response. A call must not block.
+  //
+  // When set, the body is streamed (chunked encoding) and `body` is ignored:
+  // each call appends what to send now to `out` and returns false once the
+  // stream is complete. `stopping`: the server is shutting down; finish now.
+  std::function<bool(std::string& out, bool stopping)> stream;
+  // When set, the answer is not known yet: each call returns it, or nullopt
+  // to be asked again. `last` is true once `deadline` has passed or the
+  // server is stopping: the call must then answer. The other fields of this
+  // response are ignored.
+  std::function<std::optional<HttpResponse>(bool last)> later;
+  std::chrono::steady_clock::time_point deadline{};
+  std::chrono::milliseconds poll_every{250};
 
   static HttpResponse FromJson(int status, const Json& body);
   static HttpResponse Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");

@@ -1,10 +1,15 @@
-// HttpServer: HTTP/1.1 with keep-alive over TCP, one thread per connection,
-// so a handler that blocks (a store call, ?wait, Server-Sent Events) stalls
-// only its own connection. Beast and Asio stay inside http_server.cpp.
-// Start() once, Stop() once, from one thread; the handler is called from
-// many connection threads at once and must be thread-safe.
+// HttpServer: HTTP/1.1 with keep-alive over TCP, asynchronous: a fixed pool
+// of io_threads + workers threads serves every connection, at most `workers`
+// of them in handlers at once, so an idle or slow client costs memory, not a
+// thread, and blocking handlers never take the last threads doing I/O. Answers that
+// take time (HttpResponse::stream, ::later) are polled, holding no thread in
+// between. Beast and Asio stay inside http_server.cpp.
+// Start() once, Stop() once, from one thread; Wake() and open_connections()
+// from any thread. The handler and on_head are called from many
+// threads at once and must be thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -19,28 +24,53 @@ namespace weft::server {
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port, [v6]:port; port 0 picks a free one
   size_t max_body = 16u << 20;            // larger bodies get 413 (from Content-Length when given)
-  size_t max_connections = 4096;          // beyond this, new connections are refused
-  // Called once a request's head is read, before its body (`head.body` is
-  // empty): it may answer at once (the rest of the body is then read and
-  // dropped, and the connection closed), or change `body_limit` (max_body
-  // at first) for this request. Called from connection threads.
+  // Beyond this many open connections a new one is closed at once.
+  size_t max_connections = 10000;
+  // A request head must be complete this long after the connection opened
+  // (the first request) or after its first byte (later ones); else the
+  // connection is closed.
+  std::chrono::milliseconds header_timeout{10000};
+  // A keep-alive connection with no request under way is closed after this.
+  std::chrono::milliseconds idle_timeout{60000};
+  // A body may take `body_grace`, plus one second per `min_body_rate` bytes
+  // received so far; slower, the connection is closed. 0: no rate.
+  std::chrono::milliseconds body_grace{10000};
+  size_t min_body_rate = 1024;  // bytes per second
+  // Writing one response (or one piece of a stream) may take this long.
+  std::chrono::milliseconds write_timeout{60000};
+  // A head larger than this, or with more fields, gets 431.
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_header_fields = 100;
+  int io_threads = 2;   // threads always left for the sockets
+  int workers = 8;      // threads that may be in handlers (and on_head, stream, later) at once
+  // Called for heads whose path starts with `on_head_prefix`, once the head
+  // is read, before its body (`head.body` is empty): it may answer at once
+  // (the rest of the body is then read and dropped, and the connection
+  // closed), or change `body_limit` (max_body at first) for this request.
+  // Called like a handler.
+  std::string on_head_prefix = "/";
   std::function<std::optional<HttpResponse>(HttpRequest& head, size_t& body_limit)> on_head;
 };
 
 class HttpServer {
  public:
-  // Binds and listens; kBadRequest for a malformed address, kUnavailable when
-  // the address cannot be bound.
+  // Binds and listens (raising the soft limit of open files to the hard
+  // one); kBadRequest for a malformed address, kUnavailable when the address
+  // cannot be bound.
   static Result<std::unique_ptr<HttpServer>> Listen(HttpServerOptions options, HttpHandler handler);
   virtual ~HttpServer() = default;
 
   // The bound address, "127.0.0.1:43121".
   virtual std::string address() const = 0;
-  // Starts accepting on a thread of its own.
+  // Starts the pool of threads, and accepts.
   virtual void Start() = 0;
-  // Stops accepting, lets requests in progress finish (streams are told to
-  // stop), closes idle connections, and waits for every connection thread.
+  // Stops accepting, lets requests in progress finish (streams and pending
+  // answers are told to stop), closes idle connections, and waits for them
+  // all and for the threads.
   virtual void Stop() = 0;
+  // Asks every pending `stream` and `later` again soon (something they wait
+  // for may have changed). Cheap; any thread.
+  virtual void Wake() = 0;
   // Connections open now.
   virtual size_t open_connections() const = 0;
 };

@@ -1,6 +1,8 @@
 #include "server/server.h"
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "common/log.h"
 #include "common/metrics.h"
@@ -21,6 +23,10 @@ class Server::Impl {
   // in the router), found once at Serve, so a request takes no lock for it.
   std::vector<metrics::Histogram> route_durations;
   metrics::Histogram static_duration, unrouted_duration;
+  // Wakes the HTTP layer's pending answers (?wait, live run events) when a
+  // run progresses: one thread for all of them.
+  std::thread progress_watcher;
+  std::atomic<bool> stop_watching{false};
 };
 
 Server::Server(ServerOptions options)
@@ -33,6 +39,14 @@ Result<std::unique_ptr<Server>> Server::Bind(ServerOptions options) {
   HttpServerOptions http_options;
   http_options.listen = server->options_.listen;
   http_options.max_body = server->options_.max_body;
+  http_options.max_connections = server->options_.max_connections;
+  http_options.header_timeout = server->options_.header_timeout;
+  http_options.idle_timeout = server->options_.idle_timeout;
+  http_options.body_grace = server->options_.header_timeout;
+  http_options.min_body_rate = server->options_.min_body_rate;
+  http_options.io_threads = server->options_.http_threads;
+  http_options.workers = server->options_.http_workers;
+  http_options.on_head_prefix = "/hooks/";  // only webhooks are judged from the head
   Server* raw = server.get();
   http_options.on_head = [raw](HttpRequest& head, size_t& limit) { return raw->HandleHead(head, limit); };
   auto http = HttpServer::Listen(http_options, [raw](HttpRequest& req) { return raw->Handle(req); });
@@ -57,10 +71,24 @@ void Server::Serve(ApiServices services) {
   impl_->connections_hook = metrics::Default().OnScrape(
       [http] { metrics::Weft().open_connections.Set(static_cast<double>(http->open_connections())); });
   impl_->http->Start();
+  ChangeHub* hub = &services_->hub;
+  Impl* impl = impl_.get();
+  impl_->progress_watcher = std::thread([hub, http, impl] {
+    uint64_t mark = hub->ProgressMark();
+    while (!impl->stop_watching) {
+      uint64_t now = hub->WaitProgress(mark, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+      if (now == mark) continue;
+      mark = now;
+      http->Wake();
+    }
+  });
 }
 
 void Server::Stop() {
-  if (impl_ && impl_->http) impl_->http->Stop();
+  if (!impl_) return;
+  if (impl_->http) impl_->http->Stop();
+  impl_->stop_watching = true;
+  if (impl_->progress_watcher.joinable()) impl_->progress_watcher.join();
 }
 
 std::optional<HttpResponse> Server::HandleHead(HttpRequest& head, size_t& body_limit) const {

@@ -4,6 +4,7 @@
 // starts it. Bind, Serve and Stop from one thread; requests are served from many.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,13 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:8080";
   std::string ui_dir;            // ui/dist; empty or missing: a page says the UI is not built
   size_t max_body = 16u << 20;   // request bodies above this get 413
+  // The HTTP layer's limits and threads (HttpServerOptions has the details).
+  size_t max_connections = 10000;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  size_t min_body_rate = 1024;   // bytes/s, after a grace of header_timeout
+  int http_threads = 2;          // I/O threads
+  int http_workers = 8;          // threads that may be in handlers at once
 };
 
 class Server {

@@ -1,5 +1,7 @@
 // Handlers of /api/v1/flows...: translate HTTP to FlowService and RunService.
 #include <charconv>
+#include <chrono>
+#include <optional>
 
 #include "common/time_format.h"
 #include "core/api_json.h"
@@ -146,13 +148,22 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
       return res;
     }
     if (!wait) return HttpResponse::FromJson(202, RunToJson(*run));
-    auto done = runs.Wait(run->id, *wait);
-    if (!done) return ErrorResponse(done.error());
-    if (done->steps.empty()) {
-      auto full = runs.Get(run->id, true);
-      if (full) done = std::move(full);
-    }
-    return HttpResponse::FromJson(IsTerminal(done->status) ? 200 : 202, RunToJson(*done));
+    // The answer comes once the run finishes or the wait is over; the HTTP
+    // layer asks again when a run progresses (or every 250 ms: another node
+    // may be running it), holding no thread in between.
+    HttpResponse pending;
+    pending.deadline = std::chrono::steady_clock::now() + *wait;
+    pending.later = [&runs, id = run->id](bool last) -> std::optional<HttpResponse> {
+      // Every step of every run wakes every waiter: look at the run's row
+      // alone and read its steps only for the answer.
+      auto row = runs.Get(id, false);
+      if (!row) return ErrorResponse(row.error());
+      if (!IsTerminal(row->status) && !last) return std::nullopt;
+      auto done = runs.Get(id, true);
+      if (!done) return ErrorResponse(done.error());
+      return HttpResponse::FromJson(IsTerminal(done->status) ? 200 : 202, RunToJson(*done));
+    };
+    return pending;
   });
 }
 

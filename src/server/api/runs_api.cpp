@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <memory>
 
 #include "common/time_format.h"
 #include "core/api_json.h"
@@ -34,33 +35,36 @@ bool HasStarted(const StepRun& step) {
   return true;
 }
 
-// Streams a run's progress by re-reading it from the store whenever the hub
-// says it moved, or every kPollInterval, so runs executed by another node are
-// followed too. Each step is announced once started and once finished.
-void StreamRun(ApiServices& s, const std::string& run_id, StreamWriter& out) {
-  struct Seen {
-    bool started = false;
-    bool finished = false;
-    size_t logs = 0;
-  };
-  std::map<std::string, Seen> seen;
-  uint64_t mark = s.hub.ProgressMark();
-  auto last_write = std::chrono::steady_clock::now();
-  if (!out.Write("retry: 1000\n\n")) return;
-  for (;;) {
-    auto run = s.runs.Get(run_id, true);
-    if (!run) {
-      out.Write(SseEvent("error", ErrorToJson(run.error())));
-      return;
+// Streams a run's progress by re-reading it from the store each time it is
+// asked: the HTTP layer asks when the hub says a run moved, or every
+// kPollInterval, so runs executed by another node are followed too. Each
+// step is announced once started and once finished. Holds no thread between
+// calls; one call at a time.
+class RunStream {
+ public:
+  RunStream(ApiServices& s, std::string run_id) : s_(s), run_id_(std::move(run_id)) {}
+
+  // HttpResponse::stream: appends what is new to `out`; false once finished.
+  bool Next(std::string& out, bool stopping) {
+    auto now = std::chrono::steady_clock::now();
+    if (!started_) {
+      out += "retry: 1000\n\n";
+      started_ = true;
+      last_write_ = now;
     }
-    std::string batch;
+    auto run = s_.runs.Get(run_id_, true);
+    if (!run) {
+      out += SseEvent("error", ErrorToJson(run.error()));
+      return false;
+    }
+    size_t before = out.size();
     for (const auto& step : run->steps) {
-      Seen& st = seen[step.path];
+      Seen& st = seen_[step.path];
       if (!st.started && HasStarted(step)) {
         Json data = StepRunToJson(step);
         data["run_id"] = run->id;
         data["status"] = "running";
-        batch += SseEvent("step_started", data);
+        out += SseEvent("step_started", data);
         st.started = true;
       }
       if (step.logs.is_array() && step.logs.size() > st.logs) {
@@ -70,14 +74,14 @@ void StreamRun(ApiServices& s, const std::string& run_id, StreamWriter& out) {
           data["run_id"] = run->id;
           data["step_id"] = step.step_id;
           data["path"] = step.path;
-          batch += SseEvent("log", data);
+          out += SseEvent("log", data);
         }
         st.logs = step.logs.size();
       }
       if (!st.finished && IsTerminal(step.status)) {
         Json data = StepRunToJson(step);
         data["run_id"] = run->id;
-        batch += SseEvent("step_finished", data);
+        out += SseEvent("step_finished", data);
         st.finished = true;
       }
     }
@@ -85,18 +89,25 @@ void StreamRun(ApiServices& s, const std::string& run_id, StreamWriter& out) {
     if (finished) {
       Run summary = *run;
       summary.steps.clear();
-      batch += SseEvent("run_finished", RunToJson(summary));
+      out += SseEvent("run_finished", RunToJson(summary));
     }
-    auto now = std::chrono::steady_clock::now();
-    if (batch.empty() && now - last_write >= kPingInterval) batch = ": ping\n\n";
-    if (!batch.empty()) {
-      if (!out.Write(batch)) return;
-      last_write = now;
-    }
-    if (finished || out.Stopping()) return;
-    mark = s.hub.WaitProgress(mark, std::chrono::steady_clock::now() + kPollInterval);
+    if (out.size() == before && now - last_write_ >= kPingInterval) out += ": ping\n\n";
+    if (out.size() != before) last_write_ = now;
+    return !finished && !stopping;
   }
-}
+
+ private:
+  struct Seen {
+    bool started = false;
+    bool finished = false;
+    size_t logs = 0;
+  };
+  ApiServices& s_;
+  std::string run_id_;
+  std::map<std::string, Seen> seen_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point last_write_;
+};
 
 }  // namespace
 
@@ -160,7 +171,10 @@ void AddRunHandlers(HandlerTable& t, ApiServices& s) {
     r.content_type = "text/event-stream";
     r.headers.emplace_back("Cache-Control", "no-cache");
     r.headers.emplace_back("X-Accel-Buffering", "no");
-    r.stream = [&s, id](StreamWriter& out) { StreamRun(s, id, out); };
+    r.poll_every = kPollInterval;
+    r.stream = [stream = std::make_shared<RunStream>(s, id)](std::string& out, bool stopping) {
+      return stream->Next(out, stopping);
+    };
     return r;
   });
 

@@ -238,6 +238,14 @@ std::optional<HttpResponse> WebhookReceiver::CheckHead(HttpRequest& head, size_t
 
 HttpResponse WebhookReceiver::Handle(HttpRequest& req) {
   HttpResponse res = HandleUncounted(req);
+  if (res.later) {  // sync mode: counted once answered
+    res.later = [this, answer = std::move(res.later)](bool last) {
+      auto out = answer(last);
+      if (out) Count(out->status);
+      return out;
+    };
+    return res;
+  }
   Count(res.status);
   return res;
 }
@@ -366,23 +374,40 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   std::string run_id = duplicate ? written->duplicate_of : written->run->id;
   if (!duplicate && !written->announced_later) hub_.RunQueued();
 
-  HttpResponse res;
   if (!config.sync) {
-    res = Answer(202, Json{{"run_id", run_id}});
-  } else {
-    res = AnswerSync(run_id, config);
-    delivery.status_code = res.status;
-    delivery.run_id = run_id;
-    Record(std::move(delivery));
+    HttpResponse res = Answer(202, Json{{"run_id", run_id}});
+    if (duplicate) res.headers.emplace_back("Idempotent-Replayed", "true");
+    return res;
   }
-  if (duplicate) res.headers.emplace_back("Idempotent-Replayed", "true");
-  return res;
+  // Sync mode: answered once the run finishes or sync_timeout passes. The
+  // HTTP layer asks again as runs progress, holding no thread in between.
+  HttpResponse pending;
+  pending.deadline = std::chrono::steady_clock::now() + config.sync_timeout;
+  pending.later = [this, run_id, config, duplicate,
+                   d = std::make_shared<Delivery>(std::move(delivery))](bool last) -> std::optional<HttpResponse> {
+    auto res = AnswerSync(run_id, config, last);
+    if (!res) return res;
+    d->status_code = res->status;
+    d->run_id = run_id;
+    Record(std::move(*d));
+    if (duplicate) res->headers.emplace_back("Idempotent-Replayed", "true");
+    return res;
+  };
+  return pending;
 }
 
-HttpResponse WebhookReceiver::AnswerSync(const std::string& run_id, const HookConfig& config) {
-  auto run = runs_.Wait(run_id, config.sync_timeout);
+std::optional<HttpResponse> WebhookReceiver::AnswerSync(const std::string& run_id, const HookConfig& config,
+                                                        bool last) {
+  // Every step of every run wakes every waiter: look at the run's row alone
+  // and read its steps only for the answer.
+  auto row = runs_.Get(run_id, false);
+  if (!row) return Answer(202, Json{{"run_id", run_id}});
+  if (!IsTerminal(row->status)) {
+    if (!last) return std::nullopt;
+    return Answer(202, Json{{"run_id", run_id}});
+  }
+  auto run = runs_.Get(run_id, true);
   if (!run) return Answer(202, Json{{"run_id", run_id}});
-  if (!IsTerminal(run->status)) return Answer(202, Json{{"run_id", run_id}});
   if (run->status != RunStatus::kSucceeded) {
     Json error = run->error.is_object() ? run->error
                                         : Json{{"code", "run_" + std::string(ToString(run->status))},

@@ -91,7 +91,8 @@ class WebhookReceiver {
   void Count(int status);
   void Record(Delivery d);
   Delivery NewDelivery(const Entry& e, const HttpRequest& req, int status) const;
-  HttpResponse AnswerSync(const std::string& run_id, const HookConfig& config);
+  // Sync mode's answer for a run: nullopt while it is unfinished, unless `last`.
+  std::optional<HttpResponse> AnswerSync(const std::string& run_id, const HookConfig& config, bool last);
   void PruneLoop();
 
   Store& store_;
