@@ -6,58 +6,9 @@ namespace weft {
 
 // ---- access control (issue 9) ----------------------------------------------------
 
-namespace {
-
-#define USER_COLS "id, username, password_hash, role, created_at"
-#define TOKEN_COLS "id, name, role, prefix, hash, created_at, created_by, expires_at, last_used_at"
-#define SESSION_COLS "id_hash, user_id, created_at, last_seen_at, expires_at"
-
-Role ReadRole(const Rows& r, int i, int col) {
-  auto role = ParseRole(r.Text(i, col));
-  if (!role) throw PgError("XX001", "stored role \"" + r.Text(i, col) + "\" unknown", false);
-  return *role;
-}
-
-User ReadUser(const Rows& r, int i) {
-  User u;
-  u.id = r.Text(i, 0);
-  u.username = r.Text(i, 1);
-  u.password_hash = r.Text(i, 2);
-  u.role = ReadRole(r, i, 3);
-  u.created_at = r.Time(i, 4);
-  return u;
-}
-
-ApiToken ReadToken(const Rows& r, int i) {
-  ApiToken t;
-  t.id = r.Text(i, 0);
-  t.name = r.Text(i, 1);
-  t.role = ReadRole(r, i, 2);
-  t.prefix = r.Text(i, 3);
-  t.hash = r.Text(i, 4);
-  t.created_at = r.Time(i, 5);
-  t.created_by = r.Text(i, 6);
-  t.expires_at = r.OptTime(i, 7);
-  t.last_used_at = r.OptTime(i, 8);
-  return t;
-}
-
-Session ReadSession(const Rows& r, int i) {
-  Session x;
-  x.id_hash = r.Text(i, 0);
-  x.user_id = r.Text(i, 1);
-  x.created_at = r.Time(i, 2);
-  x.last_seen_at = r.Time(i, 3);
-  x.expires_at = r.Time(i, 4);
-  return x;
-}
-
-}  // namespace
-
 Result<User> PostgresStore::CreateUser(const User& in) {
   User u = in;
-  if (u.created_at == TimePoint{}) u.created_at = impl_->Now();
-  if (u.id.empty()) u.id = NewId(ToUnixMs(u.created_at));
+  StampNew(u.id, u.created_at, impl_->Now());
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<User> {
     try {
       c.Exec("INSERT INTO users (" USER_COLS ") VALUES ($1, $2, $3, $4, $5)",
@@ -65,7 +16,7 @@ Result<User> PostgresStore::CreateUser(const User& in) {
     } catch (const PgError& e) {
       if (e.sqlstate != kUniqueViolation) throw;
       if (retry) {  // our first attempt may have committed
-        auto mine = First(c.Exec("SELECT " USER_COLS " FROM users WHERE id = $1", Params().Text(u.id)), ReadUser);
+        auto mine = First(c.Exec("SELECT " USER_COLS " FROM users WHERE id = $1", Params().Text(u.id)), ReadUser<PgRow>);
         if (mine) return std::move(*mine);
       }
       return NameTaken("user", u.username);
@@ -76,7 +27,7 @@ Result<User> PostgresStore::CreateUser(const User& in) {
 
 Result<User> PostgresStore::GetUser(const std::string& id) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<User> {
-    auto u = First(c.Exec("SELECT " USER_COLS " FROM users WHERE id = $1", Params().Text(id)), ReadUser);
+    auto u = First(c.Exec("SELECT " USER_COLS " FROM users WHERE id = $1", Params().Text(id)), ReadUser<PgRow>);
     if (!u) return NotFound("user " + id);
     return std::move(*u);
   });
@@ -84,7 +35,7 @@ Result<User> PostgresStore::GetUser(const std::string& id) {
 
 Result<User> PostgresStore::GetUserByName(const std::string& name) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<User> {
-    auto u = First(c.Exec("SELECT " USER_COLS " FROM users WHERE username = $1", Params().Text(name)), ReadUser);
+    auto u = First(c.Exec("SELECT " USER_COLS " FROM users WHERE username = $1", Params().Text(name)), ReadUser<PgRow>);
     if (!u) return NotFound("user named \"" + name + "\"");
     return std::move(*u);
   });
@@ -94,7 +45,7 @@ Result<std::vector<User>> PostgresStore::ListUsers() {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<User>> {
     Rows rows = c.Exec("SELECT " USER_COLS " FROM users ORDER BY username");
     std::vector<User> out;
-    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadUser(rows, i));
+    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadUser(PgRow(rows, i)));
     return out;
   });
 }
@@ -111,8 +62,7 @@ Result<void> PostgresStore::DeleteUser(const std::string& id) {
 
 Result<ApiToken> PostgresStore::CreateApiToken(const ApiToken& in) {
   ApiToken t = in;
-  if (t.created_at == TimePoint{}) t.created_at = impl_->Now();
-  if (t.id.empty()) t.id = NewId(ToUnixMs(t.created_at));
+  StampNew(t.id, t.created_at, impl_->Now());
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<ApiToken> {
     try {
       c.Exec("INSERT INTO api_tokens (" TOKEN_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -130,7 +80,7 @@ Result<ApiToken> PostgresStore::CreateApiToken(const ApiToken& in) {
       if (e.sqlstate != kUniqueViolation) throw;
       if (retry) {
         auto mine = First(c.Exec("SELECT " TOKEN_COLS " FROM api_tokens WHERE id = $1", Params().Text(t.id)),
-                          ReadToken);
+                          ReadToken<PgRow>);
         if (mine && mine->hash == t.hash) return std::move(*mine);
       }
       return Fail(ErrorCode::kConflict, "token " + t.id + " already exists");
@@ -141,7 +91,7 @@ Result<ApiToken> PostgresStore::CreateApiToken(const ApiToken& in) {
 
 Result<ApiToken> PostgresStore::GetApiTokenByHash(const std::string& hash) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<ApiToken> {
-    auto t = First(c.Exec("SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1", Params().Text(hash)), ReadToken);
+    auto t = First(c.Exec("SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1", Params().Text(hash)), ReadToken<PgRow>);
     if (!t) return NotFound("token");
     return std::move(*t);
   });
@@ -151,7 +101,7 @@ Result<std::vector<ApiToken>> PostgresStore::ListApiTokens() {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<ApiToken>> {
     Rows rows = c.Exec("SELECT " TOKEN_COLS " FROM api_tokens ORDER BY created_at DESC, id DESC");
     std::vector<ApiToken> out;
-    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadToken(rows, i));
+    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadToken(PgRow(rows, i)));
     return out;
   });
 }
@@ -193,7 +143,7 @@ Result<Session> PostgresStore::CreateSession(const Session& in) {
 Result<Session> PostgresStore::GetSession(const std::string& id_hash) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Session> {
     auto x = First(c.Exec("SELECT " SESSION_COLS " FROM sessions WHERE id_hash = $1", Params().Text(id_hash)),
-                   ReadSession);
+                   ReadSession<PgRow>);
     if (!x) return NotFound("session");
     return std::move(*x);
   });

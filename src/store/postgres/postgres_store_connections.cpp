@@ -12,7 +12,7 @@ std::optional<Connection> FindConnection(Conn& c, const char* column, const std:
   return First(c.Exec(std::string("SELECT " CONNECTION_COLS " FROM connections WHERE ") +
                           column + " = $1",
                       Params().Text(v)),
-               ReadConnection);
+               ReadConnection<PgRow>);
 }
 
 }  // namespace
@@ -20,9 +20,8 @@ std::optional<Connection> FindConnection(Conn& c, const char* column, const std:
 Result<Connection> PostgresStore::CreateConnection(const Connection& in) {
   Connection conn = in;
   TimePoint now = impl_->Now();
-  if (conn.created_at == TimePoint{}) conn.created_at = now;
+  StampNew(conn.id, conn.created_at, now);
   if (conn.updated_at == TimePoint{}) conn.updated_at = conn.created_at;
-  if (conn.id.empty()) conn.id = NewId(ToUnixMs(conn.created_at));
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Connection> {
     try {
       c.Exec("INSERT INTO connections (" CONNECTION_COLS
@@ -72,7 +71,7 @@ Result<std::vector<Connection>> PostgresStore::ListConnections() {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<Connection>> {
     Rows rows = c.Exec("SELECT " CONNECTION_COLS " FROM connections ORDER BY name, id");
     std::vector<Connection> out;
-    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadConnection(rows, i));
+    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadConnection(PgRow(rows, i)));
     return out;
   });
 }
@@ -94,7 +93,7 @@ Result<Connection> PostgresStore::UpdateConnection(const Connection& in) {
                      .Bool(in.active)
                      .Time(now)
                      .Text(in.updated_by)),
-          ReadConnection);
+          ReadConnection<PgRow>);
       if (!stored) return NotFound("connection " + in.id);
       return std::move(*stored);
     } catch (const PgError& e) {

@@ -12,7 +12,7 @@ std::optional<Flow> FindFlow(Conn& c, const char* column, const std::string& val
                              bool for_update = false) {
   std::string sql = std::string("SELECT " FLOW_COLS " FROM flows WHERE ") + column + " = $1";
   if (for_update) sql += " FOR UPDATE";
-  return First(c.Exec(sql, Params().Text(value)), ReadFlow);
+  return First(c.Exec(sql, Params().Text(value)), ReadFlow<PgRow>);
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ Result<std::vector<Flow>> PostgresStore::ListFlows() {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<Flow>> {
     Rows rows = c.Exec("SELECT " FLOW_COLS " FROM flows ORDER BY name, id");
     std::vector<Flow> flows;
-    for (int i = 0; i < rows.size(); ++i) flows.push_back(ReadFlow(rows, i));
+    for (int i = 0; i < rows.size(); ++i) flows.push_back(ReadFlow(PgRow(rows, i)));
     return flows;
   });
 }
@@ -107,7 +107,7 @@ Result<Flow> PostgresStore::SaveFlow(const std::string& id, const FlowWrite& wri
     Rows rows = c.Exec("SELECT " FLOW_COLS " FROM flows WHERE id = $1 FOR UPDATE",
                        Params().Text(id));
     if (rows.empty()) return NotFound("flow " + id);
-    Flow f = ReadFlow(rows, 0);
+    Flow f = ReadFlow(PgRow(rows, 0));
     bool identical = rows.Text(0, 4) == document;  // the stored canonical text
     // A retry whose first attempt did commit finds its own version.
     if (retry && identical && base_version && f.version == *base_version + 1) return f;
@@ -167,7 +167,7 @@ Result<Flow> PostgresStore::SetFlowActive(const std::string& id, bool active) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Flow> {
     auto f = First(c.Exec("UPDATE flows SET active = $2 WHERE id = $1 RETURNING " FLOW_COLS,
                           Params().Text(id).Bool(active)),
-                   ReadFlow);
+                   ReadFlow<PgRow>);
     if (!f) return NotFound("flow " + id);
     return std::move(*f);
   });
@@ -185,7 +185,7 @@ Result<Flow> PostgresStore::SetWebhookToken(const std::string& id, const std::st
     try {
       auto f = First(
           c.Exec("UPDATE flows SET webhook_token = $2 WHERE id = $1 RETURNING " FLOW_COLS, p),
-          ReadFlow);
+          ReadFlow<PgRow>);
       if (!f) return NotFound("flow " + id);
       return std::move(*f);
     } catch (const PgError& e) {
@@ -200,7 +200,7 @@ Result<FlowVersion> PostgresStore::GetFlowVersion(const std::string& id, int ver
     auto v = First(c.Exec("SELECT " VERSION_COLS
                           " FROM flow_versions WHERE flow_id = $1 AND version = $2",
                           Params().Text(id).Int(version)),
-                   ReadVersion);
+                   ReadVersion<PgRow>);
     if (!v) return NotFound("flow " + id + " version " + std::to_string(version));
     return std::move(*v);
   });
@@ -214,7 +214,7 @@ Result<std::vector<FlowVersion>> PostgresStore::ListFlowVersions(const std::stri
     // Every flow has its version 1, so no rows means no flow.
     if (rows.empty()) return NotFound("flow " + id);
     std::vector<FlowVersion> versions;
-    for (int i = 0; i < rows.size(); ++i) versions.push_back(ReadVersion(rows, i));
+    for (int i = 0; i < rows.size(); ++i) versions.push_back(ReadVersion(PgRow(rows, i)));
     return versions;
   });
 }
@@ -237,8 +237,7 @@ Result<bool> PostgresStore::RecordScheduleFire(const std::string& flow_id, TimeP
   std::optional<Run> run;
   if (in) {
     run = *in;
-    if (run->created_at == TimePoint{}) run->created_at = impl_->Now();
-    if (run->id.empty()) run->id = NewId(ToUnixMs(run->created_at));
+    StampNew(run->id, run->created_at, impl_->Now());
     for (auto& st : run->steps) st.run_id = run->id;
   }
   // A retry after the first attempt committed finds its fire recorded and
@@ -330,8 +329,7 @@ Result<std::vector<bool>> PostgresStore::RecordScheduleFires(const std::vector<S
       continue;
     }
     Run copy = r;
-    if (copy.created_at == TimePoint{}) copy.created_at = impl_->Now();
-    if (copy.id.empty()) copy.id = NewId(ToUnixMs(copy.created_at));
+    StampNew(copy.id, copy.created_at, impl_->Now());
     for (auto& st : copy.steps) st.run_id = copy.id;
     filled.push_back(std::move(copy));
     runs[i] = &filled.back();  // no reallocation: reserved above
@@ -443,7 +441,7 @@ Result<void> PostgresStore::ForEachActiveSchedule(const std::function<void(Flow&
     Rows rows = c.Exec("SELECT " FLOW_COLS " FROM flows WHERE active AND trigger_type = 'schedule'");
     flows.clear();
     flows.reserve(rows.size());
-    for (int i = 0; i < rows.size(); ++i) flows.push_back(ReadFlow(rows, i));
+    for (int i = 0; i < rows.size(); ++i) flows.push_back(ReadFlow(PgRow(rows, i)));
     return Ok();
   });
   if (!read) return read;
@@ -478,7 +476,7 @@ Result<std::vector<std::pair<std::string, RunSummary>>> PostgresStore::LastRuns(
     for (int i = 0; i < rows.size(); ++i) {
       RunSummary r;
       r.id = rows.Text(i, 1);
-      r.status = ReadRunStatus(rows, i, 2);
+      r.status = ReadRunStatus(PgRow(rows, i), 2);
       r.finished_at = rows.OptTime(i, 3);
       out.emplace_back(rows.Text(i, 0), std::move(r));
     }

@@ -12,6 +12,10 @@
 #include <utility>
 
 #include "common/metrics.h"
+#include "store/common/columns.h"
+#include "store/common/defaults.h"
+#include "store/common/errors.h"
+#include "store/common/row_readers.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/postgres_store.h"
 
@@ -22,41 +26,27 @@ using pg::Params;
 using pg::PgError;
 using pg::Pool;
 using pg::Rows;
+using store::NameTaken;
+using store::NotFound;
+using store::ReadConnection;
+using store::ReadDelivery;
+using store::ReadFlow;
+using store::ReadRun;
+using store::ReadRunStatus;
+using store::ReadSession;
+using store::ReadStep;
+using store::ReadToken;
+using store::ReadUser;
+using store::ReadVersion;
+using store::StampNew;
+using store::TokenTaken;
 
-// Column lists, in the order the Read* functions below expect them.
-#define FLOW_COLS                                                                           \
-  "id, name, description, version, document, active, trigger_type, webhook_token, created_at, " \
-  "updated_at, updated_by, next_run_at, missed_fires"
-#define VERSION_COLS "flow_id, version, document, created_at, created_by"
-#define CONNECTION_COLS \
-  "id, name, connector, settings, auth, active, created_at, updated_at, updated_by"
-#define RUN_COLS                                                                              \
-  "id, flow_id, flow_name, flow_version, trigger_type, trigger, status, scheduled_for, "      \
-  "created_at, started_at, finished_at, input, output, error, retry_of, claimed_by, "         \
-  "lease_until, not_before, cancel_requested"
-#define STEP_COLS                                                                          \
-  "run_id, path, step_id, uses, seq, status, attempts, started_at, finished_at, input, "  \
-  "output, error, logs, wake_at, state"
-#define DELIVERY_COLS                                                                    \
-  "id, flow_id, received_at, method, path, status_code, run_id, headers, query, body, " \
-  "content_type, auth_passed"
+// The schedule's state is in the flow's row.
+#define FLOW_COLS FLOW_BASE_COLS ", next_run_at, missed_fires"
 
-#define UNFINISHED "status IN ('queued', 'running')"
 
 inline constexpr const char* kUniqueViolation = "23505";
 inline constexpr const char* kForeignKeyViolation = "23503";
-
-inline Unexpected NotFound(const std::string& what) {
-  return Fail(ErrorCode::kNotFound, what + " not found");
-}
-
-inline Unexpected NameTaken(const std::string& what, const std::string& name) {
-  return Fail(ErrorCode::kConflict, "a " + what + " named \"" + name + "\" already exists");
-}
-
-inline Unexpected TokenTaken() {
-  return Fail(ErrorCode::kConflict, "the webhook token is already used by another flow");
-}
 
 inline bool IsUnique(const PgError& e, const char* constraint) {
   return e.sqlstate == kUniqueViolation && e.constraint == constraint;
@@ -81,6 +71,8 @@ auto Guard(F&& f) -> decltype(f()) {
     return f();
   } catch (const PgError& e) {
     return Fail(CodeFor(e), e.what());
+  } catch (const store::CorruptValue& e) {
+    return Fail(ErrorCode::kInternal, e.what());
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInternal, std::string("store: ") + e.what());
   } catch (...) {
@@ -116,121 +108,26 @@ class Txn {
   std::optional<std::chrono::steady_clock::time_point> started_;
 };
 
-inline Flow ReadFlow(const Rows& r, int i) {
-  Flow f;
-  f.id = r.Text(i, 0);
-  f.name = r.Text(i, 1);
-  f.description = r.Text(i, 2);
-  f.version = static_cast<int>(r.Int(i, 3));
-  f.document = r.Json(i, 4);
-  f.active = r.Bool(i, 5);
-  f.trigger_type = r.Text(i, 6);
-  f.webhook_token = r.Text(i, 7);
-  f.created_at = r.Time(i, 8);
-  f.updated_at = r.Time(i, 9);
-  f.updated_by = r.Text(i, 10);
-  f.next_run_at = r.OptTime(i, 11);
-  f.missed_fires = r.Int(i, 12);
-  return f;
-}
+// Row `row` of `rows`, as the shared row readers read it.
+class PgRow {
+ public:
+  PgRow(const Rows& rows, int row) : rows_(&rows), row_(row) {}
+  bool IsNull(int col) const { return rows_->IsNull(row_, col); }
+  std::string Text(int col) const { return rows_->Text(row_, col); }
+  int64_t Int(int col) const { return rows_->Int(row_, col); }
+  bool Bool(int col) const { return rows_->Bool(row_, col); }
+  weft::Json Json(int col) const { return rows_->Json(row_, col); }
+  std::string Bytes(int col) const { return rows_->Bytes(row_, col); }
 
-inline FlowVersion ReadVersion(const Rows& r, int i) {
-  FlowVersion v;
-  v.flow_id = r.Text(i, 0);
-  v.version = static_cast<int>(r.Int(i, 1));
-  v.document = r.Json(i, 2);
-  v.created_at = r.Time(i, 3);
-  v.created_by = r.Text(i, 4);
-  return v;
-}
-
-inline Connection ReadConnection(const Rows& r, int i) {
-  Connection c;
-  c.id = r.Text(i, 0);
-  c.name = r.Text(i, 1);
-  c.connector = r.Text(i, 2);
-  c.settings = r.Json(i, 3);
-  c.auth = r.Json(i, 4);
-  c.active = r.Bool(i, 5);
-  c.created_at = r.Time(i, 6);
-  c.updated_at = r.Time(i, 7);
-  c.updated_by = r.Text(i, 8);
-  return c;
-}
-
-inline RunStatus ReadRunStatus(const Rows& r, int i, int col) {
-  auto st = ParseRunStatus(r.Text(i, col));
-  if (!st) throw PgError("XX001", "stored run status \"" + r.Text(i, col) + "\" unknown", false);
-  return *st;
-}
-
-inline Run ReadRun(const Rows& r, int i) {
-  Run run;
-  run.id = r.Text(i, 0);
-  run.flow_id = r.Text(i, 1);
-  run.flow_name = r.Text(i, 2);
-  run.flow_version = static_cast<int>(r.Int(i, 3));
-  run.trigger_type = r.Text(i, 4);
-  run.trigger = r.Json(i, 5);
-  run.status = ReadRunStatus(r, i, 6);
-  run.scheduled_for = r.OptTime(i, 7);
-  run.created_at = r.Time(i, 8);
-  run.started_at = r.OptTime(i, 9);
-  run.finished_at = r.OptTime(i, 10);
-  run.input = r.Json(i, 11);
-  run.output = r.Json(i, 12);
-  run.error = r.Json(i, 13);
-  run.retry_of = r.Text(i, 14);
-  run.claimed_by = r.Text(i, 15);
-  run.lease_until = r.OptTime(i, 16);
-  run.not_before = r.OptTime(i, 17);
-  run.cancel_requested = r.Bool(i, 18);
-  return run;
-}
-
-inline StepRun ReadStep(const Rows& r, int i) {
-  StepRun st;
-  st.run_id = r.Text(i, 0);
-  st.path = r.Text(i, 1);
-  st.step_id = r.Text(i, 2);
-  st.uses = r.Text(i, 3);
-  st.seq = static_cast<int>(r.Int(i, 4));
-  auto status = ParseStepStatus(r.Text(i, 5));
-  if (!status) throw PgError("XX001", "stored step status \"" + r.Text(i, 5) + "\" unknown", false);
-  st.status = *status;
-  st.attempts = static_cast<int>(r.Int(i, 6));
-  st.started_at = r.OptTime(i, 7);
-  st.finished_at = r.OptTime(i, 8);
-  st.input = r.Json(i, 9);
-  st.output = r.Json(i, 10);
-  st.error = r.Json(i, 11);
-  st.logs = r.IsNull(i, 12) ? Json::array() : r.Json(i, 12);
-  st.wake_at = r.OptTime(i, 13);
-  st.state = r.Json(i, 14);
-  return st;
-}
-
-inline Delivery ReadDelivery(const Rows& r, int i) {
-  Delivery d;
-  d.id = r.Text(i, 0);
-  d.flow_id = r.Text(i, 1);
-  d.received_at = r.Time(i, 2);
-  d.method = r.Text(i, 3);
-  d.path = r.Text(i, 4);
-  d.status_code = static_cast<int>(r.Int(i, 5));
-  d.run_id = r.Text(i, 6);
-  d.headers = r.Json(i, 7);
-  d.query = r.Json(i, 8);
-  d.body = r.Bytes(i, 9);
-  d.content_type = r.Text(i, 10);
-  d.auth_passed = r.Bool(i, 11);
-  return d;
-}
+ private:
+  const Rows* rows_;
+  int row_;
+};
 
 template <typename T>
-std::optional<T> First(const Rows& rows, T (*read)(const Rows&, int)) {
+std::optional<T> First(const Rows& rows, T (*read)(const PgRow&)) {
   if (rows.empty()) return std::nullopt;
-  return read(rows, 0);
+  return read(PgRow(rows, 0));
 }
 
 inline std::string DumpJson(const Json& j) {

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "common/ids.h"
+#include "store/common/cursor.h"
 #include "store/postgres/postgres_migrations.h"
 
 namespace weft {
@@ -100,15 +101,14 @@ void InsertRun(Conn& c, const Run& run) {
 namespace {
 
 std::optional<Run> FindRun(Conn& c, const std::string& id) {
-  return First(c.Exec("SELECT " RUN_COLS " FROM runs WHERE id = $1", Params().Text(id)), ReadRun);
+  return First(c.Exec("SELECT " RUN_COLS " FROM runs WHERE id = $1", Params().Text(id)), ReadRun<PgRow>);
 }
 
 }  // namespace
 
 Result<Run> PostgresStore::CreateRun(const Run& in) {
   Run run = in;
-  if (run.created_at == TimePoint{}) run.created_at = impl_->Now();
-  if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
+  StampNew(run.id, run.created_at, impl_->Now());
   for (auto& st : run.steps) st.run_id = run.id;
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Run> {
     try {
@@ -168,7 +168,7 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int m
     Rows rows =
         c.Exec(sql, Params().Text(node).Time(lease_until).Time(now).Int(max).Int(candidates));
     std::vector<Run> runs;
-    for (int i = 0; i < rows.size(); ++i) runs.push_back(ReadRun(rows, i));
+    for (int i = 0; i < rows.size(); ++i) runs.push_back(ReadRun(PgRow(rows, i)));
     return runs;
   });
   if (!claimed) return claimed;
@@ -195,7 +195,7 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int m
                        Params().TextArray(ids));
     for (auto& r : *claimed) r.steps.clear();  // a retried read starts over
     for (int i = 0; i < rows.size(); ++i) {
-      StepRun st = ReadStep(rows, i);
+      StepRun st = ReadStep(PgRow(rows, i));
       for (auto& r : *claimed)
         if (r.id == st.run_id) {
           r.steps.push_back(std::move(st));
@@ -242,7 +242,7 @@ Result<std::vector<Run>> PostgresStore::ClaimLimited(const std::string& node, in
       if (free <= 0) continue;
       free = std::min<int64_t>(free, max - static_cast<int>(runs.size()));
       Rows rows = c.Exec(claim_sql, Params().Text(node).Time(lease_until).Text(flow_id).Time(now).Int(free));
-      for (int j = 0; j < rows.size(); ++j) runs.push_back(ReadRun(rows, j));
+      for (int j = 0; j < rows.size(); ++j) runs.push_back(ReadRun(PgRow(rows, j)));
     }
     txn.Commit();
     return runs;
@@ -270,37 +270,17 @@ Result<Run> PostgresStore::GetRun(const std::string& id, bool with_steps) {
     if (with_steps) {
       Rows rows = c.Exec("SELECT " STEP_COLS " FROM step_runs WHERE run_id = $1 ORDER BY seq, path",
                          Params().Text(id));
-      for (int i = 0; i < rows.size(); ++i) run->steps.push_back(ReadStep(rows, i));
+      for (int i = 0; i < rows.size(); ++i) run->steps.push_back(ReadStep(PgRow(rows, i)));
       txn->Commit();
     }
     return std::move(*run);
   });
 }
 
-namespace {
-
-// The cursor is "<created_at ms>_<id>" of the last run on the page (as SQLite's).
-std::string MakeCursor(const Run& r) {
-  return std::to_string(ToUnixMs(r.created_at)) + "_" + r.id;
-}
-
-std::optional<std::pair<int64_t, std::string>> ParseCursor(const std::string& cursor) {
-  auto sep = cursor.find('_');
-  if (sep == std::string::npos || sep == 0 || sep + 1 == cursor.size()) return std::nullopt;
-  int64_t ms = 0;
-  for (size_t i = 0; i < sep; ++i) {
-    if (cursor[i] < '0' || cursor[i] > '9' || ms > (INT64_MAX - 9) / 10) return std::nullopt;
-    ms = ms * 10 + (cursor[i] - '0');
-  }
-  return std::make_pair(ms, cursor.substr(sep + 1));
-}
-
-}  // namespace
-
 Result<RunPage> PostgresStore::ListRuns(const RunFilter& filter) {
   std::optional<std::pair<int64_t, std::string>> after;
   if (!filter.cursor.empty()) {
-    after = ParseCursor(filter.cursor);
+    after = store::ParseRunCursor(filter.cursor);
     if (!after) return Fail(ErrorCode::kBadRequest, "invalid cursor \"" + filter.cursor + "\"");
   }
   int limit = filter.limit > 0 ? filter.limit : 50;
@@ -340,10 +320,10 @@ Result<RunPage> PostgresStore::ListRuns(const RunFilter& filter) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<RunPage> {
     Rows rows = c.Exec(sql, p);
     RunPage page;
-    for (int i = 0; i < rows.size(); ++i) page.runs.push_back(ReadRun(rows, i));
+    for (int i = 0; i < rows.size(); ++i) page.runs.push_back(ReadRun(PgRow(rows, i)));
     if (static_cast<int>(page.runs.size()) > limit) {
       page.runs.pop_back();
-      page.next_cursor = MakeCursor(page.runs.back());
+      page.next_cursor = store::MakeRunCursor(page.runs.back());
     }
     return page;
   });

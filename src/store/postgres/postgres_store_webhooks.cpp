@@ -8,8 +8,7 @@ namespace weft {
 
 Result<Delivery> PostgresStore::CreateDelivery(const Delivery& in) {
   Delivery d = in;
-  if (d.received_at == TimePoint{}) d.received_at = impl_->Now();
-  if (d.id.empty()) d.id = NewId(ToUnixMs(d.received_at));
+  StampNew(d.id, d.received_at, impl_->Now());
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Delivery> {
     try {
       c.Exec("INSERT INTO deliveries (" DELIVERY_COLS
@@ -46,7 +45,7 @@ Result<Delivery> PostgresStore::GetDelivery(const std::string& id) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Delivery> {
     auto d = First(
         c.Exec("SELECT " DELIVERY_COLS " FROM deliveries WHERE id = $1", Params().Text(id)),
-        ReadDelivery);
+        ReadDelivery<PgRow>);
     if (!d) return NotFound("delivery " + id);
     return std::move(*d);
   });
@@ -66,7 +65,7 @@ Result<std::vector<Delivery>> PostgresStore::ListDeliveries(const std::string& f
                      "LIMIT $2",
                      Params().Text(flow_id).Int(limit));
     std::vector<Delivery> out;
-    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadDelivery(rows, i));
+    for (int i = 0; i < rows.size(); ++i) out.push_back(ReadDelivery(PgRow(rows, i)));
     return out;
   });
 }
@@ -76,13 +75,11 @@ Result<std::vector<Delivery>> PostgresStore::ListDeliveries(const std::string& f
 Result<WebhookRecorded> PostgresStore::RecordWebhook(const WebhookRecord& r) {
   std::optional<Run> run = r.run;
   if (run) {
-    if (run->created_at == TimePoint{}) run->created_at = impl_->Now();
-    if (run->id.empty()) run->id = NewId(ToUnixMs(run->created_at));
+    StampNew(run->id, run->created_at, impl_->Now());
   }
   std::optional<Delivery> delivery = r.delivery;
   if (delivery) {
-    if (delivery->received_at == TimePoint{}) delivery->received_at = impl_->Now();
-    if (delivery->id.empty()) delivery->id = NewId(ToUnixMs(delivery->received_at));
+    StampNew(delivery->id, delivery->received_at, impl_->Now());
   }
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<WebhookRecorded> {
     WebhookRecorded out;

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/result.h"
+#include "store/common/errors.h"
 
 namespace weft::sqlite {
 
@@ -36,6 +37,8 @@ auto Guard(F&& f) -> decltype(f()) {
     return f();
   } catch (const SqlError& e) {
     return Fail(CodeFor(e.code), e.what());
+  } catch (const store::CorruptValue& e) {
+    return Fail(ErrorCode::kInternal, e.what());
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInternal, std::string("store: ") + e.what());
   } catch (...) {

@@ -6,59 +6,10 @@ namespace weft {
 
 // ---- access control (issue 9) ----------------------------------------------------
 
-namespace {
-
-#define USER_COLS "id, username, password_hash, role, created_at"
-#define TOKEN_COLS "id, name, role, prefix, hash, created_at, created_by, expires_at, last_used_at"
-#define SESSION_COLS "id_hash, user_id, created_at, last_seen_at, expires_at"
-
-Role ReadRole(Stmt& s, int col) {
-  auto r = ParseRole(s.ColText(col));
-  if (!r) throw SqlError(SQLITE_CORRUPT, "stored role \"" + s.ColText(col) + "\" unknown");
-  return *r;
-}
-
-User ReadUser(Stmt& s) {
-  User u;
-  u.id = s.ColText(0);
-  u.username = s.ColText(1);
-  u.password_hash = s.ColText(2);
-  u.role = ReadRole(s, 3);
-  u.created_at = s.ColTime(4);
-  return u;
-}
-
-ApiToken ReadToken(Stmt& s) {
-  ApiToken t;
-  t.id = s.ColText(0);
-  t.name = s.ColText(1);
-  t.role = ReadRole(s, 2);
-  t.prefix = s.ColText(3);
-  t.hash = s.ColText(4);
-  t.created_at = s.ColTime(5);
-  t.created_by = s.ColText(6);
-  t.expires_at = s.ColOptTime(7);
-  t.last_used_at = s.ColOptTime(8);
-  return t;
-}
-
-Session ReadSession(Stmt& s) {
-  Session x;
-  x.id_hash = s.ColText(0);
-  x.user_id = s.ColText(1);
-  x.created_at = s.ColTime(2);
-  x.last_seen_at = s.ColTime(3);
-  x.expires_at = s.ColTime(4);
-  return x;
-}
-
-}  // namespace
-
 Result<User> SqliteStore::CreateUser(const User& in) {
   return impl_->Write([&](Conn& c) -> Result<User> {
     User u = in;
-    if (u.created_at == TimePoint{}) u.created_at = impl_->Now();
-    if (u.id.empty()) u.id = NewId(ToUnixMs(u.created_at));
+    StampNew(u.id, u.created_at, impl_->Now());
     Stmt s(c, "INSERT INTO users (" USER_COLS ") VALUES (:id, :username, :hash, :role, :created_at)");
     s.Text(":id", u.id)
         .Text(":username", u.username)
@@ -79,7 +30,7 @@ Result<User> SqliteStore::GetUser(const std::string& id) {
   return impl_->Read([&](Conn& c) -> Result<User> {
     Stmt s(c, "SELECT " USER_COLS " FROM users WHERE id = :id");
     s.Text(":id", id);
-    auto u = One(s, ReadUser);
+    auto u = One(s, ReadUser<SqliteRow>);
     if (!u) return NotFound("user " + id);
     return std::move(*u);
   });
@@ -89,7 +40,7 @@ Result<User> SqliteStore::GetUserByName(const std::string& name) {
   return impl_->Read([&](Conn& c) -> Result<User> {
     Stmt s(c, "SELECT " USER_COLS " FROM users WHERE username = :name");
     s.Text(":name", name);
-    auto u = One(s, ReadUser);
+    auto u = One(s, ReadUser<SqliteRow>);
     if (!u) return NotFound("user named \"" + name + "\"");
     return std::move(*u);
   });
@@ -99,7 +50,7 @@ Result<std::vector<User>> SqliteStore::ListUsers() {
   return impl_->Read([&](Conn& c) -> Result<std::vector<User>> {
     Stmt s(c, "SELECT " USER_COLS " FROM users ORDER BY username");
     std::vector<User> out;
-    while (s.Step()) out.push_back(ReadUser(s));
+    while (s.Step()) out.push_back(ReadUser(SqliteRow(s)));
     return out;
   });
 }
@@ -116,8 +67,7 @@ Result<void> SqliteStore::DeleteUser(const std::string& id) {
 Result<ApiToken> SqliteStore::CreateApiToken(const ApiToken& in) {
   return impl_->Write([&](Conn& c) -> Result<ApiToken> {
     ApiToken t = in;
-    if (t.created_at == TimePoint{}) t.created_at = impl_->Now();
-    if (t.id.empty()) t.id = NewId(ToUnixMs(t.created_at));
+    StampNew(t.id, t.created_at, impl_->Now());
     Stmt s(c, "INSERT INTO api_tokens (" TOKEN_COLS
               ") VALUES (:id, :name, :role, :prefix, :hash, :created_at, :created_by, :expires_at, "
               ":last_used_at)");
@@ -144,7 +94,7 @@ Result<ApiToken> SqliteStore::GetApiTokenByHash(const std::string& hash) {
   return impl_->Read([&](Conn& c) -> Result<ApiToken> {
     Stmt s(c, "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = :hash");
     s.Text(":hash", hash);
-    auto t = One(s, ReadToken);
+    auto t = One(s, ReadToken<SqliteRow>);
     if (!t) return NotFound("token");
     return std::move(*t);
   });
@@ -154,7 +104,7 @@ Result<std::vector<ApiToken>> SqliteStore::ListApiTokens() {
   return impl_->Read([&](Conn& c) -> Result<std::vector<ApiToken>> {
     Stmt s(c, "SELECT " TOKEN_COLS " FROM api_tokens ORDER BY created_at DESC, id DESC");
     std::vector<ApiToken> out;
-    while (s.Step()) out.push_back(ReadToken(s));
+    while (s.Step()) out.push_back(ReadToken(SqliteRow(s)));
     return out;
   });
 }
@@ -201,7 +151,7 @@ Result<Session> SqliteStore::GetSession(const std::string& id_hash) {
   return impl_->Read([&](Conn& c) -> Result<Session> {
     Stmt s(c, "SELECT " SESSION_COLS " FROM sessions WHERE id_hash = :id_hash");
     s.Text(":id_hash", id_hash);
-    auto x = One(s, ReadSession);
+    auto x = One(s, ReadSession<SqliteRow>);
     if (!x) return NotFound("session");
     return std::move(*x);
   });

@@ -31,9 +31,8 @@ Result<Connection> SqliteStore::CreateConnection(const Connection& in) {
     if (ConnectionNameTaken(c, in.name, "")) return NameTaken("connection", in.name);
     Connection conn = in;
     TimePoint now = impl_->Now();
-    if (conn.created_at == TimePoint{}) conn.created_at = now;
+    StampNew(conn.id, conn.created_at, now);
     if (conn.updated_at == TimePoint{}) conn.updated_at = conn.created_at;
-    if (conn.id.empty()) conn.id = NewId(ToUnixMs(conn.created_at));
     Stmt s(c, "INSERT INTO connections (" CONNECTION_COLS
               ") VALUES (:id, :name, :connector, :settings, :auth, :active, :created_at, "
               ":updated_at, :updated_by)");
@@ -55,7 +54,7 @@ Result<Connection> SqliteStore::GetConnection(const std::string& id) {
   return impl_->Read([&](Conn& c) -> Result<Connection> {
     Stmt s(c, "SELECT " CONNECTION_COLS " FROM connections WHERE id = :id");
     s.Text(":id", id);
-    auto conn = One(s, ReadConnection);
+    auto conn = One(s, ReadConnection<SqliteRow>);
     if (!conn) return NotFound("connection " + id);
     return std::move(*conn);
   });
@@ -65,7 +64,7 @@ Result<Connection> SqliteStore::GetConnectionByName(const std::string& name) {
   return impl_->Read([&](Conn& c) -> Result<Connection> {
     Stmt s(c, "SELECT " CONNECTION_COLS " FROM connections WHERE name = :name");
     s.Text(":name", name);
-    auto conn = One(s, ReadConnection);
+    auto conn = One(s, ReadConnection<SqliteRow>);
     if (!conn) return NotFound("connection named \"" + name + "\"");
     return std::move(*conn);
   });
@@ -75,7 +74,7 @@ Result<std::vector<Connection>> SqliteStore::ListConnections() {
   return impl_->Read([&](Conn& c) -> Result<std::vector<Connection>> {
     Stmt s(c, "SELECT " CONNECTION_COLS " FROM connections ORDER BY name, id");
     std::vector<Connection> out;
-    while (s.Step()) out.push_back(ReadConnection(s));
+    while (s.Step()) out.push_back(ReadConnection(SqliteRow(s)));
     return out;
   });
 }
@@ -90,7 +89,7 @@ Result<Connection> SqliteStore::UpdateConnection(const Connection& in) {
            "auth = :auth, active = :active, updated_at = :updated_at, updated_by = :updated_by "
            "WHERE id = :id RETURNING " CONNECTION_COLS);
     BindConnection(s, conn);
-    auto stored = One(s, ReadConnection);
+    auto stored = One(s, ReadConnection<SqliteRow>);
     if (!stored) return NotFound("connection " + in.id);
     return std::move(*stored);
   });

@@ -9,7 +9,7 @@ namespace {
 std::optional<Flow> FindFlow(Conn& c, const char* column, const std::string& value) {
   Stmt s(c, std::string("SELECT " FLOW_COLS " FROM flows WHERE ") + column + " = :v");
   s.Text(":v", value);
-  return One(s, ReadFlow);
+  return One(s, ReadFlow<SqliteRow>);
 }
 
 // True when another flow than `except_id` has `column` = `value`.
@@ -109,7 +109,7 @@ Result<std::vector<Flow>> SqliteStore::ListFlows() {
   return impl_->Read([&](Conn& c) -> Result<std::vector<Flow>> {
     Stmt s(c, "SELECT " FLOW_COLS " FROM flows ORDER BY name, id");
     std::vector<Flow> flows;
-    while (s.Step()) flows.push_back(ReadFlow(s));
+    while (s.Step()) flows.push_back(ReadFlow(SqliteRow(s)));
     return flows;
   });
 }
@@ -184,7 +184,7 @@ Result<Flow> SqliteStore::SetFlowActive(const std::string& id, bool active) {
   return impl_->Write([&](Conn& c) -> Result<Flow> {
     Stmt s(c, "UPDATE flows SET active = :active WHERE id = :id RETURNING " FLOW_COLS);
     s.Int(":active", active ? 1 : 0).Text(":id", id);
-    auto f = One(s, ReadFlow);
+    auto f = One(s, ReadFlow<SqliteRow>);
     if (!f) return NotFound("flow " + id);
     return std::move(*f);
   });
@@ -200,7 +200,7 @@ Result<Flow> SqliteStore::SetWebhookToken(const std::string& id, const std::stri
     } else {
       s.Text(":token", token);
     }
-    auto f = One(s, ReadFlow);
+    auto f = One(s, ReadFlow<SqliteRow>);
     if (!f) return NotFound("flow " + id);
     return std::move(*f);
   });
@@ -211,7 +211,7 @@ Result<FlowVersion> SqliteStore::GetFlowVersion(const std::string& id, int versi
     Stmt s(c,
            "SELECT " VERSION_COLS " FROM flow_versions WHERE flow_id = :id AND version = :version");
     s.Text(":id", id).Int(":version", version);
-    auto v = One(s, ReadVersion);
+    auto v = One(s, ReadVersion<SqliteRow>);
     if (!v) return NotFound("flow " + id + " version " + std::to_string(version));
     return std::move(*v);
   });
@@ -228,7 +228,7 @@ Result<std::vector<FlowVersion>> SqliteStore::ListFlowVersions(const std::string
            "SELECT " VERSION_COLS " FROM flow_versions WHERE flow_id = :id ORDER BY version DESC");
     s.Text(":id", id);
     std::vector<FlowVersion> versions;
-    while (s.Step()) versions.push_back(ReadVersion(s));
+    while (s.Step()) versions.push_back(ReadVersion(SqliteRow(s)));
     return versions;
   });
 }
@@ -243,7 +243,7 @@ Result<std::vector<std::pair<std::string, RunSummary>>> SqliteStore::LastRuns() 
     while (s.Step()) {
       RunSummary r;
       r.id = s.ColText(1);
-      r.status = ReadRunStatus(s, 2);
+      r.status = ReadRunStatus(SqliteRow(s), 2);
       r.finished_at = s.ColOptTime(3);
       out.emplace_back(s.ColText(0), std::move(r));
     }

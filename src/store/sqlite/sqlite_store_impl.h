@@ -17,6 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "store/common/columns.h"
+#include "store/common/defaults.h"
+#include "store/common/errors.h"
+#include "store/common/row_readers.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/sqlite_writer.h"
@@ -33,28 +37,25 @@ using sqlite::SqlError;
 using sqlite::Stmt;
 using sqlite::WebhookRows;
 using sqlite::WriteTxn;
+using store::NameTaken;
+using store::NotFound;
+using store::ReadConnection;
+using store::ReadDelivery;
+using store::ReadFlow;
+using store::ReadRun;
+using store::ReadRunStatus;
+using store::ReadSession;
+using store::ReadStep;
+using store::ReadToken;
+using store::ReadUser;
+using store::ReadVersion;
+using store::StampNew;
+using store::TokenTaken;
 
-// Column lists, in the order the Read* functions below expect them.
-#define FLOW_BASE_COLS                                                                          \
-  "id, name, description, version, document, active, trigger_type, webhook_token, created_at, " \
-  "updated_at, updated_by"
 // The schedule's state lives in its own narrow row (migration 0007).
 #define FLOW_COLS                                                                           \
   FLOW_BASE_COLS ", (SELECT next_run_at FROM schedule_state WHERE flow_id = flows.id), "   \
                  "ifnull((SELECT missed_fires FROM schedule_state WHERE flow_id = flows.id), 0)"
-#define VERSION_COLS "flow_id, version, document, created_at, created_by"
-#define CONNECTION_COLS \
-  "id, name, connector, settings, auth, active, created_at, updated_at, updated_by"
-#define RUN_COLS                                                                         \
-  "id, flow_id, flow_name, flow_version, trigger_type, trigger, status, scheduled_for, " \
-  "created_at, started_at, finished_at, input, output, error, retry_of, claimed_by, "    \
-  "lease_until, not_before, cancel_requested"
-#define STEP_COLS                                                                        \
-  "run_id, path, step_id, uses, seq, status, attempts, started_at, finished_at, input, " \
-  "output, error, logs, wake_at, state"
-#define DELIVERY_COLS                                                                   \
-  "id, flow_id, received_at, method, path, status_code, run_id, headers, query, body, " \
-  "content_type, auth_passed"
 
 // The unfinished runs (queued or running), read through the queue's three
 // partial indexes (migration 0002), which together hold exactly them; each
@@ -81,141 +82,31 @@ inline constexpr const char* kInsertDelivery =
     ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, :headers, :query, :body, "
     ":content_type, :auth_passed)";
 
-inline constexpr const char* kUnfinished = "status IN ('queued', 'running')";
-
-inline Unexpected NotFound(const std::string& what) {
-  return Fail(ErrorCode::kNotFound, what + " not found");
-}
+inline constexpr const char* kUnfinished = UNFINISHED;
 
 inline bool IsConstraint(const SqlError& e, int extended) { return e.code == extended; }
 
-inline Unexpected NameTaken(const std::string& what, const std::string& name) {
-  return Fail(ErrorCode::kConflict, "a " + what + " named \"" + name + "\" already exists");
-}
+// The statement's current row, as the shared row readers read it.
+class SqliteRow {
+ public:
+  explicit SqliteRow(Stmt& s) : s_(&s) {}
+  bool IsNull(int col) const { return s_->IsNull(col); }
+  std::string Text(int col) const { return s_->ColText(col); }
+  int64_t Int(int col) const { return s_->ColInt(col); }
+  bool Bool(int col) const { return s_->ColInt(col) != 0; }
+  weft::Json Json(int col) const { return s_->ColJson(col); }
+  std::string Bytes(int col) const { return s_->ColBlob(col); }
 
-inline Unexpected TokenTaken() {
-  return Fail(ErrorCode::kConflict, "the webhook token is already used by another flow");
-}
-
-inline Flow ReadFlow(Stmt& s) {
-  Flow f;
-  f.id = s.ColText(0);
-  f.name = s.ColText(1);
-  f.description = s.ColText(2);
-  f.version = static_cast<int>(s.ColInt(3));
-  f.document = s.ColJson(4);
-  f.active = s.ColInt(5) != 0;
-  f.trigger_type = s.ColText(6);
-  f.webhook_token = s.ColText(7);
-  f.created_at = s.ColTime(8);
-  f.updated_at = s.ColTime(9);
-  f.updated_by = s.ColText(10);
-  f.next_run_at = s.ColOptTime(11);
-  f.missed_fires = s.ColInt(12);
-  return f;
-}
-
-inline FlowVersion ReadVersion(Stmt& s) {
-  FlowVersion v;
-  v.flow_id = s.ColText(0);
-  v.version = static_cast<int>(s.ColInt(1));
-  v.document = s.ColJson(2);
-  v.created_at = s.ColTime(3);
-  v.created_by = s.ColText(4);
-  return v;
-}
-
-inline Connection ReadConnection(Stmt& s) {
-  Connection c;
-  c.id = s.ColText(0);
-  c.name = s.ColText(1);
-  c.connector = s.ColText(2);
-  c.settings = s.ColJson(3);
-  c.auth = s.ColJson(4);
-  c.active = s.ColInt(5) != 0;
-  c.created_at = s.ColTime(6);
-  c.updated_at = s.ColTime(7);
-  c.updated_by = s.ColText(8);
-  return c;
-}
-
-inline RunStatus ReadRunStatus(Stmt& s, int col) {
-  auto st = ParseRunStatus(s.ColText(col));
-  if (!st) throw SqlError(SQLITE_CORRUPT, "stored run status \"" + s.ColText(col) + "\" unknown");
-  return *st;
-}
-
-inline Run ReadRun(Stmt& s) {
-  Run r;
-  r.id = s.ColText(0);
-  r.flow_id = s.ColText(1);
-  r.flow_name = s.ColText(2);
-  r.flow_version = static_cast<int>(s.ColInt(3));
-  r.trigger_type = s.ColText(4);
-  r.trigger = s.ColJson(5);
-  r.status = ReadRunStatus(s, 6);
-  r.scheduled_for = s.ColOptTime(7);
-  r.created_at = s.ColTime(8);
-  r.started_at = s.ColOptTime(9);
-  r.finished_at = s.ColOptTime(10);
-  r.input = s.ColJson(11);
-  r.output = s.ColJson(12);
-  r.error = s.ColJson(13);
-  r.retry_of = s.ColText(14);
-  r.claimed_by = s.ColText(15);
-  r.lease_until = s.ColOptTime(16);
-  r.not_before = s.ColOptTime(17);
-  r.cancel_requested = s.ColInt(18) != 0;
-  return r;
-}
-
-inline StepRun ReadStep(Stmt& s) {
-  StepRun st;
-  st.run_id = s.ColText(0);
-  st.path = s.ColText(1);
-  st.step_id = s.ColText(2);
-  st.uses = s.ColText(3);
-  st.seq = static_cast<int>(s.ColInt(4));
-  auto status = ParseStepStatus(s.ColText(5));
-  if (!status) {
-    throw SqlError(SQLITE_CORRUPT, "stored step status \"" + s.ColText(5) + "\" unknown");
-  }
-  st.status = *status;
-  st.attempts = static_cast<int>(s.ColInt(6));
-  st.started_at = s.ColOptTime(7);
-  st.finished_at = s.ColOptTime(8);
-  st.input = s.ColJson(9);
-  st.output = s.ColJson(10);
-  st.error = s.ColJson(11);
-  st.logs = s.IsNull(12) ? Json::array() : s.ColJson(12);
-  st.wake_at = s.ColOptTime(13);
-  st.state = s.ColJson(14);
-  return st;
-}
-
-inline Delivery ReadDelivery(Stmt& s) {
-  Delivery d;
-  d.id = s.ColText(0);
-  d.flow_id = s.ColText(1);
-  d.received_at = s.ColTime(2);
-  d.method = s.ColText(3);
-  d.path = s.ColText(4);
-  d.status_code = static_cast<int>(s.ColInt(5));
-  d.run_id = s.ColText(6);
-  d.headers = s.ColJson(7);
-  d.query = s.ColJson(8);
-  d.body = s.ColBlob(9);
-  d.content_type = s.ColText(10);
-  d.auth_passed = s.ColInt(11) != 0;
-  return d;
-}
+ private:
+  Stmt* s_;
+};
 
 // The first row of `s` read by `read`, or nullopt; steps to the end so that a
 // write with RETURNING has finished (and, outside a transaction, committed).
 template <typename T>
-std::optional<T> One(Stmt& s, T (*read)(Stmt&)) {
+std::optional<T> One(Stmt& s, T (*read)(const SqliteRow&)) {
   if (!s.Step()) return std::nullopt;
-  T value = read(s);
+  T value = read(SqliteRow(s));
   while (s.Step()) {
   }
   return value;

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "common/ids.h"
+#include "store/common/cursor.h"
 #include "store/sqlite/sqlite_migrations.h"
 
 namespace weft {
@@ -29,26 +30,11 @@ namespace {
 using RunJsonText = std::array<std::optional<std::string>, 4>;
 
 Run ReadRunKeepingJsonText(Stmt& s, RunJsonText& text) {
-  static constexpr int kCols[4] = {5, 11, 12, 13};
-  for (int i = 0; i < 4; ++i)
-    text[i] = s.IsNull(kCols[i]) ? std::nullopt : std::optional<std::string>(s.ColText(kCols[i]));
-  Run r;
-  r.id = s.ColText(0);
-  r.flow_id = s.ColText(1);
-  r.flow_name = s.ColText(2);
-  r.flow_version = static_cast<int>(s.ColInt(3));
-  r.trigger_type = s.ColText(4);
-  r.status = ReadRunStatus(s, 6);
-  r.scheduled_for = s.ColOptTime(7);
-  r.created_at = s.ColTime(8);
-  r.started_at = s.ColOptTime(9);
-  r.finished_at = s.ColOptTime(10);
-  r.retry_of = s.ColText(14);
-  r.claimed_by = s.ColText(15);
-  r.lease_until = s.ColOptTime(16);
-  r.not_before = s.ColOptTime(17);
-  r.cancel_requested = s.ColInt(18) != 0;
-  return r;
+  for (int i = 0; i < 4; ++i) {
+    const int col = store::kRunJsonCols[i];
+    text[i] = s.IsNull(col) ? std::nullopt : std::optional<std::string>(s.ColText(col));
+  }
+  return store::ReadRunWithoutJson(SqliteRow(s));
 }
 
 Result<void> ParseRunJson(Run& r, const RunJsonText& text) {
@@ -110,8 +96,7 @@ namespace {
 
 // Inserts `run` (and the steps given with it); kConflict when the id exists.
 Result<Run> InsertRun(Conn& c, Run run, TimePoint now) {
-  if (run.created_at == TimePoint{}) run.created_at = now;
-  if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
+  StampNew(run.id, run.created_at, now);
   for (auto& st : run.steps) st.run_id = run.id;
   // One statement commits on its own; steps given with the run (a retry's
   // reused steps) go in the same transaction.
@@ -344,7 +329,7 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
     for (auto& run : runs) {
       Stmt s(c, "SELECT " STEP_COLS " FROM step_runs WHERE run_id = :id ORDER BY seq, path");
       s.Text(":id", run.id);
-      while (s.Step()) run.steps.push_back(ReadStep(s));
+      while (s.Step()) run.steps.push_back(ReadStep(SqliteRow(s)));
     }
     if (txn) txn->Commit();
     return runs;
@@ -379,40 +364,22 @@ Result<Run> SqliteStore::GetRun(const std::string& id, bool with_steps) {
     {
       Stmt s(c, "SELECT " RUN_COLS " FROM runs WHERE id = :id");
       s.Text(":id", id);
-      run = One(s, ReadRun);
+      run = One(s, ReadRun<SqliteRow>);
     }
     if (!run) return NotFound("run " + id);
     if (with_steps) {
       Stmt s(c, "SELECT " STEP_COLS " FROM step_runs WHERE run_id = :id ORDER BY seq, path");
       s.Text(":id", id);
-      while (s.Step()) run->steps.push_back(ReadStep(s));
+      while (s.Step()) run->steps.push_back(ReadStep(SqliteRow(s)));
     }
     return std::move(*run);
   });
 }
 
-namespace {
-
-// The cursor is "<created_at ms>_<id>" of the last run on the page.
-std::string MakeCursor(const Run& r) { return std::to_string(ToUnixMs(r.created_at)) + "_" + r.id; }
-
-std::optional<std::pair<int64_t, std::string>> ParseCursor(const std::string& cursor) {
-  auto sep = cursor.find('_');
-  if (sep == std::string::npos || sep == 0 || sep + 1 == cursor.size()) return std::nullopt;
-  int64_t ms = 0;
-  for (size_t i = 0; i < sep; ++i) {
-    if (cursor[i] < '0' || cursor[i] > '9' || ms > (INT64_MAX - 9) / 10) return std::nullopt;
-    ms = ms * 10 + (cursor[i] - '0');
-  }
-  return std::make_pair(ms, cursor.substr(sep + 1));
-}
-
-}  // namespace
-
 Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
   std::optional<std::pair<int64_t, std::string>> after;
   if (!filter.cursor.empty()) {
-    after = ParseCursor(filter.cursor);
+    after = store::ParseRunCursor(filter.cursor);
     if (!after) return Fail(ErrorCode::kBadRequest, "invalid cursor \"" + filter.cursor + "\"");
   }
   int limit = filter.limit > 0 ? filter.limit : 50;
@@ -440,10 +407,10 @@ Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
     if (after) s.Int(":after_ms", after->first).Text(":after_id", after->second);
     s.Int(":limit", int64_t{limit} + 1);  // one more tells whether a next page exists
     RunPage page;
-    while (s.Step()) page.runs.push_back(ReadRun(s));
+    while (s.Step()) page.runs.push_back(ReadRun(SqliteRow(s)));
     if (static_cast<int>(page.runs.size()) > limit) {
       page.runs.pop_back();
-      page.next_cursor = MakeCursor(page.runs.back());
+      page.next_cursor = store::MakeRunCursor(page.runs.back());
     }
     return page;
   });

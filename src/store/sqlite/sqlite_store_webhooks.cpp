@@ -49,8 +49,7 @@ void InsertWebhookDelivery(Conn& c, const WebhookRows& w, const std::string& run
 Result<Delivery> SqliteStore::CreateDelivery(const Delivery& in) {
   return impl_->Write([&](Conn& c) -> Result<Delivery> {
     Delivery d = in;
-    if (d.received_at == TimePoint{}) d.received_at = impl_->Now();
-    if (d.id.empty()) d.id = NewId(ToUnixMs(d.received_at));
+    StampNew(d.id, d.received_at, impl_->Now());
     Stmt s(c, kInsertDelivery);
     s.Text(":id", d.id)
         .Text(":flow_id", d.flow_id)
@@ -80,7 +79,7 @@ Result<Delivery> SqliteStore::GetDelivery(const std::string& id) {
   return impl_->ReadRuns([&](Conn& c) -> Result<Delivery> {
     Stmt s(c, "SELECT " DELIVERY_COLS " FROM deliveries WHERE id = :id");
     s.Text(":id", id);
-    auto d = One(s, ReadDelivery);
+    auto d = One(s, ReadDelivery<SqliteRow>);
     if (!d) return NotFound("delivery " + id);
     return std::move(*d);
   });
@@ -96,7 +95,7 @@ Result<std::vector<Delivery>> SqliteStore::ListDeliveries(const std::string& flo
     if (!flow_id.empty()) s.Text(":flow_id", flow_id);
     s.Int(":limit", limit);
     std::vector<Delivery> out;
-    while (s.Step()) out.push_back(ReadDelivery(s));
+    while (s.Step()) out.push_back(ReadDelivery(SqliteRow(s)));
     return out;
   });
 }
@@ -111,15 +110,13 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
   WebhookRows rows;
   if (r.run) {
     Run& run = rows.run.emplace(*r.run);
-    if (run.created_at == TimePoint{}) run.created_at = impl_->Now();
-    if (run.id.empty()) run.id = NewId(ToUnixMs(run.created_at));
+    StampNew(run.id, run.created_at, impl_->Now());
     if (!run.trigger.is_null()) rows.trigger_text = DumpJson(run.trigger);
     if (!run.input.is_null()) rows.input_text = DumpJson(run.input);
   }
   if (r.delivery) {
     Delivery& d = rows.delivery.emplace(*r.delivery);
-    if (d.received_at == TimePoint{}) d.received_at = impl_->Now();
-    if (d.id.empty()) d.id = NewId(ToUnixMs(d.received_at));
+    StampNew(d.id, d.received_at, impl_->Now());
     rows.headers_text = DumpJson(d.headers);
     rows.query_text = DumpJson(d.query);
   }
