@@ -1119,7 +1119,7 @@ TEST_P(StoreContractTest, EverythingPersistsAcrossReopen) {
   EXPECT_EQ(Must(store().GetDelivery(d.id)).body, d.body);
 }
 
-// ---- webhooks (issue 4) ------------------------------------------------------------------
+// ---- webhooks ------------------------------------------------------------------
 
 TEST_P(StoreContractTest, RecordWebhookStoresRunKeyAndDeliveryTogether) {
   WebhookRecord r;
@@ -1219,7 +1219,7 @@ TEST_P(StoreContractTest, PruneWebhookDataByAgeAndCount) {
   EXPECT_EQ(Must(store().PruneWebhookData("", At(100), 0, At(0), 100)), 3);
 }
 
-// ---- schedule fires (issue 5) -------------------------------------------------------------
+// ---- schedule fires -------------------------------------------------------------
 
 namespace {
 weft::Run ScheduledRun(const std::string& flow_id, TimePoint at) {
@@ -1415,7 +1415,7 @@ TEST_P(StoreContractTest, ForEachActiveScheduleAndSetNextRunAts) {
   EXPECT_FALSE(Must(store().GetFlow(a.id)).next_run_at.has_value());
 }
 
-// ---- access control (issue 9) ----------------------------------------------------
+// ---- access control ----------------------------------------------------
 
 TEST_P(StoreContractTest, UsersAreUniqueByNameAndListedByName) {
   User bob{"", "bob", "$argon2id$v=19$fake-bob", Role::kEditor, At(1)};
@@ -1543,7 +1543,7 @@ TEST_P(StoreContractTest, FlowVersionsAndConnectionsRecordWhoChangedThem) {
 
 }  // namespace weft
 
-// ---- limits and retention (issue 10) ------------------------------------------------------
+// ---- limits and retention ------------------------------------------------------
 
 namespace weft {
 namespace {

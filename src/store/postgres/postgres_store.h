@@ -1,10 +1,11 @@
-// PostgresStore: the Store for more than one machine (DESIGN.md §6). Several
-// weft nodes share one PostgreSQL database; runs are claimed with
-// FOR UPDATE SKIP LOCKED, so no run is handed to two nodes. Thread-safe: each
-// operation takes a connection from a pool, runs as one transaction (or one
-// statement) and gives it back. A connection the server dropped (a restart, a
-// failover) is discarded and the operation retried once on a fresh one when
-// that is safe. Only app/ names this class; everyone else sees a Store&.
+// PostgresStore: the Store for more than one machine (docs/architecture.md,
+// "Several nodes"). Several weft nodes share one PostgreSQL database; runs
+// are claimed with FOR UPDATE SKIP LOCKED, so no run is handed to two
+// nodes. Thread-safe: each operation takes a connection from a pool, runs as
+// one transaction (or one statement) and gives it back. A connection the
+// server dropped (a restart, a failover) is discarded and the operation
+// retried once on a fresh one when that is safe. Only app/ names this class;
+// everyone else sees a Store&.
 #pragma once
 
 #include <memory>
@@ -110,7 +111,7 @@ class PostgresStore : public Store {
   Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                    TimePoint keys_before, int max_rows) override;
   Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
-  // access control (issue 9)
+  // access control
   Result<User> CreateUser(const User& u) override;
   Result<User> GetUser(const std::string& id) override;
   Result<User> GetUserByName(const std::string& name) override;

@@ -4,7 +4,7 @@
 
 namespace weft {
 
-// ---- access control (issue 9) ----------------------------------------------------
+// ---- access control ----------------------------------------------------
 
 Result<User> PostgresStore::CreateUser(const User& in) {
   User u = in;

@@ -4,7 +4,7 @@
 
 namespace weft {
 
-// ---- retention (issue 10) ------------------------------------------------------------
+// ---- retention ------------------------------------------------------------
 
 #define FINISHED "status IN ('succeeded', 'failed', 'cancelled', 'skipped')"
 

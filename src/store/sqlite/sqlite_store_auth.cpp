@@ -4,7 +4,7 @@
 
 namespace weft {
 
-// ---- access control (issue 9) ----------------------------------------------------
+// ---- access control ----------------------------------------------------
 
 Result<User> SqliteStore::CreateUser(const User& in) {
   return impl_->Write([&](Conn& c) -> Result<User> {

@@ -4,7 +4,7 @@
 
 namespace weft {
 
-// ---- retention (issue 10) ------------------------------------------------------------
+// ---- retention ------------------------------------------------------------
 
 Result<int64_t> SqliteStore::PruneRuns(const RunPrune& p, int max_rows) {
   if (max_rows <= 0) max_rows = 500;
