@@ -4,6 +4,22 @@
 
 namespace weft::sqlite {
 
+ErrorCode CodeFor(int sqlite_code) {
+  switch (sqlite_code & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return ErrorCode::kConflict;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return ErrorCode::kUnavailable;
+    default:
+      return ErrorCode::kInternal;
+  }
+}
+
 std::unique_ptr<Conn> Conn::Open(const std::string& path, bool create) {
   // No memory statistics (weft reads none): with them on, every allocation
   // SQLite makes takes one process-wide mutex. Only possible before SQLite

@@ -17,6 +17,8 @@
 
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/result.h"
+#include "store/common/errors.h"
 
 namespace weft::sqlite {
 
@@ -24,6 +26,25 @@ struct SqlError : std::runtime_error {
   SqlError(int code, const std::string& message) : std::runtime_error(message), code(code) {}
   int code;  // extended result code, e.g. SQLITE_CONSTRAINT_UNIQUE
 };
+
+// The Error code a SQLite result code becomes at the Store boundary.
+ErrorCode CodeFor(int sqlite_code);
+
+// Runs `f`, turning any exception into an Error: none leaves the store.
+template <typename F>
+auto Guard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const SqlError& e) {
+    return Fail(CodeFor(e.code), e.what());
+  } catch (const store::CorruptValue& e) {
+    return Fail(ErrorCode::kInternal, e.what());
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal, std::string("store: ") + e.what());
+  } catch (...) {
+    return Fail(ErrorCode::kInternal, "store: unknown error");
+  }
+}
 
 class Conn {
  public:

@@ -132,7 +132,7 @@ class SqliteStore : public Store {
                                    TimePoint keys_before, int max_rows) override;
   Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
   Result<int64_t> ReclaimSpace(int max_pages) override;
-  // access control (issue 9)
+  // access control
   Result<User> CreateUser(const User& u) override;
   Result<User> GetUser(const std::string& id) override;
   Result<User> GetUserByName(const std::string& name) override;

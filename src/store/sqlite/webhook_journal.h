@@ -4,7 +4,8 @@
 // once the bytes are in the file (as durable as a commit under synchronous
 // NORMAL: they survive the process, not the machine); a thread of the store
 // imports the records into runs and deliveries, many per transaction. Only
-// the file is here: the records' contents and the import are SqliteStore's.
+// the file is here: a record's contents are webhook_record.h's, and the
+// import is SqliteStore's (sqlite_store_journal.cpp).
 //
 // The file: a 16-byte header ("WEFTJNL1", then the generation, a u64), then
 // records, each a u32 payload length, a u64 checksum of the payload,

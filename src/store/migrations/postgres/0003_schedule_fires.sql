@@ -1,4 +1,4 @@
--- The last schedule fire of each flow (issue 5), written in the same
+-- The last schedule fire of each flow, written in the same
 -- transaction as its run: a fire time at or before it was fired already, so a
 -- restarted or second scheduler never fires a time twice. One row per flow;
 -- it goes with its flow. Same table as SQLite's 0003_schedule_fires.

@@ -1,4 +1,4 @@
--- Limits and retention (issue 10).
+-- Limits and retention.
 -- A flow's settings.max_concurrency, read by ClaimRuns (0: no limit). Computed
 -- from the document, so no write path has to remember to keep it.
 ALTER TABLE flows ADD COLUMN max_concurrency integer NOT NULL

@@ -1,4 +1,4 @@
--- Webhook idempotency keys (issue 4): one row per (flow, key) whose request
+-- Webhook idempotency keys: one row per (flow, key) whose request
 -- started a run; a key older than 24 h is forgotten and may be taken again.
 CREATE TABLE webhook_keys (
   flow_id    TEXT NOT NULL,

@@ -1,4 +1,4 @@
--- Access control (issue 9): users, API tokens and UI sessions. Secrets are
+-- Access control: users, API tokens and UI sessions. Secrets are
 -- kept only as hashes: a password as its Argon2id string, a token and a
 -- session id as the hex BLAKE2b-256 of the value the client holds.
 CREATE TABLE users (

@@ -1,4 +1,4 @@
--- Limits and retention (issue 10).
+-- Limits and retention.
 -- The flows whose settings.max_concurrency limits how many of their runs go
 -- at once (ClaimRuns reads it). Kept by triggers from the flow's document, so
 -- no write path has to remember it, and small: only limited flows have a row.
