@@ -32,6 +32,9 @@ struct ServeOptions {
   std::string retain_failed_runs;       // failed runs: this long instead ("" : as retain_runs)
   std::string retention_interval = "1m";  // how often the pruner looks
   bool metrics = true;                  // --metrics=false: no instrumentation, /metrics answers 404
+  // Budgets of each expression evaluation (flows' settings.expression_* replace them).
+  std::string expr_timeout = "1s";
+  std::string expr_memory = "64MiB";
 };
 
 // Returns the process exit code.

@@ -1038,8 +1038,8 @@ std::optional<int64_t> ParseDateTime(const std::string& str, const std::string& 
     }
   }
   if (date_c || date_d) Throw("D3136");
-  for (auto& [k, v] : comp)
-    if (std::isnan(v)) return std::nullopt;
+  for (auto& [k, v] : comp)  // 1e7 years, days or minutes is past any instant int64 ms can hold
+    if (std::isnan(v) || std::fabs(v) > 1e7) return std::nullopt;
   double month0 = comp['M'] > 0 ? comp['M'] - 1 : 0;
   double day = comp['D'];
   if (date_b) {

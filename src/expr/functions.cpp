@@ -20,6 +20,13 @@ const Value& A(Args& a, size_t i) {
   return i < a.size() ? a[i] : kUndef;
 }
 
+// A number as an int, NaN as 0 and out-of-range values at the bounds (a plain
+// cast of 1e300 is undefined behaviour).
+int ClampToInt(double d, int lo, int hi) {
+  if (std::isnan(d)) return 0;
+  return static_cast<int>(std::clamp(d, static_cast<double>(lo), static_cast<double>(hi)));
+}
+
 // A string argument the function cannot do without (a picture): undefined
 // there is an argument that does not fit the signature, not a crash.
 const std::string& NeedStr(CallCtx& c, Args& a, size_t i, const char* name) {
@@ -358,6 +365,7 @@ std::vector<RMatch> MatchAll(CallCtx& c, const Value& pat, const std::string& s,
     Charge(sizeof(RMatch) + match.str().size());
     RMatch m;
     m.match = match.str();
+    if (!(start.num() >= 0 && start.num() <= 9e15 && end.num() >= start.num())) Throw("T1010", c.position);
     m.index = static_cast<size_t>(start.num());
     for (size_t i = 0, n = ArrSize(groups); i < n; ++i) m.groups.push_back(ArrAt(groups, i));
     m.byte_pos = CodePointToByte(s, start.num());
@@ -383,6 +391,7 @@ Value MatchObject(const RMatch& m) {
 size_t LimitOf(const Value& v, const char* code, int pos) {
   if (v.IsUndef()) return SIZE_MAX;
   if (v.num() < 0) Throw(code, pos);
+  if (!(v.num() < 9e15)) return SIZE_MAX;  // also NaN: no cast of what size_t cannot hold
   return static_cast<size_t>(std::floor(v.num()));
 }
 
@@ -663,7 +672,7 @@ double ShiftDecimal(double v, int places) {
 Value FnRound(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   double v = a[0].num();
-  int prec = A(a, 1).IsNum() ? static_cast<int>(a[1].num()) : 0;
+  int prec = A(a, 1).IsNum() ? ClampToInt(a[1].num(), -400, 400) : 0;
   if (prec) v = ShiftDecimal(v, prec);
   double r = std::floor(v + 0.5);
   double diff = r - v;
@@ -899,7 +908,7 @@ Value LookupValue(const Value& input, std::string_view key) {
   return Value();
 }
 Value FnLookup(CallCtx&, Args& a) {
-  if (A(a, 0).IsUndef()) return Value();
+  if (A(a, 0).IsUndef() || !A(a, 1).IsStr()) return Value();
   return LookupValue(a[0], a[1].str());
 }
 Value FnSpread(CallCtx&, Args& a) {
@@ -1112,10 +1121,10 @@ Value FnFormatBase(CallCtx& c, Args& a) {
   (void)unused;
   Args r{Value::Num(v)};
   double rounded = FnRound(c, r).num();
-  int radix = A(a, 1).IsNum() ? static_cast<int>(a[1].num()) : 10;
+  int radix = A(a, 1).IsNum() ? ClampToInt(a[1].num(), -1, 100) : 10;
   if (radix < 2 || radix > 36) Throw("D3100", c.position);
   bool neg = rounded < 0;
-  uint64_t n = static_cast<uint64_t>(std::fabs(rounded));
+  uint64_t n = static_cast<uint64_t>(std::min(std::fabs(rounded), 1.8e19));
   std::string out;
   do {
     int d = static_cast<int>(n % static_cast<uint64_t>(radix));
@@ -1159,6 +1168,8 @@ Value FnNow(CallCtx&, Args& a) {
 Value FnMillis(CallCtx&, Args&) { return Value::Num(static_cast<double>(NowMillis())); }
 Value FnFromMillis(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
+  // past the range of a JavaScript Date (±8.64e15 ms) there is no instant to format
+  if (!(std::fabs(a[0].num()) <= 8.64e15)) return Value();
   int64_t ms = static_cast<int64_t>(std::floor(a[0].num()));
   if (A(a, 1).IsUndef() && A(a, 2).IsUndef()) return Value::Str(IsoFromMillis(ms));
   return Value::Str(

@@ -557,6 +557,15 @@ bool DecodeWebhook(std::string_view payload, WebhookRows& w) {
   return in.ok();
 }
 
+}  // namespace
+
+bool DecodesAsWebhookRecord(std::string_view payload) {
+  WebhookRows w;
+  return DecodeWebhook(payload, w);
+}
+
+namespace {
+
 // Imports one journal record into the open transaction. A record that cannot
 // go in (unreadable, or its run id taken: a record imported before, as by a
 // restore over the data dir) is left out and logged; it never stops the
