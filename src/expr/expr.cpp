@@ -250,7 +250,7 @@ class CompiledTemplate final : public Template {
       if (r.value->is_string()) {
         out += r.value->get_ref<const std::string&>();
       } else {
-        out += r.value->dump();
+        out += r.value->dump(-1, ' ', false, Json::error_handler_t::replace);
       }
     }
     EvalResult res;

@@ -323,6 +323,52 @@ std::string ToStr(const Value& v) {
 
 namespace {
 Json ToJsonAt(const Value& v, int depth);
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
+size_t Utf8SeqLen(std::string_view s, size_t i) {
+  auto cont = [&](size_t k) { return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80; };
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F)) return 0;  // overlong, surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+// Text leaving the module is valid UTF-8: bytes that are not (from
+// $base64decode, $decodeUrl, or a literal) become U+FFFD, so that no later
+// dump() of a step's output or an API answer throws.
+std::string ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t n = Utf8SeqLen(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == s.size()) return std::string(s);
+  std::string out(s.substr(0, i));
+  while (i < s.size()) {
+    size_t n = Utf8SeqLen(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
 }  // namespace
 
 Json ToJson(const Value& v) { return ToJsonAt(v, 0); }
@@ -358,7 +404,7 @@ Json ToJsonAt(const Value& v, int depth) {
       return d;
     }
     case VK::kStr:
-      return v.str();
+      return ValidUtf8(v.str());
     case VK::kJArr:
     case VK::kJObj:
       ChargeJsonCopy(v.json());
@@ -381,7 +427,7 @@ Json ToJsonAt(const Value& v, int depth) {
       vec.reserve(v.obj()->v.size());
       for (auto& e : v.obj()->v) {
         if (e.second.IsUndef() || e.second.IsFunc()) continue;
-        vec.emplace_back(e.first, ToJsonAt(e.second, depth + 1));
+        vec.emplace_back(ValidUtf8(e.first), ToJsonAt(e.second, depth + 1));
       }
       return o;
     }

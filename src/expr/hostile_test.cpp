@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include "expr/expr.h"
 
@@ -80,6 +81,26 @@ TEST(Hostile, DatesOutOfRangeAreUndefined) {
   r = Eval("$fromMillis(1e300)");
   EXPECT_TRUE(r.ok());
   EXPECT_FALSE(r.value.has_value());
+}
+
+TEST(Hostile, ResultsAreValidUtf8) {
+  // found by the fuzzer: a string that is not UTF-8 (a literal, $base64decode)
+  // made Template::Render's dump() throw out of the module
+  for (const char* text : {"x {{ $split(\"Hel\x98lo  World\", \" \") }} y",
+                           "x {{ {\"fa\xffse\": false} }} y", "x {{ [$base64decode(\"/w==\")] }} y"}) {
+    auto compiled = Template::Compile(text);
+    auto* tpl = std::get_if<std::shared_ptr<const Template>>(&compiled);
+    ASSERT_NE(tpl, nullptr) << text;
+    EvalResult r = (*tpl)->Render(Json::object());
+    ASSERT_TRUE(r.ok()) << text;
+    EXPECT_NO_THROW((void)r.value->dump()) << text;
+  }
+  EvalResult r = Eval(R"($base64decode("/w=="))");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r.value, "\xEF\xBF\xBD");
+  r = Eval("{\"k\xfe\": \"v\"}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_NO_THROW((void)r.value->dump());
 }
 
 TEST(Hostile, HugeNumbersInIntegerPicturesStayFinite) {
