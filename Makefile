@@ -5,7 +5,10 @@ JOBS    ?= $(shell nproc)
 DATA    ?= ./weft-data
 LISTEN  ?= 127.0.0.1:8080
 
-.PHONY: all deps build ui run test bench clean format
+# ccache, when installed, keeps a rebuild after `git pull` or a branch switch short.
+LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache,)
+
+.PHONY: all deps build build-server ui run test bench clean format
 
 all: build
 
@@ -13,13 +16,18 @@ deps:
 	@scripts/install-deps
 
 $(BUILD)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCHER)
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 	@if [ -f ui/package.json ]; then scripts/build-ui; fi
 
-run: build
+# `make run` builds what it runs: the weft binary and the UI, no test programs.
+build-server: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target weft
+	@if [ -f ui/package.json ]; then scripts/build-ui; fi
+
+run: build-server
 	$(BUILD)/weft serve --data $(DATA) --listen $(LISTEN)
 
 test: build

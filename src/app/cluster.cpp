@@ -38,7 +38,7 @@ Result<void> NotifyBridge::Start() {
   auto listener = PostgresListener::Open(options_, {runs_channel_, flows_channel_});
   if (!listener) return Fail(std::move(listener).error());
   listener_ = std::move(*listener);
-  hub_.OnRunQueued([p = pending_] {
+  runs_sub_ = hub_.OnRunQueued([p = pending_] {
     if (t_replaying) return;
     {
       std::lock_guard<std::mutex> g(p->mu);
@@ -47,7 +47,7 @@ Result<void> NotifyBridge::Start() {
     }
     p->cv.notify_one();
   });
-  hub_.OnFlowChanged([p = pending_](const std::string& id) {
+  flows_sub_ = hub_.OnFlowChanged([p = pending_](const std::string& id) {
     if (t_replaying) return;
     {
       std::lock_guard<std::mutex> g(p->mu);
@@ -62,6 +62,8 @@ Result<void> NotifyBridge::Start() {
 }
 
 void NotifyBridge::Stop() {
+  runs_sub_.Reset();
+  flows_sub_.Reset();
   {
     std::lock_guard<std::mutex> g(pending_->mu);
     pending_->stopping = true;

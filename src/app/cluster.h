@@ -63,6 +63,8 @@ class NotifyBridge {
   std::unique_ptr<PostgresListener> listener_;
 
   std::shared_ptr<Pending> pending_ = std::make_shared<Pending>();
+  ChangeHub::Subscription runs_sub_;
+  ChangeHub::Subscription flows_sub_;
   std::atomic<bool> stop_listen_{false};
   std::thread sender_;
   std::thread receiver_;

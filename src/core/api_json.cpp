@@ -9,7 +9,7 @@ Json TimeOrNull(const std::optional<TimePoint>& t) {
   return FormatIso(*t);
 }
 
-// trigger.webhook.auth secrets are shown as the mask (DESIGN.md §3).
+// trigger.webhook.auth secrets are shown as the mask (docs/webhooks.md).
 static void MaskWebhookSecrets(Json& holder) {
   auto t = holder.find("trigger");
   if (t == holder.end() || !t->is_object()) return;

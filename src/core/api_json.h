@@ -1,4 +1,4 @@
-// The JSON shapes of DESIGN.md §5 for the domain objects, shared by the HTTP
+// The JSON shapes of docs/api.md for the domain objects, shared by the HTTP
 // API and the CLI so both show the same thing. Pure functions; thread-safe.
 #pragma once
 

@@ -1,4 +1,4 @@
-// ConnectionService: the use cases of connections (DESIGN.md §5
+// ConnectionService: the use cases of connections (docs/api.md
 // /connections), shared by the HTTP API and the CLI. It validates a
 // connection against its connector's spec before writing, seals every secret
 // field with the SecretBox before the store sees it, keeps a stored secret

@@ -2,32 +2,64 @@
 
 namespace weft {
 
-void ChangeHub::OnFlowChanged(FlowListener l) {
-  std::lock_guard<std::mutex> g(mu_);
-  flow_listeners_.push_back(std::move(l));
+// A listener and whether it may still be called. `mu` is held during each
+// call, so Reset() returns only once no call is in progress.
+struct ChangeHub::Slot {
+  std::mutex mu;
+  bool live = true;
+  FlowListener on_flow;
+  QueueListener on_queue;
+};
+
+void ChangeHub::Subscription::Reset() {
+  if (!slot_) return;
+  {
+    std::lock_guard<std::mutex> g(slot_->mu);
+    slot_->live = false;
+    slot_->on_flow = nullptr;
+    slot_->on_queue = nullptr;
+  }
+  slot_.reset();
 }
 
-void ChangeHub::OnRunQueued(QueueListener l) {
+namespace {
+// The live slots of `list` (dropping the dead ones), copied under `mu`.
+std::vector<std::shared_ptr<ChangeHub::Slot>> LiveSlots(std::mutex& mu,
+                                                        std::vector<std::shared_ptr<ChangeHub::Slot>>& list) {
+  std::lock_guard<std::mutex> g(mu);
+  std::erase_if(list, [](const std::shared_ptr<ChangeHub::Slot>& s) { return s.use_count() == 1; });
+  return list;
+}
+}  // namespace
+
+ChangeHub::Subscription ChangeHub::OnFlowChanged(FlowListener l) {
+  auto slot = std::make_shared<Slot>();
+  slot->on_flow = std::move(l);
   std::lock_guard<std::mutex> g(mu_);
-  queue_listeners_.push_back(std::move(l));
+  flow_listeners_.push_back(slot);
+  return Subscription(std::move(slot));
+}
+
+ChangeHub::Subscription ChangeHub::OnRunQueued(QueueListener l) {
+  auto slot = std::make_shared<Slot>();
+  slot->on_queue = std::move(l);
+  std::lock_guard<std::mutex> g(mu_);
+  queue_listeners_.push_back(slot);
+  return Subscription(std::move(slot));
 }
 
 void ChangeHub::FlowChanged(const std::string& flow_id) {
-  std::vector<FlowListener> listeners;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    listeners = flow_listeners_;
+  for (auto& slot : LiveSlots(mu_, flow_listeners_)) {
+    std::lock_guard<std::mutex> g(slot->mu);
+    if (slot->live && slot->on_flow) slot->on_flow(flow_id);
   }
-  for (auto& l : listeners) l(flow_id);
 }
 
 void ChangeHub::RunQueued() {
-  std::vector<QueueListener> listeners;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    listeners = queue_listeners_;
+  for (auto& slot : LiveSlots(mu_, queue_listeners_)) {
+    std::lock_guard<std::mutex> g(slot->mu);
+    if (slot->live && slot->on_queue) slot->on_queue();
   }
-  for (auto& l : listeners) l();
 }
 
 void ChangeHub::RunProgressed(const std::string&) {

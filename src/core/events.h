@@ -2,10 +2,14 @@
 // the server: a flow changed (scheduler and webhook router follow), a run was
 // queued (workers wake), a run progressed (waiters and live logs wake).
 // Thread-safe. Listeners are called on the notifying thread and must be quick.
+// A listener lives as long as the Subscription its registration returned:
+// once that is reset or destroyed, the listener is not running and is never
+// called again, so it may capture `this` of an object that owns it.
 #pragma once
 
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -20,8 +24,31 @@ class ChangeHub {
   using FlowListener = std::function<void(const std::string& flow_id)>;  // changed or deleted
   using QueueListener = std::function<void()>;
 
-  void OnFlowChanged(FlowListener l);
-  void OnRunQueued(QueueListener l);
+  struct Slot;  // one registered listener (events.cpp)
+  // Keeps a listener registered; Reset() (or the destructor) removes it and
+  // waits for a call in progress on another thread to return. Must not be
+  // reset from inside its own listener.
+  class Subscription {
+   public:
+    Subscription() = default;
+    explicit Subscription(std::shared_ptr<Slot> slot) : slot_(std::move(slot)) {}
+    Subscription(Subscription&&) noexcept = default;
+    Subscription& operator=(Subscription&& other) noexcept {
+      if (this != &other) {
+        Reset();
+        slot_ = std::move(other.slot_);
+      }
+      return *this;
+    }
+    ~Subscription() { Reset(); }
+    void Reset();
+
+   private:
+    std::shared_ptr<Slot> slot_;
+  };
+
+  [[nodiscard]] Subscription OnFlowChanged(FlowListener l);
+  [[nodiscard]] Subscription OnRunQueued(QueueListener l);
 
   void FlowChanged(const std::string& flow_id);
   void RunQueued();
@@ -39,8 +66,10 @@ class ChangeHub {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   uint64_t progress_ = 0;
-  std::vector<FlowListener> flow_listeners_;
-  std::vector<QueueListener> queue_listeners_;
+  // Slots whose Subscription is gone stay here until the next notification
+  // skips and drops them.
+  std::vector<std::shared_ptr<Slot>> flow_listeners_;
+  std::vector<std::shared_ptr<Slot>> queue_listeners_;
 };
 
 }  // namespace weft

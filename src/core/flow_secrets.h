@@ -1,5 +1,5 @@
 // The secrets a flow document carries (trigger.webhook.auth `secret`, `value`,
-// `password`, DESIGN.md §3 "Webhook") sealed at rest with the SecretBox, like
+// `password`, docs/webhooks.md "Auth") sealed at rest with the SecretBox, like
 // connection secrets: FlowService seals them before the store sees the
 // document, the webhook receiver opens them when it loads a flow. Pure
 // functions over a Json; thread-safe.

@@ -32,7 +32,7 @@ struct SavedFlow {
   std::vector<FieldError> warnings;
 };
 
-// One Flow List row (DESIGN.md §5 GET /flows).
+// One Flow List row (GET /api/v1/flows, docs/api.md).
 struct FlowRow {
   Flow flow;
   std::vector<std::string> connections;

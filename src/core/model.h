@@ -1,5 +1,6 @@
 // The domain model: flows, steps, triggers, connections, runs, step runs and
-// deliveries, as the store keeps them and the API shows them (DESIGN.md §1-§5).
+// deliveries, as the store keeps them and the API shows them (docs/flow-format.md,
+// docs/api.md).
 // Plain values: copy freely; no synchronisation inside.
 #pragma once
 

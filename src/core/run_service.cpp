@@ -19,7 +19,7 @@ Result<Run> RunService::StartManual(const std::string& flow_id, const Json& inpu
                   {"headers", Json::object()},
                   {"query", Json::object()}};
   if (!has_input && flow->trigger_type == "webhook" && webhook_replay_) {
-    // A webhook flow run by hand replays its last delivery (DESIGN.md §3).
+    // A webhook flow run by hand replays its last delivery (docs/webhooks.md).
     auto replayed = webhook_replay_(*flow);
     if (!replayed) return Fail(replayed.error());
     trigger = std::move(*replayed);

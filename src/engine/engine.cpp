@@ -23,7 +23,7 @@ class Engine::Impl {
   }
 
   void Start() {
-    hub_.OnRunQueued([this] {
+    queue_sub_ = hub_.OnRunQueued([this] {
       {
         std::lock_guard<std::mutex> g(mu_);
         ++wake_seq_;
@@ -42,17 +42,24 @@ class Engine::Impl {
       stopped_ = true;
       stopping_ = true;
     }
+    queue_sub_.Reset();  // from here on the hub no longer reaches this engine
     cv_.notify_all();
     keeper_cv_.notify_all();
     // Running steps finish, then their runs are handed back (unclaimed) for
-    // the next start or another node. Past the grace period we stop waiting.
+    // the next start or another node. Past the grace period the steps still
+    // running are interrupted through their cancel flag: with stopping_ set,
+    // the executor hands such a run back instead of cancelling it, its step
+    // runs again later (steps are at-least-once). Every worker is joined:
+    // none outlives this engine.
     std::unique_lock<std::mutex> lock(mu_);
     bool drained = cv_.wait_for(lock, options_.stop_grace, [this] { return active_workers_ == 0; });
-    lock.unlock();
-    for (auto& t : workers_) {
-      if (drained) t.join();
-      else t.detach();
+    if (!drained) {
+      for (auto& [id, flag] : held_) flag->store(true);
+      log::Warn("engine: steps still running after the stop grace period are interrupted",
+                {{"node", options_.node_id}, {"runs", std::to_string(held_.size())}});
     }
+    lock.unlock();
+    for (auto& t : workers_) t.join();
     if (keeper_.joinable()) keeper_.join();
     workers_.clear();
     log::Info("engine stopped", {{"node", options_.node_id}, {"drained", drained ? "yes" : "no"}});
@@ -191,6 +198,7 @@ class Engine::Impl {
   std::deque<Run> ready_;  // claimed by this node, not started yet (WorkerLoop)
   std::vector<std::thread> workers_;
   std::thread keeper_;
+  ChangeHub::Subscription queue_sub_;
 };
 
 Engine::Engine(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock, EngineOptions options)

@@ -49,6 +49,22 @@ class ProbeAction : public Action {
   }
 };
 
+// An action that, on its first call, blocks until its cancel flag rises (a
+// step stuck on a far side that does not answer); later calls return at once.
+class BlockingAction : public Action {
+ public:
+  std::atomic<int> calls{0};
+  std::atomic<bool> interrupted{false};
+  ActionOutcome Execute(ActionContext& ctx) override {
+    if (++calls > 1) return ActionOutcome::Ok(Json{{"call", calls.load()}});
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!ctx.cancelled.load() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    interrupted = ctx.cancelled.load();
+    return ActionOutcome::Failed(ErrorCode::kStepFailed, "interrupted", false);
+  }
+};
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -71,16 +87,18 @@ class EngineTest : public ::testing::Test {
     flaky.inputs.push_back(anything);
     ActionSpec probe{"probe", "Probe", "", {}, "", {}};
     probe.inputs.push_back(anything);
-    test.actions = {flaky, probe};
+    ActionSpec block{"block", "Block", "", {}, "", {}};
+    test.actions = {flaky, probe, block};
     probe_->store = store_.get();
-    catalog_.Register(test, {{"flaky", flaky_}, {"probe", probe_}});
+    catalog_.Register(test, {{"flaky", flaky_}, {"probe", probe_}, {"block", block_}});
     flows_ = std::make_unique<FlowService>(*store_, catalog_, hub_, clock_, FlowServiceOptions{});
     runs_ = std::make_unique<RunService>(*store_, hub_, clock_);
   }
 
-  void StartEngine(int workers = 2) {
+  void StartEngine(int workers = 2, Millis stop_grace = Millis(10'000)) {
     EngineOptions options;
     options.workers = workers;
+    options.stop_grace = stop_grace;
     options.poll_interval = Millis(50);
     engine_ = std::make_unique<Engine>(*store_, catalog_, hub_, clock_, options);
     engine_->Start();
@@ -133,6 +151,7 @@ class EngineTest : public ::testing::Test {
   ActionCatalog catalog_;
   std::shared_ptr<FlakyAction> flaky_ = std::make_shared<FlakyAction>();
   std::shared_ptr<ProbeAction> probe_ = std::make_shared<ProbeAction>();
+  std::shared_ptr<BlockingAction> block_ = std::make_shared<BlockingAction>();
   ChangeHub hub_;
   FakeClock clock_{FromUnixMs(1'800'000'000'000)};
   std::unique_ptr<FlowService> flows_;
@@ -460,6 +479,40 @@ steps:
   EXPECT_EQ(done.steps[2].path, "skip");
   EXPECT_EQ(done.steps[2].status, StepStatus::kSkipped);
   EXPECT_EQ(done.steps[3].path, "plus");
+}
+
+// Stop() waits its grace period, then interrupts the steps still running and
+// joins every worker: nothing of the engine outlives it. The interrupted run
+// is handed back, not cancelled, and the next engine runs its step again.
+TEST_F(EngineTest, StopInterruptsAStuckStepHandsItsRunBackAndJoinsEveryWorker) {
+  std::string id = CreateFlow(R"(
+name: stuck
+steps:
+  - {id: wait, uses: test.block}
+  - {id: after, uses: data.set, with: {value: "{{ steps.wait.output.call }}"}}
+)");
+  StartEngine(2, Millis(50));
+  auto run = runs_->StartManual(id, nullptr, false, "");
+  ASSERT_TRUE(run);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (block_->calls.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_EQ(block_->calls.load(), 1);
+
+  engine_->Stop();  // returns only once every worker has ended
+  EXPECT_TRUE(block_->interrupted.load()) << "the stuck step was not interrupted";
+  auto left = store_->GetRun(run->id, true);
+  ASSERT_TRUE(left);
+  EXPECT_NE(left->status, RunStatus::kCancelled);
+  EXPECT_NE(left->status, RunStatus::kFailed);
+  EXPECT_TRUE(left->claimed_by.empty()) << "the run was not handed back";
+
+  engine_.reset();
+  StartEngine();
+  auto done = runs_->Wait(run->id, std::chrono::seconds(30));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, RunStatus::kSucceeded);
+  EXPECT_EQ(done->output, 2);  // the step ran again, at least once
 }
 
 TEST_F(EngineTest, PureStepsLostToACrashAreRunAgain) {

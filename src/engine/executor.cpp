@@ -315,6 +315,11 @@ class RunExecution {
   }
 
   bool CancelRequested() { return cancelled_.load(); }
+  // A raised cancel flag while the engine stops may be the engine
+  // interrupting a step past its stop grace period (engine.cpp): the run is
+  // handed back, and a cancel the user asked for is still in the store, so
+  // the next worker to claim the run finishes it as cancelled.
+  Outcome Interrupted() const { return Outcome{stopping_.load() ? Kind::kHandedBack : Kind::kCancelled}; }
 
   bool PastDeadline(TimePoint now) const { return deadline_ && now >= *deadline_; }
   TimePoint Cap(TimePoint t) const { return deadline_ ? std::min(t, *deadline_) : t; }
@@ -326,7 +331,7 @@ class RunExecution {
   Outcome ExecList(const std::vector<Step>& steps, const std::string& prefix, Json& scope) {
     Outcome last;
     for (const auto& step : steps) {
-      if (CancelRequested()) return Outcome{Kind::kCancelled};
+      if (CancelRequested()) return Interrupted();
       if (stopping_.load()) return Outcome{Kind::kHandedBack};
       Outcome o = ExecStep(step, prefix + step.id, scope);
       switch (o.kind) {
@@ -740,7 +745,7 @@ class RunExecution {
     r.logs = std::move(logs);
     if (!out.error) return Succeed(r, std::move(out.output), scope);
 
-    if (CancelRequested()) return Outcome{Kind::kCancelled};
+    if (CancelRequested()) return Interrupted();
     // data.transform's evaluation cancelled by shutdown: nothing happened outside, run it again later
     if (stopping_.load() && SideEffectFree(step.uses)) return Outcome{Kind::kHandedBack};
     if (run_deadline_first && PastDeadline(clock_.Now() + Millis(100))) return FailStep(r, TimeoutError(), scope);
@@ -936,7 +941,7 @@ ExecuteResult Executor::Execute(Run run, const std::atomic<bool>& cancelled,
     return ExecuteResult{ExecuteResult::kFinished};
   };
 
-  if (run.cancel_requested || cancelled.load())
+  if (run.cancel_requested || (cancelled.load() && !stopping.load()))  // see Interrupted()
     return finish(RunStatus::kCancelled, nullptr, Json{{"code", "cancelled"}, {"message", "cancelled by request"}});
 
   Error load_error;

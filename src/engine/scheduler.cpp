@@ -114,22 +114,13 @@ class Scheduler::Impl {
       : store_(store), runs_(runs), hub_(hub), clock_(clock), options_(std::move(options)) {}
 
   void Start() {
-    // The hub keeps its listeners for ever: they reach this scheduler through
-    // `link_`, which Stop() cuts, so a stopped scheduler is never called.
-    link_ = std::make_shared<Link>();
-    link_->impl = this;
-    hub_.OnFlowChanged([link = link_](const std::string& id) {
-      std::lock_guard<std::mutex> g(link->mu);
-      if (link->impl) link->impl->FlowChanged(id);
-    });
+    // Stop() resets the subscription: a stopped scheduler is never called.
+    flow_sub_ = hub_.OnFlowChanged([this](const std::string& id) { FlowChanged(id); });
     thread_ = std::thread([this] { Loop(); });
   }
 
   void Stop() {
-    if (link_) {
-      std::lock_guard<std::mutex> g(link_->mu);
-      link_->impl = nullptr;
-    }
+    flow_sub_.Reset();
     {
       std::lock_guard<std::mutex> g(mu_);
       stopping_ = true;
@@ -162,11 +153,6 @@ class Scheduler::Impl {
   }
 
  private:
-  struct Link {
-    std::mutex mu;
-    Impl* impl = nullptr;
-  };
-
   void FlowChanged(const std::string& id) {
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -619,7 +605,7 @@ class Scheduler::Impl {
   ChangeHub& hub_;
   Clock& clock_;
   SchedulerOptions options_;
-  std::shared_ptr<Link> link_;
+  ChangeHub::Subscription flow_sub_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

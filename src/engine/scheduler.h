@@ -3,7 +3,7 @@
 // until the earliest, records the fire (run + next fire, exactly once per
 // (flow, scheduled_for)) and computes the next. Flow changes (ChangeHub) update
 // the heap at once. Missed fires (weft down, or > 60 s late) follow `misfire`,
-// unfinished previous runs follow `overlap` (SCHEDULING.md).
+// unfinished previous runs follow `overlap` (docs/scheduling.md).
 // Start()/Stop() once; thread-safe.
 #pragma once
 

@@ -27,7 +27,7 @@ class CronExpr {
   // True if the given day matches the day-of-month, month and day-of-week fields.
   bool MatchesDay(int year, int month, int day) const;
 
-  // Second, minute and hour each hold one plain value: SCHEDULING.md's
+  // Second, minute and hour each hold one plain value: docs/scheduling.md's
   // "fixed-time" job (a wall time in a DST gap fires at the end of the gap,
   // one in an overlap fires once). Every other expression is an interval job.
   bool IsFixedTime() const { return fixed_time_; }

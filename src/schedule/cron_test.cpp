@@ -17,11 +17,14 @@
 namespace weft {
 namespace {
 
-std::string Shared(const std::string& rel) { return std::string(WEFT_SHARED_DIR) + "/" + rel; }
+// The reference cases live in the repository (tests/data/cron, see its README).
+std::string TestData(const std::string& rel) {
+  return std::string(WEFT_SOURCE_DIR) + "/tests/data/" + rel;
+}
 
 TEST(CronReference, EveryPublicCaseMatches) {
-  std::ifstream in(Shared("testdata/cron/public.jsonl"));
-  ASSERT_TRUE(in) << "cannot open " << Shared("testdata/cron/public.jsonl");
+  std::ifstream in(TestData("cron/public.jsonl"));
+  ASSERT_TRUE(in) << "missing reference data: cannot open " << TestData("cron/public.jsonl");
   std::string line;
   int cases = 0, failures = 0;
   while (std::getline(in, line)) {
@@ -54,8 +57,8 @@ TEST(CronReference, EveryPublicCaseMatches) {
 }
 
 TEST(CronReference, EveryInvalidExpressionIsRefused) {
-  std::ifstream in(Shared("testdata/cron/invalid.txt"));
-  ASSERT_TRUE(in);
+  std::ifstream in(TestData("cron/invalid.txt"));
+  ASSERT_TRUE(in) << "missing reference data: cannot open " << TestData("cron/invalid.txt");
   std::string line;
   int count = 0;
   while (std::getline(in, line)) {

@@ -1,4 +1,4 @@
-// Wall-clock fire times in a zone, with SCHEDULING.md's daylight-saving rules:
+// Wall-clock fire times in a zone, with docs/scheduling.md's daylight-saving rules:
 // a fixed-time pattern fires at the end of a gap and once in an overlap; an
 // interval pattern skips times in a gap and fires at both occurrences in an
 // overlap. Pure functions over immutable inputs; thread-safe.

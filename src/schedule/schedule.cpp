@@ -168,7 +168,7 @@ std::optional<WallOrInstant> ParseWallTime(std::string_view s) {
   return WallOrInstant(civil::FromCivil({y, mo, d, h, mi, sec}));
 }
 
-// Gap: the end of the gap; overlap: the first occurrence (SCHEDULING.md, once).
+// Gap: the end of the gap; overlap: the first occurrence (docs/scheduling.md, once).
 TimePoint Resolve(const WallOrInstant& w, const TimeZone& zone) {
   if (const TimePoint* t = std::get_if<TimePoint>(&w)) return *t;
   return FromUnixMs(zone.Map(std::get<LocalSeconds>(w)).first * 1000);

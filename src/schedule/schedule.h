@@ -1,4 +1,4 @@
-// Schedule: the `trigger.schedule` document of DESIGN.md §3 (kinds predefined,
+// Schedule: the `trigger.schedule` document of docs/scheduling.md (kinds predefined,
 // once, custom and cron), parsed and validated, with its next fire times and a
 // plain-English description. A Schedule is an immutable value: copies share
 // the compiled form, and every function here is thread-safe, so the scheduler

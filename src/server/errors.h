@@ -1,4 +1,4 @@
-// The one place where an Error becomes an HTTP status and body (DESIGN.md §5).
+// The one place where an Error becomes an HTTP status and body (docs/api.md).
 // Pure functions; thread-safe.
 #pragma once
 

@@ -305,9 +305,13 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
+// The provider below issues tokens for 8 s; weft refreshes a token once its
+// life is over, so a sleep of this length is what lets one expire.
+constexpr auto kPastTokenLife = 8500ms;
+
 TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
   weft::testing::ChildServer provider(
-      {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/oauth_server.py", "2", "rotate"});
+      {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/oauth_server.py", "8", "rotate"});
   ASSERT_GT(provider.port(), 0) << provider.error();
   std::string idp = "http://127.0.0.1:" + std::to_string(provider.port());
   auto provider_log = [&] {
@@ -369,8 +373,10 @@ TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
   EXPECT_EQ(db.find("oauth-refresh-token"), std::string::npos) << "the refresh token is stored in clear";
   EXPECT_EQ(server().Logs().find(first), std::string::npos) << "the access token is in the log";
 
-  // ...and once it expires (2 s), the refresh token is exchanged for a new one.
-  std::this_thread::sleep_for(2500ms);
+  // ...and once it expires, the refresh token is exchanged for a new one.
+  // Tokens live 8 s (long enough that a loaded machine runs the step above
+  // while the first is fresh); sleeping past that life is what expires them.
+  std::this_thread::sleep_for(kPastTokenLife);
   run = WaitRunFinished(api(), GetString(RunAndWait(api(), flow["id"]).json, "id"));
   ASSERT_EQ(run["status"], "succeeded") << run.dump(2);
   plog = provider_log();
@@ -381,7 +387,7 @@ TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
   EXPECT_TRUE(plog["api_refused"].empty()) << plog.dump();
 
   // The provider rotated the refresh token: the next refresh uses the new one.
-  std::this_thread::sleep_for(2500ms);
+  std::this_thread::sleep_for(kPastTokenLife);
   run = WaitRunFinished(api(), GetString(RunAndWait(api(), flow["id"]).json, "id"));
   ASSERT_EQ(run["status"], "succeeded") << run.dump(2);
   plog = provider_log();
@@ -392,7 +398,7 @@ TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
   // restart, with the access token expired again, weft refreshes with the
   // newest refresh token (the provider refuses the retired ones).
   server().Restart();
-  std::this_thread::sleep_for(2500ms);
+  std::this_thread::sleep_for(kPastTokenLife);
   run = WaitRunFinished(api(), GetString(RunAndWait(api(), flow["id"]).json, "id"));
   ASSERT_EQ(run["status"], "succeeded") << run.dump(2);
   plog = provider_log();

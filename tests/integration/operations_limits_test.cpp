@@ -69,6 +69,8 @@ TEST(OperationsLimitsTest, AFailingFlowTriggersItsErrorFlowOnceWithTheFailure) {
   EXPECT_EQ(StepOf(error_run, "note")["output"]["run_id"], failed_id);
 
   // Exactly once: nothing more shows up, and a succeeding run starts none.
+  // A second error run would be queued as the failed run finished (above) and
+  // started by an idle worker within milliseconds; 1.5 s is ample to see it.
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(RunsOf(api, alerts["id"]).size(), 1u);
 }
@@ -86,6 +88,8 @@ TEST(OperationsLimitsTest, AFailingErrorFlowTriggersNothing) {
     Json runs = RunsOf(api, alerts["id"]);
     return !runs.empty() && runs[0]["status"] == "failed";
   })) << server.Logs();
+  // A run of the error flow for its own failure would be queued as that run
+  // finished (above); 1.5 s is ample for it to show up if it existed.
   std::this_thread::sleep_for(1500ms);
   Json runs = RunsOf(api, alerts["id"]);
   ASSERT_EQ(runs.size(), 1u) << runs.dump();  // its failure started no run of itself
@@ -334,7 +338,8 @@ TEST(OperationsLimitsTest, RetentionPrunesOldFinishedRunsButNeverRunningOrKeptFa
   ASSERT_TRUE(WaitFor([&] {
     return api.Get("/api/v1/runs/" + ok).status == 404 && api.Get("/api/v1/runs/" + flaky_ok).status == 404;
   }, 15s)) << server.Logs();
-  // Several passes later the running run and the kept failure are still there.
+  // Several passes later the running run and the kept failure are still there:
+  // the pruner runs every 200 ms, so 1.5 s holds about seven passes.
   std::this_thread::sleep_for(1500ms);
   auto r = api.Get("/api/v1/runs/" + running);
   ASSERT_EQ(r.status, 200);

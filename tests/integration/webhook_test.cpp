@@ -1,4 +1,4 @@
-// Webhook trigger end to end (issue 4, DESIGN.md §3 "Webhook"): the real
+// Webhook trigger end to end (issue 4, docs/webhooks.md): the real
 // binary, real HTTP on loopback.
 #include <openssl/hmac.h>
 

@@ -1,4 +1,4 @@
-// The HTTP API of DESIGN.md §5: the route table as data (method, path,
+// The HTTP API of docs/api.md: the route table as data (method, path,
 // operation) and the handlers bound to it. Handlers only translate between
 // HTTP and the core services; every rule lives in core. Thread-safe once built.
 #pragma once

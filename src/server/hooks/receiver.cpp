@@ -166,10 +166,13 @@ Result<Json> ParseWebhookBody(const std::string& content_type, const std::string
 WebhookReceiver::WebhookReceiver(Store& store, RunService& runs, ChangeHub& hub, Clock& clock,
                                  WebhookOptions options)
     : store_(store), runs_(runs), hub_(hub), clock_(clock), options_(std::move(options)) {
-  hub_.OnFlowChanged([this](const std::string& flow_id) { Forget(flow_id); });
+  flow_sub_ = hub_.OnFlowChanged([this](const std::string& flow_id) { Forget(flow_id); });
 }
 
-WebhookReceiver::~WebhookReceiver() { Stop(); }
+WebhookReceiver::~WebhookReceiver() {
+  flow_sub_.Reset();
+  Stop();
+}
 
 void WebhookReceiver::Start() {
   if (auto flows = store_.ListFlows()) {
@@ -351,6 +354,7 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
 
   std::string key;
   if (const std::string* h = req.Header("webhook-id")) key = *h;
+  else if (const std::string* h = req.Header("svix-id")) key = *h;
   else if (const std::string* h = req.Header("idempotency-key")) key = *h;
   const TimePoint keys_since = now - options_.idempotency_window;
   if (auto admitted = runs_.Admit(); !admitted) {  // --max-queued: nothing acknowledged is dropped

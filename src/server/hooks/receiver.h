@@ -1,5 +1,5 @@
-// WebhookReceiver: answers ANY /hooks/{token}[/{rest...}] (DESIGN.md §3
-// "Webhook"): finds the flow by token (a short-lived cache over an indexed
+// WebhookReceiver: answers ANY /hooks/{token}[/{rest...}] (docs/webhooks.md,
+// the webhook trigger): finds the flow by token (a short-lived cache over an indexed
 // store read, dropped at once on ChangeHub::OnFlowChanged), filters the
 // method, limits the body (from Content-Length, before it is read), checks
 // auth over the raw bytes, parses the body, records the delivery and the run
@@ -107,6 +107,8 @@ class WebhookReceiver {
   std::condition_variable prune_cv_;
   bool stopping_ = false;
   std::thread pruner_;
+  // Last, so it goes first: the listener uses the members above.
+  ChangeHub::Subscription flow_sub_;
 };
 
 // Parses trigger.webhook of a flow document (defaults where absent).

@@ -38,10 +38,19 @@ std::string_view Trim(std::string_view s) {
 }
 
 Result<void> VerifyStandardWebhooks(const Json& auth, const HttpRequest& req, TimePoint now) {
+  // Senders built on Svix sign the same way under svix-* header names.
   const std::string* id = req.Header("webhook-id");
   const std::string* ts = req.Header("webhook-timestamp");
   const std::string* sig = req.Header("webhook-signature");
-  if (!id || !ts || !sig) return Fail(Unauthorized("webhook-id, webhook-timestamp and webhook-signature are required"));
+  if (!id && !ts && !sig) {
+    id = req.Header("svix-id");
+    ts = req.Header("svix-timestamp");
+    sig = req.Header("svix-signature");
+  }
+  if (!id || !ts || !sig)
+    return Fail(Unauthorized(
+        "webhook-id, webhook-timestamp and webhook-signature (or svix-id, svix-timestamp and svix-signature) are "
+        "required"));
   char* end = nullptr;
   long long seconds = std::strtoll(ts->c_str(), &end, 10);
   if (ts->empty() || *end != '\0') return Fail(Unauthorized("webhook-timestamp is not a number of seconds"));

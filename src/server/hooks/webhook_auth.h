@@ -1,4 +1,4 @@
-// Per-flow webhook authentication (DESIGN.md §3 "Webhook"): none, header,
+// Per-flow webhook authentication (docs/webhooks.md "Auth"): none, header,
 // basic, and hmac with the standard-webhooks, github and custom schemes.
 // Checked over the raw body bytes, before anything is parsed, with
 // constant-time comparisons. Pure functions: thread-safe.

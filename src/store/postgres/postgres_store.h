@@ -1,4 +1,4 @@
-// PostgresStore: the Store for more than one machine (DESIGN.md §6). Several
+// PostgresStore: the Store for more than one machine (docs/deploy.md). Several
 // weft nodes share one PostgreSQL database; runs are claimed with
 // FOR UPDATE SKIP LOCKED, so no run is handed to two nodes. Thread-safe: each
 // operation takes a connection from a pool, runs as one transaction (or one

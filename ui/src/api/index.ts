@@ -1,4 +1,4 @@
-// Typed functions for every endpoint of DESIGN.md §5 the UI uses.
+// Typed functions for every endpoint of docs/api.md the UI uses.
 // Paths are relative to /api/v1 (see client.ts).
 import { buildUrl, request, setCsrfToken } from './client';
 import type {

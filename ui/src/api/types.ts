@@ -1,4 +1,4 @@
-// Types for the weft HTTP API (DESIGN.md §5). Field names are the server's.
+// Types for the weft HTTP API (docs/api.md). Field names are the server's.
 // Where the contract leaves a shape open, the type is permissive and the
 // UI normalises it (see normalize.ts).
 
