@@ -52,3 +52,19 @@ format:
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan ui/dist
+
+# ---- fuzzing (fuzz/) --------------------------------------------------------
+# libFuzzer harnesses built with clang, AddressSanitizer and UBSan into their
+# own folder; `make fuzz FUZZ_SECONDS=N` runs each for N seconds and fails
+# when one finds a crash (docs/hardening.md).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZERS      ?= expr_fuzz template_fuzz cron_fuzz flow_fuzz webhook_fuzz journal_fuzz
+
+.PHONY: fuzz fuzz-build
+fuzz-build: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZERS)
+
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZERS)

@@ -65,6 +65,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-step-output", serve.max_step_output,
                         "largest output a step may store (4MiB, 512KiB, bytes); a larger one fails the step")
       ->capture_default_str();
+  serve_cmd->add_option("--expr-timeout", serve.expr_timeout,
+                        "wall time one expression evaluation may take (flows may set settings.expression_timeout)")
+      ->capture_default_str();
+  serve_cmd->add_option("--expr-memory", serve.expr_memory,
+                        "memory one expression evaluation may build (64KiB to 4GiB; settings.expression_memory)")
+      ->capture_default_str();
   serve_cmd->add_option("--retain-runs", serve.retain_runs, "prune finished runs older than this (30d; off: keep)")
       ->capture_default_str();
   serve_cmd->add_option("--retain-runs-count", serve.retain_runs_count,

@@ -29,6 +29,7 @@
 #include "core/action.h"
 #include "core/auth_service.h"
 #include "core/connection_service.h"
+#include "core/document.h"
 #include "core/secrets.h"
 #include "core/events.h"
 #include "core/flow_service.h"
@@ -203,6 +204,11 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   if (!lease || *lease < Millis(1000)) return Fatal("--lease must be a duration of at least 1s, such as 30s");
   auto max_step_output = ParseSize(o.max_step_output);
   if (!max_step_output) return Fatal("--max-step-output must be a size such as 4MiB, 512KiB or 1000000 (bytes)");
+  auto expr_timeout = ParseDuration(o.expr_timeout);
+  if (!expr_timeout || expr_timeout->count() <= 0 || *expr_timeout > kMaxExpressionTimeout)
+    return Fatal("--expr-timeout must be a duration longer than zero and at most 10m, such as 1s");
+  auto expr_memory = ExpressionMemory(Json(o.expr_memory));
+  if (!expr_memory) return Fatal("--expr-memory must be a size from 64KiB to 4GiB, such as 64MiB");
   auto retain = ParseDuration(o.retain_deliveries);
   if (!retain) return Fatal("--retain-deliveries must be a duration such as 7d");
   if (o.retain_deliveries_count < 1) return Fatal("--retain-deliveries-count must be at least 1");
@@ -358,6 +364,8 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   engine_options.public_url = flow_options.public_url;
   engine_options.default_error_flow = o.error_flow;
   engine_options.max_step_output = *max_step_output;
+  engine_options.expr_timeout = *expr_timeout;
+  engine_options.expr_memory = *expr_memory;
   runs.SetMaxQueued(o.max_queued);
   // Several nodes: NOTIFY carries "run queued" and "flow changed" between
   // them (polling stays the fallback); started before anything can change.
@@ -409,6 +417,8 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };
   services.list_deliveries = [&hooks](server::HttpRequest& req) { return hooks.ListDeliveries(req); };
   services.get_delivery = [&hooks](server::HttpRequest& req) { return hooks.GetDelivery(req); };
+  services.expr_limits.timeout = *expr_timeout;
+  services.expr_limits.max_memory = *expr_memory;
   services.api_enabled = roles->api;
   services.webhooks_enabled = roles->webhooks;
   // GET /readyz. SQLite: this one node runs the scheduler whenever it has the

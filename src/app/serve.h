@@ -39,6 +39,9 @@ struct ServeOptions {
   int http_threads = 2;                 // network I/O threads
   int http_workers = 8;                 // threads that may be in handlers at once
   bool metrics = true;                  // --metrics=false: no instrumentation, /metrics answers 404
+  // Budgets of each expression evaluation (flows' settings.expression_* replace them).
+  std::string expr_timeout = "1s";
+  std::string expr_memory = "64MiB";
 };
 
 // Returns the process exit code.

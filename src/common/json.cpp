@@ -5,7 +5,8 @@ namespace weft {
 std::optional<Json> ParseJson(std::string_view text, std::string* error) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error for bad grammar; out_of_range for a number no double holds (1e99999)
     if (error) *error = e.what();
     return std::nullopt;
   }

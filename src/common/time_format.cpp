@@ -125,4 +125,22 @@ std::string FormatDuration(Millis d) {
   return std::to_string(ms) + "ms";
 }
 
+std::optional<uint64_t> ParseByteSize(std::string_view s) {
+  size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 13) return std::nullopt;
+  std::string unit;
+  for (char c : s.substr(digits)) unit += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  uint64_t scale = unit.empty() || unit == "b"                       ? 1
+                   : unit == "kib" || unit == "kb" || unit == "k" ? uint64_t{1} << 10
+                   : unit == "mib" || unit == "mb" || unit == "m" ? uint64_t{1} << 20
+                   : unit == "gib" || unit == "gb" || unit == "g" ? uint64_t{1} << 30
+                                                                  : 0;
+  if (scale == 0) return std::nullopt;
+  uint64_t n = 0;
+  for (size_t i = 0; i < digits; ++i) n = n * 10 + static_cast<uint64_t>(s[i] - '0');
+  if (n == 0 || n > (uint64_t{1} << 40) / scale) return std::nullopt;
+  return n * scale;
+}
+
 }  // namespace weft

@@ -1,7 +1,8 @@
-// ISO-8601 instants and weft durations ("1.5s", "2h"), as they appear in
-// documents and the API. Pure functions; thread-safe.
+// ISO-8601 instants, weft durations ("1.5s", "2h") and sizes ("64MiB"), as
+// they appear in documents, flags and the API. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,5 +23,11 @@ std::optional<Millis> ParseDuration(std::string_view s);
 
 // The shortest exact form: 90000ms -> "1.5m", 2000 -> "2s".
 std::string FormatDuration(Millis d);
+
+// Parses a size in bytes: a whole number, optionally followed by B, KiB, MiB
+// or GiB (KB, MB, GB and K, M, G are read as the same powers of 1024), case
+// insensitive ("64MiB", "512kib", "1000000"). nullopt if malformed, zero, or
+// beyond 1 TiB.
+std::optional<uint64_t> ParseByteSize(std::string_view s);
 
 }  // namespace weft

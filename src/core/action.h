@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "expr/expr.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -72,6 +73,9 @@ struct ActionContext {
   // The run context expressions see (trigger, steps, run, item, index), for
   // actions that evaluate JSONata themselves (data.transform). Never null in a run.
   const Json* context = nullptr;
+  // The budgets of expressions the action evaluates itself (data.transform):
+  // the flow's, with the engine's stop flag as the cancel flag. Null: defaults.
+  const expr::EvalLimits* expr_limits = nullptr;
 };
 
 struct ActionOutcome {

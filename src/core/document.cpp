@@ -2,8 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cmath>
-#include <regex>
+#include <cstdlib>
 #include <set>
 
 #include "common/time_format.h"
@@ -14,40 +15,79 @@ namespace {
 
 // ---- YAML <-> JSON -----------------------------------------------------------
 
-Json ScalarFromYaml(const YAML::Node& node) {
+// A YAML number JSON cannot hold (1e99999 overflows a double): refused with
+// the path where it is. Thrown and caught inside this file only.
+struct BadYamlNumber {
+  std::string path;
+  std::string text;
+};
+
+// YAML 1.2 core-schema integers and floats, checked by hand: std::regex
+// recurses per character and a long scalar would overflow the stack.
+bool IsYamlInt(const std::string& s) {
+  size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+bool IsYamlFloat(const std::string& s) {
+  size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  size_t int_digits = 0, frac_digits = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++int_digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    size_t exp_digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++exp_digits;
+    if (exp_digits == 0) return false;
+  }
+  return i == s.size();
+}
+
+Json ScalarFromYaml(const YAML::Node& node, const std::string& path) {
   const std::string& s = node.Scalar();
   if (node.Tag() == "!") return s;  // quoted: always a string
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
-  static const std::regex kInt("[-+]?[0-9]+");
-  static const std::regex kFloat("[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?");
-  if (std::regex_match(s, kInt)) {
-    try {
-      return std::stoll(s);
-    } catch (...) {
-      return std::stod(s);
-    }
+  bool is_int = IsYamlInt(s);
+  if (!is_int && !IsYamlFloat(s)) return s;
+  if (is_int) {
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (errno == 0 && end == s.c_str() + s.size()) return static_cast<int64_t>(v);
   }
-  if (std::regex_match(s, kFloat)) return std::stod(s);
-  return s;
+  double d = std::strtod(s.c_str(), nullptr);
+  if (!std::isfinite(d)) throw BadYamlNumber{path, s};
+  return d;
 }
 
-Json JsonFromYaml(const YAML::Node& node) {
+Json JsonFromYaml(const YAML::Node& node, const std::string& path) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
-      return ScalarFromYaml(node);
+      return ScalarFromYaml(node, path);
     case YAML::NodeType::Sequence: {
       Json arr = Json::array();
-      for (const auto& item : node) arr.push_back(JsonFromYaml(item));
+      for (const auto& item : node)
+        arr.push_back(JsonFromYaml(item, path + "[" + std::to_string(arr.size()) + "]"));
       return arr;
     }
     case YAML::NodeType::Map: {
       Json obj = Json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = JsonFromYaml(kv.second);
+      for (const auto& kv : node) {
+        std::string key = kv.first.as<std::string>();
+        obj[key] = JsonFromYaml(kv.second, path.empty() ? key : path + "." + key);
+      }
       return obj;
     }
   }
@@ -58,7 +98,12 @@ bool LooksLikeNonString(const std::string& s) {
   if (s.empty()) return true;
   YAML::Node n = YAML::Load(s);
   if (!n.IsScalar()) return true;
-  Json back = ScalarFromYaml(n);
+  Json back;
+  try {
+    back = ScalarFromYaml(n, "");
+  } catch (const BadYamlNumber&) {
+    return true;  // a number (too large for JSON) is not a plain string
+  }
   return !back.is_string() || back.get<std::string>() != s;
 }
 
@@ -111,7 +156,14 @@ const std::set<std::string> kServerManagedFields = {
 const std::set<std::string> kStepFields = {"id",      "name",    "uses",     "connection",
                                            "with",    "if",      "retry",    "timeout",
                                            "on_error", "then",   "else",     "do"};
-const std::regex kStepId("[a-z][a-z0-9_]*");
+// [a-z][a-z0-9_]*, checked by hand: std::regex recurses once per character,
+// and a step id of a few hundred thousand characters overflowed the stack.
+bool IsStepId(const std::string& id) {
+  if (id.empty() || id[0] < 'a' || id[0] > 'z') return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
 const std::set<std::string> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 class Validator {
@@ -217,8 +269,9 @@ class Validator {
       Error(path + ".id", "is required");
     } else {
       s.id = it->get<std::string>();
-      if (!std::regex_match(s.id, kStepId))
-        Error(path + ".id", "\"" + s.id + "\" must match [a-z][a-z0-9_]*");
+      if (!IsStepId(s.id))
+        Error(path + ".id", "\"" + s.id.substr(0, 64) + (s.id.size() > 64 ? "...": "") +
+                                "\" must match [a-z][a-z0-9_]*");
       else if (!ids_.insert(s.id).second)
         Error(path + ".id", "duplicate step id \"" + s.id + "\"");
     }
@@ -474,6 +527,17 @@ class Validator {
       if (auto d = Duration(*it, "settings.timeout"); d && d->count() <= 0)
         Error("settings.timeout", "must be longer than zero");
     }
+    // Budgets of each expression evaluation in this flow (docs/hardening.md).
+    if (auto it = s.find("expression_timeout"); it != s.end() && !it->is_null()) {
+      if (auto d = Duration(*it, "settings.expression_timeout");
+          d && (d->count() <= 0 || *d > kMaxExpressionTimeout))
+        Error("settings.expression_timeout", "must be longer than zero and at most 10m");
+    }
+    if (auto it = s.find("expression_memory"); it != s.end() && !it->is_null()) {
+      if (!ExpressionMemory(*it))
+        Error("settings.expression_memory",
+              "must be a size from 64KiB to 4GiB, such as \"64MiB\" or a number of bytes");
+    }
     if (auto it = s.find("retention"); it != s.end() && !it->is_null()) {
       if (!it->is_object()) {
         Error("settings.retention", "must be an object such as {runs: 30d, keep: 1000, keep_failed: 90d}");
@@ -543,9 +607,17 @@ Result<Json> ParseDocumentText(std::string_view text) {
   }
   try {
     YAML::Node node = YAML::Load(std::string(text));
-    return JsonFromYaml(node);
+    return JsonFromYaml(node, "");
+  } catch (const BadYamlNumber& e) {
+    FieldError fe{e.path, "the number " + e.text.substr(0, 40) + " is too large"};
+    return Fail(ErrorCode::kBadRequest,
+                "the document holds a number too large to read" +
+                    (e.path.empty() ? std::string() : " at " + e.path) + ": " + e.text.substr(0, 40),
+                {fe});
   } catch (const YAML::Exception& e) {
     return Fail(ErrorCode::kBadRequest, std::string("the document is neither JSON nor YAML: ") + e.what());
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kBadRequest, std::string("the document cannot be read: ") + e.what());
   }
 }
 
@@ -638,6 +710,16 @@ std::vector<std::string> ConnectionsUsed(const FlowDocument& doc) {
       out.push_back(s.connection);
   });
   return out;
+}
+
+std::optional<size_t> ExpressionMemory(const Json& v) {
+  std::optional<uint64_t> bytes;
+  if (v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() > 0))
+    bytes = v.get<uint64_t>();
+  else if (v.is_string())
+    bytes = ParseByteSize(v.get_ref<const std::string&>());
+  if (!bytes || *bytes < kMinExpressionMemory || *bytes > kMaxExpressionMemory) return std::nullopt;
+  return static_cast<size_t>(*bytes);
 }
 
 }  // namespace weft

@@ -55,6 +55,13 @@ Result<FlowDocument> ParseStoredDocument(const Json& canonical);
 // defaults left out, so equal documents compare equal.
 Json CanonicalJson(const FlowDocument& doc);
 
+// settings.expression_memory (or --expr-memory) as bytes: a whole number of
+// bytes or a size such as "64MiB", from 64KiB to 4GiB; nullopt otherwise.
+inline constexpr uint64_t kMinExpressionMemory = uint64_t{64} << 10;
+inline constexpr uint64_t kMaxExpressionMemory = uint64_t{4} << 30;
+inline constexpr Millis kMaxExpressionTimeout{600'000};
+std::optional<size_t> ExpressionMemory(const Json& v);
+
 // Calls fn for every step, nested lists included, depth first in document order.
 void ForEachStep(const std::vector<Step>& steps, const std::function<void(const Step&)>& fn);
 

@@ -150,5 +150,83 @@ TEST(Document, BadYamlIsABadRequest) {
   EXPECT_EQ(r.error().code, ErrorCode::kBadRequest);
 }
 
+TEST(Document, ANumberJsonCannotHoldIsABadRequest) {
+  // 1e99999 overflows a double: the JSON reader refused it with an exception
+  // that escaped as a 500.
+  auto json = ParseDocumentText(R"({"name": "big", "settings": {"n": 1e99999}})");
+  ASSERT_FALSE(json);
+  EXPECT_EQ(json.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(json.error().message.find("1e99999"), std::string::npos) << json.error().message;
+
+  auto yaml = ParseDocumentText("name: big\nsettings:\n  n: 1e99999\n");
+  ASSERT_FALSE(yaml);
+  EXPECT_EQ(yaml.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(yaml.error().message.find("settings.n"), std::string::npos) << yaml.error().message;
+  ASSERT_EQ(yaml.error().details.size(), 1u);
+  EXPECT_EQ(yaml.error().details[0].path, "settings.n");
+
+  auto in_list = ParseDocumentText("name: big\nsteps:\n  - id: a\n    with: {v: -2e400}\n");
+  ASSERT_FALSE(in_list);
+  EXPECT_EQ(in_list.error().details[0].path, "steps[0].with.v");
+}
+
+TEST(Document, LongYamlNumbersAreRead) {
+  // a scalar of many digits: read as a number (or refused), never a crash
+  auto big_int = ParseDocumentText("name: n\nv: " + std::string(400, '9') + "\n");
+  ASSERT_FALSE(big_int);
+  EXPECT_EQ(big_int.error().code, ErrorCode::kBadRequest);
+  auto long_float = ParseDocumentText("name: n\nv: 0." + std::string(200000, '1') + "\n");
+  ASSERT_TRUE(long_float) << long_float.error().message;
+  EXPECT_TRUE((*long_float)["v"].is_number_float());
+  auto plain = ParseDocumentText("name: n\nv: 12\nw: -1.5e3\nx: 1e5x\n");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ((*plain)["v"], 12);
+  EXPECT_EQ((*plain)["w"], -1500.0);
+  EXPECT_EQ((*plain)["x"], "1e5x");
+}
+
+TEST(Document, AVeryLongStepIdIsAnErrorNotACrash) {
+  ActionCatalog catalog = TestCatalog();
+  ValidationContext ctx{catalog};
+  for (const std::string& id : {std::string(300000, 'a') + "-", std::string(300000, 'b')}) {
+    Json doc = {{"name", "long"}, {"steps", {{{"id", id}, {"uses", "data.set"}, {"with", {{"value", 1}}}}}}};
+    auto r = ValidateFlowDocument(doc, ctx);
+    if (id.back() == '-') {
+      ASSERT_FALSE(r);
+      EXPECT_EQ(Paths(r.error()), std::vector<std::string>{"steps[0].id"});
+      EXPECT_LT(r.error().details[0].message.size(), 200u);
+    } else {
+      EXPECT_TRUE(r) << r.error().message;
+    }
+  }
+}
+
+TEST(Document, ExpressionBudgetSettings) {
+  ActionCatalog catalog = TestCatalog();
+  ValidationContext ctx{catalog};
+  ctx.connection_exists = [](const std::string&) { return true; };
+  auto with_settings = [&](const char* settings) {
+    return ValidateFlowDocument(*ParseJson(std::string(R"({"name": "b", "settings": )") + settings + "}"),
+                                ctx);
+  };
+  EXPECT_TRUE(with_settings(R"({"expression_timeout": "2s", "expression_memory": "16MiB"})"));
+  EXPECT_TRUE(with_settings(R"({"expression_memory": 1048576})"));
+  for (const char* bad : {R"({"expression_timeout": "0s"})", R"({"expression_timeout": "1h"})",
+                          R"({"expression_timeout": 5})"}) {
+    auto r = with_settings(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(Paths(r.error()), std::vector<std::string>{"settings.expression_timeout"}) << bad;
+  }
+  for (const char* bad : {R"({"expression_memory": "1KiB"})", R"({"expression_memory": "lots"})",
+                          R"({"expression_memory": "8GiB"})", R"({"expression_memory": -5})"}) {
+    auto r = with_settings(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(Paths(r.error()), std::vector<std::string>{"settings.expression_memory"}) << bad;
+  }
+  EXPECT_EQ(ExpressionMemory(Json("64MiB")), size_t{64} << 20);
+  EXPECT_EQ(ExpressionMemory(Json(65536)), size_t{65536});
+  EXPECT_FALSE(ExpressionMemory(Json(true)));
+}
+
 }  // namespace
 }  // namespace weft

@@ -28,6 +28,10 @@ struct EngineOptions {
   std::string public_url;
   Millis stop_grace{10'000};     // Stop() waits this long for running steps
   int max_call_depth = 10;       // flow.call: runs nested deeper than this fail
+  // Budgets of each expression evaluation (--expr-timeout, --expr-memory);
+  // a flow's settings.expression_timeout / expression_memory replace them.
+  Millis expr_timeout{1000};
+  size_t expr_memory = size_t{64} << 20;
   // Looks a connection up by name with its secrets decrypted (app wires the
   // ConnectionService). Without it, connections are read from the store as is.
   std::function<Result<Connection>(const std::string& name)> resolve_connection;

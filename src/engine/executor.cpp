@@ -75,6 +75,21 @@ Json ErrorJson(const Error& e, const std::string& step = "") {
   return j;
 }
 
+// The budgets of an evaluation in this flow: settings.expression_timeout and
+// settings.expression_memory (validated when the flow was saved), else the
+// engine's (--expr-timeout, --expr-memory).
+expr::EvalLimits ExprLimits(const Json& settings, const EngineOptions& options) {
+  expr::EvalLimits limits;
+  limits.timeout = options.expr_timeout;
+  limits.max_memory = options.expr_memory;
+  if (!settings.is_object()) return limits;
+  if (auto it = settings.find("expression_timeout"); it != settings.end() && it->is_string())
+    if (auto d = ParseDuration(it->get_ref<const std::string&>()); d && d->count() > 0) limits.timeout = *d;
+  if (auto it = settings.find("expression_memory"); it != settings.end())
+    if (auto bytes = ExpressionMemory(*it)) limits.max_memory = *bytes;
+  return limits;
+}
+
 std::string ExprMessage(const expr::ExprError& e) {
   std::string m = e.code + ": " + e.message;
   if (e.position >= 0) m += " (at position " + std::to_string(e.position) + ")";
@@ -100,6 +115,10 @@ class RunExecution {
                const std::atomic<bool>& cancelled, const std::atomic<bool>& stopping)
       : run_(std::move(run)), flow_(flow), store_(store), catalog_(catalog), hub_(hub),
         clock_(clock), options_(options), cancelled_(cancelled), stopping_(stopping) {
+    expr_limits_ = ExprLimits(flow_.doc().settings, options_);
+    // Shutdown never waits for an evaluation: it ends at its next check and
+    // the run is handed back (a step whose inputs were being rendered had not started).
+    expr_limits_.cancel = &stopping_;
     for (auto& s : run_.steps) {
       next_seq_ = std::max(next_seq_, s.seq + 1);
       records_.emplace(s.path, std::move(s));
@@ -228,7 +247,7 @@ class RunExecution {
         *error = Error(ErrorCode::kExpression, ExprMessage(*e));
         return std::nullopt;
       }
-      auto r = std::get<std::shared_ptr<const expr::Template>>(t)->Render(scope);
+      auto r = std::get<std::shared_ptr<const expr::Template>>(t)->Render(scope, {}, expr_limits_);
       if (!r.ok()) {
         *error = Error(ErrorCode::kExpression, ExprMessage(*r.error));
         return std::nullopt;
@@ -345,6 +364,13 @@ class RunExecution {
     return o;
   }
 
+  // Inputs that could not be rendered fail the step, unless the engine is
+  // stopping (the evaluation was cancelled for it): the run is handed back.
+  Outcome ResolveFailed(StepRun& r, const Error& err, Json& scope) {
+    if (stopping_.load()) return Outcome{Kind::kHandedBack};
+    return FailStep(r, err, scope);
+  }
+
   Outcome FailStep(StepRun& r, const Error& e, Json& scope) {
     r.status = StepStatus::kFailed;
     r.error = ErrorJson(e);
@@ -394,7 +420,7 @@ class RunExecution {
     if (!step.if_expr.empty() && r.status == StepStatus::kPending) {
       Error err;
       auto v = Resolve(Json(step.if_expr), scope, &err);
-      if (!v) return FailStep(r, err, scope);
+      if (!v) return ResolveFailed(r, err, scope);
       if (!Truthy(*v)) {
         r.status = StepStatus::kSkipped;
         r.finished_at = clock_.Now();
@@ -420,7 +446,7 @@ class RunExecution {
     } else {
       Error err;
       auto with = ResolveWith(step, scope, &err);
-      if (!with) return FailStep(r, err, scope);
+      if (!with) return ResolveFailed(r, err, scope);
       branch = Truthy(with->value("condition", Json(nullptr)));
       r.input = *with;
       r.state = {{"branch", branch ? "then" : "else"}};
@@ -449,7 +475,7 @@ class RunExecution {
     } else {
       Error err;
       auto with = ResolveWith(step, scope, &err);
-      if (!with) return FailStep(r, err, scope);
+      if (!with) return ResolveFailed(r, err, scope);
       items = with->value("items", Json(nullptr));
       if (items.is_null()) items = Json::array();
       if (!items.is_array()) items = Json::array({items});  // a single value is a list of one
@@ -516,7 +542,7 @@ class RunExecution {
     if (!r.wake_at) {
       Error err;
       auto with = ResolveWith(step, scope, &err);
-      if (!with) return FailStep(r, err, scope);
+      if (!with) return ResolveFailed(r, err, scope);
       Json d = with->value("duration", Json(nullptr));
       std::optional<Millis> ms = d.is_string() ? ParseDuration(d.get<std::string>()) : std::nullopt;
       if (d.is_number()) ms = Millis(static_cast<int64_t>(d.get<double>() * 1000));
@@ -548,7 +574,7 @@ class RunExecution {
     if (!r.state.is_object() || !r.state.contains("call_run_id")) {
       Error err;
       auto with = ResolveWith(step, scope, &err);
-      if (!with) return FailStep(r, err, scope);
+      if (!with) return ResolveFailed(r, err, scope);
       r.input = *with;
       Json target = with->value("flow", Json(nullptr));
       if (!target.is_string() || target.get_ref<const std::string&>().empty())
@@ -691,7 +717,7 @@ class RunExecution {
 
     Error err;
     auto with = ResolveWith(step, scope, &err);
-    if (!with) return FailStep(r, err, scope);
+    if (!with) return ResolveFailed(r, err, scope);
     r.input = *with;
     r.attempts += 1;
     r.wake_at.reset();
@@ -714,11 +740,14 @@ class RunExecution {
                         log::Info(message, {{"run", run_.id}, {"step", r.path}, {"level", level}});
                       },
                       &scope};
+    ctx.expr_limits = &expr_limits_;
     ActionOutcome out = action->Execute(ctx);
     r.logs = std::move(logs);
     if (!out.error) return Succeed(r, std::move(out.output), scope);
 
     if (CancelRequested()) return Interrupted();
+    // data.transform's evaluation cancelled by shutdown: nothing happened outside, run it again later
+    if (stopping_.load() && SideEffectFree(step.uses)) return Outcome{Kind::kHandedBack};
     if (run_deadline_first && PastDeadline(clock_.Now() + Millis(100))) return FailStep(r, TimeoutError(), scope);
     if (out.retryable && r.attempts < step.retry.attempts) {
       Millis delay = RetryDelay(step.retry, r.attempts);
@@ -756,6 +785,7 @@ class RunExecution {
   std::vector<StepRun> pending_steps_;         // deferrable records not written yet (Commit)
   std::optional<TimePoint> deadline_;  // settings.timeout
   std::string deadline_limit_;
+  expr::EvalLimits expr_limits_;  // settings.expression_*, else the engine's
 };
 
 }  // namespace

@@ -165,6 +165,7 @@ struct JError {
   int position = -1;
   std::string token;
   std::string detail;
+  bool budget = false;  // a limit of time, memory or cancellation: the evaluator fills in position
 };
 
 // Parses and post-processes; throws JError on a syntax error.

@@ -1,6 +1,7 @@
 // Date/time pictures for $fromMillis / $toMillis / $now, and integer pictures
 // for $formatInteger / $parseInteger, after XPath F&O 3.1 §9.8 and §4.6 as
 // the JSONata reference implements them (UTC arithmetic, fixed offsets).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -244,9 +245,10 @@ std::string Roman(double v) {
       {1000, "m"}, {900, "cm"}, {500, "d"}, {400, "cd"}, {100, "c"}, {90, "xc"}, {50, "l"},
       {40, "xl"},  {10, "x"},   {9, "ix"},  {5, "v"},    {4, "iv"},  {1, "i"}};
   std::string out;
-  long n = static_cast<long>(v);
+  long n = static_cast<long>(std::min(v, 9e18));
   for (auto& [val, s] : kR)
     while (n >= val) {
+      Charge(2);  // a large number is a long run of "m": the budget ends it
       out += s;
       n -= val;
     }
@@ -255,7 +257,7 @@ std::string Roman(double v) {
 
 std::string Letters(double v, char a) {
   std::string out;
-  long n = static_cast<long>(v);
+  long n = static_cast<long>(std::min(v, 9e18));
   while (n > 0) {
     out.insert(out.begin(), static_cast<char>((n - 1) % 26 + a));
     n = (n - 1) / 26;
@@ -1036,8 +1038,8 @@ std::optional<int64_t> ParseDateTime(const std::string& str, const std::string& 
     }
   }
   if (date_c || date_d) Throw("D3136");
-  for (auto& [k, v] : comp)
-    if (std::isnan(v)) return std::nullopt;
+  for (auto& [k, v] : comp)  // 1e7 years, days or minutes is past any instant int64 ms can hold
+    if (std::isnan(v) || std::fabs(v) > 1e7) return std::nullopt;
   double month0 = comp['M'] > 0 ? comp['M'] - 1 : 0;
   double day = comp['D'];
   if (date_b) {
@@ -1062,6 +1064,7 @@ std::optional<int64_t> ParseDateTime(const std::string& str, const std::string& 
 }
 
 std::string FormatIntegerPicture(double value, const std::string& picture) {
+  if (!std::isfinite(value)) Throw("D1001");
   IntFormat f = AnalyseInteger(picture);
   return FormatInt(std::floor(value), f);
 }

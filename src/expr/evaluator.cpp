@@ -9,8 +9,13 @@
 
 namespace weft::expr {
 
-Evaluator::Evaluator(int max_depth, std::chrono::milliseconds timeout)
-    : max_depth_(max_depth), deadline_(std::chrono::steady_clock::now() + timeout) {}
+Evaluator::Evaluator(int max_depth, std::chrono::milliseconds timeout, size_t max_bytes,
+                     const std::atomic<bool>* cancel)
+    : max_depth_(max_depth) {
+  budget_.max_bytes = max_bytes;
+  budget_.deadline = std::chrono::steady_clock::now() + timeout;
+  budget_.cancel = cancel;
+}
 
 Evaluator::~Evaluator() {
   // Drop the values first, then the frames: clearing may free other frames.
@@ -20,8 +25,21 @@ Evaluator::~Evaluator() {
 
 void Evaluator::CheckLimits() {
   if (depth_ > max_depth_) Throw("U1001", -1, "", "Stack overflow error");
-  if ((++tick_ & 255) == 0 && std::chrono::steady_clock::now() > deadline_)
-    Throw("U1001", -1, "", "Expression evaluation timeout");
+  if ((++budget_.tick & 255) == 0) CheckClock(budget_);
+}
+
+void CheckClock(const Budget& b) {
+  if (b.cancel != nullptr && b.cancel->load(std::memory_order_relaxed))
+    throw JError{"U1001", -1, "", "Expression evaluation cancelled", true};
+  if (std::chrono::steady_clock::now() > b.deadline)
+    throw JError{"U1001", -1, "", "Expression evaluation timeout", true};
+}
+
+void ThrowOverMemory(const Budget& b) {
+  throw JError{"U1002", -1, "",
+               "Expression exceeded its memory budget of " + std::to_string(b.max_bytes) +
+                   " bytes",
+               true};
 }
 
 namespace {
@@ -51,6 +69,7 @@ Value Lookup(const Value& input, std::string_view key) {
           if (item.is_array()) {
             Value r = Lookup(Value::FromJson(item), key);
             if (r.IsArray()) {
+              Charge(ArrSize(r) * kValueBytes);
               for (size_t i = 0, n = ArrSize(r); i < n; ++i) out.push_back(ArrAt(r, i));
             } else if (r.IsDefined()) {
               out.push_back(std::move(r));
@@ -61,8 +80,10 @@ Value Lookup(const Value& input, std::string_view key) {
         auto it = item.find(key);
         if (it == item.end()) continue;
         if (it->is_array()) {
+          Charge(it->size() * kValueBytes);
           for (const Json& e : *it) out.push_back(Value::FromJson(e));
         } else {
+          Charge(kValueBytes);
           out.push_back(Value::FromJson(*it));
         }
       }
@@ -75,6 +96,7 @@ Value Lookup(const Value& input, std::string_view key) {
         Value r = Lookup(item, key);
         if (r.IsUndef()) continue;
         if (r.IsArray()) {
+          Charge(ArrSize(r) * kValueBytes);
           for (size_t i = 0, n = ArrSize(r); i < n; ++i) out.push_back(ArrAt(r, i));
         } else {
           out.push_back(std::move(r));
@@ -99,6 +121,7 @@ void RecurseDescendants(const Value& v, Value& out) {
 Value OwnedArr(const Value& a) {
   if (a.kind() == VK::kArr) return a;
   Value r = NewArr();
+  Charge(ArrSize(a) * kValueBytes);
   for (size_t i = 0, n = ArrSize(a); i < n; ++i) r.arr()->v.push_back(ArrAt(a, i));
   return r;
 }
@@ -117,7 +140,14 @@ Ref<Frame> Evaluator::FrameFromTuple(const Ref<Frame>& env, const Value& tuple) 
 Value Evaluator::Eval(const Node* expr, const Value& input, const Ref<Frame>& env) {
   DepthGuard guard(depth_);
   CheckLimits();
-  Value result = EvalInner(expr, input, env);
+  Value result;
+  try {
+    result = EvalInner(expr, input, env);
+  } catch (JError& e) {
+    // a budget runs out wherever it happens to: name the innermost expression
+    if (e.budget && e.position < 0) e.position = expr->position;
+    throw;
+  }
   for (const Stage& st : expr->predicate) result = EvalFilter(st.expr, result, env);
   if (expr->type != NT::kPath && expr->group)
     result = EvalGroup(expr->group->pairs, expr->group->position, result, env);
@@ -154,8 +184,10 @@ Value Evaluator::EvalInner(const Node* expr, const Value& input, const Ref<Frame
         Value v = Eval(item, input, env);
         if (v.IsUndef()) continue;
         if (item->type == NT::kArray || !v.IsArray()) {
+          Charge(kValueBytes);
           out.push_back(std::move(v));
         } else {
+          Charge(ArrSize(v) * kValueBytes);
           for (size_t i = 0, n = ArrSize(v); i < n; ++i) out.push_back(ArrAt(v, i));
         }
       }
@@ -315,6 +347,7 @@ Value Evaluator::EvalPath(const Node* expr, const Value& input, const Ref<Frame>
         if (v.kind() == VK::kArr && v.arr()->cons) {
           out.push_back(v);
         } else {
+          Charge(ArrSize(v) * kValueBytes);
           for (size_t k = 0, n = ArrSize(v); k < n; ++k) out.push_back(ArrAt(v, k));
         }
         cur = Value();
@@ -383,6 +416,7 @@ Value Evaluator::EvalStep(const Node* step, const Value& input, const Ref<Frame>
   Value result = Seq();
   auto& out = result.arr()->v;
   size_t n = ArrSize(input);
+  Charge(n * kValueBytes);
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     Value res = Eval(step, ArrAt(input, i), env);
@@ -413,8 +447,10 @@ Value Evaluator::EvalStep(const Node* step, const Value& input, const Ref<Frame>
   auto& o2 = rs.arr()->v;
   for (const Value& v : out) {
     if (!v.IsArray() || (v.kind() == VK::kArr && v.arr()->cons)) {
+      Charge(kValueBytes);
       o2.push_back(v);
     } else {
+      Charge(ArrSize(v) * kValueBytes);
       for (size_t i = 0, m = ArrSize(v); i < m; ++i) o2.push_back(ArrAt(v, i));
     }
   }
@@ -627,10 +663,11 @@ Value Evaluator::EvalBinary(const Node* expr, const Value& input, const Ref<Fram
     case Op::kConcat: {
       std::string s;
       if (l.IsStr() && r.IsStr()) {
+        Charge(l.str().size() + r.str().size());  // before building it
         s.reserve(l.str().size() + r.str().size());
         s += l.str();
         s += r.str();
-        return Value::Str(std::move(s));
+        return Value::StrCounted(std::move(s));
       }
       if (l.IsStr()) {
         s = l.str();
@@ -653,6 +690,7 @@ Value Evaluator::EvalBinary(const Node* expr, const Value& input, const Ref<Fram
       double a = l.num(), b = r.num();
       if (a > b) return Value();
       if (b - a + 1 > 1e7) Throw("D2014", pos, "..");
+      Charge(static_cast<size_t>(b - a + 1) * kValueBytes);
       Value out = Seq();
       auto& v = out.arr()->v;
       v.reserve(static_cast<size_t>(b - a + 1));
@@ -707,7 +745,10 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<Node*, Node*>>& pairs, in
     for (size_t p = 0; p < pairs.size(); ++p) {
       if (keys[p].IsUndef()) continue;
       Value v = Eval(pairs[p].second, input, env);
-      if (v.IsDefined()) out.emplace_back(keys[p].str(), std::move(v));
+      if (v.IsDefined()) {
+        Charge(kObjEntryBytes + keys[p].str().size());
+        out.emplace_back(keys[p].str(), std::move(v));
+      }
     }
     return result;
   }
@@ -781,7 +822,10 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<Node*, Node*>>& pairs, in
       e = FrameFromTuple(env, rest);
     }
     Value v = Eval(pairs[g.expr_index].second, ctx, e);
-    if (v.IsDefined()) result.obj()->v.emplace_back(std::move(g.key), std::move(v));
+    if (v.IsDefined()) {
+      Charge(kObjEntryBytes + g.key.size());
+      result.obj()->v.emplace_back(std::move(g.key), std::move(v));
+    }
   }
   return result;
 }
@@ -793,6 +837,7 @@ Value Evaluator::EvalSort(const Node* expr, const Value& input, const Ref<Frame>
   if (n <= 1) return input;
   bool ts = input.IsTupleStream();
   size_t nt = expr->terms.size();
+  Charge(n * (nt + 3) * kValueBytes);
   std::vector<Value> items(n);
   std::vector<Value> keys(n * nt);
   for (size_t i = 0; i < n; ++i) {
@@ -966,7 +1011,15 @@ Value Evaluator::CallBuiltin(const Builtin* b, std::vector<Value>& args, const V
                              const Ref<Frame>& env, int position) {
   if (b->parsed) ValidateArgs(*b->parsed, args, input, position, b->name);
   CallCtx ctx{*this, input, env, position};
-  return b->fn(ctx, args);
+  Value r = b->fn(ctx, args);
+  // What a built-in builds (not what it hands back from its arguments): the
+  // slots of a new array or object. Strings are counted as they are made,
+  // and functions that can produce much from little check before building.
+  if (const HeapObj* h = r.heap(); h != nullptr && h->rc == 1) {
+    if (r.kind() == VK::kArr) Charge(r.arr()->v.size() * kValueBytes);
+    if (r.kind() == VK::kObj) Charge(r.obj()->v.size() * kObjEntryBytes);
+  }
+  return r;
 }
 
 Value Evaluator::ApplyInner(const Value& fn, std::vector<Value>& args, const Value& input,
@@ -1077,7 +1130,7 @@ Value Evaluator::EvalSource(const std::string& src, const Value& input, const Re
   try {
     return Eval(root, input, env);
   } catch (JError& e) {
-    if (e.code == "U1001") throw;
+    if (e.budget || e.code == "U1001") throw;
     Throw("D3121", -1, "", e.code);
   }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "expr/ast.h"
+#include "expr/budget.h"
 #include "expr/value.h"
 
 namespace weft::expr {
@@ -61,7 +62,10 @@ const Builtin* FindBuiltin(std::string_view name);
 
 class Evaluator {
  public:
-  Evaluator(int max_depth, std::chrono::milliseconds timeout);
+  // Installs its budget for the calling thread until destroyed: construct it
+  // on the thread that evaluates.
+  Evaluator(int max_depth, std::chrono::milliseconds timeout, size_t max_bytes = SIZE_MAX,
+            const std::atomic<bool>* cancel = nullptr);
   // Clears the frames that hold functions: a closure bound in the frame it
   // captures is a reference cycle the counts alone would never free.
   ~Evaluator();
@@ -102,8 +106,8 @@ class Evaluator {
 
   int max_depth_;
   int depth_ = 0;
-  uint32_t tick_ = 0;
-  std::chrono::steady_clock::time_point deadline_;
+  Budget budget_;
+  BudgetScope budget_scope_{&budget_};
   std::vector<std::unique_ptr<Program>> owned_;
   std::vector<Ref<Frame>> cyclic_;
 };

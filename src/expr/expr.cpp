@@ -140,8 +140,10 @@ std::string MessageFor(const JError& e) {
       {"D3141", "$assert() statement failed"},
       {"U1003", "The regular expression is too complex for this input"},
       {"U1001", "Stack overflow error: check for non-terminating recursive function"},
+      {"U1002", "Expression exceeded its memory budget"},
   };
-  if ((e.code == "D3137" || e.code == "D3141" || e.code == "U1001") && !e.detail.empty())
+  if ((e.code == "D3137" || e.code == "D3141" || e.code == "U1001" || e.code == "U1002") &&
+      !e.detail.empty())
     return e.detail;
   auto it = kMessages.find(e.code);
   std::string msg = it == kMessages.end() ? "Expression error" : it->second;
@@ -168,7 +170,7 @@ class CompiledExpression final : public Expression {
       // references the evaluation takes never free it.
       Frame root_frame;
       root_frame.rc = 1;
-      Evaluator ev(limits.max_depth, limits.timeout);
+      Evaluator ev(limits.max_depth, limits.timeout, limits.max_memory, limits.cancel);
       Value in;
       if (input.is_array()) {
         in = Seq();
@@ -248,7 +250,7 @@ class CompiledTemplate final : public Template {
       if (r.value->is_string()) {
         out += r.value->get_ref<const std::string&>();
       } else {
-        out += r.value->dump();
+        out += r.value->dump(-1, ' ', false, Json::error_handler_t::replace);
       }
     }
     EvalResult res;

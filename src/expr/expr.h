@@ -7,7 +7,9 @@
 // private to the module.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,10 +31,20 @@ struct ExprError {
   std::string token;  // the offending token, when JSONata names one
 };
 
-// Limits that keep a user's expression from hanging or crashing a worker.
+// Limits that keep a user's expression from hanging, crashing or starving a
+// worker. Exceeding one fails the evaluation (never the process): depth,
+// time and cancellation with U1001, memory with U1002.
 struct EvalLimits {
+  static constexpr size_t kDefaultMaxMemory = size_t{64} << 20;
+
   int max_depth = 500;                      // nested evaluation depth
   std::chrono::milliseconds timeout{1000};  // wall time per Evaluate call
+  // Bytes the evaluation may produce in total (strings, arrays, objects and
+  // the result), an accounted estimate checked before each large allocation.
+  size_t max_memory = kDefaultMaxMemory;
+  // When set and true, the evaluation stops at its next check (as often as
+  // the deadline is read). The flag must outlive the Evaluate call.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class Expression;

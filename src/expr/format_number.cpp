@@ -96,6 +96,7 @@ size_t Find(const U32& s, char32_t c, size_t from = 0) { return s.find(c, from);
 
 Value FnFormatNumber(CallCtx& ctx, std::vector<Value>& a) {
   if (a.empty() || a[0].IsUndef()) return Value();
+  if (a.size() < 2 || !a[1].IsStr()) Throw("T0410", ctx.position, "formatNumber", "2");
   double value = a[0].num();
   Props p;
   if (a.size() > 2 && a[2].IsObject()) {
@@ -344,21 +345,26 @@ Value FnFormatNumber(CallCtx& ctx, std::vector<Value>& a) {
   if (pad_left > 0) sv = U32(static_cast<size_t>(pad_left), p.zero) + sv;
   if (pad_right > 0) sv += U32(static_cast<size_t>(pad_right), p.zero);
   dpos = Find(sv, p.decimal);
+  // a separator goes inside the digits only: an odd picture (or a decimal
+  // separator that is also a digit) can place one outside, which is dropped
+  auto insert_at = [&](long at) {
+    if (at >= 0 && at <= static_cast<long>(sv.size())) sv.insert(sv.begin() + at, p.grouping);
+  };
+  if (dpos == U32::npos) dpos = sv.size();
   if (pic.regular > 0) {
     int groups = (static_cast<int>(dpos) - 1) / pic.regular;
-    for (int g = 1; g <= groups; ++g)
-      sv.insert(sv.begin() + static_cast<long>(dpos) - g * pic.regular, p.grouping);
+    for (int g = 1; g <= groups; ++g) insert_at(static_cast<long>(dpos) - g * pic.regular);
   } else {
     for (int pos : pic.int_groups) {
-      sv.insert(sv.begin() + static_cast<long>(dpos) - pos, p.grouping);
+      insert_at(static_cast<long>(dpos) - pos);
       ++dpos;
     }
   }
   dpos = Find(sv, p.decimal);
-  for (int pos : pic.frac_groups)
-    sv.insert(sv.begin() + static_cast<long>(dpos) + pos + 1, p.grouping);
+  if (dpos == U32::npos) dpos = sv.size();
+  for (int pos : pic.frac_groups) insert_at(static_cast<long>(dpos) + pos + 1);
   dpos = Find(sv, p.decimal);
-  if (pic.max_frac == 0 || dpos == sv.size() - 1) sv.pop_back();
+  if (!sv.empty() && (pic.max_frac == 0 || dpos == sv.size() - 1)) sv.pop_back();
   if (has_exp) {
     U32 se = make_string(exponent, 0);
     int pl = pic.min_exp - static_cast<int>(se.size());

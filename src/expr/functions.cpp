@@ -20,7 +20,22 @@ const Value& A(Args& a, size_t i) {
   return i < a.size() ? a[i] : kUndef;
 }
 
+// A number as an int, NaN as 0 and out-of-range values at the bounds (a plain
+// cast of 1e300 is undefined behaviour).
+int ClampToInt(double d, int lo, int hi) {
+  if (std::isnan(d)) return 0;
+  return static_cast<int>(std::clamp(d, static_cast<double>(lo), static_cast<double>(hi)));
+}
+
+// A string argument the function cannot do without (a picture): undefined
+// there is an argument that does not fit the signature, not a crash.
+const std::string& NeedStr(CallCtx& c, Args& a, size_t i, const char* name) {
+  if (!A(a, i).IsStr()) Throw("T0410", c.position, name, std::to_string(i + 1));
+  return a[i].str();
+}
+
 std::vector<uint32_t> ToCodePoints(std::string_view s) {
+  Charge(s.size() * sizeof(uint32_t));
   std::vector<uint32_t> out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
@@ -78,6 +93,7 @@ Value CallFn(CallCtx& c, const Value& fn, Args args) {
 
 // Arguments for a higher-order callback: value, index, array as far as the callback takes them.
 Value CallHof(CallCtx& c, const Value& fn, const Value& a1, const Value& a2, const Value& a3) {
+  if (!fn.IsFunc()) Throw("T1006", c.position);
   int arity = fn.func()->Arity();
   Args args{a1};
   if (arity >= 2) args.push_back(a2);
@@ -266,16 +282,24 @@ Value FnPad(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   std::string ch = A(a, 2).IsStr() ? a[2].str() : " ";
   if (ch.empty()) ch = " ";
-  auto cps = ToCodePoints(a[0].str());
+  double width = std::trunc(A(a, 1).IsNum() ? a[1].num() : 0);
+  if (std::isnan(width)) return a[0];
+  size_t len = 0;  // code points
+  for (char ch8 : a[0].str()) len += (static_cast<unsigned char>(ch8) & 0xC0) != 0x80;
+  // the width is the caller's to choose: check it against the budget before
+  // building anything (a width of 2e9 would otherwise be gigabytes)
+  double absw = std::fabs(width);
+  if (absw <= static_cast<double>(len)) return a[0];
   auto pc = ToCodePoints(ch);
-  double width = std::trunc(a[1].num());
-  size_t w = static_cast<size_t>(std::fabs(width));
-  if (cps.size() >= w) return a[0];
-  size_t padn = w - cps.size();
-  std::vector<uint32_t> pad;
-  for (size_t i = 0; i < padn; ++i) pad.push_back(pc[i % pc.size()]);
-  std::string ps = FromCodePoints(pad, 0, pad.size());
-  return Value::Str(width > 0 ? a[0].str() + ps : ps + a[0].str());
+  size_t padn = static_cast<size_t>(std::min(absw, 9e15)) - len;
+  size_t per_char = 0;
+  for (uint32_t cp : pc)
+    per_char = std::max<size_t>(per_char, cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
+  Charge(padn * per_char + a[0].str().size());
+  std::string ps;
+  ps.reserve(padn * per_char);
+  for (size_t i = 0; i < padn; ++i) PutUtf8(ps, pc[i % pc.size()]);
+  return Value::StrCounted(width > 0 ? a[0].str() + ps : ps + a[0].str());
 }
 
 struct RMatch {
@@ -294,14 +318,18 @@ size_t NextCharEnd(const std::string& s, size_t p) {
 std::vector<RMatch> RegexAll(const Regex& re, const std::string& s, size_t limit, int pos) {
   std::vector<RMatch> out;
   size_t start = 0;
+  size_t counted_bytes = 0, counted_cps = 0;  // code points before counted_bytes, kept as we go
   Regex::Match m;
   while (out.size() < limit && start <= s.size() && re.Search(s, start, &m)) {
     if (m.len == 0) Throw("D1004", pos);
+    Charge(sizeof(RMatch) + m.len);  // a million matches are a million of these
     RMatch r;
     r.match = s.substr(m.pos, m.len);
     r.byte_pos = m.pos;
     r.byte_len = m.len;
-    r.index = ToCodePoints(std::string_view(s).substr(0, r.byte_pos)).size();
+    for (; counted_bytes < r.byte_pos; ++counted_bytes)
+      counted_cps += (static_cast<unsigned char>(s[counted_bytes]) & 0xC0) != 0x80;
+    r.index = counted_cps;
     for (auto& g : m.groups) r.groups.push_back(Value::Str(g));
     out.push_back(std::move(r));
     start = m.pos + m.len;
@@ -334,8 +362,10 @@ std::vector<RMatch> MatchAll(CallCtx& c, const Value& pat, const std::string& s,
     Value groups = ObjGet(r, "groups");
     if (!r.IsObject() || !match.IsStr() || !start.IsNum() || !end.IsNum() || !groups.IsArray())
       Throw("T1010", c.position);
+    Charge(sizeof(RMatch) + match.str().size());
     RMatch m;
     m.match = match.str();
+    if (!(start.num() >= 0 && start.num() <= 9e15 && end.num() >= start.num())) Throw("T1010", c.position);
     m.index = static_cast<size_t>(start.num());
     for (size_t i = 0, n = ArrSize(groups); i < n; ++i) m.groups.push_back(ArrAt(groups, i));
     m.byte_pos = CodePointToByte(s, start.num());
@@ -361,6 +391,7 @@ Value MatchObject(const RMatch& m) {
 size_t LimitOf(const Value& v, const char* code, int pos) {
   if (v.IsUndef()) return SIZE_MAX;
   if (v.num() < 0) Throw(code, pos);
+  if (!(v.num() < 9e15)) return SIZE_MAX;  // also NaN: no cast of what size_t cannot hold
   return static_cast<size_t>(std::floor(v.num()));
 }
 
@@ -444,36 +475,47 @@ Value FnReplace(CallCtx& c, Args& a) {
     while (count < limit) {
       size_t f = s.find(pat, pos);
       if (f == std::string::npos) break;
-      out += s.substr(pos, f - pos);
+      // a short pattern replaced by a long text grows fast: count as it grows
+      Charge(f - pos);
+      out.append(s, pos, f - pos);
       if (repl.IsStr()) {
+        Charge(repl.str().size());
         out += repl.str();
       } else {
         RMatch m{pat, 0, {}, f, pat.size()};
         Value r = CallFn(c, repl, Args{MatchObject(m)});
         if (!r.IsStr()) Throw("D3012", c.position);
+        Charge(r.str().size());
         out += r.str();
       }
       pos = f + pat.size();
       ++count;
     }
-    out += s.substr(pos);
-    return Value::Str(std::move(out));
+    Charge(s.size() - pos);
+    out.append(s, pos);
+    return Value::StrCounted(std::move(out));
   }
   auto ms = MatchAll(c, a[1], s, limit);
   size_t pos = 0;
   for (auto& m : ms) {
-    out += s.substr(pos, m.byte_pos - pos);
+    if (m.byte_pos < pos || m.byte_pos > s.size()) Throw("T1010", c.position);
+    Charge(m.byte_pos - pos);
+    out.append(s, pos, m.byte_pos - pos);
     if (repl.IsStr()) {
-      out += SubstituteDollars(repl.str(), m);
+      std::string piece = SubstituteDollars(repl.str(), m);
+      Charge(piece.size());
+      out += piece;
     } else {
       Value r = CallFn(c, repl, Args{MatchObject(m)});
       if (!r.IsStr()) Throw("D3012", c.position);
+      Charge(r.str().size());
       out += r.str();
     }
     pos = m.byte_pos + m.byte_len;
   }
-  out += s.substr(pos);
-  return Value::Str(std::move(out));
+  Charge(s.size() - std::min(pos, s.size()));
+  out.append(s, std::min(pos, s.size()));
+  return Value::StrCounted(std::move(out));
 }
 
 Value FnSplit(CallCtx& c, Args& a) {
@@ -531,15 +573,23 @@ Value FnSplit(CallCtx& c, Args& a) {
   return out;
 }
 
-Value FnJoin(CallCtx&, Args& a) {
+Value FnJoin(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   std::string sep = A(a, 1).IsStr() ? a[1].str() : "";
+  size_t total = 0;  // known before building: the same long string may be joined many times
+  for (size_t i = 0, n = ArrSize(a[0]); i < n; ++i) {
+    Value item = ArrAt(a[0], i);
+    if (!item.IsStr()) Throw("T0412", c.position, "join");
+    total += item.str().size() + (i ? sep.size() : 0);
+  }
+  Charge(total);
   std::string out;
+  out.reserve(total);
   for (size_t i = 0, n = ArrSize(a[0]); i < n; ++i) {
     if (i) out += sep;
     out += ArrAt(a[0], i).str();
   }
-  return Value::Str(std::move(out));
+  return Value::StrCounted(std::move(out));
 }
 
 // ---- numbers ----
@@ -622,7 +672,7 @@ double ShiftDecimal(double v, int places) {
 Value FnRound(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   double v = a[0].num();
-  int prec = A(a, 1).IsNum() ? static_cast<int>(a[1].num()) : 0;
+  int prec = A(a, 1).IsNum() ? ClampToInt(a[1].num(), -400, 400) : 0;
   if (prec) v = ShiftDecimal(v, prec);
   double r = std::floor(v + 0.5);
   double diff = r - v;
@@ -689,6 +739,7 @@ Value FnSingle(CallCtx& c, Args& a) {
 }
 Value FnReduce(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
+  if (!A(a, 1).IsFunc()) Throw("T1006", c.position);
   int arity = a[1].func()->Arity();
   if (arity < 2) Throw("D3050", c.position);
   size_t n = ArrSize(a[0]);
@@ -857,7 +908,7 @@ Value LookupValue(const Value& input, std::string_view key) {
   return Value();
 }
 Value FnLookup(CallCtx&, Args& a) {
-  if (A(a, 0).IsUndef()) return Value();
+  if (A(a, 0).IsUndef() || !A(a, 1).IsStr()) return Value();
   return LookupValue(a[0], a[1].str());
 }
 Value FnSpread(CallCtx&, Args& a) {
@@ -1070,10 +1121,10 @@ Value FnFormatBase(CallCtx& c, Args& a) {
   (void)unused;
   Args r{Value::Num(v)};
   double rounded = FnRound(c, r).num();
-  int radix = A(a, 1).IsNum() ? static_cast<int>(a[1].num()) : 10;
+  int radix = A(a, 1).IsNum() ? ClampToInt(a[1].num(), -1, 100) : 10;
   if (radix < 2 || radix > 36) Throw("D3100", c.position);
   bool neg = rounded < 0;
-  uint64_t n = static_cast<uint64_t>(std::fabs(rounded));
+  uint64_t n = static_cast<uint64_t>(std::min(std::fabs(rounded), 1.8e19));
   std::string out;
   do {
     int d = static_cast<int>(n % static_cast<uint64_t>(radix));
@@ -1088,7 +1139,7 @@ Value FnFormatBase(CallCtx& c, Args& a) {
 Value FnFormatInteger(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   try {
-    return Value::Str(FormatIntegerPicture(a[0].num(), a[1].str()));
+    return Value::Str(FormatIntegerPicture(a[0].num(), NeedStr(c, a, 1, "formatInteger")));
   } catch (JError& e) {
     e.position = c.position;
     throw;
@@ -1096,9 +1147,8 @@ Value FnFormatInteger(CallCtx& c, Args& a) {
 }
 Value FnParseInteger(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
-  auto r = ParseIntegerPicture(a[0].str(), a[1].str());
+  auto r = ParseIntegerPicture(a[0].str(), NeedStr(c, a, 1, "parseInteger"));
   if (!r) return Value();
-  (void)c;
   return Value::Num(*r);
 }
 
@@ -1118,6 +1168,8 @@ Value FnNow(CallCtx&, Args& a) {
 Value FnMillis(CallCtx&, Args&) { return Value::Num(static_cast<double>(NowMillis())); }
 Value FnFromMillis(CallCtx&, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
+  // past the range of a JavaScript Date (±8.64e15 ms) there is no instant to format
+  if (!(std::fabs(a[0].num()) <= 8.64e15)) return Value();
   int64_t ms = static_cast<int64_t>(std::floor(a[0].num()));
   if (A(a, 1).IsUndef() && A(a, 2).IsUndef()) return Value::Str(IsoFromMillis(ms));
   return Value::Str(

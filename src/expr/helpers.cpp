@@ -71,15 +71,20 @@ Value Seq() { return NewArr(true); }
 
 Value SeqOf(Value v) {
   Value s = Seq();
+  Charge(kValueBytes);
   s.arr()->v.push_back(std::move(v));
   return s;
 }
 
-void PushTo(Value& arr, Value v) { arr.arr()->v.push_back(std::move(v)); }
+void PushTo(Value& arr, Value v) {
+  Charge(kValueBytes);
+  arr.arr()->v.push_back(std::move(v));
+}
 
 Value Append(const Value& a, const Value& b) {
   if (a.IsUndef()) return b;
   if (b.IsUndef()) return a;
+  Charge(((a.IsArray() ? ArrSize(a) : 1) + (b.IsArray() ? ArrSize(b) : 1)) * kValueBytes);
   Value r = NewArr();
   auto& out = r.arr()->v;
   if (a.IsArray()) {
@@ -100,6 +105,7 @@ void FlattenInto(const Value& v, std::vector<Value>& out) {
   if (v.IsArray()) {
     for (size_t i = 0, n = ArrSize(v); i < n; ++i) FlattenInto(ArrAt(v, i), out);
   } else {
+    Charge(kValueBytes);
     out.push_back(v);
   }
 }
@@ -112,6 +118,7 @@ Value Flatten(const Value& v) {
 }
 
 bool DeepEqual(const Value& a, const Value& b) {
+  Charge(0);  // shared parts can make a small value a long walk: keep the clock in view
   if (a.IsArray() && b.IsArray()) {
     size_t n = ArrSize(a);
     if (n != ArrSize(b)) return false;
@@ -193,6 +200,7 @@ double Round15(double d) {
 }
 
 void QuoteJson(const std::string& s, std::string& out) {
+  Charge(s.size() + 2);  // escapes may add more; an estimate
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
@@ -232,6 +240,9 @@ void QuoteJson(const std::string& s, std::string& out) {
 
 void StringifyInto(const Value& v, bool pretty, int indent, std::string& out) {
   if (indent > 10000) Throw("U1001", -1, "", "Value nested too deeply");
+  // a value that shares its parts (the same array in many places) prints far
+  // larger than it is held: count the text as it grows
+  Charge(pretty ? 8 + static_cast<size_t>(indent) * 2 : 8);
   auto nl = [&](int ind) {
     if (!pretty) return;
     out += '\n';
@@ -312,13 +323,74 @@ std::string ToStr(const Value& v) {
 
 namespace {
 Json ToJsonAt(const Value& v, int depth);
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
+size_t Utf8SeqLen(std::string_view s, size_t i) {
+  auto cont = [&](size_t k) { return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80; };
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F)) return 0;  // overlong, surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+// Text leaving the module is valid UTF-8: bytes that are not (from
+// $base64decode, $decodeUrl, or a literal) become U+FFFD, so that no later
+// dump() of a step's output or an API answer throws.
+std::string ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t n = Utf8SeqLen(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == s.size()) return std::string(s);
+  std::string out(s.substr(0, i));
+  while (i < s.size()) {
+    size_t n = Utf8SeqLen(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
 }  // namespace
 
 Json ToJson(const Value& v) { return ToJsonAt(v, 0); }
 
 namespace {
+// Charges a copy of a borrowed input node and everything under it.
+void ChargeJsonCopy(const Json& j) {
+  Charge(kJsonNodeBytes + (j.is_string() ? j.get_ref<const std::string&>().size() : 0));
+  if (j.is_array()) {
+    for (const Json& e : j) ChargeJsonCopy(e);
+  } else if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      Charge(it.key().size());
+      ChargeJsonCopy(it.value());
+    }
+  }
+}
+
 Json ToJsonAt(const Value& v, int depth) {
   if (depth > 10000) Throw("U1001", -1, "", "Value nested too deeply");
+  // the result is a copy: a value that shares its parts becomes that many copies
+  Charge(kJsonNodeBytes + (v.IsStr() ? v.str().size() : 0));
   switch (v.kind()) {
     case VK::kUndef:
     case VK::kNull:
@@ -332,9 +404,10 @@ Json ToJsonAt(const Value& v, int depth) {
       return d;
     }
     case VK::kStr:
-      return v.str();
+      return ValidUtf8(v.str());
     case VK::kJArr:
     case VK::kJObj:
+      ChargeJsonCopy(v.json());
       return v.json();
     case VK::kArr: {
       Json a = Json::array();
@@ -354,7 +427,7 @@ Json ToJsonAt(const Value& v, int depth) {
       vec.reserve(v.obj()->v.size());
       for (auto& e : v.obj()->v) {
         if (e.second.IsUndef() || e.second.IsFunc()) continue;
-        vec.emplace_back(e.first, ToJsonAt(e.second, depth + 1));
+        vec.emplace_back(ValidUtf8(e.first), ToJsonAt(e.second, depth + 1));
       }
       return o;
     }
@@ -371,6 +444,7 @@ Value ToOwned(const Value& v) {
     for (size_t i = 0, n = ArrSize(v); i < n; ++i) {
       Value e = ArrAt(v, i);
       if (e.IsFunc()) continue;
+      Charge(kValueBytes);
       r.arr()->v.push_back(ToOwned(e));
     }
     return r;
@@ -379,6 +453,7 @@ Value ToOwned(const Value& v) {
     Value r = NewObj();
     ObjForEach(v, [&](std::string_view k, const Value& c) {
       if (c.IsFunc() || c.IsUndef()) return;
+      Charge(kObjEntryBytes + k.size());
       r.obj()->v.emplace_back(std::string(k), ToOwned(c));
     });
     return r;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "expr/budget.h"
 
 namespace weft::expr {
 
@@ -95,7 +96,8 @@ class Value {
     v.u_.sref = s;
     return v;
   }
-  static Value Str(std::string s);
+  static Value Str(std::string s);  // counts the text against the evaluation's budget
+  static Value StrCounted(std::string s);  // the caller charged for the text before building it
   static Value FromJson(const Json& j);  // borrows containers and strings
   static Value Heap(VK kind, HeapObj* h) {
     Value v;
@@ -133,6 +135,8 @@ class Value {
   }
 
   VK kind() const { return kind_; }
+  // The owned heap object, or null for borrowed and scalar values.
+  const HeapObj* heap() const { return owned_ ? u_.heap : nullptr; }
   bool IsUndef() const { return kind_ == VK::kUndef; }
   bool IsDefined() const { return kind_ != VK::kUndef; }
   bool IsNull() const { return kind_ == VK::kNull; }
@@ -221,8 +225,13 @@ struct FuncObj : HeapObj {
 };
 
 inline Value Value::Str(std::string s) {
-  return Heap(VK::kStr, new StrObj(std::move(s)));
-}  // NOLINT
+  Charge(s.size() + kStringBytes);
+  return Heap(VK::kStr, new StrObj(std::move(s)));  // NOLINT: owned by Value
+}
+inline Value Value::StrCounted(std::string s) {
+  Charge(kStringBytes);
+  return Heap(VK::kStr, new StrObj(std::move(s)));  // NOLINT: owned by Value
+}
 
 inline const std::string& Value::str() const {
   return owned_ ? static_cast<StrObj*>(u_.heap)->s : *u_.sref;
@@ -280,11 +289,15 @@ inline Value ArrAt(const Value& a, size_t i) {
 }
 
 inline Value NewArr(bool sequence = false) {
+  Charge(sizeof(ArrObj));
   auto* a = new ArrObj();  // NOLINT: owned by Value
   a->sequence = sequence;
   return Value::Heap(VK::kArr, a);
 }
-inline Value NewObj() { return Value::Heap(VK::kObj, new ObjObj()); }  // NOLINT
+inline Value NewObj() {
+  Charge(sizeof(ObjObj));
+  return Value::Heap(VK::kObj, new ObjObj());  // NOLINT: owned by Value
+}
 
 // Object helpers.
 inline Value ObjGet(const Value& o, std::string_view k) {

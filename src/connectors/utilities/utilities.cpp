@@ -57,7 +57,8 @@ class TransformAction : public Action {
     // Without an `input`, the expression reads the run context, like {{ }} does.
     auto given = ctx.input.find("input");
     const Json& input = given != ctx.input.end() ? *given : (ctx.context ? *ctx.context : Json::object());
-    auto r = compiled.expression->Evaluate(input);
+    auto r = ctx.expr_limits ? compiled.expression->Evaluate(input, {}, *ctx.expr_limits)
+                             : compiled.expression->Evaluate(input);
     if (!r.ok()) return ActionOutcome::Failed(ErrorCode::kExpression, r.error->code + ": " + r.error->message);
     return ActionOutcome::Ok(r.value ? *r.value : Json(nullptr));
   }

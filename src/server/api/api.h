@@ -13,6 +13,7 @@
 #include "core/events.h"
 #include "core/flow_service.h"
 #include "core/run_service.h"
+#include "expr/expr.h"
 #include "server/router.h"
 
 namespace weft::server {
@@ -55,6 +56,9 @@ struct ApiServices {
   // GET /readyz: asked on every call (it reads the store). Ready means the
   // store answers and its schema is current; 503 otherwise. Null: not ready.
   std::function<Readiness()> readiness;
+  // POST /api/v1/expressions/evaluate: the budgets of one evaluation
+  // (--expr-timeout, --expr-memory).
+  expr::EvalLimits expr_limits;
 };
 
 struct RouteSpec {

@@ -61,7 +61,7 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
     return HttpResponse::Text(200, *catalog_text, "application/json");
   });
 
-  t.emplace_back("evaluateExpression", [](HttpRequest& req) {
+  t.emplace_back("evaluateExpression", [&s](HttpRequest& req) {
     auto body = ParseJsonBody(req, false);
     if (!body) return ErrorResponse(body.error());
     if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {expression, input, bindings}"));
@@ -78,7 +78,7 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
     if (auto in = body->find("input"); in != body->end()) input = *in;
     auto compiled = expr::Expression::Compile(it->get<std::string>());
     if (compiled.error) return ExpressionError(*compiled.error);
-    auto result = compiled.expression->Evaluate(input, bindings);
+    auto result = compiled.expression->Evaluate(input, bindings, s.expr_limits);
     if (result.error) return ExpressionError(*result.error);
     Json out = Json::object();
     if (result.value) out["result"] = *result.value;

@@ -1,6 +1,8 @@
 #include "server/hooks/receiver.h"
 
 #include <array>
+#include <cmath>
+#include <cstdlib>
 #include <mutex>
 
 #include <algorithm>
@@ -61,6 +63,48 @@ Json QueryToJson(std::string_view qs) {
 }
 
 
+// JSON text with every number no double can hold (1e99999, or an integer of
+// four hundred digits) turned into a string of its digits, so a body that is
+// valid JSON by its grammar is kept whole. Numbers are found outside strings
+// only; the text is assumed to be JSON apart from those numbers (the result
+// is parsed again, and refused if it is not).
+std::string QuoteHugeNumbers(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < text.size() && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+      j = std::min(j + 1, text.size());
+      out.append(text.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = i + 1;
+      while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.' ||
+                                 text[j] == 'e' || text[j] == 'E' || text[j] == '+' || text[j] == '-'))
+        ++j;
+      std::string number(text.substr(i, j - i));
+      double d = std::strtod(number.c_str(), nullptr);
+      if (std::isfinite(d)) {
+        out += number;
+      } else {
+        out += '"';
+        out += number;
+        out += '"';
+      }
+      i = j;
+      continue;
+    }
+    out += c;
+    ++i;
+  }
+  return out;
+}
+
 }  // namespace
 
 HookConfig ParseHookConfig(const Json& document, const WebhookOptions& options) {
@@ -96,7 +140,15 @@ Result<Json> ParseWebhookBody(const std::string& content_type, const std::string
   if (media == "application/json" || media.ends_with("+json")) {
     try {
       return Json::parse(body);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::out_of_range&) {
+      // Valid JSON holding a number no double can hold (1e99999): keep the
+      // body, that number as a string of its digits (docs/webhooks.md).
+      try {
+        return Json::parse(QuoteHugeNumbers(body));
+      } catch (const Json::exception& e) {
+        return Fail(ErrorCode::kBadRequest, std::string("the body is not valid JSON: ") + e.what());
+      }
+    } catch (const Json::exception& e) {
       return Fail(ErrorCode::kBadRequest, std::string("the body is not valid JSON: ") + e.what());
     }
   }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "core/store.h"
@@ -33,6 +34,10 @@ struct SqliteOptions {
   // imported at Open either way.
   bool webhook_journal = true;
 };
+
+// Whether `payload` is a webhook journal record this build can read (what
+// the import decodes). For the fuzzer and tests; thread-safe.
+bool DecodesAsWebhookRecord(std::string_view payload);
 
 class SqliteStore : public Store {
  public:

@@ -1,5 +1,7 @@
 #include "store/sqlite/webhook_record.h"
 
+#include "store/sqlite/sqlite_store.h"
+
 #include <cstdint>
 #include <utility>
 
@@ -145,3 +147,12 @@ bool DecodeWebhook(std::string_view payload, WebhookRows& w) {
 }
 
 }  // namespace weft::sqlite
+
+namespace weft {
+
+bool DecodesAsWebhookRecord(std::string_view payload) {
+  sqlite::WebhookRows w;
+  return sqlite::DecodeWebhook(payload, w);
+}
+
+}  // namespace weft
