@@ -20,11 +20,15 @@ const weft::ActionCatalog& Catalog() {
     weft::ConnectorSpec flow{"flow", "Flow", "", "flow", false, {}, {}, {}};
     flow.actions.push_back(
         {"if", "If", "", {{"condition", "Condition", "any", true}}, "", {"then", "else"}});
-    flow.actions.push_back({"foreach", "For each", "", {{"items", "Items", "any", true}}, "", {"do"}});
-    flow.actions.push_back({"delay", "Delay", "", {{"duration", "Duration", "duration", true}}, "", {}});
+    flow.actions.push_back(
+        {"foreach", "For each", "", {{"items", "Items", "any", true}}, "", {"do"}});
+    flow.actions.push_back(
+        {"delay", "Delay", "", {{"duration", "Duration", "duration", true}}, "", {}});
     c.Register(flow, {});
     weft::ConnectorSpec http{"http", "HTTP", "", "globe", true, {}, {}, {}};
-    http.actions.push_back({"request", "Request", "",
+    http.actions.push_back({"request",
+                            "Request",
+                            "",
                             {{"url", "URL", "string", true},
                              {"method", "Method", "enum", false, false, {"GET", "POST"}},
                              {"timeout", "Timeout", "duration", false}},

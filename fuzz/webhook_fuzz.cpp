@@ -19,8 +19,10 @@ const std::vector<weft::Json>& AuthConfigs() {
       weft::Json::parse(R"({"type": "none"})"),
       weft::Json::parse(R"({"type": "header", "name": "X-Token", "value": "s3cret"})"),
       weft::Json::parse(R"({"type": "basic", "username": "u", "password": "p"})"),
-      weft::Json::parse(R"({"type": "hmac", "scheme": "standard-webhooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})"),
-      weft::Json::parse(R"({"type": "hmac", "scheme": "github", "secret": "It's a Secret to Everybody"})"),
+      weft::Json::parse(
+          R"({"type": "hmac", "scheme": "standard-webhooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})"),
+      weft::Json::parse(
+          R"({"type": "hmac", "scheme": "github", "secret": "It's a Secret to Everybody"})"),
       weft::Json::parse(R"({"type": "hmac", "scheme": "custom", "secret": "k", "header": "X-Sig",
                             "algorithm": "sha256", "encoding": "hex", "prefix": "sha256="})"),
       weft::Json::parse(R"({"type": "hmac", "scheme": "custom", "secret": "k", "header": "X-Sig",
@@ -45,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req.target = "/hooks/t";
   req.headers.emplace_back("content-type", content_type);
   size_t blank = rest.find("\n\n");
-  std::string_view head = blank == std::string_view::npos ? std::string_view() : rest.substr(0, blank);
+  std::string_view head =
+      blank == std::string_view::npos ? std::string_view() : rest.substr(0, blank);
   req.body = std::string(blank == std::string_view::npos ? rest : rest.substr(blank + 2));
   while (!head.empty()) {
     size_t nl = head.find('\n');

@@ -53,7 +53,8 @@ class TinyServer {
   }
   static void Serve(int c) {
     static const std::string kResponse =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}";
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        "11\r\n\r\n{\"ok\":true}";
     std::string buf;
     char chunk[4096];
     while (true) {
@@ -119,7 +120,8 @@ struct Step {
   struct State {};
   State Start() const { return {}; }
   void One(State&) const {
-    auto r = weft::testing::RunAction(*catalog, "http.request", weft::Json{{"url", "/bench"}}, &connection);
+    auto r = weft::testing::RunAction(*catalog, "http.request", weft::Json{{"url", "/bench"}},
+                                      &connection);
     if (r.outcome.error) std::fprintf(stderr, "step failed: %s\n", r.error().c_str());
   }
 };
@@ -143,7 +145,9 @@ int main(int argc, char** argv) {
 
   std::printf("requests=%d threads=%d (GET, 11-byte JSON body, loopback)\n", requests, threads);
   std::printf("%-38s %12s %14s\n", "case", "requests/s", "us/request");
-  auto row = [](const char* name, Figure f) { std::printf("%-38s %12.0f %14.1f\n", name, f.per_second, f.micros_per_request); };
+  auto row = [](const char* name, Figure f) {
+    std::printf("%-38s %12.0f %14.1f\n", name, f.per_second, f.micros_per_request);
+  };
   Figure plain_reuse = Run(requests, threads, PlainCurl{base + "/bench", true});
   row("plain libcurl, keep-alive", plain_reuse);
   Figure step_reuse = Run(requests, threads, Step{&catalog, conn(true)});
@@ -152,8 +156,10 @@ int main(int argc, char** argv) {
   row("plain libcurl, new connection each", plain_fresh);
   Figure step_fresh = Run(requests, threads, Step{&catalog, conn(false)});
   row("http.request, keep_alive: false", step_fresh);
-  std::printf("added latency of http.request over plain libcurl: %.1f us (keep-alive), %.1f us (no reuse)\n",
-              step_reuse.micros_per_request - plain_reuse.micros_per_request,
-              step_fresh.micros_per_request - plain_fresh.micros_per_request);
+  std::printf(
+      "added latency of http.request over plain libcurl: %.1f us (keep-alive), %.1f us (no "
+      "reuse)\n",
+      step_reuse.micros_per_request - plain_reuse.micros_per_request,
+      step_fresh.micros_per_request - plain_fresh.micros_per_request);
   return 0;
 }

@@ -38,7 +38,8 @@ BENCHMARK(BM_ScopedTimer)->Threads(1)->Threads(4);
 
 // A labelled series found per call (the executor's step duration by `uses`).
 void BM_FamilyWithThenObserve(benchmark::State& state) {
-  static HistogramFamily f = R().AddHistogramFamily("bench_step_seconds", "f", {"uses"}, DurationBuckets());
+  static HistogramFamily f =
+      R().AddHistogramFamily("bench_step_seconds", "f", {"uses"}, DurationBuckets());
   for (auto _ : state) f.With({"data.set"}).Observe(0.001);
 }
 BENCHMARK(BM_FamilyWithThenObserve)->Threads(1)->Threads(4);

@@ -42,7 +42,8 @@ void Die(const std::string& what) {
 
 void Exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) Die(sql.substr(0, 60) + ": " + err);
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK)
+    Die(sql.substr(0, 60) + ": " + err);
 }
 
 }  // namespace
@@ -54,11 +55,16 @@ int main(int argc, char** argv) {
   std::string dir = "bench-prune-data";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--runs" && i + 1 < argc) runs = std::atoll(argv[++i]);
-    else if (a == "--dir" && i + 1 < argc) dir = argv[++i];
-    else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
-    else if (a == "--seed-only") seed_only = true;
-    else Die("usage: bench_prune [--runs N] [--dir DIR] [--batch 500] [--seed-only]");
+    if (a == "--runs" && i + 1 < argc)
+      runs = std::atoll(argv[++i]);
+    else if (a == "--dir" && i + 1 < argc)
+      dir = argv[++i];
+    else if (a == "--batch" && i + 1 < argc)
+      batch = std::atoi(argv[++i]);
+    else if (a == "--seed-only")
+      seed_only = true;
+    else
+      Die("usage: bench_prune [--runs N] [--dir DIR] [--batch 500] [--seed-only]");
   }
   std::filesystem::remove_all(dir);
   {
@@ -75,22 +81,29 @@ int main(int argc, char** argv) {
   sqlite3* db = nullptr;
   if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) Die("open " + db_path);
   Exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; BEGIN");
+  Exec(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < " +
+               std::to_string(runs) +
+               ") INSERT INTO runs (id, flow_id, flow_name, flow_version, trigger_type, trigger, "
+               "status, created_at, "
+               "started_at, finished_at, input, output) SELECT printf('r%019d', i), 'benchflow', "
+               "'bench', 1, 'webhook', "
+               "'{\"type\":\"webhook\",\"method\":\"POST\",\"body\":{\"event\":\"asset.created\","
+               "\"asset_id\":12345}}', "
+               "'succeeded', " +
+               std::to_string(old_ms) + " + i, " + std::to_string(old_ms) + " + i, " +
+               std::to_string(old_ms) + " + i + 5, NULL, '{\"asset\":12345}' FROM n");
   Exec(db,
-       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < " + std::to_string(runs) +
-           ") INSERT INTO runs (id, flow_id, flow_name, flow_version, trigger_type, trigger, status, created_at, "
-           "started_at, finished_at, input, output) SELECT printf('r%019d', i), 'benchflow', 'bench', 1, 'webhook', "
-           "'{\"type\":\"webhook\",\"method\":\"POST\",\"body\":{\"event\":\"asset.created\",\"asset_id\":12345}}', "
-           "'succeeded', " + std::to_string(old_ms) + " + i, " + std::to_string(old_ms) + " + i, " +
-           std::to_string(old_ms) + " + i + 5, NULL, '{\"asset\":12345}' FROM n");
-  Exec(db,
-       "INSERT INTO step_runs (run_id, path, step_id, uses, seq, status, attempts, started_at, finished_at, input, "
-       "output, logs) SELECT id, s.p, s.p, 'data.set', s.q, 'succeeded', 1, started_at, finished_at, "
+       "INSERT INTO step_runs (run_id, path, step_id, uses, seq, status, attempts, started_at, "
+       "finished_at, input, "
+       "output, logs) SELECT id, s.p, s.p, 'data.set', s.q, 'succeeded', 1, started_at, "
+       "finished_at, "
        "'{\"value\":\"{{ trigger.body.asset_id }}\"}', '{\"asset\":12345}', '[]' FROM runs, "
        "(SELECT 'pick' AS p, 1 AS q UNION ALL SELECT 'shape', 2) s WHERE flow_id = 'benchflow'");
   Exec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE)");
   sqlite3_close(db);
   std::printf("seeded %lld finished runs (2 steps each) in %.1f s; weft.db %.1f MiB\n",
-              static_cast<long long>(runs), Seconds(Steady::now() - t0), FileSize(db_path) / 1048576.0);
+              static_cast<long long>(runs), Seconds(Steady::now() - t0),
+              FileSize(db_path) / 1048576.0);
   if (seed_only) return 0;
 
   weft::SqliteOptions o;
@@ -129,14 +142,19 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
   };
-  std::printf("pruned %lld runs in %.1f s (%.0f runs/s), %zu batches of %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-              static_cast<long long>(deleted), prune_s, deleted / prune_s, batch_ms.size(), batch,
-              pct(batch_ms, 0.5), pct(batch_ms, 0.99), pct(batch_ms, 1.0));
+  std::printf(
+      "pruned %lld runs in %.1f s (%.0f runs/s), %zu batches of %d: p50 %.1f ms, p99 %.1f ms, max "
+      "%.1f ms\n",
+      static_cast<long long>(deleted), prune_s, deleted / prune_s, batch_ms.size(), batch,
+      pct(batch_ms, 0.5), pct(batch_ms, 0.99), pct(batch_ms, 1.0));
   opened->reset();  // closing checkpoints the WAL: the file shrinks now
-  std::printf("incremental vacuum: %.1f s in %zu steps of 256 pages (p99 %.1f ms, max %.1f ms); weft.db %.1f MiB -> %.1f MiB\n",
-              vacuum_s, vacuum_ms.size(), pct(vacuum_ms, 0.99), pct(vacuum_ms, 1.0), size_after_delete / 1048576.0,
-              FileSize(db_path) / 1048576.0);
-  std::printf("the server's pruner also pauses 10 ms between batches and vacuum steps: %.1f s more\n",
-              (batch_ms.size() + vacuum_ms.size()) * 0.010);
+  std::printf(
+      "incremental vacuum: %.1f s in %zu steps of 256 pages (p99 %.1f ms, max %.1f ms); weft.db "
+      "%.1f MiB -> %.1f MiB\n",
+      vacuum_s, vacuum_ms.size(), pct(vacuum_ms, 0.99), pct(vacuum_ms, 1.0),
+      size_after_delete / 1048576.0, FileSize(db_path) / 1048576.0);
+  std::printf(
+      "the server's pruner also pauses 10 ms between batches and vacuum steps: %.1f s more\n",
+      (batch_ms.size() + vacuum_ms.size()) * 0.010);
   return 0;
 }

@@ -47,7 +47,8 @@ class Http {
  public:
   explicit Http(std::string base) : base_(std::move(base)), c_(curl_easy_init()) {}
   ~Http() { curl_easy_cleanup(c_); }
-  long Call(const std::string& method, const std::string& path, const std::string& body, std::string* out) {
+  long Call(const std::string& method, const std::string& path, const std::string& body,
+            std::string* out) {
     out->clear();
     curl_easy_setopt(c_, CURLOPT_URL, (base_ + path).c_str());
     curl_easy_setopt(c_, CURLOPT_CUSTOMREQUEST, method.c_str());
@@ -70,7 +71,8 @@ class Http {
     curl_slist_free_all(h);
     return status;
   }
-  Json CallJson(const std::string& method, const std::string& path, const std::string& body, long* status) {
+  Json CallJson(const std::string& method, const std::string& path, const std::string& body,
+                long* status) {
     std::string out;
     *status = Call(method, path, body, &out);
     return Json::parse(out, nullptr, false);
@@ -100,8 +102,8 @@ Server Start(const std::string& weft, const std::string& sync) {
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 2);
     std::string data = s.dir + "/data";
-    execl(weft.c_str(), weft.c_str(), "serve", "--listen", "127.0.0.1:0", "--data", data.c_str(), "--sqlite-sync",
-          sync.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+    execl(weft.c_str(), weft.c_str(), "serve", "--listen", "127.0.0.1:0", "--data", data.c_str(),
+          "--sqlite-sync", sync.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out[1]);
@@ -211,8 +213,10 @@ void Bench(const std::string& weft, const std::string& sync, int runs, int clien
       Http mine(s.base);
       std::string out;
       while (next.fetch_add(1) < runs) {
-        if (mine.Call("POST", "/api/v1/flows/" + flow3 + "/runs", "{}", &out) == 202) accepted++;
-        else refused++;
+        if (mine.Call("POST", "/api/v1/flows/" + flow3 + "/runs", "{}", &out) == 202)
+          accepted++;
+        else
+          refused++;
       }
     });
   }
@@ -228,10 +232,12 @@ void Bench(const std::string& weft, const std::string& sync, int runs, int clien
   double secs = std::chrono::duration<double>(t_done - t0).count();
   double ack_secs = std::chrono::duration<double>(t_acked - t0).count();
   long after_kb = RssKb(s.pid);
-  std::printf("(a) manual runs, 3-step data.set flow, default workers: %d runs in %.2fs = %.0f runs/s completed "
-              "(acknowledged at %.0f/s by %d clients; %d refused)%s\n",
-              accepted.load(), secs, accepted.load() / secs, accepted.load() / ack_secs, clients, refused.load(),
-              label.c_str());
+  std::printf(
+      "(a) manual runs, 3-step data.set flow, default workers: %d runs in %.2fs = %.0f runs/s "
+      "completed "
+      "(acknowledged at %.0f/s by %d clients; %d refused)%s\n",
+      accepted.load(), secs, accepted.load() / secs, accepted.load() / ack_secs, clients,
+      refused.load(), label.c_str());
 
   // (b) ?wait latency, one at a time on a keep-alive connection
   std::vector<double> lat;
@@ -242,10 +248,11 @@ void Bench(const std::string& weft, const std::string& sync, int runs, int clien
     auto b = Clock::now();
     if (code == 200) lat.push_back(std::chrono::duration<double, std::milli>(b - a).count());
   }
-  std::printf("(b) POST /runs?wait latency, 3 steps, sequential x%zu: p50 %.2f ms, p99 %.2f ms%s\n", lat.size(),
-              Percentile(lat, 0.5), Percentile(lat, 0.99), label.c_str());
+  std::printf("(b) POST /runs?wait latency, 3 steps, sequential x%zu: p50 %.2f ms, p99 %.2f ms%s\n",
+              lat.size(), Percentile(lat, 0.5), Percentile(lat, 0.99), label.c_str());
 
-  // (c) per-step overhead: (40-step wall time - 1-step wall time) / 39, and the server's own duration.
+  // (c) per-step overhead: (40-step wall time - 1-step wall time) / 39, and the server's own
+  // duration.
   std::string flow40 = CreateFlow(h, "bench-40", 40);
   std::string flow1 = CreateFlow(h, "bench-1", 1);
   auto wall = [&](const std::string& id, int n, double* server_ms) {
@@ -257,7 +264,8 @@ void Bench(const std::string& weft, const std::string& sync, int runs, int clien
       auto b = Clock::now();
       if (code != 200) continue;
       w.push_back(std::chrono::duration<double, std::micro>(b - a).count());
-      if (run.contains("duration_ms") && run["duration_ms"].is_number()) srv.push_back(run["duration_ms"].get<double>());
+      if (run.contains("duration_ms") && run["duration_ms"].is_number())
+        srv.push_back(run["duration_ms"].get<double>());
     }
     double sum = 0;
     for (double v : srv) sum += v;
@@ -267,13 +275,17 @@ void Bench(const std::string& weft, const std::string& sync, int runs, int clien
   double srv40, srv1;
   double w1 = wall(flow1, 100, &srv1);
   double w40 = wall(flow40, 100, &srv40);
-  std::printf("(c) per-step executor overhead, each step committed: %.0f us/step from the runs' own times "
-              "(mean run: 40 steps %.2f ms, 1 step %.2f ms); over HTTP ?wait %.0f us/step (median wall: 40 steps "
-              "%.2f ms, 1 step %.2f ms)%s\n",
-              (srv40 - srv1) * 1000 / 39.0, srv40, srv1, (w40 - w1) / 39.0, w40 / 1000, w1 / 1000, label.c_str());
+  std::printf(
+      "(c) per-step executor overhead, each step committed: %.0f us/step from the runs' own times "
+      "(mean run: 40 steps %.2f ms, 1 step %.2f ms); over HTTP ?wait %.0f us/step (median wall: 40 "
+      "steps "
+      "%.2f ms, 1 step %.2f ms)%s\n",
+      (srv40 - srv1) * 1000 / 39.0, srv40, srv1, (w40 - w1) / 39.0, w40 / 1000, w1 / 1000,
+      label.c_str());
 
-  std::printf("(d) VmRSS: idle %.1f MB; after %d runs %.1f MB; after all of the above %.1f MB%s\n", idle_kb / 1024.0,
-              accepted.load(), after_kb / 1024.0, RssKb(s.pid) / 1024.0, label.c_str());
+  std::printf("(d) VmRSS: idle %.1f MB; after %d runs %.1f MB; after all of the above %.1f MB%s\n",
+              idle_kb / 1024.0, accepted.load(), after_kb / 1024.0, RssKb(s.pid) / 1024.0,
+              label.c_str());
   std::fflush(stdout);
   StopServer(s);
 }
@@ -287,14 +299,19 @@ int main(int argc, char** argv) {
   int clients = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--weft") weft = argv[i + 1];
-    else if (a == "--sync") syncs = argv[i + 1];
-    else if (a == "--runs") runs = std::stoi(argv[i + 1]);
-    else if (a == "--clients") clients = std::stoi(argv[i + 1]);
+    if (a == "--weft")
+      weft = argv[i + 1];
+    else if (a == "--sync")
+      syncs = argv[i + 1];
+    else if (a == "--runs")
+      runs = std::stoi(argv[i + 1]);
+    else if (a == "--clients")
+      clients = std::stoi(argv[i + 1]);
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   signal(SIGPIPE, SIG_IGN);
-  std::printf("bench_runs: weft at %s, %u CPUs\n", weft.c_str(), std::thread::hardware_concurrency());
+  std::printf("bench_runs: weft at %s, %u CPUs\n", weft.c_str(),
+              std::thread::hardware_concurrency());
   std::stringstream ss(syncs);
   std::string sync;
   while (std::getline(ss, sync, ',')) {

@@ -19,8 +19,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,7 +64,9 @@ int64_t Query(sqlite3* db, const std::string& sql) {
 int main(int argc, char** argv) {
   int flows = 100'000;
   double minutes = 3;
-  std::string dir = (std::filesystem::temp_directory_path() / ("weft-bench-sched-" + std::to_string(::getpid()))).string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("weft-bench-sched-" + std::to_string(::getpid())))
+          .string();
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--flows")) flows = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--minutes")) minutes = std::atof(argv[i + 1]);
@@ -91,11 +93,13 @@ int main(int argc, char** argv) {
       for (int i = next++; i < flows; i = next++) {
         std::string name = "sched-" + std::to_string(i);
         Json schedule = {{"kind", "cron"}, {"cron", std::to_string(i % 60) + " * * * * *"}};
-        FlowWrite w{name, "", "schedule",
-                    Json{{"name", name},
-                         {"trigger", {{"type", "schedule"}, {"schedule", schedule}}},
-                         {"steps", Json::array({{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", 1}}}}})}},
-                    ""};
+        FlowWrite w{
+            name, "", "schedule",
+            Json{{"name", name},
+                 {"trigger", {{"type", "schedule"}, {"schedule", schedule}}},
+                 {"steps",
+                  Json::array({{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", 1}}}}})}},
+            ""};
         auto f = store.CreateFlow(w, "");
         if (!f || !store.SetFlowActive(f->id, true)) {
           std::fprintf(stderr, "create flow %d failed\n", i);
@@ -110,7 +114,7 @@ int main(int argc, char** argv) {
   ChangeHub hub;
   RunService runs(store, hub, clock);
   std::mutex mu;
-  std::vector<int64_t> lags;  // ms
+  std::vector<int64_t> lags;         // ms
   std::vector<int64_t> steady_lags;  // ms, of the fires due after the load: steady state
   std::atomic<int64_t> steady_from_ms{INT64_MAX};
   std::map<int64_t, int64_t> worst_by_second;  // the last fire's lag of each second's fires, ms
@@ -122,10 +126,12 @@ int main(int argc, char** argv) {
   so.on_fire = [&](const ScheduleFire& f, TimePoint committed) {
     std::lock_guard<std::mutex> g(mu);
     lags.push_back((committed - f.scheduled_for).count());
-    if (trace_slices) slices[ToUnixMs(f.scheduled_for) / 1000].insert((committed - f.scheduled_for).count());
+    if (trace_slices)
+      slices[ToUnixMs(f.scheduled_for) / 1000].insert((committed - f.scheduled_for).count());
     int64_t& worst = worst_by_second[ToUnixMs(f.scheduled_for) / 1000];
     worst = std::max<int64_t>(worst, (committed - f.scheduled_for).count());
-    if (ToUnixMs(f.scheduled_for) > steady_from_ms.load()) steady_lags.push_back((committed - f.scheduled_for).count());
+    if (ToUnixMs(f.scheduled_for) > steady_from_ms.load())
+      steady_lags.push_back((committed - f.scheduled_for).count());
   };
   long rss_before = RssKb();
   double cpu_before = CpuSeconds();
@@ -133,13 +139,16 @@ int main(int argc, char** argv) {
   TimePoint started = clock.Now();
   Scheduler scheduler(store, runs, hub, clock, so);
   scheduler.Start();
-  while (scheduler.ActiveSchedules() < static_cast<size_t>(flows)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  while (scheduler.ActiveSchedules() < static_cast<size_t>(flows))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   double cpu_loaded = CpuSeconds();
   TimePoint steady_from = clock.Now();
   steady_from_ms = ToUnixMs(steady_from);
   long rss_peak = RssKb();
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(minutes * 60'000));
+  auto until = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(static_cast<int64_t>(minutes * 60'000));
   while (std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     rss_peak = std::max(rss_peak, RssKb());
@@ -160,59 +169,77 @@ int main(int argc, char** argv) {
   sqlite3* db = nullptr;
   sqlite3_open_v2((*opened)->db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   int64_t total = Query(db, "SELECT COUNT(*) FROM runs");
-  int64_t distinct = Query(db, "SELECT COUNT(*) FROM (SELECT DISTINCT flow_id, scheduled_for FROM runs)");
+  int64_t distinct =
+      Query(db, "SELECT COUNT(*) FROM (SELECT DISTINCT flow_id, scheduled_for FROM runs)");
   // Per flow: fires are consecutive minutes (no gap), the flow's next fire is
   // the minute after its last, and every fire time before the stop was fired.
-  int64_t gaps = Query(db,
-                       "SELECT COUNT(*) FROM (SELECT flow_id, COUNT(*) n, MIN(scheduled_for) lo, MAX(scheduled_for) hi "
-                       "FROM runs GROUP BY flow_id) WHERE (hi - lo) / 60000 + 1 != n OR (hi - lo) % 60000 != 0");
-  int64_t unfired = Query(db, "SELECT COUNT(*) FROM flows f LEFT JOIN schedule_state s ON s.flow_id = f.id "
-                                  "WHERE s.next_run_at IS NULL OR s.next_run_at <= " +
-                                  std::to_string(ToUnixMs(stopped_at) - 1000));
-  int64_t wrong_next = Query(db,
-                             "SELECT COUNT(*) FROM schedule_state s JOIN (SELECT flow_id, MAX(scheduled_for) hi FROM runs "
-                             "GROUP BY flow_id) r ON r.flow_id = s.flow_id WHERE s.next_run_at != r.hi + 60000");
-  int64_t late_start = Query(db, "SELECT COUNT(*) FROM (SELECT flow_id, MIN(scheduled_for) lo FROM runs GROUP BY flow_id) "
-                                 "WHERE lo > " + std::to_string(ToUnixMs(started) + (int64_t)(load_s * 1000) + 60'000));
+  int64_t gaps = Query(
+      db,
+      "SELECT COUNT(*) FROM (SELECT flow_id, COUNT(*) n, MIN(scheduled_for) lo, MAX(scheduled_for) "
+      "hi "
+      "FROM runs GROUP BY flow_id) WHERE (hi - lo) / 60000 + 1 != n OR (hi - lo) % 60000 != 0");
+  int64_t unfired =
+      Query(db,
+            "SELECT COUNT(*) FROM flows f LEFT JOIN schedule_state s ON s.flow_id = f.id "
+            "WHERE s.next_run_at IS NULL OR s.next_run_at <= " +
+                std::to_string(ToUnixMs(stopped_at) - 1000));
+  int64_t wrong_next = Query(
+      db,
+      "SELECT COUNT(*) FROM schedule_state s JOIN (SELECT flow_id, MAX(scheduled_for) hi FROM runs "
+      "GROUP BY flow_id) r ON r.flow_id = s.flow_id WHERE s.next_run_at != r.hi + 60000");
+  int64_t late_start = Query(
+      db,
+      "SELECT COUNT(*) FROM (SELECT flow_id, MIN(scheduled_for) lo FROM runs GROUP BY flow_id) "
+      "WHERE lo > " +
+          std::to_string(ToUnixMs(started) + (int64_t)(load_s * 1000) + 60'000));
   int64_t with_runs = Query(db, "SELECT COUNT(DISTINCT flow_id) FROM runs");
   int64_t missed = Query(db, "SELECT COALESCE(SUM(missed_fires), 0) FROM schedule_state");
   sqlite3_close(db);
 
-  std::printf("flows %d, per-minute schedules spread over the minute; set-up %.1f s\n", flows, setup_s);
-  std::printf("scheduler start (load %d schedules): %.2f s, CPU %.2f s\n", flows, load_s, cpu_loaded - cpu_before);
-  std::printf("steady run: %.1f s wall, scheduler CPU %.2f s (%.1f%% of one core)\n", wall_run, cpu_run,
-              100.0 * cpu_run / wall_run);
-  std::printf("memory: RSS %.1f MB before the scheduler, peak %.1f MB (+%.1f MB)\n", rss_before / 1024.0,
-              rss_peak / 1024.0, (rss_peak - rss_before) / 1024.0);
-  std::printf("fires %zu (%.0f/s); lag commit - scheduled_for: p50 %lld ms, p90 %lld ms, p99 %lld ms, max %lld ms\n",
-              lags.size(), lags.size() / std::max(1.0, wall_run), (long long)pct(0.5), (long long)pct(0.9),
-              (long long)pct(0.99), (long long)(lags.empty() ? -1 : lags.back()));
-  std::printf("fires due after the load (steady state) %zu; lag p50 %lld ms, p99 %lld ms, max %lld ms\n",
-              steady_lags.size(), (long long)pct_of(steady_lags, 0.5), (long long)pct_of(steady_lags, 0.99),
-              (long long)(steady_lags.empty() ? -1 : steady_lags.back()));
+  std::printf("flows %d, per-minute schedules spread over the minute; set-up %.1f s\n", flows,
+              setup_s);
+  std::printf("scheduler start (load %d schedules): %.2f s, CPU %.2f s\n", flows, load_s,
+              cpu_loaded - cpu_before);
+  std::printf("steady run: %.1f s wall, scheduler CPU %.2f s (%.1f%% of one core)\n", wall_run,
+              cpu_run, 100.0 * cpu_run / wall_run);
+  std::printf("memory: RSS %.1f MB before the scheduler, peak %.1f MB (+%.1f MB)\n",
+              rss_before / 1024.0, rss_peak / 1024.0, (rss_peak - rss_before) / 1024.0);
+  std::printf(
+      "fires %zu (%.0f/s); lag commit - scheduled_for: p50 %lld ms, p90 %lld ms, p99 %lld ms, max "
+      "%lld ms\n",
+      lags.size(), lags.size() / std::max(1.0, wall_run), (long long)pct(0.5), (long long)pct(0.9),
+      (long long)pct(0.99), (long long)(lags.empty() ? -1 : lags.back()));
+  std::printf(
+      "fires due after the load (steady state) %zu; lag p50 %lld ms, p99 %lld ms, max %lld ms\n",
+      steady_lags.size(), (long long)pct_of(steady_lags, 0.5), (long long)pct_of(steady_lags, 0.99),
+      (long long)(steady_lags.empty() ? -1 : steady_lags.back()));
   {
     std::vector<int64_t> worst;
     for (const auto& [second, ms] : worst_by_second) worst.push_back(ms);
     if (std::getenv("WEFT_BENCH_SECONDS"))
       for (const auto& [second, ms] : worst_by_second) {
-        std::printf("  second %lld: last fire %lld ms; commits at", (long long)(second - worst_by_second.begin()->first),
-                    (long long)ms);
+        std::printf("  second %lld: last fire %lld ms; commits at",
+                    (long long)(second - worst_by_second.begin()->first), (long long)ms);
         for (int64_t at : slices[second]) std::printf(" %lld", (long long)at);
         std::printf("\n");
       }
     std::sort(worst.begin(), worst.end());
-    std::printf("seconds with fires %zu; the last fire of a second lags p50 %lld ms, p90 %lld ms, max %lld ms\n",
-                worst.size(), (long long)pct_of(worst, 0.5), (long long)pct_of(worst, 0.9),
-                (long long)(worst.empty() ? -1 : worst.back()));
+    std::printf(
+        "seconds with fires %zu; the last fire of a second lags p50 %lld ms, p90 %lld ms, max %lld "
+        "ms\n",
+        worst.size(), (long long)pct_of(worst, 0.5), (long long)pct_of(worst, 0.9),
+        (long long)(worst.empty() ? -1 : worst.back()));
   }
-  std::printf("runs %lld, distinct (flow, scheduled_for) %lld -> doubled %lld\n", (long long)total, (long long)distinct,
-              (long long)(total - distinct));
-  std::printf("flows with runs %lld; with a gap %lld; next fire not after the stop %lld; next != last + 1 min %lld; "
-              "first fire later than a minute after load %lld; missed_fires %lld\n",
-              (long long)with_runs, (long long)gaps, (long long)unfired, (long long)wrong_next, (long long)late_start,
-              (long long)missed);
-  bool ok = total == distinct && gaps == 0 && unfired == 0 && wrong_next == 0 && late_start == 0 && with_runs == flows &&
-            missed == 0 && total == static_cast<int64_t>(lags.size());
+  std::printf("runs %lld, distinct (flow, scheduled_for) %lld -> doubled %lld\n", (long long)total,
+              (long long)distinct, (long long)(total - distinct));
+  std::printf(
+      "flows with runs %lld; with a gap %lld; next fire not after the stop %lld; next != last + 1 "
+      "min %lld; "
+      "first fire later than a minute after load %lld; missed_fires %lld\n",
+      (long long)with_runs, (long long)gaps, (long long)unfired, (long long)wrong_next,
+      (long long)late_start, (long long)missed);
+  bool ok = total == distinct && gaps == 0 && unfired == 0 && wrong_next == 0 && late_start == 0 &&
+            with_runs == flows && missed == 0 && total == static_cast<int64_t>(lags.size());
   std::printf("%s\n", ok ? "OK: no fire missed or doubled" : "FAILED: see the counts above");
   opened->reset();
   std::filesystem::remove_all(dir);

@@ -18,8 +18,9 @@ int Problem(const std::string& message) {
 }
 
 std::string Describe(const SqliteStore::FileInfo& info) {
-  return std::to_string(info.flows) + " flows, " + std::to_string(info.runs) + " runs, schema version " +
-         std::to_string(info.schema_version) + ", " + std::to_string(info.bytes) + " bytes";
+  return std::to_string(info.flows) + " flows, " + std::to_string(info.runs) +
+         " runs, schema version " + std::to_string(info.schema_version) + ", " +
+         std::to_string(info.bytes) + " bytes";
 }
 
 }  // namespace
@@ -27,28 +28,35 @@ std::string Describe(const SqliteStore::FileInfo& info) {
 int RunBackup(const BackupOptions& o, const std::string& file) {
   if (!o.db.empty()) {
     return Problem(
-        "weft backup copies the SQLite store; with PostgreSQL use pg_dump (see docs/operations.md), e.g.\n"
+        "weft backup copies the SQLite store; with PostgreSQL use pg_dump (see "
+        "docs/operations.md), e.g.\n"
         "  pg_dump --format=custom --file=weft.dump \"$WEFT_DB\"");
   }
   std::error_code ec;
-  if (!o.force && fs::exists(file, ec)) return Problem(file + " exists; pass --force to replace it");
+  if (!o.force && fs::exists(file, ec))
+    return Problem(file + " exists; pass --force to replace it");
   auto info = SqliteStore::BackupDataDir(o.data_dir, file);
   if (!info) return Problem(info.error().message);
   std::cout << "backup written to " << file << " (" << Describe(*info) << ")\n";
   if (fs::exists(fs::path(o.data_dir) / "secret.key", ec)) {
-    std::cout << "note: connection secrets in it are encrypted with " << (fs::path(o.data_dir) / "secret.key").string()
-              << ", which is not in the backup; keep a copy of that file (it does not change) and give it to "
+    std::cout << "note: connection secrets in it are encrypted with "
+              << (fs::path(o.data_dir) / "secret.key").string()
+              << ", which is not in the backup; keep a copy of that file (it does not change) and "
+                 "give it to "
                  "weft restore --secret-key\n";
   }
   return 0;
 }
 
-int RunRestore(const std::string& file, const std::string& data_dir, const std::string& secret_key) {
+int RunRestore(const std::string& file, const std::string& data_dir,
+               const std::string& secret_key) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) return Problem("no backup file at " + file);
-  if (!secret_key.empty() && !fs::is_regular_file(secret_key, ec)) return Problem("no key file at " + secret_key);
+  if (!secret_key.empty() && !fs::is_regular_file(secret_key, ec))
+    return Problem("no key file at " + secret_key);
   if (fs::exists(data_dir, ec)) {
-    if (!fs::is_directory(data_dir, ec)) return Problem(data_dir + " exists and is not a directory");
+    if (!fs::is_directory(data_dir, ec))
+      return Problem(data_dir + " exists and is not a directory");
     if (!fs::is_empty(data_dir, ec)) {
       return Problem("data dir " + data_dir +
                      " is not empty; weft restore only fills a new or empty data dir "
@@ -81,7 +89,8 @@ int RunRestore(const std::string& file, const std::string& data_dir, const std::
   if (ec) return Problem("cannot rename " + partial.string() + ": " + ec.message());
   std::cout << "restored " << file << " into " << data_dir << " (" << Describe(*info) << ")\n";
   if (secret_key.empty()) {
-    std::cout << "note: no --secret-key given; connection secrets can be read only with the key they were "
+    std::cout << "note: no --secret-key given; connection secrets can be read only with the key "
+                 "they were "
                  "sealed with (put it at "
               << (fs::path(data_dir) / "secret.key").string() << " or set WEFT_SECRET_KEY)\n";
   }

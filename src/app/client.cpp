@@ -19,8 +19,8 @@ ApiClient::ApiClient(std::string base, std::string token)
 
 ApiClient::~ApiClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
-Result<ApiResponse> ApiClient::Call(const std::string& method, const std::string& path, const std::string& body,
-                                    const std::string& content_type) {
+Result<ApiResponse> ApiClient::Call(const std::string& method, const std::string& path,
+                                    const std::string& body, const std::string& content_type) {
   CURL* c = static_cast<CURL*>(curl_);
   curl_easy_reset(c);
   std::string url = base_ + path;
@@ -34,7 +34,8 @@ Result<ApiResponse> ApiClient::Call(const std::string& method, const std::string
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Accept: application/json");
   headers = curl_slist_append(headers, "Expect:");
-  if (!token_.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
+  if (!token_.empty())
+    headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
   if (method != "GET" && method != "DELETE") {
     headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
@@ -44,8 +45,9 @@ Result<ApiResponse> ApiClient::Call(const std::string& method, const std::string
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
-    return Fail(ErrorCode::kUnavailable, "cannot reach weft at " + base_ + ": " + curl_easy_strerror(rc) +
-                                             " (is `weft serve` running? set --server or WEFT_SERVER)");
+    return Fail(ErrorCode::kUnavailable,
+                "cannot reach weft at " + base_ + ": " + curl_easy_strerror(rc) +
+                    " (is `weft serve` running? set --server or WEFT_SERVER)");
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
   if (auto j = ParseJson(out.body)) out.json = std::move(*j);
@@ -57,7 +59,8 @@ std::string DescribeError(const ApiResponse& r) {
   if (!e.is_object()) return "HTTP " + std::to_string(r.status) + ": " + r.body;
   std::string out = GetString(e, "code") + ": " + GetString(e, "message");
   if (e.contains("details") && e["details"].is_array()) {
-    for (const auto& d : e["details"]) out += "\n  " + GetString(d, "path") + ": " + GetString(d, "message");
+    for (const auto& d : e["details"])
+      out += "\n  " + GetString(d, "path") + ": " + GetString(d, "message");
   }
   return out;
 }

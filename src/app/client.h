@@ -24,7 +24,8 @@ class ApiClient {
   ApiClient& operator=(const ApiClient&) = delete;
 
   // kUnavailable when the server cannot be reached.
-  Result<ApiResponse> Call(const std::string& method, const std::string& path, const std::string& body = "",
+  Result<ApiResponse> Call(const std::string& method, const std::string& path,
+                           const std::string& body = "",
                            const std::string& content_type = "application/json");
 
   const std::string& base() const { return base_; }

@@ -114,9 +114,11 @@ void NotifyBridge::ListenLoop() {
     auto events = listener_->WaitEvents(Millis(250));
     if (!events) {
       if (!was_down)
-        log::Warn("lost the LISTEN connection; polling until it is back", {{"error", events.error().message}});
+        log::Warn("lost the LISTEN connection; polling until it is back",
+                  {{"error", events.error().message}});
       was_down = true;
-      for (int i = 0; i < 10 && !stop_listen_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < 10 && !stop_listen_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     bool runs = false;

@@ -56,21 +56,24 @@ std::string Brief(const Json& v, size_t max = 80) {
 void PrintRun(const Json& run) {
   std::cout << "run " << GetString(run, "id") << "  flow " << GetString(run, "flow_name") << " v"
             << run.value("flow_version", 0) << "  " << GetString(run, "status");
-  if (run.contains("duration_ms") && run["duration_ms"].is_number()) std::cout << "  " << run["duration_ms"] << "ms";
+  if (run.contains("duration_ms") && run["duration_ms"].is_number())
+    std::cout << "  " << run["duration_ms"] << "ms";
   std::cout << "\n";
   if (run.contains("steps")) {
     for (const auto& s : run["steps"]) {
       std::cout << "  " << Pad(GetString(s, "path"), 24) << Pad(GetString(s, "status"), 11)
                 << Pad(GetString(s, "uses"), 16);
       if (s.contains("error") && !s["error"].is_null()) {
-        std::cout << "error: " << Brief(s["error"].contains("message") ? s["error"]["message"] : s["error"]);
+        std::cout << "error: "
+                  << Brief(s["error"].contains("message") ? s["error"]["message"] : s["error"]);
       } else {
         std::cout << Brief(s.value("output", Json()));
       }
       std::cout << "\n";
     }
   }
-  if (run.contains("error") && !run["error"].is_null()) std::cout << "error: " << run["error"].dump() << "\n";
+  if (run.contains("error") && !run["error"].is_null())
+    std::cout << "error: " << run["error"].dump() << "\n";
 }
 
 }  // namespace
@@ -86,13 +89,15 @@ int FlowApply(const ClientOptions& c, const std::string& file) {
   auto id = FindFlowId(api, name);
   if (!id && id.error().code != ErrorCode::kNotFound) return Problem(id.error().message);
   std::string body = doc->dump();
-  auto r = id ? api.Call("PUT", "/api/v1/flows/" + *id, body) : api.Call("POST", "/api/v1/flows", body);
+  auto r =
+      id ? api.Call("PUT", "/api/v1/flows/" + *id, body) : api.Call("POST", "/api/v1/flows", body);
   if (!r) return Problem(r.error().message);
   if (r->status != 200 && r->status != 201) return Problem(file + ": " + DescribeError(*r));
   const Json& flow = r->json;
-  std::cout << (r->status == 201 ? "created" : "saved") << " flow " << name << " (id " << GetString(flow, "id")
-            << ", version " << flow.value("version", 0) << ")\n";
-  if (flow.contains("webhook_url")) std::cout << "webhook URL: " << GetString(flow, "webhook_url") << "\n";
+  std::cout << (r->status == 201 ? "created" : "saved") << " flow " << name << " (id "
+            << GetString(flow, "id") << ", version " << flow.value("version", 0) << ")\n";
+  if (flow.contains("webhook_url"))
+    std::cout << "webhook URL: " << GetString(flow, "webhook_url") << "\n";
   if (flow.contains("warnings")) {
     for (const auto& w : flow["warnings"]) {
       std::cerr << "warning: " << GetString(w, "path") << ": " << GetString(w, "message") << "\n";
@@ -110,20 +115,22 @@ int FlowList(const ClientOptions& c, bool json) {
     std::cout << r->json.dump(2) << "\n";
     return 0;
   }
-  std::cout << Pad("NAME", 28) << Pad("ACTIVE", 8) << Pad("TRIGGER", 10) << Pad("VERSION", 9) << "LAST RUN\n";
+  std::cout << Pad("NAME", 28) << Pad("ACTIVE", 8) << Pad("TRIGGER", 10) << Pad("VERSION", 9)
+            << "LAST RUN\n";
   for (const auto& f : r->json["flows"]) {
     std::string last;
     if (f.contains("last_run") && f["last_run"].is_object()) {
       last = GetString(f["last_run"], "status") + " " + GetString(f["last_run"], "finished_at");
     }
     std::cout << Pad(GetString(f, "name"), 28) << Pad(f.value("active", false) ? "yes" : "no", 8)
-              << Pad(GetString(f, "trigger_type"), 10) << Pad(std::to_string(f.value("version", 0)), 9) << last
-              << "\n";
+              << Pad(GetString(f, "trigger_type"), 10)
+              << Pad(std::to_string(f.value("version", 0)), 9) << last << "\n";
   }
   return 0;
 }
 
-int FlowRun(const ClientOptions& c, const std::string& name, const std::string& input, bool wait, bool json) {
+int FlowRun(const ClientOptions& c, const std::string& name, const std::string& input, bool wait,
+            bool json) {
   Json body = Json::object();
   if (!input.empty()) {
     std::string error;
@@ -134,7 +141,8 @@ int FlowRun(const ClientOptions& c, const std::string& name, const std::string& 
   ApiClient api(c.server, c.token);
   auto id = FindFlowId(api, name);
   if (!id) return Problem(id.error().message);
-  auto r = api.Call("POST", "/api/v1/flows/" + *id + "/runs" + (wait ? "?wait=60s" : ""), body.dump());
+  auto r =
+      api.Call("POST", "/api/v1/flows/" + *id + "/runs" + (wait ? "?wait=60s" : ""), body.dump());
   if (!r) return Problem(r.error().message);
   if (r->status != 200 && r->status != 202) return Problem(DescribeError(*r));
   Json run = r->json;
@@ -181,21 +189,24 @@ int Validate(const std::string& file, const std::string& timezone) {
   connectors::RegisterUtilities(catalog);
   SystemClock clock;
   // Connections live on the server: locally every name is taken as existing.
-  ValidationContext ctx{catalog, [](const std::string&) { return true; }, timezone, clock.Now(), nullptr};
+  ValidationContext ctx{catalog, [](const std::string&) { return true; }, timezone, clock.Now(),
+                        nullptr};
   auto valid = ValidateFlowDocument(*doc, ctx);
   if (!valid) {
     std::cerr << file << ": " << valid.error().message << "\n";
-    for (const auto& d : valid.error().details) std::cerr << "  " << d.path << ": " << d.message << "\n";
+    for (const auto& d : valid.error().details)
+      std::cerr << "  " << d.path << ": " << d.message << "\n";
     return 1;
   }
-  std::cout << file << ": valid flow \"" << valid->document.name << "\" (" << valid->document.steps.size()
-            << " top-level steps)\n";
-  for (const auto& w : valid->warnings) std::cerr << "warning: " << w.path << ": " << w.message << "\n";
+  std::cout << file << ": valid flow \"" << valid->document.name << "\" ("
+            << valid->document.steps.size() << " top-level steps)\n";
+  for (const auto& w : valid->warnings)
+    std::cerr << "warning: " << w.path << ": " << w.message << "\n";
   return 0;
 }
 
-int CronNext(const std::string& expr, const std::string& timezone, const std::string& after, int count,
-             bool json) {
+int CronNext(const std::string& expr, const std::string& timezone, const std::string& after,
+             int count, bool json) {
   if (count < 1 || count > 100) return Problem("--count must be between 1 and 100");
   SystemClock clock;
   TimePoint from = clock.Now();
@@ -205,12 +216,16 @@ int CronNext(const std::string& expr, const std::string& timezone, const std::st
     from = *parsed;
   }
   // The same document and answer as POST /api/v1/schedules/preview.
-  auto schedule = ParseSchedule(Json{{"kind", "cron"}, {"cron", expr}, {"timezone", timezone}}, "UTC");
+  auto schedule =
+      ParseSchedule(Json{{"kind", "cron"}, {"cron", expr}, {"timezone", timezone}}, "UTC");
   if (!schedule) {
     std::cerr << "weft: " << schedule.error().message << "\n";
     for (const auto& d : schedule.error().details) {
-      std::cerr << "  " << (d.path == "cron" ? "EXPR" : d.path == "timezone" ? "--tz" : d.path) << ": "
-                << d.message << "\n";
+      std::cerr << "  "
+                << (d.path == "cron"       ? "EXPR"
+                    : d.path == "timezone" ? "--tz"
+                                           : d.path)
+                << ": " << d.message << "\n";
     }
     return 1;
   }

@@ -17,26 +17,34 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("WEFT_SERVER"); env && *env) client.server = env;
   if (const char* env = std::getenv("WEFT_TOKEN"); env && *env) client.token = env;
   auto add_client_flags = [&client](CLI::App* cmd) {
-    cmd->add_option("--server", client.server, "weft server URL (env WEFT_SERVER)")->capture_default_str();
+    cmd->add_option("--server", client.server, "weft server URL (env WEFT_SERVER)")
+        ->capture_default_str();
     cmd->add_option("--token", client.token, "API token (env WEFT_TOKEN)");
   };
 
   // serve
   weft::app::ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "Run the server: API, web UI, webhooks, workers");
-  serve_cmd->add_option("--data", serve.data_dir, "data directory (SQLite store)")->capture_default_str();
-  serve_cmd->add_option("--db", serve.db, "database URL (postgres://...); default: SQLite in --data");
-  serve_cmd->add_option("--roles", serve.roles,
-                        "what this node does: api, webhooks, scheduler, workers (comma-separated)")
+  serve_cmd->add_option("--data", serve.data_dir, "data directory (SQLite store)")
       ->capture_default_str();
-  serve_cmd->add_option("--lease", serve.lease,
-                        "how long a node's claim on a run lasts unless renewed; after a node dies "
-                        "another resumes its runs this much later")
+  serve_cmd->add_option("--db", serve.db,
+                        "database URL (postgres://...); default: SQLite in --data");
+  serve_cmd
+      ->add_option("--roles", serve.roles,
+                   "what this node does: api, webhooks, scheduler, workers (comma-separated)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--lease", serve.lease,
+                   "how long a node's claim on a run lasts unless renewed; after a node dies "
+                   "another resumes its runs this much later")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->capture_default_str();
-  serve_cmd->add_option("--listen", serve.listen, "address to bind; port 0 picks a free one")->capture_default_str();
-  serve_cmd->add_option("--public-url", serve.public_url, "URL by which others reach this server (webhook URLs)");
-  serve_cmd->add_option("--timezone", serve.timezone, "default time zone of schedules")->capture_default_str();
+  serve_cmd->add_option("--listen", serve.listen, "address to bind; port 0 picks a free one")
+      ->capture_default_str();
+  serve_cmd->add_option("--public-url", serve.public_url,
+                        "URL by which others reach this server (webhook URLs)");
+  serve_cmd->add_option("--timezone", serve.timezone, "default time zone of schedules")
+      ->capture_default_str();
   serve_cmd->add_option("--workers", serve.workers, "runs executed at once")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -47,70 +55,100 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
   serve_cmd->add_option("--ui-dir", serve.ui_dir, "directory of the built web UI (ui/dist)");
-  serve_cmd->add_option("--sqlite-sync", serve.sqlite_sync,
-                        "normal: commits survive a process crash; full: also power loss (fsync per commit)")
+  serve_cmd
+      ->add_option(
+          "--sqlite-sync", serve.sqlite_sync,
+          "normal: commits survive a process crash; full: also power loss (fsync per commit)")
       ->check(CLI::IsMember({"normal", "full"}))
       ->capture_default_str();
-  serve_cmd->add_option("--retain-deliveries", serve.retain_deliveries, "keep webhook deliveries this long (7d, 12h)")
+  serve_cmd
+      ->add_option("--retain-deliveries", serve.retain_deliveries,
+                   "keep webhook deliveries this long (7d, 12h)")
       ->capture_default_str();
-  serve_cmd->add_option("--retain-deliveries-count", serve.retain_deliveries_count,
-                        "keep at most this many deliveries per flow")
+  serve_cmd
+      ->add_option("--retain-deliveries-count", serve.retain_deliveries_count,
+                   "keep at most this many deliveries per flow")
       ->capture_default_str();
-  serve_cmd->add_option("--error-flow", serve.error_flow,
-                        "flow to run (trigger type error) when a run of a flow without settings.error_flow fails");
-  serve_cmd->add_option("--max-queued", serve.max_queued,
-                        "above this many queued runs, webhooks and manual runs answer 429 (0: no limit)")
+  serve_cmd->add_option(
+      "--error-flow", serve.error_flow,
+      "flow to run (trigger type error) when a run of a flow without settings.error_flow fails");
+  serve_cmd
+      ->add_option("--max-queued", serve.max_queued,
+                   "above this many queued runs, webhooks and manual runs answer 429 (0: no limit)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  serve_cmd->add_option("--max-step-output", serve.max_step_output,
-                        "largest output a step may store (4MiB, 512KiB, bytes); a larger one fails the step")
+  serve_cmd
+      ->add_option(
+          "--max-step-output", serve.max_step_output,
+          "largest output a step may store (4MiB, 512KiB, bytes); a larger one fails the step")
       ->capture_default_str();
-  serve_cmd->add_option("--expr-timeout", serve.expr_timeout,
-                        "wall time one expression evaluation may take (flows may set settings.expression_timeout)")
+  serve_cmd
+      ->add_option("--expr-timeout", serve.expr_timeout,
+                   "wall time one expression evaluation may take (flows may set "
+                   "settings.expression_timeout)")
       ->capture_default_str();
-  serve_cmd->add_option("--expr-memory", serve.expr_memory,
-                        "memory one expression evaluation may build (64KiB to 4GiB; settings.expression_memory)")
+  serve_cmd
+      ->add_option(
+          "--expr-memory", serve.expr_memory,
+          "memory one expression evaluation may build (64KiB to 4GiB; settings.expression_memory)")
       ->capture_default_str();
-  serve_cmd->add_option("--retain-runs", serve.retain_runs, "prune finished runs older than this (30d; off: keep)")
+  serve_cmd
+      ->add_option("--retain-runs", serve.retain_runs,
+                   "prune finished runs older than this (30d; off: keep)")
       ->capture_default_str();
-  serve_cmd->add_option("--retain-runs-count", serve.retain_runs_count,
-                        "each flow keeps at most this many finished runs (0: no count limit)")
+  serve_cmd
+      ->add_option("--retain-runs-count", serve.retain_runs_count,
+                   "each flow keeps at most this many finished runs (0: no count limit)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   serve_cmd->add_option("--retain-failed-runs", serve.retain_failed_runs,
                         "prune failed runs older than this instead (default: as --retain-runs)");
-  serve_cmd->add_option("--retention-interval", serve.retention_interval, "how often old runs are pruned")
+  serve_cmd
+      ->add_option("--retention-interval", serve.retention_interval,
+                   "how often old runs are pruned")
       ->capture_default_str();
   // The HTTP layer (issue 22): limits against slow and idle clients, threads.
-  serve_cmd->add_option("--max-connections", serve.max_connections,
-                        "open connections at most; beyond, a new one is closed at once")
+  serve_cmd
+      ->add_option("--max-connections", serve.max_connections,
+                   "open connections at most; beyond, a new one is closed at once")
       ->check(CLI::Range(int64_t{1}, int64_t{10000000}))
       ->capture_default_str();
-  serve_cmd->add_option("--header-timeout", serve.header_timeout,
-                        "a request head must arrive within this (10s); also the grace before --min-body-rate applies")
+  serve_cmd
+      ->add_option("--header-timeout", serve.header_timeout,
+                   "a request head must arrive within this (10s); also the grace before "
+                   "--min-body-rate applies")
       ->capture_default_str();
-  serve_cmd->add_option("--idle-timeout", serve.idle_timeout, "close a keep-alive connection idle this long (60s)")
+  serve_cmd
+      ->add_option("--idle-timeout", serve.idle_timeout,
+                   "close a keep-alive connection idle this long (60s)")
       ->capture_default_str();
-  serve_cmd->add_option("--min-body-rate", serve.min_body_rate,
-                        "a request body slower than this many bytes/s on average is dropped (0: no minimum)")
+  serve_cmd
+      ->add_option(
+          "--min-body-rate", serve.min_body_rate,
+          "a request body slower than this many bytes/s on average is dropped (0: no minimum)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  serve_cmd->add_option("--http-threads", serve.http_threads, "threads doing the HTTP layer's network I/O")
+  serve_cmd
+      ->add_option("--http-threads", serve.http_threads,
+                   "threads doing the HTTP layer's network I/O")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  serve_cmd->add_option("--http-workers", serve.http_workers,
-                        "threads running API and webhook handlers (store calls)")
+  serve_cmd
+      ->add_option("--http-workers", serve.http_workers,
+                   "threads running API and webhook handlers (store calls)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  serve_cmd->add_option("--metrics", serve.metrics,
-                        "record metrics and serve them at GET /metrics (--metrics=false turns both off)")
+  serve_cmd
+      ->add_option("--metrics", serve.metrics,
+                   "record metrics and serve them at GET /metrics (--metrics=false turns both off)")
       ->capture_default_str();
 
   // flow ...
   auto* flow_cmd = app.add_subcommand("flow", "Manage flows on a running server");
   flow_cmd->require_subcommand(1);
   std::string file;
-  auto* apply_cmd = flow_cmd->add_subcommand("apply", "Create or update a flow (by name) from a JSON or YAML file");
+  auto* apply_cmd = flow_cmd->add_subcommand(
+      "apply", "Create or update a flow (by name) from a JSON or YAML file");
   apply_cmd->add_option("FILE", file, "flow document")->required();
   add_client_flags(apply_cmd);
   bool json = false;
@@ -141,57 +179,74 @@ int main(int argc, char** argv) {
   auto* user_cmd = app.add_subcommand("user", "Manage users (access control)");
   user_cmd->require_subcommand(1);
   auto add_user_flags = [&](CLI::App* cmd) {
-    cmd->add_option("--data", user_opts.data_dir, "data directory (SQLite store)")->capture_default_str();
-    cmd->add_option("--db", user_opts.db, "database URL (postgres://...); default: SQLite in --data");
-    cmd->add_option("--server", user_opts.client.server, "go through this running server's API instead");
-    cmd->add_option("--token", client.token, "API token of an admin, with --server (env WEFT_TOKEN)");
+    cmd->add_option("--data", user_opts.data_dir, "data directory (SQLite store)")
+        ->capture_default_str();
+    cmd->add_option("--db", user_opts.db,
+                    "database URL (postgres://...); default: SQLite in --data");
+    cmd->add_option("--server", user_opts.client.server,
+                    "go through this running server's API instead");
+    cmd->add_option("--token", client.token,
+                    "API token of an admin, with --server (env WEFT_TOKEN)");
   };
-  auto* user_add_cmd = user_cmd->add_subcommand("add", "Add a user (the password is asked for, or read from stdin)");
+  auto* user_add_cmd =
+      user_cmd->add_subcommand("add", "Add a user (the password is asked for, or read from stdin)");
   user_add_cmd->add_option("NAME", user_name, "user name")->required();
   user_add_cmd->add_option("--role", user_role, "admin, editor or viewer")
       ->required()
       ->check(CLI::IsMember({"admin", "editor", "viewer"}));
-  user_add_cmd->add_flag("--password-stdin", user_opts.password_stdin, "read the password from stdin's first line");
+  user_add_cmd->add_flag("--password-stdin", user_opts.password_stdin,
+                         "read the password from stdin's first line");
   add_user_flags(user_add_cmd);
   auto* user_list_cmd = user_cmd->add_subcommand("list", "List users");
   user_list_cmd->add_flag("--json", user_opts.json, "print JSON");
   add_user_flags(user_list_cmd);
-  auto* user_remove_cmd = user_cmd->add_subcommand("remove", "Remove a user; their sessions end at once");
+  auto* user_remove_cmd =
+      user_cmd->add_subcommand("remove", "Remove a user; their sessions end at once");
   user_remove_cmd->add_option("NAME", user_name, "user name")->required();
   add_user_flags(user_remove_cmd);
 
   // validate
   std::string timezone = "UTC";
-  auto* validate_cmd = app.add_subcommand("validate", "Check a flow document locally, without a server");
+  auto* validate_cmd =
+      app.add_subcommand("validate", "Check a flow document locally, without a server");
   validate_cmd->add_option("FILE", file, "flow document (JSON or YAML)")->required();
-  validate_cmd->add_option("--timezone", timezone, "default time zone of schedules")->capture_default_str();
+  validate_cmd->add_option("--timezone", timezone, "default time zone of schedules")
+      ->capture_default_str();
 
   // cron next
   auto* cron_cmd = app.add_subcommand("cron", "Cron expressions, locally, without a server");
   cron_cmd->require_subcommand(1);
   std::string cron_expr, cron_tz = "UTC", cron_after;
   int cron_count = 5;
-  auto* cron_next_cmd = cron_cmd->add_subcommand("next", "Print the next fire times of a cron expression");
-  cron_next_cmd->add_option("EXPR", cron_expr, "5 fields, or 6 with seconds first; quote it")->required();
+  auto* cron_next_cmd =
+      cron_cmd->add_subcommand("next", "Print the next fire times of a cron expression");
+  cron_next_cmd->add_option("EXPR", cron_expr, "5 fields, or 6 with seconds first; quote it")
+      ->required();
   cron_next_cmd->add_option("--tz", cron_tz, "IANA time zone")->capture_default_str();
-  cron_next_cmd->add_option("--after", cron_after, "ISO-8601 instant to start after (default: now)");
-  cron_next_cmd->add_option("--count", cron_count, "how many fire times (1-100)")->capture_default_str();
+  cron_next_cmd->add_option("--after", cron_after,
+                            "ISO-8601 instant to start after (default: now)");
+  cron_next_cmd->add_option("--count", cron_count, "how many fire times (1-100)")
+      ->capture_default_str();
   cron_next_cmd->add_flag("--json", json, "print {next, description} as the preview API answers");
 
   // backup / restore (SQLite)
   weft::app::BackupOptions backup;
   std::string backup_file, restore_data = "./weft-data", restore_key;
-  auto* backup_cmd = app.add_subcommand(
-      "backup", "Copy the SQLite store to FILE, consistently, while weft serve runs (PostgreSQL: use pg_dump)");
+  auto* backup_cmd = app.add_subcommand("backup",
+                                        "Copy the SQLite store to FILE, consistently, while weft "
+                                        "serve runs (PostgreSQL: use pg_dump)");
   backup_cmd->add_option("FILE", backup_file, "where to write the copy")->required();
-  backup_cmd->add_option("--data", backup.data_dir, "data directory of the store")->capture_default_str();
-  backup_cmd->add_option("--db", backup.db, "database URL; a PostgreSQL URL is refused with a pointer to pg_dump");
+  backup_cmd->add_option("--data", backup.data_dir, "data directory of the store")
+      ->capture_default_str();
+  backup_cmd->add_option("--db", backup.db,
+                         "database URL; a PostgreSQL URL is refused with a pointer to pg_dump");
   backup_cmd->add_flag("--force", backup.force, "replace FILE if it exists");
   auto* restore_cmd = app.add_subcommand("restore", "Make a new data dir from a backup FILE");
   restore_cmd->add_option("FILE", backup_file, "a file weft backup wrote")->required();
   restore_cmd->add_option("--data", restore_data, "data directory to create (must be new or empty)")
       ->capture_default_str();
-  restore_cmd->add_option("--secret-key", restore_key, "the old data dir's secret.key, copied in beside the store");
+  restore_cmd->add_option("--secret-key", restore_key,
+                          "the old data dir's secret.key, copied in beside the store");
 
   try {
     app.parse(argc, argv);
@@ -216,6 +271,7 @@ int main(int argc, char** argv) {
     if (user_list_cmd->parsed()) return weft::app::UserList(user_opts);
     if (user_remove_cmd->parsed()) return weft::app::UserRemove(user_opts, user_name);
   }
-  if (cron_next_cmd->parsed()) return weft::app::CronNext(cron_expr, cron_tz, cron_after, cron_count, json);
+  if (cron_next_cmd->parsed())
+    return weft::app::CronNext(cron_expr, cron_tz, cron_after, cron_count, json);
   return 2;
 }

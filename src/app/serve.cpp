@@ -14,9 +14,12 @@
 #include <memory>
 #include <optional>
 
+#include "app/cluster.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/time_format.h"
 #include "connectors/data/data.h"
 #include "connectors/ftp/ftp.h"
 #include "connectors/http/http.h"
@@ -30,20 +33,17 @@
 #include "core/auth_service.h"
 #include "core/connection_service.h"
 #include "core/document.h"
-#include "core/secrets.h"
 #include "core/events.h"
 #include "core/flow_service.h"
 #include "core/run_service.h"
+#include "core/secrets.h"
 #include "engine/engine.h"
 #include "engine/retention.h"
 #include "engine/scheduler.h"
 #include "schedule/zone.h"
-#include "common/time_format.h"
-#include "server/hooks/receiver.h"
 #include "server/access.h"
+#include "server/hooks/receiver.h"
 #include "server/server.h"
-#include "app/cluster.h"
-#include "common/ids.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -63,7 +63,8 @@ std::string ResolveUiDir(const std::string& flag, const std::string& argv0) {
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) exe = fs::absolute(argv0, ec);
   fs::path installed = exe.parent_path() / ".." / "share" / "weft" / "ui";
-  if (fs::is_regular_file(installed / "index.html", ec)) return fs::weakly_canonical(installed, ec).string();
+  if (fs::is_regular_file(installed / "index.html", ec))
+    return fs::weakly_canonical(installed, ec).string();
   return WEFT_DEFAULT_UI_DIR;
 }
 
@@ -104,18 +105,24 @@ Result<Roles> ParseRoles(const std::string& list) {
     std::string name = list.substr(pos, comma - pos);
     while (!name.empty() && name.front() == ' ') name.erase(name.begin());
     while (!name.empty() && name.back() == ' ') name.pop_back();
-    if (name == "api") r.api = true;
-    else if (name == "webhooks") r.webhooks = true;
-    else if (name == "scheduler") r.scheduler = true;
-    else if (name == "workers") r.workers = true;
-    else if (name == "all") r.api = r.webhooks = r.scheduler = r.workers = true;
+    if (name == "api")
+      r.api = true;
+    else if (name == "webhooks")
+      r.webhooks = true;
+    else if (name == "scheduler")
+      r.scheduler = true;
+    else if (name == "workers")
+      r.workers = true;
+    else if (name == "all")
+      r.api = r.webhooks = r.scheduler = r.workers = true;
     else if (!name.empty())
       return Fail(ErrorCode::kValidation, "--roles: unknown role \"" + name +
                                               "\" (roles: api, webhooks, scheduler, workers)");
     pos = comma + 1;
   }
   if (!r.api && !r.webhooks && !r.scheduler && !r.workers)
-    return Fail(ErrorCode::kValidation, "--roles: name at least one of api, webhooks, scheduler, workers");
+    return Fail(ErrorCode::kValidation,
+                "--roles: name at least one of api, webhooks, scheduler, workers");
   return r;
 }
 
@@ -126,10 +133,11 @@ std::optional<size_t> ParseSize(const std::string& text) {
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
   std::string unit = text.substr(digits);
   for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  uint64_t scale = unit.empty() || unit == "b" ? 1
+  uint64_t scale = unit.empty() || unit == "b"                    ? 1
                    : unit == "kib" || unit == "kb" || unit == "k" ? 1024
                    : unit == "mib" || unit == "mb" || unit == "m" ? 1024 * 1024
-                   : unit == "gib" || unit == "gb" || unit == "g" ? 1024ull * 1024 * 1024 : 0;
+                   : unit == "gib" || unit == "gb" || unit == "g" ? 1024ull * 1024 * 1024
+                                                                  : 0;
   if (digits == 0 || digits > 12 || scale == 0) return std::nullopt;
   uint64_t n = std::stoull(text.substr(0, digits));
   if (n == 0) return std::nullopt;
@@ -156,10 +164,12 @@ Result<void> CheckSecretKey(Store& store, const SecretBox& box) {
     if (!sealed) sealed = FindSealed(c.auth);
     if (!sealed) continue;
     if (!box.Decrypt(sealed->get<std::string>())) {
-      return Fail(ErrorCode::kValidation,
-                  "WEFT_SECRET_KEY cannot decrypt the secrets stored in the database (connection \"" +
-                      c.name + "\"): every node must be given the same WEFT_SECRET_KEY as the node "
-                      "that stored them");
+      return Fail(
+          ErrorCode::kValidation,
+          "WEFT_SECRET_KEY cannot decrypt the secrets stored in the database (connection \"" +
+              c.name +
+              "\"): every node must be given the same WEFT_SECRET_KEY as the node "
+              "that stored them");
     }
     return Ok();
   }
@@ -195,15 +205,19 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   if (!roles) return Fatal(roles.error().message);
   const bool on_postgres = !o.db.empty();
   if (on_postgres && !o.db.starts_with("postgres://") && !o.db.starts_with("postgresql://"))
-    return Fatal("--db must be a PostgreSQL URL (postgres://user@host/db); leave it out to use SQLite in --data");
+    return Fatal(
+        "--db must be a PostgreSQL URL (postgres://user@host/db); leave it out to use SQLite in "
+        "--data");
 
   // Every flag that can be checked without the store is checked here, before
   // the data dir or the database is touched: a refused start leaves nothing
   // behind (no data dir, no database file, no secret key).
   auto lease = ParseDuration(o.lease);
-  if (!lease || *lease < Millis(1000)) return Fatal("--lease must be a duration of at least 1s, such as 30s");
+  if (!lease || *lease < Millis(1000))
+    return Fatal("--lease must be a duration of at least 1s, such as 30s");
   auto max_step_output = ParseSize(o.max_step_output);
-  if (!max_step_output) return Fatal("--max-step-output must be a size such as 4MiB, 512KiB or 1000000 (bytes)");
+  if (!max_step_output)
+    return Fatal("--max-step-output must be a size such as 4MiB, 512KiB or 1000000 (bytes)");
   auto expr_timeout = ParseDuration(o.expr_timeout);
   if (!expr_timeout || expr_timeout->count() <= 0 || *expr_timeout > kMaxExpressionTimeout)
     return Fatal("--expr-timeout must be a duration longer than zero and at most 10m, such as 1s");
@@ -223,7 +237,8 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   };
   if (!off_or_duration(o.retain_runs, &retention.runs))
     return Fatal("--retain-runs must be a duration such as 30d, or off");
-  if (!o.retain_failed_runs.empty() && !off_or_duration(o.retain_failed_runs, &retention.failed_runs))
+  if (!o.retain_failed_runs.empty() &&
+      !off_or_duration(o.retain_failed_runs, &retention.failed_runs))
     return Fatal("--retain-failed-runs must be a duration such as 90d, or off");
   auto retention_every = ParseDuration(o.retention_interval);
   if (!retention_every || *retention_every < Millis(100))
@@ -235,9 +250,11 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
     // data dir to keep a key file in.
     const char* key = std::getenv("WEFT_SECRET_KEY");
     if (!key || !*key)
-      return Fatal("--db postgres://... needs WEFT_SECRET_KEY (64 hex characters), the same on every node: "
-                   "it encrypts connection secrets in the shared database (e.g. `openssl rand -hex 32`)");
-    if (auto box = SecretBox::FromHex(key); !box) return Fatal("WEFT_SECRET_KEY: " + box.error().message);
+      return Fatal(
+          "--db postgres://... needs WEFT_SECRET_KEY (64 hex characters), the same on every node: "
+          "it encrypts connection secrets in the shared database (e.g. `openssl rand -hex 32`)");
+    if (auto box = SecretBox::FromHex(key); !box)
+      return Fatal("WEFT_SECRET_KEY: " + box.error().message);
   }
   auto header_timeout = ParseDuration(o.header_timeout);
   if (!header_timeout || *header_timeout < Millis(100))
@@ -269,7 +286,8 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   if (on_postgres) {
     pg_options.url = o.db;
     pg_options.clock = &clock;
-    pg_options.pool_size = std::max(8, o.workers + 6);  // workers plus the API, webhooks and scheduler
+    pg_options.pool_size =
+        std::max(8, o.workers + 6);  // workers plus the API, webhooks and scheduler
     auto opened = PostgresStore::Open(pg_options);
     if (!opened) return Fatal(opened.error().message);
     pg_store = opened->get();
@@ -280,8 +298,8 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   } else {
     SqliteOptions store_options;
     store_options.data_dir = o.data_dir;
-    store_options.synchronous =
-        o.sqlite_sync == "full" ? SqliteOptions::Synchronous::kFull : SqliteOptions::Synchronous::kNormal;
+    store_options.synchronous = o.sqlite_sync == "full" ? SqliteOptions::Synchronous::kFull
+                                                        : SqliteOptions::Synchronous::kNormal;
     store_options.clock = &clock;
     auto opened = SqliteStore::Open(store_options);
     if (!opened) return Fatal(opened.error().message);
@@ -298,16 +316,19 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   auto users_exist = auth.UsersExist();
   if (!users_exist) return Fatal(users_exist.error().message);
   if (!*users_exist && !server::IsLoopbackHost(o.listen)) {
-    return Fatal("--listen " + o.listen +
-                 ": no user exists yet, so weft serves only this machine (127.0.0.1, ::1, localhost). "
-                 "Add a user first: weft user add NAME --role admin" +
-                 (on_postgres ? std::string(" --db URL") : " --data " + o.data_dir) +
-                 " (then sign in or use an API token), or listen on 127.0.0.1");
+    return Fatal(
+        "--listen " + o.listen +
+        ": no user exists yet, so weft serves only this machine (127.0.0.1, ::1, localhost). "
+        "Add a user first: weft user add NAME --role admin" +
+        (on_postgres ? std::string(" --db URL") : " --data " + o.data_dir) +
+        " (then sign in or use an API token), or listen on 127.0.0.1");
   }
 
-  auto secrets = on_postgres ? SecretBox::FromHex(std::getenv("WEFT_SECRET_KEY")) : SecretBox::Open(o.data_dir);
+  auto secrets = on_postgres ? SecretBox::FromHex(std::getenv("WEFT_SECRET_KEY"))
+                             : SecretBox::Open(o.data_dir);
   if (!secrets) return Fatal((on_postgres ? "WEFT_SECRET_KEY: " : "") + secrets.error().message);
-  if (auto checked = CheckSecretKey(store, *secrets); !checked) return Fatal(checked.error().message);
+  if (auto checked = CheckSecretKey(store, *secrets); !checked)
+    return Fatal(checked.error().message);
 
   ActionCatalog catalog;
   connectors::RegisterUtilities(catalog);
@@ -336,7 +357,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   while (flow_options.public_url.ends_with("/")) flow_options.public_url.pop_back();
   flow_options.default_timezone = o.timezone;
   flow_options.secrets = &*secrets;  // webhook secrets sealed at rest, like connection secrets
-  ScheduleFacts schedule_facts;  // save-time schedule validation, Flow List summaries
+  ScheduleFacts schedule_facts;      // save-time schedule validation, Flow List summaries
   FlowService flows(store, catalog, hub, clock, flow_options, &schedule_facts);
   RunService runs(store, hub, clock);
   ConnectionService connections(store, catalog, *secrets, clock);
@@ -344,7 +365,8 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   // A provider that rotates refresh tokens: the new ones go into the stored
   // connection at once (the old refresh token no longer works after a restart).
   connectors::SetRotatedTokenSink([&connections](const connectors::RotatedTokens& t) {
-    if (auto saved = connections.SaveRefreshedTokens(t.connection_id, t.access_token, t.refresh_token, t.expires_at);
+    if (auto saved = connections.SaveRefreshedTokens(t.connection_id, t.access_token,
+                                                     t.refresh_token, t.expires_at);
         !saved)
       log::Error("could not store a connection's rotated OAuth tokens",
                  {{"connection", t.connection_id}, {"error", saved.error().message}});
@@ -388,9 +410,10 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   std::unique_ptr<SchedulerRole> scheduler_role;
   if (roles->scheduler && pg_store) {
     // One scheduler among all nodes: whoever holds the advisory lock.
-    scheduler_role = std::make_unique<SchedulerRole>(pg_options, [&store, &runs, &hub, &clock, scheduler_options] {
-      return std::make_unique<Scheduler>(store, runs, hub, clock, scheduler_options);
-    });
+    scheduler_role = std::make_unique<SchedulerRole>(
+        pg_options, [&store, &runs, &hub, &clock, scheduler_options] {
+          return std::make_unique<Scheduler>(store, runs, hub, clock, scheduler_options);
+        });
     scheduler_role->Start();
   } else if (roles->scheduler) {
     scheduler = std::make_unique<Scheduler>(store, runs, hub, clock, scheduler_options);
@@ -415,7 +438,9 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   services.connections = &connections;
   services.auth = &auth;
   services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };
-  services.list_deliveries = [&hooks](server::HttpRequest& req) { return hooks.ListDeliveries(req); };
+  services.list_deliveries = [&hooks](server::HttpRequest& req) {
+    return hooks.ListDeliveries(req);
+  };
   services.get_delivery = [&hooks](server::HttpRequest& req) { return hooks.GetDelivery(req); };
   services.expr_limits.timeout = *expr_timeout;
   services.expr_limits.max_memory = *expr_memory;
@@ -445,17 +470,21 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   metrics::ScrapeHook queue_metrics;
   if (o.metrics) {
     queue_metrics = metrics::Default().OnScrape([&store, &clock, &scheduler_role, &scheduler] {
-      metrics::Weft().scheduler_held.Set(scheduler_role ? scheduler_role->holds() : scheduler != nullptr);
+      metrics::Weft().scheduler_held.Set(scheduler_role ? scheduler_role->holds()
+                                                        : scheduler != nullptr);
       auto q = store.GetQueueStats();
       if (!q) return;
       metrics::Weft().runs_queued.Set(static_cast<double>(q->queued));
-      double age = q->oldest_created_at ? std::chrono::duration<double>(clock.Now() - *q->oldest_created_at).count() : 0;
+      double age = q->oldest_created_at
+                       ? std::chrono::duration<double>(clock.Now() - *q->oldest_created_at).count()
+                       : 0;
       metrics::Weft().oldest_queued_age.Set(std::max(0.0, age));
     });
   }
   if (roles->webhooks) {
-    (*server)->SetWebhookHeadCheck(
-        [&hooks](server::HttpRequest& head, size_t& limit) { return hooks.CheckHead(head, limit); });
+    (*server)->SetWebhookHeadCheck([&hooks](server::HttpRequest& head, size_t& limit) {
+      return hooks.CheckHead(head, limit);
+    });
   }
   (*server)->Serve(services);
   log::Info("weft serving", {{"address", address},

@@ -43,7 +43,8 @@ Result<std::unique_ptr<Store>> OpenStore(const UserCommandOptions& o, Clock& clo
   if (!opened) {
     Error e = opened.error();
     if (e.message.find("in use") != std::string::npos) {
-      e.message += "; stop it first, or go through its API: add --server URL (and --token, or WEFT_TOKEN)";
+      e.message +=
+          "; stop it first, or go through its API: add --server URL (and --token, or WEFT_TOKEN)";
     }
     return Fail(std::move(e));
   }
@@ -70,12 +71,14 @@ std::string ReadHidden(const std::string& prompt) {
 Result<std::string> ReadPassword(const UserCommandOptions& o) {
   if (o.password_stdin) {
     std::string line;
-    if (!std::getline(std::cin, line)) return Fail(ErrorCode::kBadRequest, "--password-stdin: stdin is empty");
+    if (!std::getline(std::cin, line))
+      return Fail(ErrorCode::kBadRequest, "--password-stdin: stdin is empty");
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
     return line;
   }
   if (!isatty(STDIN_FILENO)) {
-    return Fail(ErrorCode::kBadRequest, "no terminal to ask for the password: pipe it in with --password-stdin");
+    return Fail(ErrorCode::kBadRequest,
+                "no terminal to ask for the password: pipe it in with --password-stdin");
   }
   std::string first = ReadHidden("Password: ");
   std::string again = ReadHidden("Password again: ");
@@ -148,8 +151,8 @@ int UserList(const UserCommandOptions& o) {
   }
   std::cout << Pad("USERNAME", 24) << Pad("ROLE", 8) << "CREATED\n";
   for (const auto& u : users) {
-    std::cout << Pad(GetString(u, "username"), 24) << Pad(GetString(u, "role"), 8) << GetString(u, "created_at")
-              << "\n";
+    std::cout << Pad(GetString(u, "username"), 24) << Pad(GetString(u, "role"), 8)
+              << GetString(u, "created_at") << "\n";
   }
   return 0;
 }

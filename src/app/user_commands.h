@@ -13,10 +13,10 @@ namespace weft::app {
 
 struct UserCommandOptions {
   std::string data_dir = "./weft-data";
-  std::string db;                // postgres://...; empty: SQLite in data_dir
-  bool via_server = false;       // --server given: go through the API
+  std::string db;           // postgres://...; empty: SQLite in data_dir
+  bool via_server = false;  // --server given: go through the API
   ClientOptions client;
-  bool password_stdin = false;   // read the password from stdin's first line
+  bool password_stdin = false;  // read the password from stdin's first line
   bool json = false;
 };
 

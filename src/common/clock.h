@@ -7,8 +7,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <set>
 #include <mutex>
+#include <set>
 
 namespace weft {
 

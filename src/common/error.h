@@ -9,8 +9,8 @@
 namespace weft {
 
 enum class ErrorCode {
-  kValidation,       // a document or request field is wrong; see details
-  kBadRequest,       // the request as a whole cannot be understood
+  kValidation,  // a document or request field is wrong; see details
+  kBadRequest,  // the request as a whole cannot be understood
   kNotFound,
   kConflict,         // unique name taken, object in use, wrong state
   kVersionConflict,  // PUT with a base_version the flow has moved past
@@ -23,9 +23,9 @@ enum class ErrorCode {
   kTooManyRequests,
   kTimeout,
   kCancelled,
-  kUnavailable,      // a far side (network, database) could not be reached
-  kStepFailed,       // a step's action failed (connector error)
-  kExpression,       // an expression failed to parse or evaluate
+  kUnavailable,  // a far side (network, database) could not be reached
+  kStepFailed,   // a step's action failed (connector error)
+  kExpression,   // an expression failed to parse or evaluate
   kInternal,
 };
 

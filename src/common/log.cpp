@@ -25,10 +25,14 @@ std::shared_ptr<spdlog::logger> Logger() {
 
 spdlog::level::level_enum ToSpd(Level l) {
   switch (l) {
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -51,7 +55,8 @@ void Write(Level level, std::string_view message, const Fields& fields) {
     j["msg"] = std::string(message);
     for (const auto& [k, v] : fields) j[std::string(k)] = v;
     auto now = std::chrono::system_clock::now();
-    auto secs = std::chrono::time_point_cast<std::chrono::milliseconds>(now).time_since_epoch().count();
+    auto secs =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(now).time_since_epoch().count();
     j["time"] = secs;
     line = j.dump();
   } else {

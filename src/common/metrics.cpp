@@ -4,22 +4,22 @@
 #include "common/metrics.h"
 
 #include <dirent.h>
+#include <prometheus/client_metric.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
-#include <limits>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/client_metric.h>
-#include <prometheus/metric_family.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 #include <shared_mutex>
 #include <sstream>
 #include <unordered_map>
@@ -45,11 +45,13 @@ namespace detail {
 // observation apart, which Prometheus tolerates.
 class AtomicHistogram {
  public:
-  AtomicHistogram(const std::vector<double>& bounds, std::vector<prometheus::ClientMetric::Label> labels)
+  AtomicHistogram(const std::vector<double>& bounds,
+                  std::vector<prometheus::ClientMetric::Label> labels)
       : bounds_(bounds), counts_(bounds.size() + 1), labels_(std::move(labels)) {}
 
   void Observe(double v) {
-    size_t i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
+    size_t i =
+        static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
     counts_[i].fetch_add(1, std::memory_order_relaxed);
     double old = sum_.load(std::memory_order_relaxed);
     while (!sum_.compare_exchange_weak(old, old + v, std::memory_order_relaxed)) {
@@ -242,13 +244,15 @@ Gauge Registry::AddGauge(const std::string& name, const std::string& help) {
   return Gauge(g);
 }
 
-Histogram Registry::AddHistogram(const std::string& name, const std::string& help, std::vector<double> buckets) {
+Histogram Registry::AddHistogram(const std::string& name, const std::string& help,
+                                 std::vector<double> buckets) {
   HistogramFamily f = AddHistogramFamily(name, help, {}, std::move(buckets));
   return Histogram(f.impl_->Find({}));  // the one series, there from the first scrape
 }
 
 HistogramFamily Registry::AddHistogramFamily(const std::string& name, const std::string& help,
-                                             std::vector<std::string> label_names, std::vector<double> buckets) {
+                                             std::vector<std::string> label_names,
+                                             std::vector<double> buckets) {
   std::lock_guard lock(impl_->mu);
   auto& f = impl_->histogram_families[name];
   if (!f) {
@@ -321,7 +325,7 @@ const std::vector<double>& DurationBuckets() {
 }
 const std::vector<double>& LatencyBuckets() {
   static const std::vector<double> k = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                        0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
+                                        0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
   return k;
 }
 const std::vector<double>& StoreBuckets() {
@@ -392,9 +396,12 @@ Registry& Default() {
     p->resident = r->AddGauge("process_resident_memory_bytes", "Resident memory size in bytes.");
     p->virtual_bytes = r->AddGauge("process_virtual_memory_bytes", "Virtual memory size in bytes.");
     p->open_fds = r->AddGauge("process_open_fds", "Number of open file descriptors.");
-    p->start_time = r->AddGauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.");
-    p->cpu = r->AddCounter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
-    p->start_time.Set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    p->start_time = r->AddGauge("process_start_time_seconds",
+                                "Start time of the process since unix epoch in seconds.");
+    p->cpu = r->AddCounter("process_cpu_seconds_total",
+                           "Total user and system CPU time spent in seconds.");
+    p->start_time.Set(
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
     p->hook = r->OnScrape([p] { p->Read(); });
     return r;
   }();
@@ -405,30 +412,37 @@ const WeftMetrics& Weft() {
   static const WeftMetrics m = [] {
     Registry& r = Default();
     WeftMetrics w;
-    w.runs_total = r.AddCounterFamily("weft_runs_total", "Runs that ended, by trigger type and final status.",
-                                      {"trigger", "status"});
-    w.run_duration = r.AddHistogram("weft_run_duration_seconds", "Time from a run's start to its end.",
-                                    DurationBuckets());
-    w.step_duration = r.AddHistogramFamily("weft_step_duration_seconds",
-                                           "Time from a step's start to its end (retries included), by action.",
-                                           {"uses"}, DurationBuckets());
+    w.runs_total =
+        r.AddCounterFamily("weft_runs_total", "Runs that ended, by trigger type and final status.",
+                           {"trigger", "status"});
+    w.run_duration = r.AddHistogram("weft_run_duration_seconds",
+                                    "Time from a run's start to its end.", DurationBuckets());
+    w.step_duration =
+        r.AddHistogramFamily("weft_step_duration_seconds",
+                             "Time from a step's start to its end (retries included), by action.",
+                             {"uses"}, DurationBuckets());
     w.runs_queued = r.AddGauge("weft_runs_queued", "Runs waiting for a worker (status queued).");
     w.oldest_queued_age = r.AddGauge("weft_oldest_queued_run_age_seconds",
                                      "Age of the oldest queued run; 0 when none is queued.");
-    w.webhook_requests = r.AddCounterFamily("weft_webhook_requests_total",
-                                            "Requests to /hooks/, by the HTTP status answered.", {"code"});
-    w.schedule_fires = r.AddCounter("weft_schedule_fires_total", "Schedule fires that started (or skipped) a run.");
-    w.schedule_missed = r.AddCounter("weft_schedule_missed_total",
-                                     "Fire times missed (weft was down or too late), by misfire rule or not.");
-    w.schedule_lag = r.AddHistogram("weft_schedule_lag_seconds",
-                                    "Time from a fire time to its run being committed.", LatencyBuckets());
+    w.webhook_requests =
+        r.AddCounterFamily("weft_webhook_requests_total",
+                           "Requests to /hooks/, by the HTTP status answered.", {"code"});
+    w.schedule_fires = r.AddCounter("weft_schedule_fires_total",
+                                    "Schedule fires that started (or skipped) a run.");
+    w.schedule_missed =
+        r.AddCounter("weft_schedule_missed_total",
+                     "Fire times missed (weft was down or too late), by misfire rule or not.");
+    w.schedule_lag =
+        r.AddHistogram("weft_schedule_lag_seconds",
+                       "Time from a fire time to its run being committed.", LatencyBuckets());
     w.http_duration = r.AddHistogramFamily("weft_http_request_duration_seconds",
-                                           "Time to answer an HTTP request, by route template.", {"route"},
-                                           LatencyBuckets());
-    w.store_write = r.AddHistogram("weft_store_write_seconds", "Time of one store write transaction.",
-                                   StoreBuckets());
+                                           "Time to answer an HTTP request, by route template.",
+                                           {"route"}, LatencyBuckets());
+    w.store_write = r.AddHistogram("weft_store_write_seconds",
+                                   "Time of one store write transaction.", StoreBuckets());
     w.open_connections = r.AddGauge("weft_http_open_connections", "HTTP connections open now.");
-    w.scheduler_held = r.AddGauge("weft_scheduler_held", "1 when this node runs the scheduler now, else 0.");
+    w.scheduler_held =
+        r.AddGauge("weft_scheduler_held", "1 when this node runs the scheduler now, else 0.");
     return w;
   }();
   return m;

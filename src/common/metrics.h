@@ -125,7 +125,9 @@ class ScrapeHook {
  public:
   ScrapeHook() = default;
   ScrapeHook(Registry* r, uint64_t id) : registry_(r), id_(id) {}
-  ScrapeHook(ScrapeHook&& o) noexcept : registry_(o.registry_), id_(o.id_) { o.registry_ = nullptr; }
+  ScrapeHook(ScrapeHook&& o) noexcept : registry_(o.registry_), id_(o.id_) {
+    o.registry_ = nullptr;
+  }
   ScrapeHook& operator=(ScrapeHook&& o) noexcept;
   ~ScrapeHook();
 
@@ -147,9 +149,11 @@ class Registry {
   CounterFamily AddCounterFamily(const std::string& name, const std::string& help,
                                  std::vector<std::string> label_names);
   Gauge AddGauge(const std::string& name, const std::string& help);
-  Histogram AddHistogram(const std::string& name, const std::string& help, std::vector<double> buckets);
+  Histogram AddHistogram(const std::string& name, const std::string& help,
+                         std::vector<double> buckets);
   HistogramFamily AddHistogramFamily(const std::string& name, const std::string& help,
-                                     std::vector<std::string> label_names, std::vector<double> buckets);
+                                     std::vector<std::string> label_names,
+                                     std::vector<double> buckets);
 
   // `hook` runs at the start of every Render (from the scraping thread), to
   // set gauges that are read rather than recorded (queue size, memory).
@@ -170,19 +174,20 @@ Registry& Default();
 
 // The metrics weft records, in Default() (docs/operations.md lists them).
 struct WeftMetrics {
-  CounterFamily runs_total;             // weft_runs_total{trigger,status}: runs that ended
-  Histogram run_duration;               // weft_run_duration_seconds: started to finished
-  HistogramFamily step_duration;        // weft_step_duration_seconds{uses}
-  Gauge runs_queued;                    // weft_runs_queued (read at scrape)
-  Gauge oldest_queued_age;              // weft_oldest_queued_run_age_seconds (read at scrape)
-  CounterFamily webhook_requests;       // weft_webhook_requests_total{code}
-  Counter schedule_fires;               // weft_schedule_fires_total
-  Counter schedule_missed;              // weft_schedule_missed_total
-  Histogram schedule_lag;               // weft_schedule_lag_seconds: fire time to committed run
-  HistogramFamily http_duration;        // weft_http_request_duration_seconds{route}
-  Histogram store_write;                // weft_store_write_seconds
-  Gauge open_connections;               // weft_http_open_connections (read at scrape)
-  Gauge scheduler_held;                 // weft_scheduler_held: 1 when this node runs the scheduler (read at scrape)
+  CounterFamily runs_total;        // weft_runs_total{trigger,status}: runs that ended
+  Histogram run_duration;          // weft_run_duration_seconds: started to finished
+  HistogramFamily step_duration;   // weft_step_duration_seconds{uses}
+  Gauge runs_queued;               // weft_runs_queued (read at scrape)
+  Gauge oldest_queued_age;         // weft_oldest_queued_run_age_seconds (read at scrape)
+  CounterFamily webhook_requests;  // weft_webhook_requests_total{code}
+  Counter schedule_fires;          // weft_schedule_fires_total
+  Counter schedule_missed;         // weft_schedule_missed_total
+  Histogram schedule_lag;          // weft_schedule_lag_seconds: fire time to committed run
+  HistogramFamily http_duration;   // weft_http_request_duration_seconds{route}
+  Histogram store_write;           // weft_store_write_seconds
+  Gauge open_connections;          // weft_http_open_connections (read at scrape)
+  Gauge
+      scheduler_held;  // weft_scheduler_held: 1 when this node runs the scheduler (read at scrape)
 };
 const WeftMetrics& Weft();
 

@@ -34,7 +34,8 @@ TEST(MetricsTest, LabelledCounterSeriesAndEscaping) {
   EXPECT_TRUE(Has(text, "weft_runs_total{status=\"succeeded\",trigger=\"webhook\"} 2")) << text;
   EXPECT_TRUE(Has(text, "weft_runs_total{status=\"failed\",trigger=\"schedule\"} 1")) << text;
   // Quotes, backslashes and newlines in label values are escaped.
-  EXPECT_TRUE(Has(text, "weft_runs_total{status=\"x\\ny\",trigger=\"odd\\\"value\\\\\"} 1")) << text;
+  EXPECT_TRUE(Has(text, "weft_runs_total{status=\"x\\ny\",trigger=\"odd\\\"value\\\\\"} 1"))
+      << text;
 }
 
 TEST(MetricsTest, HistogramBucketsAreCumulativeWithInfSumAndCount) {
@@ -68,7 +69,8 @@ TEST(MetricsTest, LabelValuesAreBounded) {
   for (size_t i = 0; i < kMaxSeries + 50; ++i) f.With({std::to_string(i)}).Increment();
   std::string text = r.Render();
   size_t series = 0;
-  for (size_t at = 0; (at = text.find("\nweft_codes_total{", at)) != std::string::npos; ++at) ++series;
+  for (size_t at = 0; (at = text.find("\nweft_codes_total{", at)) != std::string::npos; ++at)
+    ++series;
   EXPECT_EQ(series, kMaxSeries + 1);  // kMaxSeries values, then "other"
   EXPECT_TRUE(Has(text, "weft_codes_total{code=\"other\"} 50")) << text;
 }

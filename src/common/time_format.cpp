@@ -104,12 +104,18 @@ std::optional<Millis> ParseDuration(std::string_view s) {
   double v = std::stod(num);
   std::string_view unit = s.substr(i);
   double factor;
-  if (unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else if (unit == "d") factor = 86'400'000;
-  else return std::nullopt;
+  if (unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else if (unit == "d")
+    factor = 86'400'000;
+  else
+    return std::nullopt;
   double ms = v * factor;
   if (!std::isfinite(ms) || ms > 1e15) return std::nullopt;
   return Millis(static_cast<int64_t>(std::llround(ms)));
@@ -117,8 +123,12 @@ std::optional<Millis> ParseDuration(std::string_view s) {
 
 std::string FormatDuration(Millis d) {
   int64_t ms = d.count();
-  struct Unit { int64_t f; const char* name; };
-  static constexpr Unit kUnits[] = {{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}};
+  struct Unit {
+    int64_t f;
+    const char* name;
+  };
+  static constexpr Unit kUnits[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}};
   for (const auto& u : kUnits) {
     if (ms >= u.f && ms % u.f == 0) return std::to_string(ms / u.f) + u.name;
   }
@@ -131,7 +141,7 @@ std::optional<uint64_t> ParseByteSize(std::string_view s) {
   if (digits == 0 || digits > 13) return std::nullopt;
   std::string unit;
   for (char c : s.substr(digits)) unit += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  uint64_t scale = unit.empty() || unit == "b"                       ? 1
+  uint64_t scale = unit.empty() || unit == "b"                    ? 1
                    : unit == "kib" || unit == "kb" || unit == "k" ? uint64_t{1} << 10
                    : unit == "mib" || unit == "mb" || unit == "m" ? uint64_t{1} << 20
                    : unit == "gib" || unit == "gb" || unit == "g" ? uint64_t{1} << 30

@@ -2,7 +2,8 @@
 
 namespace weft {
 
-void ActionCatalog::Register(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
+void ActionCatalog::Register(ConnectorSpec spec,
+                             std::map<std::string, std::shared_ptr<Action>> actions,
                              ConnectionTester tester) {
   for (auto& [name, action] : actions) actions_[spec.name + "." + name] = std::move(action);
   if (tester) testers_[spec.name] = std::move(tester);
@@ -59,8 +60,11 @@ const OAuthExchanger* ActionCatalog::FindOAuthExchanger(const std::string& conne
 }
 
 Json FieldSpecToJson(const FieldSpec& f) {
-  Json j = {{"name", f.name}, {"title", f.title.empty() ? f.name : f.title}, {"type", f.type},
-            {"required", f.required}, {"secret", f.secret}};
+  Json j = {{"name", f.name},
+            {"title", f.title.empty() ? f.name : f.title},
+            {"type", f.type},
+            {"required", f.required},
+            {"secret", f.secret}};
   if (!f.enum_values.empty()) j["enum"] = f.enum_values;
   if (!f.default_value.is_null()) j["default"] = f.default_value;
   if (!f.help.empty()) j["help"] = f.help;
@@ -82,14 +86,22 @@ Json ActionCatalog::ToJson() const {
     for (const auto& a : c.actions) {
       Json inputs = Json::array();
       for (const auto& f : a.inputs) inputs.push_back(FieldSpecToJson(f));
-      Json aj = {{"name", a.name}, {"title", a.title}, {"description", a.description},
-                 {"inputs", inputs}, {"output", a.output}};
+      Json aj = {{"name", a.name},
+                 {"title", a.title},
+                 {"description", a.description},
+                 {"inputs", inputs},
+                 {"output", a.output}};
       if (!a.containers.empty()) aj["containers"] = a.containers;
       actions.push_back(std::move(aj));
     }
-    list.push_back({{"name", c.name}, {"title", c.title}, {"description", c.description},
-                    {"icon", c.icon}, {"needs_connection", c.needs_connection},
-                    {"fields", fields}, {"auth_types", auth_types}, {"actions", actions}});
+    list.push_back({{"name", c.name},
+                    {"title", c.title},
+                    {"description", c.description},
+                    {"icon", c.icon},
+                    {"needs_connection", c.needs_connection},
+                    {"fields", fields},
+                    {"auth_types", auth_types},
+                    {"actions", actions}});
   }
   return Json{{"connectors", list}};
 }

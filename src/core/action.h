@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "expr/expr.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "common/result.h"
 #include "core/model.h"
+#include "expr/expr.h"
 
 namespace weft {
 
@@ -25,7 +25,8 @@ namespace weft {
 struct FieldSpec {
   std::string name;
   std::string title;
-  // string | text | number | integer | boolean | object | array | any | duration | enum | expression
+  // string | text | number | integer | boolean | object | array | any | duration | enum |
+  // expression
   std::string type = "string";
   bool required = false;
   bool secret = false;
@@ -62,12 +63,12 @@ struct ConnectorSpec {
 
 // What an action sees while it runs. Valid only during Execute.
 struct ActionContext {
-  const Json& input;              // the step's resolved `with`
-  const Connection* connection;   // null for utilities; secrets decrypted
+  const Json& input;             // the step's resolved `with`
+  const Connection* connection;  // null for utilities; secrets decrypted
   const std::string& run_id;
   const std::string& step_path;
   Clock& clock;
-  TimePoint deadline;             // the attempt's timeout
+  TimePoint deadline;  // the attempt's timeout
   const std::atomic<bool>& cancelled;
   std::function<void(const std::string& level, const std::string& message)> log;
   // The run context expressions see (trigger, steps, run, item, index), for
@@ -81,9 +82,9 @@ struct ActionContext {
 struct ActionOutcome {
   Json output;
   std::optional<Error> error;
-  bool retryable = false;                 // worth another attempt (network, 5xx, 429)
-  std::optional<Millis> retry_after;      // the far side asked us to wait this long
-  std::optional<TimePoint> resume_at;     // flow.delay: come back at this time
+  bool retryable = false;              // worth another attempt (network, 5xx, 429)
+  std::optional<Millis> retry_after;   // the far side asked us to wait this long
+  std::optional<TimePoint> resume_at;  // flow.delay: come back at this time
 
   static ActionOutcome Ok(Json output) {
     ActionOutcome o;
@@ -123,7 +124,8 @@ struct OAuthCodeGrant {
   std::string redirect_uri;
   std::string code_verifier;  // PKCE
 };
-using OAuthExchanger = std::function<Result<Json>(const Connection&, const OAuthCodeGrant&, Clock&)>;
+using OAuthExchanger =
+    std::function<Result<Json>(const Connection&, const OAuthCodeGrant&, Clock&)>;
 
 class ActionCatalog {
  public:
@@ -140,8 +142,10 @@ class ActionCatalog {
   std::shared_ptr<Action> FindAction(const std::string& uses) const;
   const ConnectionTester* FindTester(const std::string& connector) const;
   // The connector's code exchange, for connections whose auth type is `auth_type`.
-  void SetOAuthExchanger(const std::string& connector, const std::string& auth_type, OAuthExchanger exchanger);
-  const OAuthExchanger* FindOAuthExchanger(const std::string& connector, const std::string& auth_type) const;
+  void SetOAuthExchanger(const std::string& connector, const std::string& auth_type,
+                         OAuthExchanger exchanger);
+  const OAuthExchanger* FindOAuthExchanger(const std::string& connector,
+                                           const std::string& auth_type) const;
   const std::vector<ConnectorSpec>& Connectors() const { return connectors_; }
 
   Json ToJson() const;  // {"connectors": [...]} as GET /api/v1/connectors answers

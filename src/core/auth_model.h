@@ -16,9 +16,12 @@ enum class Role { kViewer = 1, kEditor = 2, kAdmin = 3 };
 
 inline std::string_view RoleName(Role r) {
   switch (r) {
-    case Role::kViewer: return "viewer";
-    case Role::kEditor: return "editor";
-    case Role::kAdmin: return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kEditor:
+      return "editor";
+    case Role::kAdmin:
+      return "admin";
   }
   return "viewer";
 }
@@ -66,7 +69,7 @@ struct Principal {
   Role role = Role::kAdmin;  // open mode: callers act as admin
   std::string user_id;       // a session's user
   std::string username;
-  std::string token_id;      // a token's
+  std::string token_id;  // a token's
   std::string token_name;
   std::string token_prefix;
   std::string session_hash;  // a session's id hash (to sign out)

@@ -32,7 +32,9 @@ std::string CsrfFor(const std::string& session_id) {
   return Hex(out, sizeof out);
 }
 
-Unexpected Unauthorized(std::string message) { return Fail(ErrorCode::kUnauthorized, std::move(message)); }
+Unexpected Unauthorized(std::string message) {
+  return Fail(ErrorCode::kUnauthorized, std::move(message));
+}
 
 Unexpected BadLogin() { return Unauthorized("invalid username or password"); }
 
@@ -47,7 +49,8 @@ bool ValidUsername(const std::string& s) {
 // For logs: a name as typed, cut short and without control characters.
 std::string Printable(const std::string& s) {
   std::string out;
-  for (char ch : s.substr(0, 64)) out.push_back(std::isprint(static_cast<unsigned char>(ch)) ? ch : '?');
+  for (char ch : s.substr(0, 64))
+    out.push_back(std::isprint(static_cast<unsigned char>(ch)) ? ch : '?');
   return out;
 }
 
@@ -55,8 +58,8 @@ std::string Printable(const std::string& s) {
 
 std::string HashSecret(std::string_view secret) {
   unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nullptr,
-                     0);
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size(), nullptr, 0);
   return Hex(out, sizeof out);
 }
 
@@ -95,25 +98,29 @@ void AuthService::ReleaseHashSlot() {
   hash_cv_.notify_one();
 }
 
-Result<User> AuthService::AddUser(const std::string& username, const std::string& password, Role role) {
+Result<User> AuthService::AddUser(const std::string& username, const std::string& password,
+                                  Role role) {
   std::vector<FieldError> problems;
   if (!ValidUsername(username)) {
     problems.push_back({"username", "must be 1 to 64 characters: letters, digits, . _ - @"});
   }
   if (password.size() < options_.password_min) {
-    problems.push_back({"password", "must be at least " + std::to_string(options_.password_min) + " characters"});
+    problems.push_back(
+        {"password", "must be at least " + std::to_string(options_.password_min) + " characters"});
   } else if (password.size() > 1024) {
     problems.push_back({"password", "must be at most 1024 characters"});
   }
-  if (!problems.empty()) return Fail(ErrorCode::kValidation, "the user is invalid", std::move(problems));
+  if (!problems.empty())
+    return Fail(ErrorCode::kValidation, "the user is invalid", std::move(problems));
 
   User u;
   u.username = username;
   u.role = role;
   char hash[crypto_pwhash_STRBYTES];
   AcquireHashSlot();
-  int rc = crypto_pwhash_str(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                             crypto_pwhash_MEMLIMIT_INTERACTIVE);
+  int rc =
+      crypto_pwhash_str(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE);
   ReleaseHashSlot();
   if (rc != 0) return Fail(ErrorCode::kInternal, "cannot hash the password (out of memory)");
   u.password_hash = hash;
@@ -124,7 +131,8 @@ Result<User> AuthService::AddUser(const std::string& username, const std::string
     users_exist_ = true;
     users_checked_ = clock_.Now();
   }
-  log::Info("user added", {{"user", stored->username}, {"role", std::string(RoleName(stored->role))}});
+  log::Info("user added",
+            {{"user", stored->username}, {"role", std::string(RoleName(stored->role))}});
   return stored;
 }
 
@@ -133,19 +141,23 @@ Result<std::vector<User>> AuthService::ListUsers() { return store_.ListUsers(); 
 Result<User> AuthService::RemoveUser(const std::string& id_or_name) {
   auto users = store_.ListUsers();
   if (!users) return Fail(users.error());
-  auto it = std::find_if(users->begin(), users->end(), [&](const User& u) { return u.id == id_or_name; });
+  auto it =
+      std::find_if(users->begin(), users->end(), [&](const User& u) { return u.id == id_or_name; });
   if (it == users->end()) {
-    it = std::find_if(users->begin(), users->end(), [&](const User& u) { return u.username == id_or_name; });
+    it = std::find_if(users->begin(), users->end(),
+                      [&](const User& u) { return u.username == id_or_name; });
   }
   if (it == users->end()) return Fail(ErrorCode::kNotFound, "user " + id_or_name + " not found");
   User gone = *it;
   if (gone.role == Role::kAdmin && users->size() > 1) {
-    bool other_admin = std::any_of(users->begin(), users->end(),
-                                   [&](const User& u) { return u.role == Role::kAdmin && u.id != gone.id; });
+    bool other_admin = std::any_of(users->begin(), users->end(), [&](const User& u) {
+      return u.role == Role::kAdmin && u.id != gone.id;
+    });
     if (!other_admin) {
-      return Fail(ErrorCode::kConflict, "\"" + gone.username +
-                                            "\" is the last admin; make another admin first, or remove the other "
-                                            "users first");
+      return Fail(ErrorCode::kConflict,
+                  "\"" + gone.username +
+                      "\" is the last admin; make another admin first, or remove the other "
+                      "users first");
     }
   }
   auto done = store_.DeleteUser(gone.id);
@@ -177,14 +189,18 @@ int64_t AuthService::LockedFor(const std::string& username, const std::string& a
   TimePoint now = clock_.Now();
   std::lock_guard lock(mu_);
   TimePoint until{};
-  if (auto it = by_user_.find(username); it != by_user_.end()) until = std::max(until, it->second.locked_until);
-  if (auto it = by_address_.find(address); it != by_address_.end()) until = std::max(until, it->second.locked_until);
+  if (auto it = by_user_.find(username); it != by_user_.end())
+    until = std::max(until, it->second.locked_until);
+  if (auto it = by_address_.find(address); it != by_address_.end())
+    until = std::max(until, it->second.locked_until);
   if (until <= now) return 0;
-  return std::chrono::duration_cast<std::chrono::seconds>(until - now + std::chrono::milliseconds(999)).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(until - now +
+                                                          std::chrono::milliseconds(999))
+      .count();
 }
 
-void AuthService::NoteFailure(std::unordered_map<std::string, Failures>& map, const std::string& key, int threshold,
-                              TimePoint now) {
+void AuthService::NoteFailure(std::unordered_map<std::string, Failures>& map,
+                              const std::string& key, int threshold, TimePoint now) {
   if (map.size() > kMaxCached) {
     for (auto it = map.begin(); it != map.end();) {
       if (now - it->second.last > options_.max_lockout && it->second.locked_until <= now) {
@@ -227,7 +243,8 @@ bool AuthService::VerifyHashOrDummy(const std::string* hash, const std::string& 
     hash = &dummy;
   }
   AcquireHashSlot();
-  bool match = !hash->empty() && crypto_pwhash_str_verify(hash->c_str(), password.data(), password.size()) == 0;
+  bool match = !hash->empty() &&
+               crypto_pwhash_str_verify(hash->c_str(), password.data(), password.size()) == 0;
   ReleaseHashSlot();
   return match;
 }
@@ -236,8 +253,9 @@ Result<LoginOk> AuthService::Login(const std::string& username, const std::strin
                                    const std::string& address) {
   TimePoint now = clock_.Now();
   if (int64_t wait = LockedFor(username, address); wait > 0) {
-    log::Warn("login refused: throttled",
-              {{"user", Printable(username)}, {"address", address}, {"retry_after_s", std::to_string(wait)}});
+    log::Warn("login refused: throttled", {{"user", Printable(username)},
+                                           {"address", address},
+                                           {"retry_after_s", std::to_string(wait)}});
     return Fail(ErrorCode::kTooManyRequests,
                 "too many failed sign-ins; try again in " + std::to_string(wait) + " s");
   }
@@ -282,7 +300,9 @@ Result<LoginOk> AuthService::Login(const std::string& username, const std::strin
     Trim(sessions_, now);
     sessions_[s.id_hash] = Cached{p, now, now, s.expires_at};
   }
-  log::Info("login", {{"user", user->username}, {"address", address}, {"role", std::string(RoleName(user->role))}});
+  log::Info("login", {{"user", user->username},
+                      {"address", address},
+                      {"role", std::string(RoleName(user->role))}});
   return out;
 }
 
@@ -351,7 +371,8 @@ Result<Principal> AuthService::AuthenticateSession(const std::string& session_id
   }
   auto user = store_.GetUser(s->user_id);
   if (!user) {
-    if (user.error().code == ErrorCode::kNotFound) return Unauthorized("your session has ended; sign in again");
+    if (user.error().code == ErrorCode::kNotFound)
+      return Unauthorized("your session has ended; sign in again");
     return Fail(user.error());
   }
   TimePoint last_seen = s->last_seen_at;
@@ -380,7 +401,8 @@ bool AuthService::CsrfMatches(const Principal& p, std::string_view header) {
 // ---- tokens --------------------------------------------------------------------
 
 Result<Principal> AuthService::AuthenticateToken(const std::string& token) {
-  if (!token.starts_with(kTokenPrefix) || token.size() > 200) return Unauthorized("invalid API token");
+  if (!token.starts_with(kTokenPrefix) || token.size() > 200)
+    return Unauthorized("invalid API token");
   std::string key = HashSecret(token);
   TimePoint now = clock_.Now();
   bool touch = false;
@@ -428,14 +450,19 @@ Result<Principal> AuthService::AuthenticateToken(const std::string& token) {
   return p;
 }
 
-Result<NewToken> AuthService::CreateToken(const std::string& name, Role role, std::optional<Millis> expires_in,
+Result<NewToken> AuthService::CreateToken(const std::string& name, Role role,
+                                          std::optional<Millis> expires_in,
                                           const std::string& actor) {
   std::vector<FieldError> problems;
-  if (name.empty() || name.size() > 100) problems.push_back({"name", "must be 1 to 100 characters"});
-  if (expires_in && (expires_in->count() <= 0 || *expires_in > Millis(10LL * 366 * 24 * 3600 * 1000))) {
-    problems.push_back({"expires_in", "must be a duration between 1s and 10 years, or null for never"});
+  if (name.empty() || name.size() > 100)
+    problems.push_back({"name", "must be 1 to 100 characters"});
+  if (expires_in &&
+      (expires_in->count() <= 0 || *expires_in > Millis(10LL * 366 * 24 * 3600 * 1000))) {
+    problems.push_back(
+        {"expires_in", "must be a duration between 1s and 10 years, or null for never"});
   }
-  if (!problems.empty()) return Fail(ErrorCode::kValidation, "the token is invalid", std::move(problems));
+  if (!problems.empty())
+    return Fail(ErrorCode::kValidation, "the token is invalid", std::move(problems));
   NewToken out;
   out.secret = std::string(kTokenPrefix) + RandomToken(256);
   ApiToken& t = out.token;
@@ -449,7 +476,9 @@ Result<NewToken> AuthService::CreateToken(const std::string& name, Role role, st
   auto stored = store_.CreateApiToken(t);
   if (!stored) return Fail(stored.error());
   t = *stored;
-  log::Info("token created", {{"name", t.name}, {"prefix", t.prefix}, {"role", std::string(RoleName(t.role))},
+  log::Info("token created", {{"name", t.name},
+                              {"prefix", t.prefix},
+                              {"role", std::string(RoleName(t.role))},
                               {"by", actor}});
   return out;
 }

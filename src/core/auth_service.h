@@ -24,16 +24,16 @@
 namespace weft {
 
 struct AuthOptions {
-  Millis session_idle{12LL * 3600 * 1000};        // a session unused this long ends
-  Millis session_max{7LL * 24 * 3600 * 1000};     // and any session ends after this
-  int user_failures = 5;                          // failed sign-ins of one name before it is locked
-  int address_failures = 20;                      // from one address, whatever the names
-  Millis lockout{30'000};                         // the first lock; each further failure doubles it
+  Millis session_idle{12LL * 3600 * 1000};     // a session unused this long ends
+  Millis session_max{7LL * 24 * 3600 * 1000};  // and any session ends after this
+  int user_failures = 5;                       // failed sign-ins of one name before it is locked
+  int address_failures = 20;                   // from one address, whatever the names
+  Millis lockout{30'000};                      // the first lock; each further failure doubles it
   Millis max_lockout{15LL * 60 * 1000};
-  Millis cache_ttl{1000};                         // how long a verified session or token is trusted
-  Millis touch_every{60'000};                     // last_seen / last_used are written at most this often
+  Millis cache_ttl{1000};      // how long a verified session or token is trusted
+  Millis touch_every{60'000};  // last_seen / last_used are written at most this often
   size_t password_min = 8;
-  int hashing_at_once = 2;                        // Argon2 runs at once (64 MiB each)
+  int hashing_at_once = 2;  // Argon2 runs at once (64 MiB each)
 };
 
 struct LoginOk {
@@ -65,7 +65,8 @@ class AuthService {
   // kUnauthorized "invalid username or password" whether or not the name
   // exists; kTooManyRequests (message says when to retry) while the name or
   // the address is locked after repeated failures, even with the right password.
-  Result<LoginOk> Login(const std::string& username, const std::string& password, const std::string& address);
+  Result<LoginOk> Login(const std::string& username, const std::string& password,
+                        const std::string& address);
   Result<void> Logout(const Principal& p);
 
   // kUnauthorized unless the value is a live session / a known, unexpired token.
@@ -89,8 +90,8 @@ class AuthService {
  private:
   struct Cached {
     Principal principal;
-    TimePoint fetched{};       // when the store was last read
-    TimePoint last_seen{};     // sessions: as stored; tokens: last_used_at
+    TimePoint fetched{};            // when the store was last read
+    TimePoint last_seen{};          // sessions: as stored; tokens: last_used_at
     std::optional<TimePoint> ends;  // token expiry / session absolute end
   };
   struct Failures {
@@ -100,8 +101,8 @@ class AuthService {
   };
 
   bool VerifyHashOrDummy(const std::string* hash, const std::string& password);
-  void NoteFailure(std::unordered_map<std::string, Failures>& map, const std::string& key, int threshold,
-                   TimePoint now);
+  void NoteFailure(std::unordered_map<std::string, Failures>& map, const std::string& key,
+                   int threshold, TimePoint now);
   void EvictUser(const std::string& user_id);
   void Trim(std::unordered_map<std::string, Cached>& map, TimePoint now);
   void AcquireHashSlot();

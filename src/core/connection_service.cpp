@@ -17,9 +17,13 @@
 namespace weft {
 namespace {
 
-bool IsMask(const Json& v) { return v.is_string() && v.get_ref<const std::string&>() == kSecretMask; }
+bool IsMask(const Json& v) {
+  return v.is_string() && v.get_ref<const std::string&>() == kSecretMask;
+}
 
-bool Empty(const Json& v) { return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty()); }
+bool Empty(const Json& v) {
+  return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty());
+}
 
 // Checks one value against its field's type; an empty string when fine.
 std::string TypeProblem(const FieldSpec& f, const Json& v) {
@@ -42,8 +46,8 @@ std::string TypeProblem(const FieldSpec& f, const Json& v) {
     if (!(v.is_number() || (v.is_string() && ParseDuration(v.get<std::string>()))))
       return "must be a duration such as 30s";
   } else if (t == "enum") {
-    if (!v.is_string() ||
-        std::find(f.enum_values.begin(), f.enum_values.end(), v.get<std::string>()) == f.enum_values.end()) {
+    if (!v.is_string() || std::find(f.enum_values.begin(), f.enum_values.end(),
+                                    v.get<std::string>()) == f.enum_values.end()) {
       std::string list;
       for (const auto& e : f.enum_values) list += (list.empty() ? "" : ", ") + e;
       return "must be one of " + list;
@@ -58,7 +62,8 @@ void CheckFields(const Json& obj, const std::vector<FieldSpec>& fields, const st
     auto it = obj.find(f.name);
     bool missing = it == obj.end() || Empty(*it);
     if (missing) {
-      if (f.required && f.default_value.is_null()) problems.push_back({prefix + "." + f.name, "is required"});
+      if (f.required && f.default_value.is_null())
+        problems.push_back({prefix + "." + f.name, "is required"});
       continue;
     }
     std::string problem = TypeProblem(f, *it);
@@ -97,11 +102,12 @@ std::string Base64Url(const unsigned char* data, size_t len) {
 std::optional<std::string> Recode(std::string_view text, int from, int to) {
   std::string bin(text.size(), '\0');
   size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), text.data(), text.size(), nullptr,
-                        &len, nullptr, from) != 0)
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), text.data(),
+                        text.size(), nullptr, &len, nullptr, from) != 0)
     return std::nullopt;
   std::string out(sodium_base64_encoded_len(len, to), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bin.data()), len, to);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bin.data()), len,
+                    to);
   out.resize(std::strlen(out.c_str()));
   return out;
 }
@@ -120,11 +126,13 @@ std::string JoinNames(const std::vector<std::string>& names) {
 
 }  // namespace
 
-ConnectionService::ConnectionService(Store& store, const ActionCatalog& catalog, const SecretBox& box, Clock& clock)
+ConnectionService::ConnectionService(Store& store, const ActionCatalog& catalog,
+                                     const SecretBox& box, Clock& clock)
     : store_(store), catalog_(catalog), box_(box), clock_(clock) {}
 
 Result<Connection> ConnectionService::FromBody(const Json& body, const Connection* stored) {
-  if (!body.is_object()) return Fail(ErrorCode::kValidation, "the body must be an object", {{"", "must be an object"}});
+  if (!body.is_object())
+    return Fail(ErrorCode::kValidation, "the body must be an object", {{"", "must be an object"}});
   std::vector<FieldError> problems;
   Connection c;
   if (stored) c = *stored;
@@ -141,7 +149,8 @@ Result<Connection> ConnectionService::FromBody(const Json& body, const Connectio
   auto connector = body.find("connector");
   if (stored && (connector == body.end() || connector->is_null())) {
     // A PUT may leave the connector out.
-  } else if (connector == body.end() || !connector->is_string() || connector->get<std::string>().empty()) {
+  } else if (connector == body.end() || !connector->is_string() ||
+             connector->get<std::string>().empty()) {
     problems.push_back({"connector", "is required"});
   } else {
     c.connector = connector->get<std::string>();
@@ -181,9 +190,11 @@ Result<Connection> ConnectionService::FromBody(const Json& body, const Connectio
     CheckFields(settings, spec->fields, "settings", problems);
 
     std::string type = GetString(auth, "type");
-    if (type.empty() && auth.contains("type") && !auth["type"].is_string()) problems.push_back({"auth.type", "must be a string"});
+    if (type.empty() && auth.contains("type") && !auth["type"].is_string())
+      problems.push_back({"auth.type", "must be a string"});
     if (type.empty() && !spec->auth_types.empty()) {
-      bool has_none = std::any_of(spec->auth_types.begin(), spec->auth_types.end(), [](const auto& a) { return a.name == "none"; });
+      bool has_none = std::any_of(spec->auth_types.begin(), spec->auth_types.end(),
+                                  [](const auto& a) { return a.name == "none"; });
       type = has_none ? "none" : spec->auth_types.front().name;
       auth["type"] = type;
     }
@@ -195,14 +206,16 @@ Result<Connection> ConnectionService::FromBody(const Json& body, const Connectio
       for (const auto& a : spec->auth_types) names += (names.empty() ? "" : ", ") + a.name;
       problems.push_back({"auth.type", "must be one of " + names});
     } else if (auth_spec) {
-      if (same_connector && GetString(stored->auth, "type") == type) KeepMasked(auth, stored->auth, auth_spec->fields);
+      if (same_connector && GetString(stored->auth, "type") == type)
+        KeepMasked(auth, stored->auth, auth_spec->fields);
       DropMasks(auth, auth_spec->fields);
       CheckFields(auth, auth_spec->fields, "auth", problems);
     }
   }
   if (!problems.empty()) {
-    std::string message = problems.size() == 1 ? problems[0].path + " " + problems[0].message
-                                               : std::to_string(problems.size()) + " problems with the connection";
+    std::string message = problems.size() == 1
+                              ? problems[0].path + " " + problems[0].message
+                              : std::to_string(problems.size()) + " problems with the connection";
     return Fail(ErrorCode::kValidation, message, std::move(problems));
   }
   c.settings = std::move(settings);
@@ -220,7 +233,8 @@ Result<Connection> ConnectionService::Create(const Json& body, const std::string
   return store_.CreateConnection(*c);
 }
 
-Result<Connection> ConnectionService::Update(const std::string& id, const Json& body, const std::string& actor) {
+Result<Connection> ConnectionService::Update(const std::string& id, const Json& body,
+                                             const std::string& actor) {
   auto stored = store_.GetConnection(id);
   if (!stored) return stored;
   auto c = FromBody(body, &*stored);
@@ -230,7 +244,8 @@ Result<Connection> ConnectionService::Update(const std::string& id, const Json& 
     if (!users) return Fail(std::move(users).error());
     if (!users->empty())
       return Fail(ErrorCode::kConflict, "connection \"" + stored->name +
-                                            "\" cannot be renamed: it is used by the flows " + JoinNames(*users));
+                                            "\" cannot be renamed: it is used by the flows " +
+                                            JoinNames(*users));
   }
   c->id = stored->id;
   c->created_at = stored->created_at;
@@ -239,7 +254,9 @@ Result<Connection> ConnectionService::Update(const std::string& id, const Json& 
   return store_.UpdateConnection(*c);
 }
 
-Result<Connection> ConnectionService::Get(const std::string& id) { return store_.GetConnection(id); }
+Result<Connection> ConnectionService::Get(const std::string& id) {
+  return store_.GetConnection(id);
+}
 
 Result<std::vector<Connection>> ConnectionService::List() { return store_.ListConnections(); }
 
@@ -249,8 +266,9 @@ Result<void> ConnectionService::Delete(const std::string& id) {
   auto users = FlowsUsing(stored->name);
   if (!users) return Fail(std::move(users).error());
   if (!users->empty())
-    return Fail(ErrorCode::kConflict,
-                "connection \"" + stored->name + "\" cannot be deleted: it is used by the flows " + JoinNames(*users));
+    return Fail(ErrorCode::kConflict, "connection \"" + stored->name +
+                                          "\" cannot be deleted: it is used by the flows " +
+                                          JoinNames(*users));
   return store_.DeleteConnection(id);
 }
 
@@ -282,8 +300,9 @@ Result<ConnectionTestReport> ConnectionService::Test(const std::string& id) {
   }
   auto start = std::chrono::steady_clock::now();
   ConnectionTestResult r = (*tester)(*c, clock_);
-  report.duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
   report.ok = r.ok;
   report.message = std::move(r.message);
   return report;
@@ -307,24 +326,32 @@ Result<ConnectionService::OAuthStart> ConnectionService::StartOAuth(const std::s
   if (!stored) return Fail(std::move(stored).error());
   std::string type = GetString(stored->auth, "type");
   if (!catalog_.FindOAuthExchanger(stored->connector, type))
-    return Fail(ErrorCode::kValidation,
-                "connection \"" + stored->name + "\" does not use an OAuth2 authorization code auth type",
-                {{"auth.type", "must be oauth2_code to authorize in the browser"}});
+    return Fail(
+        ErrorCode::kValidation,
+        "connection \"" + stored->name + "\" does not use an OAuth2 authorization code auth type",
+        {{"auth.type", "must be oauth2_code to authorize in the browser"}});
   std::string authorize_url = GetString(stored->auth, "authorize_url");
   if (authorize_url.empty())
-    return Fail(ErrorCode::kValidation, "auth.authorize_url is required", {{"auth.authorize_url", "is required"}});
-  if (oauth_redirect_uri_.empty()) return Fail(ErrorCode::kUnavailable, "OAuth callbacks are not set up in this server");
+    return Fail(ErrorCode::kValidation, "auth.authorize_url is required",
+                {{"auth.authorize_url", "is required"}});
+  if (oauth_redirect_uri_.empty())
+    return Fail(ErrorCode::kUnavailable, "OAuth callbacks are not set up in this server");
 
   OAuthStart out;
   out.browser_nonce = RandomToken(160);
   std::string verifier = RandomToken(256);  // PKCE: 43+ characters of [A-Za-z0-9]
   unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size());
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(verifier.data()),
+                     verifier.size());
   TimePoint expires = clock_.Now() + kOAuthStateLifetime;
-  Json payload = {{"c", stored->id}, {"n", out.browser_nonce}, {"e", ToUnixMs(expires)},
-                  {"v", verifier}, {"r", oauth_redirect_uri_}};
+  Json payload = {{"c", stored->id},
+                  {"n", out.browser_nonce},
+                  {"e", ToUnixMs(expires)},
+                  {"v", verifier},
+                  {"r", oauth_redirect_uri_}};
   std::string sealed = box_.Encrypt(payload).substr(SecretBox::kPrefix.size());
-  auto state = Recode(sealed, sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  auto state =
+      Recode(sealed, sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   if (!state) return Fail(ErrorCode::kInternal, "could not encode the OAuth state");
 
   std::string url = authorize_url;
@@ -348,7 +375,8 @@ Result<Connection> ConnectionService::FinishOAuth(const std::string& state, cons
                                             ". Start it again from the Connections page.");
   };
   if (state.empty()) return invalid("the provider sent no state");
-  auto sealed = Recode(state, sodium_base64_VARIANT_URLSAFE_NO_PADDING, sodium_base64_VARIANT_ORIGINAL);
+  auto sealed =
+      Recode(state, sodium_base64_VARIANT_URLSAFE_NO_PADDING, sodium_base64_VARIANT_ORIGINAL);
   if (!sealed) return invalid("the state is not one this server made");
   auto payload = box_.Decrypt(std::string(SecretBox::kPrefix) + *sealed);
   if (!payload || !payload->is_object()) return invalid("the state is not one this server made");
@@ -362,7 +390,8 @@ Result<Connection> ConnectionService::FinishOAuth(const std::string& state, cons
   {
     std::lock_guard<std::mutex> g(oauth_mu_);
     std::erase_if(oauth_used_, [&](const auto& kv) { return kv.second <= now; });
-    if (!oauth_used_.emplace(nonce, expires).second) return invalid("it has been completed already");
+    if (!oauth_used_.emplace(nonce, expires).second)
+      return invalid("it has been completed already");
   }
   if (code.empty()) return invalid("the provider sent no code");
 
@@ -373,7 +402,8 @@ Result<Connection> ConnectionService::FinishOAuth(const std::string& state, cons
   const OAuthExchanger* exchange = catalog_.FindOAuthExchanger(stored->connector, type);
   const AuthTypeSpec* auth_spec = spec ? FindAuthType(*spec, type) : nullptr;
   if (!spec || !exchange || !auth_spec)
-    return Fail(ErrorCode::kConflict, "connection \"" + stored->name + "\" no longer uses OAuth2 authorization code");
+    return Fail(ErrorCode::kConflict,
+                "connection \"" + stored->name + "\" no longer uses OAuth2 authorization code");
   auto opened = Open(*stored);
   if (!opened) return Fail(std::move(opened).error());
   OAuthCodeGrant grant{code, GetString(*payload, "r"), GetString(*payload, "v")};
@@ -384,7 +414,8 @@ Result<Connection> ConnectionService::FinishOAuth(const std::string& state, cons
   Connection c = std::move(*stored);
   c.auth["access_token"] = (*tokens)["access_token"];
   if (tokens->contains("refresh_token") && (*tokens)["refresh_token"].is_string())
-    c.auth["refresh_token"] = (*tokens)["refresh_token"];  // else a refresh token stored before stays
+    c.auth["refresh_token"] =
+        (*tokens)["refresh_token"];  // else a refresh token stored before stays
   c.auth.erase("expires_at");
   if (auto e = tokens->find("expires_in"); e != tokens->end() && e->is_number()) {
     int64_t seconds = e->get<int64_t>();
@@ -396,18 +427,23 @@ Result<Connection> ConnectionService::FinishOAuth(const std::string& state, cons
   return store_.UpdateConnection(c);
 }
 
-Result<void> ConnectionService::SaveRefreshedTokens(const std::string& id, const std::string& access_token,
-                                                   const std::string& refresh_token,
-                                                   std::optional<TimePoint> expires_at) {
+Result<void> ConnectionService::SaveRefreshedTokens(const std::string& id,
+                                                    const std::string& access_token,
+                                                    const std::string& refresh_token,
+                                                    std::optional<TimePoint> expires_at) {
   auto stored = store_.GetConnection(id);
   if (!stored) return Fail(std::move(stored).error());
   const ConnectorSpec* spec = catalog_.FindConnector(stored->connector);
-  if (!spec) return Fail(ErrorCode::kConflict, "connection \"" + stored->name + "\" has an unknown connector");
+  if (!spec)
+    return Fail(ErrorCode::kConflict,
+                "connection \"" + stored->name + "\" has an unknown connector");
   Connection c = std::move(*stored);
   c.auth["access_token"] = access_token;
   c.auth["refresh_token"] = refresh_token;
-  if (expires_at) c.auth["expires_at"] = FormatIso(*expires_at);
-  else c.auth.erase("expires_at");
+  if (expires_at)
+    c.auth["expires_at"] = FormatIso(*expires_at);
+  else
+    c.auth.erase("expires_at");
   SealConnectionSecrets(c, *spec, box_);
   c.updated_at = clock_.Now();
   auto updated = store_.UpdateConnection(c);

@@ -72,13 +72,15 @@ class ConnectionService {
   // `browser_nonce` (so only the browser that started can finish), exchanges
   // `code` through the connector and stores the tokens sealed in the
   // connection (access_token, refresh_token, expires_at). Answers it.
-  Result<Connection> FinishOAuth(const std::string& state, const std::string& code, const std::string& browser_nonce);
+  Result<Connection> FinishOAuth(const std::string& state, const std::string& code,
+                                 const std::string& browser_nonce);
   static constexpr Millis kOAuthStateLifetime{600'000};
   // Stores the tokens of a refresh whose provider rotated the refresh token
   // (the old one no longer works) in connection `id`, sealed like the rest,
   // so the next run and a restart use them.
   Result<void> SaveRefreshedTokens(const std::string& id, const std::string& access_token,
-                                   const std::string& refresh_token, std::optional<TimePoint> expires_at);
+                                   const std::string& refresh_token,
+                                   std::optional<TimePoint> expires_at);
 
  private:
   Result<Connection> FromBody(const Json& body, const Connection* stored);

@@ -22,7 +22,8 @@ class MemoryStore : public Store {
 
   Result<Connection> CreateConnection(const Connection& c) override {
     for (const auto& e : connections)
-      if (e.name == c.name) return Fail(ErrorCode::kConflict, "connection name \"" + c.name + "\" is taken");
+      if (e.name == c.name)
+        return Fail(ErrorCode::kConflict, "connection name \"" + c.name + "\" is taken");
     Connection n = c;
     n.id = "c" + std::to_string(connections.size() + 1);
     connections.push_back(n);
@@ -59,7 +60,10 @@ class MemoryStore : public Store {
   Result<Flow> GetFlow(const std::string&) override { return No(); }
   Result<Flow> GetFlowByName(const std::string&) override { return No(); }
   Result<Flow> GetFlowByWebhookToken(const std::string&) override { return No(); }
-  Result<Flow> SaveFlow(const std::string&, const FlowWrite&, std::optional<int>, const std::string&) override { return No(); }
+  Result<Flow> SaveFlow(const std::string&, const FlowWrite&, std::optional<int>,
+                        const std::string&) override {
+    return No();
+  }
   Result<void> DeleteFlow(const std::string&) override { return No(); }
   Result<Flow> SetFlowActive(const std::string&, bool) override { return No(); }
   Result<Flow> SetWebhookToken(const std::string&, const std::string&) override { return No(); }
@@ -67,13 +71,18 @@ class MemoryStore : public Store {
   Result<std::vector<FlowVersion>> ListFlowVersions(const std::string&) override { return No(); }
   Result<std::vector<std::pair<std::string, RunSummary>>> LastRuns() override { return No(); }
   Result<void> SetNextRunAt(const std::string&, std::optional<TimePoint>) override { return No(); }
-  Result<bool> RecordScheduleFire(const std::string&, TimePoint, const Run*, std::optional<TimePoint>,
-                                  int64_t) override {
+  Result<bool> RecordScheduleFire(const std::string&, TimePoint, const Run*,
+                                  std::optional<TimePoint>, int64_t) override {
     return No();
   }
   Result<Run> CreateRun(const Run&) override { return No(); }
-  Result<std::vector<Run>> ClaimRuns(const std::string&, int, TimePoint, TimePoint) override { return No(); }
-  Result<void> RenewLeases(const std::string&, const std::vector<std::string>&, TimePoint) override { return No(); }
+  Result<std::vector<Run>> ClaimRuns(const std::string&, int, TimePoint, TimePoint) override {
+    return No();
+  }
+  Result<void> RenewLeases(const std::string&, const std::vector<std::string>&,
+                           TimePoint) override {
+    return No();
+  }
   Result<Run> GetRun(const std::string&, bool) override { return No(); }
   Result<RunPage> ListRuns(const RunFilter&) override { return No(); }
   Result<void> UpdateRun(const Run&) override { return No(); }
@@ -96,16 +105,20 @@ FieldSpec F(std::string name, bool required, bool secret = false, std::string ty
 
 class ConnectionServiceTest : public ::testing::Test {
  protected:
-  ConnectionServiceTest() : box_(*SecretBox::FromHex(std::string(64, 'a'))), service_(store_, catalog_, box_, clock_) {
+  ConnectionServiceTest()
+      : box_(*SecretBox::FromHex(std::string(64, 'a'))), service_(store_, catalog_, box_, clock_) {
     ConnectorSpec http;
     http.name = "api";
     http.needs_connection = true;
-    http.fields = {F("base_url", true), F("api_secret", false, true), F("timeout", false, false, "duration")};
-    http.auth_types = {{"none", "None", {}}, {"bearer", "Bearer", {F("token", true, true)}},
+    http.fields = {F("base_url", true), F("api_secret", false, true),
+                   F("timeout", false, false, "duration")};
+    http.auth_types = {{"none", "None", {}},
+                       {"bearer", "Bearer", {F("token", true, true)}},
                        {"basic", "Basic", {F("username", true), F("password", true, true)}}};
     catalog_.Register(http, {}, [this](const Connection& c, Clock&) {
       seen_token_ = GetString(c.auth, "token");
-      return ConnectionTestResult{GetString(c.auth, "token") == "good", "checked " + GetString(c.settings, "base_url")};
+      return ConnectionTestResult{GetString(c.auth, "token") == "good",
+                                  "checked " + GetString(c.settings, "base_url")};
     });
     ConnectorSpec util;
     util.name = "data";
@@ -113,7 +126,9 @@ class ConnectionServiceTest : public ::testing::Test {
   }
 
   Json Body() {
-    return {{"name", "crm"}, {"connector", "api"}, {"settings", {{"base_url", "https://crm.example.com"}, {"api_secret", "s-1"}}},
+    return {{"name", "crm"},
+            {"connector", "api"},
+            {"settings", {{"base_url", "https://crm.example.com"}, {"api_secret", "s-1"}}},
             {"auth", {{"type", "bearer"}, {"token", "good"}}}};
   }
 
@@ -188,19 +203,29 @@ TEST_F(ConnectionServiceTest, ValidationNamesTheFields) {
   EXPECT_EQ(e1.error().code, ErrorCode::kValidation);
   EXPECT_EQ(Paths(e1.error()), std::vector<std::string>{"connector"});
 
-  auto e2 = service_.Create(Json{{"connector", "api"}, {"settings", {{"timeout", "soon"}}}, {"auth", {{"type", "bearer"}}}}, "");
+  auto e2 = service_.Create(Json{{"connector", "api"},
+                                 {"settings", {{"timeout", "soon"}}},
+                                 {"auth", {{"type", "bearer"}}}},
+                            "");
   ASSERT_FALSE(e2);
-  EXPECT_EQ(Paths(e2.error()), (std::vector<std::string>{"name", "settings.base_url", "settings.timeout", "auth.token"}));
+  EXPECT_EQ(Paths(e2.error()), (std::vector<std::string>{"name", "settings.base_url",
+                                                         "settings.timeout", "auth.token"}));
 
-  auto e3 = service_.Create(Json{{"name", "x"}, {"connector", "api"}, {"settings", {{"base_url", "u"}}}, {"auth", {{"type", "magic"}}}}, "");
+  auto e3 = service_.Create(Json{{"name", "x"},
+                                 {"connector", "api"},
+                                 {"settings", {{"base_url", "u"}}},
+                                 {"auth", {{"type", "magic"}}}},
+                            "");
   ASSERT_FALSE(e3);
   EXPECT_EQ(Paths(e3.error()), std::vector<std::string>{"auth.type"});
 
-  auto e4 = service_.Create(Json{{"name", "x"}, {"connector", "data"}}, "");  // a utility takes no connection
+  auto e4 = service_.Create(Json{{"name", "x"}, {"connector", "data"}},
+                            "");  // a utility takes no connection
   ASSERT_FALSE(e4);
 
   // No auth at all means "none" when the connector offers it.
-  auto ok = service_.Create(Json{{"name", "plain"}, {"connector", "api"}, {"settings", {{"base_url", "u"}}}}, "");
+  auto ok = service_.Create(
+      Json{{"name", "plain"}, {"connector", "api"}, {"settings", {{"base_url", "u"}}}}, "");
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->auth["type"], "none");
 
@@ -256,7 +281,8 @@ TEST_F(ConnectionServiceTest, TestRunsTheConnectorsCheckOnOpenedSecrets) {
 }
 
 TEST(SecretBoxTest, KeyFileIsCreatedWithMode0600AndReused) {
-  std::string dir = (std::filesystem::temp_directory_path() / ("weft-key-test-" + RandomToken(40))).string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("weft-key-test-" + RandomToken(40))).string();
   std::filesystem::create_directories(dir);
   unsetenv("WEFT_SECRET_KEY");
   auto a = SecretBox::Open(dir);
@@ -267,7 +293,7 @@ TEST(SecretBoxTest, KeyFileIsCreatedWithMode0600AndReused) {
   std::string sealed = a->Encrypt(Json("p@ss"));
   EXPECT_TRUE(sealed.starts_with("enc:v1:"));
   EXPECT_NE(a->Encrypt(Json("p@ss")), sealed);  // a fresh nonce each time
-  auto b = SecretBox::Open(dir);  // the second start reads the same key
+  auto b = SecretBox::Open(dir);                // the second start reads the same key
   ASSERT_TRUE(b);
   EXPECT_EQ(*b->Decrypt(sealed), Json("p@ss"));
 

@@ -130,9 +130,12 @@ void EmitYaml(YAML::Emitter& out, const Json& v) {
       } catch (...) {
         quote = true;
       }
-      if (quote) out << YAML::DoubleQuoted << s;
-      else if (s.find('\n') != std::string::npos) out << YAML::Literal << s;
-      else out << s;
+      if (quote)
+        out << YAML::DoubleQuoted << s;
+      else if (s.find('\n') != std::string::npos)
+        out << YAML::Literal << s;
+      else
+        out << s;
       break;
     }
     case Json::value_t::boolean:
@@ -150,12 +153,12 @@ void EmitYaml(YAML::Emitter& out, const Json& v) {
 // ---- validation ---------------------------------------------------------------
 
 const std::set<std::string> kServerManagedFields = {
-    "id", "version", "active", "webhook_url", "next_run_at", "created_at", "updated_at",
-    "updated_by", "base_version", "missed_fires", "trigger_type", "last_run", "connections",
-    "schedule_summary", "warnings", "created_by"};
-const std::set<std::string> kStepFields = {"id",      "name",    "uses",     "connection",
-                                           "with",    "if",      "retry",    "timeout",
-                                           "on_error", "then",   "else",     "do"};
+    "id",          "version",          "active",       "webhook_url",  "next_run_at",  "created_at",
+    "updated_at",  "updated_by",       "base_version", "missed_fires", "trigger_type", "last_run",
+    "connections", "schedule_summary", "warnings",     "created_by"};
+const std::set<std::string> kStepFields = {"id",       "name", "uses",  "connection",
+                                           "with",     "if",   "retry", "timeout",
+                                           "on_error", "then", "else",  "do"};
 // [a-z][a-z0-9_]*, checked by hand: std::regex recurses once per character,
 // and a step id of a few hundred thousand characters overflowed the stack.
 bool IsStepId(const std::string& id) {
@@ -183,7 +186,9 @@ class Validator {
       return std::nullopt;
     }
     auto d = ParseDuration(v.get<std::string>());
-    if (!d) Error(path, "\"" + v.get<std::string>() + "\" is not a duration (a number and ms, s, m, h or d)");
+    if (!d)
+      Error(path,
+            "\"" + v.get<std::string>() + "\" is not a duration (a number and ms, s, m, h or d)");
     return d;
   }
 
@@ -193,11 +198,14 @@ class Validator {
       const auto& s = v.get_ref<const std::string&>();
       if (!expr::Template::HasExpressions(s)) return;
       auto compiled = expr::Template::Compile(s);
-      if (auto* err = std::get_if<expr::Template::CompileError>(&compiled)) ExprError(path, err->error);
+      if (auto* err = std::get_if<expr::Template::CompileError>(&compiled))
+        ExprError(path, err->error);
     } else if (v.is_object()) {
-      for (auto it = v.begin(); it != v.end(); ++it) CheckTemplates(it.value(), path + "." + it.key());
+      for (auto it = v.begin(); it != v.end(); ++it)
+        CheckTemplates(it.value(), path + "." + it.key());
     } else if (v.is_array()) {
-      for (size_t i = 0; i < v.size(); ++i) CheckTemplates(v[i], path + "[" + std::to_string(i) + "]");
+      for (size_t i = 0; i < v.size(); ++i)
+        CheckTemplates(v[i], path + "[" + std::to_string(i) + "]");
     }
   }
 
@@ -215,12 +223,19 @@ class Validator {
     if (v.is_null() || IsExpression(v)) return;
     const std::string& t = spec.type;
     bool ok = true;
-    if (t == "string" || t == "text") ok = v.is_string();
-    else if (t == "number") ok = v.is_number();
-    else if (t == "integer") ok = v.is_number_integer() || (v.is_number() && std::floor(v.get<double>()) == v.get<double>());
-    else if (t == "boolean") ok = v.is_boolean();
-    else if (t == "object") ok = v.is_object();
-    else if (t == "array") ok = v.is_array();
+    if (t == "string" || t == "text")
+      ok = v.is_string();
+    else if (t == "number")
+      ok = v.is_number();
+    else if (t == "integer")
+      ok = v.is_number_integer() ||
+           (v.is_number() && std::floor(v.get<double>()) == v.get<double>());
+    else if (t == "boolean")
+      ok = v.is_boolean();
+    else if (t == "object")
+      ok = v.is_object();
+    else if (t == "array")
+      ok = v.is_array();
     else if (t == "duration") {
       Duration(v, path);
       return;
@@ -265,23 +280,27 @@ class Validator {
     for (auto it = j.begin(); it != j.end(); ++it)
       if (!kStepFields.count(it.key())) Error(path + "." + it.key(), "is not a step field");
 
-    if (auto it = j.find("id"); it == j.end() || !it->is_string() || it->get<std::string>().empty()) {
+    if (auto it = j.find("id");
+        it == j.end() || !it->is_string() || it->get<std::string>().empty()) {
       Error(path + ".id", "is required");
     } else {
       s.id = it->get<std::string>();
       if (!IsStepId(s.id))
-        Error(path + ".id", "\"" + s.id.substr(0, 64) + (s.id.size() > 64 ? "...": "") +
+        Error(path + ".id", "\"" + s.id.substr(0, 64) + (s.id.size() > 64 ? "..." : "") +
                                 "\" must match [a-z][a-z0-9_]*");
       else if (!ids_.insert(s.id).second)
         Error(path + ".id", "duplicate step id \"" + s.id + "\"");
     }
     if (auto it = j.find("name"); it != j.end()) {
-      if (it->is_string()) s.name = it->get<std::string>();
-      else if (!it->is_null()) Error(path + ".name", "must be a string");
+      if (it->is_string())
+        s.name = it->get<std::string>();
+      else if (!it->is_null())
+        Error(path + ".name", "must be a string");
     }
     const ActionSpec* spec = nullptr;
     const ConnectorSpec* connector = nullptr;
-    if (auto it = j.find("uses"); it == j.end() || !it->is_string() || it->get<std::string>().empty()) {
+    if (auto it = j.find("uses");
+        it == j.end() || !it->is_string() || it->get<std::string>().empty()) {
       Error(path + ".uses", "is required");
     } else {
       s.uses = it->get<std::string>();
@@ -301,8 +320,10 @@ class Validator {
           if (!of)
             Warn(path + ".connection", "connection \"" + s.connection + "\" does not exist yet");
           else if (connector && *of != connector->name)
-            Error(path + ".connection", "connection \"" + s.connection + "\" is a connection of the " + *of + " connector; \"" +
-                                            s.uses + "\" needs one of the " + connector->name + " connector");
+            Error(path + ".connection", "connection \"" + s.connection +
+                                            "\" is a connection of the " + *of + " connector; \"" +
+                                            s.uses + "\" needs one of the " + connector->name +
+                                            " connector");
         } else if (ctx_.connection_exists && !ctx_.connection_exists(s.connection))
           Warn(path + ".connection", "connection \"" + s.connection + "\" does not exist yet");
       }
@@ -310,13 +331,16 @@ class Validator {
       Error(path + ".connection", "is required by \"" + s.uses + "\"");
     }
     if (auto it = j.find("with"); it != j.end() && !it->is_null()) {
-      if (!it->is_object()) Error(path + ".with", "must be an object");
-      else s.with = *it;
+      if (!it->is_object())
+        Error(path + ".with", "must be an object");
+      else
+        s.with = *it;
     }
     if (spec) {
       for (const auto& input : spec->inputs) {
         auto w = s.with.find(input.name);
-        bool blank = w != s.with.end() && w->is_string() && w->get_ref<const std::string&>().empty() &&
+        bool blank = w != s.with.end() && w->is_string() &&
+                     w->get_ref<const std::string&>().empty() &&
                      (input.type == "string" || input.type == "text" || input.type == "expression");
         if (w == s.with.end() || w->is_null() || blank) {
           if (input.required) Error(path + ".with." + input.name, "is required");
@@ -339,14 +363,17 @@ class Validator {
         CheckTemplates(*it, path + ".if");
       }
     }
-    if (auto it = j.find("retry"); it != j.end() && !it->is_null()) ParseRetry(*it, path + ".retry", &s.retry);
+    if (auto it = j.find("retry"); it != j.end() && !it->is_null())
+      ParseRetry(*it, path + ".retry", &s.retry);
     if (auto it = j.find("timeout"); it != j.end() && !it->is_null()) {
       s.timeout = Duration(*it, path + ".timeout");
       if (s.timeout && s.timeout->count() == 0) Error(path + ".timeout", "must be more than 0");
     }
     if (auto it = j.find("on_error"); it != j.end() && !it->is_null()) {
-      if (*it == "continue") s.on_error = OnError::kContinue;
-      else if (*it != "fail") Error(path + ".on_error", "must be fail or continue");
+      if (*it == "continue")
+        s.on_error = OnError::kContinue;
+      else if (*it != "fail")
+        Error(path + ".on_error", "must be fail or continue");
     }
     auto allows = [&](const std::string& list) {
       return spec && std::find(spec->containers.begin(), spec->containers.end(), list) !=
@@ -360,9 +387,12 @@ class Validator {
         continue;
       }
       auto steps = Steps(*it, path + "." + list);
-      if (std::string(list) == "then") s.then_steps = std::move(steps);
-      else if (std::string(list) == "else") s.else_steps = std::move(steps);
-      else s.do_steps = std::move(steps);
+      if (std::string(list) == "then")
+        s.then_steps = std::move(steps);
+      else if (std::string(list) == "else")
+        s.else_steps = std::move(steps);
+      else
+        s.do_steps = std::move(steps);
     }
     return s;
   }
@@ -378,11 +408,15 @@ class Validator {
       if (k == "attempts") {
         if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100)
           Error(path + ".attempts", "must be a whole number from 1 to 100");
-        else r->attempts = v.get<int>();
+        else
+          r->attempts = v.get<int>();
       } else if (k == "backoff") {
-        if (v == "fixed") r->backoff = Backoff::kFixed;
-        else if (v == "exponential") r->backoff = Backoff::kExponential;
-        else Error(path + ".backoff", "must be fixed or exponential");
+        if (v == "fixed")
+          r->backoff = Backoff::kFixed;
+        else if (v == "exponential")
+          r->backoff = Backoff::kExponential;
+        else
+          Error(path + ".backoff", "must be fixed or exponential");
       } else if (k == "delay") {
         if (auto d = Duration(v, path + ".delay")) r->delay = *d;
       } else if (k == "max_delay") {
@@ -391,8 +425,10 @@ class Validator {
         Error(path + "." + k, "is not a retry field");
       }
     }
-    if (!j.contains("max_delay")) r->max_delay = std::max(r->max_delay, r->delay);
-    else if (r->max_delay < r->delay) Error(path + ".max_delay", "must not be less than delay");
+    if (!j.contains("max_delay"))
+      r->max_delay = std::max(r->max_delay, r->delay);
+    else if (r->max_delay < r->delay)
+      Error(path + ".max_delay", "must not be less than delay");
   }
 
   // The fields each webhook auth type needs (issue 4); secrets must be non-empty strings.
@@ -430,19 +466,23 @@ class Validator {
       return;
     }
     if (auto it = w.find("methods"); it != w.end() && !it->is_null()) {
-      if (!it->is_array() || it->empty()) Error(path + ".methods", "must be a non-empty list of methods");
+      if (!it->is_array() || it->empty())
+        Error(path + ".methods", "must be a non-empty list of methods");
       else
         for (size_t i = 0; i < it->size(); ++i)
           if (!(*it)[i].is_string() || !kMethods.count((*it)[i].get<std::string>()))
-            Error(path + ".methods[" + std::to_string(i) + "]", "must be one of GET, POST, PUT, PATCH, DELETE");
+            Error(path + ".methods[" + std::to_string(i) + "]",
+                  "must be one of GET, POST, PUT, PATCH, DELETE");
     }
     if (auto it = w.find("response"); it != w.end() && !it->is_null()) {
       if (!it->is_object()) {
         Error(path + ".response", "must be an object {mode, timeout}");
       } else {
         std::string mode = GetString(*it, "mode", "accepted");
-        if (mode != "accepted" && mode != "sync") Error(path + ".response.mode", "must be accepted or sync");
-        if (auto t = it->find("timeout"); t != it->end() && !t->is_null()) Duration(*t, path + ".response.timeout");
+        if (mode != "accepted" && mode != "sync")
+          Error(path + ".response.mode", "must be accepted or sync");
+        if (auto t = it->find("timeout"); t != it->end() && !t->is_null())
+          Duration(*t, path + ".response.timeout");
       }
     }
     if (auto it = w.find("max_body"); it != w.end() && !it->is_null()) {
@@ -474,15 +514,18 @@ class Validator {
         Error(k, "is not a flow field");
     }
     auto name = doc.find("name");
-    if (name == doc.end() || !name->is_string() || name->get<std::string>().find_first_not_of(" \t") == std::string::npos) {
+    if (name == doc.end() || !name->is_string() ||
+        name->get<std::string>().find_first_not_of(" \t") == std::string::npos) {
       Error("name", "is required");
     } else {
       d.name = name->get<std::string>();
       if (d.name.size() > 200) Error("name", "must be at most 200 characters");
     }
     if (auto it = doc.find("description"); it != doc.end() && !it->is_null()) {
-      if (!it->is_string()) Error("description", "must be a string");
-      else d.description = it->get<std::string>();
+      if (!it->is_string())
+        Error("description", "must be a string");
+      else
+        d.description = it->get<std::string>();
     }
     if (auto it = doc.find("trigger"); it != doc.end() && !it->is_null()) {
       if (!it->is_object()) {
@@ -491,18 +534,22 @@ class Validator {
         d.trigger = *it;
         std::string type = GetString(*it, "type", "");
         if (type == "webhook") {
-          if (auto w = it->find("webhook"); w != it->end() && !w->is_null()) ParseWebhook(*w, "trigger.webhook");
+          if (auto w = it->find("webhook"); w != it->end() && !w->is_null())
+            ParseWebhook(*w, "trigger.webhook");
         } else if (type == "schedule") {
           auto s = it->find("schedule");
-          if (s == it->end() || !s->is_object()) Error("trigger.schedule", "is required for a schedule trigger");
+          if (s == it->end() || !s->is_object())
+            Error("trigger.schedule", "is required for a schedule trigger");
         } else if (type != "manual") {
           Error("trigger.type", "must be manual, webhook or schedule");
         }
       }
     }
-    if (auto it = doc.find("steps"); it != doc.end() && !it->is_null()) d.steps = Steps(*it, "steps");
+    if (auto it = doc.find("steps"); it != doc.end() && !it->is_null())
+      d.steps = Steps(*it, "steps");
     if (auto it = doc.find("settings"); it != doc.end() && !it->is_null()) {
-      if (!it->is_object()) Error("settings", "must be an object");
+      if (!it->is_object())
+        Error("settings", "must be an object");
       else {
         d.settings = *it;
         Settings(*it, d.name);
@@ -540,13 +587,15 @@ class Validator {
     }
     if (auto it = s.find("retention"); it != s.end() && !it->is_null()) {
       if (!it->is_object()) {
-        Error("settings.retention", "must be an object such as {runs: 30d, keep: 1000, keep_failed: 90d}");
+        Error("settings.retention",
+              "must be an object such as {runs: 30d, keep: 1000, keep_failed: 90d}");
         return;
       }
       for (auto r = it->begin(); r != it->end(); ++r) {
         const std::string path = "settings.retention." + r.key();
         if (r.key() == "runs" || r.key() == "keep_failed") {
-          if (auto d = Duration(r.value(), path); d && d->count() <= 0) Error(path, "must be longer than zero");
+          if (auto d = Duration(r.value(), path); d && d->count() <= 0)
+            Error(path, "must be longer than zero");
         } else if (r.key() == "keep") {
           if (!r.value().is_number_integer() || r.value().get<int64_t>() < 1)
             Error(path, "must be a whole number of runs, at least 1");
@@ -612,10 +661,12 @@ Result<Json> ParseDocumentText(std::string_view text) {
     FieldError fe{e.path, "the number " + e.text.substr(0, 40) + " is too large"};
     return Fail(ErrorCode::kBadRequest,
                 "the document holds a number too large to read" +
-                    (e.path.empty() ? std::string() : " at " + e.path) + ": " + e.text.substr(0, 40),
+                    (e.path.empty() ? std::string() : " at " + e.path) + ": " +
+                    e.text.substr(0, 40),
                 {fe});
   } catch (const YAML::Exception& e) {
-    return Fail(ErrorCode::kBadRequest, std::string("the document is neither JSON nor YAML: ") + e.what());
+    return Fail(ErrorCode::kBadRequest,
+                std::string("the document is neither JSON nor YAML: ") + e.what());
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kBadRequest, std::string("the document cannot be read: ") + e.what());
   }
@@ -654,8 +705,9 @@ Result<FlowDocument> ParseStoredDocument(const Json& canonical) {
       s.if_expr = GetString(j, "if");
       if (auto it = j.find("retry"); it != j.end() && it->is_object()) {
         s.retry.attempts = it->value("attempts", 1);
-        s.retry.backoff = GetString(*it, "backoff", "fixed") == "exponential" ? Backoff::kExponential
-                                                                              : Backoff::kFixed;
+        s.retry.backoff = GetString(*it, "backoff", "fixed") == "exponential"
+                              ? Backoff::kExponential
+                              : Backoff::kFixed;
         if (auto d = ParseDuration(GetString(*it, "delay", "1s"))) s.retry.delay = *d;
         if (auto d = ParseDuration(GetString(*it, "max_delay", "1m"))) s.retry.max_delay = *d;
       }
@@ -671,14 +723,17 @@ Result<FlowDocument> ParseStoredDocument(const Json& canonical) {
       return s;
     }
   };
-  if (!canonical.is_object()) return Fail(ErrorCode::kInternal, "stored flow document is not an object");
+  if (!canonical.is_object())
+    return Fail(ErrorCode::kInternal, "stored flow document is not an object");
   FlowDocument d;
   d.name = GetString(canonical, "name");
   d.description = GetString(canonical, "description");
-  if (auto it = canonical.find("trigger"); it != canonical.end() && it->is_object()) d.trigger = *it;
+  if (auto it = canonical.find("trigger"); it != canonical.end() && it->is_object())
+    d.trigger = *it;
   if (auto it = canonical.find("steps"); it != canonical.end() && it->is_array())
     for (const auto& s : *it) d.steps.push_back(Lenient::ParseStep(s));
-  if (auto it = canonical.find("settings"); it != canonical.end() && it->is_object()) d.settings = *it;
+  if (auto it = canonical.find("settings"); it != canonical.end() && it->is_object())
+    d.settings = *it;
   return d;
 }
 

@@ -32,16 +32,16 @@ struct ValidationContext {
   // The previous version's document when saving an existing flow (null when
   // creating): a `once` time in the past is refused only when `at` changed.
   const Json* previous = nullptr;
-  // (Last, so positional initialisers stay valid.) When set, used instead of connection_exists: the connector of the
-  // connection of that name, or nullopt when none exists. A step naming a
+  // (Last, so positional initialisers stay valid.) When set, used instead of connection_exists: the
+  // connector of the connection of that name, or nullopt when none exists. A step naming a
   // connection of another connector than its action's is an error.
   std::function<std::optional<std::string>(const std::string& name)> connection_connector;
 };
 
 struct ValidatedFlow {
   FlowDocument document;
-  Json canonical;                      // canonical JSON of `document`
-  std::vector<FieldError> warnings;    // e.g. a connection that does not exist yet
+  Json canonical;                    // canonical JSON of `document`
+  std::vector<FieldError> warnings;  // e.g. a connection that does not exist yet
 };
 
 // Parses and validates a flow document. On failure kValidation with every

@@ -13,11 +13,19 @@ ActionCatalog TestCatalog() {
   data.actions.push_back({"set", "Set data", "", {{"value", "Value", "any", true}}, "value", {}});
   c.Register(data, {});
   ConnectorSpec flow{"flow", "Flow", "", "flow", false, {}, {}, {}};
-  flow.actions.push_back({"if", "If", "", {{"condition", "Condition", "any", true}}, "", {"then", "else"}});
-  flow.actions.push_back({"delay", "Delay", "", {{"duration", "Duration", "duration", true}}, "", {}});
+  flow.actions.push_back(
+      {"if", "If", "", {{"condition", "Condition", "any", true}}, "", {"then", "else"}});
+  flow.actions.push_back(
+      {"delay", "Delay", "", {{"duration", "Duration", "duration", true}}, "", {}});
   c.Register(flow, {});
   ConnectorSpec http{"http", "HTTP", "", "globe", true, {}, {}, {}};
-  http.actions.push_back({"request", "Request", "", {{"url", "URL", "string", true}, {"method", "Method", "enum", false, false, {"GET", "POST"}}}, "", {}});
+  http.actions.push_back({"request",
+                          "Request",
+                          "",
+                          {{"url", "URL", "string", true},
+                           {"method", "Method", "enum", false, false, {"GET", "POST"}}},
+                          "",
+                          {}});
   c.Register(http, {});
   return c;
 }
@@ -41,14 +49,17 @@ TEST(Document, ReportsEveryProblemWithItsPath) {
       {"id": "d", "uses": "flow.delay", "with": {"duration": "5 minutes"}},
       {"id": "e", "uses": "data.set", "with": {"value": 1}, "timeout": "soon"},
       {"id": "f", "uses": "flow.if", "with": {"condition": true}, "then": [{"id": "Bad", "uses": "data.set"}]}
-    ]})").value();
+    ]})")
+                 .value();
   auto r = ValidateFlowDocument(doc, ctx);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kValidation);
-  EXPECT_EQ(r.error().message, "the flow has " + std::to_string(r.error().details.size()) + " problems");
+  EXPECT_EQ(r.error().message,
+            "the flow has " + std::to_string(r.error().details.size()) + " problems");
   auto paths = Paths(r.error());
-  for (const char* p : {"steps[1].id", "steps[1].uses", "steps[2].with.url", "steps[3].with.duration",
-                        "steps[4].timeout", "steps[5].then[0].id", "steps[5].then[0].with.value"})
+  for (const char* p :
+       {"steps[1].id", "steps[1].uses", "steps[2].with.url", "steps[3].with.duration",
+        "steps[4].timeout", "steps[5].then[0].id", "steps[5].then[0].with.value"})
     EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p;
 }
 
@@ -57,8 +68,11 @@ TEST(Document, UnknownConnectionIsAWarning) {
   ValidationContext ctx{catalog};
   ctx.connection_exists = [](const std::string&) { return false; };
   Json doc = {{"name", "n"},
-              {"steps", {{{"id", "c"}, {"uses", "http.request"}, {"connection", "later"},
-                          {"with", {{"url", "/x"}}}}}}};
+              {"steps",
+               {{{"id", "c"},
+                 {"uses", "http.request"},
+                 {"connection", "later"},
+                 {"with", {{"url", "/x"}}}}}}};
   auto r = ValidateFlowDocument(doc, ctx);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->warnings.size(), 1u);
@@ -84,15 +98,19 @@ TEST(Document, ConnectionOfAnotherConnectorWrongTypesAndBlankRequiredInputsAreEr
       {"id": "c", "uses": "postgres.query", "connection": "warehouse", "with": {"sql": ""}},
       {"id": "d", "uses": "http.request", "connection": "crm", "with": {"url": 42, "method": "{{ trigger.body.m }}"}},
       {"id": "e", "uses": "http.request", "connection": "later", "with": {"url": "{{ trigger.body.url }}"}}
-    ]})").value();
+    ]})")
+                 .value();
   auto r = ValidateFlowDocument(doc, ctx);
   ASSERT_FALSE(r);
   auto paths = Paths(r.error());
   std::sort(paths.begin(), paths.end());
-  EXPECT_EQ(paths, (std::vector<std::string>{"steps[1].connection", "steps[2].with.sql", "steps[3].with.url"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{"steps[1].connection", "steps[2].with.sql",
+                                             "steps[3].with.url"}));
   for (const auto& d : r.error().details) {
     if (d.path != "steps[1].connection") continue;
-    EXPECT_EQ(d.message, "connection \"warehouse\" is a connection of the postgres connector; \"http.request\" needs one of the http connector");
+    EXPECT_EQ(d.message,
+              "connection \"warehouse\" is a connection of the postgres connector; "
+              "\"http.request\" needs one of the http connector");
   }
 
   // Without those errors the unknown connection is only a warning.
@@ -108,8 +126,10 @@ TEST(Document, ConnectionOfAnotherConnectorWrongTypesAndBlankRequiredInputsAreEr
 TEST(Document, ExpressionSyntaxErrorNamesTheField) {
   ActionCatalog catalog = TestCatalog();
   ValidationContext ctx{catalog};
-  Json doc = {{"name", "n"},
-              {"steps", {{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", "{{ trigger.body.( }}"}}}}}}};
+  Json doc = {
+      {"name", "n"},
+      {"steps",
+       {{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", "{{ trigger.body.( }}"}}}}}}};
   auto r = ValidateFlowDocument(doc, ctx);
   ASSERT_FALSE(r);
   ASSERT_EQ(r.error().details.size(), 1u);
@@ -189,7 +209,8 @@ TEST(Document, AVeryLongStepIdIsAnErrorNotACrash) {
   ActionCatalog catalog = TestCatalog();
   ValidationContext ctx{catalog};
   for (const std::string& id : {std::string(300000, 'a') + "-", std::string(300000, 'b')}) {
-    Json doc = {{"name", "long"}, {"steps", {{{"id", id}, {"uses", "data.set"}, {"with", {{"value", 1}}}}}}};
+    Json doc = {{"name", "long"},
+                {"steps", {{{"id", id}, {"uses", "data.set"}, {"with", {{"value", 1}}}}}}};
     auto r = ValidateFlowDocument(doc, ctx);
     if (id.back() == '-') {
       ASSERT_FALSE(r);
@@ -206,8 +227,8 @@ TEST(Document, ExpressionBudgetSettings) {
   ValidationContext ctx{catalog};
   ctx.connection_exists = [](const std::string&) { return true; };
   auto with_settings = [&](const char* settings) {
-    return ValidateFlowDocument(*ParseJson(std::string(R"({"name": "b", "settings": )") + settings + "}"),
-                                ctx);
+    return ValidateFlowDocument(
+        *ParseJson(std::string(R"({"name": "b", "settings": )") + settings + "}"), ctx);
   };
   EXPECT_TRUE(with_settings(R"({"expression_timeout": "2s", "expression_memory": "16MiB"})"));
   EXPECT_TRUE(with_settings(R"({"expression_memory": 1048576})"));

@@ -24,8 +24,8 @@ void ChangeHub::Subscription::Reset() {
 
 namespace {
 // The live slots of `list` (dropping the dead ones), copied under `mu`.
-std::vector<std::shared_ptr<ChangeHub::Slot>> LiveSlots(std::mutex& mu,
-                                                        std::vector<std::shared_ptr<ChangeHub::Slot>>& list) {
+std::vector<std::shared_ptr<ChangeHub::Slot>> LiveSlots(
+    std::mutex& mu, std::vector<std::shared_ptr<ChangeHub::Slot>>& list) {
   std::lock_guard<std::mutex> g(mu);
   std::erase_if(list, [](const std::shared_ptr<ChangeHub::Slot>& s) { return s.use_count() == 1; });
   return list;

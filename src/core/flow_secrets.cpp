@@ -47,7 +47,8 @@ Result<void> OpenFlowSecrets(Json& document, const SecretBox& box) {
     if (it == auth->end() || !SecretBox::IsSealed(*it)) continue;
     auto opened = box.Decrypt(it->get_ref<const std::string&>());
     if (!opened)
-      return Fail(ErrorCode::kInternal, std::string("trigger.webhook.auth.") + key + ": " + opened.error().message);
+      return Fail(ErrorCode::kInternal,
+                  std::string("trigger.webhook.auth.") + key + ": " + opened.error().message);
     *it = std::move(*opened);
   }
   return Ok();

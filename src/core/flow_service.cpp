@@ -63,7 +63,8 @@ std::vector<FieldError> MaskedSecrets(const Json& doc, const std::string& messag
   auto a = w->find("auth");
   if (a == w->end() || !a->is_object()) return out;
   for (const char* key : {"secret", "value", "password"})
-    if (auto f = a->find(key); f != a->end() && f->is_string() && f->get_ref<const std::string&>() == kSecretMask)
+    if (auto f = a->find(key);
+        f != a->end() && f->is_string() && f->get_ref<const std::string&>() == kSecretMask)
       out.push_back({std::string("trigger.webhook.auth.") + key, message});
   return out;
 }
@@ -72,9 +73,14 @@ std::vector<FieldError> MaskedSecrets(const Json& doc, const std::string& messag
 
 FlowService::FlowService(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock,
                          FlowServiceOptions options, const ScheduleInfo* schedules)
-    : store_(store), catalog_(catalog), hub_(hub), clock_(clock), options_(std::move(options)),
+    : store_(store),
+      catalog_(catalog),
+      hub_(hub),
+      clock_(clock),
+      options_(std::move(options)),
       schedules_(schedules) {
-  while (!options_.public_url.empty() && options_.public_url.back() == '/') options_.public_url.pop_back();
+  while (!options_.public_url.empty() && options_.public_url.back() == '/')
+    options_.public_url.pop_back();
 }
 
 ValidationContext FlowService::MakeContext(const Json* previous) {
@@ -98,8 +104,8 @@ Result<ValidatedFlow> FlowService::Validate(const Json& document, const Json* pr
   auto validated = ValidateFlowDocument(document, ctx);
   std::vector<FieldError> schedule_errors;
   if (schedules_ && document.is_object()) {
-    if (const Json* s = FindSchedule(document); s && s->is_object() &&
-                                                GetString(document["trigger"], "type") == "schedule") {
+    if (const Json* s = FindSchedule(document);
+        s && s->is_object() && GetString(document["trigger"], "type") == "schedule") {
       const Json* prev = previous ? FindSchedule(*previous) : nullptr;
       schedule_errors = schedules_->Validate(*s, options_.default_timezone, prev, ctx.now);
     }
@@ -120,9 +126,10 @@ std::string FlowService::WebhookUrl(const Flow& flow) const {
 Result<SavedFlow> FlowService::Create(const Json& document, const std::string& actor) {
   auto validated = Validate(document);
   if (!validated) return Fail(validated.error());
-  for (auto& w : MaskedSecrets(validated->canonical,
-                               "is the mask \"********\" (an exported flow carries no secret): set the secret "
-                               "before activating"))
+  for (auto& w : MaskedSecrets(
+           validated->canonical,
+           "is the mask \"********\" (an exported flow carries no secret): set the secret "
+           "before activating"))
     validated->warnings.push_back(std::move(w));
   FlowWrite write{validated->document.name, validated->document.description,
                   validated->document.TriggerType(), validated->canonical, actor};
@@ -134,7 +141,8 @@ Result<SavedFlow> FlowService::Create(const Json& document, const std::string& a
   return SavedFlow{std::move(*flow), std::move(validated->warnings)};
 }
 
-Result<SavedFlow> FlowService::Save(const std::string& id, const Json& document, const std::string& actor) {
+Result<SavedFlow> FlowService::Save(const std::string& id, const Json& document,
+                                    const std::string& actor) {
   auto current = store_.GetFlow(id);
   if (!current) return Fail(current.error());
   std::optional<int> base_version;
@@ -150,14 +158,16 @@ Result<SavedFlow> FlowService::Save(const std::string& id, const Json& document,
   // same sealed string when unchanged, so an identical save stays identical).
   Json stored_open = current->document;
   if (options_.secrets) {
-    if (auto opened = OpenFlowSecrets(stored_open, *options_.secrets); !opened) return Fail(opened.error());
+    if (auto opened = OpenFlowSecrets(stored_open, *options_.secrets); !opened)
+      return Fail(opened.error());
   }
   auto validated = Validate(KeepMaskedSecrets(document, stored_open), &current->document);
   if (!validated) return Fail(validated.error());
   FlowWrite write{validated->document.name, validated->document.description,
                   validated->document.TriggerType(), validated->canonical, actor};
   if (options_.secrets) SealFlowSecrets(write.document, *options_.secrets, &current->document);
-  std::string token = write.trigger_type == "webhook" && current->webhook_token.empty() ? RandomToken(160) : "";
+  std::string token =
+      write.trigger_type == "webhook" && current->webhook_token.empty() ? RandomToken(160) : "";
   auto flow = store_.SaveFlow(id, write, base_version, token);
   if (!flow) return Fail(flow.error());
   UpdateNextRun(*flow, *current);
@@ -173,9 +183,10 @@ void FlowService::UpdateNextRun(Flow& flow, const Flow& before) {
   if (schedule && !schedule->is_object()) schedule = nullptr;
   std::optional<TimePoint> next;
   if (schedule) {
-    const Json* old = before.active && before.trigger_type == "schedule" && before.document.is_object()
-                          ? FindSchedule(before.document)
-                          : nullptr;
+    const Json* old =
+        before.active && before.trigger_type == "schedule" && before.document.is_object()
+            ? FindSchedule(before.document)
+            : nullptr;
     // Still the same active schedule: its next fire stays (the scheduler's).
     if (old && *old == *schedule && flow.next_run_at) return;
     next = schedules_->NextFire(*schedule, options_.default_timezone, clock_.Now());
@@ -226,13 +237,18 @@ Result<Flow> FlowService::Activate(const std::string& id) {
   for (const auto& w : validated->warnings)
     if (w.path.ends_with(".connection")) missing.push_back(w);
   if (!missing.empty())
-    return Fail(ErrorCode::kValidation, "the flow uses connections that do not exist", std::move(missing));
+    return Fail(ErrorCode::kValidation, "the flow uses connections that do not exist",
+                std::move(missing));
   Json opened_doc = flow->document;
   if (options_.secrets) {
-    if (auto opened = OpenFlowSecrets(opened_doc, *options_.secrets); !opened) return Fail(opened.error());
+    if (auto opened = OpenFlowSecrets(opened_doc, *options_.secrets); !opened)
+      return Fail(opened.error());
   }
-  if (auto masked = MaskedSecrets(opened_doc, "is not set: the flow was imported without its secret"); !masked.empty())
-    return Fail(ErrorCode::kValidation, "set the webhook secret before activating the flow", std::move(masked));
+  if (auto masked =
+          MaskedSecrets(opened_doc, "is not set: the flow was imported without its secret");
+      !masked.empty())
+    return Fail(ErrorCode::kValidation, "set the webhook secret before activating the flow",
+                std::move(masked));
   auto updated = store_.SetFlowActive(id, true);
   if (updated) {
     UpdateNextRun(*updated, *flow);

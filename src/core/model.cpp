@@ -1,8 +1,9 @@
 #include "core/model.h"
-#include "core/store.h"
 
 #include <array>
 #include <utility>
+
+#include "core/store.h"
 
 namespace weft {
 namespace {

@@ -33,7 +33,7 @@ struct Step {
   std::string uses;        // "<connector>.<action>", e.g. "http.request", "flow.if"
   std::string connection;  // connection name, for connector actions
   Json with = Json::object();
-  std::string if_expr;     // the `if:` string ("{{ ... }}"), empty when absent
+  std::string if_expr;  // the `if:` string ("{{ ... }}"), empty when absent
   RetryPolicy retry;
   std::optional<Millis> timeout;  // per attempt
   OnError on_error = OnError::kFail;
@@ -58,8 +58,8 @@ struct Flow {
   std::string id;
   std::string name;
   std::string description;
-  int version = 0;            // latest version
-  Json document;              // the latest version's canonical document (JSON)
+  int version = 0;  // latest version
+  Json document;    // the latest version's canonical document (JSON)
   bool active = false;
   std::string trigger_type;   // of the latest version
   std::string webhook_token;  // empty until a webhook flow is first saved
@@ -111,17 +111,17 @@ struct StepRun {
   std::string path;     // place in this run: "fetch", "each[3].push", "check.then.notify"
   std::string step_id;  // the step's id in the flow
   std::string uses;
-  int seq = 0;          // execution order within the run
+  int seq = 0;  // execution order within the run
   StepStatus status = StepStatus::kPending;
   int attempts = 0;
   std::optional<TimePoint> started_at;
   std::optional<TimePoint> finished_at;
-  Json input;                   // the resolved `with`
-  Json output;                  // null until succeeded
-  Json error;                   // null, or {code, message, ...}
-  Json logs = Json::array();    // [{at, level, message}]
+  Json input;                        // the resolved `with`
+  Json output;                       // null until succeeded
+  Json error;                        // null, or {code, message, ...}
+  Json logs = Json::array();         // [{at, level, message}]
   std::optional<TimePoint> wake_at;  // a waiting retry or flow.delay
-  Json state;                   // executor bookkeeping (e.g. flow.if branch)
+  Json state;                        // executor bookkeeping (e.g. flow.if branch)
 };
 
 struct Run {
@@ -181,7 +181,7 @@ struct Delivery {
   std::string run_id;
   Json headers = Json::object();
   Json query = Json::object();
-  std::string body;            // raw body as received (up to the limit)
+  std::string body;  // raw body as received (up to the limit)
   std::string content_type;
   bool auth_passed = false;
 };

@@ -40,7 +40,8 @@ Result<Run> RunService::Enqueue(const Flow& flow, const std::string& trigger_typ
   run.flow_name = flow.name;
   run.flow_version = flow.version;
   run.trigger_type = trigger_type;
-  if (trigger.is_object() && trigger.contains("body") && trigger_type == "manual") run.input = trigger["body"];
+  if (trigger.is_object() && trigger.contains("body") && trigger_type == "manual")
+    run.input = trigger["body"];
   run.trigger = std::move(trigger);
   run.status = status;
   run.scheduled_for = scheduled_for;
@@ -68,13 +69,16 @@ Result<void> RunService::Admit() {
   }
   if (queued_estimate_.fetch_add(1) >= max_queued_) {
     queued_estimate_.fetch_sub(1);
-    return Fail(ErrorCode::kTooManyRequests, "the run queue is full (more than " + std::to_string(max_queued_) +
+    return Fail(ErrorCode::kTooManyRequests, "the run queue is full (more than " +
+                                                 std::to_string(max_queued_) +
                                                  " runs queued, --max-queued); try again later");
   }
   return Ok();
 }
 
-Result<Run> RunService::Get(const std::string& id, bool with_steps) { return store_.GetRun(id, with_steps); }
+Result<Run> RunService::Get(const std::string& id, bool with_steps) {
+  return store_.GetRun(id, with_steps);
+}
 
 Result<RunPage> RunService::List(const RunFilter& filter) {
   RunFilter f = filter;

@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -45,7 +45,9 @@ class RunService {
   // Makes StartManual of a webhook flow without input replay the last
   // delivery: `replay` returns the trigger (or kNoDelivery). Call once,
   // before any run is started (the webhook receiver's wiring).
-  void SetWebhookReplay(std::function<Result<Json>(const Flow&)> replay) { webhook_replay_ = std::move(replay); }
+  void SetWebhookReplay(std::function<Result<Json>(const Flow&)> replay) {
+    webhook_replay_ = std::move(replay);
+  }
 
   // Back-pressure (--max-queued): with more than `max_queued` runs queued,
   // Admit refuses new manual runs, retries and webhook requests. 0: no limit.

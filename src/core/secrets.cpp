@@ -55,8 +55,10 @@ Result<SecretBox> SecretBox::FromHex(std::string_view hex) {
   size_t len = 0;
   const char* end = nullptr;
   if (hex.size() != kKeyBytes * 2 ||
-      sodium_hex2bin(key.data(), key.size(), hex.data(), hex.size(), nullptr, &len, &end) != 0 || len != kKeyBytes)
-    return Fail(ErrorCode::kValidation, "a secret key must be 64 hexadecimal characters (32 bytes)");
+      sodium_hex2bin(key.data(), key.size(), hex.data(), hex.size(), nullptr, &len, &end) != 0 ||
+      len != kKeyBytes)
+    return Fail(ErrorCode::kValidation,
+                "a secret key must be 64 hexadecimal characters (32 bytes)");
   SecretBox box(key);
   sodium_memzero(key.data(), key.size());
   return box;
@@ -71,7 +73,8 @@ Result<SecretBox> SecretBox::FromKeyFile(const std::string& path) {
     std::string hex(kKeyBytes * 2 + 1, '\0');
     sodium_bin2hex(hex.data(), hex.size(), key.data(), key.size());
     hex.back() = '\n';
-    bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+    bool ok =
+        ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
     ::close(fd);
     sodium_memzero(hex.data(), hex.size());
     if (!ok) {
@@ -82,21 +85,27 @@ Result<SecretBox> SecretBox::FromKeyFile(const std::string& path) {
     sodium_memzero(key.data(), key.size());
     return box;
   }
-  if (errno != EEXIST) return Fail(ErrorCode::kInternal, "cannot create the secret key file " + path + ": " + std::strerror(errno));
+  if (errno != EEXIST)
+    return Fail(ErrorCode::kInternal,
+                "cannot create the secret key file " + path + ": " + std::strerror(errno));
   std::ifstream f(path);
   if (!f) return Fail(ErrorCode::kInternal, "cannot read the secret key file " + path);
   std::string hex;
   f >> hex;
   auto box = FromHex(hex);
   sodium_memzero(hex.data(), hex.size());
-  if (!box) return Fail(ErrorCode::kValidation, "the secret key file " + path + " does not hold 64 hexadecimal characters");
+  if (!box)
+    return Fail(ErrorCode::kValidation,
+                "the secret key file " + path + " does not hold 64 hexadecimal characters");
   return box;
 }
 
 Result<SecretBox> SecretBox::Open(const std::string& data_dir) {
   if (const char* env = std::getenv("WEFT_SECRET_KEY"); env && *env) {
     auto box = FromHex(env);
-    if (!box) return Fail(ErrorCode::kValidation, "WEFT_SECRET_KEY must be 64 hexadecimal characters (32 bytes)");
+    if (!box)
+      return Fail(ErrorCode::kValidation,
+                  "WEFT_SECRET_KEY must be 64 hexadecimal characters (32 bytes)");
     return box;
   }
   return FromKeyFile((std::filesystem::path(data_dir) / "secret.key").string());
@@ -107,8 +116,9 @@ std::string SecretBox::Encrypt(const Json& value) const {
   std::string buf(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plain.size(), '\0');
   auto* nonce = reinterpret_cast<unsigned char*>(buf.data());
   randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
-  crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES, reinterpret_cast<const unsigned char*>(plain.data()),
-                        plain.size(), nonce, key_.data());
+  crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES,
+                        reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), nonce,
+                        key_.data());
   sodium_memzero(plain.data(), plain.size());
   return std::string(kPrefix) + Base64(nonce, buf.size());
 }
@@ -118,15 +128,18 @@ Result<Json> SecretBox::Decrypt(std::string_view sealed) const {
   sealed.remove_prefix(kPrefix.size());
   std::string bin(sealed.size(), '\0');
   size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), sealed.data(), sealed.size(), nullptr,
-                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), sealed.data(),
+                        sealed.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
       len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
     return Fail(ErrorCode::kInternal, "a sealed secret is damaged");
   const auto* nonce = reinterpret_cast<const unsigned char*>(bin.data());
   std::string plain(len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
-  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()), nonce + crypto_secretbox_NONCEBYTES,
+  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()),
+                                 nonce + crypto_secretbox_NONCEBYTES,
                                  len - crypto_secretbox_NONCEBYTES, nonce, key_.data()) != 0)
-    return Fail(ErrorCode::kInternal, "a sealed secret cannot be opened with this key (was the secret key changed?)");
+    return Fail(ErrorCode::kInternal,
+                "a sealed secret cannot be opened with this key (was the secret key changed?)");
   auto value = ParseJson(plain);
   sodium_memzero(plain.data(), plain.size());
   if (!value) return Fail(ErrorCode::kInternal, "a sealed secret is damaged");
@@ -149,7 +162,8 @@ Result<void> OpenConnectionSecrets(Connection& c, const ConnectorSpec& spec, con
     if (!SecretBox::IsSealed(v) || failure) return;
     auto plain = box.Decrypt(v.get<std::string>());
     if (!plain) {
-      failure = Error(ErrorCode::kInternal, "connection \"" + c.name + "\": " + path + ": " + plain.error().message);
+      failure = Error(ErrorCode::kInternal,
+                      "connection \"" + c.name + "\": " + path + ": " + plain.error().message);
       return;
     }
     v = std::move(*plain);

@@ -21,16 +21,17 @@ struct FlowWrite {
   std::string name;
   std::string description;
   std::string trigger_type;
-  Json document;           // canonical JSON of the whole FlowDocument
-  std::string actor;       // who saves ("" when access control is off)
+  Json document;      // canonical JSON of the whole FlowDocument
+  std::string actor;  // who saves ("" when access control is off)
 };
 
 // One webhook request's writes, committed in one transaction (Store::RecordWebhook).
 struct WebhookRecord {
-  std::optional<Run> run;            // the run to start, if any
-  std::string idempotency_key;       // with a run: recorded for (run->flow_id, key); "" for none
-  TimePoint keys_since{};            // a key recorded before this is forgotten (24 h window)
-  std::optional<Delivery> delivery;  // recorded too; its run_id becomes the run's (or the first run's)
+  std::optional<Run> run;       // the run to start, if any
+  std::string idempotency_key;  // with a run: recorded for (run->flow_id, key); "" for none
+  TimePoint keys_since{};       // a key recorded before this is forgotten (24 h window)
+  std::optional<Delivery>
+      delivery;  // recorded too; its run_id becomes the run's (or the first run's)
 };
 
 // One schedule fire (Store::RecordScheduleFires): the run to create, if any
@@ -50,8 +51,8 @@ struct ScheduleFire {
 struct RunPrune {
   std::string flow_id;                    // one flow's runs; "" for every flow but `except_flows`
   std::vector<std::string> except_flows;  // with flow_id "": flows with a retention of their own
-  TimePoint before{};                     // runs that finished before this go (failed ones: failed_before)
-  TimePoint failed_before{};              // failed runs that finished before this go
+  TimePoint before{};         // runs that finished before this go (failed ones: failed_before)
+  TimePoint failed_before{};  // failed runs that finished before this go
   // With a flow_id and keep > 0: finished runs beyond the flow's newest `keep`
   // (by created_at) go too, except failed ones that finished at or after
   // failed_before.
@@ -59,8 +60,8 @@ struct RunPrune {
 };
 
 struct WebhookRecorded {
-  std::optional<Run> run;            // the run committed; null when none was asked or on a duplicate
-  std::string duplicate_of;          // the first request's run id when the key was seen since keys_since
+  std::optional<Run> run;    // the run committed; null when none was asked or on a duplicate
+  std::string duplicate_of;  // the first request's run id when the key was seen since keys_since
   std::optional<Delivery> delivery;  // as stored
   // The run is durable but becomes claimable a moment later, and the store
   // says so itself (SqliteStore's webhook journal): the caller need not wake
@@ -106,7 +107,8 @@ class Store {
   virtual Result<std::vector<FlowVersion>> ListFlowVersions(const std::string& id) = 0;
   // Sets (or clears) the flow's next scheduled fire, shown on the Flow List.
   // kNotFound for an unknown flow.
-  virtual Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) = 0;
+  virtual Result<void> SetNextRunAt(const std::string& id,
+                                    std::optional<TimePoint> next_run_at) = 0;
   // Records one schedule fire in one transaction: creates `run` when given
   // (queued or skipped), sets next_run_at and adds `missed` to missed_fires.
   // Each (flow, scheduled_for) is recorded once: when it already was (another
@@ -130,8 +132,8 @@ class Store {
         out.push_back(false);
         continue;
       }
-      auto r = RecordScheduleFire(f.flow_id, f.scheduled_for, f.run ? &*f.run : nullptr, f.next_run_at,
-                                  f.missed);
+      auto r = RecordScheduleFire(f.flow_id, f.scheduled_for, f.run ? &*f.run : nullptr,
+                                  f.next_run_at, f.missed);
       if (!r) return Fail(r.error());
       out.push_back(*r);
     }
@@ -153,7 +155,8 @@ class Store {
   // Sets (or clears) many flows' next fire at once, as SetNextRunAt each,
   // except that an unknown flow is skipped. The default sets them one by one;
   // a store may write them all in one transaction.
-  virtual Result<void> SetNextRunAts(const std::vector<std::pair<std::string, std::optional<TimePoint>>>& items) {
+  virtual Result<void> SetNextRunAts(
+      const std::vector<std::pair<std::string, std::optional<TimePoint>>>& items) {
     for (const auto& [id, next] : items) {
       auto r = SetNextRunAt(id, next);
       if (!r && r.error().code != ErrorCode::kNotFound) return r;
@@ -266,8 +269,8 @@ class Store {
   // in the same transaction with the run id. Of concurrent requests with one
   // key exactly one commits a run. A store may take a request without a key
   // into a journal of its own first (durable as its commits are) and import
-  // it shortly after: every read of runs or deliveries then sees it. The default, for test doubles, is not
-  // atomic and ignores keys; both real stores override it.
+  // it shortly after: every read of runs or deliveries then sees it. The default, for test doubles,
+  // is not atomic and ignores keys; both real stores override it.
   virtual Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) {
     WebhookRecorded out;
     if (r.run) {
@@ -289,8 +292,9 @@ class Store {
   // when the run queue is full, to answer a repeat rather than 429); the key
   // may be taken or pruned in between, so RecordWebhook stays the authority.
   // The default, for test doubles, knows no keys; both real stores override it.
-  virtual Result<std::optional<std::string>> FindWebhookKey(const std::string& flow_id, const std::string& key,
-                                                           TimePoint since) {
+  virtual Result<std::optional<std::string>> FindWebhookKey(const std::string& flow_id,
+                                                            const std::string& key,
+                                                            TimePoint since) {
     (void)flow_id, (void)key, (void)since;
     return std::optional<std::string>{};
   }
@@ -298,8 +302,8 @@ class Store {
   // of `flow_id` ("" for every flow) received before `before`, and, for one
   // flow with `keep` > 0, those beyond its newest `keep`; and idempotency keys
   // recorded before `keys_before`. Returns how many rows were deleted.
-  virtual Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
-                                           TimePoint keys_before, int max_rows) {
+  virtual Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before,
+                                           int64_t keep, TimePoint keys_before, int max_rows) {
     (void)flow_id, (void)before, (void)keep, (void)keys_before, (void)max_rows;
     return int64_t{0};
   }
@@ -307,19 +311,31 @@ class Store {
   // ---- access control (issue 9) ----
   // Users, API tokens and sessions; secrets only as hashes. The defaults, for
   // test doubles, keep nothing; both real stores override every one.
-  virtual Result<User> CreateUser(const User& u) { return (void)u, NoAuth(); }  // kConflict: name taken
+  virtual Result<User> CreateUser(const User& u) {
+    return (void)u, NoAuth();
+  }  // kConflict: name taken
   virtual Result<User> GetUser(const std::string& id) { return (void)id, NoAuth(); }
   virtual Result<User> GetUserByName(const std::string& name) { return (void)name, NoAuth(); }
   virtual Result<std::vector<User>> ListUsers() { return std::vector<User>{}; }  // by username
-  virtual Result<void> DeleteUser(const std::string& id) { return (void)id, NoAuth(); }   // and its sessions
+  virtual Result<void> DeleteUser(const std::string& id) {
+    return (void)id, NoAuth();
+  }  // and its sessions
   virtual Result<ApiToken> CreateApiToken(const ApiToken& t) { return (void)t, NoAuth(); }
-  virtual Result<ApiToken> GetApiTokenByHash(const std::string& hash) { return (void)hash, NoAuth(); }
-  virtual Result<std::vector<ApiToken>> ListApiTokens() { return std::vector<ApiToken>{}; }  // newest first
+  virtual Result<ApiToken> GetApiTokenByHash(const std::string& hash) {
+    return (void)hash, NoAuth();
+  }
+  virtual Result<std::vector<ApiToken>> ListApiTokens() {
+    return std::vector<ApiToken>{};
+  }  // newest first
   virtual Result<void> DeleteApiToken(const std::string& id) { return (void)id, NoAuth(); }
-  virtual Result<void> TouchApiToken(const std::string& id, TimePoint at) { return (void)at, (void)id, NoAuth(); }
+  virtual Result<void> TouchApiToken(const std::string& id, TimePoint at) {
+    return (void)at, (void)id, NoAuth();
+  }
   virtual Result<Session> CreateSession(const Session& s) { return (void)s, NoAuth(); }
   virtual Result<Session> GetSession(const std::string& id_hash) { return (void)id_hash, NoAuth(); }
-  virtual Result<void> TouchSession(const std::string& id_hash, TimePoint at) { return (void)at, (void)id_hash, NoAuth(); }
+  virtual Result<void> TouchSession(const std::string& id_hash, TimePoint at) {
+    return (void)at, (void)id_hash, NoAuth();
+  }
   virtual Result<void> DeleteSession(const std::string& id_hash) { return (void)id_hash, NoAuth(); }
   // Deletes sessions last seen before `idle_before` or ending before `now`; answers how many.
   virtual Result<int64_t> PruneSessions(TimePoint idle_before, TimePoint now) {

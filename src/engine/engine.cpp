@@ -15,8 +15,12 @@ namespace weft {
 
 class Engine::Impl {
  public:
-  Impl(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock, EngineOptions options)
-      : store_(store), hub_(hub), clock_(clock), options_(std::move(options)),
+  Impl(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock,
+       EngineOptions options)
+      : store_(store),
+        hub_(hub),
+        clock_(clock),
+        options_(std::move(options)),
         executor_(store, catalog, hub, clock, options_) {
     if (options_.node_id.empty()) options_.node_id = "node-" + RandomToken(48);
     if (options_.workers < 1) options_.workers = 1;
@@ -32,7 +36,8 @@ class Engine::Impl {
     });
     for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
     keeper_ = std::thread([this] { KeeperLoop(); });
-    log::Info("engine started", {{"node", options_.node_id}, {"workers", std::to_string(options_.workers)}});
+    log::Info("engine started",
+              {{"node", options_.node_id}, {"workers", std::to_string(options_.workers)}});
   }
 
   void Stop() {
@@ -201,7 +206,8 @@ class Engine::Impl {
   ChangeHub::Subscription queue_sub_;
 };
 
-Engine::Engine(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock, EngineOptions options)
+Engine::Engine(Store& store, const ActionCatalog& catalog, ChangeHub& hub, Clock& clock,
+               EngineOptions options)
     : impl_(std::make_unique<Impl>(store, catalog, hub, clock, std::move(options))) {}
 Engine::~Engine() { impl_->Stop(); }
 void Engine::Start() { impl_->Start(); }

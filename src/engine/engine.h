@@ -17,17 +17,17 @@
 namespace weft {
 
 struct EngineOptions {
-  int workers = 4;               // runs executed at once
-  std::string node_id;           // claims are made in this name; random when empty
-  Millis lease{30'000};          // a claim lasts this long unless renewed
-  Millis poll_interval{1'000};   // look for work this often even without a wake-up
+  int workers = 4;                    // runs executed at once
+  std::string node_id;                // claims are made in this name; random when empty
+  Millis lease{30'000};               // a claim lasts this long unless renewed
+  Millis poll_interval{1'000};        // look for work this often even without a wake-up
   size_t max_step_output = 4u << 20;  // bytes of JSON a step may output
   // settings.error_flow of flows that name none (--error-flow); "" for none.
   std::string default_error_flow;
   // The server's public URL: an error run's trigger.body.url links the failed run's page.
   std::string public_url;
-  Millis stop_grace{10'000};     // Stop() waits this long for running steps
-  int max_call_depth = 10;       // flow.call: runs nested deeper than this fail
+  Millis stop_grace{10'000};  // Stop() waits this long for running steps
+  int max_call_depth = 10;    // flow.call: runs nested deeper than this fail
   // Budgets of each expression evaluation (--expr-timeout, --expr-memory);
   // a flow's settings.expression_timeout / expression_memory replace them.
   Millis expr_timeout{1000};

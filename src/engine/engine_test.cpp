@@ -69,7 +69,8 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("weft-engine-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("weft-engine-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     SqliteOptions options;
     options.data_dir = dir_.string();
@@ -115,7 +116,12 @@ class EngineTest : public ::testing::Test {
     auto doc = ParseDocumentText(yaml);
     EXPECT_TRUE(doc) << doc.error().message;
     auto saved = flows_->Create(*doc, "");
-    EXPECT_TRUE(saved) << saved.error().message << (saved ? "" : (saved.error().details.empty() ? "" : saved.error().details[0].path + " " + saved.error().details[0].message));
+    EXPECT_TRUE(saved) << saved.error().message
+                       << (saved ? ""
+                                 : (saved.error().details.empty()
+                                        ? ""
+                                        : saved.error().details[0].path + " " +
+                                              saved.error().details[0].message));
     return saved ? saved->flow.id : "";
   }
 
@@ -384,7 +390,8 @@ steps:
   EXPECT_EQ(done->status, RunStatus::kFailed);
   EXPECT_EQ(flaky_->calls, 1);
   EXPECT_FALSE(runs_->Retry(done->id + "x"));
-  auto not_failed = runs_->Retry(RunAndWait(CreateFlow("name: ok\nsteps: [{id: a, uses: data.set, with: {value: 1}}]")).id);
+  auto not_failed = runs_->Retry(
+      RunAndWait(CreateFlow("name: ok\nsteps: [{id: a, uses: data.set, with: {value: 1}}]")).id);
   ASSERT_FALSE(not_failed);
   EXPECT_EQ(not_failed.error().code, ErrorCode::kConflict);
 }
@@ -424,7 +431,8 @@ steps:
   // When probe was called, the run's start and the results it read were
   // durable, and its own record said running.
   EXPECT_EQ(probe_->seen["status"], "running");
-  EXPECT_EQ(probe_->seen["steps"], Json({{"pick", "succeeded"}, {"twice", "succeeded"}, {"probe", "running"}}));
+  EXPECT_EQ(probe_->seen["steps"],
+            Json({{"pick", "succeeded"}, {"twice", "succeeded"}, {"probe", "running"}}));
   ASSERT_EQ(done.steps.size(), 4u);
   std::vector<std::string> order;
   for (const auto& st : done.steps) {
@@ -453,7 +461,8 @@ steps:
   auto claimed = store_->ClaimRuns("a", 1, clock_.Now(), clock_.Now() + Millis(30'000));
   ASSERT_TRUE(claimed && claimed->size() == 1u);
   EXPECT_TRUE(claimed->front().steps.empty());
-  EXPECT_EQ(executor.Execute(std::move(claimed->front()), cancelled, stopping).kind, ExecuteResult::kHandedBack);
+  EXPECT_EQ(executor.Execute(std::move(claimed->front()), cancelled, stopping).kind,
+            ExecuteResult::kHandedBack);
   weft::Run back = *store_->GetRun(run->id, true);
   EXPECT_EQ(back.status, RunStatus::kRunning);
   EXPECT_TRUE(back.claimed_by.empty());
@@ -469,7 +478,8 @@ steps:
   claimed = store_->ClaimRuns("b", 1, clock_.Now(), clock_.Now() + Millis(30'000));
   ASSERT_TRUE(claimed && claimed->size() == 1u);
   EXPECT_EQ(claimed->front().steps.size(), 2u);
-  EXPECT_EQ(executor.Execute(std::move(claimed->front()), cancelled, not_stopping).kind, ExecuteResult::kFinished);
+  EXPECT_EQ(executor.Execute(std::move(claimed->front()), cancelled, not_stopping).kind,
+            ExecuteResult::kFinished);
   weft::Run done = *store_->GetRun(run->id, true);
   EXPECT_EQ(done.status, RunStatus::kSucceeded);
   EXPECT_EQ(done.output, 7);

@@ -22,7 +22,8 @@ class CompiledFlow {
   const FlowDocument& doc() const { return doc_; }
 
   // The compiled template for `text`, or the compile error.
-  std::variant<std::shared_ptr<const expr::Template>, expr::ExprError> TemplateFor(const std::string& text) const {
+  std::variant<std::shared_ptr<const expr::Template>, expr::ExprError> TemplateFor(
+      const std::string& text) const {
     std::lock_guard<std::mutex> g(mu_);
     auto it = templates_.find(text);
     if (it != templates_.end()) return it->second;
@@ -43,16 +44,22 @@ namespace {
 
 bool Truthy(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return false;
-    case Json::value_t::boolean: return v.get<bool>();
-    case Json::value_t::string: return !v.get_ref<const std::string&>().empty();
+    case Json::value_t::null:
+      return false;
+    case Json::value_t::boolean:
+      return v.get<bool>();
+    case Json::value_t::string:
+      return !v.get_ref<const std::string&>().empty();
     case Json::value_t::number_integer:
     case Json::value_t::number_unsigned:
-    case Json::value_t::number_float: return v.get<double>() != 0;
+    case Json::value_t::number_float:
+      return v.get<double>() != 0;
     case Json::value_t::array:
       return std::any_of(v.begin(), v.end(), [](const Json& x) { return Truthy(x); });
-    case Json::value_t::object: return !v.empty();
-    default: return true;
+    case Json::value_t::object:
+      return !v.empty();
+    default:
+      return true;
   }
 }
 
@@ -61,13 +68,16 @@ bool Truthy(const Json& v) {
 // its result waits for the next write the run needs anyway (see Commit): a
 // run of them alone writes its claim and its end, nothing between.
 bool SideEffectFree(const std::string& uses) {
-  return uses == "data.set" || uses == "data.transform" || uses == "log.write" || uses == "webhook.respond";
+  return uses == "data.set" || uses == "data.transform" || uses == "log.write" ||
+         uses == "webhook.respond";
 }
 
 // A step record whose commit may wait: a side-effect-free utility's, or a
 // skipped step's (nothing ran). Losing it to a crash only means the step is
 // evaluated again on resume; nothing outside the run saw it.
-bool Deferrable(const StepRun& r) { return SideEffectFree(r.uses) || r.status == StepStatus::kSkipped; }
+bool Deferrable(const StepRun& r) {
+  return SideEffectFree(r.uses) || r.status == StepStatus::kSkipped;
+}
 
 Json ErrorJson(const Error& e, const std::string& step = "") {
   Json j = {{"code", ErrorCodeName(e.code)}, {"message", e.message}};
@@ -84,7 +94,8 @@ expr::EvalLimits ExprLimits(const Json& settings, const EngineOptions& options) 
   limits.max_memory = options.expr_memory;
   if (!settings.is_object()) return limits;
   if (auto it = settings.find("expression_timeout"); it != settings.end() && it->is_string())
-    if (auto d = ParseDuration(it->get_ref<const std::string&>()); d && d->count() > 0) limits.timeout = *d;
+    if (auto d = ParseDuration(it->get_ref<const std::string&>()); d && d->count() > 0)
+      limits.timeout = *d;
   if (auto it = settings.find("expression_memory"); it != settings.end())
     if (auto bytes = ExpressionMemory(*it)) limits.max_memory = *bytes;
   return limits;
@@ -102,19 +113,26 @@ class RunExecution {
   enum class Kind { kOk, kFailed, kSuspended, kCancelled, kHandedBack };
   struct Outcome {
     Kind kind = Kind::kOk;
-    Json output;             // last step output (kOk)
+    Json output;  // last step output (kOk)
     bool has_output = false;
-    Error error;             // kFailed
+    Error error;  // kFailed
     std::string failed_step;
-    TimePoint resume_at{};   // kSuspended
+    TimePoint resume_at{};    // kSuspended
     std::string waiting_for;  // kSuspended by flow.call: the called run
   };
 
   RunExecution(Run run, const CompiledFlow& flow, Store& store, const ActionCatalog& catalog,
                ChangeHub& hub, Clock& clock, const EngineOptions& options,
                const std::atomic<bool>& cancelled, const std::atomic<bool>& stopping)
-      : run_(std::move(run)), flow_(flow), store_(store), catalog_(catalog), hub_(hub),
-        clock_(clock), options_(options), cancelled_(cancelled), stopping_(stopping) {
+      : run_(std::move(run)),
+        flow_(flow),
+        store_(store),
+        catalog_(catalog),
+        hub_(hub),
+        clock_(clock),
+        options_(options),
+        cancelled_(cancelled),
+        stopping_(stopping) {
     expr_limits_ = ExprLimits(flow_.doc().settings, options_);
     // Shutdown never waits for an evaluation: it ends at its next check and
     // the run is handed back (a step whose inputs were being rendered had not started).
@@ -127,10 +145,11 @@ class RunExecution {
     ctx_ = Json::object();
     ctx_["trigger"] = run_.trigger;
     ctx_["steps"] = Json::object();
-    ctx_["run"] = {{"id", run_.id},
-                   {"flow_id", run_.flow_id},
-                   {"flow_version", run_.flow_version},
-                   {"started_at", run_.started_at ? FormatIso(*run_.started_at) : FormatIso(clock_.Now())}};
+    ctx_["run"] = {
+        {"id", run_.id},
+        {"flow_id", run_.flow_id},
+        {"flow_version", run_.flow_version},
+        {"started_at", run_.started_at ? FormatIso(*run_.started_at) : FormatIso(clock_.Now())}};
   }
 
   Outcome Execute() { return ExecList(flow_.doc().steps, "", ctx_); }
@@ -183,13 +202,15 @@ class RunExecution {
       std::lock_guard<std::mutex> g(commit_mu_);  // foreach lanes commit at once
       auto same = std::find_if(pending_steps_.begin(), pending_steps_.end(),
                                [&](const StepRun& p) { return p.path == r.path; });
-      if (same != pending_steps_.end()) *same = r;
-      else pending_steps_.push_back(r);
+      if (same != pending_steps_.end())
+        *same = r;
+      else
+        pending_steps_.push_back(r);
     } else if (!Write(r)) {
       return false;
     }
-    if ((r.status == StepStatus::kSucceeded || r.status == StepStatus::kFailed) && r.started_at && r.finished_at &&
-        metrics::Enabled()) {
+    if ((r.status == StepStatus::kSucceeded || r.status == StepStatus::kFailed) && r.started_at &&
+        r.finished_at && metrics::Enabled()) {
       // `uses` is a catalog name (validated at save), so the label set is bounded.
       metrics::Weft().step_duration.With({r.uses}).ObserveDuration(*r.finished_at - *r.started_at);
     }
@@ -215,7 +236,8 @@ class RunExecution {
       }
     }
     if (!saved) {
-      log::Error("could not save step result", {{"run", run_.id}, {"step", r.path}, {"error", saved.error().message}});
+      log::Error("could not save step result",
+                 {{"run", run_.id}, {"step", r.path}, {"error", saved.error().message}});
       return false;
     }
     hub_.RunProgressed(run_.id);
@@ -238,7 +260,8 @@ class RunExecution {
   // Renders every {{ }} in `v` against `scope`. A string that is one
   // expression whose value is undefined sets *undefined (its member is left
   // out of an object). Inputs the catalog marks "expression" stay as written.
-  std::optional<Json> Resolve(const Json& v, const Json& scope, Error* error, bool* undefined = nullptr) {
+  std::optional<Json> Resolve(const Json& v, const Json& scope, Error* error,
+                              bool* undefined = nullptr) {
     if (v.is_string()) {
       const auto& s = v.get_ref<const std::string&>();
       if (!expr::Template::HasExpressions(s)) return v;
@@ -319,7 +342,9 @@ class RunExecution {
   // interrupting a step past its stop grace period (engine.cpp): the run is
   // handed back, and a cancel the user asked for is still in the store, so
   // the next worker to claim the run finishes it as cancelled.
-  Outcome Interrupted() const { return Outcome{stopping_.load() ? Kind::kHandedBack : Kind::kCancelled}; }
+  Outcome Interrupted() const {
+    return Outcome{stopping_.load() ? Kind::kHandedBack : Kind::kCancelled};
+  }
 
   bool PastDeadline(TimePoint now) const { return deadline_ && now >= *deadline_; }
   TimePoint Cap(TimePoint t) const { return deadline_ ? std::min(t, *deadline_) : t; }
@@ -340,7 +365,9 @@ class RunExecution {
           break;
         case Kind::kFailed:
           // A run past its timeout stops, on_error: continue or not.
-          if (step.on_error == OnError::kContinue && !(deadline_ && o.error.code == ErrorCode::kTimeout)) break;
+          if (step.on_error == OnError::kContinue &&
+              !(deadline_ && o.error.code == ErrorCode::kTimeout))
+            break;
           return o;
         default:
           return o;
@@ -385,10 +412,12 @@ class RunExecution {
   Outcome Succeed(StepRun& r, Json output, Json& scope) {
     size_t size = output.is_null() ? 0 : output.dump().size();
     if (size > options_.max_step_output) {
-      return FailStep(r, Error(ErrorCode::kStepFailed,
-                               "the step's output is " + std::to_string(size) + " bytes, over the limit of " +
-                                   std::to_string(options_.max_step_output) + " bytes (--max-step-output)"),
-                      scope);
+      return FailStep(
+          r,
+          Error(ErrorCode::kStepFailed,
+                "the step's output is " + std::to_string(size) + " bytes, over the limit of " +
+                    std::to_string(options_.max_step_output) + " bytes (--max-step-output)"),
+          scope);
     }
     r.status = StepStatus::kSucceeded;
     r.output = std::move(output);
@@ -451,7 +480,8 @@ class RunExecution {
       r.input = *with;
       r.state = {{"branch", branch ? "then" : "else"}};
       Start(r, true);
-      log::Debug("branch taken", {{"run", run_.id}, {"step", path}, {"branch", branch ? "then" : "else"}});
+      log::Debug("branch taken",
+                 {{"run", run_.id}, {"step", path}, {"branch", branch ? "then" : "else"}});
     }
     MarkSkipped(branch ? step.else_steps : step.then_steps, path + ".", scope);
     Outcome o = ExecList(branch ? step.then_steps : step.else_steps, path + ".", scope);
@@ -464,7 +494,8 @@ class RunExecution {
       return o;
     }
     if (o.kind != Kind::kOk) return o;
-    Json output = {{"branch", branch ? "then" : "else"}, {"result", o.has_output ? o.output : Json(nullptr)}};
+    Json output = {{"branch", branch ? "then" : "else"},
+                   {"result", o.has_output ? o.output : Json(nullptr)}};
     return Succeed(r, std::move(output), scope);
   }
 
@@ -506,7 +537,8 @@ class RunExecution {
       } else {
         std::vector<Json> scopes(end - base, scope);
         std::vector<std::thread> lanes;
-        for (size_t i = base; i < end; ++i) lanes.emplace_back([&, i] { iterate(i, scopes[i - base]); });
+        for (size_t i = base; i < end; ++i)
+          lanes.emplace_back([&, i] { iterate(i, scopes[i - base]); });
         for (auto& t : lanes) t.join();
         scope["steps"] = std::move(scopes.back()["steps"]);
       }
@@ -546,7 +578,11 @@ class RunExecution {
       Json d = with->value("duration", Json(nullptr));
       std::optional<Millis> ms = d.is_string() ? ParseDuration(d.get<std::string>()) : std::nullopt;
       if (d.is_number()) ms = Millis(static_cast<int64_t>(d.get<double>() * 1000));
-      if (!ms) return FailStep(r, Error(ErrorCode::kValidation, "duration \"" + d.dump() + "\" is not a duration such as \"30s\""), scope);
+      if (!ms)
+        return FailStep(r,
+                        Error(ErrorCode::kValidation,
+                              "duration \"" + d.dump() + "\" is not a duration such as \"30s\""),
+                        scope);
       r.input = *with;
       r.wake_at = now + *ms;
       r.attempts = 1;
@@ -578,29 +614,31 @@ class RunExecution {
       r.input = *with;
       Json target = with->value("flow", Json(nullptr));
       if (!target.is_string() || target.get_ref<const std::string&>().empty())
-        return FailStep(r, Error(ErrorCode::kValidation, "with.flow must name a flow (its name or id)"), scope);
+        return FailStep(
+            r, Error(ErrorCode::kValidation, "with.flow must name a flow (its name or id)"), scope);
       std::string name = target.get<std::string>();
       auto flow = store_.GetFlowByName(name);
       if (!flow && flow.error().code == ErrorCode::kNotFound) flow = store_.GetFlow(name);
       if (!flow) {
         if (flow.error().code == ErrorCode::kNotFound)
-          return FailStep(r, Error(ErrorCode::kStepFailed, "flow.call: there is no flow \"" + name + "\""), scope);
+          return FailStep(
+              r, Error(ErrorCode::kStepFailed, "flow.call: there is no flow \"" + name + "\""),
+              scope);
         return FailStep(r, flow.error(), scope);
       }
       int depth = CallDepth() + 1;
       if (depth > options_.max_call_depth)
-        return FailStep(r, Error(ErrorCode::kStepFailed,
-                                 "flow.call: calling \"" + flow->name + "\" would nest " + std::to_string(depth) +
-                                     " flows deep, over the limit of " + std::to_string(options_.max_call_depth) +
-                                     " (does the flow call itself?)"),
-                        scope);
+        return FailStep(
+            r,
+            Error(ErrorCode::kStepFailed,
+                  "flow.call: calling \"" + flow->name + "\" would nest " + std::to_string(depth) +
+                      " flows deep, over the limit of " + std::to_string(options_.max_call_depth) +
+                      " (does the flow call itself?)"),
+            scope);
       r.attempts = 1;
-      r.state = {{"call_run_id", NewId(ToUnixMs(now))},
-                 {"flow_id", flow->id},
-                 {"flow_name", flow->name},
-                 {"flow_version", flow->version},
-                 {"depth", depth},
-                 {"polls", 0}};
+      r.state = {
+          {"call_run_id", NewId(ToUnixMs(now))}, {"flow_id", flow->id}, {"flow_name", flow->name},
+          {"flow_version", flow->version},       {"depth", depth},      {"polls", 0}};
       r.logs = Json::array({{{"at", FormatIso(now)},
                              {"level", "info"},
                              {"message", "calling flow \"" + flow->name + "\" (version " +
@@ -622,15 +660,21 @@ class RunExecution {
                       {"body", input},
                       {"headers", Json::object()},
                       {"query", Json::object()},
-                      {"parent", {{"run_id", run_.id}, {"flow_id", run_.flow_id}, {"flow_name", run_.flow_name},
-                                  {"step", r.path}}},
+                      {"parent",
+                       {{"run_id", run_.id},
+                        {"flow_id", run_.flow_id},
+                        {"flow_name", run_.flow_name},
+                        {"step", r.path}}},
                       {"depth", r.state["depth"]}};
       call.input = input;
       call.created_at = now;
       auto created = store_.CreateRun(call);
       if (!created) {
         if (created.error().code == ErrorCode::kNotFound)  // the flow was deleted meanwhile
-          return FailStep(r, Error(ErrorCode::kStepFailed, "flow.call: flow \"" + call.flow_name + "\" is gone"), scope);
+          return FailStep(
+              r,
+              Error(ErrorCode::kStepFailed, "flow.call: flow \"" + call.flow_name + "\" is gone"),
+              scope);
         return FailStep(r, created.error(), scope);
       }
       hub_.RunQueued();
@@ -646,14 +690,18 @@ class RunExecution {
         return FailStep(r, Error(ErrorCode::kStepFailed, who + " was cancelled"), scope);
       std::string why = GetString(child->error, "message", std::string(ToString(child->status)));
       std::string at = GetString(child->error, "step");
-      return FailStep(r, Error(ErrorCode::kStepFailed, who + " failed" + (at.empty() ? "" : " at step " + at) + ": " + why),
+      return FailStep(r,
+                      Error(ErrorCode::kStepFailed,
+                            who + " failed" + (at.empty() ? "" : " at step " + at) + ": " + why),
                       scope);
     }
     if (step.timeout && r.started_at && now >= *r.started_at + *step.timeout) {
       (void)store_.RequestCancel(child_id);
       hub_.RunQueued();
-      return FailStep(r, Error(ErrorCode::kTimeout, "flow.call: the called run " + child_id + " did not finish within " +
-                                                        FormatDuration(*step.timeout) + " (it is being cancelled)"),
+      return FailStep(r,
+                      Error(ErrorCode::kTimeout,
+                            "flow.call: the called run " + child_id + " did not finish within " +
+                                FormatDuration(*step.timeout) + " (it is being cancelled)"),
                       scope);
     }
     int polls = r.state.value("polls", 0);
@@ -663,7 +711,8 @@ class RunExecution {
     Outcome o;
     o.kind = Kind::kSuspended;
     o.resume_at = now + wait;
-    if (step.timeout && r.started_at) o.resume_at = std::min(o.resume_at, *r.started_at + *step.timeout);
+    if (step.timeout && r.started_at)
+      o.resume_at = std::min(o.resume_at, *r.started_at + *step.timeout);
     o.resume_at = Cap(o.resume_at);  // wake at the run's timeout, not a poll later
     o.waiting_for = child_id;
     return o;
@@ -672,7 +721,8 @@ class RunExecution {
   // A flow.call step given up (the caller's settings.timeout): the run it
   // waits for is cancelled too, as when the caller is cancelled.
   void CancelCalledRun(const Step& step, const StepRun& r) {
-    if (step.uses != "flow.call" || !r.state.is_object() || !r.state.contains("call_run_id")) return;
+    if (step.uses != "flow.call" || !r.state.is_object() || !r.state.contains("call_run_id"))
+      return;
     (void)store_.RequestCancel(r.state["call_run_id"].get<std::string>());
     hub_.RunQueued();
   }
@@ -704,14 +754,23 @@ class RunExecution {
       return o;
     }
     std::shared_ptr<Action> action = catalog_.FindAction(step.uses);
-    if (!action) return FailStep(r, Error(ErrorCode::kStepFailed, "no action \"" + step.uses + "\" in this build"), scope);
+    if (!action)
+      return FailStep(
+          r, Error(ErrorCode::kStepFailed, "no action \"" + step.uses + "\" in this build"), scope);
 
     std::optional<Connection> connection;
     if (!step.connection.empty()) {
       auto c = options_.resolve_connection ? options_.resolve_connection(step.connection)
                                            : store_.GetConnectionByName(step.connection);
-      if (!c) return FailStep(r, Error(ErrorCode::kStepFailed, "connection \"" + step.connection + "\" does not exist"), scope);
-      if (!c->active) return FailStep(r, Error(ErrorCode::kStepFailed, "connection \"" + step.connection + "\" is inactive"), scope);
+      if (!c)
+        return FailStep(
+            r,
+            Error(ErrorCode::kStepFailed, "connection \"" + step.connection + "\" does not exist"),
+            scope);
+      if (!c->active)
+        return FailStep(
+            r, Error(ErrorCode::kStepFailed, "connection \"" + step.connection + "\" is inactive"),
+            scope);
       connection = std::move(*c);
     }
 
@@ -724,40 +783,45 @@ class RunExecution {
     Start(r, !SideEffectFree(step.uses));
 
     Json logs = r.logs.is_array() ? r.logs : Json::array();
-    TimePoint step_deadline = step.timeout ? clock_.Now() + *step.timeout : clock_.Now() + Millis(3'600'000);
+    TimePoint step_deadline =
+        step.timeout ? clock_.Now() + *step.timeout : clock_.Now() + Millis(3'600'000);
     // The run's timeout cuts this attempt short; an action may give up a
     // little before its deadline, hence the margin when telling why it ended.
     const bool run_deadline_first = deadline_ && *deadline_ <= step_deadline;
-    ActionContext ctx{r.input,
-                      connection ? &*connection : nullptr,
-                      run_.id,
-                      r.path,
-                      clock_,
-                      Cap(step_deadline),
-                      cancelled_,
-                      [&](const std::string& level, const std::string& message) {
-                        logs.push_back({{"at", FormatIso(clock_.Now())}, {"level", level}, {"message", message}});
-                        log::Info(message, {{"run", run_.id}, {"step", r.path}, {"level", level}});
-                      },
-                      &scope};
+    ActionContext ctx{
+        r.input,
+        connection ? &*connection : nullptr,
+        run_.id,
+        r.path,
+        clock_,
+        Cap(step_deadline),
+        cancelled_,
+        [&](const std::string& level, const std::string& message) {
+          logs.push_back({{"at", FormatIso(clock_.Now())}, {"level", level}, {"message", message}});
+          log::Info(message, {{"run", run_.id}, {"step", r.path}, {"level", level}});
+        },
+        &scope};
     ctx.expr_limits = &expr_limits_;
     ActionOutcome out = action->Execute(ctx);
     r.logs = std::move(logs);
     if (!out.error) return Succeed(r, std::move(out.output), scope);
 
     if (CancelRequested()) return Interrupted();
-    // data.transform's evaluation cancelled by shutdown: nothing happened outside, run it again later
+    // data.transform's evaluation cancelled by shutdown: nothing happened outside, run it again
+    // later
     if (stopping_.load() && SideEffectFree(step.uses)) return Outcome{Kind::kHandedBack};
-    if (run_deadline_first && PastDeadline(clock_.Now() + Millis(100))) return FailStep(r, TimeoutError(), scope);
+    if (run_deadline_first && PastDeadline(clock_.Now() + Millis(100)))
+      return FailStep(r, TimeoutError(), scope);
     if (out.retryable && r.attempts < step.retry.attempts) {
       Millis delay = RetryDelay(step.retry, r.attempts);
       if (out.retry_after) delay = std::max(delay, *out.retry_after);
       r.error = ErrorJson(*out.error);
       r.wake_at = clock_.Now() + delay;
-      r.logs.push_back({{"at", FormatIso(clock_.Now())},
-                        {"level", "warn"},
-                        {"message", "attempt " + std::to_string(r.attempts) + " failed (" + out.error->message +
-                                        "); retrying in " + FormatDuration(delay)}});
+      r.logs.push_back(
+          {{"at", FormatIso(clock_.Now())},
+           {"level", "warn"},
+           {"message", "attempt " + std::to_string(r.attempts) + " failed (" + out.error->message +
+                           "); retrying in " + FormatDuration(delay)}});
       Commit(r);
       Outcome o;
       o.kind = Kind::kSuspended;
@@ -780,10 +844,10 @@ class RunExecution {
   std::map<std::string, StepRun> records_;
   int next_seq_ = 0;
   Json ctx_;
-  std::mutex commit_mu_;                      // guards the two below
+  std::mutex commit_mu_;                       // guards the two below
   std::optional<::weft::Run> pending_header_;  // DeferStart
   std::vector<StepRun> pending_steps_;         // deferrable records not written yet (Commit)
-  std::optional<TimePoint> deadline_;  // settings.timeout
+  std::optional<TimePoint> deadline_;          // settings.timeout
   std::string deadline_limit_;
   expr::EvalLimits expr_limits_;  // settings.expression_*, else the engine's
 };
@@ -796,7 +860,8 @@ Executor::Executor(Store& store, const ActionCatalog& catalog, ChangeHub& hub, C
 
 Executor::~Executor() = default;
 
-std::shared_ptr<const CompiledFlow> Executor::Load(const std::string& flow_id, int version, Error* error) {
+std::shared_ptr<const CompiledFlow> Executor::Load(const std::string& flow_id, int version,
+                                                   Error* error) {
   {
     std::lock_guard<std::mutex> g(cache_mu_);
     auto it = cache_.find({flow_id, version});
@@ -854,16 +919,18 @@ std::string ErrorRunId(const std::string& failed_id) {
 // marked failed, with an id derived from it, so a crash in between neither
 // loses the error run nor, when the failure is met again on resume, doubles
 // it. A run started by an error flow never starts another (no loops).
-void Executor::StartErrorFlow(const Run& failed, const Json& settings, const std::string& failed_step,
-                              const Error& error) {
+void Executor::StartErrorFlow(const Run& failed, const Json& settings,
+                              const std::string& failed_step, const Error& error) {
   if (failed.trigger_type == "error") return;
   std::string name = options_.default_error_flow;
   if (settings.is_object())
-    if (auto it = settings.find("error_flow"); it != settings.end() && it->is_string()) name = it->get<std::string>();
+    if (auto it = settings.find("error_flow"); it != settings.end() && it->is_string())
+      name = it->get<std::string>();
   if (name.empty()) return;
   auto target = store_.GetFlowByName(name);
   if (!target) {
-    log::Warn("error flow not started", {{"run", failed.id}, {"error_flow", name}, {"error", target.error().message}});
+    log::Warn("error flow not started",
+              {{"run", failed.id}, {"error_flow", name}, {"error", target.error().message}});
     return;
   }
   if (target->id == failed.flow_id) return;  // a flow that is its own error flow
@@ -877,22 +944,28 @@ void Executor::StartErrorFlow(const Run& failed, const Json& settings, const std
   run.created_at = now;
   std::string base = options_.public_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  Json body = {{"run_id", failed.id},
-               {"flow_id", failed.flow_id},
-               {"flow_name", failed.flow_name},
-               {"failed_step", failed_step},
-               {"error", error.message},
-               {"error_code", ErrorCodeName(error.code)},
-               {"started_at", failed.started_at ? Json(FormatIso(*failed.started_at)) : Json(nullptr)},
-               {"url", base + "/runs/" + failed.id}};
-  run.trigger = {{"type", "error"}, {"body", std::move(body)}, {"headers", Json::object()}, {"query", Json::object()}};
+  Json body = {
+      {"run_id", failed.id},
+      {"flow_id", failed.flow_id},
+      {"flow_name", failed.flow_name},
+      {"failed_step", failed_step},
+      {"error", error.message},
+      {"error_code", ErrorCodeName(error.code)},
+      {"started_at", failed.started_at ? Json(FormatIso(*failed.started_at)) : Json(nullptr)},
+      {"url", base + "/runs/" + failed.id}};
+  run.trigger = {{"type", "error"},
+                 {"body", std::move(body)},
+                 {"headers", Json::object()},
+                 {"query", Json::object()}};
   auto created = store_.CreateRun(run);
   if (!created && created.error().code != ErrorCode::kConflict) {
-    log::Error("could not start the error flow", {{"run", failed.id}, {"error_flow", name}, {"error", created.error().message}});
+    log::Error("could not start the error flow",
+               {{"run", failed.id}, {"error_flow", name}, {"error", created.error().message}});
     return;
   }
   if (created) {
-    log::Info("error flow started", {{"run", failed.id}, {"error_flow", name}, {"error_run", run.id}});
+    log::Info("error flow started",
+              {{"run", failed.id}, {"error_flow", name}, {"error_run", run.id}});
     hub_.RunQueued();
   }
 }
@@ -901,7 +974,8 @@ ExecuteResult Executor::Execute(Run run, const std::atomic<bool>& cancelled,
                                 const std::atomic<bool>& stopping) {
   // `run` is as ClaimRuns returned it, with its steps: nothing to read again.
   TimePoint now = clock_.Now();
-  std::vector<StepRun> pending;  // step results written with the run's end (RunExecution::TakePending)
+  std::vector<StepRun>
+      pending;  // step results written with the run's end (RunExecution::TakePending)
   auto finish = [&](RunStatus status, Json output, Json error) {
     if (status == RunStatus::kCancelled) {
       // Runs this one called and still waits for are cancelled with it.
@@ -929,7 +1003,9 @@ ExecuteResult Executor::Execute(Run run, const std::atomic<bool>& cancelled,
       metrics::Weft().runs_total.With({run.trigger_type, ToString(status)}).Increment();
       metrics::Weft().run_duration.ObserveDuration(*run.finished_at - *run.started_at);
     }
-    log::Info("run finished", {{"run", run.id}, {"flow", run.flow_name}, {"status", std::string(ToString(status))}});
+    log::Info(
+        "run finished",
+        {{"run", run.id}, {"flow", run.flow_name}, {"status", std::string(ToString(status))}});
     // A run started by flow.call wakes the run that waits for it.
     if (run.trigger_type == "flow" && run.trigger.is_object() && run.trigger.contains("parent")) {
       std::string parent = GetString(run.trigger["parent"], "run_id");
@@ -942,7 +1018,8 @@ ExecuteResult Executor::Execute(Run run, const std::atomic<bool>& cancelled,
   };
 
   if (run.cancel_requested || (cancelled.load() && !stopping.load()))  // see Interrupted()
-    return finish(RunStatus::kCancelled, nullptr, Json{{"code", "cancelled"}, {"message", "cancelled by request"}});
+    return finish(RunStatus::kCancelled, nullptr,
+                  Json{{"code", "cancelled"}, {"message", "cancelled by request"}});
 
   Error load_error;
   auto flow = Load(run.flow_id, run.flow_version, &load_error);
@@ -950,7 +1027,8 @@ ExecuteResult Executor::Execute(Run run, const std::atomic<bool>& cancelled,
     StartErrorFlow(run, Json::object(), "", load_error);
     return finish(RunStatus::kFailed, nullptr,
                   Json{{"code", ErrorCodeName(load_error.code)},
-                       {"message", "flow version " + std::to_string(run.flow_version) + " could not be loaded: " + load_error.message}});
+                       {"message", "flow version " + std::to_string(run.flow_version) +
+                                       " could not be loaded: " + load_error.message}});
   }
 
   std::optional<Run> header;  // committed by the first step that needs it (DeferStart)
@@ -959,22 +1037,26 @@ ExecuteResult Executor::Execute(Run run, const std::atomic<bool>& cancelled,
     run.started_at = now;
     header = run;
     header->steps.clear();
-    log::Info("run started", {{"run", run.id}, {"flow", run.flow_name}, {"trigger", run.trigger_type}});
+    log::Info("run started",
+              {{"run", run.id}, {"flow", run.flow_name}, {"trigger", run.trigger_type}});
   }
 
   RunExecution exec(run, *flow, store_, catalog_, hub_, clock_, options_, cancelled, stopping);
   if (header) exec.DeferStart(std::move(*header));
-  if (auto limit = RunTimeout(flow->doc().settings)) exec.SetDeadline(run.started_at.value_or(now) + limit->first, limit->second);
+  if (auto limit = RunTimeout(flow->doc().settings))
+    exec.SetDeadline(run.started_at.value_or(now) + limit->first, limit->second);
   auto outcome = exec.Execute();
   pending = exec.TakePending();
   switch (outcome.kind) {
     case RunExecution::Kind::kOk:
-      return finish(RunStatus::kSucceeded, outcome.has_output ? outcome.output : Json(nullptr), nullptr);
+      return finish(RunStatus::kSucceeded, outcome.has_output ? outcome.output : Json(nullptr),
+                    nullptr);
     case RunExecution::Kind::kFailed:
       StartErrorFlow(run, flow->doc().settings, outcome.failed_step, outcome.error);
       return finish(RunStatus::kFailed, nullptr, ErrorJson(outcome.error, outcome.failed_step));
     case RunExecution::Kind::kCancelled:
-      return finish(RunStatus::kCancelled, nullptr, Json{{"code", "cancelled"}, {"message", "cancelled by request"}});
+      return finish(RunStatus::kCancelled, nullptr,
+                    Json{{"code", "cancelled"}, {"message", "cancelled by request"}});
     case RunExecution::Kind::kSuspended: {
       run.claimed_by.clear();
       run.lease_until.reset();

@@ -39,12 +39,14 @@ class Executor {
   // Executes `run`, claimed by this node and as Store::ClaimRuns returned it
   // (with its steps, if it has any). `cancelled` is raised by the caller
   // when a cancel is requested; `stopping` when the node shuts down.
-  ExecuteResult Execute(Run run, const std::atomic<bool>& cancelled, const std::atomic<bool>& stopping);
+  ExecuteResult Execute(Run run, const std::atomic<bool>& cancelled,
+                        const std::atomic<bool>& stopping);
 
  private:
   std::shared_ptr<const CompiledFlow> Load(const std::string& flow_id, int version, Error* error);
   static std::optional<std::pair<Millis, std::string>> RunTimeout(const Json& settings);
-  void StartErrorFlow(const Run& failed, const Json& settings, const std::string& failed_step, const Error& error);
+  void StartErrorFlow(const Run& failed, const Json& settings, const std::string& failed_step,
+                      const Error& error);
 
   Store& store_;
   const ActionCatalog& catalog_;

@@ -17,7 +17,8 @@ std::optional<FlowRetention> ParseFlowRetention(const Json& settings) {
   };
   r.runs = duration("runs");
   r.keep_failed = duration("keep_failed");
-  if (auto k = it->find("keep"); k != it->end() && k->is_number_integer()) r.keep = std::max<int64_t>(0, k->get<int64_t>());
+  if (auto k = it->find("keep"); k != it->end() && k->is_number_integer())
+    r.keep = std::max<int64_t>(0, k->get<int64_t>());
   return r;
 }
 
@@ -30,7 +31,8 @@ Pruner::~Pruner() { Stop(); }
 
 void Pruner::Start() {
   thread_ = std::thread([this] {
-    SetThreadWritePriority(WritePriority::kBackground);  // pruning makes way for new work (core/store.h)
+    SetThreadWritePriority(
+        WritePriority::kBackground);  // pruning makes way for new work (core/store.h)
     while (Sleep(Millis(0))) {
       PruneOnce();
       if (!Sleep(options_.every)) return;
@@ -57,7 +59,8 @@ bool Pruner::Drain(const RunPrune& p, int64_t* deleted) {
   for (;;) {
     auto n = store_.PruneRuns(p, options_.batch);
     if (!n) {
-      log::Warn("retention: could not prune runs", {{"flow_id", p.flow_id}, {"error", n.error().message}});
+      log::Warn("retention: could not prune runs",
+                {{"flow_id", p.flow_id}, {"error", n.error().message}});
       return Sleep(Millis(0));
     }
     *deleted += *n;
@@ -78,7 +81,8 @@ int64_t Pruner::PruneOnce() {
   std::optional<Millis> failed_runs = options_.failed_runs ? options_.failed_runs : options_.runs;
   RunPrune global;
   for (const auto& f : *flows) {
-    auto own = ParseFlowRetention(f.document.is_object() ? f.document.value("settings", Json::object()) : Json());
+    auto own = ParseFlowRetention(
+        f.document.is_object() ? f.document.value("settings", Json::object()) : Json());
     // --retain-runs-count gives every flow a count cap, so each is pruned on its own.
     if (!own && options_.keep > 0) own = FlowRetention{};
     if (!own) continue;
@@ -88,7 +92,8 @@ int64_t Pruner::PruneOnce() {
     RunPrune p;
     p.flow_id = f.id;
     std::optional<Millis> runs = own->runs ? own->runs : options_.runs;
-    std::optional<Millis> failed = own->keep_failed ? own->keep_failed : (own->runs ? own->runs : failed_runs);
+    std::optional<Millis> failed =
+        own->keep_failed ? own->keep_failed : (own->runs ? own->runs : failed_runs);
     if (runs) p.before = now - *runs;
     if (failed) p.failed_before = now - *failed;
     p.keep = own->keep;

@@ -20,7 +20,8 @@
 namespace weft {
 
 std::vector<FieldError> ScheduleFacts::Validate(const Json& schedule, const std::string& default_tz,
-                                                const Json* previous_schedule, TimePoint now) const {
+                                                const Json* previous_schedule,
+                                                TimePoint now) const {
   std::vector<FieldError> out;
   auto parsed = ParseSchedule(schedule, default_tz);
   if (!parsed) {
@@ -30,11 +31,14 @@ std::vector<FieldError> ScheduleFacts::Validate(const Json& schedule, const std:
     return out;
   }
   if (parsed->kind == ScheduleKind::kOnce) {
-    bool at_changed = !previous_schedule || !previous_schedule->is_object() ||
-                      previous_schedule->value("at", Json(nullptr)) != schedule.value("at", Json(nullptr)) ||
-                      previous_schedule->value("timezone", Json(nullptr)) != schedule.value("timezone", Json(nullptr));
+    bool at_changed =
+        !previous_schedule || !previous_schedule->is_object() ||
+        previous_schedule->value("at", Json(nullptr)) != schedule.value("at", Json(nullptr)) ||
+        previous_schedule->value("timezone", Json(nullptr)) !=
+            schedule.value("timezone", Json(nullptr));
     if (at_changed)
-      if (auto e = CheckOnceNotPast(*parsed, now)) out.push_back({"trigger.schedule." + e->path, e->message});
+      if (auto e = CheckOnceNotPast(*parsed, now))
+        out.push_back({"trigger.schedule." + e->path, e->message});
   }
   return out;
 }
@@ -44,7 +48,8 @@ std::string ScheduleFacts::Describe(const Json& schedule, const std::string& def
   return parsed ? DescribeSchedule(*parsed) : "";
 }
 
-std::optional<TimePoint> ScheduleFacts::NextFire(const Json& schedule, const std::string& default_tz,
+std::optional<TimePoint> ScheduleFacts::NextFire(const Json& schedule,
+                                                 const std::string& default_tz,
                                                  TimePoint after) const {
   auto parsed = ParseSchedule(schedule, default_tz);
   return parsed ? NextFireTime(*parsed, after) : std::nullopt;
@@ -58,11 +63,13 @@ namespace {
 struct Entry {
   std::string flow_id;
   std::string flow_name;
-  std::shared_ptr<const Schedule> schedule;  // interned; its document is what `next` was computed from
+  std::shared_ptr<const Schedule>
+      schedule;  // interned; its document is what `next` was computed from
   TimePoint next{};
   int version = 0;
-  uint32_t generation = 0;  // the slot's, bumped on every change: heap items of an older one are stale
-  uint32_t seen = 0;        // the last load that saw the flow (LoadAll drops the others)
+  uint32_t generation =
+      0;              // the slot's, bumped on every change: heap items of an older one are stale
+  uint32_t seen = 0;  // the last load that saw the flow (LoadAll drops the others)
   bool live = false;
   bool waiting = false;  // overlap: queue, due but the previous run is unfinished
 };
@@ -84,9 +91,10 @@ struct Due {
   std::string flow_id;
   std::string flow_name;
   std::shared_ptr<const Schedule> schedule;
-  std::optional<ScheduleFire> fire;        // to record
-  std::optional<TimePoint> next_after;     // the fire time after this one (none: a fired once, an end passed)
-  std::optional<TimePoint> retry_at;       // not fired: look again then (overlap: queue, a failed write)
+  std::optional<ScheduleFire> fire;  // to record
+  std::optional<TimePoint>
+      next_after;  // the fire time after this one (none: a fired once, an end passed)
+  std::optional<TimePoint> retry_at;  // not fired: look again then (overlap: queue, a failed write)
 };
 
 const Json* ScheduleDoc(const Flow& f) {
@@ -101,7 +109,7 @@ const Json* ScheduleDoc(const Flow& f) {
 // slices of this size, so most land well before the last (1,667 fires due at
 // one second with 100,000 per-minute schedules).
 constexpr size_t kMaxBatch = 200;
-constexpr size_t kLoadChunk = 2000;  // flows loaded between two looks for due fires at startup
+constexpr size_t kLoadChunk = 2000;      // flows loaded between two looks for due fires at startup
 constexpr size_t kMaxNextWrites = 5000;  // next_run_at values written in one transaction at a load
 
 using NextWrites = std::vector<std::pair<std::string, std::optional<TimePoint>>>;
@@ -247,14 +255,17 @@ class Scheduler::Impl {
     }
     WriteNext(writes);
     for (auto it = interned_.begin(); it != interned_.end();) {
-      if (it->second.expired()) it = interned_.erase(it);
-      else ++it;
+      if (it->second.expired())
+        it = interned_.erase(it);
+      else
+        ++it;
     }
   }
 
   void WriteNext(const NextWrites& writes) {
     for (size_t i = 0; i < writes.size(); i += kMaxNextWrites) {
-      NextWrites chunk(writes.begin() + i, writes.begin() + std::min(writes.size(), i + kMaxNextWrites));
+      NextWrites chunk(writes.begin() + i,
+                       writes.begin() + std::min(writes.size(), i + kMaxNextWrites));
       if (auto r = store_.SetNextRunAts(chunk); !r)
         log::Warn("scheduler could not store next fire times", {{"error", r.error().message}});
     }
@@ -265,7 +276,8 @@ class Scheduler::Impl {
     if (!f) {
       if (f.error().code != ErrorCode::kNotFound) {
         // Not an answer about the flow: the rescan will look again.
-        log::Warn("scheduler could not read a changed flow", {{"flow", id}, {"error", f.error().message}});
+        log::Warn("scheduler could not read a changed flow",
+                  {{"flow", id}, {"error", f.error().message}});
         return;
       }
       std::lock_guard<std::mutex> g(mu_);
@@ -313,7 +325,8 @@ class Scheduler::Impl {
     }
     auto schedule = Intern(*doc);
     if (!schedule) {
-      log::Warn("flow has an invalid schedule; not scheduled", {{"flow", f.name}, {"error", schedule.error().message}});
+      log::Warn("flow has an invalid schedule; not scheduled",
+                {{"flow", f.name}, {"error", schedule.error().message}});
       std::lock_guard<std::mutex> g(mu_);
       EraseLocked(f.id);
       return;
@@ -327,7 +340,8 @@ class Scheduler::Impl {
       next = NextFireTime(s, now);
       // The activation's: a fire time of this schedule, not after the first
       // one after now, not older than the misfire threshold.
-      if (f.next_run_at && next && *f.next_run_at <= *next && *f.next_run_at > now - options_.misfire_threshold &&
+      if (f.next_run_at && next && *f.next_run_at <= *next &&
+          *f.next_run_at > now - options_.misfire_threshold &&
           NextFireTime(s, *f.next_run_at - Millis(1)) == f.next_run_at)
         next = f.next_run_at;
       if (next != f.next_run_at) writes->emplace_back(f.id, next);
@@ -356,7 +370,8 @@ class Scheduler::Impl {
     bool trim_after_load = true;
     auto rescan_after = [this] {
       // Without rescans, wake once an hour anyway (a bounded wait is safe on every clock).
-      return clock_.Now() + (options_.rescan_interval > Millis(0) ? options_.rescan_interval : Millis(3'600'000));
+      return clock_.Now() +
+             (options_.rescan_interval > Millis(0) ? options_.rescan_interval : Millis(3'600'000));
     };
     TimePoint next_rescan = rescan_after();
     std::unique_lock<std::mutex> lock(mu_);
@@ -397,8 +412,9 @@ class Scheduler::Impl {
       }
       TimePoint wake = next_rescan;
       if (!heap_.empty()) wake = std::min(wake, FromUnixMs(heap_.top().at_ms));
-      clock_.WaitUntil(cv_, lock, wake,
-                       [this] { return stopping_ || poke_ || rescan_requested_ || !changed_.empty(); });
+      clock_.WaitUntil(cv_, lock, wake, [this] {
+        return stopping_ || poke_ || rescan_requested_ || !changed_.empty();
+      });
     }
   }
 
@@ -470,28 +486,33 @@ class Scheduler::Impl {
     if (!recorded) {
       log::Error("could not record schedule fires",
                  {{"fires", std::to_string(fires.size())}, {"error", recorded.error().message}});
-      for (size_t i : index) due[i].retry_at = now + Millis(1000);  // nothing was written: try again shortly
+      for (size_t i : index)
+        due[i].retry_at = now + Millis(1000);  // nothing was written: try again shortly
       return;
     }
     bool queued = false;
     TimePoint committed = clock_.Now();
     for (size_t k = 0; k < fires.size(); ++k) {
       const ScheduleFire& f = fires[k];
-      if (!(*recorded)[k]) continue;  // fired already (another scheduler), or the flow is inactive now
+      if (!(*recorded)[k])
+        continue;  // fired already (another scheduler), or the flow is inactive now
       if (options_.on_fire) options_.on_fire(f, committed);
       if (metrics::Enabled()) {
         const auto& m = metrics::Weft();
         if (f.missed > 0) m.schedule_missed.Increment(static_cast<double>(f.missed));
         if (f.run) {
           m.schedule_fires.Increment();
-          m.schedule_lag.ObserveDuration(std::max(Millis(0), std::chrono::duration_cast<Millis>(committed - f.scheduled_for)));
+          m.schedule_lag.ObserveDuration(
+              std::max(Millis(0), std::chrono::duration_cast<Millis>(committed - f.scheduled_for)));
           // A skipped run ends here; queued ones are counted when they end.
-          if (f.run->status == RunStatus::kSkipped) m.runs_total.With({"schedule", "skipped"}).Increment();
+          if (f.run->status == RunStatus::kSkipped)
+            m.runs_total.With({"schedule", "skipped"}).Increment();
         }
       }
       if (f.missed > 0)
         log::Warn("schedule fires missed",
-                  {{"flow", due[index[k]].flow_name}, {"missed", std::to_string(f.missed)},
+                  {{"flow", due[index[k]].flow_name},
+                   {"missed", std::to_string(f.missed)},
                    {"misfire", std::string(MisfireName(due[index[k]].schedule->misfire))}});
       if (f.run) {
         if (f.run->status == RunStatus::kQueued) queued = true;
@@ -513,8 +534,10 @@ class Scheduler::Impl {
     // the previous run is not missed.
     std::optional<TimePoint> missed_until;
     if (!d.waiting) {
-      if (now - due > options_.misfire_threshold) missed_until = now;
-      else if (due <= started_at_) missed_until = started_at_;
+      if (now - due > options_.misfire_threshold)
+        missed_until = now;
+      else if (due <= started_at_)
+        missed_until = started_at_;
     }
     if (missed_until) {
       // One fire stands for every fire time up to missed_until.
@@ -577,7 +600,8 @@ class Scheduler::Impl {
       r.created_at = created;
       if (status == RunStatus::kSkipped) {
         r.finished_at = created;
-        r.error = {{"code", "skipped"}, {"message", "the previous scheduled run had not finished (overlap: skip)"}};
+        r.error = {{"code", "skipped"},
+                   {"message", "the previous scheduled run had not finished (overlap: skip)"}};
       }
       fire.run = std::move(r);
     }
@@ -611,21 +635,22 @@ class Scheduler::Impl {
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
   bool stopping_ = false;
-  bool poke_ = false;               // WaitIdle asks for a pass
-  bool rescan_requested_ = false;   // Rescan(): reload every schedule on the next pass
-  uint64_t idle_passes_ = 0;        // times the loop went to sleep with nothing due after a poke
-  TimePoint started_at_{};          // fire times at or before it were missed (weft was down)
+  bool poke_ = false;              // WaitIdle asks for a pass
+  bool rescan_requested_ = false;  // Rescan(): reload every schedule on the next pass
+  uint64_t idle_passes_ = 0;       // times the loop went to sleep with nothing due after a poke
+  TimePoint started_at_{};         // fire times at or before it were missed (weft was down)
   std::set<std::string> changed_;
-  std::vector<Entry> slots_;                             // entries; a dead one waits in free_
+  std::vector<Entry> slots_;  // entries; a dead one waits in free_
   std::vector<uint32_t> free_;
-  std::unordered_map<std::string, uint32_t> index_;      // flow id -> slot of a live entry
+  std::unordered_map<std::string, uint32_t> index_;  // flow id -> slot of a live entry
   std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> heap_;
   uint32_t load_ = 0;
   std::unordered_map<std::string, std::weak_ptr<const Schedule>> interned_;  // loop thread only
   std::thread thread_;
 };
 
-Scheduler::Scheduler(Store& store, RunService& runs, ChangeHub& hub, Clock& clock, SchedulerOptions options)
+Scheduler::Scheduler(Store& store, RunService& runs, ChangeHub& hub, Clock& clock,
+                     SchedulerOptions options)
     : impl_(std::make_unique<Impl>(store, runs, hub, clock, std::move(options))) {}
 Scheduler::~Scheduler() { impl_->Stop(); }
 void Scheduler::Start() { impl_->Start(); }

@@ -26,7 +26,7 @@ struct SchedulerOptions {
   // servers on one PostgreSQL). 0: never; one SQLite server sees every change
   // through the ChangeHub.
   Millis rescan_interval{0};
-  Millis queue_poll{200};            // overlap: queue looks again this often for the previous run
+  Millis queue_poll{200};  // overlap: queue looks again this often for the previous run
   // Called on the scheduler thread for each fire once it is committed
   // (metrics, benchmarks). Must be quick.
   std::function<void(const ScheduleFire& fire, TimePoint committed_at)> on_fire;

@@ -47,7 +47,8 @@ class SchedulerTest : public ::testing::Test {
     ActionSpec noop{"noop", "No-op", "", {}, "", {}};
     test.actions = {noop};
     catalog_.Register(test, {{"noop", std::make_shared<NoopAction>()}});
-    flows_ = std::make_unique<FlowService>(*store_, catalog_, hub_, clock_, FlowServiceOptions{}, &facts_);
+    flows_ = std::make_unique<FlowService>(*store_, catalog_, hub_, clock_, FlowServiceOptions{},
+                                           &facts_);
     runs_ = std::make_unique<RunService>(*store_, hub_, clock_);
     // Half a second past kT0, so fire times are never the current instant.
     clock_.Set(kT0 + Millis(500));
@@ -60,7 +61,8 @@ class SchedulerTest : public ::testing::Test {
   }
 
   Scheduler& StartScheduler() {
-    schedulers_.push_back(std::make_unique<Scheduler>(*store_, *runs_, hub_, clock_, SchedulerOptions{}));
+    schedulers_.push_back(
+        std::make_unique<Scheduler>(*store_, *runs_, hub_, clock_, SchedulerOptions{}));
     schedulers_.back()->Start();
     EXPECT_TRUE(schedulers_.back()->WaitIdle(Millis(10'000)));
     return *schedulers_.back();
@@ -81,9 +83,10 @@ class SchedulerTest : public ::testing::Test {
   }
 
   // A flow on `schedule` (YAML flow mapping), active unless told otherwise.
-  std::string CreateScheduled(const std::string& name, const std::string& schedule, bool active = true) {
-    auto doc = ParseDocumentText("name: " + name + "\ntrigger:\n  type: schedule\n  schedule: " + schedule +
-                                 "\nsteps:\n  - id: work\n    uses: test.noop\n");
+  std::string CreateScheduled(const std::string& name, const std::string& schedule,
+                              bool active = true) {
+    auto doc = ParseDocumentText("name: " + name + "\ntrigger:\n  type: schedule\n  schedule: " +
+                                 schedule + "\nsteps:\n  - id: work\n    uses: test.noop\n");
     EXPECT_TRUE(doc) << doc.error().message;
     auto saved = flows_->Create(*doc, "");
     EXPECT_TRUE(saved) << Describe(saved);
@@ -250,8 +253,8 @@ class RestartTest : public SchedulerTest {
  protected:
   std::string FireThenMissThree(const std::string& misfire) {
     StartScheduler();
-    std::string id = CreateScheduled("restart-" + misfire,
-                                     "{ kind: cron, cron: '*/10 * * * * *', misfire: " + misfire + " }");
+    std::string id = CreateScheduled(
+        "restart-" + misfire, "{ kind: cron, cron: '*/10 * * * * *', misfire: " + misfire + " }");
     AdvanceTo(At(10));
     EXPECT_EQ(Runs(id).size(), 1u);
     StopSchedulers();
@@ -308,7 +311,8 @@ TEST_F(SchedulerTest, MoreThanAMinuteLateCountsAsMissed) {
 
 TEST_F(SchedulerTest, OverlapSkipRecordsSkippedRuns) {
   StartScheduler();
-  std::string id = CreateScheduled("skipper", "{ kind: cron, cron: '*/10 * * * * *', overlap: skip }");
+  std::string id =
+      CreateScheduled("skipper", "{ kind: cron, cron: '*/10 * * * * *', overlap: skip }");
   AdvanceTo(At(10));
   AdvanceTo(At(20));
   AdvanceTo(At(30));
@@ -328,7 +332,8 @@ TEST_F(SchedulerTest, OverlapSkipRecordsSkippedRuns) {
 
 TEST_F(SchedulerTest, OverlapQueueWaitsForThePreviousRun) {
   StartScheduler();
-  std::string id = CreateScheduled("queuer", "{ kind: cron, cron: '*/10 * * * * *', overlap: queue }");
+  std::string id =
+      CreateScheduled("queuer", "{ kind: cron, cron: '*/10 * * * * *', overlap: queue }");
   AdvanceTo(At(10));
   AdvanceTo(At(20));
   AdvanceTo(At(25));
@@ -345,7 +350,8 @@ TEST_F(SchedulerTest, OverlapQueueWaitsForThePreviousRun) {
 
 TEST_F(SchedulerTest, OnceFiresOnceAndTheFlowStaysActive) {
   StartScheduler();
-  std::string id = CreateScheduled("one-time", "{ kind: once, at: '2027-01-15T08:01:00', timezone: UTC }");
+  std::string id =
+      CreateScheduled("one-time", "{ kind: once, at: '2027-01-15T08:01:00', timezone: UTC }");
   EXPECT_EQ(GetFlow(id).next_run_at, At(60));
   AdvanceTo(At(60));
   AdvanceTo(At(3600));
@@ -365,7 +371,8 @@ TEST_F(SchedulerTest, TwoSchedulersOnOneStoreNeverDoubleAFire) {
   StartScheduler();
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i)
-    ids.push_back(CreateScheduled("pair-" + std::to_string(i), "{ kind: cron, cron: '* * * * * *' }"));
+    ids.push_back(
+        CreateScheduled("pair-" + std::to_string(i), "{ kind: cron, cron: '* * * * * *' }"));
   for (int s = 1; s <= 30; ++s) AdvanceTo(At(s));
   for (const auto& id : ids) {
     std::vector<TimePoint> want;
@@ -376,7 +383,8 @@ TEST_F(SchedulerTest, TwoSchedulersOnOneStoreNeverDoubleAFire) {
 
 TEST_F(SchedulerTest, SaveTimeValidationNamesTheField) {
   auto doc = ParseDocumentText(
-      "name: bad\ntrigger:\n  type: schedule\n  schedule: { kind: cron, cron: '0 60 * * *', timezone: Mars/Base }\n"
+      "name: bad\ntrigger:\n  type: schedule\n  schedule: { kind: cron, cron: '0 60 * * *', "
+      "timezone: Mars/Base }\n"
       "steps:\n  - id: work\n    uses: test.noop\n");
   ASSERT_TRUE(doc);
   auto saved = flows_->Create(*doc, "");
@@ -388,7 +396,8 @@ TEST_F(SchedulerTest, SaveTimeValidationNamesTheField) {
   EXPECT_TRUE(problems.count("trigger.schedule.timezone")) << Describe(saved);
 
   // A once time in the past is refused when `at` changes, not on a later save.
-  std::string id = CreateScheduled("once-later", "{ kind: once, at: '2027-01-15T09:00:00', timezone: UTC }", false);
+  std::string id = CreateScheduled(
+      "once-later", "{ kind: once, at: '2027-01-15T09:00:00', timezone: UTC }", false);
   clock_.Set(At(7200));
   Json d = GetFlow(id).document;
   d["description"] = "still fine";

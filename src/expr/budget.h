@@ -20,10 +20,10 @@ struct Budget {
 };
 
 // Rough sizes of what the evaluator builds, for charging before it allocates.
-inline constexpr size_t kValueBytes = 16;      // one slot of an array or a sequence
-inline constexpr size_t kStringBytes = 32;     // an owned string's header, beyond its text
-inline constexpr size_t kObjEntryBytes = 64;   // one key/value of an owned object
-inline constexpr size_t kJsonNodeBytes = 24;   // one node of a converted result
+inline constexpr size_t kValueBytes = 16;     // one slot of an array or a sequence
+inline constexpr size_t kStringBytes = 32;    // an owned string's header, beyond its text
+inline constexpr size_t kObjEntryBytes = 64;  // one key/value of an owned object
+inline constexpr size_t kJsonNodeBytes = 24;  // one node of a converted result
 
 // The budget of the evaluation running on this thread; null outside one.
 inline thread_local Budget* tls_budget = nullptr;

@@ -37,8 +37,7 @@ void CheckClock(const Budget& b) {
 
 void ThrowOverMemory(const Budget& b) {
   throw JError{"U1002", -1, "",
-               "Expression exceeded its memory budget of " + std::to_string(b.max_bytes) +
-                   " bytes",
+               "Expression exceeded its memory budget of " + std::to_string(b.max_bytes) + " bytes",
                true};
 }
 

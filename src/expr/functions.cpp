@@ -365,7 +365,8 @@ std::vector<RMatch> MatchAll(CallCtx& c, const Value& pat, const std::string& s,
     Charge(sizeof(RMatch) + match.str().size());
     RMatch m;
     m.match = match.str();
-    if (!(start.num() >= 0 && start.num() <= 9e15 && end.num() >= start.num())) Throw("T1010", c.position);
+    if (!(start.num() >= 0 && start.num() <= 9e15 && end.num() >= start.num()))
+      Throw("T1010", c.position);
     m.index = static_cast<size_t>(start.num());
     for (size_t i = 0, n = ArrSize(groups); i < n; ++i) m.groups.push_back(ArrAt(groups, i));
     m.byte_pos = CodePointToByte(s, start.num());

@@ -326,7 +326,9 @@ Json ToJsonAt(const Value& v, int depth);
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
 size_t Utf8SeqLen(std::string_view s, size_t i) {
-  auto cont = [&](size_t k) { return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80; };
+  auto cont = [&](size_t k) {
+    return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80;
+  };
   unsigned char c = static_cast<unsigned char>(s[i]);
   if (c < 0x80) return 1;
   if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;

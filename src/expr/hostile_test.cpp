@@ -14,7 +14,8 @@
 namespace weft::expr {
 namespace {
 
-EvalResult Eval(const std::string& src, EvalLimits limits = {}, const Json& input = Json::object()) {
+EvalResult Eval(const std::string& src, EvalLimits limits = {},
+                const Json& input = Json::object()) {
   CompileResult c = Expression::Compile(src);
   if (c.error) return EvalResult{std::nullopt, c.error};
   return c.expression->Evaluate(input, {}, limits);
@@ -26,7 +27,8 @@ EvalResult Eval(const std::string& src, EvalLimits limits = {}, const Json& inpu
 void ExpectError(const std::string& src, const std::string& code, EvalLimits limits = {}) {
   if (code == "U1002") limits.timeout = std::chrono::minutes(10);
   EvalResult r = Eval(src, limits);
-  ASSERT_FALSE(r.ok()) << src << " gave " << (r.value ? r.value->dump().substr(0, 200) : "undefined");
+  ASSERT_FALSE(r.ok()) << src << " gave "
+                       << (r.value ? r.value->dump().substr(0, 200) : "undefined");
   EXPECT_EQ(r.error->code, code) << src << ": " << r.error->message;
 }
 
@@ -55,7 +57,8 @@ TEST(Hostile, HigherOrderFunctionsWithoutAFunctionAreAnError) {
 
 TEST(Hostile, SiftWithALambdaLookingUpAnUndefinedKey) {
   // found by the fuzzer: $lookup with an undefined key read a null string
-  EvalResult r = Eval(R"($sift({'a': 'x', 'b': 'y'}, function($v, $k, $o){ $lookup($o, $nothing) }))");
+  EvalResult r =
+      Eval(R"($sift({'a': 'x', 'b': 'y'}, function($v, $k, $o){ $lookup($o, $nothing) }))");
   EXPECT_TRUE(r.ok()) << r.error->message;
   EXPECT_FALSE(r.value.has_value());
   r = Eval(R"($lookup({'a': 1}, $nothing))");
@@ -86,8 +89,9 @@ TEST(Hostile, DatesOutOfRangeAreUndefined) {
 TEST(Hostile, ResultsAreValidUtf8) {
   // found by the fuzzer: a string that is not UTF-8 (a literal, $base64decode)
   // made Template::Render's dump() throw out of the module
-  for (const char* text : {"x {{ $split(\"Hel\x98lo  World\", \" \") }} y",
-                           "x {{ {\"fa\xffse\": false} }} y", "x {{ [$base64decode(\"/w==\")] }} y"}) {
+  for (const char* text :
+       {"x {{ $split(\"Hel\x98lo  World\", \" \") }} y", "x {{ {\"fa\xffse\": false} }} y",
+        "x {{ [$base64decode(\"/w==\")] }} y"}) {
     auto compiled = Template::Compile(text);
     auto* tpl = std::get_if<std::shared_ptr<const Template>>(&compiled);
     ASSERT_NE(tpl, nullptr) << text;

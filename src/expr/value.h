@@ -96,9 +96,9 @@ class Value {
     v.u_.sref = s;
     return v;
   }
-  static Value Str(std::string s);  // counts the text against the evaluation's budget
+  static Value Str(std::string s);         // counts the text against the evaluation's budget
   static Value StrCounted(std::string s);  // the caller charged for the text before building it
-  static Value FromJson(const Json& j);  // borrows containers and strings
+  static Value FromJson(const Json& j);    // borrows containers and strings
   static Value Heap(VK kind, HeapObj* h) {
     Value v;
     v.kind_ = kind;

@@ -35,7 +35,8 @@ std::string_view HostPart(std::string_view authority) {
     return close == std::string_view::npos ? authority : authority.substr(1, close - 1);
   }
   size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(':') == colon) return authority.substr(0, colon);
+  if (colon != std::string_view::npos && authority.find(':') == colon)
+    return authority.substr(0, colon);
   return authority;
 }
 
@@ -51,9 +52,12 @@ HttpResponse Unauthorized(std::string message) {
 
 Role RoleFor(Access a) {
   switch (a) {
-    case Access::kAdmin: return Role::kAdmin;
-    case Access::kEditor: return Role::kEditor;
-    default: return Role::kViewer;
+    case Access::kAdmin:
+      return Role::kAdmin;
+    case Access::kEditor:
+      return Role::kEditor;
+    default:
+      return Role::kViewer;
   }
 }
 
@@ -94,7 +98,8 @@ std::string CookieValue(const HttpRequest& req, std::string_view name) {
 }
 
 bool IsHttps(const HttpRequest& req, std::string_view public_url) {
-  if (const std::string* proto = req.Header("x-forwarded-proto"); proto && Lower(*proto) == "https") return true;
+  if (const std::string* proto = req.Header("x-forwarded-proto"); proto && Lower(*proto) == "https")
+    return true;
   return Lower(public_url.substr(0, 8)) == "https://";
 }
 
@@ -111,11 +116,13 @@ std::optional<HttpResponse> AccessControl::Check(HttpRequest& req, Access access
   // A browser names the page that sent the request: it must be one of ours.
   if (const std::string* origin = req.Header("origin")) {
     std::string o = OriginOf(*origin);
-    bool ours = !o.empty() && ((host && (o == OriginOf("http://" + *host) || o == OriginOf("https://" + *host))) ||
-                               (!public_origin_.empty() && o == public_origin_));
+    bool ours =
+        !o.empty() &&
+        ((host && (o == OriginOf("http://" + *host) || o == OriginOf("https://" + *host))) ||
+         (!public_origin_.empty() && o == public_origin_));
     if (!ours) {
-      return ErrorResponse(ErrorCode::kForbidden, "requests from another site (Origin " + origin->substr(0, 100) +
-                                                      ") are refused");
+      return ErrorResponse(ErrorCode::kForbidden, "requests from another site (Origin " +
+                                                      origin->substr(0, 100) + ") are refused");
     }
   }
 
@@ -124,14 +131,16 @@ std::optional<HttpResponse> AccessControl::Check(HttpRequest& req, Access access
   if (!*users) {
     // Open mode: this machine only, and no page of another site through DNS rebinding.
     if (!IsLoopbackAddress(req.remote_address)) {
-      return ErrorResponse(ErrorCode::kForbidden,
-                           "no user exists, so weft answers only on this machine; add one with `weft user add NAME "
-                           "--role admin`");
+      return ErrorResponse(
+          ErrorCode::kForbidden,
+          "no user exists, so weft answers only on this machine; add one with `weft user add NAME "
+          "--role admin`");
     }
     if (!host || !IsLoopbackHost(*host)) {
-      return ErrorResponse(ErrorCode::kForbidden,
-                           "no user exists, so weft answers only to a loopback Host (localhost, 127.0.0.1, [::1]); "
-                           "add a user to serve other names");
+      return ErrorResponse(
+          ErrorCode::kForbidden,
+          "no user exists, so weft answers only to a loopback Host (localhost, 127.0.0.1, [::1]); "
+          "add a user to serve other names");
     }
     req.caller = Principal{};  // open mode: an anonymous admin
     return std::nullopt;
@@ -161,14 +170,16 @@ std::optional<HttpResponse> AccessControl::Check(HttpRequest& req, Access access
   if (by_cookie && ChangesState(req.method)) {
     const std::string* csrf = req.Header("x-csrf-token");
     if (!csrf || !AuthService::CsrfMatches(*who, *csrf)) {
-      return ErrorResponse(ErrorCode::kForbidden,
-                           "missing or wrong X-CSRF-Token (the csrf_token that sign-in and GET /api/v1/me answer)");
+      return ErrorResponse(
+          ErrorCode::kForbidden,
+          "missing or wrong X-CSRF-Token (the csrf_token that sign-in and GET /api/v1/me answer)");
     }
   }
   Role need = RoleFor(access);
   if (static_cast<int>(who->role) < static_cast<int>(need)) {
     return ErrorResponse(ErrorCode::kForbidden, "the role " + std::string(RoleName(who->role)) +
-                                                    " may not do this; it needs " + std::string(RoleName(need)));
+                                                    " may not do this; it needs " +
+                                                    std::string(RoleName(need)));
   }
   req.caller = std::move(*who);
   return std::nullopt;

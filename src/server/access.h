@@ -36,7 +36,8 @@ class AccessControl {
 
 // Helpers shared with the auth handlers.
 bool IsLoopbackAddress(std::string_view address);  // "127.0.0.1", "::1", "::ffff:127.0.0.1"
-bool IsLoopbackHost(std::string_view host);        // a Host header: "localhost:8080", "[::1]:80", "127.0.0.1"
+bool IsLoopbackHost(
+    std::string_view host);  // a Host header: "localhost:8080", "[::1]:80", "127.0.0.1"
 std::string CookieValue(const HttpRequest& req, std::string_view name);
 // Secure when served over HTTPS: a public URL of https, or a proxy saying so.
 bool IsHttps(const HttpRequest& req, std::string_view public_url);

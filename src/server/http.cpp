@@ -83,8 +83,9 @@ std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_vi
     qs = amp == std::string_view::npos ? std::string_view() : qs.substr(amp + 1);
     if (part.empty()) continue;
     size_t eq = part.find('=');
-    out.emplace_back(UrlDecode(part.substr(0, eq), true),
-                     eq == std::string_view::npos ? std::string() : UrlDecode(part.substr(eq + 1), true));
+    out.emplace_back(
+        UrlDecode(part.substr(0, eq), true),
+        eq == std::string_view::npos ? std::string() : UrlDecode(part.substr(eq + 1), true));
   }
   return out;
 }

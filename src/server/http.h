@@ -66,7 +66,8 @@ struct HttpResponse {
   std::chrono::milliseconds poll_every{250};
 
   static HttpResponse FromJson(int status, const Json& body);
-  static HttpResponse Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static HttpResponse Text(int status, std::string body,
+                           std::string content_type = "text/plain; charset=utf-8");
 };
 
 using HttpHandler = std::function<HttpResponse(HttpRequest&)>;

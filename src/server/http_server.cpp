@@ -58,13 +58,14 @@ constexpr auto kMinPollGap = std::chrono::milliseconds(20);
 // One connection. Everything but `wake_posted` is touched only on `stream`'s
 // strand.
 struct Conn {
-  explicit Conn(tcp::socket sock) : stream(std::move(sock)), wake(stream.get_executor()), place(stream.get_executor()) {}
+  explicit Conn(tcp::socket sock)
+      : stream(std::move(sock)), wake(stream.get_executor()), place(stream.get_executor()) {}
   beast::tcp_stream stream;
   std::weak_ptr<Conn> self;
-  net::steady_timer wake;          // a pending answer waits on it; Wake() cancels it
-  net::steady_timer place;         // waits for a place to run blocking work (see Blocking)
-  bool busy = false;               // a request is being served (Stop leaves it to finish)
-  bool woken = false;              // woken while not waiting: poll again at once
+  net::steady_timer wake;   // a pending answer waits on it; Wake() cancels it
+  net::steady_timer place;  // waits for a place to run blocking work (see Blocking)
+  bool busy = false;        // a request is being served (Stop leaves it to finish)
+  bool woken = false;       // woken while not waiting: poll again at once
   std::atomic<bool> wake_posted{false};
 };
 
@@ -85,19 +86,19 @@ class BeastHttpServer : public HttpServer {
         handler_(std::move(handler)),
         acceptor_(net::make_strand(ioc_)),
         work_(net::make_work_guard(ioc_)) {}
-  ~BeastHttpServer() override {
-    Stop();
-  }
+  ~BeastHttpServer() override { Stop(); }
 
   Result<void> Bind() {
     std::string host;
     std::string port_text;
     const std::string& listen = options_.listen;
     size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) return Fail(ErrorCode::kBadRequest, "listen address \"" + listen + "\" is not host:port");
+    if (colon == std::string::npos)
+      return Fail(ErrorCode::kBadRequest, "listen address \"" + listen + "\" is not host:port");
     host = listen.substr(0, colon);
     port_text = listen.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
     if (host.empty()) host = "0.0.0.0";
     if (host == "localhost") host = "127.0.0.1";
     unsigned long port = 0;
@@ -110,13 +111,16 @@ class BeastHttpServer : public HttpServer {
     }
     beast::error_code ec;
     auto address = net::ip::make_address(host, ec);
-    if (ec) return Fail(ErrorCode::kBadRequest, "listen address \"" + listen + "\": \"" + host + "\" is not an IP address");
+    if (ec)
+      return Fail(ErrorCode::kBadRequest,
+                  "listen address \"" + listen + "\": \"" + host + "\" is not an IP address");
     tcp::endpoint ep(address, static_cast<unsigned short>(port));
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return Fail(ErrorCode::kUnavailable, "cannot listen on " + listen + ": " + ec.message());
+    if (ec)
+      return Fail(ErrorCode::kUnavailable, "cannot listen on " + listen + ": " + ec.message());
     address_ = FormatAddress(acceptor_.local_endpoint(ec));
     return Ok();
   }
@@ -177,7 +181,8 @@ class BeastHttpServer : public HttpServer {
 
  private:
   static std::string FormatAddress(const tcp::endpoint& ep) {
-    if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+    if (ep.address().is_v6())
+      return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
     return ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
@@ -276,7 +281,8 @@ class BeastHttpServer : public HttpServer {
     }
   };
 
-  net::awaitable<bool> WriteSimple(Conn& c, unsigned version, int status, std::string body, bool keep_alive) {
+  net::awaitable<bool> WriteSimple(Conn& c, unsigned version, int status, std::string body,
+                                   bool keep_alive) {
     http::response<http::string_body> res{http::status::ok, version};
     res.result(static_cast<unsigned>(status));
     res.set(http::field::content_type, "application/json");
@@ -300,11 +306,13 @@ class BeastHttpServer : public HttpServer {
       beast::error_code ec;
       auto until = Clock::now() + kDiscardGap;
       if (options_.min_body_rate > 0) {
-        until = std::min(until, started + options_.body_grace +
-                                    std::chrono::milliseconds(dropped * 1000 / options_.min_body_rate));
+        until =
+            std::min(until, started + options_.body_grace +
+                                std::chrono::milliseconds(dropped * 1000 / options_.min_body_rate));
       }
       c.stream.expires_at(until);
-      size_t got = co_await c.stream.async_read_some(net::buffer(buf.data(), std::min(n, buf.size())), Redirect(ec));
+      size_t got = co_await c.stream.async_read_some(
+          net::buffer(buf.data(), std::min(n, buf.size())), Redirect(ec));
       if (ec || got == 0) co_return;
       n -= got;
       dropped += got;
@@ -321,7 +329,8 @@ class BeastHttpServer : public HttpServer {
 
   // Waits until woken or `for_at_most` has passed; never polls again sooner
   // than kMinPollGap after `last_poll`.
-  net::awaitable<void> WaitForWake(Conn& c, Clock::duration for_at_most, Clock::time_point last_poll) {
+  net::awaitable<void> WaitForWake(Conn& c, Clock::duration for_at_most,
+                                   Clock::time_point last_poll) {
     beast::error_code ec;
     if (!c.woken) {
       c.wake.expires_after(for_at_most);
@@ -338,8 +347,10 @@ class BeastHttpServer : public HttpServer {
 
   void SetPolling(const std::shared_ptr<Conn>& c, bool on) {
     std::lock_guard lock(mu_);
-    if (on) pollers_.insert(c);
-    else pollers_.erase(c);
+    if (on)
+      pollers_.insert(c);
+    else
+      pollers_.erase(c);
   }
 
   // Resolves a `later` answer: asks it until it answers.
@@ -365,8 +376,8 @@ class BeastHttpServer : public HttpServer {
 
   // Sends a streamed body chunk by chunk, asking `stream` for each.
   // Returns false when the connection failed.
-  net::awaitable<bool> SendStream(const std::shared_ptr<Conn>& c, HttpResponse& out, unsigned version,
-                                  bool keep_alive) {
+  net::awaitable<bool> SendStream(const std::shared_ptr<Conn>& c, HttpResponse& out,
+                                  unsigned version, bool keep_alive) {
     beast::error_code ec;
     http::response<http::empty_body> res{http::status::ok, version};
     res.result(static_cast<unsigned>(out.status));
@@ -384,7 +395,8 @@ class BeastHttpServer : public HttpServer {
       bool stopping = stopping_;
       auto asked = Clock::now();
       std::pair<std::string, bool> got = co_await Blocking<std::pair<std::string, bool>>(
-          *c, [&out, stopping] {
+          *c,
+          [&out, stopping] {
             std::string piece;
             bool more = out.stream(piece, stopping);
             return std::make_pair(std::move(piece), more);
@@ -392,7 +404,8 @@ class BeastHttpServer : public HttpServer {
           [] { return std::make_pair(std::string(), false); });
       if (!got.first.empty()) {
         c->stream.expires_after(options_.write_timeout);
-        co_await net::async_write(c->stream, http::make_chunk(net::buffer(got.first)), Redirect(ec));
+        co_await net::async_write(c->stream, http::make_chunk(net::buffer(got.first)),
+                                  Redirect(ec));
         if (ec) {
           ok = false;
           break;
@@ -436,11 +449,14 @@ class BeastHttpServer : public HttpServer {
       if (ec) {
         // A timeout has closed the socket already; say nothing then.
         if (ec == http::error::header_limit) {
-          if (co_await WriteSimple(*c, 11, 431, ErrorBody("bad_request", "request headers too large"), false))
+          if (co_await WriteSimple(*c, 11, 431,
+                                   ErrorBody("bad_request", "request headers too large"), false))
             co_await Linger(*c);
-        } else if (ec != http::error::end_of_stream && ec != net::error::eof && ec != beast::error::timeout &&
-                   ec != net::error::operation_aborted && !stopping_ && buffer.size() > 0) {
-          if (co_await WriteSimple(*c, 11, 400, ErrorBody("bad_request", "malformed HTTP request"), false))
+        } else if (ec != http::error::end_of_stream && ec != net::error::eof &&
+                   ec != beast::error::timeout && ec != net::error::operation_aborted &&
+                   !stopping_ && buffer.size() > 0) {
+          if (co_await WriteSimple(*c, 11, 400, ErrorBody("bad_request", "malformed HTTP request"),
+                                   false))
             co_await Linger(*c);
         }
         co_return;
@@ -450,7 +466,8 @@ class BeastHttpServer : public HttpServer {
       unsigned version = head.version();
       size_t fields = static_cast<size_t>(std::distance(head.begin(), head.end()));
       if (fields > options_.max_header_fields) {
-        if (co_await WriteSimple(*c, version, 431, ErrorBody("bad_request", "too many request headers"), false))
+        if (co_await WriteSimple(*c, version, 431,
+                                 ErrorBody("bad_request", "too many request headers"), false))
           co_await Linger(*c);
         co_return;
       }
@@ -497,10 +514,11 @@ class BeastHttpServer : public HttpServer {
       parser.body_limit(body_limit);
       if (parser.content_length() && *parser.content_length() > body_limit) {
         size_t cl = static_cast<size_t>(*parser.content_length());
-        co_await WriteSimple(*c, version, 413,
-                             ErrorBody("payload_too_large",
-                                       "the request body is larger than " + std::to_string(body_limit) + " bytes"),
-                             false);
+        co_await WriteSimple(
+            *c, version, 413,
+            ErrorBody("payload_too_large",
+                      "the request body is larger than " + std::to_string(body_limit) + " bytes"),
+            false);
         size_t buffered = buffer.size();
         if (cl > buffered) co_await Discard(*c, std::min(cl - buffered, kMaxDiscard));
         co_return;
@@ -527,11 +545,13 @@ class BeastHttpServer : public HttpServer {
       }
       if (ec) {
         if (ec == http::error::body_limit)
-          co_await WriteSimple(*c, version, 413, ErrorBody("payload_too_large", "the request body is too large"),
+          co_await WriteSimple(*c, version, 413,
+                               ErrorBody("payload_too_large", "the request body is too large"),
                                false);
-        else if (ec != http::error::end_of_stream && ec != net::error::eof && ec != beast::error::timeout &&
-                 ec != net::error::operation_aborted)
-          co_await WriteSimple(*c, version, 400, ErrorBody("bad_request", "malformed HTTP request body"), false);
+        else if (ec != http::error::end_of_stream && ec != net::error::eof &&
+                 ec != beast::error::timeout && ec != net::error::operation_aborted)
+          co_await WriteSimple(*c, version, 400,
+                               ErrorBody("bad_request", "malformed HTTP request body"), false);
         co_return;
       }
       c->stream.expires_never();
@@ -602,7 +622,8 @@ void RaiseOpenFileLimit() {
 
 }  // namespace
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Listen(HttpServerOptions options, HttpHandler handler) {
+Result<std::unique_ptr<HttpServer>> HttpServer::Listen(HttpServerOptions options,
+                                                       HttpHandler handler) {
   RaiseOpenFileLimit();
   auto server = std::make_unique<BeastHttpServer>(std::move(options), std::move(handler));
   auto bound = server->Bind();

@@ -41,8 +41,8 @@ struct HttpServerOptions {
   // A head larger than this, or with more fields, gets 431.
   size_t max_header_bytes = 64 * 1024;
   size_t max_header_fields = 100;
-  int io_threads = 2;   // threads always left for the sockets
-  int workers = 8;      // threads that may be in handlers (and on_head, stream, later) at once
+  int io_threads = 2;  // threads always left for the sockets
+  int workers = 8;     // threads that may be in handlers (and on_head, stream, later) at once
   // Called for heads whose path starts with `on_head_prefix`, once the head
   // is read, before its body (`head.body` is empty): it may answer at once
   // (the rest of the body is then read and dropped, and the connection

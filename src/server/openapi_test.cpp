@@ -27,7 +27,8 @@ std::set<std::string> RoutedOperations() {
   for (const auto& spec : ApiRouteSpecs()) {
     std::string path = OpenApiPath(spec.path);
     if (std::string(spec.method) == "ANY") {
-      for (const char* m : {"get", "post", "put", "patch", "delete"}) out.insert(std::string(m) + " " + path);
+      for (const char* m : {"get", "post", "put", "patch", "delete"})
+        out.insert(std::string(m) + " " + path);
     } else {
       out.insert(Lower(spec.method) + " " + path);
     }
@@ -58,8 +59,10 @@ TEST(OpenApiTest, DocumentsExactlyTheRoutedOperations) {
     }
   }
   std::set<std::string> routed = RoutedOperations();
-  for (const auto& r : routed) EXPECT_TRUE(documented.count(r)) << "routed but not documented: " << r;
-  for (const auto& d : documented) EXPECT_TRUE(routed.count(d)) << "documented but not routed: " << d;
+  for (const auto& r : routed)
+    EXPECT_TRUE(documented.count(r)) << "routed but not documented: " << r;
+  for (const auto& d : documented)
+    EXPECT_TRUE(routed.count(d)) << "documented but not routed: " << d;
 }
 
 TEST(OpenApiTest, OperationIdsNameTheRoutes) {
@@ -104,8 +107,10 @@ TEST(OpenApiTest, OnlyReadsAreOpenToViewers) {
   for (const auto& spec : ApiRouteSpecs()) {
     std::string method = spec.method;
     std::string path = spec.path;
-    if (method == "GET" || spec.access == Access::kOwnAuth || path.starts_with("/api/v1/auth/")) continue;
-    EXPECT_TRUE(spec.access == Access::kEditor || spec.access == Access::kAdmin) << method << " " << path;
+    if (method == "GET" || spec.access == Access::kOwnAuth || path.starts_with("/api/v1/auth/"))
+      continue;
+    EXPECT_TRUE(spec.access == Access::kEditor || spec.access == Access::kAdmin)
+        << method << " " << path;
   }
 }
 

@@ -18,16 +18,22 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 
 std::string_view AccessName(Access a) {
   switch (a) {
-    case Access::kAdmin: return "admin";
-    case Access::kEditor: return "editor";
-    case Access::kViewer: return "viewer";
-    case Access::kPublic: return "public";
-    case Access::kOwnAuth: return "own";
+    case Access::kAdmin:
+      return "admin";
+    case Access::kEditor:
+      return "editor";
+    case Access::kViewer:
+      return "viewer";
+    case Access::kPublic:
+      return "public";
+    case Access::kOwnAuth:
+      return "own";
   }
   return "admin";
 }
 
-void Router::Add(std::string method, std::string path, std::string operation, HttpHandler handler, Access access) {
+void Router::Add(std::string method, std::string path, std::string operation, HttpHandler handler,
+                 Access access) {
   Route r;
   for (auto seg : SplitPath(path)) r.segments.emplace_back(seg);
   for (const auto& existing : routes_) {
@@ -45,7 +51,8 @@ void Router::Add(std::string method, std::string path, std::string operation, Ht
 namespace {
 
 bool MatchSegments(const Route& route, const std::vector<std::string_view>& parts,
-                   std::vector<std::pair<std::string, std::string>>* params, std::string_view path) {
+                   std::vector<std::pair<std::string, std::string>>* params,
+                   std::string_view path) {
   params->clear();
   const auto& segs = route.segments;
   size_t n = segs.size();

@@ -40,9 +40,9 @@ class Router {
            Access access = Access::kAdmin);
 
   struct Match {
-    const Route* route = nullptr;            // null when nothing matched
+    const Route* route = nullptr;  // null when nothing matched
     std::vector<std::pair<std::string, std::string>> params;
-    std::string allow;                       // methods of routes whose path matched, when none had this method
+    std::string allow;  // methods of routes whose path matched, when none had this method
   };
   // Finds the route for `method` and decoded `path`.
   Match Find(std::string_view method, std::string_view path) const;

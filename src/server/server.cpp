@@ -48,8 +48,11 @@ Result<std::unique_ptr<Server>> Server::Bind(ServerOptions options) {
   http_options.workers = server->options_.http_workers;
   http_options.on_head_prefix = "/hooks/";  // only webhooks are judged from the head
   Server* raw = server.get();
-  http_options.on_head = [raw](HttpRequest& head, size_t& limit) { return raw->HandleHead(head, limit); };
-  auto http = HttpServer::Listen(http_options, [raw](HttpRequest& req) { return raw->Handle(req); });
+  http_options.on_head = [raw](HttpRequest& head, size_t& limit) {
+    return raw->HandleHead(head, limit);
+  };
+  auto http =
+      HttpServer::Listen(http_options, [raw](HttpRequest& req) { return raw->Handle(req); });
   if (!http) return Fail(std::move(http).error());
   server->impl_->http = std::move(*http);
   return server;
@@ -60,7 +63,8 @@ std::string Server::address() const { return impl_->http ? impl_->http->address(
 void Server::Serve(ApiServices services) {
   services_ = std::make_unique<ApiServices>(std::move(services));
   if (services_->auth) {
-    access_ = std::make_unique<AccessControl>(*services_->auth, services_->flows.options().public_url);
+    access_ =
+        std::make_unique<AccessControl>(*services_->auth, services_->flows.options().public_url);
   }
   AddApiRoutes(router_, *services_);
   for (const auto& route : router_.routes())
@@ -68,15 +72,17 @@ void Server::Serve(ApiServices services) {
   impl_->static_duration = metrics::Weft().http_duration.With({"static"});
   impl_->unrouted_duration = metrics::Weft().http_duration.With({"unrouted"});
   HttpServer* http = impl_->http.get();
-  impl_->connections_hook = metrics::Default().OnScrape(
-      [http] { metrics::Weft().open_connections.Set(static_cast<double>(http->open_connections())); });
+  impl_->connections_hook = metrics::Default().OnScrape([http] {
+    metrics::Weft().open_connections.Set(static_cast<double>(http->open_connections()));
+  });
   impl_->http->Start();
   ChangeHub* hub = &services_->hub;
   Impl* impl = impl_.get();
   impl_->progress_watcher = std::thread([hub, http, impl] {
     uint64_t mark = hub->ProgressMark();
     while (!impl->stop_watching) {
-      uint64_t now = hub->WaitProgress(mark, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+      uint64_t now = hub->WaitProgress(
+          mark, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
       if (now == mark) continue;
       mark = now;
       http->Wake();
@@ -121,11 +127,13 @@ HttpResponse Server::Handle(HttpRequest& req) const {
       res = match.route->handler(req);
     } catch (const std::exception& e) {
       // A handler bug must not take the connection or the process down.
-      log::Error("unexpected exception in a handler", {{"method", req.method}, {"route", match.route->path}, {"what", e.what()}});
+      log::Error("unexpected exception in a handler",
+                 {{"method", req.method}, {"route", match.route->path}, {"what", e.what()}});
       res = ErrorResponse(ErrorCode::kInternal, "internal error");
     }
   } else if (!match.allow.empty()) {
-    res = ErrorResponse(ErrorCode::kMethodNotAllowed, req.method + " is not allowed here; allowed: " + match.allow);
+    res = ErrorResponse(ErrorCode::kMethodNotAllowed,
+                        req.method + " is not allowed here; allowed: " + match.allow);
     res.headers.emplace_back("Allow", match.allow);
   } else if ((req.method == "GET" || req.method == "HEAD") && !req.path.starts_with("/api/") &&
              !req.path.starts_with("/hooks/") && req.path != "/hooks") {
@@ -137,18 +145,21 @@ HttpResponse Server::Handle(HttpRequest& req) const {
   if (metrics::Enabled()) {
     // Route templates, never raw paths; the web UI's files as one label.
     const metrics::Histogram& h =
-        match.route ? impl_->route_durations[static_cast<size_t>(match.route - router_.routes().data())]
-        : ui        ? impl_->static_duration
-                    : impl_->unrouted_duration;
+        match.route
+            ? impl_->route_durations[static_cast<size_t>(match.route - router_.routes().data())]
+        : ui ? impl_->static_duration
+             : impl_->unrouted_duration;
     h.ObserveDuration(std::chrono::steady_clock::now() - started);
   }
   if (res.status >= 500) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
     // Route templates, never raw paths: a webhook path carries its token.
-    log::Warn("http request failed", {{"method", req.method},
-                                      {"route", match.route ? match.route->path : std::string("(unrouted)")},
-                                      {"status", std::to_string(res.status)},
-                                      {"us", std::to_string(us.count())}});
+    log::Warn("http request failed",
+              {{"method", req.method},
+               {"route", match.route ? match.route->path : std::string("(unrouted)")},
+               {"status", std::to_string(res.status)},
+               {"us", std::to_string(us.count())}});
   }
   return res;
 }

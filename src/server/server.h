@@ -20,15 +20,15 @@ class AccessControl;  // server/access.h
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";
-  std::string ui_dir;            // ui/dist; empty or missing: a page says the UI is not built
-  size_t max_body = 16u << 20;   // request bodies above this get 413
+  std::string ui_dir;           // ui/dist; empty or missing: a page says the UI is not built
+  size_t max_body = 16u << 20;  // request bodies above this get 413
   // The HTTP layer's limits and threads (HttpServerOptions has the details).
   size_t max_connections = 10000;
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
-  size_t min_body_rate = 1024;   // bytes/s, after a grace of header_timeout
-  int http_threads = 2;          // I/O threads
-  int http_workers = 8;          // threads that may be in handlers at once
+  size_t min_body_rate = 1024;  // bytes/s, after a grace of header_timeout
+  int http_threads = 2;         // I/O threads
+  int http_workers = 8;         // threads that may be in handlers at once
 };
 
 class Server {
@@ -44,7 +44,8 @@ class Server {
   // Before Serve: sees the head of each webhook request before its body is
   // read, to answer at once (404, 405, 413 from Content-Length) or to set
   // that request's body limit (a flow's max_body). See HttpServerOptions::on_head.
-  using HeadCheck = std::function<std::optional<HttpResponse>(HttpRequest& head, size_t& body_limit)>;
+  using HeadCheck =
+      std::function<std::optional<HttpResponse>(HttpRequest& head, size_t& body_limit)>;
   void SetWebhookHeadCheck(HeadCheck check) { webhook_head_ = std::move(check); }
   // Stops accepting, finishes requests in progress, ends live streams.
   void Stop();

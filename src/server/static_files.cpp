@@ -22,7 +22,8 @@ bool ReadFile(const fs::path& path, std::string* out) {
 
 const char kNotBuilt[] =
     "<!doctype html><html><head><meta charset=\"utf-8\"><title>weft</title></head><body>"
-    "<h1>weft</h1><p>The web UI is not built. Run <code>make</code> (it builds <code>ui/dist</code>), "
+    "<h1>weft</h1><p>The web UI is not built. Run <code>make</code> (it builds "
+    "<code>ui/dist</code>), "
     "or start weft with <code>--ui-dir</code> pointing at a built UI.</p>"
     "<p>The API is at <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>.</p></body></html>";
 
@@ -72,7 +73,8 @@ HttpResponse StaticFiles::Serve(const HttpRequest& req) const {
   if (plain && file != root && fs::is_regular_file(file, ec) && ReadFile(file, &r.body)) {
     r.content_type = ContentTypeFor(file.string());
     bool hashed_asset = req.path.starts_with("/assets/");
-    r.headers.emplace_back("Cache-Control", hashed_asset ? "public, max-age=31536000, immutable" : "no-cache");
+    r.headers.emplace_back("Cache-Control",
+                           hashed_asset ? "public, max-age=31536000, immutable" : "no-cache");
     return r;
   }
   // A path with an extension that is not there is a missing file, not a page.

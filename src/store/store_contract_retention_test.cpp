@@ -53,29 +53,34 @@ TEST_P(StoreContractTest, ClaimRunsHoldsAFlowToItsMaxConcurrency) {
   ASSERT_OK(store().UpdateRun(running));
   EXPECT_TRUE(Must(store().ClaimRuns("n", 10, At(20), At(100))).empty());
   // A running run itself is always taken back (it resumes), limit or not.
-  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 10, At(50), At(100)))), (std::vector<std::string>{a1.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 10, At(50), At(100)))),
+            (std::vector<std::string>{a1.id}));
 
   // Raising the limit with a save lets the next one go at once.
   FlowWrite two = LimitedWrite("limited", 2);
   ASSERT_OK(store().SaveFlow(limited.id, two, std::nullopt, ""));
-  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 10, At(51), At(100)))), (std::vector<std::string>{a2.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 10, At(51), At(100)))),
+            (std::vector<std::string>{a2.id}));
 }
 
 TEST_P(StoreContractTest, ClaimRunsFreesAPlaceWhenARunFinishesOrItsClaimLapses) {
   Flow limited = Must(store().CreateFlow(LimitedWrite("limited", 1), ""));
   weft::Run a1 = Must(store().CreateRun(NewRun(limited.id, At(1))));
   weft::Run a2 = Must(store().CreateRun(NewRun(limited.id, At(2))));
-  ASSERT_EQ(Ids(Must(store().ClaimRuns("dead", 1, At(10), At(30)))), (std::vector<std::string>{a1.id}));
+  ASSERT_EQ(Ids(Must(store().ClaimRuns("dead", 1, At(10), At(30)))),
+            (std::vector<std::string>{a1.id}));
   EXPECT_TRUE(Must(store().ClaimRuns("n", 1, At(20), At(60))).empty());
   // The claimer died before starting a1: once its lease ends, a1 is taken again (not a2).
-  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 1, At(31), At(60)))), (std::vector<std::string>{a1.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 1, At(31), At(60)))),
+            (std::vector<std::string>{a1.id}));
   weft::Run done = Must(store().GetRun(a1.id, false));
   done.status = RunStatus::kSucceeded;
   done.finished_at = At(32);
   done.claimed_by.clear();
   done.lease_until.reset();
   ASSERT_OK(store().UpdateRun(done));
-  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 1, At(33), At(60)))), (std::vector<std::string>{a2.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 1, At(33), At(60)))),
+            (std::vector<std::string>{a2.id}));
 }
 
 TEST_P(StoreContractTest, ConcurrentClaimsKeepAFlowWithinItsMaxConcurrency) {
@@ -97,8 +102,10 @@ TEST_P(StoreContractTest, ConcurrentClaimsKeepAFlowWithinItsMaxConcurrency) {
 TEST_P(StoreContractTest, PruneRunsByAgeNeverTouchesUnfinishedRuns) {
   weft::Run old_ok = Must(store().CreateRun(FinishedRun("f", At(0), At(1))));
   ASSERT_OK(store().SaveStepRun(NewStep(old_ok.id, "a", 1)));
-  weft::Run old_failed = Must(store().CreateRun(FinishedRun("f", At(0), At(1), RunStatus::kFailed)));
-  weft::Run old_cancelled = Must(store().CreateRun(FinishedRun("f", At(0), At(2), RunStatus::kCancelled)));
+  weft::Run old_failed =
+      Must(store().CreateRun(FinishedRun("f", At(0), At(1), RunStatus::kFailed)));
+  weft::Run old_cancelled =
+      Must(store().CreateRun(FinishedRun("f", At(0), At(2), RunStatus::kCancelled)));
   weft::Run new_ok = Must(store().CreateRun(FinishedRun("f", At(0), At(20))));
   weft::Run queued = Must(store().CreateRun(NewRun("f", At(0))));
   weft::Run running = NewRun("f", At(0), RunStatus::kRunning);
@@ -112,7 +119,8 @@ TEST_P(StoreContractTest, PruneRunsByAgeNeverTouchesUnfinishedRuns) {
   EXPECT_EQ(Must(store().PruneRuns(p, 100)), 2);
   EXPECT_EQ(CodeOf(store().GetRun(old_ok.id, true)), ErrorCode::kNotFound);
   EXPECT_EQ(CodeOf(store().GetRun(old_cancelled.id, false)), ErrorCode::kNotFound);
-  for (const auto& id : {old_failed.id, new_ok.id, queued.id, running.id}) ASSERT_OK(store().GetRun(id, false));
+  for (const auto& id : {old_failed.id, new_ok.id, queued.id, running.id})
+    ASSERT_OK(store().GetRun(id, false));
   // Its steps went with it: a step saved for it now finds no run.
   EXPECT_EQ(CodeOf(store().SaveStepRun(NewStep(old_ok.id, "b", 2))), ErrorCode::kNotFound);
 
@@ -133,10 +141,11 @@ TEST_P(StoreContractTest, PruneRunsByCountKeepsTheNewestAndRecentFailures) {
   RunPrune p;
   p.flow_id = "g";
   p.keep = 2;
-  p.failed_before = At(50);  // the failed run (finished at 101) stays
-  EXPECT_EQ(Must(store().PruneRuns(p, 100)), 3);   // runs 0, 2, 3
+  p.failed_before = At(50);                       // the failed run (finished at 101) stays
+  EXPECT_EQ(Must(store().PruneRuns(p, 100)), 3);  // runs 0, 2, 3
   for (int i : {1, 4, 5}) ASSERT_OK(store().GetRun(runs[i].id, false));
-  for (int i : {0, 2, 3}) EXPECT_EQ(CodeOf(store().GetRun(runs[i].id, false)), ErrorCode::kNotFound);
+  for (int i : {0, 2, 3})
+    EXPECT_EQ(CodeOf(store().GetRun(runs[i].id, false)), ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContractTest, PruneRunsEveryFlowButExceptionsInBatches) {

@@ -109,7 +109,8 @@ TEST_P(StoreContractTest, ClaimRunsTakesABatchOldestFirstFromEveryKindOfRunnable
   delayed.not_before = At(5);
   delayed = Must(store().CreateRun(delayed));
   weft::Run lapsed = Must(store().CreateRun(NewRun("f", At(2))));
-  ASSERT_EQ(Ids(Must(store().ClaimRuns("dead", 1, At(2), At(8)))), (std::vector<std::string>{ready0.id}));
+  ASSERT_EQ(Ids(Must(store().ClaimRuns("dead", 1, At(2), At(8)))),
+            (std::vector<std::string>{ready0.id}));
   // ready0 is now held by "dead" until 8; lapsed gets a claim that ends at 6.
   weft::Run held = Must(store().GetRun(lapsed.id, false));
   held.claimed_by = "dead";
@@ -125,8 +126,10 @@ TEST_P(StoreContractTest, ClaimRunsTakesABatchOldestFirstFromEveryKindOfRunnable
   auto got = Must(store().ClaimRuns("n", 3, At(7), At(60)));
   EXPECT_EQ(Ids(got), (std::vector<std::string>{delayed.id, lapsed.id, ready3.id}));
   for (const auto& r : got) EXPECT_EQ(r.claimed_by, "n");
-  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 5, At(7), At(60)))), (std::vector<std::string>{ready4.id}));
-  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 5, At(9), At(60)))), (std::vector<std::string>{ready0.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 5, At(7), At(60)))),
+            (std::vector<std::string>{ready4.id}));
+  EXPECT_EQ(Ids(Must(store().ClaimRuns("n", 5, At(9), At(60)))),
+            (std::vector<std::string>{ready0.id}));
 }
 
 TEST_P(StoreContractTest, ClaimRunsRetakesExpiredLeasesKeepingStatus) {
@@ -415,7 +418,8 @@ TEST_P(StoreContractTest, SaveRunWritesTheRunAndItsStepsTogether) {
   weft::Run header = claimed;
   header.status = RunStatus::kRunning;
   header.started_at = At(2);
-  ASSERT_OK(store().SaveRun(&header, {NewStep(r.id, "a", 1), NewStep(r.id, "b", 2, StepStatus::kRunning)}));
+  ASSERT_OK(store().SaveRun(&header,
+                            {NewStep(r.id, "a", 1), NewStep(r.id, "b", 2, StepStatus::kRunning)}));
   weft::Run got = Must(store().GetRun(r.id, true));
   EXPECT_EQ(got.status, RunStatus::kRunning);
   EXPECT_EQ(got.started_at, At(2));

@@ -62,7 +62,8 @@ TEST_P(StoreContractTest, RecordScheduleFireRecordsEachTimeOnce) {
   EXPECT_EQ(got.missed_fires, 3);
   EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 1);
   EXPECT_FALSE(Must(store().RecordScheduleFire(f.id, At(240), nullptr, std::nullopt, 0)));
-  EXPECT_EQ(store().RecordScheduleFire("nope", At(1), nullptr, std::nullopt, 0).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store().RecordScheduleFire("nope", At(1), nullptr, std::nullopt, 0).error().code,
+            ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContractTest, RecordScheduleFiresRefusesRepeatedTimesAndInactiveFlows) {
@@ -74,7 +75,8 @@ TEST_P(StoreContractTest, RecordScheduleFiresRefusesRepeatedTimesAndInactiveFlow
   fires[1] = {off.id, At(60), ScheduledRun(off.id, At(60)), At(120), 0};
   fires[2] = {on.id, At(60), ScheduledRun(on.id, At(60)), At(120), 0};  // the same time twice
   fires[3] = {"gone", At(60), std::nullopt, At(120), 0};
-  EXPECT_EQ(Must(store().RecordScheduleFires(fires)), (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ(Must(store().RecordScheduleFires(fires)),
+            (std::vector<bool>{true, false, false, false}));
   EXPECT_EQ(Must(store().CountRuns(std::nullopt)), 1);
   EXPECT_EQ(Must(store().GetFlow(on.id)).next_run_at, At(120));
   EXPECT_FALSE(Must(store().GetFlow(off.id)).next_run_at.has_value());
@@ -102,7 +104,8 @@ TEST_P(StoreContractTest, ConcurrentSchedulersFireEachTimeOnce) {
           ASSERT_TRUE(r.has_value()) << r.error().message;
           recorded = *r;
         } else {
-          auto r = store().RecordScheduleFires({ScheduleFire{f.id, at, run, at + Millis(60'000), 0}});
+          auto r =
+              store().RecordScheduleFires({ScheduleFire{f.id, at, run, at + Millis(60'000), 0}});
           ASSERT_TRUE(r.has_value()) << r.error().message;
           recorded = r->at(0);
         }
@@ -122,11 +125,14 @@ TEST_P(StoreContractTest, RecordScheduleFiresBatchRecordsEachFireAsAlone) {
   constexpr int kFlows = 60;
   std::vector<Flow> flows;
   for (int i = 0; i < kFlows; ++i) {
-    flows.push_back(Must(store().CreateFlow(Write("batch \"" + std::to_string(i) + "\" \\", OneStep("a"), "schedule"), "")));
-    if (i % 6 != 5) ASSERT_OK(store().SetFlowActive(flows.back().id, true));  // every 6th stays inactive
+    flows.push_back(Must(store().CreateFlow(
+        Write("batch \"" + std::to_string(i) + "\" \\", OneStep("a"), "schedule"), "")));
+    if (i % 6 != 5)
+      ASSERT_OK(store().SetFlowActive(flows.back().id, true));  // every 6th stays inactive
   }
   // Every 4th flow fired a later time already (another scheduler).
-  for (int i = 0; i < kFlows; i += 4) ASSERT_TRUE(Must(store().RecordScheduleFire(flows[i].id, At(120), nullptr, At(180), 0)));
+  for (int i = 0; i < kFlows; i += 4)
+    ASSERT_TRUE(Must(store().RecordScheduleFire(flows[i].id, At(120), nullptr, At(180), 0)));
   std::vector<ScheduleFire> fires;
   for (int i = 0; i < kFlows; ++i) {
     ScheduleFire f;
@@ -160,7 +166,8 @@ TEST_P(StoreContractTest, RecordScheduleFiresBatchRecordsEachFireAsAlone) {
       if (fires[i].run) ++runs_expected;
     } else {
       EXPECT_EQ(got.missed_fires, 0) << i;
-      EXPECT_EQ(got.next_run_at, fired_later ? std::optional<TimePoint>(At(180)) : std::nullopt) << i;
+      EXPECT_EQ(got.next_run_at, fired_later ? std::optional<TimePoint>(At(180)) : std::nullopt)
+          << i;
     }
     RunFilter filter;
     filter.flow_id = flows[i].id;
@@ -193,7 +200,8 @@ TEST_P(StoreContractTest, ForEachActiveScheduleAndSetNextRunAts) {
   Flow off = Must(store().CreateFlow(Write("off", OneStep("a"), "schedule"), ""));
   Flow manual = Must(store().CreateFlow(Write("manual", OneStep("a")), ""));
   for (const Flow* f : {&a, &b, &manual}) ASSERT_OK(store().SetFlowActive(f->id, true));
-  ASSERT_OK(store().SetNextRunAts({{a.id, At(60)}, {b.id, At(90)}, {"gone", At(1)}, {off.id, At(30)}}));
+  ASSERT_OK(
+      store().SetNextRunAts({{a.id, At(60)}, {b.id, At(90)}, {"gone", At(1)}, {off.id, At(30)}}));
   EXPECT_EQ(Must(store().GetFlow(a.id)).next_run_at, At(60));
   EXPECT_EQ(Must(store().GetFlow(b.id)).next_run_at, At(90));
   EXPECT_EQ(Must(store().GetFlow(off.id)).next_run_at, At(30));
@@ -201,7 +209,8 @@ TEST_P(StoreContractTest, ForEachActiveScheduleAndSetNextRunAts) {
   ASSERT_OK(store().ForEachActiveSchedule([&](Flow&& f) { seen.emplace(f.name, std::move(f)); }));
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen.at("a").next_run_at, At(60));
-  EXPECT_EQ(seen.at("b").document["trigger"], b.document["trigger"]);  // the document may hold only that
+  EXPECT_EQ(seen.at("b").document["trigger"],
+            b.document["trigger"]);  // the document may hold only that
   ASSERT_OK(store().SetNextRunAts({{a.id, std::nullopt}}));
   EXPECT_FALSE(Must(store().GetFlow(a.id)).next_run_at.has_value());
 }

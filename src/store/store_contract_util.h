@@ -19,7 +19,7 @@ inline const TimePoint kT0 = FromUnixMs(1'800'000'000'000);
 inline TimePoint At(int64_t seconds) { return kT0 + std::chrono::seconds(seconds); }
 
 inline FlowWrite Write(const std::string& name, Json steps = Json::array(),
-                const std::string& trigger = "manual") {
+                       const std::string& trigger = "manual") {
   FlowWrite w;
   w.name = name;
   w.description = "the " + name + " flow";
@@ -34,7 +34,7 @@ inline Json OneStep(const std::string& id) {
 }
 
 inline weft::Run NewRun(const std::string& flow_id, TimePoint created_at,
-                 RunStatus status = RunStatus::kQueued) {
+                        RunStatus status = RunStatus::kQueued) {
   weft::Run r;
   r.flow_id = flow_id;
   r.flow_name = "flow " + flow_id;
@@ -48,7 +48,7 @@ inline weft::Run NewRun(const std::string& flow_id, TimePoint created_at,
 }
 
 inline StepRun NewStep(const std::string& run_id, const std::string& path, int seq,
-                StepStatus status = StepStatus::kSucceeded) {
+                       StepStatus status = StepStatus::kSucceeded) {
   StepRun s;
   s.run_id = run_id;
   s.path = path;

@@ -20,19 +20,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const Json kFlow = Json{{"name", "auth-flow"},
-                        {"steps", Json::array({Json{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", 1}}}}})}};
+const Json kFlow = Json{
+    {"name", "auth-flow"},
+    {"steps", Json::array({Json{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", 1}}}}})}};
 
 bool SharedDatabase() {
   const char* db = std::getenv("WEFT_TEST_DB");
   return db && *db;
 }
 
-#define SKIP_ON_SHARED_DATABASE()                                                                    \
-  if (SharedDatabase()) GTEST_SKIP() << "adds users, which would put every other test sharing the " \
-                                        "database behind sign-in"
+#define SKIP_ON_SHARED_DATABASE()                                             \
+  if (SharedDatabase())                                                       \
+  GTEST_SKIP() << "adds users, which would put every other test sharing the " \
+                  "database behind sign-in"
 
-std::vector<std::string> Bearer(const std::string& token) { return {"Authorization: Bearer " + token}; }
+std::vector<std::string> Bearer(const std::string& token) {
+  return {"Authorization: Bearer " + token};
+}
 
 // One documented operation: method, a concrete path, and its documented access.
 struct Operation {
@@ -74,7 +78,8 @@ HttpResult Call(const Client& api, const Operation& op, std::vector<std::string>
 bool OpenWithUsers(const Operation& op) {
   return op.templ == "/healthz" || op.templ == "/readyz" || op.templ == "/api/v1/openapi.json" ||
          op.templ == "/api/v1/auth/login" || op.templ.starts_with("/hooks/") ||
-         op.templ == "/api/v1/oauth/callback";  // the provider's redirect: checked by its sealed state
+         op.templ ==
+             "/api/v1/oauth/callback";  // the provider's redirect: checked by its sealed state
 }
 
 struct Login {
@@ -96,10 +101,10 @@ Login SignIn(const Client& api, const std::string& user, const std::string& pass
   return out;
 }
 
-std::string NewToken(const Client& api, const std::vector<std::string>& admin, const std::string& name,
-                     const std::string& role, std::string* id = nullptr) {
-  auto r = api.Request("POST", "/api/v1/tokens", Json{{"name", name}, {"role", role}, {"expires_in", "1d"}}.dump(),
-                       [&] {
+std::string NewToken(const Client& api, const std::vector<std::string>& admin,
+                     const std::string& name, const std::string& role, std::string* id = nullptr) {
+  auto r = api.Request("POST", "/api/v1/tokens",
+                       Json{{"name", name}, {"role", role}, {"expires_in", "1d"}}.dump(), [&] {
                          auto h = admin;
                          h.push_back("Content-Type: application/json");
                          return h;
@@ -158,13 +163,15 @@ TEST(AuthOpenModeTest, LoopbackNeedsNoSignInButForeignHostsAndOriginsAreRefused)
   EXPECT_EQ(api.Request("GET", "/api/v1/flows", "", {"Host: localhost:" + port}).status, 200);
 
   // A cross-site form or fetch carries the foreign Origin: refused, writes and reads.
-  auto cross = api.Request("POST", "/api/v1/flows", Json{{"name", "x-site"}, {"steps", Json::array()}}.dump(),
+  auto cross = api.Request("POST", "/api/v1/flows",
+                           Json{{"name", "x-site"}, {"steps", Json::array()}}.dump(),
                            {"Content-Type: application/json", "Origin: https://evil.example"});
   EXPECT_EQ(cross.status, 403) << cross.body;
   EXPECT_EQ(api.Request("GET", "/api/v1/flows", "", {"Origin: null"}).status, 403);
   EXPECT_EQ(api.Get("/api/v1/flows").json["flows"].size(), 1u);  // nothing was created
   // The UI's own origin is fine.
-  auto same = api.Request("POST", "/api/v1/flows", Json{{"name", "same-site"}, {"steps", Json::array()}}.dump(),
+  auto same = api.Request("POST", "/api/v1/flows",
+                          Json{{"name", "same-site"}, {"steps", Json::array()}}.dump(),
                           {"Content-Type: application/json", "Origin: " + server.base_url()});
   EXPECT_EQ(same.status, 201) << same.body;
   // Webhooks keep their own auth: no Host or Origin rule (a tunnel may front them).
@@ -181,7 +188,8 @@ TEST(AuthOpenModeTest, ServeRefusesANetworkAddressUntilAUserExists) {
   EXPECT_NE(r.output.find("weft user add"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("listening on"), std::string::npos) << r.output;
 
-  auto added = RunWeftWithInput("user add ann --role admin --password-stdin --data " + data, "correct horse\n");
+  auto added = RunWeftWithInput("user add ann --role admin --password-stdin --data " + data,
+                                "correct horse\n");
   ASSERT_EQ(added.exit_code, 0) << added.output;
   auto list = RunWeft({"user", "list", "--data", data});
   EXPECT_EQ(list.exit_code, 0) << list.output;
@@ -189,7 +197,8 @@ TEST(AuthOpenModeTest, ServeRefusesANetworkAddressUntilAUserExists) {
   EXPECT_NE(list.output.find("admin"), std::string::npos) << list.output;
   auto removed = RunWeft({"user", "remove", "ann", "--data", data});
   EXPECT_EQ(removed.exit_code, 0) << removed.output;
-  EXPECT_EQ(RunWeft({"user", "list", "--data", data, "--json"}).output.find("ann"), std::string::npos);
+  EXPECT_EQ(RunWeft({"user", "list", "--data", data, "--json"}).output.find("ann"),
+            std::string::npos);
   std::error_code ec;
   fs::remove_all(tmpl, ec);
 }
@@ -201,12 +210,14 @@ TEST(AuthOpenModeTest, ServeRefusesANetworkAddressUntilAUserExists) {
 class AuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (SharedDatabase()) GTEST_SKIP() << "adds users, which would put every other test sharing the database "
-                                          "behind sign-in";
+    if (SharedDatabase())
+      GTEST_SKIP() << "adds users, which would put every other test sharing the database "
+                      "behind sign-in";
     server_ = std::make_unique<WeftServer>();
     ASSERT_EQ(server_->Stop(), 0);
-    auto added = RunWeftWithInput("user add ann --role admin --password-stdin --data " + server_->data_dir(),
-                                  kAnnPassword + "\n");
+    auto added =
+        RunWeftWithInput("user add ann --role admin --password-stdin --data " + server_->data_dir(),
+                         kAnnPassword + "\n");
     ASSERT_EQ(added.exit_code, 0) << added.output;
     server_->Start();
     ASSERT_FALSE(HasFatalFailure());
@@ -214,12 +225,13 @@ class AuthTest : public ::testing::Test {
     ASSERT_EQ(ann.status, 200) << ann.body.dump();
     admin_ = {"Cookie: " + ann.cookie, "X-CSRF-Token: " + ann.csrf};
     using Person = std::tuple<std::string, std::string, std::string>;
-    for (const auto& [name, role, password] : std::vector<Person>{{"ed", "editor", kEdPassword},
-                                                                  {"vic", "viewer", kVicPassword}}) {
+    for (const auto& [name, role, password] :
+         std::vector<Person>{{"ed", "editor", kEdPassword}, {"vic", "viewer", kVicPassword}}) {
       auto h = admin_;
       h.push_back("Content-Type: application/json");
-      auto r = api().Request("POST", "/api/v1/users",
-                             Json{{"username", name}, {"password", password}, {"role", role}}.dump(), h);
+      auto r =
+          api().Request("POST", "/api/v1/users",
+                        Json{{"username", name}, {"password", password}, {"role", role}}.dump(), h);
       ASSERT_EQ(r.status, 201) << r.body;
       EXPECT_FALSE(r.json.contains("password"));
       EXPECT_EQ(r.body.find(password), std::string::npos);
@@ -244,11 +256,14 @@ TEST_F(AuthTest, EveryApiRouteAnswers401WithoutCredentials) {
   int checked = 0;
   for (const auto& op : DocumentedOperations(api())) {
     if (OpenWithUsers(op)) continue;
-    for (const auto& headers : std::vector<std::vector<std::string>>{
-             {}, Bearer("wft_not-a-token"), {"Authorization: Basic YW5uOnB3"}, {"Cookie: weft_session=forged"}}) {
+    for (const auto& headers :
+         std::vector<std::vector<std::string>>{{},
+                                               Bearer("wft_not-a-token"),
+                                               {"Authorization: Basic YW5uOnB3"},
+                                               {"Cookie: weft_session=forged"}}) {
       auto r = Call(api(), op, headers);
-      EXPECT_EQ(r.status, 401) << op.method << " " << op.templ << " with " << ::testing::PrintToString(headers)
-                               << ": " << r.body;
+      EXPECT_EQ(r.status, 401) << op.method << " " << op.templ << " with "
+                               << ::testing::PrintToString(headers) << ": " << r.body;
       EXPECT_EQ(r.json["error"]["code"], "unauthorized") << op.method << " " << op.templ;
     }
     ++checked;
@@ -291,16 +306,20 @@ TEST_F(AuthTest, ViewersOnlyReadAndEditorsCannotManageUsersOrTokens) {
   // The same roles by session: vic cannot save a flow, ed cannot add a user.
   Login vic = SignIn(api(), "vic", kVicPassword);
   ASSERT_EQ(vic.status, 200);
-  auto r = api().Request("POST", "/api/v1/flows", kFlow.dump(),
-                         {"Cookie: " + vic.cookie, "X-CSRF-Token: " + vic.csrf, "Content-Type: application/json"});
+  auto r = api().Request(
+      "POST", "/api/v1/flows", kFlow.dump(),
+      {"Cookie: " + vic.cookie, "X-CSRF-Token: " + vic.csrf, "Content-Type: application/json"});
   EXPECT_EQ(r.status, 403) << r.body;
   Login ed = SignIn(api(), "ed", kEdPassword);
   ASSERT_EQ(ed.status, 200);
-  r = api().Request("POST", "/api/v1/users", Json{{"username", "eve"}, {"password", "12345678"}, {"role", "admin"}}.dump(),
-                    {"Cookie: " + ed.cookie, "X-CSRF-Token: " + ed.csrf, "Content-Type: application/json"});
+  r = api().Request(
+      "POST", "/api/v1/users",
+      Json{{"username", "eve"}, {"password", "12345678"}, {"role", "admin"}}.dump(),
+      {"Cookie: " + ed.cookie, "X-CSRF-Token: " + ed.csrf, "Content-Type: application/json"});
   EXPECT_EQ(r.status, 403) << r.body;
-  r = api().Request("POST", "/api/v1/flows", kFlow.dump(),
-                    {"Cookie: " + ed.cookie, "X-CSRF-Token: " + ed.csrf, "Content-Type: application/json"});
+  r = api().Request(
+      "POST", "/api/v1/flows", kFlow.dump(),
+      {"Cookie: " + ed.cookie, "X-CSRF-Token: " + ed.csrf, "Content-Type: application/json"});
   EXPECT_EQ(r.status, 201) << r.body;
 }
 
@@ -320,13 +339,16 @@ TEST_F(AuthTest, SessionCookieNeedsTheCsrfTokenToChangeAnythingAndEndsAtSignOut)
   EXPECT_EQ(me.json["csrf_token"], ed.csrf);  // a reloaded page gets it back
 
   EXPECT_EQ(api().Request("GET", "/api/v1/flows", "", {cookie}).status, 200);  // reads need none
-  auto no_csrf = api().Request("POST", "/api/v1/flows", kFlow.dump(), {cookie, "Content-Type: application/json"});
+  auto no_csrf = api().Request("POST", "/api/v1/flows", kFlow.dump(),
+                               {cookie, "Content-Type: application/json"});
   EXPECT_EQ(no_csrf.status, 403) << no_csrf.body;
   auto wrong = api().Request("POST", "/api/v1/flows", kFlow.dump(),
-                             {cookie, "X-CSRF-Token: " + std::string(ed.csrf.size(), '0'), "Content-Type: application/json"});
+                             {cookie, "X-CSRF-Token: " + std::string(ed.csrf.size(), '0'),
+                              "Content-Type: application/json"});
   EXPECT_EQ(wrong.status, 403) << wrong.body;
   EXPECT_EQ(api().Get("/api/v1/flows?x=1").status, 401);
-  EXPECT_EQ(api().Request("GET", "/api/v1/flows", "", Bearer(admin_token_)).json["flows"].size(), 0u);
+  EXPECT_EQ(api().Request("GET", "/api/v1/flows", "", Bearer(admin_token_)).json["flows"].size(),
+            0u);
   auto ok = api().Request("POST", "/api/v1/flows", kFlow.dump(),
                           {cookie, "X-CSRF-Token: " + ed.csrf, "Content-Type: application/json"});
   ASSERT_EQ(ok.status, 201) << ok.body;
@@ -354,14 +376,16 @@ TEST_F(AuthTest, HistoryRecordsWhoChangedFlowsAndConnections) {
     return a;
   }());
   ASSERT_EQ(saved.status, 200) << saved.body;
-  auto versions = api().Request("GET", "/api/v1/flows/" + id + "/versions", "", Bearer(viewer_token_));
+  auto versions =
+      api().Request("GET", "/api/v1/flows/" + id + "/versions", "", Bearer(viewer_token_));
   ASSERT_EQ(versions.status, 200) << versions.body;
   ASSERT_EQ(versions.json["versions"].size(), 2u);
   EXPECT_EQ(versions.json["versions"][0]["created_by"], "ann");
   EXPECT_EQ(versions.json["versions"][1]["created_by"], "token:et");
 
-  auto conn = api().Request("POST", "/api/v1/connections",
-                            Json{{"name", "c1"}, {"connector", "http"}, {"settings", Json::object()}}.dump(), h);
+  auto conn = api().Request(
+      "POST", "/api/v1/connections",
+      Json{{"name", "c1"}, {"connector", "http"}, {"settings", Json::object()}}.dump(), h);
   ASSERT_EQ(conn.status, 201) << conn.body;
   EXPECT_EQ(conn.json["updated_by"], "token:et") << conn.body;
 }
@@ -396,7 +420,11 @@ TEST_F(AuthTest, ARevokedTokenIsRefusedAtOnce) {
   for (const auto& u : users.json["users"]) {
     EXPECT_FALSE(u.contains("password_hash"));
     if (u["username"] == "vic") {
-      EXPECT_EQ(api().Request("DELETE", "/api/v1/users/" + GetString(u, "id"), "", Bearer(admin_token_)).status, 204);
+      EXPECT_EQ(
+          api()
+              .Request("DELETE", "/api/v1/users/" + GetString(u, "id"), "", Bearer(admin_token_))
+              .status,
+          204);
     }
   }
   EXPECT_EQ(api().Request("GET", "/api/v1/flows", "", {"Cookie: " + vic.cookie}).status, 401);
@@ -413,10 +441,12 @@ TEST_F(AuthTest, PasswordsTokensAndSessionsAreNowhereInClear) {
   EXPECT_EQ(SignIn(api(), "ann", "a wrong password").status, 401);
   ASSERT_EQ(server_->Stop(), 0);  // everything flushed, WAL checkpointed or not
 
-  std::vector<std::string> secrets = {kAnnPassword, kEdPassword, kVicPassword, viewer_token_, editor_token_,
-                                      admin_token_, session, "a wrong password"};
+  std::vector<std::string> secrets = {kAnnPassword,  kEdPassword,       kVicPassword,
+                                      viewer_token_, editor_token_,     admin_token_,
+                                      session,       "a wrong password"};
   // The token minus its prefix too, and a distinctive middle part of each.
-  for (const auto& t : {viewer_token_, editor_token_, admin_token_}) secrets.push_back(t.substr(10, 20));
+  for (const auto& t : {viewer_token_, editor_token_, admin_token_})
+    secrets.push_back(t.substr(10, 20));
   secrets.push_back(session.substr(5, 20));
   int files = 0;
   for (const auto& entry : fs::recursive_directory_iterator(server_->temp_dir())) {
@@ -440,9 +470,11 @@ TEST_F(AuthTest, SignInIsThrottledPerUserAndPerAddressWithoutTellingNamesApart) 
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(unknown.body, wrong.body) << "the answer must not tell whether a name exists";
 
-  for (int i = 1; i < 5; ++i) EXPECT_EQ(SignIn(api(), "ann", "wrong " + std::to_string(i)).status, 401);
+  for (int i = 1; i < 5; ++i)
+    EXPECT_EQ(SignIn(api(), "ann", "wrong " + std::to_string(i)).status, 401);
   // Five failures for ann: now even the right password is refused for a while.
-  auto locked = api().Post("/api/v1/auth/login", Json{{"username", "ann"}, {"password", kAnnPassword}});
+  auto locked =
+      api().Post("/api/v1/auth/login", Json{{"username", "ann"}, {"password", kAnnPassword}});
   EXPECT_EQ(locked.status, 429) << locked.body;
   EXPECT_FALSE(locked.Header("retry-after").empty());
   // An unknown name is locked the same way.

@@ -37,7 +37,8 @@ TEST_F(WeftTest, CliAppliesListsRunsAndShows) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(name), std::string::npos) << r.output;
 
-  r = RunWeft({"flow", "run", name, "--input", R"({"x": 21})", "--wait", "--json", "--server", url});
+  r = RunWeft(
+      {"flow", "run", name, "--input", R"({"x": 21})", "--wait", "--json", "--server", url});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto run = ParseJson(r.output);
   ASSERT_TRUE(run) << r.output;
@@ -55,16 +56,19 @@ TEST_F(WeftTest, CliAppliesListsRunsAndShows) {
 }
 
 TEST_F(WeftTest, CliValidateNamesEveryBadField) {
-  std::string good = WriteFile(server().temp_dir(), "good.yaml",
-                               "name: ok\nsteps:\n  - id: a\n    uses: data.set\n    with: { value: 1 }\n");
+  std::string good =
+      WriteFile(server().temp_dir(), "good.yaml",
+                "name: ok\nsteps:\n  - id: a\n    uses: data.set\n    with: { value: 1 }\n");
   auto r = RunWeft({"validate", good});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  std::string bad = WriteFile(server().temp_dir(), "bad.yaml",
-                              "name: bad\nsteps:\n  - id: a\n    uses: nope.nothing\n  - id: a\n    uses: data.set\n"
-                              "    with: {}\n    timeout: soon\n");
+  std::string bad = WriteFile(
+      server().temp_dir(), "bad.yaml",
+      "name: bad\nsteps:\n  - id: a\n    uses: nope.nothing\n  - id: a\n    uses: data.set\n"
+      "    with: {}\n    timeout: soon\n");
   r = RunWeft({"validate", bad});
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  for (const char* path : {"steps[0].uses", "steps[1].id", "steps[1].timeout", "steps[1].with.value"}) {
+  for (const char* path :
+       {"steps[0].uses", "steps[1].id", "steps[1].timeout", "steps[1].with.value"}) {
     EXPECT_NE(r.output.find(path), std::string::npos) << path << " in " << r.output;
   }
 }

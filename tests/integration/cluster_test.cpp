@@ -39,7 +39,8 @@ class ClusterTest : public ::testing::Test {
 
   static int Count(const std::string& text, const std::string& needle) {
     int n = 0;
-    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      ++n;
     return n;
   }
   // Times any node took the scheduler role, and the live node holding it now (-1: none).
@@ -58,8 +59,10 @@ class ClusterTest : public ::testing::Test {
   }
 
   // Every run of a flow (at most 1000), newest first.
-  static Json RunsOf(const Client& api, const std::string& flow_id, const std::string& status = "") {
-    auto r = api.Get("/api/v1/runs?limit=1000&flow_id=" + flow_id + (status.empty() ? "" : "&status=" + status));
+  static Json RunsOf(const Client& api, const std::string& flow_id,
+                     const std::string& status = "") {
+    auto r = api.Get("/api/v1/runs?limit=1000&flow_id=" + flow_id +
+                     (status.empty() ? "" : "&status=" + status));
     return r.status == 200 ? r.json["runs"] : Json::array();
   }
 
@@ -73,12 +76,14 @@ class ClusterTest : public ::testing::Test {
     EXPECT_EQ(r.status, 201) << r.body;
     return name;
   }
-  static Json Insert(const std::string& id, const std::string& connection, const std::string& table) {
+  static Json Insert(const std::string& id, const std::string& connection,
+                     const std::string& table) {
     return Json{{"id", id},
                 {"uses", "postgres.execute"},
                 {"connection", connection},
-                {"with", {{"sql", "INSERT INTO " + table + " (run_id, step) VALUES ($1, '" + id + "')"},
-                          {"params", Json::array({"{{ run.id }}"})}}}};
+                {"with",
+                 {{"sql", "INSERT INTO " + table + " (run_id, step) VALUES ($1, '" + id + "')"},
+                  {"params", Json::array({"{{ run.id }}"})}}}};
   }
 
   std::vector<std::unique_ptr<WeftServer>> nodes_;
@@ -104,13 +109,15 @@ TEST_F(ClusterTest, AThousandWebhooksOverThreeNodesMakeAThousandRunsEachExecuted
   ASSERT_FALSE(HasFatalFailure());
   SinkTable table;
   std::string sink = SinkConnection(node(0).api());
-  Json flow = CreateFlow(node(0).api(),
-                         Json{{"name", UniqueName("spread")},
-                              {"trigger", {{"type", "webhook"}}},
-                              {"steps", Json::array({Insert("first", sink, table.name),
-                                                     Json{{"id", "middle"}, {"uses", "data.set"},
-                                                          {"with", {{"value", "{{ trigger.body.n }}"}}}},
-                                                     Insert("last", sink, table.name)})}});
+  Json flow =
+      CreateFlow(node(0).api(),
+                 Json{{"name", UniqueName("spread")},
+                      {"trigger", {{"type", "webhook"}}},
+                      {"steps", Json::array({Insert("first", sink, table.name),
+                                             Json{{"id", "middle"},
+                                                  {"uses", "data.set"},
+                                                  {"with", {{"value", "{{ trigger.body.n }}"}}}},
+                                             Insert("last", sink, table.name)})}});
   std::string id = GetString(flow, "id");
   // Activated on another node than the one it was created on.
   ASSERT_EQ(node(1).api().Post("/api/v1/flows/" + id + "/activate").status, 200);
@@ -126,7 +133,8 @@ TEST_F(ClusterTest, AThousandWebhooksOverThreeNodesMakeAThousandRunsEachExecuted
   for (int t = 0; t < 6; ++t) {
     senders.emplace_back([&] {
       for (int i = next++; i < kRequests; i = next++) {
-        auto r = node(i % 3).api().PostRaw(path, "{\"n\":" + std::to_string(i) + "}", "application/json");
+        auto r = node(i % 3).api().PostRaw(path, "{\"n\":" + std::to_string(i) + "}",
+                                           "application/json");
         std::lock_guard<std::mutex> g(mu);
         ++statuses[r.status];
         if (r.status == 202) run_ids.insert(GetString(r.json, "run_id"));
@@ -137,14 +145,17 @@ TEST_F(ClusterTest, AThousandWebhooksOverThreeNodesMakeAThousandRunsEachExecuted
   EXPECT_EQ(statuses[202], kRequests) << "answers by status: " << Json(statuses).dump();
   EXPECT_EQ(run_ids.size(), static_cast<size_t>(kRequests)) << "every request its own run";
 
-  bool done = WaitFor([&] { return RunsOf(node(2).api(), id, "succeeded").size() == kRequests; }, 120s);
+  bool done =
+      WaitFor([&] { return RunsOf(node(2).api(), id, "succeeded").size() == kRequests; }, 120s);
   EXPECT_TRUE(done) << "succeeded: " << RunsOf(node(2).api(), id, "succeeded").size();
   Json all = RunsOf(node(0).api(), id);
   EXPECT_EQ(all.size(), static_cast<size_t>(kRequests)) << "no extra runs";
   // Each step of each run executed once: one row per (run, step), no more.
   EXPECT_EQ(pgtest::Query("SELECT count(*) FROM " + table.name), std::to_string(2 * kRequests));
-  EXPECT_EQ(pgtest::Query("SELECT count(DISTINCT (run_id, step)) FROM " + table.name), std::to_string(2 * kRequests));
-  EXPECT_EQ(pgtest::Query("SELECT count(DISTINCT run_id) FROM " + table.name), std::to_string(kRequests));
+  EXPECT_EQ(pgtest::Query("SELECT count(DISTINCT (run_id, step)) FROM " + table.name),
+            std::to_string(2 * kRequests));
+  EXPECT_EQ(pgtest::Query("SELECT count(DISTINCT run_id) FROM " + table.name),
+            std::to_string(kRequests));
 }
 
 TEST_F(ClusterTest, ARunWhoseNodeWasKilledIsFinishedByAnother) {
@@ -152,19 +163,23 @@ TEST_F(ClusterTest, ARunWhoseNodeWasKilledIsFinishedByAnother) {
   ASSERT_FALSE(HasFatalFailure());
   SinkTable table;
   std::string sink = SinkConnection(first.api());
-  Json flow = CreateFlow(first.api(),
-                         Json{{"name", UniqueName("handover")},
-                              {"steps", Json::array({Insert("before", sink, table.name),
-                                                     Json{{"id", "slow"}, {"uses", "postgres.query"},
-                                                          {"connection", sink},
-                                                          {"with", {{"sql", "SELECT pg_sleep(3)::text AS slept"}}}},
-                                                     Insert("after", sink, table.name)})}});
-  auto started = first.api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs", Json::object());
+  Json flow = CreateFlow(
+      first.api(),
+      Json{{"name", UniqueName("handover")},
+           {"steps", Json::array({Insert("before", sink, table.name),
+                                  Json{{"id", "slow"},
+                                       {"uses", "postgres.query"},
+                                       {"connection", sink},
+                                       {"with", {{"sql", "SELECT pg_sleep(3)::text AS slept"}}}},
+                                  Insert("after", sink, table.name)})}});
+  auto started =
+      first.api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs", Json::object());
   ASSERT_EQ(started.status, 202) << started.body;
   std::string run_id = GetString(started.json, "id");
   // The first node is in the middle of the run (it holds it) when it dies.
   ASSERT_TRUE(WaitFor([&] {
-    return GetString(StepOf(first.api().Get("/api/v1/runs/" + run_id).json, "slow"), "status") == "running";
+    return GetString(StepOf(first.api().Get("/api/v1/runs/" + run_id).json, "slow"), "status") ==
+           "running";
   }));
   WeftServer& second = AddNode({"--lease", "3s"});
   ASSERT_FALSE(HasFatalFailure());
@@ -207,22 +222,26 @@ TEST_F(ClusterTest, TheSchedulerMovesWhenItsNodeIsKilledAndWhenTheDatabaseRestar
 
   // Saved and activated on a node that does not schedule: the scheduler
   // node hears of it (NOTIFY), not only at its next rescan.
-  Json flow = CreateFlow(other, Json{{"name", UniqueName("every2s")},
-                                     {"trigger", {{"type", "schedule"},
-                                                  {"schedule", {{"kind", "cron"},
-                                                                {"cron", "*/2 * * * * *"},
-                                                                {"misfire", "run_once"}}}}},
-                                     {"steps", Json::array({Json{{"id", "tick"}, {"uses", "data.set"},
-                                                                 {"with", {{"value", "{{ run.id }}"}}}}})}});
+  Json flow = CreateFlow(
+      other,
+      Json{{"name", UniqueName("every2s")},
+           {"trigger",
+            {{"type", "schedule"},
+             {"schedule", {{"kind", "cron"}, {"cron", "*/2 * * * * *"}, {"misfire", "run_once"}}}}},
+           {"steps",
+            Json::array({Json{
+                {"id", "tick"}, {"uses", "data.set"}, {"with", {{"value", "{{ run.id }}"}}}}})}});
   std::string id = GetString(flow, "id");
   ASSERT_EQ(other.Post("/api/v1/flows/" + id + "/activate").status, 200);
-  EXPECT_TRUE(WaitFor([&] { return RunsOf(other, id).size() >= 2; }, 8s)) << "the schedule did not start";
+  EXPECT_TRUE(WaitFor([&] { return RunsOf(other, id).size() >= 2; }, 8s))
+      << "the schedule did not start";
 
   // kill -9 the scheduler node: another takes over within a few seconds.
   int took = TakeOvers();
   node(holder).Kill9();
   auto killed_at = std::chrono::steady_clock::now();
-  ASSERT_TRUE(WaitFor([&] { return TakeOvers() > took && Holder() >= 0; }, 10s)) << "nobody took over";
+  ASSERT_TRUE(WaitFor([&] { return TakeOvers() > took && Holder() >= 0; }, 10s))
+      << "nobody took over";
   EXPECT_LT(std::chrono::steady_clock::now() - killed_at, 5s);
   holder = Holder();
   size_t before = RunsOf(other, id).size();
@@ -238,7 +257,8 @@ TEST_F(ClusterTest, TheSchedulerMovesWhenItsNodeIsKilledAndWhenTheDatabaseRestar
     holder = Holder();
     ASSERT_GE(holder, 0);
     before = RunsOf(node(holder).api(), id, "succeeded").size();
-    EXPECT_TRUE(WaitFor([&] { return RunsOf(node(holder).api(), id, "succeeded").size() >= before + 2; }, 15s))
+    EXPECT_TRUE(WaitFor(
+        [&] { return RunsOf(node(holder).api(), id, "succeeded").size() >= before + 2; }, 15s))
         << "scheduled runs did not go on after the restart";
     // Any node still takes and finishes a run.
     for (size_t i = 0; i < size(); ++i) {
@@ -258,10 +278,13 @@ TEST_F(ClusterTest, TheSchedulerMovesWhenItsNodeIsKilledAndWhenTheDatabaseRestar
 TEST_F(ClusterTest, RolesSplitTheWorkAndFlowChangesReachEveryNodeAtOnce) {
   WeftServer& front = AddNode({"--roles", "api,webhooks"});
   ASSERT_FALSE(HasFatalFailure());
-  Json flow = CreateFlow(front.api(), Json{{"name", UniqueName("roles")},
-                                           {"trigger", {{"type", "webhook"}}},
-                                           {"steps", Json::array({Json{{"id", "echo"}, {"uses", "data.set"},
-                                                                       {"with", {{"value", "{{ trigger.body }}"}}}}})}});
+  Json flow =
+      CreateFlow(front.api(),
+                 Json{{"name", UniqueName("roles")},
+                      {"trigger", {{"type", "webhook"}}},
+                      {"steps", Json::array({Json{{"id", "echo"},
+                                                  {"uses", "data.set"},
+                                                  {"with", {{"value", "{{ trigger.body }}"}}}}})}});
   std::string id = GetString(flow, "id");
   ASSERT_EQ(front.api().Post("/api/v1/flows/" + id + "/activate").status, 200);
   auto accepted = front.api().PostRaw(HookPath(flow), R"({"a":1})", "application/json");
@@ -286,8 +309,9 @@ TEST_F(ClusterTest, RolesSplitTheWorkAndFlowChangesReachEveryNodeAtOnce) {
   ASSERT_EQ(third.api().PostRaw(HookPath(flow), "{}", "application/json").status, 202);
   auto rotated = front.api().Post("/api/v1/flows/" + id + "/webhook/rotate");
   ASSERT_EQ(rotated.status, 200) << rotated.body;
-  EXPECT_TRUE(WaitFor([&] { return third.api().PostRaw(HookPath(flow), "{}", "application/json").status == 404; },
-                      20s))
+  EXPECT_TRUE(WaitFor(
+      [&] { return third.api().PostRaw(HookPath(flow), "{}", "application/json").status == 404; },
+      20s))
       << "the old URL still works on another node";
   EXPECT_EQ(third.api().PostRaw(HookPath(rotated.json), "{}", "application/json").status, 202);
 }
@@ -296,10 +320,11 @@ TEST_F(ClusterTest, ANodeWithoutTheSharedSecretKeyRefusesToStart) {
   WeftServer& first = AddNode();
   ASSERT_FALSE(HasFatalFailure());
   // A stored secret, sealed with the cluster's key.
-  auto c = first.api().Post("/api/v1/connections", Json{{"name", UniqueName("secret")},
-                                                        {"connector", "postgres"},
-                                                        {"settings", {{"url", "postgres://x:pw@127.0.0.1:1/x"}}},
-                                                        {"auth", {{"type", "none"}}}});
+  auto c = first.api().Post("/api/v1/connections",
+                            Json{{"name", UniqueName("secret")},
+                                 {"connector", "postgres"},
+                                 {"settings", {{"url", "postgres://x:pw@127.0.0.1:1/x"}}},
+                                 {"auth", {{"type", "none"}}}});
   ASSERT_EQ(c.status, 201) << c.body;
 
   std::string key = std::getenv("WEFT_SECRET_KEY");

@@ -16,7 +16,8 @@ namespace weft::itest {
 namespace {
 
 Json Doc(const std::string& name, const std::string& steps_json) {
-  return Json::parse(R"({"name": ")" + name + R"(", "trigger": {"type": "manual"}, "steps": )" + steps_json + "}");
+  return Json::parse(R"({"name": ")" + name + R"(", "trigger": {"type": "manual"}, "steps": )" +
+                     steps_json + "}");
 }
 
 std::string UrlEncode(const std::string& s) {
@@ -32,8 +33,9 @@ std::string Iso(std::chrono::system_clock::time_point t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -46,7 +48,8 @@ size_t RunCount(const Client& api, const std::string& query) {
 // ---- GET /runs?since=&until= ------------------------------------------------
 
 TEST_F(WeftTest, RunsListFiltersByCreationTime) {
-  Json flow = CreateFlow(api(), Doc(UniqueName("timed"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
+  Json flow = CreateFlow(api(), Doc(UniqueName("timed"),
+                                    R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
   std::string id = flow["id"];
   for (int i = 0; i < 2; ++i) ASSERT_EQ(RunAndWait(api(), id).status, 200);
   std::this_thread::sleep_for(50ms);
@@ -67,8 +70,9 @@ TEST_F(WeftTest, RunsListFiltersByCreationTime) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char plus2[64];
-  std::snprintf(plus2, sizeof plus2, "%04d-%02d-%02dT%02d:%02d:%02d%s+02:00", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, (tm.tm_hour + 2) % 24, tm.tm_min, tm.tm_sec, utc.substr(19, 4).c_str());
+  std::snprintf(plus2, sizeof plus2, "%04d-%02d-%02dT%02d:%02d:%02d%s+02:00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, (tm.tm_hour + 2) % 24, tm.tm_min, tm.tm_sec,
+                utc.substr(19, 4).c_str());
   if (tm.tm_hour < 22) {
     EXPECT_EQ(RunCount(api(), f + "&since=" + UrlEncode(plus2)), 3u) << plus2;
   }
@@ -80,7 +84,8 @@ TEST_F(WeftTest, RunsListFiltersByCreationTime) {
                         "&cursor=" + page.json["next_cursor"].get<std::string>());
   EXPECT_EQ(rest.json["runs"].size(), 1u);
 
-  for (const char* bad : {"since=yesterday", "since=2026-11-28T10:00:00", "until=2026-13-01T00:00:00Z"}) {
+  for (const char* bad :
+       {"since=yesterday", "since=2026-11-28T10:00:00", "until=2026-13-01T00:00:00Z"}) {
     auto r = api().Get(std::string("/api/v1/runs?") + bad);
     EXPECT_EQ(r.status, 400) << bad;
     std::string param = std::string(bad).substr(0, std::string(bad).find('='));
@@ -95,8 +100,10 @@ TEST_F(WeftTest, RunsListFiltersByCreationTime) {
 
 TEST_F(WeftTest, SavingAFlowChecksEachStepAgainstTheConnectorCatalog) {
   std::string http_name = UniqueName("api");
-  auto c = api().Post("/api/v1/connections",
-                      Json{{"name", http_name}, {"connector", "http"}, {"settings", {{"base_url", "http://127.0.0.1:9"}}}});
+  auto c =
+      api().Post("/api/v1/connections", Json{{"name", http_name},
+                                             {"connector", "http"},
+                                             {"settings", {{"base_url", "http://127.0.0.1:9"}}}});
   ASSERT_EQ(c.status, 201) << c.body;
 
   Json doc = Json::parse(R"({"trigger": {"type": "manual"}, "steps": [
@@ -120,9 +127,10 @@ TEST_F(WeftTest, SavingAFlowChecksEachStepAgainstTheConnectorCatalog) {
   EXPECT_EQ(r.json["error"]["code"], "validation_failed");
   auto paths = ErrorPaths(r.json);
   std::sort(paths.begin(), paths.end());
-  EXPECT_EQ(paths, (std::vector<std::string>{"steps[1].uses", "steps[2].with.url", "steps[3].with.url",
-                                             "steps[4].with.follow_redirects", "steps[5].connection",
-                                             "steps[7].with.method", "steps[8].with.colour"}))
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"steps[1].uses", "steps[2].with.url", "steps[3].with.url",
+                                      "steps[4].with.follow_redirects", "steps[5].connection",
+                                      "steps[7].with.method", "steps[8].with.colour"}))
       << r.body;
   for (const auto& d : r.json["error"]["details"]) {
     if (d["path"] == "steps[5].connection") {
@@ -160,9 +168,13 @@ TEST_F(OneWorkerTest, FlowCallRunsAnotherFlowAndUsesItsOutput) {
   Json child = CreateFlow(api(), Doc(child_name, R"([
       {"id": "wait", "uses": "flow.delay", "with": {"duration": "300ms"}},
       {"id": "twice", "uses": "data.set", "with": {"value": {"n": "{{ trigger.body.n * 2 }}", "via": "{{ trigger.type }}"}}}])"));
-  Json parent = CreateFlow(api(), Doc(UniqueName("caller"), R"([
-      {"id": "call", "uses": "flow.call", "with": {"flow": ")" + child_name + R"(", "input": {"n": "{{ trigger.body.n }}"}}},
-      {"id": "again", "uses": "flow.call", "with": {"flow": ")" + GetString(child, "id") + R"(", "input": {"n": "{{ steps.call.output.n }}"}}},
+  Json parent = CreateFlow(
+      api(), Doc(UniqueName("caller"),
+                 R"([
+      {"id": "call", "uses": "flow.call", "with": {"flow": ")" +
+                     child_name + R"(", "input": {"n": "{{ trigger.body.n }}"}}},
+      {"id": "again", "uses": "flow.call", "with": {"flow": ")" +
+                     GetString(child, "id") + R"(", "input": {"n": "{{ steps.call.output.n }}"}}},
       {"id": "result", "uses": "data.set", "with": {"value": "{{ steps.again.output.n }}"}}])"));
 
   auto r = RunAndWait(api(), parent["id"], Json{{"n", 5}});
@@ -173,7 +185,8 @@ TEST_F(OneWorkerTest, FlowCallRunsAnotherFlowAndUsesItsOutput) {
   Json call = StepOf(run, "call");
   EXPECT_EQ(call["output"], (Json{{"n", 10}, {"via", "flow"}}));
 
-  // The called runs are runs of their own, in the Process Log under trigger "flow", naming the caller.
+  // The called runs are runs of their own, in the Process Log under trigger "flow", naming the
+  // caller.
   auto children = api().Get("/api/v1/runs?trigger=flow&flow_id=" + GetString(child, "id"));
   ASSERT_EQ(children.status, 200);
   ASSERT_EQ(children.json["runs"].size(), 2u) << children.body;
@@ -182,14 +195,18 @@ TEST_F(OneWorkerTest, FlowCallRunsAnotherFlowAndUsesItsOutput) {
     auto full = api().Get("/api/v1/runs/" + GetString(c, "id"));
     EXPECT_EQ(full.json["trigger"]["parent"]["run_id"], run["id"]) << full.body;
   }
-  EXPECT_NE(GetString(call["logs"][0], "message").find(child_name), std::string::npos) << call.dump();
+  EXPECT_NE(GetString(call["logs"][0], "message").find(child_name), std::string::npos)
+      << call.dump();
 }
 
 TEST_F(OneWorkerTest, FlowCallFailsWithTheCalledRunAndStopsRecursion) {
   std::string failing = UniqueName("failing");
-  CreateFlow(api(), Doc(failing, R"([{"id": "boom", "uses": "flow.fail", "with": {"message": "no stock"}}])"));
+  CreateFlow(
+      api(),
+      Doc(failing, R"([{"id": "boom", "uses": "flow.fail", "with": {"message": "no stock"}}])"));
   Json caller = CreateFlow(api(), Doc(UniqueName("caller"), R"([
-      {"id": "call", "uses": "flow.call", "with": {"flow": ")" + failing + R"("}},
+      {"id": "call", "uses": "flow.call", "with": {"flow": ")" + failing +
+                                                                R"("}},
       {"id": "after", "uses": "data.set", "with": {"value": 1}}])"));
   auto r = RunAndWait(api(), caller["id"]);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -202,14 +219,19 @@ TEST_F(OneWorkerTest, FlowCallFailsWithTheCalledRunAndStopsRecursion) {
   EXPECT_NE(message.find("no stock"), std::string::npos) << message;
   EXPECT_TRUE(StepOf(run, "after").is_null() || StepOf(run, "after")["status"] != "succeeded");
 
-  Json missing = CreateFlow(api(), Doc(UniqueName("missing"), R"([{"id": "call", "uses": "flow.call", "with": {"flow": "no-such-flow"}}])"));
+  Json missing = CreateFlow(
+      api(), Doc(UniqueName("missing"),
+                 R"([{"id": "call", "uses": "flow.call", "with": {"flow": "no-such-flow"}}])"));
   run = WaitRunFinished(api(), GetString(RunAndWait(api(), missing["id"]).json, "id"));
   EXPECT_EQ(run["status"], "failed");
-  EXPECT_NE(GetString(StepOf(run, "call")["error"], "message").find("no flow \"no-such-flow\""), std::string::npos);
+  EXPECT_NE(GetString(StepOf(run, "call")["error"], "message").find("no flow \"no-such-flow\""),
+            std::string::npos);
 
   // A flow that calls itself for ever stops at the depth limit (10 nested calls).
   std::string loop = UniqueName("loop");
-  Json looping = CreateFlow(api(), Doc(loop, R"([{"id": "again", "uses": "flow.call", "with": {"flow": ")" + loop + R"("}}])"));
+  Json looping = CreateFlow(
+      api(),
+      Doc(loop, R"([{"id": "again", "uses": "flow.call", "with": {"flow": ")" + loop + R"("}}])"));
   r = RunAndWait(api(), looping["id"]);
   ASSERT_EQ(r.status, 200);
   run = WaitRunFinished(api(), GetString(r.json, "id"), 60s);
@@ -228,8 +250,11 @@ TEST_F(OneWorkerTest, FlowCallFailsWithTheCalledRunAndStopsRecursion) {
 
 TEST_F(OneWorkerTest, CancellingTheCallerCancelsTheCalledRun) {
   std::string slow = UniqueName("slow");
-  Json child = CreateFlow(api(), Doc(slow, R"([{"id": "wait", "uses": "flow.delay", "with": {"duration": "1m"}}])"));
-  Json caller = CreateFlow(api(), Doc(UniqueName("caller"), R"([{"id": "call", "uses": "flow.call", "with": {"flow": ")" + slow + R"("}}])"));
+  Json child = CreateFlow(
+      api(), Doc(slow, R"([{"id": "wait", "uses": "flow.delay", "with": {"duration": "1m"}}])"));
+  Json caller = CreateFlow(
+      api(), Doc(UniqueName("caller"),
+                 R"([{"id": "call", "uses": "flow.call", "with": {"flow": ")" + slow + R"("}}])"));
   auto started = api().Post("/api/v1/flows/" + GetString(caller, "id") + "/runs");
   ASSERT_EQ(started.status, 202);
   std::string child_run;
@@ -310,8 +335,9 @@ std::string ReadAll(const std::string& path) {
 constexpr auto kPastTokenLife = 8500ms;
 
 TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
-  weft::testing::ChildServer provider(
-      {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/oauth_server.py", "8", "rotate"});
+  weft::testing::ChildServer provider({weft::testing::SystemPython(),
+                                       std::string(WEFT_TEST_SERVERS_DIR) + "/oauth_server.py", "8",
+                                       "rotate"});
   ASSERT_GT(provider.port(), 0) << provider.error();
   std::string idp = "http://127.0.0.1:" + std::to_string(provider.port());
   auto provider_log = [&] {
@@ -320,26 +346,28 @@ TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
   };
 
   std::string name = UniqueName("crm");
-  auto created = api().Post("/api/v1/connections",
-                            Json{{"name", name},
-                                 {"connector", "http"},
-                                 {"settings", {{"base_url", idp}}},
-                                 {"auth",
-                                  {{"type", "oauth2_code"},
-                                   {"authorize_url", idp + "/authorize"},
-                                   {"token_url", idp + "/token"},
-                                   {"client_id", "weft-client"},
-                                   {"client_secret", "weft-secret"},
-                                   {"scope", "contacts.read offline"}}}});
+  auto created = api().Post("/api/v1/connections", Json{{"name", name},
+                                                        {"connector", "http"},
+                                                        {"settings", {{"base_url", idp}}},
+                                                        {"auth",
+                                                         {{"type", "oauth2_code"},
+                                                          {"authorize_url", idp + "/authorize"},
+                                                          {"token_url", idp + "/token"},
+                                                          {"client_id", "weft-client"},
+                                                          {"client_secret", "weft-secret"},
+                                                          {"scope", "contacts.read offline"}}}});
   ASSERT_EQ(created.status, 201) << created.body;
   std::string id = created.json["id"];
 
   // Before authorizing, a step says so.
-  Json flow = CreateFlow(api(), Doc(UniqueName("me"), R"([{"id": "me", "uses": "http.request", "connection": ")" + name +
-                                                          R"(", "with": {"url": "/api/me"}}])"));
+  Json flow = CreateFlow(
+      api(), Doc(UniqueName("me"), R"([{"id": "me", "uses": "http.request", "connection": ")" +
+                                       name + R"(", "with": {"url": "/api/me"}}])"));
   Json run = WaitRunFinished(api(), GetString(RunAndWait(api(), flow["id"]).json, "id"));
   EXPECT_EQ(run["status"], "failed");
-  EXPECT_NE(GetString(StepOf(run, "me")["error"], "message").find("not authorized yet"), std::string::npos) << run.dump();
+  EXPECT_NE(GetString(StepOf(run, "me")["error"], "message").find("not authorized yet"),
+            std::string::npos)
+      << run.dump();
 
   // The browser: weft -> provider's authorize page -> back to weft's callback.
   Browser browser;
@@ -368,9 +396,11 @@ TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
   ASSERT_EQ(plog["api_tokens"].size(), 1u) << plog.dump();
   std::string first = plog["api_tokens"][0];
   EXPECT_EQ(plog["grants"].size(), 1u) << "no refresh while the token is fresh";
-  std::string db = ReadAll(server().data_dir() + "/weft.db") + ReadAll(server().data_dir() + "/weft.db-wal");
+  std::string db =
+      ReadAll(server().data_dir() + "/weft.db") + ReadAll(server().data_dir() + "/weft.db-wal");
   EXPECT_EQ(db.find(first), std::string::npos) << "the access token is stored in clear";
-  EXPECT_EQ(db.find("oauth-refresh-token"), std::string::npos) << "the refresh token is stored in clear";
+  EXPECT_EQ(db.find("oauth-refresh-token"), std::string::npos)
+      << "the refresh token is stored in clear";
   EXPECT_EQ(server().Logs().find(first), std::string::npos) << "the access token is in the log";
 
   // ...and once it expires, the refresh token is exchanged for a new one.
@@ -405,26 +435,28 @@ TEST_F(WeftTest, OAuthAuthorizationCodeStoresTokensAndRefreshesThem) {
   ASSERT_EQ(plog["grants"].size(), 4u) << plog.dump();
   EXPECT_EQ(plog["grants"][3]["grant_type"], "refresh_token");
   for (int i = 1; i < 3; ++i)
-    EXPECT_NE(plog["grants"][3]["refresh_token"], plog["grants"][i]["refresh_token"]) << "a retired token was sent";
+    EXPECT_NE(plog["grants"][3]["refresh_token"], plog["grants"][i]["refresh_token"])
+        << "a retired token was sent";
   EXPECT_TRUE(plog["api_refused"].empty()) << plog.dump();
   db = ReadAll(server().data_dir() + "/weft.db") + ReadAll(server().data_dir() + "/weft.db-wal");
-  EXPECT_EQ(db.find("oauth-refresh-token"), std::string::npos) << "a rotated refresh token is stored in clear";
+  EXPECT_EQ(db.find("oauth-refresh-token"), std::string::npos)
+      << "a rotated refresh token is stored in clear";
 }
 
 TEST_F(WeftTest, OAuthCallbackRefusesForeignReplayedAndDeniedStates) {
-  weft::testing::ChildServer provider(
-      {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/oauth_server.py", "60"});
+  weft::testing::ChildServer provider({weft::testing::SystemPython(),
+                                       std::string(WEFT_TEST_SERVERS_DIR) + "/oauth_server.py",
+                                       "60"});
   ASSERT_GT(provider.port(), 0) << provider.error();
   std::string idp = "http://127.0.0.1:" + std::to_string(provider.port());
-  auto created = api().Post("/api/v1/connections",
-                            Json{{"name", UniqueName("crm")},
-                                 {"connector", "http"},
-                                 {"auth",
-                                  {{"type", "oauth2_code"},
-                                   {"authorize_url", idp + "/authorize"},
-                                   {"token_url", idp + "/token"},
-                                   {"client_id", "weft-client"},
-                                   {"client_secret", "weft-secret"}}}});
+  auto created = api().Post("/api/v1/connections", Json{{"name", UniqueName("crm")},
+                                                        {"connector", "http"},
+                                                        {"auth",
+                                                         {{"type", "oauth2_code"},
+                                                          {"authorize_url", idp + "/authorize"},
+                                                          {"token_url", idp + "/token"},
+                                                          {"client_id", "weft-client"},
+                                                          {"client_secret", "weft-secret"}}}});
   ASSERT_EQ(created.status, 201) << created.body;
   std::string id = created.json["id"];
 
@@ -432,7 +464,10 @@ TEST_F(WeftTest, OAuthCallbackRefusesForeignReplayedAndDeniedStates) {
   auto json = api().Get("/api/v1/connections/" + id + "/oauth/start?format=json");
   ASSERT_EQ(json.status, 200) << json.body;
   std::string authorize = json.json["authorize_url"];
-  EXPECT_EQ(authorize.rfind(idp + "/authorize?response_type=code&client_id=weft-client&redirect_uri=", 0), 0u) << authorize;
+  EXPECT_EQ(
+      authorize.rfind(idp + "/authorize?response_type=code&client_id=weft-client&redirect_uri=", 0),
+      0u)
+      << authorize;
 
   // A browser without the cookie (another one) cannot finish it.
   Browser other(false);
@@ -469,7 +504,8 @@ TEST_F(WeftTest, OAuthCallbackRefusesForeignReplayedAndDeniedStates) {
   EXPECT_NE(denied.body.find("access_denied"), std::string::npos) << denied.body;
 
   // Only oauth2_code connections can be authorized this way.
-  auto plain = api().Post("/api/v1/connections", Json{{"name", UniqueName("plain")}, {"connector", "http"}});
+  auto plain =
+      api().Post("/api/v1/connections", Json{{"name", UniqueName("plain")}, {"connector", "http"}});
   ASSERT_EQ(plain.status, 201);
   auto no = api().Get("/api/v1/connections/" + GetString(plain.json, "id") + "/oauth/start");
   EXPECT_EQ(no.status, 400);

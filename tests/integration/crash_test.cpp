@@ -20,7 +20,8 @@ namespace {
 Json DelayFlow(const std::string& name, const std::string& delay) {
   return Json::parse(R"({"name": ")" + name + R"(", "steps": [
       {"id": "before", "uses": "data.set", "with": {"value": {"run": "{{ run.id }}"}}},
-      {"id": "wait", "uses": "flow.delay", "with": {"duration": ")" + delay + R"("}},
+      {"id": "wait", "uses": "flow.delay", "with": {"duration": ")" +
+                     delay + R"("}},
       {"id": "after", "uses": "data.set", "with": {"value": "after {{ steps.before.output.run }}"}}]})");
 }
 
@@ -59,7 +60,8 @@ TEST(CrashTest, KillNineDuringADelayThenRestartFinishesTheRunWithEveryStepOnce) 
 TEST(CrashTest, EveryAcknowledgedRunSurvivesAKillNine) {
   WeftServer server;
   ASSERT_TRUE(server.running());
-  Json flow = CreateFlow(server.api(), Json::parse(R"({"name": ")" + UniqueName("acked") + R"(", "steps": [
+  Json flow =
+      CreateFlow(server.api(), Json::parse(R"({"name": ")" + UniqueName("acked") + R"(", "steps": [
       {"id": "a", "uses": "data.set", "with": {"value": 1}},
       {"id": "b", "uses": "data.set", "with": {"value": "{{ steps.a.output + 1 }}"}}]})"));
   std::string flow_id = flow["id"];
@@ -114,10 +116,12 @@ TEST(CrashTest, EveryAcceptedWebhookSurvivesAKillNineAndRunsOnce) {
       }
     });
   }
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lock(mu);
-    return acked.size() >= 600;
-  }, 60s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return acked.size() >= 600;
+      },
+      60s));
   server.Kill9();  // the senders are still sending
   stop = true;
   for (auto& t : senders) t.join();
@@ -152,11 +156,13 @@ TEST(CrashTest, SigtermStopsCleanlyAndDataRemains) {
   EXPECT_EQ(server.Stop(), 0) << server.Logs();
   server.Start();
   EXPECT_EQ(server.api().Get("/api/v1/flows/" + GetString(flow, "id")).status, 200);
-  EXPECT_EQ(server.api().Get("/api/v1/runs/" + GetString(r.json, "id")).json["status"], "succeeded");
+  EXPECT_EQ(server.api().Get("/api/v1/runs/" + GetString(r.json, "id")).json["status"],
+            "succeeded");
 }
 
 TEST(CrashTest, ASecondServerOnTheSameDataDirIsRefused) {
-  if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db) GTEST_SKIP() << "SQLite data dirs only";
+  if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db)
+    GTEST_SKIP() << "SQLite data dirs only";
   WeftServer server;
   ASSERT_TRUE(server.running());
   auto second = RunWeft({"serve", "--listen", "127.0.0.1:0", "--data", server.data_dir()}, 20s);
@@ -190,7 +196,8 @@ TEST(CrashTest, BadFlagsExitWithAClearMessage) {
     EXPECT_NE(r.exit_code, 0) << flags[0] << " " << flags[1] << ": " << r.output;
     EXPECT_NE(r.output.find(named), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("listening on"), std::string::npos) << r.output;
-    EXPECT_FALSE(std::filesystem::exists(data)) << flags[0] << " " << flags[1] << " created " << data;
+    EXPECT_FALSE(std::filesystem::exists(data))
+        << flags[0] << " " << flags[1] << " created " << data;
     std::error_code ec;
     std::filesystem::remove_all(data, ec);  // so one failure does not hide the next flag's
   }

@@ -36,13 +36,16 @@ struct Acks {
 
 // Sends webhooks until `stop`: every other one with an idempotency key, and
 // every fourth repeats the last acknowledged key.
-void SendWebhooks(const std::string& hook_url, const std::atomic<bool>& stop, Acks& acks, int& next_key) {
+void SendWebhooks(const std::string& hook_url, const std::atomic<bool>& stop, Acks& acks,
+                  int& next_key) {
   Client c("");
   std::string last_key;
   for (int i = 0; !stop.load(); ++i) {
     std::string key;
-    if (i % 4 == 3 && !last_key.empty()) key = last_key;
-    else if (i % 2 == 1) key = "k-" + std::to_string(next_key++);
+    if (i % 4 == 3 && !last_key.empty())
+      key = last_key;
+    else if (i % 2 == 1)
+      key = "k-" + std::to_string(next_key++);
     std::vector<std::string> headers = {"Content-Type: application/json"};
     if (!key.empty()) headers.push_back("Idempotency-Key: " + key);
     auto r = c.Request("POST", hook_url, R"({"n": )" + std::to_string(i) + "}", headers, 3s);
@@ -53,20 +56,23 @@ void SendWebhooks(const std::string& hook_url, const std::atomic<bool>& stop, Ac
     acks.runs.insert(run_id);
     if (key.empty()) continue;
     auto [it, first] = acks.by_key.emplace(key, run_id);
-    if (!first && it->second != run_id) acks.key_mismatches.push_back(key + ": " + it->second + " then " + run_id);
+    if (!first && it->second != run_id)
+      acks.key_mismatches.push_back(key + ": " + it->second + " then " + run_id);
     last_key = key;
   }
 }
 
 // Starts manual runs of `flow_id` until `stop`.
-void StartManualRuns(const std::string& base, const std::string& flow_id, const std::atomic<bool>& stop, Acks& acks) {
+void StartManualRuns(const std::string& base, const std::string& flow_id,
+                     const std::atomic<bool>& stop, Acks& acks) {
   Client c(base);
   while (!stop.load()) {
     auto r = c.Request("POST", "/api/v1/flows/" + flow_id + "/runs", "", {}, 3s);
     {
       std::lock_guard<std::mutex> g(acks.mu);
       ++acks.sent;
-      if (r.status == 202 && r.json.contains("id")) acks.runs.insert(r.json["id"].get<std::string>());
+      if (r.status == 202 && r.json.contains("id"))
+        acks.runs.insert(r.json["id"].get<std::string>());
     }
     std::this_thread::sleep_for(10ms);  // pacing, not a wait for work
   }
@@ -77,7 +83,8 @@ std::vector<Json> AllRuns(const Client& api, const std::string& flow_id) {
   std::vector<Json> out;
   std::string cursor;
   for (int page = 0; page < 1000; ++page) {
-    auto list = api.Get("/api/v1/runs?limit=1000&flow_id=" + flow_id + (cursor.empty() ? "" : "&cursor=" + cursor));
+    auto list = api.Get("/api/v1/runs?limit=1000&flow_id=" + flow_id +
+                        (cursor.empty() ? "" : "&cursor=" + cursor));
     EXPECT_EQ(list.status, 200) << list.body;
     if (list.status != 200) break;
     for (const auto& row : list.json["runs"]) {
@@ -91,7 +98,8 @@ std::vector<Json> AllRuns(const Client& api, const std::string& flow_id) {
 }
 
 TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
-  if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db) GTEST_SKIP() << "SQLite data dirs only";
+  if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db)
+    GTEST_SKIP() << "SQLite data dirs only";
   weft::testing::ChildServer far(
       {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/http_server.py"});
   ASSERT_GT(far.port(), 0) << far.error();
@@ -105,26 +113,29 @@ TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
                                    {"steps", Json::parse(R"([{"id": "n", "uses": "data.set",
                                        "with": {"value": "{{ trigger.body.n }}"}}])")}});
   ASSERT_EQ(api.Post("/api/v1/flows/" + GetString(hook, "id") + "/activate").status, 200);
-  const std::string hook_path = "/hooks/" + GetString(hook, "webhook_url").substr(
-                                                GetString(hook, "webhook_url").rfind('/') + 1);
+  const std::string hook_path =
+      "/hooks/" +
+      GetString(hook, "webhook_url").substr(GetString(hook, "webhook_url").rfind('/') + 1);
   const std::string far_name = UniqueName("far");
-  auto conn = api.Post("/api/v1/connections", Json{{"name", far_name},
-                                                   {"connector", "http"},
-                                                   {"settings", {{"base_url", far_url}}}});
+  auto conn = api.Post(
+      "/api/v1/connections",
+      Json{{"name", far_name}, {"connector", "http"}, {"settings", {{"base_url", far_url}}}});
   ASSERT_EQ(conn.status, 201) << conn.body;
-  Json calls = CreateFlow(api, Json{{"name", UniqueName("fault-call")},
-                                    {"steps", Json::array({{{"id", "call"},
-                                                            {"uses", "http.request"},
-                                                            {"connection", far_name},
-                                                            {"with",
-                                                             {{"method", "POST"},
-                                                              {"url", "/fault?run={{ run.id }}"},
-                                                              {"body", {{"run", "{{ run.id }}"}}}}}}})}});
-  Json tick = CreateFlow(api, Json{{"name", UniqueName("fault-tick")},
-                                   {"trigger",
-                                    {{"type", "schedule"},
-                                     {"schedule", {{"kind", "cron"}, {"cron", "* * * * * *"}, {"misfire", "skip"}}}}},
-                                   {"steps", Json::parse(R"([{"id": "t", "uses": "data.set",
+  Json calls =
+      CreateFlow(api, Json{{"name", UniqueName("fault-call")},
+                           {"steps", Json::array({{{"id", "call"},
+                                                   {"uses", "http.request"},
+                                                   {"connection", far_name},
+                                                   {"with",
+                                                    {{"method", "POST"},
+                                                     {"url", "/fault?run={{ run.id }}"},
+                                                     {"body", {{"run", "{{ run.id }}"}}}}}}})}});
+  Json tick = CreateFlow(
+      api, Json{{"name", UniqueName("fault-tick")},
+                {"trigger",
+                 {{"type", "schedule"},
+                  {"schedule", {{"kind", "cron"}, {"cron", "* * * * * *"}, {"misfire", "skip"}}}}},
+                {"steps", Json::parse(R"([{"id": "t", "uses": "data.set",
                                        "with": {"value": "{{ trigger.scheduled_for }}"}}])")}});
   ASSERT_EQ(api.Post("/api/v1/flows/" + GetString(tick, "id") + "/activate").status, 200);
 
@@ -140,7 +151,8 @@ TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
     auto ready = SysClock::now();
     std::atomic<bool> stop{false};
     std::thread hooks([&] { SendWebhooks(server.base_url() + hook_path, stop, acks, next_key); });
-    std::thread manual([&] { StartManualRuns(server.base_url(), GetString(calls, "id"), stop, acks); });
+    std::thread manual(
+        [&] { StartManualRuns(server.base_url(), GetString(calls, "id"), stop, acks); });
     // The random moment; every tenth stays up long enough for the schedule
     // check below to have whole seconds of sure uptime.
     int ms = k % 10 == 9 ? long_uptime_ms(rng) : short_uptime_ms(rng);
@@ -177,7 +189,8 @@ TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
     std::string key = headers.is_object() ? GetString(headers, "idempotency-key") : "";
     if (!key.empty()) ++runs_per_key[key];
   }
-  for (const auto& [key, n] : runs_per_key) EXPECT_EQ(n, 1) << "key " << key << " started " << n << " runs";
+  for (const auto& [key, n] : runs_per_key)
+    EXPECT_EQ(n, 1) << "key " << key << " started " << n << " runs";
 
   // 3. No fire time twice; none missed while the server was surely up (from
   //    2 s after /healthz answered, so the scheduler has loaded, to 2 s
@@ -188,11 +201,15 @@ TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
     ASSERT_TRUE(at) << run.dump();
     ++fires[ToUnixMs(*at) / 1000];
   }
-  for (const auto& [second, n] : fires) EXPECT_EQ(n, 1) << "fire time " << second << " ran " << n << " times";
+  for (const auto& [second, n] : fires)
+    EXPECT_EQ(n, 1) << "fire time " << second << " ran " << n << " times";
   int expected = 0;
   for (const auto& [from, to] : up) {
-    int64_t first = std::chrono::duration_cast<std::chrono::seconds>((from + 2s).time_since_epoch()).count() + 1;
-    int64_t last = std::chrono::duration_cast<std::chrono::seconds>((to - 2s).time_since_epoch()).count();
+    int64_t first =
+        std::chrono::duration_cast<std::chrono::seconds>((from + 2s).time_since_epoch()).count() +
+        1;
+    int64_t last =
+        std::chrono::duration_cast<std::chrono::seconds>((to - 2s).time_since_epoch()).count();
     for (int64_t s = first; s <= last; ++s) {
       ++expected;
       EXPECT_EQ(fires.count(s), 1u) << "fire time " << s << " missed while the server was up";
@@ -219,7 +236,8 @@ TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
     EXPECT_LE(seen[id], attempts) << id << " was called more often than its record says";
     if (GetString(run, "status") == "succeeded") EXPECT_GE(seen[id], 1) << id;
   }
-  for (const auto& [id, n] : seen) EXPECT_TRUE(call_runs.count(id)) << "a request for run " << id << " that does not exist";
+  for (const auto& [id, n] : seen)
+    EXPECT_TRUE(call_runs.count(id)) << "a request for run " << id << " that does not exist";
 
   // 5. The database is sound.
   ASSERT_EQ(server.Stop(), 0) << server.Logs();

@@ -9,7 +9,8 @@ namespace {
 
 Json ThreeStepFlow(const std::string& name) {
   return Json::parse(R"({
-    "name": ")" + name + R"(",
+    "name": ")" + name +
+                     R"(",
     "description": "three data.set steps reading each other",
     "trigger": {"type": "manual"},
     "steps": [
@@ -66,7 +67,8 @@ TEST_F(WeftTest, ThreeStepManualFlowRunsAndEachStepReadsTheLast) {
 
 TEST_F(WeftTest, RunWithoutWaitIsAcknowledgedAndFinishes) {
   Json flow = CreateFlow(api(), ThreeStepFlow(UniqueName("nowait")));
-  auto r = api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs", Json{{"input", {{"start", 1}}}});
+  auto r = api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs",
+                      Json{{"input", {{"start", 1}}}});
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_TRUE(r.json.contains("id"));
   Json run = WaitRunFinished(api(), r.json["id"]);
@@ -76,7 +78,8 @@ TEST_F(WeftTest, RunWithoutWaitIsAcknowledgedAndFinishes) {
 TEST_F(WeftTest, BrokenFlowIsRefusedNamingEveryPathAndNothingIsSaved) {
   size_t before = FlowCount(api());
   Json broken = Json::parse(R"({
-    "name": ")" + UniqueName("broken") + R"(",
+    "name": ")" + UniqueName("broken") +
+                            R"(",
     "steps": [
       {"id": "a", "uses": "nope.nothing", "with": {}},
       {"id": "b", "uses": "data.set", "with": {"value": 1}, "timeout": "5 parsecs"},
@@ -266,7 +269,8 @@ TEST_F(WeftTest, OpenApiDocumentsRoutesThatAnswer) {
     for (const char* param : {"{id}", "{version}", "{token}", "{rest}"}) {
       size_t at;
       while ((at = concrete.find(param)) != std::string::npos) {
-        concrete.replace(at, std::string(param).size(), std::string(param) == "{version}" ? "1" : "nosuchthing");
+        concrete.replace(at, std::string(param).size(),
+                         std::string(param) == "{version}" ? "1" : "nosuchthing");
       }
     }
     for (auto& [method, op] : item.items()) {
@@ -275,8 +279,11 @@ TEST_F(WeftTest, OpenApiDocumentsRoutesThatAnswer) {
       auto res = api().Request(m, concrete, "", {}, 10s);
       ASSERT_NE(res.status, 0) << m << " " << concrete << ": " << res.error;
       EXPECT_NE(res.status, 405) << m << " " << concrete;
-      std::string message = res.json.is_object() && res.json.contains("error") ? GetString(res.json["error"], "message") : "";
-      EXPECT_EQ(message.find("no route"), std::string::npos) << m << " " << concrete << " is documented but not routed";
+      std::string message = res.json.is_object() && res.json.contains("error")
+                                ? GetString(res.json["error"], "message")
+                                : "";
+      EXPECT_EQ(message.find("no route"), std::string::npos)
+          << m << " " << concrete << " is documented but not routed";
       ++checked;
     }
   }

@@ -39,7 +39,8 @@ size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ')) value.erase(value.begin());
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.pop_back();
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.pop_back();
     static_cast<std::multimap<std::string, std::string>*>(user)->emplace(name, value);
   }
   return size * n;
@@ -69,7 +70,8 @@ int ExitCodeOf(int status) {
 }
 
 // fork + exec of the weft binary, stdout to a pipe (returned), stderr to `log_path` (appended).
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path, int* stdout_fd, bool merge_stdout) {
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path, int* stdout_fd,
+            bool merge_stdout) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return -1;
   pid_t pid = fork();
@@ -77,8 +79,10 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path, i
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
     int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(out[1], 1);
-    if (merge_stdout) dup2(out[1], 2);
-    else if (log >= 0) dup2(log, 2);
+    if (merge_stdout)
+      dup2(out[1], 2);
+    else if (log >= 0)
+      dup2(log, 2);
     std::vector<char*> argv;
     std::string bin = WeftBinary();
     argv.push_back(bin.data());
@@ -97,7 +101,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path, i
 bool ReadLine(int fd, std::string* line, Clock::time_point deadline) {
   line->clear();
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) return false;
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
@@ -116,8 +121,9 @@ std::string HttpResult::Header(const std::string& lower_name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-HttpResult Client::Request(const std::string& method, const std::string& path, const std::string& body,
-                           const std::vector<std::string>& headers, std::chrono::milliseconds timeout) const {
+HttpResult Client::Request(const std::string& method, const std::string& path,
+                           const std::string& body, const std::vector<std::string>& headers,
+                           std::chrono::milliseconds timeout) const {
   static CurlInit init;
   HttpResult out;
   CURL* c = curl_easy_init();
@@ -159,7 +165,8 @@ HttpResult Client::Put(const std::string& path, const Json& body) const {
   return Request("PUT", path, body.dump(), {"Content-Type: application/json"});
 }
 
-HttpResult Client::PostRaw(const std::string& path, const std::string& body, const std::string& content_type) const {
+HttpResult Client::PostRaw(const std::string& path, const std::string& body,
+                           const std::string& content_type) const {
   return Request("POST", path, body, {"Content-Type: " + content_type});
 }
 
@@ -226,7 +233,8 @@ void WeftServer::Start() {
   ASSERT_FALSE(base_url_.empty()) << "weft did not print its address; stderr:\n" << Logs();
   client_ = Client(base_url_);
   bool healthy = WaitFor([&] { return client_.Get("/healthz").status == 200; }, 15s);
-  ASSERT_TRUE(healthy) << "weft at " << base_url_ << " never answered /healthz; stderr:\n" << Logs();
+  ASSERT_TRUE(healthy) << "weft at " << base_url_ << " never answered /healthz; stderr:\n"
+                       << Logs();
 }
 
 void WeftServer::Kill9() {
@@ -271,7 +279,8 @@ CommandResult RunWeft(const std::vector<std::string>& args, std::chrono::millise
   auto deadline = Clock::now() + timeout;
   char buf[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) break;
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
@@ -318,7 +327,8 @@ HttpResult RunAndWait(const Client& api, const std::string& flow_id, const Json&
   return api.Post("/api/v1/flows/" + flow_id + "/runs?wait=30s", body);
 }
 
-Json WaitRunFinished(const Client& api, const std::string& run_id, std::chrono::milliseconds timeout) {
+Json WaitRunFinished(const Client& api, const std::string& run_id,
+                     std::chrono::milliseconds timeout) {
   Json run;
   WaitFor(
       [&] {

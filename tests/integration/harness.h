@@ -25,11 +25,11 @@ namespace weft::itest {
 using namespace std::chrono_literals;
 
 struct HttpResult {
-  long status = 0;           // 0 when the server could not be reached
+  long status = 0;  // 0 when the server could not be reached
   std::string body;
-  Json json;                 // body parsed, or null
+  Json json;                                        // body parsed, or null
   std::multimap<std::string, std::string> headers;  // names lower-case
-  std::string error;         // curl's message when status is 0
+  std::string error;                                // curl's message when status is 0
   std::string Header(const std::string& lower_name) const;
 };
 
@@ -37,14 +37,16 @@ struct HttpResult {
 class Client {
  public:
   explicit Client(std::string base_url) : base_(std::move(base_url)) {}
-  HttpResult Request(const std::string& method, const std::string& path, const std::string& body = "",
-                     const std::vector<std::string>& headers = {}, std::chrono::milliseconds timeout = 60s) const;
+  HttpResult Request(const std::string& method, const std::string& path,
+                     const std::string& body = "", const std::vector<std::string>& headers = {},
+                     std::chrono::milliseconds timeout = 60s) const;
   HttpResult Get(const std::string& path) const { return Request("GET", path); }
   HttpResult Delete(const std::string& path) const { return Request("DELETE", path); }
   HttpResult Post(const std::string& path, const Json& body) const;
   HttpResult Post(const std::string& path) const { return Request("POST", path); }
   HttpResult Put(const std::string& path, const Json& body) const;
-  HttpResult PostRaw(const std::string& path, const std::string& body, const std::string& content_type) const;
+  HttpResult PostRaw(const std::string& path, const std::string& body,
+                     const std::string& content_type) const;
   const std::string& base() const { return base_; }
 
  private:
@@ -113,7 +115,8 @@ struct CommandResult {
   int exit_code = -1;
   std::string output;
 };
-CommandResult RunWeft(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s);
+CommandResult RunWeft(const std::vector<std::string>& args,
+                      std::chrono::milliseconds timeout = 60s);
 
 // Polls `pred` until it holds or `timeout` passes; returns its last value.
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 15s);
@@ -127,7 +130,8 @@ Json CreateFlow(const Client& api, const Json& document);
 // Starts a manual run with ?wait=30s and returns the run as answered.
 HttpResult RunAndWait(const Client& api, const std::string& flow_id, const Json& input = Json());
 // Reads the run until it is finished (or the timeout passes) and returns it.
-Json WaitRunFinished(const Client& api, const std::string& run_id, std::chrono::milliseconds timeout = 30s);
+Json WaitRunFinished(const Client& api, const std::string& run_id,
+                     std::chrono::milliseconds timeout = 30s);
 // The step run with that path in a run, or null.
 Json StepOf(const Json& run, const std::string& path);
 // The paths named in an error body's details.

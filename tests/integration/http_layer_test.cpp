@@ -27,7 +27,9 @@ void RaiseOpenFiles() {
   }
 }
 
-int PortOf(const std::string& base_url) { return std::stoi(base_url.substr(base_url.rfind(':') + 1)); }
+int PortOf(const std::string& base_url) {
+  return std::stoi(base_url.substr(base_url.rfind(':') + 1));
+}
 
 // A blocking TCP connection to 127.0.0.1:port, or -1.
 int Connect(int port) {
@@ -112,11 +114,12 @@ int ThreadsOf(pid_t pid) {
 }
 
 Json WebhookFlow(const Client& api) {
-  Json flow = CreateFlow(api, Json{{"name", UniqueName("http-hook")},
-                                   {"trigger", {{"type", "webhook"}}},
-                                   {"steps", Json::array({Json{{"id", "echo"},
-                                                               {"uses", "data.set"},
-                                                               {"with", {{"value", "{{ trigger.body.x }}"}}}}})}});
+  Json flow = CreateFlow(
+      api, Json{{"name", UniqueName("http-hook")},
+                {"trigger", {{"type", "webhook"}}},
+                {"steps", Json::array({Json{{"id", "echo"},
+                                            {"uses", "data.set"},
+                                            {"with", {{"value", "{{ trigger.body.x }}"}}}}})}});
   EXPECT_EQ(api.Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status, 200);
   return flow;
 }
@@ -147,7 +150,8 @@ class SlowClients {
     std::string line = "X-Slow-" + std::to_string(round) + ": 1\r\n";
     size_t ok = 0;
     for (int fd : fds_)
-      if (send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) ++ok;
+      if (send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size()))
+        ++ok;
     return ok;
   }
 
@@ -193,9 +197,10 @@ TEST(HttpLayer, SilentSlowAndIdleConnectionsAreClosedAfterTheirDeadlines) {
   // A body that stalls: below --min-body-rate once the grace is over.
   int stalled = Connect(port);
   ASSERT_GE(stalled, 0);
-  ASSERT_TRUE(SendAll(stalled,
-                      "POST /api/v1/flows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 100000\r\n\r\n{\"name\": \""));
+  ASSERT_TRUE(
+      SendAll(stalled,
+              "POST /api/v1/flows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+              "Content-Length: 100000\r\n\r\n{\"name\": \""));
 
   auto r1 = ReadUntilClosed(silent, 30s);
   EXPECT_TRUE(r1.closed) << "a connection that sent nothing stayed open";
@@ -220,11 +225,14 @@ TEST(HttpLayer, HeadLimitsAnswer431) {
   int port = PortOf(server.base_url());
   std::string many = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (int i = 0; i < 150; ++i) many += "X-H" + std::to_string(i) + ": 1\r\n";
-  EXPECT_TRUE(RawExchange(port, many + "Connection: close\r\n\r\n").starts_with("HTTP/1.1 431")) << "too many fields";
-  std::string big = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(70000, 'a') + "\r\n\r\n";
+  EXPECT_TRUE(RawExchange(port, many + "Connection: close\r\n\r\n").starts_with("HTTP/1.1 431"))
+      << "too many fields";
+  std::string big =
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(70000, 'a') + "\r\n\r\n";
   EXPECT_TRUE(RawExchange(port, big).starts_with("HTTP/1.1 431")) << "a head too large";
-  EXPECT_TRUE(RawExchange(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                  .starts_with("HTTP/1.1 200"));
+  EXPECT_TRUE(
+      RawExchange(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+          .starts_with("HTTP/1.1 200"));
 }
 
 TEST(HttpLayer, BeyondMaxConnectionsANewConnectionIsClosed) {
@@ -253,7 +261,8 @@ TEST(HttpLayer, BeyondMaxConnectionsANewConnectionIsClosed) {
   EXPECT_EQ(r.data, "");
   close(extra);
   // The earlier ones still work.
-  ASSERT_TRUE(SendAll(held[0], "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      SendAll(held[0], "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
   auto answer = ReadUntilClosed(held[0], 30s);
   EXPECT_TRUE(answer.data.starts_with("HTTP/1.1 200")) << answer.data;
   for (int fd : held) close(fd);
@@ -336,10 +345,12 @@ TEST(HttpLayer, AThousandStreamsAndWaitsCostNoThreadEach) {
   constexpr int kStreams = 1000;
   constexpr int kWaits = 300;
   Crowd streams, waits;
-  std::string sse = "GET /api/v1/runs/" + run_id + "/events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  std::string sse = "GET /api/v1/runs/" + run_id +
+                    "/events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   for (int i = 0; i < kStreams; ++i) ASSERT_NO_FATAL_FAILURE(streams.Add(port, sse));
   std::string body = "{}";
-  std::string wait = "POST /api/v1/flows/" + flow_id + "/runs?wait=2m HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+  std::string wait = "POST /api/v1/flows/" + flow_id +
+                     "/runs?wait=2m HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
                      "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n" + body;
   for (int i = 0; i < kWaits; ++i) ASSERT_NO_FATAL_FAILURE(waits.Add(port, wait));
 
@@ -355,12 +366,15 @@ TEST(HttpLayer, AThousandStreamsAndWaitsCostNoThreadEach) {
   }
   EXPECT_EQ(streams_done, static_cast<size_t>(kStreams));
   EXPECT_EQ(waits_done, static_cast<size_t>(kWaits));
-  EXPECT_EQ(streams.CountContaining("event: run_finished"), static_cast<size_t>(kStreams)) << streams.data(0);
+  EXPECT_EQ(streams.CountContaining("event: run_finished"), static_cast<size_t>(kStreams))
+      << streams.data(0);
   EXPECT_EQ(waits.CountContaining("HTTP/1.1 200"), static_cast<size_t>(kWaits)) << waits.data(0);
-  EXPECT_EQ(waits.CountContaining("\"status\":\"succeeded\""), static_cast<size_t>(kWaits)) << waits.data(0);
+  EXPECT_EQ(waits.CountContaining("\"status\":\"succeeded\""), static_cast<size_t>(kWaits))
+      << waits.data(0);
   // A thread per stream or wait would be well over a thousand.
   EXPECT_GT(most_threads, 0);
-  EXPECT_LT(most_threads, 200) << "threads seen at most while " << kStreams + kWaits << " answers were pending";
+  EXPECT_LT(most_threads, 200) << "threads seen at most while " << kStreams + kWaits
+                               << " answers were pending";
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ Json Step(const std::string& id, const std::string& uses, Json with) {
   return Json{{"id", id}, {"uses", uses}, {"with", std::move(with)}};
 }
 
-Json Doc(const std::string& name, Json steps, Json settings = Json::object(), Json trigger = Json()) {
+Json Doc(const std::string& name, Json steps, Json settings = Json::object(),
+         Json trigger = Json()) {
   Json d = {{"name", name}, {"steps", std::move(steps)}};
   d["trigger"] = trigger.is_null() ? Json{{"type", "manual"}} : trigger;
   if (!settings.empty()) d["settings"] = std::move(settings);
@@ -33,7 +34,8 @@ Json RunsOf(const Client& api, const std::string& flow_id) {
   return r.json.value("runs", Json::array());
 }
 
-std::string StartRun(const Client& api, const std::string& flow_id, const Json& input = Json::object()) {
+std::string StartRun(const Client& api, const std::string& flow_id,
+                     const Json& input = Json::object()) {
   auto r = api.Post("/api/v1/flows/" + flow_id + "/runs", Json{{"input", input}});
   EXPECT_EQ(r.status, 202) << r.body;
   return r.json.value("id", "");
@@ -44,11 +46,14 @@ TEST(OperationsLimitsTest, AFailingFlowTriggersItsErrorFlowOnceWithTheFailure) {
   const Client& api = server.api();
   // The error flow is not active: it runs anyway.
   std::string alerts_name = UniqueName("alerts");
-  Json alerts = CreateFlow(api, Doc(alerts_name, Json::array({Step("note", "data.set", {{"value", "{{ trigger.body }}"}})})));
-  Json breaks = CreateFlow(api, Doc(UniqueName("breaks"),
-                                    Json::array({Step("ok", "data.set", {{"value", 1}}),
-                                                 Step("explode", "flow.fail", {{"message", "boom at the warehouse"}})}),
-                                    Json{{"error_flow", alerts_name}}));
+  Json alerts = CreateFlow(
+      api,
+      Doc(alerts_name, Json::array({Step("note", "data.set", {{"value", "{{ trigger.body }}"}})})));
+  Json breaks = CreateFlow(
+      api, Doc(UniqueName("breaks"),
+               Json::array({Step("ok", "data.set", {{"value", 1}}),
+                            Step("explode", "flow.fail", {{"message", "boom at the warehouse"}})}),
+               Json{{"error_flow", alerts_name}}));
   auto failed = RunAndWait(api, breaks["id"]);
   ASSERT_EQ(failed.json["status"], "failed") << failed.body;
   const std::string failed_id = failed.json["id"];
@@ -62,7 +67,8 @@ TEST(OperationsLimitsTest, AFailingFlowTriggersItsErrorFlowOnceWithTheFailure) {
   EXPECT_EQ(body["flow_id"], breaks["id"]);
   EXPECT_EQ(body["flow_name"], breaks["name"]);
   EXPECT_EQ(body["failed_step"], "explode");
-  EXPECT_NE(body["error"].get<std::string>().find("boom at the warehouse"), std::string::npos) << body.dump();
+  EXPECT_NE(body["error"].get<std::string>().find("boom at the warehouse"), std::string::npos)
+      << body.dump();
   EXPECT_EQ(body["started_at"], failed.json["started_at"]);
   EXPECT_EQ(body["url"], server.base_url() + "/runs/" + failed_id);
   // The error flow's step saw the body.
@@ -80,8 +86,11 @@ TEST(OperationsLimitsTest, AFailingErrorFlowTriggersNothing) {
   std::string alerts_name = UniqueName("alerts-broken");
   WeftServer server({"--error-flow", alerts_name});
   const Client& api = server.api();
-  Json alerts = CreateFlow(api, Doc(alerts_name, Json::array({Step("fail", "flow.fail", {{"message", "mail server down"}})})));
-  Json breaks = CreateFlow(api, Doc(UniqueName("breaks"), Json::array({Step("explode", "flow.fail", Json::object())})));
+  Json alerts = CreateFlow(
+      api, Doc(alerts_name,
+               Json::array({Step("fail", "flow.fail", {{"message", "mail server down"}})})));
+  Json breaks = CreateFlow(
+      api, Doc(UniqueName("breaks"), Json::array({Step("explode", "flow.fail", Json::object())})));
   ASSERT_EQ(RunAndWait(api, breaks["id"]).json["status"], "failed");
 
   ASSERT_TRUE(WaitFor([&] {
@@ -117,14 +126,16 @@ TEST(OperationsLimitsTest, SettingsAreValidatedWithTheirPath) {
 TEST(OperationsLimitsTest, MaxConcurrencyOneKeepsRunsFromOverlapping) {
   WeftServer server({"--workers", "4"});
   const Client& api = server.api();
-  Json flow = CreateFlow(api, Doc(UniqueName("one-at-a-time"),
-                                  Json::array({Step("wait", "flow.delay", {{"duration", "700ms"}}),
-                                               Step("done", "data.set", {{"value", "{{ trigger.body.n }}"}})}),
-                                  Json{{"max_concurrency", 1}}));
+  Json flow = CreateFlow(
+      api, Doc(UniqueName("one-at-a-time"),
+               Json::array({Step("wait", "flow.delay", {{"duration", "700ms"}}),
+                            Step("done", "data.set", {{"value", "{{ trigger.body.n }}"}})}),
+               Json{{"max_concurrency", 1}}));
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(StartRun(api, flow["id"], Json{{"n", i}}));
   // While the first runs, the others wait queued.
-  ASSERT_TRUE(WaitFor([&] { return api.Get("/api/v1/runs/" + ids[0]).json["status"] == "running"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return api.Get("/api/v1/runs/" + ids[0]).json["status"] == "running"; }));
   EXPECT_EQ(api.Get("/api/v1/runs/" + ids[1]).json["status"], "queued");
   EXPECT_EQ(api.Get("/api/v1/runs/" + ids[2]).json["status"], "queued");
 
@@ -137,17 +148,19 @@ TEST(OperationsLimitsTest, MaxConcurrencyOneKeepsRunsFromOverlapping) {
   }
   std::sort(spans.begin(), spans.end());
   for (size_t i = 1; i < spans.size(); ++i)
-    EXPECT_GE(spans[i].first, spans[i - 1].second) << "run " << i << " started before the one before it finished";
+    EXPECT_GE(spans[i].first, spans[i - 1].second)
+        << "run " << i << " started before the one before it finished";
 }
 
 TEST(OperationsLimitsTest, MaxQueuedAnswers429AndEveryAcceptedRequestRuns) {
   WeftServer server({"--max-queued", "5", "--workers", "2"});
   const Client& api = server.api();
   // One at a time, each a little slow: a burst piles up in the queue.
-  Json flow = CreateFlow(api, Doc(UniqueName("burst"),
-                                  Json::array({Step("wait", "flow.delay", {{"duration", "100ms"}}),
-                                               Step("echo", "data.set", {{"value", "{{ trigger.body.i }}"}})}),
-                                  Json{{"max_concurrency", 1}}, Json{{"type", "webhook"}}));
+  Json flow = CreateFlow(
+      api, Doc(UniqueName("burst"),
+               Json::array({Step("wait", "flow.delay", {{"duration", "100ms"}}),
+                            Step("echo", "data.set", {{"value", "{{ trigger.body.i }}"}})}),
+               Json{{"max_concurrency", 1}}, Json{{"type", "webhook"}}));
   ASSERT_EQ(api.Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status, 200);
   const std::string url = flow["webhook_url"];
   const std::string path = url.substr(url.find("/hooks/"));
@@ -161,7 +174,8 @@ TEST(OperationsLimitsTest, MaxQueuedAnswers429AndEveryAcceptedRequestRuns) {
     threads.emplace_back([&, i] {
       auto r = api.PostRaw(path, Json{{"i", i}}.dump(), "application/json");
       std::lock_guard g(mu);
-      if (r.status == 202) accepted.push_back(r.json["run_id"]);
+      if (r.status == 202)
+        accepted.push_back(r.json["run_id"]);
       else if (r.status == 429) {
         ++refused;
         if (!r.Header("retry-after").empty()) ++refused_with_retry_after;
@@ -175,13 +189,19 @@ TEST(OperationsLimitsTest, MaxQueuedAnswers429AndEveryAcceptedRequestRuns) {
   EXPECT_EQ(refused_with_retry_after, refused);
   EXPECT_GE(accepted.size(), 5u);
   // A manual run is refused the same way while the queue is full.
-  if (api.Get("/api/v1/runs?status=queued&flow_id=" + flow["id"].get<std::string>()).json["runs"].size() >= 5) {
-    auto manual = api.Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/runs", Json{{"input", {{"i", -1}}}});
-    if (manual.status == 202) accepted.push_back(manual.json["id"]);
-    else EXPECT_EQ(manual.status, 429) << manual.body;
+  if (api.Get("/api/v1/runs?status=queued&flow_id=" + flow["id"].get<std::string>())
+          .json["runs"]
+          .size() >= 5) {
+    auto manual = api.Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/runs",
+                           Json{{"input", {{"i", -1}}}});
+    if (manual.status == 202)
+      accepted.push_back(manual.json["id"]);
+    else
+      EXPECT_EQ(manual.status, 429) << manual.body;
   }
   // Nothing acknowledged is dropped.
-  for (const auto& id : accepted) EXPECT_EQ(WaitRunFinished(api, id, 60s)["status"], "succeeded") << id;
+  for (const auto& id : accepted)
+    EXPECT_EQ(WaitRunFinished(api, id, 60s)["status"], "succeeded") << id;
   // Once drained, requests are accepted again.
   EXPECT_EQ(api.PostRaw(path, "{}", "application/json").status, 202);
 }
@@ -192,9 +212,10 @@ TEST(OperationsLimitsTest, MaxQueuedStillAnswersARepeatedKeyWithItsFirstRun) {
   // No workers: what is queued stays queued, so the queue surely fills.
   WeftServer server({"--max-queued", "3", "--roles", "api,webhooks"});
   const Client& api = server.api();
-  Json flow = CreateFlow(api, Doc(UniqueName("full-queue"),
-                                  Json::array({Step("echo", "data.set", {{"value", "{{ trigger.body.i }}"}})}),
-                                  Json::object(), Json{{"type", "webhook"}}));
+  Json flow = CreateFlow(
+      api, Doc(UniqueName("full-queue"),
+               Json::array({Step("echo", "data.set", {{"value", "{{ trigger.body.i }}"}})}),
+               Json::object(), Json{{"type", "webhook"}}));
   const std::string flow_id = flow["id"];
   ASSERT_EQ(api.Post("/api/v1/flows/" + flow_id + "/activate").status, 200);
   const std::string url = flow["webhook_url"];
@@ -211,8 +232,10 @@ TEST(OperationsLimitsTest, MaxQueuedStillAnswersARepeatedKeyWithItsFirstRun) {
   for (int i = 0; i < 20 && refused.status == 0; ++i) {
     std::string header = (i % 2 ? "webhook-id: evt-" : "Idempotency-Key: evt-") + std::to_string(i);
     auto r = send(i, header);
-    if (r.status == 202) accepted.emplace_back(header, r.json.value("run_id", ""));
-    else refused = r;
+    if (r.status == 202)
+      accepted.emplace_back(header, r.json.value("run_id", ""));
+    else
+      refused = r;
   }
   ASSERT_EQ(refused.status, 429) << refused.body;
   ASSERT_FALSE(accepted.empty());
@@ -240,8 +263,10 @@ TEST(OperationsLimitsTest, MaxQueuedStillAnswersARepeatedKeyWithItsFirstRun) {
   std::map<std::string, int> answered_per_run;
   int refused_deliveries = 0;
   for (const auto& d : listed.json["deliveries"]) {
-    if (d["status_code"] == 429) ++refused_deliveries;
-    else if (d["status_code"] == 202) ++answered_per_run[d.value("run_id", "")];
+    if (d["status_code"] == 429)
+      ++refused_deliveries;
+    else if (d["status_code"] == 202)
+      ++answered_per_run[d.value("run_id", "")];
   }
   EXPECT_EQ(refused_deliveries, 4) << listed.body;
   ASSERT_EQ(answered_per_run.size(), accepted.size()) << listed.body;
@@ -262,7 +287,8 @@ TEST(OperationsLimitsTest, ARunPastItsTimeoutFailsAndItsStepIsCancelled) {
   auto took = std::chrono::steady_clock::now() - started;
   ASSERT_EQ(run["status"], "failed") << run.dump();
   EXPECT_EQ(run["error"]["code"], "timeout") << run.dump();
-  EXPECT_NE(run["error"]["message"].get<std::string>().find("timeout of 1s"), std::string::npos) << run.dump();
+  EXPECT_NE(run["error"]["message"].get<std::string>().find("timeout of 1s"), std::string::npos)
+      << run.dump();
   EXPECT_EQ(StepOf(run, "quick")["status"], "succeeded");
   EXPECT_EQ(StepOf(run, "wait")["status"], "failed");
   EXPECT_EQ(StepOf(run, "wait")["error"]["code"], "timeout");
@@ -276,10 +302,13 @@ TEST(OperationsLimitsTest, ARunPastItsTimeoutFailsAndItsStepIsCancelled) {
 TEST(OperationsLimitsTest, ACallerPastItsTimeoutCancelsTheRunItCalled) {
   WeftServer server;
   const Client& api = server.api();
-  Json child = CreateFlow(api, Doc(UniqueName("slow-child"), Json::array({Step("wait", "flow.delay", {{"duration", "1h"}})})));
-  Json caller = CreateFlow(api, Doc(UniqueName("impatient"),
-                                    Json::array({Step("call", "flow.call", {{"flow", child["name"]}})}),
-                                    Json{{"timeout", "2s"}}));
+  Json child =
+      CreateFlow(api, Doc(UniqueName("slow-child"),
+                          Json::array({Step("wait", "flow.delay", {{"duration", "1h"}})})));
+  Json caller =
+      CreateFlow(api, Doc(UniqueName("impatient"),
+                          Json::array({Step("call", "flow.call", {{"flow", child["name"]}})}),
+                          Json{{"timeout", "2s"}}));
   auto started = std::chrono::steady_clock::now();
   std::string id = StartRun(api, caller["id"]);
   Json run = WaitRunFinished(api, id, 30s);
@@ -297,9 +326,10 @@ TEST(OperationsLimitsTest, ACallerPastItsTimeoutCancelsTheRunItCalled) {
 TEST(OperationsLimitsTest, AStepOutputOverMaxStepOutputFailsTheStepWithoutCuttingIt) {
   WeftServer server({"--max-step-output", "1KiB"});
   const Client& api = server.api();
-  Json flow = CreateFlow(api, Doc(UniqueName("big-output"),
-                                  Json::array({Step("small", "data.set", {{"value", "{{ $pad('', 900, 'x') }}"}}),
-                                               Step("big", "data.set", {{"value", "{{ $pad('', 2000, 'x') }}"}})})));
+  Json flow = CreateFlow(
+      api, Doc(UniqueName("big-output"),
+               Json::array({Step("small", "data.set", {{"value", "{{ $pad('', 900, 'x') }}"}}),
+                            Step("big", "data.set", {{"value", "{{ $pad('', 2000, 'x') }}"}})})));
   auto run = RunAndWait(api, flow["id"]);
   ASSERT_EQ(run.json["status"], "failed") << run.body;
   EXPECT_EQ(StepOf(run.json, "small")["status"], "succeeded");
@@ -307,7 +337,8 @@ TEST(OperationsLimitsTest, AStepOutputOverMaxStepOutputFailsTheStepWithoutCuttin
   Json big = StepOf(run.json, "big");
   EXPECT_EQ(big["status"], "failed");
   EXPECT_TRUE(big["output"].is_null()) << big.dump().substr(0, 200);
-  EXPECT_NE(big["error"]["message"].get<std::string>().find("over the limit of 1024 bytes (--max-step-output)"),
+  EXPECT_NE(big["error"]["message"].get<std::string>().find(
+                "over the limit of 1024 bytes (--max-step-output)"),
             std::string::npos)
       << big["error"].dump();
 }
@@ -316,28 +347,36 @@ TEST(OperationsLimitsTest, RetentionPrunesOldFinishedRunsButNeverRunningOrKeptFa
   WeftServer server({"--retain-runs", "1s", "--retention-interval", "200ms", "--workers", "2"});
   const Client& api = server.api();
   // Under the server's --retain-runs 1s.
-  Json quick = CreateFlow(api, Doc(UniqueName("quick"), Json::array({Step("a", "data.set", {{"value", 1}})})));
+  Json quick = CreateFlow(
+      api, Doc(UniqueName("quick"), Json::array({Step("a", "data.set", {{"value", 1}})})));
   // Its own: successes go after 1 s, failures are kept an hour.
-  Json flaky = CreateFlow(api, Doc(UniqueName("flaky"),
-                                   Json::array({Json{{"id", "check"},
-                                                     {"uses", "flow.if"},
-                                                     {"with", {{"condition", "{{ trigger.body.fail = true }}"}}},
-                                                     {"then", Json::array({Step("boom", "flow.fail", Json::object())})},
-                                                     {"else", Json::array()}}}),
-                                   Json{{"retention", {{"runs", "1s"}, {"keep_failed", "1h"}}}}));
+  Json flaky = CreateFlow(
+      api, Doc(UniqueName("flaky"),
+               Json::array({Json{{"id", "check"},
+                                 {"uses", "flow.if"},
+                                 {"with", {{"condition", "{{ trigger.body.fail = true }}"}}},
+                                 {"then", Json::array({Step("boom", "flow.fail", Json::object())})},
+                                 {"else", Json::array()}}}),
+               Json{{"retention", {{"runs", "1s"}, {"keep_failed", "1h"}}}}));
   // Runs for a minute: must outlive every pass.
-  Json slow = CreateFlow(api, Doc(UniqueName("slow"), Json::array({Step("wait", "flow.delay", {{"duration", "1m"}})})));
+  Json slow = CreateFlow(api, Doc(UniqueName("slow"),
+                                  Json::array({Step("wait", "flow.delay", {{"duration", "1m"}})})));
 
   std::string running = StartRun(api, slow["id"]);
   std::string ok = RunAndWait(api, quick["id"]).json["id"];
   std::string flaky_ok = RunAndWait(api, flaky["id"], Json{{"fail", false}}).json["id"];
   auto failed = RunAndWait(api, flaky["id"], Json{{"fail", true}});
   ASSERT_EQ(failed.json["status"], "failed") << failed.body;
-  ASSERT_TRUE(WaitFor([&] { return api.Get("/api/v1/runs/" + running).json["status"] == "running"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return api.Get("/api/v1/runs/" + running).json["status"] == "running"; }));
 
-  ASSERT_TRUE(WaitFor([&] {
-    return api.Get("/api/v1/runs/" + ok).status == 404 && api.Get("/api/v1/runs/" + flaky_ok).status == 404;
-  }, 15s)) << server.Logs();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return api.Get("/api/v1/runs/" + ok).status == 404 &&
+               api.Get("/api/v1/runs/" + flaky_ok).status == 404;
+      },
+      15s))
+      << server.Logs();
   // Several passes later the running run and the kept failure are still there:
   // the pruner runs every 200 ms, so 1.5 s holds about seven passes.
   std::this_thread::sleep_for(1500ms);
@@ -349,12 +388,15 @@ TEST(OperationsLimitsTest, RetentionPrunesOldFinishedRunsButNeverRunningOrKeptFa
 }
 
 TEST(OperationsLimitsTest, RetainRunsCountKeepsEachFlowsNewestRuns) {
-  WeftServer server({"--retain-runs", "off", "--retain-runs-count", "2", "--retention-interval", "200ms"});
+  WeftServer server(
+      {"--retain-runs", "off", "--retain-runs-count", "2", "--retention-interval", "200ms"});
   const Client& api = server.api();
-  Json counted = CreateFlow(api, Doc(UniqueName("counted"), Json::array({Step("a", "data.set", {{"value", 1}})})));
+  Json counted = CreateFlow(
+      api, Doc(UniqueName("counted"), Json::array({Step("a", "data.set", {{"value", 1}})})));
   // Its own keep wins over the server's count.
-  Json own = CreateFlow(api, Doc(UniqueName("own-keep"), Json::array({Step("a", "data.set", {{"value", 1}})}),
-                                 Json{{"retention", {{"keep", 4}}}}));
+  Json own = CreateFlow(
+      api, Doc(UniqueName("own-keep"), Json::array({Step("a", "data.set", {{"value", 1}})}),
+               Json{{"retention", {{"keep", 4}}}}));
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
     auto r = RunAndWait(api, counted["id"]);
@@ -369,8 +411,10 @@ TEST(OperationsLimitsTest, RetainRunsCountKeepsEachFlowsNewestRuns) {
     for (const auto& r : list.json["runs"]) out.push_back(r["id"]);
     return out;
   };
-  ASSERT_TRUE(WaitFor([&] { return runs_of(counted).size() == 2 && runs_of(own).size() == 4; }, 15s))
-      << runs_of(counted).size() << " and " << runs_of(own).size() << " runs left\n" << server.Logs();
+  ASSERT_TRUE(
+      WaitFor([&] { return runs_of(counted).size() == 2 && runs_of(own).size() == 4; }, 15s))
+      << runs_of(counted).size() << " and " << runs_of(own).size() << " runs left\n"
+      << server.Logs();
   // The newest two stayed (the list is newest first).
   EXPECT_EQ(runs_of(counted), (std::vector<std::string>{ids[4], ids[3]}));
 }

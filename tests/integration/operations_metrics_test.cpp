@@ -55,7 +55,8 @@ double Delta(const Samples& before, const Samples& after, const std::string& key
 }
 
 Json ManualDoc(const std::string& name, const std::string& steps_json) {
-  return Json::parse(R"({"name": ")" + name + R"(", "trigger": {"type": "manual"}, "steps": )" + steps_json + "}");
+  return Json::parse(R"({"name": ")" + name + R"(", "trigger": {"type": "manual"}, "steps": )" +
+                     steps_json + "}");
 }
 
 std::string Activate(const Client& api, const Json& flow) {
@@ -70,11 +71,14 @@ std::vector<Json> AllRuns(const Client& api, const std::string& flow_id) {
   std::vector<Json> out;
   std::string cursor;
   for (;;) {
-    auto r = api.Get("/api/v1/runs?limit=1000&flow_id=" + flow_id + (cursor.empty() ? "" : "&cursor=" + cursor));
+    auto r = api.Get("/api/v1/runs?limit=1000&flow_id=" + flow_id +
+                     (cursor.empty() ? "" : "&cursor=" + cursor));
     EXPECT_EQ(r.status, 200) << r.body;
     if (r.status != 200) return out;
     for (const auto& run : r.json["runs"]) out.push_back(run);
-    cursor = r.json.value("next_cursor", Json(nullptr)).is_string() ? r.json["next_cursor"].get<std::string>() : "";
+    cursor = r.json.value("next_cursor", Json(nullptr)).is_string()
+                 ? r.json["next_cursor"].get<std::string>()
+                 : "";
     if (cursor.empty()) return out;
   }
 }
@@ -90,15 +94,24 @@ TEST_F(WeftTest, MetricsMoveWithRunsWebhooksAndScheduleFires) {
   Samples before = Scrape(api());
 
   // Manual runs: two that succeed, one that fails.
-  Json good = CreateFlow(api(), ManualDoc(UniqueName("good"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
-  Json bad = CreateFlow(api(), ManualDoc(UniqueName("bad"), R"([{"id": "boom", "uses": "flow.fail", "with": {"message": "no"}}])"));
+  Json good = CreateFlow(
+      api(),
+      ManualDoc(UniqueName("good"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
+  Json bad = CreateFlow(
+      api(), ManualDoc(UniqueName("bad"),
+                       R"([{"id": "boom", "uses": "flow.fail", "with": {"message": "no"}}])"));
   for (int i = 0; i < 2; ++i) ASSERT_EQ(RunAndWait(api(), good["id"]).json["status"], "succeeded");
   ASSERT_EQ(RunAndWait(api(), bad["id"]).json["status"], "failed");
 
   // A webhook (accepted mode) and a request to a token that does not exist.
-  Json hook = CreateFlow(api(), Json{{"name", UniqueName("hook")},
-                                     {"trigger", {{"type", "webhook"}, {"webhook", Json::object()}}},
-                                     {"steps", Json::parse(R"([{"id": "echo", "uses": "data.set", "with": {"value": "{{ trigger.body.x }}"}}])")}});
+  Json hook = CreateFlow(
+      api(),
+      Json{
+          {"name", UniqueName("hook")},
+          {"trigger", {{"type", "webhook"}, {"webhook", Json::object()}}},
+          {"steps",
+           Json::parse(
+               R"([{"id": "echo", "uses": "data.set", "with": {"value": "{{ trigger.body.x }}"}}])")}});
   std::string hook_id = Activate(api(), hook);
   std::string url = GetString(hook, "webhook_url");
   std::string hook_path = url.substr(url.find("/hooks/"));
@@ -109,28 +122,42 @@ TEST_F(WeftTest, MetricsMoveWithRunsWebhooksAndScheduleFires) {
   EXPECT_EQ(api().PostRaw("/hooks/no-such-token-at-all", "{}", "application/json").status, 404);
 
   // A schedule firing every second, stopped after a few fires.
-  Json sched = CreateFlow(api(), Json{{"name", UniqueName("tick")},
-                                      {"trigger", {{"type", "schedule"}, {"schedule", {{"kind", "cron"}, {"cron", "* * * * * *"}}}}},
-                                      {"steps", Json::parse(R"([{"id": "n", "uses": "data.set", "with": {"value": 1}}])")}});
+  Json sched = CreateFlow(
+      api(),
+      Json{{"name", UniqueName("tick")},
+           {"trigger",
+            {{"type", "schedule"}, {"schedule", {{"kind", "cron"}, {"cron", "* * * * * *"}}}}},
+           {"steps", Json::parse(R"([{"id": "n", "uses": "data.set", "with": {"value": 1}}])")}});
   std::string sched_id = Activate(api(), sched);
-  ASSERT_TRUE(WaitFor([&] { return AllRuns(api(), sched_id).size() >= 2; }, 15s)) << server().Logs();
+  ASSERT_TRUE(WaitFor([&] { return AllRuns(api(), sched_id).size() >= 2; }, 15s))
+      << server().Logs();
   ASSERT_EQ(api().Post("/api/v1/flows/" + sched_id + "/deactivate").status, 200);
   std::vector<Json> fired;
-  ASSERT_TRUE(WaitFor([&] {
-    fired = AllRuns(api(), sched_id);
-    return AllFinished(fired);
-  }, 15s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        fired = AllRuns(api(), sched_id);
+        return AllFinished(fired);
+      },
+      15s));
 
   std::string text;
   Samples after = Scrape(api(), &text);
   const double n_fired = static_cast<double>(fired.size());
-  EXPECT_EQ(Delta(before, after, R"(weft_runs_total{status="succeeded",trigger="manual"})"), 2) << text;
-  EXPECT_EQ(Delta(before, after, R"(weft_runs_total{status="failed",trigger="manual"})"), 1) << text;
-  EXPECT_EQ(Delta(before, after, R"(weft_runs_total{status="succeeded",trigger="webhook"})"), 1) << text;
-  EXPECT_EQ(Delta(before, after, R"(weft_runs_total{status="succeeded",trigger="schedule"})"), n_fired) << text;
+  EXPECT_EQ(Delta(before, after, R"(weft_runs_total{status="succeeded",trigger="manual"})"), 2)
+      << text;
+  EXPECT_EQ(Delta(before, after, R"(weft_runs_total{status="failed",trigger="manual"})"), 1)
+      << text;
+  EXPECT_EQ(Delta(before, after, R"(weft_runs_total{status="succeeded",trigger="webhook"})"), 1)
+      << text;
+  EXPECT_EQ(Delta(before, after, R"(weft_runs_total{status="succeeded",trigger="schedule"})"),
+            n_fired)
+      << text;
   EXPECT_EQ(Delta(before, after, "weft_run_duration_seconds_count"), 4 + n_fired) << text;
-  EXPECT_EQ(Delta(before, after, R"(weft_step_duration_seconds_count{uses="data.set"})"), 3 + n_fired) << text;
-  EXPECT_EQ(Delta(before, after, R"(weft_step_duration_seconds_count{uses="flow.fail"})"), 1) << text;
+  EXPECT_EQ(Delta(before, after, R"(weft_step_duration_seconds_count{uses="data.set"})"),
+            3 + n_fired)
+      << text;
+  EXPECT_EQ(Delta(before, after, R"(weft_step_duration_seconds_count{uses="flow.fail"})"), 1)
+      << text;
   EXPECT_EQ(Delta(before, after, R"(weft_webhook_requests_total{code="202"})"), 1) << text;
   EXPECT_EQ(Delta(before, after, R"(weft_webhook_requests_total{code="404"})"), 1) << text;
   EXPECT_EQ(Delta(before, after, "weft_schedule_fires_total"), n_fired) << text;
@@ -138,8 +165,14 @@ TEST_F(WeftTest, MetricsMoveWithRunsWebhooksAndScheduleFires) {
   EXPECT_EQ(Delta(before, after, "weft_schedule_missed_total"), 0) << text;
   EXPECT_GT(Delta(before, after, "weft_store_write_seconds_count"), 0) << text;
   // HTTP by route template; the UI's files under one label.
-  EXPECT_GE(Delta(before, after, R"(weft_http_request_duration_seconds_count{route="/api/v1/flows/{id}/runs"})"), 3) << text;
-  EXPECT_GE(Delta(before, after, R"(weft_http_request_duration_seconds_count{route="/hooks/{token}"})"), 1) << text;
+  EXPECT_GE(Delta(before, after,
+                  R"(weft_http_request_duration_seconds_count{route="/api/v1/flows/{id}/runs"})"),
+            3)
+      << text;
+  EXPECT_GE(
+      Delta(before, after, R"(weft_http_request_duration_seconds_count{route="/hooks/{token}"})"),
+      1)
+      << text;
   EXPECT_EQ(api().Get("/some/ui/page").status, 200);
   EXPECT_GE(Get(Scrape(api()), R"(weft_http_request_duration_seconds_count{route="static"})"), 1);
   // Read at scrape time.
@@ -152,8 +185,8 @@ TEST_F(WeftTest, MetricsMoveWithRunsWebhooksAndScheduleFires) {
   EXPECT_TRUE(after.count("weft_oldest_queued_run_age_seconds")) << text;
 
   // Labels are bounded: no flow id, run id or webhook token anywhere.
-  for (const std::string& secretish : {GetString(good, "id"), GetString(bad, "id"), hook_id, sched_id, token,
-                                        GetString(sent.json, "run_id")}) {
+  for (const std::string& secretish : {GetString(good, "id"), GetString(bad, "id"), hook_id,
+                                       sched_id, token, GetString(sent.json, "run_id")}) {
     EXPECT_EQ(text.find(secretish), std::string::npos) << secretish << " appears in /metrics";
   }
   EXPECT_EQ(text.find("no-such-token"), std::string::npos);
@@ -163,11 +196,14 @@ TEST(OperationsTest, QueueGaugesShowWaitingRuns) {
   if (OnPostgres()) GTEST_SKIP() << "a shared database holds other tests' runs";
   // A node without the workers role: its runs wait, queued.
   WeftServer s({"--roles", "api,webhooks,scheduler"});
-  Json flow = CreateFlow(s.api(), ManualDoc(UniqueName("wait"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
+  Json flow = CreateFlow(
+      s.api(),
+      ManualDoc(UniqueName("wait"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
   Samples empty = Scrape(s.api());
   EXPECT_EQ(Get(empty, "weft_runs_queued"), 0);
   EXPECT_EQ(Get(empty, "weft_oldest_queued_run_age_seconds"), 0);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(s.api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs").status, 202);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(s.api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs").status, 202);
   std::this_thread::sleep_for(1100ms);  // the age to observe, not a wait for work
   Samples queued = Scrape(s.api());
   EXPECT_EQ(Get(queued, "weft_runs_queued"), 3);
@@ -199,7 +235,9 @@ TEST(OperationsTest, MetricsOffAnswers404AndWeftStillWorks) {
   auto m = s.api().Get("/metrics");
   EXPECT_EQ(m.status, 404) << m.body;
   EXPECT_NE(m.body.find("--metrics=false"), std::string::npos) << m.body;
-  Json flow = CreateFlow(s.api(), ManualDoc(UniqueName("off"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
+  Json flow = CreateFlow(
+      s.api(),
+      ManualDoc(UniqueName("off"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
   EXPECT_EQ(RunAndWait(s.api(), flow["id"]).json["status"], "succeeded");
   EXPECT_EQ(s.api().Get("/readyz").status, 200);
 }
@@ -207,7 +245,10 @@ TEST(OperationsTest, MetricsOffAnswers404AndWeftStillWorks) {
 TEST(OperationsTest, BackupUnderLoadRestoresWhatWasAcknowledged) {
   if (OnPostgres()) GTEST_SKIP() << "weft backup copies the SQLite store (PostgreSQL: pg_dump)";
   WeftServer a;
-  Json flow = CreateFlow(a.api(), ManualDoc(UniqueName("load"), R"([{"id": "a", "uses": "data.set", "with": {"value": "{{ trigger }}"}}])"));
+  Json flow = CreateFlow(
+      a.api(),
+      ManualDoc(UniqueName("load"),
+                R"([{"id": "a", "uses": "data.set", "with": {"value": "{{ trigger }}"}}])"));
   std::string flow_id = GetString(flow, "id");
   std::string backup = a.temp_dir() + "/weft-backup.db";
 
@@ -230,10 +271,12 @@ TEST(OperationsTest, BackupUnderLoadRestoresWhatWasAcknowledged) {
       }
     });
   }
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lock(mu);
-    return acked.size() >= 200;
-  }, 30s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return acked.size() >= 200;
+      },
+      30s));
   std::set<std::string> acked_before;
   {
     std::lock_guard lock(mu);
@@ -274,7 +317,8 @@ TEST(OperationsTest, BackupUnderLoadRestoresWhatWasAcknowledged) {
   WeftServer b_server;  // its own temp dir; stopped and refilled from the backup
   b_server.Stop();
   fs::remove_all(b_server.data_dir());
-  CommandResult r = RunWeft({"restore", backup, "--data", b_server.data_dir(), "--secret-key", a.data_dir() + "/secret.key"});
+  CommandResult r = RunWeft({"restore", backup, "--data", b_server.data_dir(), "--secret-key",
+                             a.data_dir() + "/secret.key"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("restored"), std::string::npos) << r.output;
   b_server.Restart();
@@ -296,10 +340,12 @@ TEST(OperationsTest, BackupUnderLoadRestoresWhatWasAcknowledged) {
   const size_t kClients = 4;
   EXPECT_LE(restored.size(), acked_after_backup + kClients);
   for (size_t i = acked_after_backup + kClients; i < acked_total; ++i)
-    EXPECT_FALSE(restored_ids.count(acked[i])) << acked[i] << " was acknowledged after the backup ended";
+    EXPECT_FALSE(restored_ids.count(acked[i]))
+        << acked[i] << " was acknowledged after the backup ended";
   // Consistent: the restored server finishes every run it holds, each with its step.
   ASSERT_TRUE(WaitFor([&] { return AllFinished(AllRuns(b_server.api(), flow_id)); }, 60s));
-  for (const auto& run : AllRuns(b_server.api(), flow_id)) EXPECT_EQ(GetString(run, "status"), "succeeded") << run.dump();
+  for (const auto& run : AllRuns(b_server.api(), flow_id))
+    EXPECT_EQ(GetString(run, "status"), "succeeded") << run.dump();
   Json sample = b_server.api().Get("/api/v1/runs/" + *acked_before.begin()).json;
   EXPECT_EQ(sample["steps"].size(), 1u) << sample.dump();
 }

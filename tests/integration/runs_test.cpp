@@ -13,12 +13,16 @@ namespace weft::itest {
 namespace {
 
 Json Doc(const std::string& name, const std::string& steps_json) {
-  return Json::parse(R"({"name": ")" + name + R"(", "trigger": {"type": "manual"}, "steps": )" + steps_json + "}");
+  return Json::parse(R"({"name": ")" + name + R"(", "trigger": {"type": "manual"}, "steps": )" +
+                     steps_json + "}");
 }
 
 TEST_F(WeftTest, RunsListFiltersAndPagesWithACursor) {
-  Json good = CreateFlow(api(), Doc(UniqueName("good"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
-  Json bad = CreateFlow(api(), Doc(UniqueName("bad"), R"([{"id": "boom", "uses": "flow.fail", "with": {"message": "no"}}])"));
+  Json good = CreateFlow(
+      api(), Doc(UniqueName("good"), R"([{"id": "a", "uses": "data.set", "with": {"value": 1}}])"));
+  Json bad =
+      CreateFlow(api(), Doc(UniqueName("bad"),
+                            R"([{"id": "boom", "uses": "flow.fail", "with": {"message": "no"}}])"));
   std::set<std::string> good_runs, bad_runs;
   for (int i = 0; i < 5; ++i) {
     auto r = RunAndWait(api(), good["id"]);
@@ -57,7 +61,8 @@ TEST_F(WeftTest, RunsListFiltersAndPagesWithACursor) {
     r = api().Get(path);
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_LE(r.json["runs"].size(), 2u);
-    for (const auto& run : r.json["runs"]) EXPECT_TRUE(seen.insert(GetString(run, "id")).second) << "repeated";
+    for (const auto& run : r.json["runs"])
+      EXPECT_TRUE(seen.insert(GetString(run, "id")).second) << "repeated";
     cursor = r.json["next_cursor"].is_string() ? r.json["next_cursor"].get<std::string>() : "";
     ASSERT_LT(++pages, 10);
   } while (!cursor.empty());
@@ -77,7 +82,9 @@ TEST_F(WeftTest, CancelStopsARunAndAFinishedRunCannotBeCancelled) {
   auto started = api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs");
   ASSERT_EQ(started.status, 202) << started.body;
   std::string id = started.json["id"];
-  ASSERT_TRUE(WaitFor([&] { return GetString(StepOf(api().Get("/api/v1/runs/" + id).json, "wait"), "status") == "running"; }));
+  ASSERT_TRUE(WaitFor([&] {
+    return GetString(StepOf(api().Get("/api/v1/runs/" + id).json, "wait"), "status") == "running";
+  }));
 
   auto r = api().Post("/api/v1/runs/" + id + "/cancel");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -166,7 +173,8 @@ TEST_F(WeftTest, EventsStreamFollowsARunLive) {
   std::string id = started.json["id"];
 
   // Blocks until the server ends the stream after run_finished.
-  auto r = api().Request("GET", "/api/v1/runs/" + id + "/events", "", {"Accept: text/event-stream"}, 30s);
+  auto r = api().Request("GET", "/api/v1/runs/" + id + "/events", "", {"Accept: text/event-stream"},
+                         30s);
   ASSERT_EQ(r.status, 200) << r.error;
   EXPECT_NE(r.Header("content-type").find("text/event-stream"), std::string::npos);
   auto events = ParseSse(r.body);
@@ -177,15 +185,18 @@ TEST_F(WeftTest, EventsStreamFollowsARunLive) {
   std::vector<std::string> order;
   bool saw_log = false;
   for (const auto& e : events) {
-    if (e.name == "step_started" || e.name == "step_finished") order.push_back(e.name + ":" + GetString(e.data, "path"));
+    if (e.name == "step_started" || e.name == "step_finished")
+      order.push_back(e.name + ":" + GetString(e.data, "path"));
     if (e.name == "log") {
       saw_log = true;
       EXPECT_EQ(e.data["path"], "say");
-      EXPECT_NE(GetString(e.data, "message").find("hello from 1"), std::string::npos) << e.data.dump();
+      EXPECT_NE(GetString(e.data, "message").find("hello from 1"), std::string::npos)
+          << e.data.dump();
     }
   }
-  std::vector<std::string> expected = {"step_started:a",     "step_finished:a", "step_started:pause",
-                                       "step_finished:pause", "step_started:say", "step_finished:say"};
+  std::vector<std::string> expected = {"step_started:a",     "step_finished:a",
+                                       "step_started:pause", "step_finished:pause",
+                                       "step_started:say",   "step_finished:say"};
   EXPECT_EQ(order, expected) << r.body;
   EXPECT_TRUE(saw_log) << r.body;
 
@@ -200,24 +211,30 @@ TEST_F(WeftTest, ConnectorCatalogListsTheUtilities) {
   ASSERT_EQ(r.status, 200);
   std::set<std::string> actions;
   for (const auto& c : r.json["connectors"]) {
-    for (const auto& a : c["actions"]) actions.insert(GetString(c, "name") + "." + GetString(a, "name"));
+    for (const auto& a : c["actions"])
+      actions.insert(GetString(c, "name") + "." + GetString(a, "name"));
   }
-  for (const char* u : {"data.set", "log.write", "flow.if", "flow.foreach", "flow.delay", "flow.fail"}) {
+  for (const char* u :
+       {"data.set", "log.write", "flow.if", "flow.foreach", "flow.delay", "flow.fail"}) {
     EXPECT_TRUE(actions.count(u)) << u;
   }
 }
 
 TEST_F(WeftTest, ExpressionsEvaluateWithJsonataErrors) {
-  auto r = api().Post("/api/v1/expressions/evaluate",
-                      Json::parse(R"({"expression": "$sum(items.price) * $k", "input": {"items": [{"price": 2}, {"price": 3}]}, "bindings": {"k": 10}})"));
+  auto r = api().Post(
+      "/api/v1/expressions/evaluate",
+      Json::parse(
+          R"({"expression": "$sum(items.price) * $k", "input": {"items": [{"price": 2}, {"price": 3}]}, "bindings": {"k": 10}})"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json["result"], 50);
 
-  r = api().Post("/api/v1/expressions/evaluate", Json::parse(R"({"expression": "nothing.here", "input": {}})"));
+  r = api().Post("/api/v1/expressions/evaluate",
+                 Json::parse(R"({"expression": "nothing.here", "input": {}})"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(r.json.contains("result")) << r.body;
 
-  r = api().Post("/api/v1/expressions/evaluate", Json::parse(R"({"expression": "(1 + ", "input": {}})"));
+  r = api().Post("/api/v1/expressions/evaluate",
+                 Json::parse(R"({"expression": "(1 + ", "input": {}})"));
   ASSERT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(GetString(r.json["error"], "code").substr(0, 1), "S") << r.body;
   EXPECT_TRUE(r.json["error"].contains("position")) << r.body;
@@ -231,10 +248,16 @@ TEST_F(WeftTest, SchedulePreviewListsNextFiresAndNamesBadFields) {
       "schedule": {"kind": "cron", "cron": "0 9 * * MON,FRI", "timezone": "Europe/Berlin"},
       "count": 3, "after": "2026-12-01T00:00:00Z"})"));
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.json["next"], Json::parse(R"(["2026-12-04T09:00:00+01:00", "2026-12-07T09:00:00+01:00", "2026-12-11T09:00:00+01:00"])"));
+  EXPECT_EQ(
+      r.json["next"],
+      Json::parse(
+          R"(["2026-12-04T09:00:00+01:00", "2026-12-07T09:00:00+01:00", "2026-12-11T09:00:00+01:00"])"));
   EXPECT_NE(GetString(r.json, "description").find("09:00"), std::string::npos) << r.body;
 
-  r = api().Post("/api/v1/schedules/preview", Json::parse(R"({"schedule": {"kind": "cron", "cron": "0 99 * * *", "timezone": "Mars/Olympus"}})"));
+  r = api().Post(
+      "/api/v1/schedules/preview",
+      Json::parse(
+          R"({"schedule": {"kind": "cron", "cron": "0 99 * * *", "timezone": "Mars/Olympus"}})"));
   ASSERT_EQ(r.status, 400) << r.body;
   auto paths = ErrorPaths(r.json);
   EXPECT_NE(std::find(paths.begin(), paths.end(), "schedule.cron"), paths.end()) << r.body;

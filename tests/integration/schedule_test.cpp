@@ -50,7 +50,9 @@ TimePoint Time(const Json& j, const char* key) {
 
 int64_t Ms(TimePoint t) { return ToUnixMs(t); }
 
-void SleepUntil(TimePoint t) { std::this_thread::sleep_until(SysClock::time_point(t.time_since_epoch())); }
+void SleepUntil(TimePoint t) {
+  std::this_thread::sleep_until(SysClock::time_point(t.time_since_epoch()));
+}
 
 // The fire times of `every` seconds in (after, until].
 int FiresBetween(TimePoint after, TimePoint until, int every) {
@@ -60,10 +62,12 @@ int FiresBetween(TimePoint after, TimePoint until, int every) {
 }
 
 TEST_F(WeftTest, ScheduleFiresOnEvenSecondsAndStopsAtOnceWhenDeactivated) {
-  std::string id = CreateActive(api(), ScheduleFlow(UniqueName("even"), {{"kind", "cron"}, {"cron", "*/2 * * * * *"}}));
+  std::string id = CreateActive(
+      api(), ScheduleFlow(UniqueName("even"), {{"kind", "cron"}, {"cron", "*/2 * * * * *"}}));
 
   // The Flow List shows the schedule and its next fire.
-  ASSERT_TRUE(WaitFor([&] { return !api().Get("/api/v1/flows/" + id).json["next_run_at"].is_null(); }, 5s));
+  ASSERT_TRUE(
+      WaitFor([&] { return !api().Get("/api/v1/flows/" + id).json["next_run_at"].is_null(); }, 5s));
   Json row;
   auto list = api().Get("/api/v1/flows");
   for (const auto& f : list.json["flows"])
@@ -87,7 +91,8 @@ TEST_F(WeftTest, ScheduleFiresOnEvenSecondsAndStopsAtOnceWhenDeactivated) {
   }
   Json done = WaitRunFinished(api(), GetString(runs[0], "id"));
   EXPECT_EQ(done["status"], "succeeded") << done.dump(2);
-  EXPECT_EQ(Ms(*ParseIso(StepOf(done, "note")["output"].get<std::string>())), Ms(Time(runs[0], "scheduled_for")));
+  EXPECT_EQ(Ms(*ParseIso(StepOf(done, "note")["output"].get<std::string>())),
+            Ms(Time(runs[0], "scheduled_for")));
 
   auto off = api().Post("/api/v1/flows/" + id + "/deactivate");
   ASSERT_EQ(off.status, 200) << off.body;
@@ -108,14 +113,16 @@ TEST_F(WeftTest, ActivateAndSaveAnswerWithTheNextFire) {
   std::string id = GetString(flow, "id");
   EXPECT_TRUE(flow["next_run_at"].is_null()) << flow.dump();
 
-  TimePoint before = TimePoint(std::chrono::duration_cast<Millis>(SysClock::now().time_since_epoch()));
+  TimePoint before =
+      TimePoint(std::chrono::duration_cast<Millis>(SysClock::now().time_since_epoch()));
   auto on = api().Post("/api/v1/flows/" + id + "/activate");
   ASSERT_EQ(on.status, 200) << on.body;
   ASSERT_FALSE(on.json["next_run_at"].is_null()) << on.body;
   TimePoint next = Time(on.json, "next_run_at");
   EXPECT_EQ(Ms(next) % 3000, 0) << on.body;
   EXPECT_GT(next, before) << on.body;
-  EXPECT_LE(next, before + 3s + 1s) << on.body;  // the first fire after the activation (1 s of slack for the request)
+  EXPECT_LE(next, before + 3s + 1s)
+      << on.body;  // the first fire after the activation (1 s of slack for the request)
   // The scheduler keeps it and fires at it.
   EXPECT_EQ(Time(api().Get("/api/v1/flows/" + id).json, "next_run_at"), next);
   ASSERT_TRUE(WaitFor([&] { return !Runs(api(), id).empty(); }, 10s)) << server().Logs();
@@ -135,7 +142,8 @@ TEST_F(WeftTest, ActivateAndSaveAnswerWithTheNextFire) {
   saved = api().Put("/api/v1/flows/" + id, doc);
   ASSERT_EQ(saved.status, 200) << saved.body;
   EXPECT_EQ(Time(saved.json, "next_run_at"), new_year) << saved.body;
-  EXPECT_TRUE(WaitFor([&] { return Time(api().Get("/api/v1/flows/" + id).json, "next_run_at") == new_year; }, 2s));
+  EXPECT_TRUE(WaitFor(
+      [&] { return Time(api().Get("/api/v1/flows/" + id).json, "next_run_at") == new_year; }, 2s));
 
   // Deactivating answers with none.
   auto off = api().Post("/api/v1/flows/" + id + "/deactivate");
@@ -156,28 +164,36 @@ TEST(ScheduleRestartTest, ThreeMissedFiresRunOnceOrSkip) {
   // Both fire at the same instants; take the first fire both have, then stop
   // the server at once.
   TimePoint last{};
-  ASSERT_TRUE(WaitFor([&] {
-    auto a = Runs(server.api(), once);
-    auto b = Runs(server.api(), skip);
-    if (a.empty() || b.empty()) return false;
-    last = std::max(Time(a.back(), "scheduled_for"), Time(b.back(), "scheduled_for"));
-    return Time(a.back(), "scheduled_for") == Time(b.back(), "scheduled_for");
-  }, 15s)) << server.Logs();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto a = Runs(server.api(), once);
+        auto b = Runs(server.api(), skip);
+        if (a.empty() || b.empty()) return false;
+        last = std::max(Time(a.back(), "scheduled_for"), Time(b.back(), "scheduled_for"));
+        return Time(a.back(), "scheduled_for") == Time(b.back(), "scheduled_for");
+      },
+      15s))
+      << server.Logs();
   server.Kill9();
 
   // Down over three fire times (last+2, +4, +6), up again before the fourth.
   SleepUntil(last + Millis(3 * kEvery * 1000 + 200));
-  TimePoint spawned = FromUnixMs(std::chrono::duration_cast<Millis>(SysClock::now().time_since_epoch()).count());
+  TimePoint spawned =
+      FromUnixMs(std::chrono::duration_cast<Millis>(SysClock::now().time_since_epoch()).count());
   server.Start();
-  TimePoint up = FromUnixMs(std::chrono::duration_cast<Millis>(SysClock::now().time_since_epoch()).count());
+  TimePoint up =
+      FromUnixMs(std::chrono::duration_cast<Millis>(SysClock::now().time_since_epoch()).count());
   ASSERT_TRUE(server.running());
   // The scheduler started between `spawned` and `up`; the fire times up to
   // then were missed. Normally that is three; a slow start may make it four.
   int low = FiresBetween(last, spawned, kEvery), high = FiresBetween(last, up, kEvery);
   ASSERT_EQ(low, 3);
 
-  auto missed = [&](const std::string& id) { return server.api().Get("/api/v1/flows/" + id).json["missed_fires"]; };
-  ASSERT_TRUE(WaitFor([&] { return missed(once).get<int>() >= 3 && missed(skip).get<int>() >= 3; }, 10s))
+  auto missed = [&](const std::string& id) {
+    return server.api().Get("/api/v1/flows/" + id).json["missed_fires"];
+  };
+  ASSERT_TRUE(
+      WaitFor([&] { return missed(once).get<int>() >= 3 && missed(skip).get<int>() >= 3; }, 10s))
       << server.Logs();
   EXPECT_GE(missed(once).get<int>(), low);
   EXPECT_LE(missed(once).get<int>(), high);
@@ -191,14 +207,16 @@ TEST(ScheduleRestartTest, ThreeMissedFiresRunOnceOrSkip) {
   EXPECT_EQ(after_once[0]["trigger"]["missed"], missed_once) << after_once[0].dump();
   EXPECT_EQ(Ms(Time(after_once[0], "scheduled_for")), Ms(last) + missed_once * kEvery * 1000);
   if (after_once.size() > 1) {  // later ones are ordinary fires
-    EXPECT_EQ(Ms(Time(after_once[1], "scheduled_for")) - Ms(Time(after_once[0], "scheduled_for")), kEvery * 1000);
+    EXPECT_EQ(Ms(Time(after_once[1], "scheduled_for")) - Ms(Time(after_once[0], "scheduled_for")),
+              kEvery * 1000);
   }
 
   // skip: none for them; the next ordinary fire comes after.
   int missed_skip = missed(skip).get<int>();
   for (const auto& r : Runs(server.api(), skip)) {
     TimePoint t = Time(r, "scheduled_for");
-    EXPECT_TRUE(t <= last || Ms(t) > Ms(last) + missed_skip * kEvery * 1000) << "a missed time ran: " << r.dump();
+    EXPECT_TRUE(t <= last || Ms(t) > Ms(last) + missed_skip * kEvery * 1000)
+        << "a missed time ran: " << r.dump();
     EXPECT_FALSE(r["trigger"].contains("missed")) << r.dump();
   }
   for (const auto& id : {once, skip}) server.api().Post("/api/v1/flows/" + id + "/deactivate");
@@ -207,11 +225,16 @@ TEST(ScheduleRestartTest, ThreeMissedFiresRunOnceOrSkip) {
 TEST_F(WeftTest, OverlapSkipRecordsSkippedRunsWhileTheSlowRunRuns) {
   Json steps = Json::parse(R"([{"id": "slow", "uses": "flow.delay", "with": {"duration": "4s"}}])");
   std::string id = CreateActive(
-      api(), ScheduleFlow(UniqueName("slow"), {{"kind", "cron"}, {"cron", "* * * * * *"}, {"overlap", "skip"}}, steps));
-  ASSERT_TRUE(WaitFor([&] {
-    auto runs = Runs(api(), id);
-    return std::count_if(runs.begin(), runs.end(), [](const Json& r) { return r["status"] == "skipped"; }) >= 2;
-  }, 15s)) << server().Logs();
+      api(), ScheduleFlow(UniqueName("slow"),
+                          {{"kind", "cron"}, {"cron", "* * * * * *"}, {"overlap", "skip"}}, steps));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto runs = Runs(api(), id);
+        return std::count_if(runs.begin(), runs.end(),
+                             [](const Json& r) { return r["status"] == "skipped"; }) >= 2;
+      },
+      15s))
+      << server().Logs();
   api().Post("/api/v1/flows/" + id + "/deactivate");
   auto runs = Runs(api(), id);
   ASSERT_GE(runs.size(), 3u);
@@ -235,18 +258,23 @@ TEST_F(WeftTest, BadSchedulesAreRefusedAtSaveWithTheFieldPath) {
     auto r = api().Post("/api/v1/flows", ScheduleFlow(name, schedule));
     EXPECT_EQ(r.status, 400) << r.body;
     std::map<std::string, std::string> out;
-    for (const auto& d : r.json["error"]["details"]) out[GetString(d, "path")] = GetString(d, "message");
+    for (const auto& d : r.json["error"]["details"])
+      out[GetString(d, "path")] = GetString(d, "message");
     return out;
   };
   auto p = problems({{"kind", "cron"}, {"cron", "0 60 * * *"}});
   ASSERT_TRUE(p.count("trigger.schedule.cron")) << Json(p).dump();
-  EXPECT_NE(p["trigger.schedule.cron"].find("out of range"), std::string::npos) << p["trigger.schedule.cron"];
+  EXPECT_NE(p["trigger.schedule.cron"].find("out of range"), std::string::npos)
+      << p["trigger.schedule.cron"];
   EXPECT_NE(p["trigger.schedule.cron"].find("60"), std::string::npos) << p["trigger.schedule.cron"];
 
   p = problems({{"kind", "cron"}, {"cron", "0 9 * * *"}, {"timezone", "Europe/Atlantis"}});
   EXPECT_TRUE(p.count("trigger.schedule.timezone")) << Json(p).dump();
 
-  p = problems({{"kind", "predefined"}, {"every", "1h"}, {"start", "2027-02-01T00:00:00"}, {"end", "2027-01-01T00:00:00"}});
+  p = problems({{"kind", "predefined"},
+                {"every", "1h"},
+                {"start", "2027-02-01T00:00:00"},
+                {"end", "2027-01-01T00:00:00"}});
   EXPECT_TRUE(p.count("trigger.schedule.end")) << Json(p).dump();
 
   p = problems({{"kind", "once"}, {"at", "2020-01-01T09:00:00"}});
@@ -255,7 +283,8 @@ TEST_F(WeftTest, BadSchedulesAreRefusedAtSaveWithTheFieldPath) {
   // Nothing was half-written.
   auto list = api().Get("/api/v1/flows");
   ASSERT_EQ(list.status, 200);
-  for (const auto& f : list.json["flows"]) EXPECT_FALSE(tried.count(GetString(f, "name"))) << f.dump();
+  for (const auto& f : list.json["flows"])
+    EXPECT_FALSE(tried.count(GetString(f, "name"))) << f.dump();
 }
 
 TEST_F(WeftTest, SchedulePreviewAndCronNextAgree) {
@@ -264,20 +293,24 @@ TEST_F(WeftTest, SchedulePreviewAndCronNextAgree) {
       "count": 3, "after": "2027-03-13T06:00:00Z"})"));
   ASSERT_EQ(r.status, 200) << r.body;
   // The daylight-saving gap: 02:30 does not exist on 2027-03-14, the fire is at 03:00 EDT.
-  EXPECT_EQ(r.json["next"], Json::parse(R"(["2027-03-13T02:30:00-05:00", "2027-03-14T03:00:00-04:00",
+  EXPECT_EQ(r.json["next"],
+            Json::parse(R"(["2027-03-13T02:30:00-05:00", "2027-03-14T03:00:00-04:00",
                                              "2027-03-15T02:30:00-04:00"])"));
-  auto cli = RunWeft({"cron", "next", "30 2 * * *", "--tz", "America/New_York", "--after", "2027-03-13T06:00:00Z",
-                      "--count", "3", "--json"});
+  auto cli = RunWeft({"cron", "next", "30 2 * * *", "--tz", "America/New_York", "--after",
+                      "2027-03-13T06:00:00Z", "--count", "3", "--json"});
   ASSERT_EQ(cli.exit_code, 0) << cli.output;
   EXPECT_EQ(Json::parse(cli.output), r.json);
 
   // Defaults: five fire times after now.
-  r = api().Post("/api/v1/schedules/preview", Json::parse(R"({"schedule": {"kind": "predefined", "every": "15m"}})"));
+  r = api().Post("/api/v1/schedules/preview",
+                 Json::parse(R"({"schedule": {"kind": "predefined", "every": "15m"}})"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json["next"].size(), 5u);
   EXPECT_EQ(GetString(r.json, "description").rfind("Every 15 minutes", 0), 0u) << r.body;
 
-  r = api().Post("/api/v1/schedules/preview", Json::parse(R"({"schedule": {"kind": "cron", "cron": "0 9 * * MON"}, "count": 101})"));
+  r = api().Post(
+      "/api/v1/schedules/preview",
+      Json::parse(R"({"schedule": {"kind": "cron", "cron": "0 9 * * MON"}, "count": 101})"));
   EXPECT_EQ(r.status, 400) << r.body;
   auto bad = RunWeft({"cron", "next", "61 * * * *"});
   EXPECT_NE(bad.exit_code, 0);

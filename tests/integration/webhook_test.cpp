@@ -3,9 +3,9 @@
 #include <openssl/hmac.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -20,7 +20,8 @@ std::string Base64(const std::string& in) {
   std::string out;
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+    unsigned v =
+        (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
     out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
   }
   if (i + 1 == in.size()) {
@@ -48,14 +49,21 @@ std::string Hex(const std::string& s) {
 }
 
 int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 Json WebhookFlow(const std::string& name, Json webhook = Json::object(), Json steps = Json()) {
   if (steps.is_null())
-    steps = Json::array({Json{{"id", "echo"}, {"uses", "data.set"}, {"with", {{"value", "{{ trigger.body.x }}"}}}},
-                         Json{{"id", "second"}, {"uses", "data.set"}, {"with", {{"value", "{{ steps.echo.output }}"}}}}});
-  return Json{{"name", UniqueName(name)}, {"trigger", {{"type", "webhook"}, {"webhook", webhook}}}, {"steps", steps}};
+    steps = Json::array(
+        {Json{{"id", "echo"}, {"uses", "data.set"}, {"with", {{"value", "{{ trigger.body.x }}"}}}},
+         Json{{"id", "second"},
+              {"uses", "data.set"},
+              {"with", {{"value", "{{ steps.echo.output }}"}}}}});
+  return Json{{"name", UniqueName(name)},
+              {"trigger", {{"type", "webhook"}, {"webhook", webhook}}},
+              {"steps", steps}};
 }
 
 // The path of a webhook URL ("/hooks/<token>").
@@ -76,8 +84,8 @@ class WebhookTest : public WeftTest {
     Activate(flow);
     return flow;
   }
-  HttpResult Send(const std::string& path, const std::string& body, std::vector<std::string> headers = {},
-                  const std::string& method = "POST") {
+  HttpResult Send(const std::string& path, const std::string& body,
+                  std::vector<std::string> headers = {}, const std::string& method = "POST") {
     headers.push_back("Content-Type: application/json");
     return api().Request(method, path, body, headers);
   }
@@ -86,7 +94,9 @@ class WebhookTest : public WeftTest {
     return r.json.contains("runs") ? static_cast<int>(r.json["runs"].size()) : -1;
   }
   Json Deliveries(const Json& flow) {
-    return api().Get("/api/v1/deliveries?flow_id=" + flow["id"].get<std::string>()).json["deliveries"];
+    return api()
+        .Get("/api/v1/deliveries?flow_id=" + flow["id"].get<std::string>())
+        .json["deliveries"];
   }
 };
 
@@ -101,7 +111,9 @@ TEST_F(WebhookTest, UrlOnFirstSaveStableAcrossSavesAndRotation) {
   ASSERT_EQ(saved.status, 200) << saved.body;
   EXPECT_EQ(saved.json["version"], 2);
   EXPECT_EQ(saved.json.value("webhook_url", ""), url) << "later saves keep the URL";
-  EXPECT_EQ(api().Get("/api/v1/flows/" + flow["id"].get<std::string>()).json.value("webhook_url", ""), url);
+  EXPECT_EQ(
+      api().Get("/api/v1/flows/" + flow["id"].get<std::string>()).json.value("webhook_url", ""),
+      url);
 
   Activate(flow);
   EXPECT_EQ(Send(HookPath(flow), R"({"x":1})").status, 202);
@@ -135,7 +147,8 @@ TEST_F(WebhookTest, InactiveIs409ActiveRunsWithTheTrigger) {
   EXPECT_EQ(t["headers"]["x-custom"], "Yes");
   EXPECT_EQ(t["query"]["b"], "2");
   EXPECT_TRUE(t.contains("received_at"));
-  EXPECT_EQ(run["trigger"].dump().find(HookPath(flow).substr(7)), std::string::npos) << "the token is not in the trigger";
+  EXPECT_EQ(run["trigger"].dump().find(HookPath(flow).substr(7)), std::string::npos)
+      << "the token is not in the trigger";
 
   Json ds = Deliveries(flow);
   ASSERT_EQ(ds.size(), 2u);
@@ -162,7 +175,8 @@ TEST_F(WebhookTest, MethodSizeAndMalformedBodiesStartNoRun) {
   EXPECT_NE(bad.body.find("parse error"), std::string::npos) << bad.body;
   EXPECT_EQ(RunCount(flow), 0);
   // Form and text bodies.
-  auto form = api().Request("POST", HookPath(flow), "x=from+form", {"Content-Type: application/x-www-form-urlencoded"});
+  auto form = api().Request("POST", HookPath(flow), "x=from+form",
+                            {"Content-Type: application/x-www-form-urlencoded"});
   ASSERT_EQ(form.status, 202);
   EXPECT_EQ(StepOf(WaitRunFinished(api(), form.json["run_id"]), "echo")["output"], "from form");
 }
@@ -179,24 +193,30 @@ TEST_F(WebhookTest, LargeBodyRefusedFromContentLengthBeforeReading) {
 TEST_F(WebhookTest, StandardWebhooksAuth) {
   std::string key = "0123456789abcdef0123456789abcdef";
   std::string secret = "whsec_" + Base64(key);
-  Json flow = ActiveFlow("stdwh", Json{{"auth", {{"type", "hmac"}, {"scheme", "standard-webhooks"}, {"secret", secret}}}});
-  auto send = [&](const std::string& id, int64_t ts, const std::string& signed_body, const std::string& sent_body,
-                  const std::string& k) {
-    std::string sig = Base64(Hmac(EVP_sha256(), k, id + "." + std::to_string(ts) + "." + signed_body));
+  Json flow = ActiveFlow(
+      "stdwh",
+      Json{{"auth", {{"type", "hmac"}, {"scheme", "standard-webhooks"}, {"secret", secret}}}});
+  auto send = [&](const std::string& id, int64_t ts, const std::string& signed_body,
+                  const std::string& sent_body, const std::string& k) {
+    std::string sig =
+        Base64(Hmac(EVP_sha256(), k, id + "." + std::to_string(ts) + "." + signed_body));
     return Send(HookPath(flow), sent_body,
-                {"webhook-id: " + id, "webhook-timestamp: " + std::to_string(ts), "webhook-signature: v1," + sig});
+                {"webhook-id: " + id, "webhook-timestamp: " + std::to_string(ts),
+                 "webhook-signature: v1," + sig});
   };
   EXPECT_EQ(send("m1", NowSeconds(), R"({"x":1})", R"({"x":1})", key).status, 202);
   EXPECT_EQ(send("m2", NowSeconds(), R"({"x":1})", R"({"x":1})", "wrong-key").status, 401);
-  EXPECT_EQ(send("m3", NowSeconds() - 600, R"({"x":1})", R"({"x":1})", key).status, 401) << "stale timestamp";
-  EXPECT_EQ(send("m4", NowSeconds(), R"({"x":1})", R"({"x":2})", key).status, 401) << "tampered body";
+  EXPECT_EQ(send("m3", NowSeconds() - 600, R"({"x":1})", R"({"x":1})", key).status, 401)
+      << "stale timestamp";
+  EXPECT_EQ(send("m4", NowSeconds(), R"({"x":1})", R"({"x":2})", key).status, 401)
+      << "tampered body";
   EXPECT_EQ(RunCount(flow), 1);
   // The secret is masked in the API; a save that sends the mask keeps it.
   auto got = api().Get("/api/v1/flows/" + flow["id"].get<std::string>());
   EXPECT_EQ(got.json["trigger"]["webhook"]["auth"]["secret"], "********");
   Json doc = got.json;
-  for (const char* k : {"id", "version", "active", "webhook_url", "next_run_at", "created_at", "updated_at",
-                        "trigger_type", "missed_fires"})
+  for (const char* k : {"id", "version", "active", "webhook_url", "next_run_at", "created_at",
+                        "updated_at", "trigger_type", "missed_fires"})
     doc.erase(k);
   doc["description"] = "resaved";
   ASSERT_EQ(api().Put("/api/v1/flows/" + flow["id"].get<std::string>(), doc).status, 200);
@@ -206,22 +226,33 @@ TEST_F(WebhookTest, StandardWebhooksAuth) {
 }
 
 TEST_F(WebhookTest, GithubCustomHeaderAndBasicAuth) {
-  Json gh = ActiveFlow("gh", Json{{"auth", {{"type", "hmac"}, {"scheme", "github"}, {"secret", "s3"}}}});
+  Json gh =
+      ActiveFlow("gh", Json{{"auth", {{"type", "hmac"}, {"scheme", "github"}, {"secret", "s3"}}}});
   std::string body = R"({"x":1})";
-  auto ghsig = [&](const std::string& k, const std::string& b) { return "X-Hub-Signature-256: sha256=" + Hex(Hmac(EVP_sha256(), k, b)); };
+  auto ghsig = [&](const std::string& k, const std::string& b) {
+    return "X-Hub-Signature-256: sha256=" + Hex(Hmac(EVP_sha256(), k, b));
+  };
   EXPECT_EQ(Send(HookPath(gh), body, {ghsig("s3", body)}).status, 202);
   EXPECT_EQ(Send(HookPath(gh), body, {ghsig("nope", body)}).status, 401);
   EXPECT_EQ(Send(HookPath(gh), R"({"x":2})", {ghsig("s3", body)}).status, 401);
 
-  Json custom = ActiveFlow("custom", Json{{"auth", {{"type", "hmac"}, {"scheme", "custom"}, {"secret", "k"},
-                                                      {"header", "X-Sig"}, {"algorithm", "sha512"},
-                                                      {"encoding", "base64"}, {"prefix", "v0="}}}});
-  auto csig = [&](const std::string& k, const std::string& b) { return "X-Sig: v0=" + Base64(Hmac(EVP_sha512(), k, b)); };
+  Json custom = ActiveFlow("custom", Json{{"auth",
+                                           {{"type", "hmac"},
+                                            {"scheme", "custom"},
+                                            {"secret", "k"},
+                                            {"header", "X-Sig"},
+                                            {"algorithm", "sha512"},
+                                            {"encoding", "base64"},
+                                            {"prefix", "v0="}}}});
+  auto csig = [&](const std::string& k, const std::string& b) {
+    return "X-Sig: v0=" + Base64(Hmac(EVP_sha512(), k, b));
+  };
   EXPECT_EQ(Send(HookPath(custom), body, {csig("k", body)}).status, 202);
   EXPECT_EQ(Send(HookPath(custom), body, {csig("j", body)}).status, 401);
   EXPECT_EQ(Send(HookPath(custom), R"({"x":3})", {csig("k", body)}).status, 401);
 
-  Json header = ActiveFlow("header", Json{{"auth", {{"type", "header"}, {"name", "X-Token"}, {"value", "tok-1"}}}});
+  Json header = ActiveFlow(
+      "header", Json{{"auth", {{"type", "header"}, {"name", "X-Token"}, {"value", "tok-1"}}}});
   auto ok = Send(HookPath(header), body, {"X-Token: tok-1", "Authorization: Bearer abc"});
   ASSERT_EQ(ok.status, 202);
   EXPECT_EQ(Send(HookPath(header), body, {"X-Token: tok-2"}).status, 401);
@@ -230,15 +261,18 @@ TEST_F(WebhookTest, GithubCustomHeaderAndBasicAuth) {
   EXPECT_EQ(run["trigger"]["headers"]["authorization"], "********");
   EXPECT_EQ(Deliveries(header)[1]["headers"]["x-token"], "********");
 
-  Json basic = ActiveFlow("basic", Json{{"auth", {{"type", "basic"}, {"username", "u"}, {"password", "p"}}}});
+  Json basic = ActiveFlow(
+      "basic", Json{{"auth", {{"type", "basic"}, {"username", "u"}, {"password", "p"}}}});
   EXPECT_EQ(Send(HookPath(basic), body, {"Authorization: Basic " + Base64("u:p")}).status, 202);
   EXPECT_EQ(Send(HookPath(basic), body, {"Authorization: Basic " + Base64("u:x")}).status, 401);
   EXPECT_EQ(RunCount(basic), 1);
 
-  auto invalid = api().Post("/api/v1/flows", WebhookFlow("bad", Json{{"auth", {{"type", "hmac"}}}}));
+  auto invalid =
+      api().Post("/api/v1/flows", WebhookFlow("bad", Json{{"auth", {{"type", "hmac"}}}}));
   EXPECT_EQ(invalid.status, 400);
   auto paths = ErrorPaths(invalid.json);
-  EXPECT_NE(std::find(paths.begin(), paths.end(), "trigger.webhook.auth.secret"), paths.end()) << invalid.body;
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "trigger.webhook.auth.secret"), paths.end())
+      << invalid.body;
 }
 
 // Every file of a directory tree, concatenated (the SQLite database and its WAL).
@@ -255,11 +289,15 @@ std::string ReadTree(const std::string& dir) {
 TEST_F(WebhookTest, SecretsAreEncryptedAtRestMaskedAndKeptByTheMask) {
   const std::string token = "hdr-secret-7fQ2xLm9Zr4";
   const std::string hmac_secret = "gh-secret-Kp3Vw8Ns1Yd6";
-  Json header = ActiveFlow("enc-header", Json{{"auth", {{"type", "header"}, {"name", "X-Token"}, {"value", token}}}});
-  Json gh = ActiveFlow("enc-gh", Json{{"auth", {{"type", "hmac"}, {"scheme", "github"}, {"secret", hmac_secret}}}});
+  Json header = ActiveFlow(
+      "enc-header", Json{{"auth", {{"type", "header"}, {"name", "X-Token"}, {"value", token}}}});
+  Json gh = ActiveFlow(
+      "enc-gh", Json{{"auth", {{"type", "hmac"}, {"scheme", "github"}, {"secret", hmac_secret}}}});
   const std::string hid = header["id"], gid = gh["id"];
   std::string body = R"({"x":1})";
-  auto ghsig = [&](const std::string& k) { return "X-Hub-Signature-256: sha256=" + Hex(Hmac(EVP_sha256(), k, body)); };
+  auto ghsig = [&](const std::string& k) {
+    return "X-Hub-Signature-256: sha256=" + Hex(Hmac(EVP_sha256(), k, body));
+  };
 
   // Auth verifies with the secrets as sent, although the store holds them sealed.
   EXPECT_EQ(Send(HookPath(header), body, {"X-Token: " + token}).status, 202);
@@ -270,9 +308,10 @@ TEST_F(WebhookTest, SecretsAreEncryptedAtRestMaskedAndKeptByTheMask) {
   // The API shows the mask: the flow, its versions, the export.
   auto got = api().Get("/api/v1/flows/" + hid);
   EXPECT_EQ(got.json["trigger"]["webhook"]["auth"]["value"], "********") << got.body;
-  for (const std::string& path : {"/api/v1/flows/" + hid, "/api/v1/flows/" + hid + "/versions",
-                                  "/api/v1/flows/" + hid + "/versions/1", "/api/v1/flows/" + hid + "/export",
-                                  "/api/v1/flows/" + gid, "/api/v1/flows/" + gid + "/export", std::string("/api/v1/flows")}) {
+  for (const std::string& path :
+       {"/api/v1/flows/" + hid, "/api/v1/flows/" + hid + "/versions",
+        "/api/v1/flows/" + hid + "/versions/1", "/api/v1/flows/" + hid + "/export",
+        "/api/v1/flows/" + gid, "/api/v1/flows/" + gid + "/export", std::string("/api/v1/flows")}) {
     auto r = api().Get(path);
     EXPECT_EQ(r.status, 200) << path;
     EXPECT_EQ(r.body.find(token), std::string::npos) << path;
@@ -282,8 +321,8 @@ TEST_F(WebhookTest, SecretsAreEncryptedAtRestMaskedAndKeptByTheMask) {
 
   // A save that sends the mask keeps the secret; sent back unchanged it makes no new version.
   Json doc = got.json;
-  for (const char* k : {"id", "version", "active", "webhook_url", "next_run_at", "created_at", "updated_at",
-                        "trigger_type", "missed_fires", "updated_by"})
+  for (const char* k : {"id", "version", "active", "webhook_url", "next_run_at", "created_at",
+                        "updated_at", "trigger_type", "missed_fires", "updated_by"})
     doc.erase(k);
   auto same = api().Put("/api/v1/flows/" + hid, doc);
   ASSERT_EQ(same.status, 200) << same.body;
@@ -292,8 +331,10 @@ TEST_F(WebhookTest, SecretsAreEncryptedAtRestMaskedAndKeptByTheMask) {
   auto resaved = api().Put("/api/v1/flows/" + hid, doc);
   ASSERT_EQ(resaved.status, 200) << resaved.body;
   EXPECT_EQ(resaved.json["version"], 2);
-  EXPECT_EQ(Send(HookPath(header), body, {"X-Token: " + token}).status, 202) << "the mask kept the secret";
-  EXPECT_EQ(Send(HookPath(header), body, {"X-Token: ********"}).status, 401) << "the mask is not the secret";
+  EXPECT_EQ(Send(HookPath(header), body, {"X-Token: " + token}).status, 202)
+      << "the mask kept the secret";
+  EXPECT_EQ(Send(HookPath(header), body, {"X-Token: ********"}).status, 401)
+      << "the mask is not the secret";
 
   // A new secret replaces the old one at once.
   doc["trigger"]["webhook"]["auth"]["value"] = token + "-v2";
@@ -321,7 +362,8 @@ TEST_F(WebhookTest, SecretsAreEncryptedAtRestMaskedAndKeptByTheMask) {
   auto refused = api().Post("/api/v1/flows/" + iid + "/activate");
   EXPECT_EQ(refused.status, 400) << refused.body;
   auto refused_paths = ErrorPaths(refused.json);
-  EXPECT_NE(std::find(refused_paths.begin(), refused_paths.end(), "trigger.webhook.auth.secret"), refused_paths.end())
+  EXPECT_NE(std::find(refused_paths.begin(), refused_paths.end(), "trigger.webhook.auth.secret"),
+            refused_paths.end())
       << refused.body;
   EXPECT_EQ(api().Get("/api/v1/flows/" + iid).json["active"], false);
   Json fixed = import_doc;
@@ -332,7 +374,8 @@ TEST_F(WebhookTest, SecretsAreEncryptedAtRestMaskedAndKeptByTheMask) {
   EXPECT_EQ(Send(HookPath(imported.json), body, {ghsig("********")}).status, 401);
 
   // Nothing on disk holds a secret in clear (SQLite: the database and its WAL).
-  if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db) return;  // PostgreSQL: no data dir to read
+  if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db)
+    return;  // PostgreSQL: no data dir to read
   std::string disk = ReadTree(server().data_dir());
   ASSERT_GT(disk.size(), 0u);
   EXPECT_NE(disk.find("enc:v1:"), std::string::npos) << "sealed secrets are stored";
@@ -354,7 +397,8 @@ TEST_F(WebhookTest, IdempotencyKeysIncludingConcurrentDuplicates) {
     threads.emplace_back([&] {
       auto r = Send(HookPath(flow), R"({"x":2})", {"webhook-id: same-event"});
       std::lock_guard lock(mu);
-      ids.insert(r.status == 202 ? r.json.value("run_id", "") : "status " + std::to_string(r.status));
+      ids.insert(r.status == 202 ? r.json.value("run_id", "")
+                                 : "status " + std::to_string(r.status));
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(ids.size(), 1u);
@@ -364,15 +408,19 @@ TEST_F(WebhookTest, IdempotencyKeysIncludingConcurrentDuplicates) {
 TEST_F(WebhookTest, SyncModeAnswersWithRespondStepOrFails) {
   Json steps = Json::array({Json{{"id", "reply"},
                                  {"uses", "webhook.respond"},
-                                 {"with", {{"status", 201}, {"headers", {{"X-Out", "yes"}}}, {"body", {{"got", "{{ trigger.body.x }}"}}}}}}});
+                                 {"with",
+                                  {{"status", 201},
+                                   {"headers", {{"X-Out", "yes"}}},
+                                   {"body", {{"got", "{{ trigger.body.x }}"}}}}}}});
   Json flow = ActiveFlow("sync", Json{{"response", {{"mode", "sync"}}}}, steps);
   auto r = Send(HookPath(flow), R"({"x":"ping"})");
   EXPECT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.Header("x-out"), "yes");
   EXPECT_EQ(r.json["got"], "ping");
 
-  Json failing = ActiveFlow("syncfail", Json{{"response", {{"mode", "sync"}}}},
-                            Json::array({Json{{"id", "boom"}, {"uses", "flow.fail"}, {"with", {{"message", "no"}}}}}));
+  Json failing = ActiveFlow(
+      "syncfail", Json{{"response", {{"mode", "sync"}}}},
+      Json::array({Json{{"id", "boom"}, {"uses", "flow.fail"}, {"with", {{"message", "no"}}}}}));
   auto f = Send(HookPath(failing), R"({"x":1})");
   EXPECT_EQ(f.status, 500) << f.body;
   EXPECT_TRUE(f.json.contains("error"));
@@ -386,10 +434,12 @@ TEST_F(WebhookTest, SyncModeAnswersWithRespondStepOrFails) {
 
 TEST_F(WebhookTest, ManualRunReplaysTheLastDelivery) {
   Json flow = CreateFlow(api(), WebhookFlow("replay"));
-  auto none = api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/runs", Json::object());
+  auto none =
+      api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/runs", Json::object());
   EXPECT_EQ(none.status, 409);
   EXPECT_EQ(none.json["error"]["code"], "no_delivery");
-  EXPECT_EQ(Send(HookPath(flow) + "/p", R"({"x":"kept"})").status, 409);  // inactive, still replayable
+  EXPECT_EQ(Send(HookPath(flow) + "/p", R"({"x":"kept"})").status,
+            409);  // inactive, still replayable
   auto run = RunAndWait(api(), flow["id"]);
   ASSERT_EQ(run.status, 200) << run.body;
   EXPECT_EQ(run.json["trigger"]["type"], "webhook");

@@ -26,11 +26,14 @@ struct Share {
   static void Lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
     static_cast<Share*>(self)->locks[data].lock();
   }
-  static void Unlock(CURL*, curl_lock_data data, void* self) { static_cast<Share*>(self)->locks[data].unlock(); }
+  static void Unlock(CURL*, curl_lock_data data, void* self) {
+    static_cast<Share*>(self)->locks[data].unlock();
+  }
 };
 
 Share& TheShare() {
-  static Share* share = new Share();  // never destroyed: handles may outlive static destruction order
+  static Share* share =
+      new Share();  // never destroyed: handles may outlive static destruction order
   return *share;
 }
 
@@ -86,7 +89,8 @@ size_t HeaderCallback(char* data, size_t size, size_t n, void* p) {
   auto colon = line.find(':');
   if (colon == std::string::npos) return size * n;
   std::string name = line.substr(0, colon);
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   size_t v = colon + 1;
   while (v < line.size() && (line[v] == ' ' || line[v] == '\t')) ++v;
   headers->emplace_back(name, line.substr(v));
@@ -115,7 +119,8 @@ Transfer::Transfer(const CallEnv& env, bool reuse, std::optional<Millis> timeout
   Millis left = std::chrono::duration_cast<Millis>(env.deadline - env.clock.Now());
   if (timeout && *timeout < left) left = *timeout;
   if (left < Millis(1)) left = Millis(1);
-  curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(std::min<int64_t>(left.count(), 24LL * 3600 * 1000)));
+  curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(std::min<int64_t>(left.count(), 24LL * 3600 * 1000)));
 }
 
 Transfer::~Transfer() { curl_easy_cleanup(curl_); }
@@ -189,7 +194,8 @@ std::string UrlEncodePath(const std::string& path) {
   size_t start = 0;
   while (true) {
     size_t slash = path.find('/', start);
-    out += UrlEncode(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    out += UrlEncode(
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     out += '/';
     start = slash + 1;

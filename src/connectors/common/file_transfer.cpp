@@ -16,8 +16,8 @@ namespace {
 
 std::string Base64(const std::string& d) {
   std::string out(sodium_base64_encoded_len(d.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()), d.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()),
+                    d.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(out.size() - 1);
   return out;
 }
@@ -25,8 +25,8 @@ std::string Base64(const std::string& d) {
 std::optional<std::string> FromBase64(const std::string& text) {
   std::string out(text.size(), '\0');
   size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \r\n\t",
-                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), " \r\n\t", &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
     return std::nullopt;
   out.resize(len);
   return out;
@@ -56,8 +56,10 @@ class KeyFile {
     std::string text = key.back() == '\n' ? key : key + "\n";
     bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     close(fd);
-    if (ok) path_ = tmpl;
-    else unlink(tmpl.c_str());
+    if (ok)
+      path_ = tmpl;
+    else
+      unlink(tmpl.c_str());
   }
   ~KeyFile() {
     if (!path_.empty()) unlink(path_.c_str());
@@ -77,14 +79,19 @@ class Session {
   std::string Url(std::string path, bool dir) const {
     std::string host = GetString(c_.settings, "host");
     auto configured = OptInt(c_.settings, "port");
-    int64_t port = configured && configured->has_value() ? **configured : (protocol_ == FileProtocol::kSftp ? 22 : 21);
-    std::string scheme = protocol_ == FileProtocol::kSftp ? "sftp" : (Security() == "implicit_tls" ? "ftps" : "ftp");
+    int64_t port = configured && configured->has_value()
+                       ? **configured
+                       : (protocol_ == FileProtocol::kSftp ? 22 : 21);
+    std::string scheme =
+        protocol_ == FileProtocol::kSftp ? "sftp" : (Security() == "implicit_tls" ? "ftps" : "ftp");
     if (dir && (path.empty() || path.back() != '/')) path += '/';
     std::string encoded;
     if (protocol_ == FileProtocol::kSftp) {
       // Absolute paths; "~/x" is relative to the user's home.
-      if (path.starts_with("~")) encoded = "/~" + UrlEncodePath(path.substr(1));
-      else encoded = "/" + UrlEncodePath(path.starts_with("/") ? path.substr(1) : path);
+      if (path.starts_with("~"))
+        encoded = "/~" + UrlEncodePath(path.substr(1));
+      else
+        encoded = "/" + UrlEncodePath(path.starts_with("/") ? path.substr(1) : path);
     } else {
       // Relative to the login directory ("/" at the start is that directory).
       encoded = "/" + UrlEncodePath(path.starts_with("/") ? path.substr(1) : path);
@@ -102,7 +109,9 @@ class Session {
     std::string type = GetString(c_.auth, "type");
     if (type == "password" || type.empty()) {
       curl_easy_setopt(h, CURLOPT_PASSWORD, GetString(c_.auth, "password").c_str());
-      if (protocol_ == FileProtocol::kSftp) curl_easy_setopt(h, CURLOPT_SSH_AUTH_TYPES, static_cast<long>(CURLSSH_AUTH_PASSWORD | CURLSSH_AUTH_KEYBOARD));
+      if (protocol_ == FileProtocol::kSftp)
+        curl_easy_setopt(h, CURLOPT_SSH_AUTH_TYPES,
+                         static_cast<long>(CURLSSH_AUTH_PASSWORD | CURLSSH_AUTH_KEYBOARD));
     } else if (type == "private_key") {
       curl_easy_setopt(h, CURLOPT_SSH_AUTH_TYPES, static_cast<long>(CURLSSH_AUTH_PUBLICKEY));
       curl_easy_setopt(h, CURLOPT_SSH_PRIVATE_KEYFILE, key_.path().c_str());
@@ -112,9 +121,11 @@ class Session {
     }
     if (protocol_ == FileProtocol::kSftp) {
       std::string fingerprint = GetString(c_.settings, "host_key_sha256");
-      if (!fingerprint.empty()) curl_easy_setopt(h, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, fingerprint.c_str());
+      if (!fingerprint.empty())
+        curl_easy_setopt(h, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, fingerprint.c_str());
     } else {
-      if (Security() == "explicit_tls") curl_easy_setopt(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+      if (Security() == "explicit_tls")
+        curl_easy_setopt(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
       if (c_.settings.value("verify_tls", true) == false) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -131,7 +142,8 @@ class Session {
   }
 
   // A quote command naming paths, in the protocol's syntax.
-  std::vector<std::string> Commands(const std::string& op, const std::string& a, const std::string& b = "") const {
+  std::vector<std::string> Commands(const std::string& op, const std::string& a,
+                                    const std::string& b = "") const {
     if (protocol_ == FileProtocol::kSftp) {
       auto q = [](const std::string& p) { return "\"" + p + "\""; };
       if (op == "delete") return {"rm " + q(a)};
@@ -149,7 +161,10 @@ class Session {
   KeyFile key_;
 };
 
-bool BadPath(const std::string& p) { return p.find('"') != std::string::npos || p.find('\n') != std::string::npos || p.find('\r') != std::string::npos; }
+bool BadPath(const std::string& p) {
+  return p.find('"') != std::string::npos || p.find('\n') != std::string::npos ||
+         p.find('\r') != std::string::npos;
+}
 
 class FileAction : public Action {
  public:
@@ -157,28 +172,40 @@ class FileAction : public Action {
       : op_(std::move(op)), protocol_(protocol), spec_(std::move(spec)) {}
 
   ActionOutcome Execute(ActionContext& ctx) override {
-    if (!ctx.connection) return ActionOutcome::Failed(ErrorCode::kValidation, spec_.name + "." + op_ + " needs a connection");
+    if (!ctx.connection)
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   spec_.name + "." + op_ + " needs a connection");
     Session s(*ctx.connection, protocol_, spec_);
     CallEnv env = EnvOf(ctx);
     const Json& in = ctx.input;
     auto timeout = OptDuration(ctx.connection->settings, "timeout");
-    std::optional<Millis> limit = timeout && timeout->has_value() ? **timeout : std::optional<Millis>();
+    std::optional<Millis> limit =
+        timeout && timeout->has_value() ? **timeout : std::optional<Millis>();
 
     if (op_ == "move") {
       auto from = ReqString(in, "from");
       if (!from) return InputError(from.error());
       auto to = ReqString(in, "to");
       if (!to) return InputError(to.error());
-      if (BadPath(*from) || BadPath(*to)) return ActionOutcome::Failed(ErrorCode::kValidation, "paths cannot hold quotes or line breaks");
-      return Quote(s, env, limit, s.Commands("move", *from, *to), Json{{"from", *from}, {"to", *to}}, "moving " + *from);
+      if (BadPath(*from) || BadPath(*to))
+        return ActionOutcome::Failed(ErrorCode::kValidation,
+                                     "paths cannot hold quotes or line breaks");
+      return Quote(s, env, limit, s.Commands("move", *from, *to),
+                   Json{{"from", *from}, {"to", *to}}, "moving " + *from);
     }
     auto path = op_ == "list" ? OptString(in, "path") : OptString(in, "path");
     if (!path) return InputError(path.error());
     std::string p = path->value_or("");
-    if (op_ != "list" && p.empty()) return InputError(Error(ErrorCode::kValidation, "path is required", {{"with.path", "is required"}}));
-    if (BadPath(p)) return ActionOutcome::Failed(ErrorCode::kValidation, "a path cannot hold quotes or line breaks");
+    if (op_ != "list" && p.empty())
+      return InputError(
+          Error(ErrorCode::kValidation, "path is required", {{"with.path", "is required"}}));
+    if (BadPath(p))
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "a path cannot hold quotes or line breaks");
 
-    if (op_ == "delete") return Quote(s, env, limit, s.Commands("delete", p), Json{{"path", p}, {"deleted", true}}, "deleting " + p);
+    if (op_ == "delete")
+      return Quote(s, env, limit, s.Commands("delete", p), Json{{"path", p}, {"deleted", true}},
+                   "deleting " + p);
 
     Transfer t(env, true, limit);
     if (op_ == "list") {
@@ -187,7 +214,8 @@ class FileAction : public Action {
       std::string listing;
       t.CaptureBody(&listing, 64u << 20);
       CURLcode rc = t.Perform();
-      if (rc != CURLE_OK) return s.Failure(t, rc, "listing " + (p.empty() ? std::string("the home directory") : p));
+      if (rc != CURLE_OK)
+        return s.Failure(t, rc, "listing " + (p.empty() ? std::string("the home directory") : p));
       Json entries = Json::array();
       std::istringstream lines(listing);
       std::string line;
@@ -208,14 +236,17 @@ class FileAction : public Action {
       std::string encoding = GetString(in, "encoding", "auto");
       if (encoding == "auto") encoding = ValidUtf8(content) ? "text" : "base64";
       if (encoding == "text" && !ValidUtf8(content))
-        return ActionOutcome::Failed(ErrorCode::kStepFailed, p + " is not UTF-8 text; read it with encoding: base64");
+        return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                     p + " is not UTF-8 text; read it with encoding: base64");
       Json out = {{"path", p}, {"size", content.size()}, {"encoding", encoding}};
       out["content"] = encoding == "base64" ? Base64(content) : content;
       return ActionOutcome::Ok(std::move(out));
     }
     // put
     Json content = in.value("content", Json(nullptr));
-    if (content.is_null()) return InputError(Error(ErrorCode::kValidation, "content is required", {{"with.content", "is required"}}));
+    if (content.is_null())
+      return InputError(
+          Error(ErrorCode::kValidation, "content is required", {{"with.content", "is required"}}));
     std::string data = content.is_string() ? content.get<std::string>() : content.dump();
     if (GetString(in, "encoding", "text") == "base64") {
       auto bytes = FromBase64(data);
@@ -225,7 +256,8 @@ class FileAction : public Action {
     s.Configure(t, s.Url(p, false));
     t.Upload(&data);
     if (in.value("create_dirs", true) != false)
-      curl_easy_setopt(t.handle(), CURLOPT_FTP_CREATE_MISSING_DIRS, static_cast<long>(CURLFTP_CREATE_DIR_RETRY));
+      curl_easy_setopt(t.handle(), CURLOPT_FTP_CREATE_MISSING_DIRS,
+                       static_cast<long>(CURLFTP_CREATE_DIR_RETRY));
     CURLcode rc = t.Perform();
     if (rc != CURLE_OK) return s.Failure(t, rc, "writing " + p);
     ctx.log("info", "wrote " + std::to_string(data.size()) + " bytes to " + p);
@@ -233,8 +265,9 @@ class FileAction : public Action {
   }
 
  private:
-  ActionOutcome Quote(Session& s, const CallEnv& env, std::optional<Millis> limit, const std::vector<std::string>& commands,
-                      Json output, const std::string& what) {
+  ActionOutcome Quote(Session& s, const CallEnv& env, std::optional<Millis> limit,
+                      const std::vector<std::string>& commands, Json output,
+                      const std::string& what) {
     Transfer t(env, true, limit);
     s.Configure(t, s.Url(protocol_ == FileProtocol::kSftp ? "/" : "", true));
     HeaderList quote;
@@ -244,7 +277,8 @@ class FileAction : public Action {
     CURLcode rc = t.Perform();
     if (rc != CURLE_OK) {
       ActionOutcome o = s.Failure(t, rc, what);
-      if (rc == CURLE_QUOTE_ERROR) o.error->message = s.redact_(what + ": the server refused (" + t.Message(rc) + ")");
+      if (rc == CURLE_QUOTE_ERROR)
+        o.error->message = s.redact_(what + ": the server refused (" + t.Message(rc) + ")");
       return o;
     }
     return ActionOutcome::Ok(std::move(output));
@@ -255,7 +289,8 @@ class FileAction : public Action {
   ConnectorSpec spec_;
 };
 
-ConnectionTestResult TestFiles(const Connection& c, Clock& clock, FileProtocol protocol, const ConnectorSpec& spec) {
+ConnectionTestResult TestFiles(const Connection& c, Clock& clock, FileProtocol protocol,
+                               const ConnectorSpec& spec) {
   std::atomic<bool> cancelled{false};
   CallEnv env{clock, clock.Now() + Millis(15'000), cancelled};
   Session s(c, protocol, spec);
@@ -264,8 +299,11 @@ ConnectionTestResult TestFiles(const Connection& c, Clock& clock, FileProtocol p
   s.Configure(t, url);
   curl_easy_setopt(t.handle(), CURLOPT_NOBODY, 1L);
   CURLcode rc = t.Perform();
-  if (rc != CURLE_OK) return {false, s.Failure(t, rc, "connecting to " + GetString(c.settings, "host")).error->message};
-  return {true, "logged in to " + GetString(c.settings, "host") + " as " + GetString(c.auth, "username")};
+  if (rc != CURLE_OK)
+    return {false,
+            s.Failure(t, rc, "connecting to " + GetString(c.settings, "host")).error->message};
+  return {true,
+          "logged in to " + GetString(c.settings, "host") + " as " + GetString(c.auth, "username")};
 }
 
 }  // namespace
@@ -296,38 +334,65 @@ Json ParseListLine(const std::string& line) {
   char* end = nullptr;
   long long size = std::strtoll(tokens[4].c_str(), &end, 10);
   if (*end != '\0') return nullptr;
-  return Json{{"name", name}, {"type", type}, {"size", size},
-              {"modified", tokens[5] + " " + tokens[6] + " " + tokens[7]}, {"permissions", perms}};
+  return Json{{"name", name},
+              {"type", type},
+              {"size", size},
+              {"modified", tokens[5] + " " + tokens[6] + " " + tokens[7]},
+              {"permissions", perms}};
 }
 
 std::vector<ActionSpec> FileTransferActions(const std::string& path_help) {
   return {
-      {"list", "List a directory", "Lists the files and folders of a directory.",
+      {"list",
+       "List a directory",
+       "Lists the files and folders of a directory.",
        {Field("path", "Directory", "string", false, path_help)},
-       "{path, entries: [{name, type: file|dir|link, size, modified, permissions}]}", {}},
-      {"get", "Download a file", "Reads a file's content.",
+       "{path, entries: [{name, type: file|dir|link, size, modified, permissions}]}",
+       {}},
+      {"get",
+       "Download a file",
+       "Reads a file's content.",
        {Field("path", "File", "string", true, path_help),
-        Field("encoding", "Encoding", "enum", false, "auto gives text for UTF-8 files, base64 otherwise.", "auto",
+        Field("encoding", "Encoding", "enum", false,
+              "auto gives text for UTF-8 files, base64 otherwise.", "auto",
               {"auto", "text", "base64"})},
-       "{path, size, encoding, content}", {}},
-      {"put", "Upload a file", "Writes a file, replacing it when it exists.",
-       {Field("path", "File", "string", true, path_help), Field("content", "Content", "any", true, "Text, or base64 (see encoding)."),
+       "{path, size, encoding, content}",
+       {}},
+      {"put",
+       "Upload a file",
+       "Writes a file, replacing it when it exists.",
+       {Field("path", "File", "string", true, path_help),
+        Field("content", "Content", "any", true, "Text, or base64 (see encoding)."),
         Field("encoding", "Encoding", "enum", false, "", "text", {"text", "base64"}),
-        Field("create_dirs", "Create folders", "boolean", false, "Create missing parent folders.", true)},
-       "{path, size}", {}},
-      {"delete", "Delete a file", "Removes a file.", {Field("path", "File", "string", true, path_help)}, "{path, deleted}", {}},
-      {"move", "Move or rename", "Renames a file or moves it to another folder.",
-       {Field("from", "From", "string", true, path_help), Field("to", "To", "string", true, path_help)}, "{from, to}", {}},
+        Field("create_dirs", "Create folders", "boolean", false, "Create missing parent folders.",
+              true)},
+       "{path, size}",
+       {}},
+      {"delete",
+       "Delete a file",
+       "Removes a file.",
+       {Field("path", "File", "string", true, path_help)},
+       "{path, deleted}",
+       {}},
+      {"move",
+       "Move or rename",
+       "Renames a file or moves it to another folder.",
+       {Field("from", "From", "string", true, path_help),
+        Field("to", "To", "string", true, path_help)},
+       "{from, to}",
+       {}},
   };
 }
 
 void RegisterFileTransfer(ActionCatalog& catalog, ConnectorSpec spec, FileProtocol protocol) {
   std::map<std::string, std::shared_ptr<Action>> actions;
-  for (const char* op : {"list", "get", "put", "delete", "move"}) actions[op] = std::make_shared<FileAction>(op, protocol, spec);
+  for (const char* op : {"list", "get", "put", "delete", "move"})
+    actions[op] = std::make_shared<FileAction>(op, protocol, spec);
   ConnectorSpec tester_spec = spec;
-  catalog.Register(std::move(spec), std::move(actions), [protocol, tester_spec](const Connection& c, Clock& clock) {
-    return TestFiles(c, clock, protocol, tester_spec);
-  });
+  catalog.Register(std::move(spec), std::move(actions),
+                   [protocol, tester_spec](const Connection& c, Clock& clock) {
+                     return TestFiles(c, clock, protocol, tester_spec);
+                   });
 }
 
 }  // namespace weft::connectors

@@ -24,13 +24,15 @@ Redactor::Redactor(const Connection& connection, const ConnectorSpec& spec) {
     if (a.name == type) Collect(connection.auth, a.fields, secrets_);
   std::erase_if(secrets_, [](const std::string& s) { return s.size() < 3; });
   // Longest first, so a secret containing another is hidden whole.
-  std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::sort(secrets_.begin(), secrets_.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
 }
 
 void Redactor::Add(const std::string& secret) {
   if (secret.size() < 3) return;
   secrets_.push_back(secret);
-  std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::sort(secrets_.begin(), secrets_.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
 }
 
 std::string Redactor::operator()(std::string text) const {

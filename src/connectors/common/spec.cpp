@@ -6,8 +6,8 @@
 
 namespace weft::connectors {
 
-FieldSpec Field(std::string name, std::string title, std::string type, bool required, std::string help,
-                Json default_value, std::vector<std::string> enum_values) {
+FieldSpec Field(std::string name, std::string title, std::string type, bool required,
+                std::string help, Json default_value, std::vector<std::string> enum_values) {
   FieldSpec f;
   f.name = std::move(name);
   f.title = std::move(title);
@@ -27,7 +27,8 @@ FieldSpec SecretField(std::string name, std::string title, bool required, std::s
 
 namespace {
 Unexpected WrongType(const char* key, const char* what) {
-  return Fail(ErrorCode::kValidation, std::string(key) + " must be " + what, {{std::string("with.") + key, std::string("must be ") + what}});
+  return Fail(ErrorCode::kValidation, std::string(key) + " must be " + what,
+              {{std::string("with.") + key, std::string("must be ") + what}});
 }
 }  // namespace
 
@@ -44,7 +45,8 @@ Result<std::string> ReqString(const Json& in, const char* key) {
   auto v = OptString(in, key);
   if (!v) return Fail(std::move(v).error());
   if (!v->has_value() || (*v)->empty())
-    return Fail(ErrorCode::kValidation, std::string(key) + " is required", {{std::string("with.") + key, "is required"}});
+    return Fail(ErrorCode::kValidation, std::string(key) + " is required",
+                {{std::string("with.") + key, "is required"}});
   return **v;
 }
 
@@ -53,7 +55,8 @@ Result<std::optional<int64_t>> OptInt(const Json& in, const char* key) {
   auto it = in.find(key);
   if (it == in.end() || it->is_null()) return std::optional<int64_t>();
   if (it->is_number_integer()) return std::optional<int64_t>(it->get<int64_t>());
-  if (it->is_number_float() && it->get<double>() == static_cast<double>(static_cast<int64_t>(it->get<double>())))
+  if (it->is_number_float() &&
+      it->get<double>() == static_cast<double>(static_cast<int64_t>(it->get<double>())))
     return std::optional<int64_t>(static_cast<int64_t>(it->get<double>()));
   if (it->is_string()) {
     const std::string& s = it->get_ref<const std::string&>();
@@ -80,7 +83,8 @@ Result<std::optional<Millis>> OptDuration(const Json& in, const char* key) {
   if (!in.is_object()) return std::optional<Millis>();
   auto it = in.find(key);
   if (it == in.end() || it->is_null()) return std::optional<Millis>();
-  if (it->is_number() && it->get<double>() >= 0) return std::optional<Millis>(Millis(static_cast<int64_t>(it->get<double>())));
+  if (it->is_number() && it->get<double>() >= 0)
+    return std::optional<Millis>(Millis(static_cast<int64_t>(it->get<double>())));
   if (it->is_string()) {
     if (auto d = ParseDuration(it->get<std::string>())) return std::optional<Millis>(*d);
   }
@@ -93,7 +97,8 @@ Json AtPath(const Json& value, const std::string& path) {
   size_t start = 0;
   while (start <= path.size()) {
     size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (cur->is_object()) {
       auto it = cur->find(part);
       if (it == cur->end()) return nullptr;

@@ -13,8 +13,9 @@
 namespace weft::connectors {
 
 // A FieldSpec in one line.
-FieldSpec Field(std::string name, std::string title, std::string type, bool required, std::string help,
-                Json default_value = nullptr, std::vector<std::string> enum_values = {});
+FieldSpec Field(std::string name, std::string title, std::string type, bool required,
+                std::string help, Json default_value = nullptr,
+                std::vector<std::string> enum_values = {});
 // The same, marked secret (masked by the API, encrypted at rest, redacted in errors).
 FieldSpec SecretField(std::string name, std::string title, bool required, std::string help);
 

@@ -61,7 +61,9 @@ struct XmlBuilder {
     b->stack.pop_back();
     std::string trimmed = f.text;
     size_t s = trimmed.find_first_not_of(" \t\r\n");
-    trimmed = s == std::string::npos ? "" : trimmed.substr(s, trimmed.find_last_not_of(" \t\r\n") - s + 1);
+    trimmed = s == std::string::npos
+                  ? ""
+                  : trimmed.substr(s, trimmed.find_last_not_of(" \t\r\n") - s + 1);
     Json value;
     if (f.obj.empty()) {
       value = trimmed;
@@ -94,25 +96,39 @@ std::string XmlEscape(const std::string& s, bool attribute) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += attribute ? "&quot;" : "\""; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += attribute ? "&quot;" : "\"";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
 bool ValidXmlName(const std::string& name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) || name[0] == '-' || name[0] == '.') return false;
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) || name[0] == '-' ||
+      name[0] == '.')
+    return false;
   for (unsigned char c : name)
-    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80)) return false;
+    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80))
+      return false;
   return true;
 }
 
-Result<void> WriteElement(const std::string& name, const Json& v, bool pretty, int depth, std::string& out) {
-  if (!ValidXmlName(name)) return Fail(ErrorCode::kValidation, "\"" + name + "\" is not a valid XML element name");
+Result<void> WriteElement(const std::string& name, const Json& v, bool pretty, int depth,
+                          std::string& out) {
+  if (!ValidXmlName(name))
+    return Fail(ErrorCode::kValidation, "\"" + name + "\" is not a valid XML element name");
   if (depth > 256) return Fail(ErrorCode::kValidation, "the value is nested too deeply");
   if (v.is_array()) {
     for (const auto& e : v) {
@@ -135,7 +151,8 @@ Result<void> WriteElement(const std::string& name, const Json& v, bool pretty, i
   bool children = false;
   for (auto& [k, c] : v.items()) {
     if (k.starts_with("@")) {
-      if (!ValidXmlName(k.substr(1))) return Fail(ErrorCode::kValidation, "\"" + k + "\" is not a valid XML attribute name");
+      if (!ValidXmlName(k.substr(1)))
+        return Fail(ErrorCode::kValidation, "\"" + k + "\" is not a valid XML attribute name");
       out += " " + k.substr(1) + "=\"" + XmlEscape(Text(c), true) + "\"";
     } else if (k != "#text") {
       children = true;
@@ -189,13 +206,17 @@ Result<CsvOptions> ReadCsvOptions(const Json& in) {
   if (!delimiter) return Fail(std::move(delimiter).error());
   if (delimiter->has_value()) {
     std::string d = **delimiter == "\\t" || **delimiter == "tab" ? "\t" : **delimiter;
-    if (d.size() != 1) return Fail(ErrorCode::kValidation, "delimiter must be one character", {{"with.delimiter", "must be one character"}});
+    if (d.size() != 1)
+      return Fail(ErrorCode::kValidation, "delimiter must be one character",
+                  {{"with.delimiter", "must be one character"}});
     o.delimiter = d[0];
   }
   auto quote = OptString(in, "quote");
   if (!quote) return Fail(std::move(quote).error());
   if (quote->has_value()) {
-    if ((*quote)->size() != 1) return Fail(ErrorCode::kValidation, "quote must be one character", {{"with.quote", "must be one character"}});
+    if ((*quote)->size() != 1)
+      return Fail(ErrorCode::kValidation, "quote must be one character",
+                  {{"with.quote", "must be one character"}});
     o.quote = (**quote)[0];
   }
   auto header = OptBool(in, "header");
@@ -203,13 +224,15 @@ Result<CsvOptions> ReadCsvOptions(const Json& in) {
   o.header = header->value_or(true);
   o.quoting = GetString(in, "quoting", "minimal");
   if (o.quoting != "minimal" && o.quoting != "all" && o.quoting != "none")
-    return Fail(ErrorCode::kValidation, "quoting must be minimal, all or none", {{"with.quoting", "must be minimal, all or none"}});
+    return Fail(ErrorCode::kValidation, "quoting must be minimal, all or none",
+                {{"with.quoting", "must be minimal, all or none"}});
   return o;
 }
 
 std::string Base64(const std::string& data, int variant) {
   std::string out(sodium_base64_encoded_len(data.size(), variant), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(), variant);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                    data.size(), variant);
   out.resize(out.size() - 1);
   return out;
 }
@@ -218,8 +241,9 @@ std::optional<std::string> Unbase64(const std::string& text, int variant) {
   std::string out(text.size(), '\0');
   size_t len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \r\n\t", &len,
-                        &end, variant) != 0 || end != text.data() + text.size())
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), " \r\n\t", &len, &end, variant) != 0 ||
+      end != text.data() + text.size())
     return std::nullopt;
   out.resize(len);
   return out;
@@ -282,7 +306,9 @@ Result<Json> ParseCsv(const std::string& text, const CsvOptions& o) {
       field_started = true;
     }
   }
-  if (quoted) return Fail(ErrorCode::kValidation, "the CSV has an unclosed quote (line " + std::to_string(line) + ")");
+  if (quoted)
+    return Fail(ErrorCode::kValidation,
+                "the CSV has an unclosed quote (line " + std::to_string(line) + ")");
   if (!field.empty() || !row.empty() || field_started) end_row();
 
   Json out = Json::array();
@@ -294,15 +320,19 @@ Result<Json> ParseCsv(const std::string& text, const CsvOptions& o) {
   const auto& names = rows[0];
   for (size_t r = 1; r < rows.size(); ++r) {
     Json obj = Json::object();
-    for (size_t k = 0; k < names.size(); ++k) obj[names[k]] = k < rows[r].size() ? Json(rows[r][k]) : Json("");
-    for (size_t k = names.size(); k < rows[r].size(); ++k) obj["column_" + std::to_string(k + 1)] = rows[r][k];
+    for (size_t k = 0; k < names.size(); ++k)
+      obj[names[k]] = k < rows[r].size() ? Json(rows[r][k]) : Json("");
+    for (size_t k = names.size(); k < rows[r].size(); ++k)
+      obj["column_" + std::to_string(k + 1)] = rows[r][k];
     out.push_back(std::move(obj));
   }
   return out;
 }
 
 Result<std::string> FormatCsv(const Json& rows, const Json& columns_in, const CsvOptions& o) {
-  if (!rows.is_array()) return Fail(ErrorCode::kValidation, "rows must be an array", {{"with.rows", "must be an array"}});
+  if (!rows.is_array())
+    return Fail(ErrorCode::kValidation, "rows must be an array",
+                {{"with.rows", "must be an array"}});
   std::vector<std::string> columns;
   if (columns_in.is_array()) {
     for (const auto& c : columns_in) columns.push_back(Text(c));
@@ -315,9 +345,11 @@ Result<std::string> FormatCsv(const Json& rows, const Json& columns_in, const Cs
   }
   auto cell = [&](const Json& v) {
     std::string s = v.is_null() ? "" : Text(v);
-    bool needs = o.quoting == "all" ||
-                 (o.quoting == "minimal" && (s.find(o.delimiter) != std::string::npos || s.find(o.quote) != std::string::npos ||
-                                             s.find('\n') != std::string::npos || s.find('\r') != std::string::npos));
+    bool needs =
+        o.quoting == "all" ||
+        (o.quoting == "minimal" &&
+         (s.find(o.delimiter) != std::string::npos || s.find(o.quote) != std::string::npos ||
+          s.find('\n') != std::string::npos || s.find('\r') != std::string::npos));
     if (!needs) return s;
     std::string q(1, o.quote);
     std::string out = q;
@@ -344,7 +376,8 @@ Result<std::string> FormatCsv(const Json& rows, const Json& columns_in, const Cs
     } else if (r.is_object()) {
       for (const auto& c : columns) cells.push_back(r.contains(c) ? r[c] : Json(nullptr));
     } else {
-      return Fail(ErrorCode::kValidation, "rows[" + std::to_string(i) + "] must be an object or an array",
+      return Fail(ErrorCode::kValidation,
+                  "rows[" + std::to_string(i) + "] must be an object or an array",
                   {{"with.rows[" + std::to_string(i) + "]", "must be an object or an array"}});
     }
     line(cells);
@@ -364,8 +397,9 @@ Result<Json> ParseXml(const std::string& text) {
   if (!b.error.empty()) {
     error = b.error;
   } else if (st != XML_STATUS_OK) {
-    error = std::string("the XML is not well-formed: ") + XML_ErrorString(XML_GetErrorCode(p)) + " at line " +
-            std::to_string(XML_GetCurrentLineNumber(p)) + ", column " + std::to_string(XML_GetCurrentColumnNumber(p));
+    error = std::string("the XML is not well-formed: ") + XML_ErrorString(XML_GetErrorCode(p)) +
+            " at line " + std::to_string(XML_GetCurrentLineNumber(p)) + ", column " +
+            std::to_string(XML_GetCurrentColumnNumber(p));
   }
   XML_ParserFree(p);
   if (!error.empty()) return Fail(ErrorCode::kValidation, error);
@@ -381,7 +415,8 @@ Result<std::string> FormatXml(const Json& value, bool declaration, bool pretty) 
   auto r = WriteElement(value.begin().key(), value.begin().value(), pretty, 0, out);
   if (!r) return Fail(std::move(r).error());
   if (value.begin().value().is_array())
-    return Fail(ErrorCode::kValidation, "the root element cannot be a list", {{"with.value", "the root element cannot be a list"}});
+    return Fail(ErrorCode::kValidation, "the root element cannot be a list",
+                {{"with.value", "the root element cannot be a list"}});
   return out;
 }
 
@@ -391,7 +426,9 @@ void RegisterDataFormats(ActionCatalog& catalog) {
   data.title = "Data";
   data.description = "Set, reshape and convert data inside a flow.";
   data.icon = "table";
-  auto text_in = [](std::string help) { return Field("text", "Text", "text", true, std::move(help)); };
+  auto text_in = [](std::string help) {
+    return Field("text", "Text", "text", true, std::move(help));
+  };
   std::vector<FieldSpec> csv_opts = {
       Field("delimiter", "Delimiter", "string", false, "One character; \\t for tab.", ","),
       Field("quote", "Quote character", "string", false, "", "\""),
@@ -401,40 +438,79 @@ void RegisterDataFormats(ActionCatalog& catalog) {
     return f;
   };
   data.actions = {
-      {"csv_parse", "Parse CSV", "Reads CSV text (RFC 4180: quoted fields, doubled quotes, CRLF or LF).",
+      {"csv_parse",
+       "Parse CSV",
+       "Reads CSV text (RFC 4180: quoted fields, doubled quotes, CRLF or LF).",
        with_csv({text_in("The CSV text, e.g. {{ steps.download.output.body }}.")}),
-       "With a header row, an array of objects keyed by column name; without, an array of arrays of strings.", {}},
-      {"csv_format", "Format CSV", "Writes rows as CSV text.",
-       with_csv({Field("rows", "Rows", "array", true, "Objects (columns from their keys) or arrays."),
-                 Field("columns", "Columns", "array", false, "Column order; default: keys in order of first appearance."),
-                 Field("quoting", "Quoting", "enum", false, "minimal quotes only fields that need it.", "minimal",
-                       {"minimal", "all", "none"})}),
-       "The CSV text (CRLF line ends).", {}},
-      {"xml_parse", "Parse XML", "Reads XML into JSON.", {text_in("The XML document.")},
-       "{root: ...}: an element with only text is a string; otherwise an object with \"@attr\" attributes, "
-       "child elements (repeated ones as arrays) and \"#text\".", {}},
-      {"xml_format", "Format XML", "Writes JSON (in the shape xml_parse gives) as XML.",
-       {Field("value", "Value", "object", true, "{root: {...}}: \"@name\" keys become attributes, \"#text\" text, arrays repeat."),
+       "With a header row, an array of objects keyed by column name; without, an array of arrays "
+       "of strings.",
+       {}},
+      {"csv_format",
+       "Format CSV",
+       "Writes rows as CSV text.",
+       with_csv(
+           {Field("rows", "Rows", "array", true, "Objects (columns from their keys) or arrays."),
+            Field("columns", "Columns", "array", false,
+                  "Column order; default: keys in order of first appearance."),
+            Field("quoting", "Quoting", "enum", false, "minimal quotes only fields that need it.",
+                  "minimal", {"minimal", "all", "none"})}),
+       "The CSV text (CRLF line ends).",
+       {}},
+      {"xml_parse",
+       "Parse XML",
+       "Reads XML into JSON.",
+       {text_in("The XML document.")},
+       "{root: ...}: an element with only text is a string; otherwise an object with \"@attr\" "
+       "attributes, "
+       "child elements (repeated ones as arrays) and \"#text\".",
+       {}},
+      {"xml_format",
+       "Format XML",
+       "Writes JSON (in the shape xml_parse gives) as XML.",
+       {Field("value", "Value", "object", true,
+              "{root: {...}}: \"@name\" keys become attributes, \"#text\" text, arrays repeat."),
         Field("declaration", "XML declaration", "boolean", false, "", true),
         Field("pretty", "Indent", "boolean", false, "", false)},
-       "The XML text.", {}},
-      {"json_parse", "Parse JSON", "Reads JSON text.", {text_in("The JSON text.")}, "The parsed value.", {}},
-      {"json_stringify", "Stringify JSON", "Writes a value as JSON text.",
-       {Field("value", "Value", "any", true, ""), Field("indent", "Indent", "integer", false, "Spaces; none when absent.")},
-       "The JSON text.", {}},
-      {"base64_encode", "Base64 encode", "Encodes text (UTF-8) as base64.",
+       "The XML text.",
+       {}},
+      {"json_parse",
+       "Parse JSON",
+       "Reads JSON text.",
+       {text_in("The JSON text.")},
+       "The parsed value.",
+       {}},
+      {"json_stringify",
+       "Stringify JSON",
+       "Writes a value as JSON text.",
+       {Field("value", "Value", "any", true, ""),
+        Field("indent", "Indent", "integer", false, "Spaces; none when absent.")},
+       "The JSON text.",
+       {}},
+      {"base64_encode",
+       "Base64 encode",
+       "Encodes text (UTF-8) as base64.",
        {text_in("The text to encode."),
-        Field("variant", "Alphabet", "enum", false, "url uses - and _ without padding.", "standard", {"standard", "url"})},
-       "The base64 string.", {}},
-      {"base64_decode", "Base64 decode", "Decodes base64 into text.",
-       {text_in("The base64 text."), Field("variant", "Alphabet", "enum", false, "", "standard", {"standard", "url"})},
-       "The decoded text (it must be UTF-8).", {}},
-      {"hash", "Hash", "A digest or HMAC of text.",
+        Field("variant", "Alphabet", "enum", false, "url uses - and _ without padding.", "standard",
+              {"standard", "url"})},
+       "The base64 string.",
+       {}},
+      {"base64_decode",
+       "Base64 decode",
+       "Decodes base64 into text.",
+       {text_in("The base64 text."),
+        Field("variant", "Alphabet", "enum", false, "", "standard", {"standard", "url"})},
+       "The decoded text (it must be UTF-8).",
+       {}},
+      {"hash",
+       "Hash",
+       "A digest or HMAC of text.",
        {text_in("The text (its UTF-8 bytes) to hash."),
-        Field("algorithm", "Algorithm", "enum", false, "", "sha256", {"md5", "sha1", "sha256", "sha512", "hmac-sha256", "hmac-sha512"}),
+        Field("algorithm", "Algorithm", "enum", false, "", "sha256",
+              {"md5", "sha1", "sha256", "sha512", "hmac-sha256", "hmac-sha512"}),
         SecretField("key", "HMAC key", false, "Required for hmac-*."),
         Field("encoding", "Encoding", "enum", false, "", "hex", {"hex", "base64"})},
-       "The digest as hex or base64.", {}},
+       "The digest as hex or base64.",
+       {}},
   };
 
   std::map<std::string, std::shared_ptr<Action>> actions;
@@ -462,7 +538,8 @@ void RegisterDataFormats(ActionCatalog& catalog) {
     auto pretty = OptBool(in, "pretty");
     if (!decl) return InputError(decl.error());
     if (!pretty) return InputError(pretty.error());
-    auto r = FormatXml(in.value("value", Json(nullptr)), decl->value_or(true), pretty->value_or(false));
+    auto r =
+        FormatXml(in.value("value", Json(nullptr)), decl->value_or(true), pretty->value_or(false));
     if (!r) return InputError(r.error());
     return ActionOutcome::Ok(*r);
   });
@@ -481,8 +558,9 @@ void RegisterDataFormats(ActionCatalog& catalog) {
     return ActionOutcome::Ok(in.value("value", Json(nullptr)).dump(n));
   });
   auto variant = [](const Json& in, bool padded) {
-    return GetString(in, "variant") == "url" ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
-                                             : (padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL);
+    return GetString(in, "variant") == "url"
+               ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
+               : (padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL);
   };
   actions["base64_encode"] = MakeAction([variant](const Json& in) -> ActionOutcome {
     auto text = OptString(in, "text");
@@ -498,8 +576,10 @@ void RegisterDataFormats(ActionCatalog& catalog) {
       while (!t.empty() && t.back() == '=') t.pop_back();
     }
     auto bytes = Unbase64(t, v);
-    if (!bytes) return ActionOutcome::Failed(ErrorCode::kValidation, "the text is not valid base64");
-    if (!ValidUtf8(*bytes)) return ActionOutcome::Failed(ErrorCode::kValidation, "the decoded bytes are not UTF-8 text");
+    if (!bytes)
+      return ActionOutcome::Failed(ErrorCode::kValidation, "the text is not valid base64");
+    if (!ValidUtf8(*bytes))
+      return ActionOutcome::Failed(ErrorCode::kValidation, "the decoded bytes are not UTF-8 text");
     return ActionOutcome::Ok(*bytes);
   });
   actions["hash"] = MakeAction([](const Json& in) -> ActionOutcome {
@@ -512,22 +592,27 @@ void RegisterDataFormats(ActionCatalog& catalog) {
     auto digest = [&](const char* name) { return EVP_get_digestbyname(name); };
     if (algorithm.starts_with("hmac-")) {
       const EVP_MD* type = digest(algorithm.substr(5).c_str());
-      if (!type) return ActionOutcome::Failed(ErrorCode::kValidation, "unknown algorithm " + algorithm);
+      if (!type)
+        return ActionOutcome::Failed(ErrorCode::kValidation, "unknown algorithm " + algorithm);
       std::string key = GetString(in, "key");
-      if (key.empty()) return ActionOutcome::Failed(ErrorCode::kValidation, "key is required for " + algorithm);
-      if (!HMAC(type, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-                data.size(), md, &len))
+      if (key.empty())
+        return ActionOutcome::Failed(ErrorCode::kValidation, "key is required for " + algorithm);
+      if (!HMAC(type, key.data(), static_cast<int>(key.size()),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len))
         return ActionOutcome::Failed(ErrorCode::kInternal, "HMAC failed");
     } else {
-      const EVP_MD* type = (algorithm == "md5" || algorithm == "sha1" || algorithm == "sha256" || algorithm == "sha512")
+      const EVP_MD* type = (algorithm == "md5" || algorithm == "sha1" || algorithm == "sha256" ||
+                            algorithm == "sha512")
                                ? digest(algorithm.c_str())
                                : nullptr;
-      if (!type) return ActionOutcome::Failed(ErrorCode::kValidation, "unknown algorithm " + algorithm);
+      if (!type)
+        return ActionOutcome::Failed(ErrorCode::kValidation, "unknown algorithm " + algorithm);
       if (!EVP_Digest(data.data(), data.size(), md, &len, type, nullptr))
         return ActionOutcome::Failed(ErrorCode::kInternal, "the digest failed");
     }
     if (GetString(in, "encoding", "hex") == "base64")
-      return ActionOutcome::Ok(Base64(std::string(reinterpret_cast<char*>(md), len), sodium_base64_VARIANT_ORIGINAL));
+      return ActionOutcome::Ok(
+          Base64(std::string(reinterpret_cast<char*>(md), len), sodium_base64_VARIANT_ORIGINAL));
     return ActionOutcome::Ok(Hex(md, len));
   });
   catalog.Register(std::move(data), std::move(actions));

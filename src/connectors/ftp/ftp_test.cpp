@@ -10,12 +10,14 @@ namespace {
 TEST(FtpTest, EveryActionAgainstARealServer) {
   std::string root = testing::MakeTempDir("weft-ftp");
   {
-    testing::ChildServer server({testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/ftp_server.py", root});
+    testing::ChildServer server(
+        {testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/ftp_server.py", root});
     ASSERT_NE(server.port(), 0) << server.error();
     ActionCatalog catalog;
     RegisterFtp(catalog);
-    Connection c = testing::MakeConnection("ftp", {{"host", "127.0.0.1"}, {"port", server.port()}},
-                                           {{"type", "password"}, {"username", "ftpuser"}, {"password", "pw"}});
+    Connection c = testing::MakeConnection(
+        "ftp", {{"host", "127.0.0.1"}, {"port", server.port()}},
+        {{"type", "password"}, {"username", "ftpuser"}, {"password", "pw"}});
     testing::CheckFileActions(catalog, "ftp", c, root, "/");
 
     SystemClock clock;

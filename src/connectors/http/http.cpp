@@ -40,7 +40,8 @@ std::string JoinUrl(const std::string& base, const std::string& url) {
 std::string ScalarText(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // Appends ?k=v pairs (arrays repeat the key).
-std::string WithQuery(std::string url, const std::vector<std::pair<std::string, std::string>>& params) {
+std::string WithQuery(std::string url,
+                      const std::vector<std::pair<std::string, std::string>>& params) {
   for (const auto& [k, v] : params) {
     url += url.find('?') == std::string::npos ? '?' : '&';
     url += UrlEncode(k) + "=" + UrlEncode(v);
@@ -124,8 +125,8 @@ bool ValidUtf8(const std::string& s) {
 
 std::string Base64(const std::string& data) {
   std::string out(sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                    data.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(out.size() - 1);
   return out;
 }
@@ -133,8 +134,8 @@ std::string Base64(const std::string& data) {
 std::optional<std::string> FromBase64(const std::string& text) {
   std::string out(text.size(), '\0');
   size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \r\n\t",
-                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), " \r\n\t", &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
     return std::nullopt;
   out.resize(len);
   return out;
@@ -214,12 +215,14 @@ std::function<void(const RotatedTokens&)>& RotatedSink() {
 
 std::string Hash(const std::string& s) {
   unsigned char out[crypto_generichash_BYTES];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(s.data()), s.size(), nullptr, 0);
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(s.data()), s.size(),
+                     nullptr, 0);
   return Base64(std::string(reinterpret_cast<char*>(out), sizeof out));
 }
 
 std::string TokenKey(const Json& auth) {
-  return GetString(auth, "type") + "\n" + GetString(auth, "token_url") + "\n" + GetString(auth, "client_id") + "\n" +
+  return GetString(auth, "type") + "\n" + GetString(auth, "token_url") + "\n" +
+         GetString(auth, "client_id") + "\n" +
          Hash(GetString(auth, "client_secret") + "\n" + GetString(auth, "refresh_token")) + "\n" +
          GetString(auth, "scope") + "\n" + GetString(auth, "audience");
 }
@@ -282,7 +285,8 @@ class Client {
         curl_mime_name(part, name.c_str());
         if (v.is_object() && (v.contains("content") || v.contains("content_base64"))) {
           std::string data = GetString(v, "content");
-          if (v.contains("content_base64")) data = FromBase64(GetString(v, "content_base64")).value_or("");
+          if (v.contains("content_base64"))
+            data = FromBase64(GetString(v, "content_base64")).value_or("");
           curl_mime_data(part, data.data(), data.size());
           std::string filename = GetString(v, "filename", name);
           curl_mime_filename(part, filename.c_str());
@@ -347,7 +351,8 @@ Call TokenRequest(const Json& auth, Json form) {
   call.url = GetString(auth, "token_url");
   if (GetString(auth, "client_auth", "basic") == "body") {
     form["client_id"] = GetString(auth, "client_id");
-    if (!GetString(auth, "client_secret").empty()) form["client_secret"] = GetString(auth, "client_secret");
+    if (!GetString(auth, "client_secret").empty())
+      form["client_secret"] = GetString(auth, "client_secret");
   } else {
     call.basic = true;
     call.basic_user = GetString(auth, "client_id");
@@ -355,12 +360,15 @@ Call TokenRequest(const Json& auth, Json form) {
   }
   call.body = FormEncode(form);
   call.has_body = true;
-  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                  {"Accept", "application/json"}};
   return call;
 }
 
-std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, const std::string& connection_id,
-                                                    Client& client, Clock& clock, Redactor& redact, bool force) {
+std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth,
+                                                    const std::string& connection_id,
+                                                    Client& client, Clock& clock, Redactor& redact,
+                                                    bool force) {
   std::string type = GetString(auth, "type");
   std::string key = TokenKey(auth);
   if (!force) {
@@ -383,13 +391,15 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, const std:
     }
     if (refresh.empty()) {
       if (access.empty())
-        return ActionOutcome::Failed(ErrorCode::kStepFailed,
-                                     "the connection is not authorized yet: no access or refresh token "
-                                     "(authorize it on the Connections page)");
+        return ActionOutcome::Failed(
+            ErrorCode::kStepFailed,
+            "the connection is not authorized yet: no access or refresh token "
+            "(authorize it on the Connections page)");
       if (!fresh)
-        return ActionOutcome::Failed(ErrorCode::kStepFailed,
-                                     "the connection's access token expired and there is no refresh token: "
-                                     "authorize the connection again");
+        return ActionOutcome::Failed(
+            ErrorCode::kStepFailed,
+            "the connection's access token expired and there is no refresh token: "
+            "authorize the connection again");
       redact.Add(access);
       return access;  // refused once already (force), but nothing else to try
     }
@@ -407,7 +417,8 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, const std:
   if (!GetString(auth, "scope").empty()) form["scope"] = GetString(auth, "scope");
   if (!GetString(auth, "audience").empty()) form["audience"] = GetString(auth, "audience");
   Call call = TokenRequest(auth, std::move(form));
-  if (call.url.empty()) return ActionOutcome::Failed(ErrorCode::kValidation, "auth.token_url is required");
+  if (call.url.empty())
+    return ActionOutcome::Failed(ErrorCode::kValidation, "auth.token_url is required");
   auto got = client.Perform(call);
   if (auto* o = std::get_if<ActionOutcome>(&got)) {
     o->error->message = "getting an OAuth2 token: " + o->error->message;
@@ -441,7 +452,8 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, const std:
       std::lock_guard<std::mutex> g(sink_mu);
       sink = RotatedSink();
     }
-    if (sink && !connection_id.empty()) sink(RotatedTokens{connection_id, token, rotated, expires_at});
+    if (sink && !connection_id.empty())
+      sink(RotatedTokens{connection_id, token, rotated, expires_at});
   }
   Tokens().Put(key, {token, expires_at});
   redact.Add(token);
@@ -449,8 +461,9 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth, const std:
 }
 
 // Applies the connection's auth to a call (OAuth tokens fetched as needed).
-std::optional<ActionOutcome> ApplyAuth(const Json& auth, const std::string& connection_id, Call& call, Client& client,
-                                       Clock& clock, Redactor& redact, bool force_token) {
+std::optional<ActionOutcome> ApplyAuth(const Json& auth, const std::string& connection_id,
+                                       Call& call, Client& client, Clock& clock, Redactor& redact,
+                                       bool force_token) {
   std::string type = GetString(auth, "type", "none");
   if (type == "none" || type.empty()) return std::nullopt;
   if (type == "basic") {
@@ -482,7 +495,8 @@ Settings ReadSettings(const Connection* c) {
   Settings s;
   if (!c) return s;
   s.base_url = GetString(c->settings, "base_url");
-  if (c->settings.contains("headers") && c->settings["headers"].is_object()) s.headers = c->settings["headers"];
+  if (c->settings.contains("headers") && c->settings["headers"].is_object())
+    s.headers = c->settings["headers"];
   if (auto v = OptBool(c->settings, "verify_tls"); v && v->has_value()) s.verify_tls = **v;
   if (auto v = OptBool(c->settings, "keep_alive"); v && v->has_value()) s.keep_alive = **v;
   if (auto v = OptDuration(c->settings, "timeout"); v && v->has_value()) s.timeout = **v;
@@ -492,7 +506,8 @@ Settings ReadSettings(const Connection* c) {
 Json ParseBody(const Response& r, const std::string& response_type, bool* base64) {
   *base64 = false;
   std::string ct = Lower(FindHeader(r.headers, "content-type").value_or(""));
-  if (response_type == "json" || (response_type == "auto" && ct.find("json") != std::string::npos)) {
+  if (response_type == "json" ||
+      (response_type == "auto" && ct.find("json") != std::string::npos)) {
     if (r.body.empty()) return nullptr;
     if (auto j = ParseJson(r.body)) return *j;
   }
@@ -505,19 +520,32 @@ Json ParseBody(const Response& r, const std::string& response_type, bool* base64
 
 const char* ReasonPhrase(long status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 
@@ -534,17 +562,22 @@ std::string NextLink(const Headers& headers, const std::string& current) {
       size_t end = v.find(",", gt);
       // A comma may sit inside a later <url>: the entry ends at the next '<'.
       size_t next_lt = v.find('<', gt);
-      if (next_lt != std::string::npos && (end == std::string::npos || end > next_lt)) end = next_lt;
-      std::string params = v.substr(gt + 1, end == std::string::npos ? std::string::npos : end - gt - 1);
+      if (next_lt != std::string::npos && (end == std::string::npos || end > next_lt))
+        end = next_lt;
+      std::string params =
+          v.substr(gt + 1, end == std::string::npos ? std::string::npos : end - gt - 1);
       std::string lparams = Lower(params);
-      if (lparams.find("rel=\"next\"") != std::string::npos || lparams.find("rel=next") != std::string::npos) {
+      if (lparams.find("rel=\"next\"") != std::string::npos ||
+          lparams.find("rel=next") != std::string::npos) {
         std::string target = v.substr(lt + 1, gt - lt - 1);
         if (IsAbsolute(target)) return target;
         // Relative to the current URL's origin.
         size_t scheme = current.find("://");
-        size_t path = scheme == std::string::npos ? std::string::npos : current.find('/', scheme + 3);
+        size_t path =
+            scheme == std::string::npos ? std::string::npos : current.find('/', scheme + 3);
         std::string origin = path == std::string::npos ? current : current.substr(0, path);
-        return target.starts_with("/") ? origin + target : JoinUrl(current.substr(0, current.rfind('/') + 1), target);
+        return target.starts_with("/") ? origin + target
+                                       : JoinUrl(current.substr(0, current.rfind('/') + 1), target);
       }
       if (end == std::string::npos) break;
       pos = end;
@@ -590,52 +623,67 @@ class RequestAction : public Action {
     }
     std::vector<std::pair<std::string, std::string>> query;
     if (in.contains("query") && !in["query"].is_null()) {
-      if (!in["query"].is_object()) return ActionOutcome::Failed(ErrorCode::kValidation, "query must be an object");
+      if (!in["query"].is_object())
+        return ActionOutcome::Failed(ErrorCode::kValidation, "query must be an object");
       AddParams(in["query"], query);
     }
     std::string base_url = JoinUrl(settings.base_url, *url);
     if (!IsAbsolute(base_url))
-      return ActionOutcome::Failed(ErrorCode::kValidation,
-                                   "url \"" + redact(base_url) + "\" is not absolute and the connection has no base_url");
+      return ActionOutcome::Failed(
+          ErrorCode::kValidation,
+          "url \"" + redact(base_url) + "\" is not absolute and the connection has no base_url");
 
     // The body.
-    if (in.contains("body") && !in["body"].is_null() && base.method != "GET" && base.method != "HEAD") {
+    if (in.contains("body") && !in["body"].is_null() && base.method != "GET" &&
+        base.method != "HEAD") {
       const Json& body = in["body"];
       std::string type = body_type->value_or(body.is_string() ? "text" : "json");
       if (type == "json") {
         base.body = body.dump();
-        if (!FindHeader(base.headers, "Content-Type")) SetHeader(base.headers, "Content-Type", "application/json");
+        if (!FindHeader(base.headers, "Content-Type"))
+          SetHeader(base.headers, "Content-Type", "application/json");
       } else if (type == "form") {
-        if (!body.is_object()) return ActionOutcome::Failed(ErrorCode::kValidation, "a form body must be an object");
+        if (!body.is_object())
+          return ActionOutcome::Failed(ErrorCode::kValidation, "a form body must be an object");
         base.body = FormEncode(body);
         if (!FindHeader(base.headers, "Content-Type"))
           SetHeader(base.headers, "Content-Type", "application/x-www-form-urlencoded");
       } else if (type == "text") {
         base.body = ScalarText(body);
-        if (!FindHeader(base.headers, "Content-Type")) SetHeader(base.headers, "Content-Type", "text/plain; charset=utf-8");
+        if (!FindHeader(base.headers, "Content-Type"))
+          SetHeader(base.headers, "Content-Type", "text/plain; charset=utf-8");
       } else if (type == "multipart") {
         if (!body.is_object())
-          return ActionOutcome::Failed(ErrorCode::kValidation, "a multipart body must be an object of parts");
+          return ActionOutcome::Failed(ErrorCode::kValidation,
+                                       "a multipart body must be an object of parts");
         base.multipart = body;
       } else {
-        return ActionOutcome::Failed(ErrorCode::kValidation, "body_type must be json, form, text or multipart");
+        return ActionOutcome::Failed(ErrorCode::kValidation,
+                                     "body_type must be json, form, text or multipart");
       }
       base.has_body = true;
     }
 
     Json paginate = in.value("paginate", Json(nullptr));
     if (!paginate.is_null() && !paginate.is_object())
-      return ActionOutcome::Failed(ErrorCode::kValidation, "paginate must be an object {type, ...}");
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "paginate must be an object {type, ...}");
     std::string mode = paginate.is_object() ? GetString(paginate, "type") : "";
     if (!mode.empty() && mode != "link" && mode != "cursor" && mode != "page")
-      return ActionOutcome::Failed(ErrorCode::kValidation, "paginate.type must be link, cursor or page");
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "paginate.type must be link, cursor or page");
     int64_t max_pages = 100;
-    if (paginate.is_object() && paginate["max_pages"].is_number_integer()) max_pages = paginate["max_pages"].get<int64_t>();
+    if (paginate.is_object() && paginate["max_pages"].is_number_integer())
+      max_pages = paginate["max_pages"].get<int64_t>();
     std::string items_path = paginate.is_object() ? GetString(paginate, "items") : "";
-    std::string cursor_path = paginate.is_object() ? GetString(paginate, "cursor", "next_cursor") : "";
-    std::string cursor_param = paginate.is_object() ? GetString(paginate, "cursor_param", "cursor") : "";
+    std::string cursor_path =
+        paginate.is_object() ? GetString(paginate, "cursor", "next_cursor") : "";
+    std::string cursor_param =
+        paginate.is_object() ? GetString(paginate, "cursor_param", "cursor") : "";
     std::string page_param = paginate.is_object() ? GetString(paginate, "page_param", "page") : "";
-    int64_t page = paginate.is_object() && paginate["start"].is_number_integer() ? paginate["start"].get<int64_t>() : 1;
+    int64_t page = paginate.is_object() && paginate["start"].is_number_integer()
+                       ? paginate["start"].get<int64_t>()
+                       : 1;
 
     Json items = Json::array();
     Response last;
@@ -643,7 +691,8 @@ class RequestAction : public Action {
     bool last_base64 = false;
     int pages = 0;
     std::string next_url = WithQuery(base_url, query);
-    if (mode == "page") next_url = WithQuery(base_url, Concat(query, {{page_param, std::to_string(page)}}));
+    if (mode == "page")
+      next_url = WithQuery(base_url, Concat(query, {{page_param, std::to_string(page)}}));
     while (true) {
       if (ctx.cancelled.load()) return ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
       Call call = base;
@@ -652,7 +701,8 @@ class RequestAction : public Action {
       if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
       last = std::move(std::get<Response>(got));
       ++pages;
-      if (!StatusOk(last.status, in.value("ok_statuses", Json(nullptr)))) return StatusFailure(call, last, redact);
+      if (!StatusOk(last.status, in.value("ok_statuses", Json(nullptr))))
+        return StatusFailure(call, last, redact);
       last_body = ParseBody(last, response_type, &last_base64);
       ctx.log("info", redact(call.method + " " + call.url + " -> " + std::to_string(last.status)));
       if (mode.empty()) break;
@@ -665,7 +715,8 @@ class RequestAction : public Action {
       }
       if (pages >= max_pages) break;
       if (mode == "link") {
-        next_url = NextLink(last.headers, last.effective_url.empty() ? call.url : last.effective_url);
+        next_url =
+            NextLink(last.headers, last.effective_url.empty() ? call.url : last.effective_url);
       } else if (mode == "cursor") {
         Json cursor = AtPath(last_body, cursor_path);
         next_url = cursor.is_null() || cursor == "" || cursor == false
@@ -673,7 +724,8 @@ class RequestAction : public Action {
                        : WithQuery(base_url, Concat(query, {{cursor_param, ScalarText(cursor)}}));
       } else {
         bool empty = !page_items.is_array() || page_items.empty();
-        next_url = empty ? "" : WithQuery(base_url, Concat(query, {{page_param, std::to_string(++page)}}));
+        next_url =
+            empty ? "" : WithQuery(base_url, Concat(query, {{page_param, std::to_string(++page)}}));
       }
       if (next_url.empty()) break;
     }
@@ -690,24 +742,28 @@ class RequestAction : public Action {
   }
 
  private:
-  static std::vector<std::pair<std::string, std::string>> Concat(std::vector<std::pair<std::string, std::string>> a,
-                                                                 std::vector<std::pair<std::string, std::string>> b) {
+  static std::vector<std::pair<std::string, std::string>> Concat(
+      std::vector<std::pair<std::string, std::string>> a,
+      std::vector<std::pair<std::string, std::string>> b) {
     std::erase_if(a, [&](const auto& kv) { return kv.first == b.front().first; });
     a.insert(a.end(), b.begin(), b.end());
     return a;
   }
 
   // One request with auth; an OAuth token refused with 401 is fetched anew once.
-  std::variant<Response, ActionOutcome> Exchange(const Call& base, Client& client, ActionContext& ctx,
-                                                 Redactor& redact) {
+  std::variant<Response, ActionOutcome> Exchange(const Call& base, Client& client,
+                                                 ActionContext& ctx, Redactor& redact) {
     const Json auth = ctx.connection ? ctx.connection->auth : Json::object();
     std::string type = GetString(auth, "type");
     bool oauth = type == "oauth2_client_credentials" || type == "oauth2_code";
     for (int attempt = 0;; ++attempt) {
       Call call = base;
-      if (auto failed = ApplyAuth(auth, ctx.connection ? ctx.connection->id : std::string(), call, client, ctx.clock, redact, attempt > 0)) return std::move(*failed);
+      if (auto failed = ApplyAuth(auth, ctx.connection ? ctx.connection->id : std::string(), call,
+                                  client, ctx.clock, redact, attempt > 0))
+        return std::move(*failed);
       auto got = client.Perform(call);
-      if (oauth && attempt == 0 && std::holds_alternative<Response>(got) && std::get<Response>(got).status == 401) {
+      if (oauth && attempt == 0 && std::holds_alternative<Response>(got) &&
+          std::get<Response>(got).status == 401) {
         Tokens().Drop(TokenKey(auth));
         continue;
       }
@@ -717,8 +773,9 @@ class RequestAction : public Action {
 
   static ActionOutcome StatusFailure(const Call& call, const Response& r, const Redactor& redact) {
     std::string reason = ReasonPhrase(r.status);
-    std::string message = "HTTP " + std::to_string(r.status) + (reason.empty() ? "" : " " + reason) + " from " +
-                          call.method + " " + call.url;
+    std::string message = "HTTP " + std::to_string(r.status) +
+                          (reason.empty() ? "" : " " + reason) + " from " + call.method + " " +
+                          call.url;
     if (!r.body.empty()) message += ": " + Excerpt(r.body);
     bool retryable = r.status >= 500 || r.status == 429 || r.status == 408;
     ActionOutcome o = ActionOutcome::Failed(ErrorCode::kStepFailed, redact(message), retryable);
@@ -730,7 +787,8 @@ class RequestAction : public Action {
 };
 
 // The authorization code grant: exchanges `grant.code` at the token URL.
-Result<Json> ExchangeCode(const Connection& c, const OAuthCodeGrant& grant, Clock& clock, const ConnectorSpec& spec) {
+Result<Json> ExchangeCode(const Connection& c, const OAuthCodeGrant& grant, Clock& clock,
+                          const ConnectorSpec& spec) {
   std::atomic<bool> cancelled{false};
   CallEnv env{clock, clock.Now() + Millis(30'000), cancelled};
   Settings settings = ReadSettings(&c);
@@ -738,18 +796,25 @@ Result<Json> ExchangeCode(const Connection& c, const OAuthCodeGrant& grant, Cloc
   redact.Add(grant.code);
   Client client(env, settings, redact);
   const Json& auth = c.auth;
-  Json form = {{"grant_type", "authorization_code"}, {"code", grant.code}, {"redirect_uri", grant.redirect_uri}};
+  Json form = {{"grant_type", "authorization_code"},
+               {"code", grant.code},
+               {"redirect_uri", grant.redirect_uri}};
   if (!grant.code_verifier.empty()) form["code_verifier"] = grant.code_verifier;
   Call call = TokenRequest(auth, std::move(form));
-  if (call.url.empty()) return Fail(ErrorCode::kValidation, "auth.token_url is required", {{"auth.token_url", "is required"}});
+  if (call.url.empty())
+    return Fail(ErrorCode::kValidation, "auth.token_url is required",
+                {{"auth.token_url", "is required"}});
   auto got = client.Perform(call);
   if (auto* o = std::get_if<ActionOutcome>(&got))
-    return Fail(ErrorCode::kUnavailable, "the token endpoint could not be reached: " + o->error->message);
+    return Fail(ErrorCode::kUnavailable,
+                "the token endpoint could not be reached: " + o->error->message);
   auto& r = std::get<Response>(got);
   auto parsed = ParseJson(r.body);
-  if (r.status < 200 || r.status >= 300 || !parsed || !parsed->is_object() || !(*parsed)["access_token"].is_string())
-    return Fail(ErrorCode::kUnavailable, redact("the token endpoint " + call.url + " answered HTTP " +
-                                               std::to_string(r.status) + ": " + Excerpt(r.body)));
+  if (r.status < 200 || r.status >= 300 || !parsed || !parsed->is_object() ||
+      !(*parsed)["access_token"].is_string())
+    return Fail(ErrorCode::kUnavailable,
+                redact("the token endpoint " + call.url + " answered HTTP " +
+                       std::to_string(r.status) + ": " + Excerpt(r.body)));
   return std::move(*parsed);
 }
 
@@ -763,19 +828,22 @@ ConnectionTestResult TestHttp(const Connection& c, Clock& clock, const Connector
   call.url = settings.base_url;
   if (call.url.empty()) {
     std::string type = GetString(c.auth, "type");
-    if (type != "oauth2_client_credentials" && (type != "oauth2_code" || GetString(c.auth, "refresh_token").empty()))
+    if (type != "oauth2_client_credentials" &&
+        (type != "oauth2_code" || GetString(c.auth, "refresh_token").empty()))
       return {true, "nothing to check: the connection has no base_url"};
     auto token = OAuthToken(c.auth, c.id, client, clock, redact, true);
     if (auto* o = std::get_if<ActionOutcome>(&token)) return {false, o->error->message};
     return {true, "got an access token from " + GetString(c.auth, "token_url")};
   }
   for (auto& [k, v] : settings.headers.items()) SetHeader(call.headers, k, ScalarText(v));
-  if (auto failed = ApplyAuth(c.auth, c.id, call, client, clock, redact, true)) return {false, failed->error->message};
+  if (auto failed = ApplyAuth(c.auth, c.id, call, client, clock, redact, true))
+    return {false, failed->error->message};
   auto got = client.Perform(call);
   if (auto* o = std::get_if<ActionOutcome>(&got)) return {false, o->error->message};
   auto& r = std::get<Response>(got);
   std::string what = "GET " + redact(call.url) + " answered HTTP " + std::to_string(r.status);
-  if (r.status == 401 || r.status == 403 || r.status >= 500) return {false, what + ": " + redact(Excerpt(r.body, 200))};
+  if (r.status == 401 || r.status == 403 || r.status >= 500)
+    return {false, what + ": " + redact(Excerpt(r.body, 200))};
   return {true, what};
 }
 
@@ -791,68 +859,93 @@ ConnectorSpec HttpConnectorSpec() {
   s.fields = {
       Field("base_url", "Base URL", "string", false,
             "Relative step URLs are resolved against it, e.g. https://api.example.com/v1"),
-      Field("headers", "Default headers", "object", false, "Sent with every request; a step's headers win."),
-      Field("timeout", "Timeout", "duration", false, "Per request, e.g. 30s (the step's timeout also applies).", "30s"),
-      Field("verify_tls", "Verify TLS certificates", "boolean", false, "Turn off only for self-signed test servers.", true),
-      Field("keep_alive", "Reuse connections", "boolean", false, "Keep connections open between requests.", true),
+      Field("headers", "Default headers", "object", false,
+            "Sent with every request; a step's headers win."),
+      Field("timeout", "Timeout", "duration", false,
+            "Per request, e.g. 30s (the step's timeout also applies).", "30s"),
+      Field("verify_tls", "Verify TLS certificates", "boolean", false,
+            "Turn off only for self-signed test servers.", true),
+      Field("keep_alive", "Reuse connections", "boolean", false,
+            "Keep connections open between requests.", true),
   };
   s.auth_types = {
       {"none", "No authentication", {}},
-      {"basic", "Basic", {Field("username", "Username", "string", true, ""), SecretField("password", "Password", true, "")}},
-      {"bearer", "Bearer token", {SecretField("token", "Token", true, "Sent as Authorization: Bearer <token>.")}},
+      {"basic",
+       "Basic",
+       {Field("username", "Username", "string", true, ""),
+        SecretField("password", "Password", true, "")}},
+      {"bearer",
+       "Bearer token",
+       {SecretField("token", "Token", true, "Sent as Authorization: Bearer <token>.")}},
       {"api_key",
        "API key",
        {Field("in", "Send in", "enum", true, "", "header", {"header", "query"}),
-        Field("name", "Header or parameter name", "string", true, "e.g. X-API-Key or api_key", "X-API-Key"),
+        Field("name", "Header or parameter name", "string", true, "e.g. X-API-Key or api_key",
+              "X-API-Key"),
         SecretField("value", "Key", true, "")}},
       {"oauth2_client_credentials",
        "OAuth2 client credentials",
-       {Field("token_url", "Token URL", "string", true, ""), Field("client_id", "Client ID", "string", true, ""),
-        SecretField("client_secret", "Client secret", true, ""), Field("scope", "Scope", "string", false, ""),
+       {Field("token_url", "Token URL", "string", true, ""),
+        Field("client_id", "Client ID", "string", true, ""),
+        SecretField("client_secret", "Client secret", true, ""),
+        Field("scope", "Scope", "string", false, ""),
         Field("audience", "Audience", "string", false, "Sent when the provider asks for one."),
-        Field("client_auth", "Send client credentials", "enum", false, "As HTTP Basic auth or in the form body.", "basic",
-              {"basic", "body"})}},
+        Field("client_auth", "Send client credentials", "enum", false,
+              "As HTTP Basic auth or in the form body.", "basic", {"basic", "body"})}},
       {"oauth2_code",
        "OAuth2 authorization code",
        {Field("authorize_url", "Authorization URL", "string", true, ""),
-        Field("token_url", "Token URL", "string", true, ""), Field("client_id", "Client ID", "string", true, ""),
-        SecretField("client_secret", "Client secret", true, ""), Field("scope", "Scope", "string", false, ""),
-        Field("client_auth", "Send client credentials", "enum", false, "", "basic", {"basic", "body"}),
+        Field("token_url", "Token URL", "string", true, ""),
+        Field("client_id", "Client ID", "string", true, ""),
+        SecretField("client_secret", "Client secret", true, ""),
+        Field("scope", "Scope", "string", false, ""),
+        Field("client_auth", "Send client credentials", "enum", false, "", "basic",
+              {"basic", "body"}),
         Field("authorize_params", "Extra authorization parameters", "string", false,
               "Added to the authorization URL, e.g. access_type=offline&prompt=consent."),
         SecretField("refresh_token", "Refresh token", false,
-                    "Filled in by Authorize (GET /connections/{id}/oauth/start); exchanged for access tokens."),
+                    "Filled in by Authorize (GET /connections/{id}/oauth/start); exchanged for "
+                    "access tokens."),
         SecretField("access_token", "Access token", false,
-                    "Filled in by Authorize; used until expires_at, or as is when there is no refresh token."),
+                    "Filled in by Authorize; used until expires_at, or as is when there is no "
+                    "refresh token."),
         Field("expires_at", "Access token expires at", "string", false,
-              "Filled in by Authorize: when weft stops using the access token (shortly before the provider's expiry).")}},
+              "Filled in by Authorize: when weft stops using the access token (shortly before the "
+              "provider's expiry).")}},
   };
-  s.actions = {{"request",
-                "HTTP request",
-                "Sends one HTTP request (or one per page) and outputs the response.",
-                {Field("method", "Method", "enum", false, "", "GET", {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}),
-                 Field("url", "URL", "string", true, "Absolute, or relative to the connection's base URL."),
-                 Field("headers", "Headers", "object", false, "Added to the connection's default headers."),
-                 Field("query", "Query parameters", "object", false, "An array value repeats the parameter."),
-                 Field("body", "Body", "any", false, "Any JSON value; sent as the body type says."),
-                 Field("body_type", "Body type", "enum", false,
-                       "json (default for objects), form, text (default for strings), or multipart: an object of parts, "
-                       "each a value or {filename, content | content_base64, content_type}.",
-                       nullptr, {"json", "form", "text", "multipart"}),
-                 Field("timeout", "Timeout", "duration", false, "For this request; defaults to the connection's."),
-                 Field("follow_redirects", "Follow redirects", "boolean", false, "", true),
-                 Field("ok_statuses", "Accepted statuses", "array", false,
-                       "Statuses that do not fail the step, e.g. [200, 404, \"3xx\"]. Default: 2xx."),
-                 Field("response_type", "Response type", "enum", false,
-                       "auto parses JSON bodies and returns other text as is, binary as base64.", "auto",
-                       {"auto", "json", "text", "base64"}),
-                 Field("paginate", "Pagination", "object", false,
-                       "Collect every page: {type: link} follows Link rel=next; {type: cursor, cursor: \"meta.next\", "
-                       "cursor_param: \"cursor\"}; {type: page, page_param: \"page\", start: 1}. Each page's items are "
-                       "at `items` (a dotted path; the whole body when empty); max_pages (default 100).")},
-                "{status, headers, body}: body parsed when JSON (with body_encoding: base64 for binary). "
-                "With pagination, body is every page's items in order and pages the number of requests.",
-                {}}};
+  s.actions = {
+      {"request",
+       "HTTP request",
+       "Sends one HTTP request (or one per page) and outputs the response.",
+       {Field("method", "Method", "enum", false, "", "GET",
+              {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}),
+        Field("url", "URL", "string", true, "Absolute, or relative to the connection's base URL."),
+        Field("headers", "Headers", "object", false, "Added to the connection's default headers."),
+        Field("query", "Query parameters", "object", false,
+              "An array value repeats the parameter."),
+        Field("body", "Body", "any", false, "Any JSON value; sent as the body type says."),
+        Field("body_type", "Body type", "enum", false,
+              "json (default for objects), form, text (default for strings), or multipart: an "
+              "object of parts, "
+              "each a value or {filename, content | content_base64, content_type}.",
+              nullptr, {"json", "form", "text", "multipart"}),
+        Field("timeout", "Timeout", "duration", false,
+              "For this request; defaults to the connection's."),
+        Field("follow_redirects", "Follow redirects", "boolean", false, "", true),
+        Field("ok_statuses", "Accepted statuses", "array", false,
+              "Statuses that do not fail the step, e.g. [200, 404, \"3xx\"]. Default: 2xx."),
+        Field("response_type", "Response type", "enum", false,
+              "auto parses JSON bodies and returns other text as is, binary as base64.", "auto",
+              {"auto", "json", "text", "base64"}),
+        Field("paginate", "Pagination", "object", false,
+              "Collect every page: {type: link} follows Link rel=next; {type: cursor, cursor: "
+              "\"meta.next\", "
+              "cursor_param: \"cursor\"}; {type: page, page_param: \"page\", start: 1}. Each "
+              "page's items are "
+              "at `items` (a dotted path; the whole body when empty); max_pages (default 100).")},
+       "{status, headers, body}: body parsed when JSON (with body_encoding: base64 for binary). "
+       "With pagination, body is every page's items in order and pages the number of requests.",
+       {}}};
   return s;
 }
 
@@ -865,12 +958,14 @@ void RegisterHttp(ActionCatalog& catalog) {
   ConnectorSpec spec = HttpConnectorSpec();
   auto action = std::make_shared<RequestAction>(spec);
   ConnectorSpec tester_spec = spec;
-  catalog.Register(std::move(spec), {{"request", action}},
-                   [tester_spec](const Connection& c, Clock& clock) { return TestHttp(c, clock, tester_spec); });
-  catalog.SetOAuthExchanger("http", "oauth2_code",
-                            [tester_spec](const Connection& c, const OAuthCodeGrant& grant, Clock& clock) {
-                              return ExchangeCode(c, grant, clock, tester_spec);
-                            });
+  catalog.Register(
+      std::move(spec), {{"request", action}},
+      [tester_spec](const Connection& c, Clock& clock) { return TestHttp(c, clock, tester_spec); });
+  catalog.SetOAuthExchanger(
+      "http", "oauth2_code",
+      [tester_spec](const Connection& c, const OAuthCodeGrant& grant, Clock& clock) {
+        return ExchangeCode(c, grant, clock, tester_spec);
+      });
 }
 
 }  // namespace weft::connectors

@@ -18,7 +18,8 @@ using testing::RunAction;
 class HttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new testing::ChildServer({testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/http_server.py"});
+    server_ = new testing::ChildServer(
+        {testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/http_server.py"});
     ASSERT_NE(server_->port(), 0) << server_->error();
   }
   static void TearDownTestSuite() {
@@ -47,16 +48,21 @@ TEST_F(HttpTest, CatalogDeclaresTheActionAndAuthTypes) {
   ASSERT_NE(catalog_.FindActionSpec("http.request"), nullptr);
   std::vector<std::string> auths;
   for (const auto& a : http->auth_types) auths.push_back(a.name);
-  EXPECT_EQ(auths, (std::vector<std::string>{"none", "basic", "bearer", "api_key", "oauth2_client_credentials", "oauth2_code"}));
+  EXPECT_EQ(auths, (std::vector<std::string>{"none", "basic", "bearer", "api_key",
+                                             "oauth2_client_credentials", "oauth2_code"}));
   ASSERT_NE(catalog_.FindTester("http"), nullptr);
 }
 
 TEST_F(HttpTest, PostsJsonRelativeToBaseUrlWithHeadersQueryAndBearer) {
-  Connection c = MakeConnection("http", {{"base_url", Base() + "/"}, {"headers", {{"Accept", "application/json"}}}},
-                                {{"type", "bearer"}, {"token", "s3cret-token"}});
+  Connection c = MakeConnection(
+      "http", {{"base_url", Base() + "/"}, {"headers", {{"Accept", "application/json"}}}},
+      {{"type", "bearer"}, {"token", "s3cret-token"}});
   auto run = RunAction(catalog_, "http.request",
-                       {{"method", "POST"}, {"url", "/echo"}, {"query", {{"q", "a b"}, {"tag", {"x", "y"}}}},
-                        {"headers", {{"X-Trace", "7"}}}, {"body", {{"name", "Ada"}, {"n", 1}}}},
+                       {{"method", "POST"},
+                        {"url", "/echo"},
+                        {"query", {{"q", "a b"}, {"tag", {"x", "y"}}}},
+                        {"headers", {{"X-Trace", "7"}}},
+                        {"body", {{"name", "Ada"}, {"n", 1}}}},
                        &c);
   ASSERT_FALSE(run.outcome.error) << run.error();
   EXPECT_EQ(run.output()["status"], 200);
@@ -75,40 +81,57 @@ TEST_F(HttpTest, PostsJsonRelativeToBaseUrlWithHeadersQueryAndBearer) {
 TEST_F(HttpTest, FormTextAndMultipartBodies) {
   Connection c = MakeConnection("http", {{"base_url", Base()}});
   auto form = RunAction(catalog_, "http.request",
-                        {{"method", "PUT"}, {"url", "echo"}, {"body_type", "form"}, {"body", {{"a", "1 2"}, {"b", "&"}}}}, &c);
+                        {{"method", "PUT"},
+                         {"url", "echo"},
+                         {"body_type", "form"},
+                         {"body", {{"a", "1 2"}, {"b", "&"}}}},
+                        &c);
   ASSERT_FALSE(form.outcome.error) << form.error();
   EXPECT_EQ(form.output()["body"]["body"], "a=1%202&b=%26");
   EXPECT_EQ(form.output()["body"]["headers"]["content-type"], "application/x-www-form-urlencoded");
 
-  auto text = RunAction(catalog_, "http.request", {{"method", "POST"}, {"url", "/echo"}, {"body", "hello"}}, &c);
+  auto text = RunAction(catalog_, "http.request",
+                        {{"method", "POST"}, {"url", "/echo"}, {"body", "hello"}}, &c);
   EXPECT_EQ(text.output()["body"]["body"], "hello");
 
   auto multi = RunAction(catalog_, "http.request",
-                         {{"method", "POST"}, {"url", "/echo"}, {"body_type", "multipart"},
-                          {"body", {{"title", "report"},
-                                    {"file", {{"filename", "r.txt"}, {"content_base64", "aGVsbG8="}, {"content_type", "text/plain"}}}}}},
+                         {{"method", "POST"},
+                          {"url", "/echo"},
+                          {"body_type", "multipart"},
+                          {"body",
+                           {{"title", "report"},
+                            {"file",
+                             {{"filename", "r.txt"},
+                              {"content_base64", "aGVsbG8="},
+                              {"content_type", "text/plain"}}}}}},
                          &c);
   ASSERT_FALSE(multi.outcome.error) << multi.error();
   std::string sent = multi.output()["body"]["body"];
-  EXPECT_NE(multi.output()["body"]["headers"]["content-type"].get<std::string>().find("multipart/form-data"), std::string::npos);
+  EXPECT_NE(multi.output()["body"]["headers"]["content-type"].get<std::string>().find(
+                "multipart/form-data"),
+            std::string::npos);
   EXPECT_NE(sent.find("name=\"title\""), std::string::npos);
   EXPECT_NE(sent.find("filename=\"r.txt\""), std::string::npos);
   EXPECT_NE(sent.find("hello"), std::string::npos);
 }
 
 TEST_F(HttpTest, BasicAndApiKeyAuth) {
-  Connection basic = MakeConnection("http", {{"base_url", Base()}}, {{"type", "basic"}, {"username", "ada"}, {"password", "pw"}});
+  Connection basic = MakeConnection("http", {{"base_url", Base()}},
+                                    {{"type", "basic"}, {"username", "ada"}, {"password", "pw"}});
   auto r1 = RunAction(catalog_, "http.request", {{"url", "/echo"}}, &basic);
   EXPECT_EQ(r1.output()["body"]["headers"]["authorization"], "Basic YWRhOnB3");
 
-  Connection header = MakeConnection("http", {{"base_url", Base()}},
-                                     {{"type", "api_key"}, {"in", "header"}, {"name", "X-Key"}, {"value", "k1"}});
+  Connection header =
+      MakeConnection("http", {{"base_url", Base()}},
+                     {{"type", "api_key"}, {"in", "header"}, {"name", "X-Key"}, {"value", "k1"}});
   auto r2 = RunAction(catalog_, "http.request", {{"url", "/echo"}}, &header);
   EXPECT_EQ(r2.output()["body"]["headers"]["x-key"], "k1");
 
-  Connection query = MakeConnection("http", {{"base_url", Base()}},
-                                    {{"type", "api_key"}, {"in", "query"}, {"name", "api_key"}, {"value", "k2"}});
-  auto r3 = RunAction(catalog_, "http.request", {{"url", "/echo"}, {"query", {{"x", "1"}}}}, &query);
+  Connection query =
+      MakeConnection("http", {{"base_url", Base()}},
+                     {{"type", "api_key"}, {"in", "query"}, {"name", "api_key"}, {"value", "k2"}});
+  auto r3 =
+      RunAction(catalog_, "http.request", {{"url", "/echo"}, {"query", {{"x", "1"}}}}, &query);
   EXPECT_EQ(r3.output()["body"]["query"]["api_key"], "k2");
   EXPECT_EQ(r3.output()["body"]["query"]["x"], "1");
   // The key never shows in the step's log.
@@ -116,7 +139,8 @@ TEST_F(HttpTest, BasicAndApiKeyAuth) {
 }
 
 TEST_F(HttpTest, NonOkStatusFailsWithStatusAndExcerptAndRedactsSecrets) {
-  Connection c = MakeConnection("http", {{"base_url", Base()}}, {{"type", "bearer"}, {"token", "very-secret-token"}});
+  Connection c = MakeConnection("http", {{"base_url", Base()}},
+                                {{"type", "bearer"}, {"token", "very-secret-token"}});
   auto r = RunAction(catalog_, "http.request", {{"url", "/status/404"}}, &c);
   ASSERT_TRUE(r.outcome.error);
   EXPECT_EQ(r.outcome.error->code, ErrorCode::kStepFailed);
@@ -127,7 +151,8 @@ TEST_F(HttpTest, NonOkStatusFailsWithStatusAndExcerptAndRedactsSecrets) {
   EXPECT_NE(r.error().find("********"), std::string::npos) << r.error();
   EXPECT_FALSE(r.outcome.retryable);
 
-  auto accepted = RunAction(catalog_, "http.request", {{"url", "/status/404"}, {"ok_statuses", {404, "2xx"}}}, &c);
+  auto accepted = RunAction(catalog_, "http.request",
+                            {{"url", "/status/404"}, {"ok_statuses", {404, "2xx"}}}, &c);
   ASSERT_FALSE(accepted.outcome.error) << accepted.error();
   EXPECT_EQ(accepted.output()["status"], 404);
   EXPECT_EQ(accepted.output()["body"]["error"], "boom 404");
@@ -147,7 +172,8 @@ TEST_F(HttpTest, ServerErrorsAnd429AreRetryableWithRetryAfter) {
 
 TEST_F(HttpTest, NetworkErrorsAreRetryable) {
   int port = testing::FreePort();  // nobody listens there
-  auto r = RunAction(catalog_, "http.request", {{"url", "http://127.0.0.1:" + std::to_string(port) + "/x"}});
+  auto r = RunAction(catalog_, "http.request",
+                     {{"url", "http://127.0.0.1:" + std::to_string(port) + "/x"}});
   ASSERT_TRUE(r.outcome.error);
   EXPECT_EQ(r.outcome.error->code, ErrorCode::kUnavailable);
   EXPECT_TRUE(r.outcome.retryable);
@@ -160,7 +186,8 @@ TEST_F(HttpTest, TimeoutAndDeadlineAndCancel) {
   EXPECT_EQ(t.outcome.error->code, ErrorCode::kTimeout) << t.error();
   EXPECT_TRUE(t.outcome.retryable);
 
-  auto d = RunAction(catalog_, "http.request", {{"url", "/slow?s=3"}}, &c, Millis(300));  // the step's deadline
+  auto d = RunAction(catalog_, "http.request", {{"url", "/slow?s=3"}}, &c,
+                     Millis(300));  // the step's deadline
   ASSERT_TRUE(d.outcome.error);
   EXPECT_EQ(d.outcome.error->code, ErrorCode::kTimeout) << d.error();
 
@@ -170,7 +197,8 @@ TEST_F(HttpTest, TimeoutAndDeadlineAndCancel) {
     cancelled = true;
   });
   auto start = std::chrono::steady_clock::now();
-  auto x = RunAction(catalog_, "http.request", {{"url", "/slow?s=3"}}, &c, Millis(10'000), &cancelled);
+  auto x =
+      RunAction(catalog_, "http.request", {{"url", "/slow?s=3"}}, &c, Millis(10'000), &cancelled);
   canceller.join();
   ASSERT_TRUE(x.outcome.error);
   EXPECT_EQ(x.outcome.error->code, ErrorCode::kCancelled) << x.error();
@@ -182,7 +210,9 @@ TEST_F(HttpTest, RedirectsBinaryAndText) {
   auto followed = RunAction(catalog_, "http.request", {{"url", "/redirect"}}, &c);
   EXPECT_EQ(followed.output()["status"], 200);
   EXPECT_EQ(followed.output()["body"]["path"], "/echo");
-  auto not_followed = RunAction(catalog_, "http.request", {{"url", "/redirect"}, {"follow_redirects", false}, {"ok_statuses", {"3xx"}}}, &c);
+  auto not_followed =
+      RunAction(catalog_, "http.request",
+                {{"url", "/redirect"}, {"follow_redirects", false}, {"ok_statuses", {"3xx"}}}, &c);
   EXPECT_EQ(not_followed.output()["status"], 302);
   EXPECT_EQ(not_followed.output()["headers"]["location"], "/echo");
 
@@ -195,25 +225,34 @@ TEST_F(HttpTest, RedirectsBinaryAndText) {
 
 TEST_F(HttpTest, PaginationCollectsEveryPage) {
   Connection c = MakeConnection("http", {{"base_url", Base()}});
-  auto link = RunAction(catalog_, "http.request", {{"url", "/pages/link"}, {"paginate", {{"type", "link"}, {"items", "items"}}}}, &c);
+  auto link =
+      RunAction(catalog_, "http.request",
+                {{"url", "/pages/link"}, {"paginate", {{"type", "link"}, {"items", "items"}}}}, &c);
   ASSERT_FALSE(link.outcome.error) << link.error();
   EXPECT_EQ(link.output()["body"], Json({11, 12, 21, 22, 31, 32}));
   EXPECT_EQ(link.output()["pages"], 3);
 
-  auto cursor = RunAction(catalog_, "http.request",
-                          {{"url", "/pages/cursor"}, {"paginate", {{"type", "cursor"}, {"items", "data"}, {"cursor", "meta.next"}}}}, &c);
+  auto cursor =
+      RunAction(catalog_, "http.request",
+                {{"url", "/pages/cursor"},
+                 {"paginate", {{"type", "cursor"}, {"items", "data"}, {"cursor", "meta.next"}}}},
+                &c);
   ASSERT_FALSE(cursor.outcome.error) << cursor.error();
   EXPECT_EQ(cursor.output()["body"], Json::parse(R"([{"id":"a"},{"id":"b"},{"id":"c"}])"));
 
-  auto pages = RunAction(catalog_, "http.request", {{"url", "/pages/number"}, {"paginate", {{"type", "page"}}}}, &c);
+  auto pages = RunAction(catalog_, "http.request",
+                         {{"url", "/pages/number"}, {"paginate", {{"type", "page"}}}}, &c);
   ASSERT_FALSE(pages.outcome.error) << pages.error();
   EXPECT_EQ(pages.output()["body"], Json({1, 2, 3}));
   EXPECT_EQ(pages.output()["pages"], 4);  // the fourth, empty page ends it
 }
 
 TEST_F(HttpTest, OAuth2ClientCredentialsCachesTheTokenAndRefreshesOn401) {
-  Json auth = {{"type", "oauth2_client_credentials"}, {"token_url", Base() + "/token"},
-               {"client_id", "cid"}, {"client_secret", "csecret"}, {"scope", "read"}};
+  Json auth = {{"type", "oauth2_client_credentials"},
+               {"token_url", Base() + "/token"},
+               {"client_id", "cid"},
+               {"client_secret", "csecret"},
+               {"scope", "read"}};
   Connection c = MakeConnection("http", {{"base_url", Base()}}, auth);
   size_t tokens_before = Received("/token").size();
   auto a = RunAction(catalog_, "http.request", {{"url", "/protected"}}, &c);
@@ -223,7 +262,8 @@ TEST_F(HttpTest, OAuth2ClientCredentialsCachesTheTokenAndRefreshesOn401) {
   EXPECT_EQ(a.output()["body"]["token"], b.output()["body"]["token"]);
   auto token_requests = Received("/token");
   ASSERT_EQ(token_requests.size(), tokens_before + 1);  // cached
-  EXPECT_NE(token_requests.back()["body"].get<std::string>().find("grant_type=client_credentials"), std::string::npos);
+  EXPECT_NE(token_requests.back()["body"].get<std::string>().find("grant_type=client_credentials"),
+            std::string::npos);
   EXPECT_NE(token_requests.back()["body"].get<std::string>().find("scope=read"), std::string::npos);
 
   // The server forgets its tokens: the next step gets a 401, fetches a new token, succeeds.
@@ -244,8 +284,13 @@ TEST_F(HttpTest, OAuth2ClientCredentialsCachesTheTokenAndRefreshesOn401) {
 
 TEST_F(HttpTest, OAuth2CodeUsesTheRefreshToken) {
   Connection c = MakeConnection("http", {{"base_url", Base()}},
-                                {{"type", "oauth2_code"}, {"authorize_url", Base() + "/authorize"}, {"token_url", Base() + "/token"},
-                                 {"client_id", "cid"}, {"client_secret", "csecret"}, {"client_auth", "body"}, {"refresh_token", "rt-1"}});
+                                {{"type", "oauth2_code"},
+                                 {"authorize_url", Base() + "/authorize"},
+                                 {"token_url", Base() + "/token"},
+                                 {"client_id", "cid"},
+                                 {"client_secret", "csecret"},
+                                 {"client_auth", "body"},
+                                 {"refresh_token", "rt-1"}});
   auto r = RunAction(catalog_, "http.request", {{"url", "/protected"}}, &c);
   ASSERT_FALSE(r.outcome.error) << r.error();
   auto body = Received("/token").back()["body"].get<std::string>();
@@ -255,9 +300,11 @@ TEST_F(HttpTest, OAuth2CodeUsesTheRefreshToken) {
 
 TEST_F(HttpTest, KeepAliveReusesTheConnection) {
   Connection reuse = MakeConnection("http", {{"base_url", Base()}});
-  for (int i = 0; i < 3; ++i) RunAction(catalog_, "http.request", {{"url", "/echo"}, {"query", {{"k", "reuse"}}}}, &reuse);
+  for (int i = 0; i < 3; ++i)
+    RunAction(catalog_, "http.request", {{"url", "/echo"}, {"query", {{"k", "reuse"}}}}, &reuse);
   Connection fresh = MakeConnection("http", {{"base_url", Base()}, {"keep_alive", false}});
-  for (int i = 0; i < 3; ++i) RunAction(catalog_, "http.request", {{"url", "/echo"}, {"query", {{"k", "fresh"}}}}, &fresh);
+  for (int i = 0; i < 3; ++i)
+    RunAction(catalog_, "http.request", {{"url", "/echo"}, {"query", {{"k", "fresh"}}}}, &fresh);
   std::set<int> reuse_ports, fresh_ports;
   for (auto& r : Received("/echo")) {
     if (r["query"]["k"] == "reuse") reuse_ports.insert(r["client_port"].get<int>());
@@ -273,12 +320,14 @@ TEST_F(HttpTest, ConnectionTester) {
   Connection ok = MakeConnection("http", {{"base_url", Base() + "/echo"}});
   auto r = (*tester)(ok, clock);
   EXPECT_TRUE(r.ok) << r.message;
-  Connection denied = MakeConnection("http", {{"base_url", Base() + "/status/401"}}, {{"type", "bearer"}, {"token", "tkn-123"}});
+  Connection denied = MakeConnection("http", {{"base_url", Base() + "/status/401"}},
+                                     {{"type", "bearer"}, {"token", "tkn-123"}});
   auto d = (*tester)(denied, clock);
   EXPECT_FALSE(d.ok);
   EXPECT_NE(d.message.find("401"), std::string::npos) << d.message;
   EXPECT_EQ(d.message.find("tkn-123"), std::string::npos) << d.message;
-  Connection down = MakeConnection("http", {{"base_url", "http://127.0.0.1:" + std::to_string(testing::FreePort())}});
+  Connection down = MakeConnection(
+      "http", {{"base_url", "http://127.0.0.1:" + std::to_string(testing::FreePort())}});
   EXPECT_FALSE((*tester)(down, clock).ok);
 }
 

@@ -48,7 +48,8 @@ std::vector<std::pair<std::string, std::string>> ConnParams(const Connection& c)
   if (!url.empty()) add("dbname", url);
   add("host", GetString(c.settings, "host"));
   if (c.settings.contains("port") && !c.settings["port"].is_null())
-    add("port", c.settings["port"].is_string() ? c.settings["port"].get<std::string>() : c.settings["port"].dump());
+    add("port", c.settings["port"].is_string() ? c.settings["port"].get<std::string>()
+                                               : c.settings["port"].dump());
   if (url.empty()) add("dbname", GetString(c.settings, "database"));
   add("user", GetString(c.auth, "username", GetString(c.settings, "user")));
   add("password", GetString(c.auth, "password"));
@@ -69,7 +70,8 @@ class Pool {
     std::string text;
     for (const auto& [k, v] : ConnParams(c)) text += k + '\0' + v + '\0';
     unsigned char out[crypto_generichash_BYTES];
-    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(text.data()), text.size(), nullptr, 0);
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(text.data()),
+                       text.size(), nullptr, 0);
     return std::string(reinterpret_cast<char*>(out), sizeof out);
   }
 
@@ -175,7 +177,8 @@ Result<void> Connect(const Connection& c, Clock& clock, TimePoint deadline, Conn
   if (!conn.pg || PQstatus(conn.pg) != CONNECTION_OK) {
     Redactor redact(c, Spec());
     return Fail(ErrorCode::kUnavailable,
-                redact("cannot connect to PostgreSQL: " + Trim(conn.pg ? PQerrorMessage(conn.pg) : "out of memory")));
+                redact("cannot connect to PostgreSQL: " +
+                       Trim(conn.pg ? PQerrorMessage(conn.pg) : "out of memory")));
   }
   return Ok();
 }
@@ -194,13 +197,17 @@ Json Value(const PGresult* r, int row, int col) {
   switch (PQftype(r, col)) {
     case 16:  // bool
       return text == "t";
-    case 20: case 21: case 23: case 26:  // int8 int2 int4 oid
+    case 20:
+    case 21:
+    case 23:
+    case 26:  // int8 int2 int4 oid
       try {
         return std::stoll(text);
       } catch (...) {
         return text;
       }
-    case 700: case 701:  // float4 float8
+    case 700:
+    case 701:  // float4 float8
       try {
         return std::stod(text);
       } catch (...) {
@@ -210,7 +217,8 @@ Json Value(const PGresult* r, int row, int col) {
       auto j = ParseJson(text);
       return j && j->is_number() ? *j : Json(text);
     }
-    case 114: case 3802: {  // json jsonb
+    case 114:
+    case 3802: {  // json jsonb
       auto j = ParseJson(text);
       return j ? *j : Json(text);
     }
@@ -224,7 +232,9 @@ class SqlAction : public Action {
   explicit SqlAction(bool query) : query_(query) {}
 
   ActionOutcome Execute(ActionContext& ctx) override {
-    if (!ctx.connection) return ActionOutcome::Failed(ErrorCode::kValidation, "the postgres connector needs a connection");
+    if (!ctx.connection)
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "the postgres connector needs a connection");
     auto sql = ReqString(ctx.input, "sql");
     if (!sql) return InputError(sql.error());
     auto limit = OptInt(ctx.input, "max_rows");
@@ -233,7 +243,8 @@ class SqlAction : public Action {
     Json params = ctx.input.value("params", Json::array());
     if (params.is_null()) params = Json::array();
     if (!params.is_array())
-      return ActionOutcome::Failed(ErrorCode::kValidation, "params must be an array: its items are $1, $2, ...");
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "params must be an array: its items are $1, $2, ...");
     std::vector<std::optional<std::string>> texts;
     for (const auto& p : params) texts.push_back(ParamText(p));
     std::vector<const char*> values;
@@ -248,8 +259,10 @@ class SqlAction : public Action {
       Conn& conn;
       bool keep = true;
       ~GiveBack() {
-        if (keep && conn.pg) ThePool().Give(key, conn.pg);
-        else if (conn.pg) PQfinish(conn.pg);
+        if (keep && conn.pg)
+          ThePool().Give(key, conn.pg);
+        else if (conn.pg)
+          PQfinish(conn.pg);
         conn.pg = nullptr;
       }
     } give_back{key, conn};
@@ -260,14 +273,16 @@ class SqlAction : public Action {
         return o;
       }
     }
-    if (!PQsendQueryParams(conn.pg, sql->c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                           nullptr, 0))
-      return ActionOutcome::Failed(ErrorCode::kStepFailed, "PostgreSQL: " + Trim(PQerrorMessage(conn.pg)));
+    if (!PQsendQueryParams(conn.pg, sql->c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0))
+      return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                   "PostgreSQL: " + Trim(PQerrorMessage(conn.pg)));
     // Wait for the answer, cancelling the statement on cancel or deadline.
     bool timed_out = false, cancelled = false;
     while (true) {
       if (!PQconsumeInput(conn.pg))
-        return ActionOutcome::Failed(ErrorCode::kUnavailable, "PostgreSQL: " + Trim(PQerrorMessage(conn.pg)), true);
+        return ActionOutcome::Failed(ErrorCode::kUnavailable,
+                                     "PostgreSQL: " + Trim(PQerrorMessage(conn.pg)), true);
       if (!PQisBusy(conn.pg)) break;
       if (!cancelled && !timed_out && (ctx.cancelled.load() || ctx.clock.Now() >= ctx.deadline)) {
         (ctx.cancelled.load() ? cancelled : timed_out) = true;
@@ -285,7 +300,8 @@ class SqlAction : public Action {
     while (PGresult* extra = PQgetResult(conn.pg)) PQclear(extra);
     if (cancelled || timed_out) give_back.keep = false;
     if (cancelled) return ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
-    if (timed_out) return ActionOutcome::Failed(ErrorCode::kTimeout, "the statement timed out", true);
+    if (timed_out)
+      return ActionOutcome::Failed(ErrorCode::kTimeout, "the statement timed out", true);
     ExecStatusType st = PQresultStatus(res.r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
       std::string message = Trim(PQresultErrorMessage(res.r));
@@ -293,8 +309,9 @@ class SqlAction : public Action {
       std::string sqlstate = state ? state : "";
       // Serialization failures and deadlocks are worth another attempt.
       bool retryable = sqlstate == "40001" || sqlstate == "40P01" || sqlstate.starts_with("08");
-      return ActionOutcome::Failed(ErrorCode::kStepFailed,
-                                   "PostgreSQL" + (sqlstate.empty() ? "" : " " + sqlstate) + ": " + message, retryable);
+      return ActionOutcome::Failed(
+          ErrorCode::kStepFailed,
+          "PostgreSQL" + (sqlstate.empty() ? "" : " " + sqlstate) + ": " + message, retryable);
     }
     if (!query_) {
       const char* n = PQcmdTuples(res.r);
@@ -302,8 +319,9 @@ class SqlAction : public Action {
     }
     int rows = PQntuples(res.r), cols = PQnfields(res.r);
     if (rows > max_rows)
-      return ActionOutcome::Failed(ErrorCode::kStepFailed,
-                                   "the query returned more than max_rows (" + std::to_string(max_rows) + ") rows");
+      return ActionOutcome::Failed(
+          ErrorCode::kStepFailed,
+          "the query returned more than max_rows (" + std::to_string(max_rows) + ") rows");
     Json out = Json::array();
     for (int i = 0; i < rows; ++i) {
       Json row = Json::object();
@@ -319,11 +337,14 @@ class SqlAction : public Action {
 
 ConnectionTestResult TestPostgres(const Connection& c, Clock& clock) {
   Conn conn;
-  if (auto r = Connect(c, clock, clock.Now() + Millis(10'000), conn); !r) return {false, r.error().message};
+  if (auto r = Connect(c, clock, clock.Now() + Millis(10'000), conn); !r)
+    return {false, r.error().message};
   PgResult res;
   res.r = PQexec(conn.pg, "SELECT 1");
-  if (PQresultStatus(res.r) != PGRES_TUPLES_OK) return {false, "PostgreSQL: " + Trim(PQresultErrorMessage(res.r))};
-  return {true, "connected; SELECT 1 answered (server version " + std::to_string(PQserverVersion(conn.pg)) + ")"};
+  if (PQresultStatus(res.r) != PGRES_TUPLES_OK)
+    return {false, "PostgreSQL: " + Trim(PQresultErrorMessage(res.r))};
+  return {true, "connected; SELECT 1 answered (server version " +
+                    std::to_string(PQserverVersion(conn.pg)) + ")"};
 }
 
 ConnectorSpec MakeSpec() {
@@ -333,25 +354,41 @@ ConnectorSpec MakeSpec() {
   s.description = "Query and change a PostgreSQL database.";
   s.icon = "database";
   s.needs_connection = true;
-  FieldSpec url = Field("url", "Connection URL", "string", false,
-                        "postgres://user:password@host:5432/db?sslmode=require; overrides the fields below.");
+  FieldSpec url =
+      Field("url", "Connection URL", "string", false,
+            "postgres://user:password@host:5432/db?sslmode=require; overrides the fields below.");
   url.secret = true;
-  s.fields = {url,
-              Field("host", "Host", "string", false, "", "localhost"),
+  s.fields = {url, Field("host", "Host", "string", false, "", "localhost"),
               Field("port", "Port", "integer", false, "", 5432),
               Field("database", "Database", "string", false, ""),
-              Field("sslmode", "TLS", "enum", false, "", "prefer", {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})};
-  s.auth_types = {{"password", "User and password", {Field("username", "User", "string", true, ""), SecretField("password", "Password", false, "")}},
+              Field("sslmode", "TLS", "enum", false, "", "prefer",
+                    {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})};
+  s.auth_types = {{"password",
+                   "User and password",
+                   {Field("username", "User", "string", true, ""),
+                    SecretField("password", "Password", false, "")}},
                   {"none", "From the URL", {}}};
   std::vector<FieldSpec> inputs = {
-      Field("sql", "SQL", "text", true, "One statement with $1, $2 ... placeholders; never {{ }} inside the SQL."),
-      Field("params", "Parameters", "array", false, "Values for $1, $2, ... (objects are sent as JSON text).")};
+      Field("sql", "SQL", "text", true,
+            "One statement with $1, $2 ... placeholders; never {{ }} inside the SQL."),
+      Field("params", "Parameters", "array", false,
+            "Values for $1, $2, ... (objects are sent as JSON text).")};
   std::vector<FieldSpec> query_inputs = inputs;
-  query_inputs.push_back(Field("max_rows", "Row limit", "integer", false, "The step fails beyond it.", 100000));
-  s.actions = {{"query", "Query", "Runs a statement that returns rows, with bound parameters.", query_inputs,
-                "{rows: [{column: value}], row_count}; numbers, booleans and json columns keep their JSON types.", {}},
-               {"execute", "Execute", "Runs INSERT, UPDATE, DELETE or DDL with bound parameters.", inputs,
-                "{affected_rows}", {}}};
+  query_inputs.push_back(
+      Field("max_rows", "Row limit", "integer", false, "The step fails beyond it.", 100000));
+  s.actions = {{"query",
+                "Query",
+                "Runs a statement that returns rows, with bound parameters.",
+                query_inputs,
+                "{rows: [{column: value}], row_count}; numbers, booleans and json columns keep "
+                "their JSON types.",
+                {}},
+               {"execute",
+                "Execute",
+                "Runs INSERT, UPDATE, DELETE or DDL with bound parameters.",
+                inputs,
+                "{affected_rows}",
+                {}}};
   return s;
 }
 
@@ -363,7 +400,9 @@ ConnectorSpec& Spec() {
 }  // namespace
 
 void RegisterPostgres(ActionCatalog& catalog) {
-  catalog.Register(Spec(), {{"query", std::make_shared<SqlAction>(true)}, {"execute", std::make_shared<SqlAction>(false)}},
+  catalog.Register(Spec(),
+                   {{"query", std::make_shared<SqlAction>(true)},
+                    {"execute", std::make_shared<SqlAction>(false)}},
                    &TestPostgres);
 }
 

@@ -34,15 +34,15 @@ std::string Sha256Hex(const std::string& data) {
 std::string Hmac(const std::string& key, const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), md, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
   return std::string(reinterpret_cast<char*>(md), len);
 }
 
 std::string Base64(const std::string& d) {
   std::string out(sodium_base64_encoded_len(d.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()), d.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()),
+                    d.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(out.size() - 1);
   return out;
 }
@@ -50,8 +50,8 @@ std::string Base64(const std::string& d) {
 std::optional<std::string> FromBase64(const std::string& text) {
   std::string out(text.size(), '\0');
   size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \r\n\t",
-                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), " \r\n\t", &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
     return std::nullopt;
   out.resize(len);
   return out;
@@ -77,35 +77,55 @@ ConnectorSpec MakeSpec() {
   s.description = "Objects in an S3 bucket (AWS or any S3-compatible store).";
   s.icon = "bucket";
   s.needs_connection = true;
-  s.fields = {Field("bucket", "Bucket", "string", true, ""),
-              Field("region", "Region", "string", false, "", "us-east-1"),
-              Field("endpoint", "Endpoint", "string", false,
-                    "For S3-compatible stores, e.g. http://minio.local:9000. Default: AWS for the region."),
-              Field("path_style", "Path-style URLs", "boolean", false,
-                    "endpoint/bucket/key instead of bucket.endpoint/key (most S3-compatible stores need it).", false),
-              Field("timeout", "Timeout", "duration", false, "", "60s")};
-  s.auth_types = {{"access_key", "Access key",
-                   {Field("access_key_id", "Access key ID", "string", true, ""),
-                    SecretField("secret_access_key", "Secret access key", true, ""),
-                    SecretField("session_token", "Session token", false, "For temporary credentials.")}}};
+  s.fields = {
+      Field("bucket", "Bucket", "string", true, ""),
+      Field("region", "Region", "string", false, "", "us-east-1"),
+      Field("endpoint", "Endpoint", "string", false,
+            "For S3-compatible stores, e.g. http://minio.local:9000. Default: AWS for the region."),
+      Field(
+          "path_style", "Path-style URLs", "boolean", false,
+          "endpoint/bucket/key instead of bucket.endpoint/key (most S3-compatible stores need it).",
+          false),
+      Field("timeout", "Timeout", "duration", false, "", "60s")};
+  s.auth_types = {
+      {"access_key",
+       "Access key",
+       {Field("access_key_id", "Access key ID", "string", true, ""),
+        SecretField("secret_access_key", "Secret access key", true, ""),
+        SecretField("session_token", "Session token", false, "For temporary credentials.")}}};
   s.actions = {
-      {"list", "List objects", "Lists the objects under a prefix (every page).",
+      {"list",
+       "List objects",
+       "Lists the objects under a prefix (every page).",
        {Field("prefix", "Prefix", "string", false, "e.g. exports/2026/"),
         Field("delimiter", "Delimiter", "string", false, "\"/\" groups deeper keys into prefixes."),
         Field("max_keys", "Limit", "integer", false, "At most this many objects.", 1000)},
-       "{objects: [{key, size, last_modified, etag}], prefixes: [...], truncated}", {}},
-      {"get", "Download an object", "Reads an object's content.",
+       "{objects: [{key, size, last_modified, etag}], prefixes: [...], truncated}",
+       {}},
+      {"get",
+       "Download an object",
+       "Reads an object's content.",
        {Field("key", "Key", "string", true, ""),
-        Field("encoding", "Encoding", "enum", false, "auto gives text for UTF-8 content, base64 otherwise.", "auto",
+        Field("encoding", "Encoding", "enum", false,
+              "auto gives text for UTF-8 content, base64 otherwise.", "auto",
               {"auto", "text", "base64"})},
-       "{key, size, content_type, etag, encoding, content}", {}},
-      {"put", "Upload an object", "Writes an object, replacing it when it exists.",
-       {Field("key", "Key", "string", true, ""), Field("content", "Content", "any", true, "Text, or base64 (see encoding)."),
+       "{key, size, content_type, etag, encoding, content}",
+       {}},
+      {"put",
+       "Upload an object",
+       "Writes an object, replacing it when it exists.",
+       {Field("key", "Key", "string", true, ""),
+        Field("content", "Content", "any", true, "Text, or base64 (see encoding)."),
         Field("encoding", "Encoding", "enum", false, "", "text", {"text", "base64"}),
         Field("content_type", "Content type", "string", false, "", "application/octet-stream")},
-       "{key, size, etag}", {}},
-      {"delete", "Delete an object", "Removes an object (no error when it does not exist).",
-       {Field("key", "Key", "string", true, "")}, "{key, deleted}", {}},
+       "{key, size, etag}",
+       {}},
+      {"delete",
+       "Delete an object",
+       "Removes an object (no error when it does not exist).",
+       {Field("key", "Key", "string", true, "")},
+       "{key, deleted}",
+       {}},
   };
   return s;
 }
@@ -141,11 +161,14 @@ class Bucket {
 
   // One signed request; transport failures come back as the outcome.
   std::variant<S3Response, ActionOutcome> Call(const std::string& method, const std::string& key,
-                                               const std::map<std::string, std::string>& query, const std::string& payload,
+                                               const std::map<std::string, std::string>& query,
+                                               const std::string& payload,
                                                const std::string& content_type) {
     size_t scheme_end = endpoint_.find("://");
-    std::string scheme = scheme_end == std::string::npos ? "https" : endpoint_.substr(0, scheme_end);
-    std::string host = scheme_end == std::string::npos ? endpoint_ : endpoint_.substr(scheme_end + 3);
+    std::string scheme =
+        scheme_end == std::string::npos ? "https" : endpoint_.substr(0, scheme_end);
+    std::string host =
+        scheme_end == std::string::npos ? endpoint_ : endpoint_.substr(scheme_end + 3);
     std::string base_path;
     if (size_t slash = host.find('/'); slash != std::string::npos) {
       base_path = host.substr(slash);
@@ -159,11 +182,20 @@ class Bucket {
     }
     path += "/" + UrlEncodePath(key);
     std::string query_text;
-    for (const auto& [k, v] : query) query_text += (query_text.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+    for (const auto& [k, v] : query)
+      query_text += (query_text.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
     std::string url = scheme + "://" + host + path + query_text;
 
-    SigV4Request sig{method, host, path, query, payload, region_, GetString(c_.auth, "access_key_id"),
-                     GetString(c_.auth, "secret_access_key"), GetString(c_.auth, "session_token"), env_.clock.Now()};
+    SigV4Request sig{method,
+                     host,
+                     path,
+                     query,
+                     payload,
+                     region_,
+                     GetString(c_.auth, "access_key_id"),
+                     GetString(c_.auth, "secret_access_key"),
+                     GetString(c_.auth, "session_token"),
+                     env_.clock.Now()};
     Transfer t(env_, true, timeout_);
     CURL* h = t.handle();
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -200,7 +232,8 @@ class Bucket {
     } else if (!r.body.empty()) {
       detail = Excerpt(r.body, 200);
     }
-    std::string message = what + ": S3 answered HTTP " + std::to_string(r.status) + (detail.empty() ? "" : " (" + detail + ")");
+    std::string message = what + ": S3 answered HTTP " + std::to_string(r.status) +
+                          (detail.empty() ? "" : " (" + detail + ")");
     bool retryable = r.status >= 500 || r.status == 429;
     return ActionOutcome::Failed(ErrorCode::kStepFailed, redact_(message), retryable);
   }
@@ -229,9 +262,11 @@ ActionOutcome List(Bucket& b, const Json& in, ActionContext* ctx) {
   std::string token;
   bool truncated = false;
   for (int page = 0; page < 1000; ++page) {
-    if (ctx && ctx->cancelled.load()) return ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
+    if (ctx && ctx->cancelled.load())
+      return ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
     std::map<std::string, std::string> q = {{"list-type", "2"}};
-    q["max-keys"] = std::to_string(std::min<int64_t>(1000, limit - static_cast<int64_t>(objects.size())));
+    q["max-keys"] =
+        std::to_string(std::min<int64_t>(1000, limit - static_cast<int64_t>(objects.size())));
     if (!GetString(in, "prefix").empty()) q["prefix"] = GetString(in, "prefix");
     if (!GetString(in, "delimiter").empty()) q["delimiter"] = GetString(in, "delimiter");
     if (!token.empty()) q["continuation-token"] = token;
@@ -240,7 +275,9 @@ ActionOutcome List(Bucket& b, const Json& in, ActionContext* ctx) {
     auto& r = std::get<S3Response>(got);
     if (r.status != 200) return b.Failure(r, "listing bucket " + b.name());
     auto xml = ParseXml(r.body);
-    if (!xml) return ActionOutcome::Failed(ErrorCode::kStepFailed, "listing bucket " + b.name() + ": " + xml.error().message);
+    if (!xml)
+      return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                   "listing bucket " + b.name() + ": " + xml.error().message);
     const Json& result = (*xml)["ListBucketResult"];
     for (const auto& o : AsList(result.value("Contents", Json(nullptr)))) {
       std::string etag = GetString(o, "ETag");
@@ -250,14 +287,19 @@ ActionOutcome List(Bucket& b, const Json& in, ActionContext* ctx) {
         size = std::stoll(GetString(o, "Size", "0"));
       } catch (...) {
       }
-      objects.push_back({{"key", GetString(o, "Key")}, {"size", size}, {"last_modified", GetString(o, "LastModified")}, {"etag", etag}});
+      objects.push_back({{"key", GetString(o, "Key")},
+                         {"size", size},
+                         {"last_modified", GetString(o, "LastModified")},
+                         {"etag", etag}});
     }
-    for (const auto& p : AsList(result.value("CommonPrefixes", Json(nullptr)))) prefixes.push_back(GetString(p, "Prefix"));
+    for (const auto& p : AsList(result.value("CommonPrefixes", Json(nullptr))))
+      prefixes.push_back(GetString(p, "Prefix"));
     truncated = GetString(result, "IsTruncated") == "true";
     token = GetString(result, "NextContinuationToken");
     if (!truncated || token.empty() || static_cast<int64_t>(objects.size()) >= limit) break;
   }
-  return ActionOutcome::Ok(Json{{"objects", objects}, {"prefixes", prefixes}, {"truncated", truncated}});
+  return ActionOutcome::Ok(
+      Json{{"objects", objects}, {"prefixes", prefixes}, {"truncated", truncated}});
 }
 
 class ObjectAction : public Action {
@@ -265,7 +307,8 @@ class ObjectAction : public Action {
   explicit ObjectAction(std::string op) : op_(std::move(op)) {}
 
   ActionOutcome Execute(ActionContext& ctx) override {
-    if (!ctx.connection) return ActionOutcome::Failed(ErrorCode::kValidation, "s3." + op_ + " needs a connection");
+    if (!ctx.connection)
+      return ActionOutcome::Failed(ErrorCode::kValidation, "s3." + op_ + " needs a connection");
     CallEnv env = EnvOf(ctx);
     Bucket b(*ctx.connection, env);
     const Json& in = ctx.input;
@@ -280,23 +323,30 @@ class ObjectAction : public Action {
       std::string encoding = GetString(in, "encoding", "auto");
       if (encoding == "auto") encoding = ValidUtf8(r.body) ? "text" : "base64";
       if (encoding == "text" && !ValidUtf8(r.body))
-        return ActionOutcome::Failed(ErrorCode::kStepFailed, *key + " is not UTF-8 text; read it with encoding: base64");
+        return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                     *key + " is not UTF-8 text; read it with encoding: base64");
       std::string etag = Header(r, "etag");
       if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
-      return ActionOutcome::Ok(Json{{"key", *key}, {"size", r.body.size()}, {"content_type", Header(r, "content-type")},
-                                    {"etag", etag}, {"encoding", encoding},
+      return ActionOutcome::Ok(Json{{"key", *key},
+                                    {"size", r.body.size()},
+                                    {"content_type", Header(r, "content-type")},
+                                    {"etag", etag},
+                                    {"encoding", encoding},
                                     {"content", encoding == "base64" ? Base64(r.body) : r.body}});
     }
     if (op_ == "put") {
       Json content = in.value("content", Json(nullptr));
-      if (content.is_null()) return InputError(Error(ErrorCode::kValidation, "content is required", {{"with.content", "is required"}}));
+      if (content.is_null())
+        return InputError(Error(ErrorCode::kValidation, "content is required",
+                                {{"with.content", "is required"}}));
       std::string data = content.is_string() ? content.get<std::string>() : content.dump();
       if (GetString(in, "encoding", "text") == "base64") {
         auto bytes = FromBase64(data);
         if (!bytes) return ActionOutcome::Failed(ErrorCode::kValidation, "content is not base64");
         data = std::move(*bytes);
       }
-      auto got = b.Call("PUT", *key, {}, data, GetString(in, "content_type", "application/octet-stream"));
+      auto got =
+          b.Call("PUT", *key, {}, data, GetString(in, "content_type", "application/octet-stream"));
       if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
       auto& r = std::get<S3Response>(got);
       if (r.status != 200) return b.Failure(r, "writing " + *key);
@@ -347,24 +397,29 @@ std::map<std::string, std::string> SignV4(const SigV4Request& r) {
     canonical_headers += k + ":" + v + "\n";
     names += (names.empty() ? "" : ";") + k;
   }
-  std::string canonical = r.method + "\n" + (r.path.empty() ? "/" : r.path) + "\n" + canonical_query + "\n" +
-                          canonical_headers + "\n" + names + "\n" + payload_hash;
+  std::string canonical = r.method + "\n" + (r.path.empty() ? "/" : r.path) + "\n" +
+                          canonical_query + "\n" + canonical_headers + "\n" + names + "\n" +
+                          payload_hash;
   std::string scope = std::string(date) + "/" + r.region + "/s3/aws4_request";
-  std::string to_sign = "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + scope + "\n" + Sha256Hex(canonical);
-  std::string key = Hmac(Hmac(Hmac(Hmac("AWS4" + r.secret_access_key, date), r.region), "s3"), "aws4_request");
+  std::string to_sign =
+      "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + scope + "\n" + Sha256Hex(canonical);
+  std::string key =
+      Hmac(Hmac(Hmac(Hmac("AWS4" + r.secret_access_key, date), r.region), "s3"), "aws4_request");
   std::string signature = Hmac(key, to_sign);
 
   std::map<std::string, std::string> out = signed_headers;
   out.erase("host");  // libcurl sends Host itself, with the same value
-  out["Authorization"] = "AWS4-HMAC-SHA256 Credential=" + r.access_key_id + "/" + scope + ", SignedHeaders=" + names +
-                         ", Signature=" +
-                         Hex(reinterpret_cast<const unsigned char*>(signature.data()), signature.size());
+  out["Authorization"] =
+      "AWS4-HMAC-SHA256 Credential=" + r.access_key_id + "/" + scope + ", SignedHeaders=" + names +
+      ", Signature=" +
+      Hex(reinterpret_cast<const unsigned char*>(signature.data()), signature.size());
   return out;
 }
 
 void RegisterS3(ActionCatalog& catalog) {
   std::map<std::string, std::shared_ptr<Action>> actions;
-  for (const char* op : {"list", "get", "put", "delete"}) actions[op] = std::make_shared<ObjectAction>(op);
+  for (const char* op : {"list", "get", "put", "delete"})
+    actions[op] = std::make_shared<ObjectAction>(op);
   catalog.Register(Spec(), std::move(actions), &TestS3);
 }
 

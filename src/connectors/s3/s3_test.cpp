@@ -19,13 +19,16 @@ class S3Test : public ::testing::Test {
     if (access(WEFT_TEST_SERVERS_DIR "/node_modules/s3rver/package.json", R_OK) != 0)
       GTEST_SKIP() << "s3rver is not installed (scripts/install-deps runs npm ci in tests/servers)";
     dir_ = testing::MakeTempDir("weft-s3");
-    server_ = std::make_unique<testing::ChildServer>(std::vector<std::string>{"node", WEFT_TEST_SERVERS_DIR "/s3_server.js", dir_});
+    server_ = std::make_unique<testing::ChildServer>(
+        std::vector<std::string>{"node", WEFT_TEST_SERVERS_DIR "/s3_server.js", dir_});
     ASSERT_NE(server_->port(), 0) << server_->error();
     RegisterS3(catalog_);
-    conn_ = testing::MakeConnection("s3",
-                                    {{"bucket", "test-bucket"}, {"endpoint", "http://127.0.0.1:" + std::to_string(server_->port())},
-                                     {"path_style", true}},
-                                    {{"type", "access_key"}, {"access_key_id", "S3RVER"}, {"secret_access_key", "S3RVER"}});
+    conn_ = testing::MakeConnection(
+        "s3",
+        {{"bucket", "test-bucket"},
+         {"endpoint", "http://127.0.0.1:" + std::to_string(server_->port())},
+         {"path_style", true}},
+        {{"type", "access_key"}, {"access_key_id", "S3RVER"}, {"secret_access_key", "S3RVER"}});
   }
   void TearDown() override {
     server_.reset();
@@ -38,9 +41,15 @@ class S3Test : public ::testing::Test {
 };
 
 TEST_F(S3Test, PutListGetDelete) {
-  auto put = RunAction(catalog_, "s3.put", {{"key", "exports/2026/a b.csv"}, {"content", "id,name\n1,Ada\n"}, {"content_type", "text/csv"}}, &conn_);
+  auto put = RunAction(catalog_, "s3.put",
+                       {{"key", "exports/2026/a b.csv"},
+                        {"content", "id,name\n1,Ada\n"},
+                        {"content_type", "text/csv"}},
+                       &conn_);
   ASSERT_FALSE(put.outcome.error) << put.error();
-  auto bin = RunAction(catalog_, "s3.put", {{"key", "exports/blob.bin"}, {"content", "AAH/"}, {"encoding", "base64"}}, &conn_);
+  auto bin =
+      RunAction(catalog_, "s3.put",
+                {{"key", "exports/blob.bin"}, {"content", "AAH/"}, {"encoding", "base64"}}, &conn_);
   ASSERT_FALSE(bin.outcome.error) << bin.error();
   RunAction(catalog_, "s3.put", {{"key", "other.txt"}, {"content", "x"}}, &conn_);
 
@@ -51,7 +60,8 @@ TEST_F(S3Test, PutListGetDelete) {
   EXPECT_EQ(keys, (std::vector<std::string>{"exports/2026/a b.csv", "exports/blob.bin"}));
   EXPECT_EQ(list.output()["objects"][1]["size"], 3);
 
-  auto grouped = RunAction(catalog_, "s3.list", {{"prefix", "exports/"}, {"delimiter", "/"}}, &conn_);
+  auto grouped =
+      RunAction(catalog_, "s3.list", {{"prefix", "exports/"}, {"delimiter", "/"}}, &conn_);
   ASSERT_FALSE(grouped.outcome.error) << grouped.error();
   EXPECT_EQ(grouped.output()["prefixes"], Json({"exports/2026/"}));
 
@@ -59,7 +69,9 @@ TEST_F(S3Test, PutListGetDelete) {
   ASSERT_FALSE(get.outcome.error) << get.error();
   EXPECT_EQ(get.output()["content"], "id,name\n1,Ada\n");
   EXPECT_EQ(get.output()["content_type"], "text/csv");
-  EXPECT_EQ(RunAction(catalog_, "s3.get", {{"key", "exports/blob.bin"}}, &conn_).output()["content"], "AAH/");
+  EXPECT_EQ(
+      RunAction(catalog_, "s3.get", {{"key", "exports/blob.bin"}}, &conn_).output()["content"],
+      "AAH/");
 
   auto del = RunAction(catalog_, "s3.delete", {{"key", "exports/blob.bin"}}, &conn_);
   ASSERT_FALSE(del.outcome.error) << del.error();
@@ -107,9 +119,11 @@ TEST(SignV4Test, MatchesAwsPublishedExamples) {
             "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
             "Signature=fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
   EXPECT_EQ(h["x-amz-date"], "20130524T000000Z");
-  EXPECT_EQ(h["x-amz-content-sha256"], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(h["x-amz-content-sha256"],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   r.query = {{"max-keys", "2"}, {"prefix", "J"}};
-  EXPECT_NE(SignV4(r)["Authorization"].find("Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
+  EXPECT_NE(SignV4(r)["Authorization"].find(
+                "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
             std::string::npos);
 }
 

@@ -25,7 +25,8 @@ class SftpTest : public ::testing::Test {
     root_ = dir_ + "/files";
     std::filesystem::create_directory(root_);
     for (const char* k : {"host_key", "user_key"}) {
-      std::string cmd = "ssh-keygen -q -t ecdsa -b 256 -N '' -f " + dir_ + "/" + k + " >/dev/null 2>&1";
+      std::string cmd =
+          "ssh-keygen -q -t ecdsa -b 256 -N '' -f " + dir_ + "/" + k + " >/dev/null 2>&1";
       ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     }
     std::filesystem::copy_file(dir_ + "/user_key.pub", dir_ + "/authorized_keys");
@@ -37,7 +38,9 @@ class SftpTest : public ::testing::Test {
         << "PubkeyAuthentication yes\nPermitRootLogin yes\nSubsystem sftp internal-sftp\n";
     cfg.close();
     server_ = std::make_unique<testing::ChildServer>(
-        std::vector<std::string>{"/usr/sbin/sshd", "-D", "-f", dir_ + "/sshd_config", "-E", dir_ + "/sshd.log"}, port_, 15'000);
+        std::vector<std::string>{"/usr/sbin/sshd", "-D", "-f", dir_ + "/sshd_config", "-E",
+                                 dir_ + "/sshd.log"},
+        port_, 15'000);
     ASSERT_NE(server_->port(), 0) << server_->error() << testing::ReadFile(dir_ + "/sshd.log");
     user_ = getenv("USER") ? getenv("USER") : "root";
     if (getuid() == 0) user_ = "root";
@@ -56,7 +59,9 @@ class SftpTest : public ::testing::Test {
 
 TEST_F(SftpTest, EveryActionWithAPrivateKey) {
   Connection c = testing::MakeConnection("sftp", {{"host", "127.0.0.1"}, {"port", port_}},
-                                         {{"type", "private_key"}, {"username", user_}, {"private_key", testing::ReadFile(dir_ + "/user_key")}});
+                                         {{"type", "private_key"},
+                                          {"username", user_},
+                                          {"private_key", testing::ReadFile(dir_ + "/user_key")}});
   testing::CheckFileActions(catalog_, "sftp", c, root_, root_ + "/");
   SystemClock clock;
   auto ok = (*catalog_.FindTester("sftp"))(c, clock);
@@ -67,8 +72,9 @@ TEST_F(SftpTest, EveryActionWithAPrivateKey) {
 }
 
 TEST_F(SftpTest, ARefusedLoginFails) {
-  Connection c = testing::MakeConnection("sftp", {{"host", "127.0.0.1"}, {"port", port_}},
-                                         {{"type", "password"}, {"username", user_}, {"password", "nope-secret"}});
+  Connection c = testing::MakeConnection(
+      "sftp", {{"host", "127.0.0.1"}, {"port", port_}},
+      {{"type", "password"}, {"username", user_}, {"password", "nope-secret"}});
   auto r = testing::RunAction(catalog_, "sftp.list", {{"path", root_}}, &c);
   ASSERT_TRUE(r.outcome.error);
   EXPECT_EQ(r.error().find("nope-secret"), std::string::npos);

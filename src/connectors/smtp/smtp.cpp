@@ -19,26 +19,34 @@ ConnectorSpec MakeSpec() {
   s.description = "Send email through an SMTP server.";
   s.icon = "mail";
   s.needs_connection = true;
-  s.fields = {Field("host", "Host", "string", true, "e.g. smtp.example.com"),
-              Field("port", "Port", "integer", false, "587 for STARTTLS, 465 for TLS, 25 for none.", 587),
-              Field("security", "Security", "enum", false, "starttls upgrades a plain connection; tls starts encrypted.",
-                    "starttls", {"starttls", "tls", "none"}),
-              Field("from", "Default sender", "string", false, "e.g. \"Weft <weft@example.com>\""),
-              Field("verify_tls", "Verify TLS certificates", "boolean", false, "", true),
-              Field("timeout", "Timeout", "duration", false, "", "30s")};
-  s.auth_types = {{"login", "User and password", {Field("username", "User", "string", true, ""), SecretField("password", "Password", true, "")}},
+  s.fields = {
+      Field("host", "Host", "string", true, "e.g. smtp.example.com"),
+      Field("port", "Port", "integer", false, "587 for STARTTLS, 465 for TLS, 25 for none.", 587),
+      Field("security", "Security", "enum", false,
+            "starttls upgrades a plain connection; tls starts encrypted.", "starttls",
+            {"starttls", "tls", "none"}),
+      Field("from", "Default sender", "string", false, "e.g. \"Weft <weft@example.com>\""),
+      Field("verify_tls", "Verify TLS certificates", "boolean", false, "", true),
+      Field("timeout", "Timeout", "duration", false, "", "30s")};
+  s.auth_types = {{"login",
+                   "User and password",
+                   {Field("username", "User", "string", true, ""),
+                    SecretField("password", "Password", true, "")}},
                   {"none", "No authentication", {}}};
   s.actions = {{"send",
                 "Send email",
                 "Sends one message to its recipients.",
                 {Field("to", "To", "any", true, "An address or a list of addresses."),
-                 Field("cc", "Cc", "any", false, ""), Field("bcc", "Bcc", "any", false, "Not shown to the other recipients."),
+                 Field("cc", "Cc", "any", false, ""),
+                 Field("bcc", "Bcc", "any", false, "Not shown to the other recipients."),
                  Field("from", "From", "string", false, "Defaults to the connection's sender."),
                  Field("reply_to", "Reply to", "string", false, ""),
                  Field("subject", "Subject", "string", true, ""),
-                 Field("text", "Text body", "text", false, ""), Field("html", "HTML body", "text", false, ""),
+                 Field("text", "Text body", "text", false, ""),
+                 Field("html", "HTML body", "text", false, ""),
                  Field("attachments", "Attachments", "array", false,
-                       "[{filename, content_base64 | content, content_type}], e.g. from an earlier step's output."),
+                       "[{filename, content_base64 | content, content_type}], e.g. from an earlier "
+                       "step's output."),
                  Field("headers", "Extra headers", "object", false, "")},
                 "{message_id, recipients}",
                 {}}};
@@ -56,7 +64,8 @@ std::vector<std::string> Addresses(const Json& v) {
     size_t start = 0;
     while (start <= s.size()) {
       size_t comma = s.find(',', start);
-      std::string a = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string a =
+          s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       size_t b = a.find_first_not_of(" \t"), e = a.find_last_not_of(" \t");
       if (b != std::string::npos) out.push_back(a.substr(b, e - b + 1));
       if (comma == std::string::npos) break;
@@ -73,7 +82,8 @@ std::vector<std::string> Addresses(const Json& v) {
 // The bare address of "Name <a@b>" (for the envelope).
 std::string Bare(const std::string& a) {
   size_t lt = a.rfind('<'), gt = a.rfind('>');
-  if (lt != std::string::npos && gt != std::string::npos && gt > lt) return a.substr(lt + 1, gt - lt - 1);
+  if (lt != std::string::npos && gt != std::string::npos && gt > lt)
+    return a.substr(lt + 1, gt - lt - 1);
   return a;
 }
 
@@ -85,7 +95,8 @@ bool Ascii(const std::string& s) {
 
 std::string Base64(const std::string& d) {
   std::string out(sodium_base64_encoded_len(d.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()), d.size(), sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()),
+                    d.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(out.size() - 1);
   return out;
 }
@@ -99,19 +110,23 @@ std::string EncodeHeader(const std::string& s) {
   return "=?UTF-8?B?" + Base64(clean) + "?=";
 }
 
-bool SafeHeader(const std::string& s) { return s.find('\r') == std::string::npos && s.find('\n') == std::string::npos; }
+bool SafeHeader(const std::string& s) {
+  return s.find('\r') == std::string::npos && s.find('\n') == std::string::npos;
+}
 
 std::string BaseUrl(const Connection& c) {
   std::string security = GetString(c.settings, "security", "starttls");
   int64_t default_port = security == "tls" ? 465 : security == "none" ? 25 : 587;
   auto configured = OptInt(c.settings, "port");
   int64_t port = configured && configured->has_value() ? **configured : default_port;
-  return std::string(security == "tls" ? "smtps://" : "smtp://") + GetString(c.settings, "host") + ":" + std::to_string(port);
+  return std::string(security == "tls" ? "smtps://" : "smtp://") + GetString(c.settings, "host") +
+         ":" + std::to_string(port);
 }
 
 void Configure(CURL* h, const Connection& c) {
   std::string security = GetString(c.settings, "security", "starttls");
-  if (security == "starttls") curl_easy_setopt(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+  if (security == "starttls")
+    curl_easy_setopt(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   if (c.settings.value("verify_tls", true) == false) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -125,7 +140,8 @@ void Configure(CURL* h, const Connection& c) {
 class SendAction : public Action {
  public:
   ActionOutcome Execute(ActionContext& ctx) override {
-    if (!ctx.connection) return ActionOutcome::Failed(ErrorCode::kValidation, "smtp.send needs a connection");
+    if (!ctx.connection)
+      return ActionOutcome::Failed(ErrorCode::kValidation, "smtp.send needs a connection");
     const Connection& c = *ctx.connection;
     const Json& in = ctx.input;
     Redactor redact(c, Spec());
@@ -133,15 +149,22 @@ class SendAction : public Action {
     auto cc = Addresses(in.value("cc", Json(nullptr)));
     auto bcc = Addresses(in.value("bcc", Json(nullptr)));
     if (to.empty() && cc.empty() && bcc.empty())
-      return InputError(Error(ErrorCode::kValidation, "to is required", {{"with.to", "is required"}}));
+      return InputError(
+          Error(ErrorCode::kValidation, "to is required", {{"with.to", "is required"}}));
     std::string from = GetString(in, "from", GetString(c.settings, "from"));
     if (from.empty())
-      return InputError(Error(ErrorCode::kValidation, "from is required (the connection has no default sender)", {{"with.from", "is required"}}));
+      return InputError(Error(ErrorCode::kValidation,
+                              "from is required (the connection has no default sender)",
+                              {{"with.from", "is required"}}));
     auto subject = OptString(in, "subject");
     if (!subject) return InputError(subject.error());
     std::string text = GetString(in, "text"), html = GetString(in, "html");
-    for (const auto& a : to) if (!SafeHeader(a)) return ActionOutcome::Failed(ErrorCode::kValidation, "an address holds a line break");
-    for (const auto& a : cc) if (!SafeHeader(a)) return ActionOutcome::Failed(ErrorCode::kValidation, "an address holds a line break");
+    for (const auto& a : to)
+      if (!SafeHeader(a))
+        return ActionOutcome::Failed(ErrorCode::kValidation, "an address holds a line break");
+    for (const auto& a : cc)
+      if (!SafeHeader(a))
+        return ActionOutcome::Failed(ErrorCode::kValidation, "an address holds a line break");
     if (!SafeHeader(from) || !SafeHeader(GetString(in, "reply_to")))
       return ActionOutcome::Failed(ErrorCode::kValidation, "from and reply_to must be one line");
 
@@ -162,8 +185,10 @@ class SendAction : public Action {
       }
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt.get());
 
-    std::string domain = Bare(from).substr(Bare(from).find('@') == std::string::npos ? 0 : Bare(from).find('@') + 1);
-    std::string message_id = "<" + RandomToken(128) + "@" + (domain.empty() ? "weft" : domain) + ">";
+    std::string domain =
+        Bare(from).substr(Bare(from).find('@') == std::string::npos ? 0 : Bare(from).find('@') + 1);
+    std::string message_id =
+        "<" + RandomToken(128) + "@" + (domain.empty() ? "weft" : domain) + ">";
     char date[64];
     std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -224,18 +249,22 @@ class SendAction : public Action {
         std::string b64 = GetString(a, "content_base64");
         data.resize(b64.size());
         size_t len = 0;
-        if (sodium_base642bin(reinterpret_cast<unsigned char*>(data.data()), data.size(), b64.data(), b64.size(), " \r\n",
-                              &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+        if (sodium_base642bin(reinterpret_cast<unsigned char*>(data.data()), data.size(),
+                              b64.data(), b64.size(), " \r\n", &len, nullptr,
+                              sodium_base64_VARIANT_ORIGINAL) != 0) {
           curl_mime_free(mime);
-          return ActionOutcome::Failed(ErrorCode::kValidation, "attachments[" + std::to_string(i) + "].content_base64 is not base64");
+          return ActionOutcome::Failed(
+              ErrorCode::kValidation,
+              "attachments[" + std::to_string(i) + "].content_base64 is not base64");
         }
         data.resize(len);
       } else if (a.is_object() && a.contains("content")) {
         data = a["content"].is_string() ? a["content"].get<std::string>() : a["content"].dump();
       } else {
         curl_mime_free(mime);
-        return ActionOutcome::Failed(ErrorCode::kValidation,
-                                     "attachments[" + std::to_string(i) + "] needs filename and content_base64 or content");
+        return ActionOutcome::Failed(
+            ErrorCode::kValidation,
+            "attachments[" + std::to_string(i) + "] needs filename and content_base64 or content");
       }
       curl_mimepart* p = curl_mime_addpart(mime);
       curl_mime_data(p, data.data(), data.size());
@@ -249,11 +278,13 @@ class SendAction : public Action {
     curl_mime_free(mime);
     if (rc != CURLE_OK) {
       ActionOutcome o = t.Failure(rc, "sending mail through " + BaseUrl(c));
-      if (rc == CURLE_LOGIN_DENIED) o.error->message = "sending mail through " + BaseUrl(c) + ": the server refused the login";
+      if (rc == CURLE_LOGIN_DENIED)
+        o.error->message = "sending mail through " + BaseUrl(c) + ": the server refused the login";
       o.error->message = redact(o.error->message);
       return o;
     }
-    ctx.log("info", "sent " + message_id + " to " + std::to_string(recipients.size()) + " recipients");
+    ctx.log("info",
+            "sent " + message_id + " to " + std::to_string(recipients.size()) + " recipients");
     return ActionOutcome::Ok(Json{{"message_id", message_id}, {"recipients", recipients}});
   }
 };
@@ -270,7 +301,8 @@ ConnectionTestResult TestSmtp(const Connection& c, Clock& clock) {
   CURLcode rc = t.Perform();
   Redactor redact(c, Spec());
   if (rc != CURLE_OK) return {false, redact(t.Failure(rc, BaseUrl(c)).error->message)};
-  return {true, "connected to " + BaseUrl(c) + (GetString(c.auth, "type") == "login" ? " and logged in" : "")};
+  return {true, "connected to " + BaseUrl(c) +
+                    (GetString(c.auth, "type") == "login" ? " and logged in" : "")};
 }
 
 }  // namespace

@@ -37,20 +37,33 @@ class SmtpTest : public ::testing::Test {
 };
 
 TEST_F(SmtpTest, SendsTextHtmlAndAttachmentsWithAuth) {
-  testing::ChildServer server({testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/smtp_server.py", dir_});
+  testing::ChildServer server(
+      {testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/smtp_server.py", dir_});
   ASSERT_NE(server.port(), 0) << server.error();
-  Connection c = MakeConnection("smtp", {{"host", "127.0.0.1"}, {"port", server.port()}, {"security", "none"}, {"from", "Weft <weft@example.com>"}},
+  Connection c = MakeConnection("smtp",
+                                {{"host", "127.0.0.1"},
+                                 {"port", server.port()},
+                                 {"security", "none"},
+                                 {"from", "Weft <weft@example.com>"}},
                                 {{"type", "login"}, {"username", "mailer"}, {"password", "pw"}});
   auto r = RunAction(catalog_, "smtp.send",
-                     {{"to", {"ada@example.com", "Bob <bob@example.com>"}}, {"cc", "carol@example.com"}, {"bcc", "dan@example.com"},
-                      {"subject", "Report – November"}, {"text", "Hello Ada"}, {"html", "<p>Hello <b>Ada</b></p>"},
-                      {"attachments", {{{"filename", "report.csv"}, {"content_base64", "YSxiCjEsMgo="}, {"content_type", "text/csv"}}}}},
+                     {{"to", {"ada@example.com", "Bob <bob@example.com>"}},
+                      {"cc", "carol@example.com"},
+                      {"bcc", "dan@example.com"},
+                      {"subject", "Report – November"},
+                      {"text", "Hello Ada"},
+                      {"html", "<p>Hello <b>Ada</b></p>"},
+                      {"attachments",
+                       {{{"filename", "report.csv"},
+                         {"content_base64", "YSxiCjEsMgo="},
+                         {"content_type", "text/csv"}}}}},
                      &c);
   ASSERT_FALSE(r.outcome.error) << r.error();
   auto mail = Mail();
   ASSERT_EQ(mail.size(), 1u);
   EXPECT_EQ(mail[0]["mail_from"], "weft@example.com");
-  EXPECT_EQ(mail[0]["rcpt_tos"], Json({"ada@example.com", "bob@example.com", "carol@example.com", "dan@example.com"}));
+  EXPECT_EQ(mail[0]["rcpt_tos"],
+            Json({"ada@example.com", "bob@example.com", "carol@example.com", "dan@example.com"}));
   EXPECT_EQ(mail[0]["auth"], true);
   std::string data = mail[0]["data"];
   EXPECT_NE(data.find("To: ada@example.com, Bob <bob@example.com>"), std::string::npos) << data;
@@ -68,11 +81,15 @@ TEST_F(SmtpTest, SendsTextHtmlAndAttachmentsWithAuth) {
 }
 
 TEST_F(SmtpTest, WrongPasswordFailsWithoutShowingIt) {
-  testing::ChildServer server({testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/smtp_server.py", dir_});
+  testing::ChildServer server(
+      {testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/smtp_server.py", dir_});
   ASSERT_NE(server.port(), 0) << server.error();
-  Connection c = MakeConnection("smtp", {{"host", "127.0.0.1"}, {"port", server.port()}, {"security", "none"}},
-                                {{"type", "login"}, {"username", "mailer"}, {"password", "not-the-password"}});
-  auto r = RunAction(catalog_, "smtp.send", {{"to", "a@example.com"}, {"from", "w@example.com"}, {"subject", "x"}, {"text", "y"}}, &c);
+  Connection c =
+      MakeConnection("smtp", {{"host", "127.0.0.1"}, {"port", server.port()}, {"security", "none"}},
+                     {{"type", "login"}, {"username", "mailer"}, {"password", "not-the-password"}});
+  auto r = RunAction(
+      catalog_, "smtp.send",
+      {{"to", "a@example.com"}, {"from", "w@example.com"}, {"subject", "x"}, {"text", "y"}}, &c);
   ASSERT_TRUE(r.outcome.error);
   EXPECT_NE(r.error().find("refused the login"), std::string::npos) << r.error();
   EXPECT_EQ(r.error().find("not-the-password"), std::string::npos);
@@ -86,16 +103,27 @@ TEST_F(SmtpTest, WrongPasswordFailsWithoutShowingIt) {
 
 TEST_F(SmtpTest, StartTls) {
   std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 -keyout " + key + " -out " + cert +
-                    " >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 -keyout " + key +
+      " -out " + cert + " >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "no openssl command to make a certificate";
   std::string mail_dir = dir_ + "/mail";
   std::filesystem::create_directory(mail_dir);
-  testing::ChildServer server({testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/smtp_server.py", mail_dir, cert, key});
+  testing::ChildServer server(
+      {testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/smtp_server.py", mail_dir, cert, key});
   ASSERT_NE(server.port(), 0) << server.error();
-  Connection c = MakeConnection("smtp", {{"host", "127.0.0.1"}, {"port", server.port()}, {"security", "starttls"}, {"verify_tls", false}},
+  Connection c = MakeConnection("smtp",
+                                {{"host", "127.0.0.1"},
+                                 {"port", server.port()},
+                                 {"security", "starttls"},
+                                 {"verify_tls", false}},
                                 {{"type", "login"}, {"username", "mailer"}, {"password", "pw"}});
-  auto r = RunAction(catalog_, "smtp.send", {{"to", "a@example.com"}, {"from", "w@example.com"}, {"subject", "tls"}, {"text", "secret words"}}, &c);
+  auto r = RunAction(catalog_, "smtp.send",
+                     {{"to", "a@example.com"},
+                      {"from", "w@example.com"},
+                      {"subject", "tls"},
+                      {"text", "secret words"}},
+                     &c);
   ASSERT_FALSE(r.outcome.error) << r.error();
   auto got = Json::parse(testing::ReadFile(mail_dir + "/1.json"));
   EXPECT_EQ(got["tls"], true);

@@ -39,7 +39,8 @@ int Progress(void* p) {
 
 std::string Base64(const void* data, int len) {
   std::string out(sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), static_cast<const unsigned char*>(data), len, sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out.data(), out.size(), static_cast<const unsigned char*>(data), len,
+                    sodium_base64_VARIANT_ORIGINAL);
   out.resize(out.size() - 1);
   return out;
 }
@@ -58,20 +59,24 @@ Result<void> Bind(sqlite3_stmt* s, int index, const Json& v) {
     std::string text = v.is_string() ? v.get<std::string>() : v.dump();
     rc = sqlite3_bind_text(s, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   }
-  if (rc != SQLITE_OK) return Fail(ErrorCode::kValidation, "cannot bind parameter " + std::to_string(index));
+  if (rc != SQLITE_OK)
+    return Fail(ErrorCode::kValidation, "cannot bind parameter " + std::to_string(index));
   return Ok();
 }
 
 Result<void> BindAll(sqlite3_stmt* s, const Json& params) {
   int count = sqlite3_bind_parameter_count(s);
   if (params.is_null()) {
-    if (count > 0) return Fail(ErrorCode::kValidation, "the SQL has " + std::to_string(count) + " parameters and no params were given");
+    if (count > 0)
+      return Fail(ErrorCode::kValidation,
+                  "the SQL has " + std::to_string(count) + " parameters and no params were given");
     return Ok();
   }
   if (params.is_array()) {
     if (static_cast<int>(params.size()) != count)
-      return Fail(ErrorCode::kValidation, "the SQL has " + std::to_string(count) + " parameters and " +
-                                              std::to_string(params.size()) + " params were given");
+      return Fail(ErrorCode::kValidation, "the SQL has " + std::to_string(count) +
+                                              " parameters and " + std::to_string(params.size()) +
+                                              " params were given");
     for (int i = 0; i < count; ++i) {
       auto r = Bind(s, i + 1, params[i]);
       if (!r) return r;
@@ -81,10 +86,13 @@ Result<void> BindAll(sqlite3_stmt* s, const Json& params) {
   if (params.is_object()) {
     for (int i = 1; i <= count; ++i) {
       const char* name = sqlite3_bind_parameter_name(s, i);
-      if (!name) return Fail(ErrorCode::kValidation, "parameter " + std::to_string(i) + " has no name; pass params as an array");
+      if (!name)
+        return Fail(ErrorCode::kValidation,
+                    "parameter " + std::to_string(i) + " has no name; pass params as an array");
       std::string key = name + 1;  // without the : @ or $
       auto it = params.find(key);
-      if (it == params.end()) return Fail(ErrorCode::kValidation, "params has no value for " + std::string(name));
+      if (it == params.end())
+        return Fail(ErrorCode::kValidation, "params has no value for " + std::string(name));
       auto r = Bind(s, i, *it);
       if (!r) return r;
     }
@@ -95,26 +103,34 @@ Result<void> BindAll(sqlite3_stmt* s, const Json& params) {
 
 Json Column(sqlite3_stmt* s, int i) {
   switch (sqlite3_column_type(s, i)) {
-    case SQLITE_INTEGER: return sqlite3_column_int64(s, i);
-    case SQLITE_FLOAT: return sqlite3_column_double(s, i);
+    case SQLITE_INTEGER:
+      return sqlite3_column_int64(s, i);
+    case SQLITE_FLOAT:
+      return sqlite3_column_double(s, i);
     case SQLITE_TEXT:
-      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, i)), sqlite3_column_bytes(s, i));
-    case SQLITE_BLOB: return Base64(sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
-    default: return nullptr;
+      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, i)),
+                         sqlite3_column_bytes(s, i));
+    case SQLITE_BLOB:
+      return Base64(sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
+    default:
+      return nullptr;
   }
 }
 
 Result<std::string> PathOf(const Connection* c) {
   if (!c) return Fail(ErrorCode::kValidation, "the sqlite connector needs a connection");
   std::string path = GetString(c->settings, "path");
-  if (path.empty()) return Fail(ErrorCode::kValidation, "the connection has no path", {{"settings.path", "is required"}});
+  if (path.empty())
+    return Fail(ErrorCode::kValidation, "the connection has no path",
+                {{"settings.path", "is required"}});
   return path;
 }
 
 Result<void> OpenDb(const Connection& c, const std::string& path, Db& db) {
   bool read_only = c.settings.value("read_only", false) == true;
   bool create = c.settings.value("create", false) == true;
-  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0));
+  int flags = read_only ? SQLITE_OPEN_READONLY
+                        : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0));
   if (sqlite3_open_v2(path.c_str(), &db.db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
     return Fail(ErrorCode::kUnavailable, "cannot open the SQLite database " + path + ": " +
                                              (db.db ? sqlite3_errmsg(db.db) : "out of memory"));
@@ -139,12 +155,15 @@ class SqlAction : public Action {
 
     Stmt st;
     const char* tail = nullptr;
-    if (sqlite3_prepare_v2(db.db, sql->c_str(), static_cast<int>(sql->size()), &st.s, &tail) != SQLITE_OK)
-      return ActionOutcome::Failed(ErrorCode::kStepFailed, std::string("SQLite: ") + sqlite3_errmsg(db.db));
+    if (sqlite3_prepare_v2(db.db, sql->c_str(), static_cast<int>(sql->size()), &st.s, &tail) !=
+        SQLITE_OK)
+      return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                   std::string("SQLite: ") + sqlite3_errmsg(db.db));
     if (!st.s) return ActionOutcome::Failed(ErrorCode::kValidation, "the SQL is empty");
     if (tail && std::string(tail).find_first_not_of(" \t\r\n;") != std::string::npos)
       return ActionOutcome::Failed(ErrorCode::kValidation, "sql must hold one statement");
-    if (auto r = BindAll(st.s, ctx.input.value("params", Json(nullptr))); !r) return InputError(r.error());
+    if (auto r = BindAll(st.s, ctx.input.value("params", Json(nullptr))); !r)
+      return InputError(r.error());
 
     Json rows = Json::array();
     auto limit = OptInt(ctx.input, "max_rows");
@@ -154,7 +173,9 @@ class SqlAction : public Action {
     while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
       if (!query_) continue;
       if (static_cast<int64_t>(rows.size()) >= max_rows)
-        return ActionOutcome::Failed(ErrorCode::kStepFailed, "the query returned more than max_rows (" + std::to_string(max_rows) + ") rows");
+        return ActionOutcome::Failed(
+            ErrorCode::kStepFailed,
+            "the query returned more than max_rows (" + std::to_string(max_rows) + ") rows");
       Json row = Json::object();
       int n = sqlite3_column_count(st.s);
       for (int i = 0; i < n; ++i) row[sqlite3_column_name(st.s, i)] = Column(st.s, i);
@@ -187,7 +208,8 @@ ConnectionTestResult TestSqlite(const Connection& c, Clock&) {
   Db db;
   if (auto r = OpenDb(c, *path, db); !r) return {false, r.error().message};
   char* err = nullptr;
-  if (sqlite3_exec(db.db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, &err) != SQLITE_OK) {
+  if (sqlite3_exec(db.db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, &err) !=
+      SQLITE_OK) {
     std::string m = err ? err : "error";
     sqlite3_free(err);
     return {false, "SQLite: " + m};
@@ -204,19 +226,33 @@ void RegisterSqlite(ActionCatalog& catalog) {
   s.description = "Query and change a SQLite database file.";
   s.icon = "database";
   s.needs_connection = true;
-  s.fields = {Field("path", "Database file", "string", true, "A path on the weft server, e.g. /var/lib/app/app.db"),
+  s.fields = {Field("path", "Database file", "string", true,
+                    "A path on the weft server, e.g. /var/lib/app/app.db"),
               Field("read_only", "Read only", "boolean", false, "", false),
               Field("create", "Create when missing", "boolean", false, "", false)};
   std::vector<FieldSpec> inputs = {
-      Field("sql", "SQL", "text", true, "One statement; use ? or :name placeholders, never {{ }} inside the SQL."),
-      Field("params", "Parameters", "any", false, "An array for ? placeholders, an object for :name ones.")};
+      Field("sql", "SQL", "text", true,
+            "One statement; use ? or :name placeholders, never {{ }} inside the SQL."),
+      Field("params", "Parameters", "any", false,
+            "An array for ? placeholders, an object for :name ones.")};
   std::vector<FieldSpec> query_inputs = inputs;
-  query_inputs.push_back(Field("max_rows", "Row limit", "integer", false, "The step fails beyond it.", 100000));
-  s.actions = {{"query", "Query", "Runs a SELECT (or any statement returning rows) with bound parameters.", query_inputs,
-                "{rows: [{column: value}], row_count}; BLOBs as base64.", {}},
-               {"execute", "Execute", "Runs an INSERT, UPDATE, DELETE or DDL statement with bound parameters.", inputs,
-                "{affected_rows, last_insert_id}", {}}};
-  catalog.Register(std::move(s), {{"query", std::make_shared<SqlAction>(true)}, {"execute", std::make_shared<SqlAction>(false)}},
+  query_inputs.push_back(
+      Field("max_rows", "Row limit", "integer", false, "The step fails beyond it.", 100000));
+  s.actions = {{"query",
+                "Query",
+                "Runs a SELECT (or any statement returning rows) with bound parameters.",
+                query_inputs,
+                "{rows: [{column: value}], row_count}; BLOBs as base64.",
+                {}},
+               {"execute",
+                "Execute",
+                "Runs an INSERT, UPDATE, DELETE or DDL statement with bound parameters.",
+                inputs,
+                "{affected_rows, last_insert_id}",
+                {}}};
+  catalog.Register(std::move(s),
+                   {{"query", std::make_shared<SqlAction>(true)},
+                    {"execute", std::make_shared<SqlAction>(false)}},
                    &TestSqlite);
 }
 

@@ -66,7 +66,8 @@ ChildServer::ChildServer(const std::vector<std::string>& argv, int ready_port, i
   error_ = "the server did not listen on port " + std::to_string(ready_port);
 }
 
-ChildServer::ChildServer(const std::vector<std::string>& argv, int wait_ms, const std::vector<std::string>& env) {
+ChildServer::ChildServer(const std::vector<std::string>& argv, int wait_ms,
+                         const std::vector<std::string>& env) {
   Spawn(argv, env);
   if (pid_ < 0) return;
 
@@ -74,7 +75,9 @@ ChildServer::ChildServer(const std::vector<std::string>& argv, int wait_ms, cons
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{out_fd_, POLLIN, 0};
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
     if (poll(&p, 1, std::max(left, 1)) <= 0) continue;
     char chunk[512];
     ssize_t n = read(out_fd_, chunk, sizeof chunk);

@@ -13,15 +13,19 @@
 namespace weft::testing {
 
 // `prefix` turns a path under root into the path the connector uses.
-inline void CheckFileActions(const ActionCatalog& catalog, const std::string& connector, const Connection& c,
-                             const std::string& root, const std::string& prefix) {
-  auto act = [&](const std::string& action, const Json& in) { return RunAction(catalog, connector + "." + action, in, &c); };
+inline void CheckFileActions(const ActionCatalog& catalog, const std::string& connector,
+                             const Connection& c, const std::string& root,
+                             const std::string& prefix) {
+  auto act = [&](const std::string& action, const Json& in) {
+    return RunAction(catalog, connector + "." + action, in, &c);
+  };
   auto put = act("put", {{"path", prefix + "in/sub/hello.txt"}, {"content", "héllo, files"}});
   ASSERT_FALSE(put.outcome.error) << put.error();
   EXPECT_EQ(ReadFile(root + "/in/sub/hello.txt"), "héllo, files");  // the folder was created
   EXPECT_EQ(put.output()["size"], 13);
 
-  auto bin = act("put", {{"path", prefix + "in/blob.bin"}, {"content", "AAH/"}, {"encoding", "base64"}});
+  auto bin =
+      act("put", {{"path", prefix + "in/blob.bin"}, {"content", "AAH/"}, {"encoding", "base64"}});
   ASSERT_FALSE(bin.outcome.error) << bin.error();
   EXPECT_EQ(ReadFile(root + "/in/blob.bin"), std::string("\x00\x01\xff", 3));
 

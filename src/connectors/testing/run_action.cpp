@@ -5,7 +5,8 @@
 namespace weft::testing {
 
 ActionRun RunAction(const ActionCatalog& catalog, const std::string& uses, const Json& input,
-                    const Connection* connection, Millis timeout, const std::atomic<bool>* cancelled) {
+                    const Connection* connection, Millis timeout,
+                    const std::atomic<bool>* cancelled) {
   static SystemClock clock;
   static std::atomic<bool> never{false};
   ActionRun run;
@@ -15,8 +16,16 @@ ActionRun RunAction(const ActionCatalog& catalog, const std::string& uses, const
     return run;
   }
   std::string run_id = "run1", path = "step1";
-  ActionContext ctx{input,  connection, run_id, path, clock, clock.Now() + timeout, cancelled ? *cancelled : never,
-                    [&](const std::string& level, const std::string& m) { run.logs.push_back(level + ": " + m); }};
+  ActionContext ctx{input,
+                    connection,
+                    run_id,
+                    path,
+                    clock,
+                    clock.Now() + timeout,
+                    cancelled ? *cancelled : never,
+                    [&](const std::string& level, const std::string& m) {
+                      run.logs.push_back(level + ": " + m);
+                    }};
   run.outcome = action->Execute(ctx);
   return run;
 }

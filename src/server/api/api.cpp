@@ -24,9 +24,10 @@ void AddApiRoutes(Router& router, ApiServices& services) {
     bool always = op == "healthz" || op == "readyz" || op == "getMetrics";
     if (!always && is_hook && !services.webhooks_enabled) {
       handler = [](HttpRequest&) {
-        return ErrorResponse(ErrorCode::kUnavailable,
-                             "this node does not receive webhooks (started with --roles without webhooks); "
-                             "send them to a node that does");
+        return ErrorResponse(
+            ErrorCode::kUnavailable,
+            "this node does not receive webhooks (started with --roles without webhooks); "
+            "send them to a node that does");
       };
     } else if (!always && !is_hook && !services.api_enabled) {
       handler = [](HttpRequest&) {

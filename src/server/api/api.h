@@ -21,8 +21,8 @@ namespace weft::server {
 // What GET /readyz reports (app/ fills it in; see ApiServices::readiness).
 struct Readiness {
   bool store_reachable = false;
-  std::string store_error;       // why not, when not
-  int schema_version = 0;        // the highest migration the database holds
+  std::string store_error;          // why not, when not
+  int schema_version = 0;           // the highest migration the database holds
   bool migrations_applied = false;  // every migration this build knows is applied
   std::vector<std::string> roles;   // this node's: api, webhooks, scheduler, workers
   bool scheduler_held = false;      // this node runs the scheduler now
@@ -65,7 +65,8 @@ struct RouteSpec {
   const char* method;     // GET POST PUT DELETE, or ANY
   const char* path;       // template: {name} one segment, {name...} the rest
   const char* operation;  // operationId in openapi.json
-  Access access = Access::kAdmin;  // the least role it needs (issue 9); also x-weft-access in openapi.json
+  Access access =
+      Access::kAdmin;  // the least role it needs (issue 9); also x-weft-access in openapi.json
 };
 
 // Every route the server answers, apart from the web UI's static files.

@@ -38,18 +38,22 @@ HttpResponse NoContent() {
   return r;
 }
 
-HttpResponse NotSetUp() { return ErrorResponse(ErrorCode::kUnavailable, "access control is not set up on this server"); }
+HttpResponse NotSetUp() {
+  return ErrorResponse(ErrorCode::kUnavailable, "access control is not set up on this server");
+}
 
 std::string SessionCookie(const std::string& value, Millis max_age, bool secure) {
-  std::string c = std::string(kSessionCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                  std::to_string(max_age.count() / 1000);
+  std::string c =
+      std::string(kSessionCookie) + "=" + value +
+      "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age.count() / 1000);
   if (secure) c += "; Secure";
   return c;
 }
 
 Result<Role> RoleField(const Json& body) {
   auto it = body.find("role");
-  if (it == body.end() || !it->is_string()) return Fail(FieldProblem("role", "is required: viewer, editor or admin"));
+  if (it == body.end() || !it->is_string())
+    return Fail(FieldProblem("role", "is required: viewer, editor or admin"));
   auto role = ParseRole(it->get<std::string>());
   if (!role) return Fail(FieldProblem("role", "must be viewer, editor or admin"));
   return *role;
@@ -65,14 +69,16 @@ void AddAuthHandlers(HandlerTable& t, ApiServices& s) {
     if (!auth) return NotSetUp();
     auto body = ParseJsonBody(req, false);
     if (!body) return ErrorResponse(body.error());
-    if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {username, password}"));
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {username, password}"));
     std::string username = GetString(*body, "username");
     std::string password = GetString(*body, "password");
     if (username.empty() || password.empty()) {
       std::vector<FieldError> problems;
       if (username.empty()) problems.push_back({"username", "is required"});
       if (password.empty()) problems.push_back({"password", "is required"});
-      return ErrorResponse(Error(ErrorCode::kValidation, "username and password are required", problems));
+      return ErrorResponse(
+          Error(ErrorCode::kValidation, "username and password are required", problems));
     }
     auto ok = auth->Login(username, password, req.remote_address);
     if (!ok) {
@@ -83,10 +89,11 @@ void AddAuthHandlers(HandlerTable& t, ApiServices& s) {
       }
       return r;
     }
-    HttpResponse r = HttpResponse::FromJson(200, Json{{"user", UserToJson(ok->user)},
-                                                      {"role", std::string(RoleName(ok->user.role))},
-                                                      {"csrf_token", ok->principal.csrf_token},
-                                                      {"expires_at", FormatIso(ok->expires_at)}});
+    HttpResponse r =
+        HttpResponse::FromJson(200, Json{{"user", UserToJson(ok->user)},
+                                         {"role", std::string(RoleName(ok->user.role))},
+                                         {"csrf_token", ok->principal.csrf_token},
+                                         {"expires_at", FormatIso(ok->expires_at)}});
     r.headers.emplace_back("Set-Cookie", SessionCookie(ok->session_id, auth->options().session_max,
                                                        IsHttps(req, public_url)));
     r.headers.emplace_back("Cache-Control", "no-store");
@@ -117,7 +124,8 @@ void AddAuthHandlers(HandlerTable& t, ApiServices& s) {
       case Principal::Via::kSession:
         me["open"] = false;
         me["via"] = "session";
-        me["user"] = Json{{"id", p.user_id}, {"username", p.username}, {"role", std::string(RoleName(p.role))}};
+        me["user"] = Json{
+            {"id", p.user_id}, {"username", p.username}, {"role", std::string(RoleName(p.role))}};
         me["csrf_token"] = p.csrf_token;
         break;
       case Principal::Via::kToken:
@@ -144,7 +152,8 @@ void AddAuthHandlers(HandlerTable& t, ApiServices& s) {
     if (!auth) return NotSetUp();
     auto body = ParseJsonBody(req, false);
     if (!body) return ErrorResponse(body.error());
-    if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {username, password, role}"));
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {username, password, role}"));
     auto role = RoleField(*body);
     if (!role) return ErrorResponse(role.error());
     auto user = auth->AddUser(GetString(*body, "username"), GetString(*body, "password"), *role);
@@ -172,7 +181,8 @@ void AddAuthHandlers(HandlerTable& t, ApiServices& s) {
     if (!auth) return NotSetUp();
     auto body = ParseJsonBody(req, false);
     if (!body) return ErrorResponse(body.error());
-    if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {name, role, expires_in}"));
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {name, role, expires_in}"));
     auto role = RoleField(*body);
     if (!role) return ErrorResponse(role.error());
     std::optional<Millis> expires_in;
@@ -181,7 +191,9 @@ void AddAuthHandlers(HandlerTable& t, ApiServices& s) {
         expires_in = Millis(e->get<int64_t>() * 1000);  // seconds
       } else if (e->is_string() && !e->get<std::string>().empty()) {
         expires_in = ParseDuration(e->get<std::string>());
-        if (!expires_in) return ErrorResponse(FieldProblem("expires_in", "must be a duration such as 90d, or seconds"));
+        if (!expires_in)
+          return ErrorResponse(
+              FieldProblem("expires_in", "must be a duration such as 90d, or seconds"));
       }
     }
     auto made = auth->CreateToken(GetString(*body, "name"), *role, expires_in, req.caller.Actor());

@@ -4,7 +4,8 @@
 
 namespace weft::server {
 
-Result<Json> ParseJsonBody(const HttpRequest& req, bool allow_yaml, std::optional<Json> empty_value) {
+Result<Json> ParseJsonBody(const HttpRequest& req, bool allow_yaml,
+                           std::optional<Json> empty_value) {
   bool blank = req.body.find_first_not_of(" \t\r\n") == std::string::npos;
   if (blank) {
     if (empty_value) return *empty_value;

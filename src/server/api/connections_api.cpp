@@ -25,7 +25,8 @@ std::string CookieValue(const HttpRequest& req, std::string_view name) {
       rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
       while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
       size_t eq = part.find('=');
-      if (eq != std::string_view::npos && part.substr(0, eq) == name) return std::string(part.substr(eq + 1));
+      if (eq != std::string_view::npos && part.substr(0, eq) == name)
+        return std::string(part.substr(eq + 1));
     }
   }
   return "";
@@ -35,12 +36,23 @@ std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -50,20 +62,26 @@ std::string HtmlEscape(std::string_view s) {
 HttpResponse OAuthPage(int status, const std::string& title, const std::string& message) {
   std::string body =
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-      "content=\"width=device-width\"><title>" + HtmlEscape(title) + " · weft</title><style>"
-      "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2933}"
+      "content=\"width=device-width\"><title>" +
+      HtmlEscape(title) +
+      " · weft</title><style>"
+      "body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 "
+      "1rem;color:#1f2933}"
       "h1{font-size:1.4rem}a{color:#2458d6}</style></head><body><h1 data-testid=\"oauth-result\">" +
       HtmlEscape(title) + "</h1><p>" + HtmlEscape(message) +
       "</p><p><a href=\"/connections\">Back to Connections</a></p></body></html>";
   HttpResponse r = HttpResponse::Text(status, std::move(body), "text/html; charset=utf-8");
   r.headers.emplace_back("Cache-Control", "no-store");
   // The state cookie has done its work.
-  r.headers.emplace_back("Set-Cookie", std::string(kOAuthCookie) + "=; Path=/api/v1/oauth; Max-Age=0; HttpOnly; SameSite=Lax");
+  r.headers.emplace_back(
+      "Set-Cookie",
+      std::string(kOAuthCookie) + "=; Path=/api/v1/oauth; Max-Age=0; HttpOnly; SameSite=Lax");
   return r;
 }
 
 HttpResponse NotConfigured() {
-  return ErrorResponse(Error(ErrorCode::kUnavailable, "connections are not available in this server"));
+  return ErrorResponse(
+      Error(ErrorCode::kUnavailable, "connections are not available in this server"));
 }
 
 }  // namespace
@@ -124,7 +142,8 @@ void AddConnectionHandlers(HandlerTable& t, ApiServices& s) {
     if (!service) return NotConfigured();
     auto start = service->StartOAuth(req.Param("id"));
     if (!start) return ErrorResponse(start.error());
-    std::string cookie = std::string(kOAuthCookie) + "=" + start->browser_nonce + "; Path=/api/v1/oauth; Max-Age=" +
+    std::string cookie = std::string(kOAuthCookie) + "=" + start->browser_nonce +
+                         "; Path=/api/v1/oauth; Max-Age=" +
                          std::to_string(ConnectionService::kOAuthStateLifetime.count() / 1000) +
                          "; HttpOnly; SameSite=Lax";
     HttpResponse r;
@@ -170,8 +189,9 @@ void AddConnectionHandlers(HandlerTable& t, ApiServices& s) {
     if (!service) return NotConfigured();
     auto report = service->Test(req.Param("id"));
     if (!report) return ErrorResponse(report.error());
-    return HttpResponse::FromJson(
-        200, Json{{"ok", report->ok}, {"message", report->message}, {"duration_ms", report->duration_ms}});
+    return HttpResponse::FromJson(200, Json{{"ok", report->ok},
+                                            {"message", report->message},
+                                            {"duration_ms", report->duration_ms}});
   });
 }
 

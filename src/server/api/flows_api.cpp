@@ -63,7 +63,9 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
     return SavedFlowResponse(201, *saved, flows);
   });
 
-  t.emplace_back("getFlow", [&flows](HttpRequest& req) { return FlowResponse(flows.Get(req.Param("id")), flows); });
+  t.emplace_back("getFlow", [&flows](HttpRequest& req) {
+    return FlowResponse(flows.Get(req.Param("id")), flows);
+  });
 
   t.emplace_back("saveFlow", [&flows](HttpRequest& req) {
     auto doc = ParseJsonBody(req, true);
@@ -82,12 +84,15 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
     return r;
   });
 
-  t.emplace_back("activateFlow",
-                 [&flows](HttpRequest& req) { return FlowResponse(flows.Activate(req.Param("id")), flows); });
-  t.emplace_back("deactivateFlow",
-                 [&flows](HttpRequest& req) { return FlowResponse(flows.Deactivate(req.Param("id")), flows); });
-  t.emplace_back("rotateWebhook",
-                 [&flows](HttpRequest& req) { return FlowResponse(flows.RotateWebhook(req.Param("id")), flows); });
+  t.emplace_back("activateFlow", [&flows](HttpRequest& req) {
+    return FlowResponse(flows.Activate(req.Param("id")), flows);
+  });
+  t.emplace_back("deactivateFlow", [&flows](HttpRequest& req) {
+    return FlowResponse(flows.Deactivate(req.Param("id")), flows);
+  });
+  t.emplace_back("rotateWebhook", [&flows](HttpRequest& req) {
+    return FlowResponse(flows.RotateWebhook(req.Param("id")), flows);
+  });
 
   t.emplace_back("cloneFlow", [&flows](HttpRequest& req) {
     auto saved = flows.Clone(req.Param("id"), Actor(req));
@@ -131,7 +136,8 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
   t.emplace_back("startRun", [&runs](HttpRequest& req) {
     auto body = ParseJsonBody(req, false, Json::object());
     if (!body) return ErrorResponse(body.error());
-    if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {\"input\": ...}"));
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {\"input\": ...}"));
     std::optional<Millis> wait;
     if (auto text = req.Query("wait")) {
       wait = ParseDuration(*text);

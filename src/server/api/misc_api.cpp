@@ -30,8 +30,10 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
 
   t.emplace_back("readyz", [&s](HttpRequest&) {
     Readiness r;
-    if (s.readiness) r = s.readiness();
-    else r.store_error = "readiness is not wired";
+    if (s.readiness)
+      r = s.readiness();
+    else
+      r.store_error = "readiness is not wired";
     bool ready = r.store_reachable && r.migrations_applied;
     Json store = {{"reachable", r.store_reachable},
                   {"schema_version", r.schema_version},
@@ -46,12 +48,16 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
 
   t.emplace_back("getMetrics", [](HttpRequest&) {
     if (!metrics::Enabled()) {
-      return ErrorResponse(ErrorCode::kNotFound, "metrics are off on this server (weft serve --metrics=false)");
+      return ErrorResponse(ErrorCode::kNotFound,
+                           "metrics are off on this server (weft serve --metrics=false)");
     }
-    return HttpResponse::Text(200, metrics::Default().Render(), "text/plain; version=0.0.4; charset=utf-8");
+    return HttpResponse::Text(200, metrics::Default().Render(),
+                              "text/plain; version=0.0.4; charset=utf-8");
   });
 
-  t.emplace_back("getOpenApi", [](HttpRequest&) { return HttpResponse::Text(200, OpenApiText(), "application/json"); });
+  t.emplace_back("getOpenApi", [](HttpRequest&) {
+    return HttpResponse::Text(200, OpenApiText(), "application/json");
+  });
 
   // The catalog never changes after start-up: render it once.
   auto catalog_text = std::make_shared<std::string>();
@@ -64,7 +70,8 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
   t.emplace_back("evaluateExpression", [&s](HttpRequest& req) {
     auto body = ParseJsonBody(req, false);
     if (!body) return ErrorResponse(body.error());
-    if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {expression, input, bindings}"));
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {expression, input, bindings}"));
     auto it = body->find("expression");
     if (it == body->end() || !it->is_string()) {
       return ErrorResponse(FieldProblem("expression", "is required and must be a string"));
@@ -72,7 +79,8 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
     std::map<std::string, Json> bindings;
     if (auto b = body->find("bindings"); b != body->end() && !b->is_null()) {
       if (!b->is_object()) return ErrorResponse(FieldProblem("bindings", "must be an object"));
-      for (auto& [name, value] : b->items()) bindings[name.starts_with("$") ? name.substr(1) : name] = value;
+      for (auto& [name, value] : b->items())
+        bindings[name.starts_with("$") ? name.substr(1) : name] = value;
     }
     Json input;
     if (auto in = body->find("input"); in != body->end()) input = *in;
@@ -88,9 +96,11 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
   t.emplace_back("previewSchedule", [&s](HttpRequest& req) {
     auto body = ParseJsonBody(req, false);
     if (!body) return ErrorResponse(body.error());
-    if (!body->is_object()) return ErrorResponse(FieldProblem("body", "must be an object {schedule, count, after}"));
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {schedule, count, after}"));
     auto doc = body->find("schedule");
-    if (doc == body->end() || !doc->is_object()) return ErrorResponse(FieldProblem("schedule", "is required and must be an object"));
+    if (doc == body->end() || !doc->is_object())
+      return ErrorResponse(FieldProblem("schedule", "is required and must be an object"));
     size_t count = 5;
     if (auto c = body->find("count"); c != body->end() && !c->is_null()) {
       if (!c->is_number_integer() || c->get<int64_t>() < 1 || c->get<int64_t>() > 100) {
@@ -101,7 +111,9 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
     TimePoint after = s.clock.Now();
     if (auto a = body->find("after"); a != body->end() && !a->is_null()) {
       auto parsed = a->is_string() ? ParseIso(a->get<std::string>()) : std::nullopt;
-      if (!parsed) return ErrorResponse(FieldProblem("after", "must be an ISO-8601 instant such as 2026-12-01T09:00:00Z"));
+      if (!parsed)
+        return ErrorResponse(
+            FieldProblem("after", "must be an ISO-8601 instant such as 2026-12-01T09:00:00Z"));
       after = *parsed;
     }
     auto schedule = ParseSchedule(*doc, s.flows.options().default_timezone);
@@ -115,12 +127,17 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
 
   HttpHandler hooks = s.hooks;
   if (!hooks) {
-    hooks = [](HttpRequest&) { return ErrorResponse(ErrorCode::kNotFound, "no webhook at this URL"); };
+    hooks = [](HttpRequest&) {
+      return ErrorResponse(ErrorCode::kNotFound, "no webhook at this URL");
+    };
   }
   t.emplace_back("receiveWebhook", hooks);
   t.emplace_back("receiveWebhookPath", hooks);
-  auto unavailable = [](HttpRequest&) { return ErrorResponse(ErrorCode::kUnavailable, "deliveries are not kept by this server"); };
-  t.emplace_back("listDeliveries", s.list_deliveries ? s.list_deliveries : HttpHandler(unavailable));
+  auto unavailable = [](HttpRequest&) {
+    return ErrorResponse(ErrorCode::kUnavailable, "deliveries are not kept by this server");
+  };
+  t.emplace_back("listDeliveries",
+                 s.list_deliveries ? s.list_deliveries : HttpHandler(unavailable));
   t.emplace_back("getDelivery", s.get_delivery ? s.get_delivery : HttpHandler(unavailable));
 }
 

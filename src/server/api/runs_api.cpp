@@ -123,8 +123,8 @@ void AddRunHandlers(HandlerTable& t, ApiServices& s) {
     if (auto v = req.Query("status"); v && !v->empty()) {
       filter.status = ParseRunStatus(*v);
       if (!filter.status) {
-        return ErrorResponse(
-            FieldProblem("status", "must be one of queued, running, succeeded, failed, cancelled, skipped"));
+        return ErrorResponse(FieldProblem(
+            "status", "must be one of queued, running, succeeded, failed, cancelled, skipped"));
       }
     }
     // since <= created_at < until, each an RFC 3339 instant with its offset.

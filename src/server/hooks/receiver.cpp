@@ -1,11 +1,10 @@
 #include "server/hooks/receiver.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
-
-#include <algorithm>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -25,7 +24,8 @@ std::string Lower(std::string s) {
 }
 
 bool IsUtf8(std::string_view s) {
-  bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  bool ascii =
+      std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) return true;
   // nlohmann's own check, so that nothing we keep can make dump() throw later.
   try {
@@ -37,7 +37,6 @@ bool IsUtf8(std::string_view s) {
 }
 
 std::string SafeText(const std::string& s) { return IsUtf8(s) ? s : "base64:" + Base64Encode(s); }
-
 
 HttpResponse Answer(int status, const Json& body) { return HttpResponse::FromJson(status, body); }
 
@@ -55,13 +54,15 @@ Json QueryToJson(std::string_view qs) {
     std::string key = SafeText(k);
     std::string value = SafeText(v);
     auto it = out.find(key);
-    if (it == out.end()) out[key] = value;
-    else if (it->is_array()) it->push_back(value);
-    else *it = Json::array({*it, value});
+    if (it == out.end())
+      out[key] = value;
+    else if (it->is_array())
+      it->push_back(value);
+    else
+      *it = Json::array({*it, value});
   }
   return out;
 }
-
 
 // JSON text with every number no double can hold (1e99999, or an integer of
 // four hundred digits) turned into a string of its digits, so a body that is
@@ -84,8 +85,9 @@ std::string QuoteHugeNumbers(std::string_view text) {
     }
     if (c == '-' || (c >= '0' && c <= '9')) {
       size_t j = i + 1;
-      while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.' ||
-                                 text[j] == 'e' || text[j] == 'E' || text[j] == '+' || text[j] == '-'))
+      while (j < text.size() &&
+             (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.' ||
+              text[j] == 'e' || text[j] == 'E' || text[j] == '+' || text[j] == '-'))
         ++j;
       std::string number(text.substr(i, j - i));
       double d = std::strtod(number.c_str(), nullptr);
@@ -120,7 +122,8 @@ HookConfig ParseHookConfig(const Json& document, const WebhookOptions& options) 
     for (const auto& v : *m)
       if (v.is_string()) c.methods.insert(v.get<std::string>());
   }
-  if (auto mb = w->find("max_body"); mb != w->end() && mb->is_number_integer() && mb->get<int64_t>() > 0)
+  if (auto mb = w->find("max_body");
+      mb != w->end() && mb->is_number_integer() && mb->get<int64_t>() > 0)
     c.max_body = static_cast<size_t>(mb->get<int64_t>());
   if (auto a = w->find("auth"); a != w->end() && a->is_object()) {
     c.auth = *a;
@@ -156,9 +159,10 @@ Result<Json> ParseWebhookBody(const std::string& content_type, const std::string
     if (!IsUtf8(body)) return Json(Base64Encode(body));
     return QueryToJson(body);
   }
-  bool textual = media.empty() || media.starts_with("text/") || media.find("xml") != std::string::npos ||
-                 media == "application/javascript" || media == "application/yaml" ||
-                 media == "application/x-yaml" || media == "application/graphql";
+  bool textual = media.empty() || media.starts_with("text/") ||
+                 media.find("xml") != std::string::npos || media == "application/javascript" ||
+                 media == "application/yaml" || media == "application/x-yaml" ||
+                 media == "application/graphql";
   if (textual && IsUtf8(body)) return Json(body);
   return Json(Base64Encode(body));
 }
@@ -201,8 +205,10 @@ void WebhookReceiver::Stop() {
 void WebhookReceiver::Forget(const std::string& flow_id) {
   std::unique_lock lock(cache_mu_);
   for (auto it = cache_.begin(); it != cache_.end();) {
-    if (it->second->flow.id == flow_id) it = cache_.erase(it);
-    else ++it;
+    if (it->second->flow.id == flow_id)
+      it = cache_.erase(it);
+    else
+      ++it;
   }
 }
 
@@ -225,8 +231,8 @@ std::shared_ptr<const WebhookReceiver::Entry> WebhookReceiver::Lookup(const std:
   return e;
 }
 
-std::shared_ptr<WebhookReceiver::Entry> WebhookReceiver::MakeEntry(Flow flow,
-                                                                  std::chrono::steady_clock::time_point now) const {
+std::shared_ptr<WebhookReceiver::Entry> WebhookReceiver::MakeEntry(
+    Flow flow, std::chrono::steady_clock::time_point now) const {
   auto e = std::make_shared<Entry>();
   e->config = ParseHookConfig(flow.document, options_);
   if (options_.secrets && e->config.auth.is_object()) {
@@ -236,7 +242,8 @@ std::shared_ptr<WebhookReceiver::Entry> WebhookReceiver::MakeEntry(Flow flow,
     if (auto opened = OpenFlowSecrets(holder, *options_.secrets); opened)
       e->config.auth = std::move(holder["trigger"]["webhook"]["auth"]);
     else
-      log::Warn("webhooks: cannot open the flow's webhook secret", {{"flow_id", flow.id}, {"error", opened.error().message}});
+      log::Warn("webhooks: cannot open the flow's webhook secret",
+                {{"flow_id", flow.id}, {"error", opened.error().message}});
   }
   e->loaded = now;
   e->flow = std::move(flow);
@@ -253,12 +260,15 @@ Delivery WebhookReceiver::NewDelivery(const Entry& e, const HttpRequest& req, in
   d.status_code = status;
   Json headers = Json::object();
   for (const auto& [name, value] : req.headers) {
-    std::string v = (name == "authorization" || (!e.config.secret_header.empty() && name == e.config.secret_header))
+    std::string v = (name == "authorization" ||
+                     (!e.config.secret_header.empty() && name == e.config.secret_header))
                         ? std::string(kSecretMask)
                         : SafeText(value);
     auto it = headers.find(name);
-    if (it == headers.end()) headers[name] = std::move(v);
-    else *it = it->get<std::string>() + ", " + v;
+    if (it == headers.end())
+      headers[name] = std::move(v);
+    else
+      *it = it->get<std::string>() + ", " + v;
   }
   d.headers = std::move(headers);
   d.query = QueryToJson(req.query_string);
@@ -268,7 +278,8 @@ Delivery WebhookReceiver::NewDelivery(const Entry& e, const HttpRequest& req, in
 
 void WebhookReceiver::Record(Delivery d) {
   if (auto r = store_.CreateDelivery(d); !r)
-    log::Warn("webhooks: cannot record a delivery", {{"flow_id", d.flow_id}, {"error", r.error().message}});
+    log::Warn("webhooks: cannot record a delivery",
+              {{"flow_id", d.flow_id}, {"error", r.error().message}});
 }
 
 void WebhookReceiver::Count(int status) {
@@ -302,14 +313,16 @@ HttpResponse WebhookReceiver::Handle(HttpRequest& req) {
   return res;
 }
 
-std::optional<HttpResponse> WebhookReceiver::CheckHeadUncounted(HttpRequest& head, size_t& body_limit) {
+std::optional<HttpResponse> WebhookReceiver::CheckHeadUncounted(HttpRequest& head,
+                                                                size_t& body_limit) {
   auto e = Lookup(head.Param("token"));
   if (!e) return ErrorResponse(ErrorCode::kNotFound, "no webhook at this URL");
   if (!e->config.methods.count(head.method)) {
     Record(NewDelivery(*e, head, 405));
     std::string allow;
     for (const auto& m : e->config.methods) allow += (allow.empty() ? "" : ", ") + m;
-    auto res = ErrorResponse(ErrorCode::kMethodNotAllowed, head.method + " is not accepted here; allowed: " + allow);
+    auto res = ErrorResponse(ErrorCode::kMethodNotAllowed,
+                             head.method + " is not accepted here; allowed: " + allow);
     res.headers.emplace_back("Allow", allow);
     return res;
   }
@@ -318,8 +331,8 @@ std::optional<HttpResponse> WebhookReceiver::CheckHeadUncounted(HttpRequest& hea
     if (n > e->config.max_body) {
       Record(NewDelivery(*e, head, 413));
       return ErrorResponse(ErrorCode::kPayloadTooLarge,
-                           "the body is larger than this webhook's limit of " + std::to_string(e->config.max_body) +
-                               " bytes");
+                           "the body is larger than this webhook's limit of " +
+                               std::to_string(e->config.max_body) + " bytes");
     }
   }
   body_limit = e->config.max_body;
@@ -336,7 +349,8 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   }
   if (req.body.size() > config.max_body) {
     Record(NewDelivery(*e, req, 413));
-    return ErrorResponse(ErrorCode::kPayloadTooLarge, "the body is larger than this webhook's limit");
+    return ErrorResponse(ErrorCode::kPayloadTooLarge,
+                         "the body is larger than this webhook's limit");
   }
   TimePoint now = clock_.Now();
   Delivery delivery = NewDelivery(*e, req, 0);
@@ -351,7 +365,8 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   if (!e->flow.active) {
     delivery.status_code = 409;
     Record(std::move(delivery));
-    return ErrorResponse(ErrorCode::kFlowInactive, "the flow \"" + e->flow.name + "\" is not active");
+    return ErrorResponse(ErrorCode::kFlowInactive,
+                         "the flow \"" + e->flow.name + "\" is not active");
   }
   auto body = ParseWebhookBody(delivery.content_type, req.body);
   if (!body) {
@@ -361,9 +376,12 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   }
 
   std::string key;
-  if (const std::string* h = req.Header("webhook-id")) key = *h;
-  else if (const std::string* h = req.Header("svix-id")) key = *h;
-  else if (const std::string* h = req.Header("idempotency-key")) key = *h;
+  if (const std::string* h = req.Header("webhook-id"))
+    key = *h;
+  else if (const std::string* h = req.Header("svix-id"))
+    key = *h;
+  else if (const std::string* h = req.Header("idempotency-key"))
+    key = *h;
   const TimePoint keys_since = now - options_.idempotency_window;
   if (auto admitted = runs_.Admit(); !admitted) {  // --max-queued: nothing acknowledged is dropped
     // A repeat starts no run, so a full queue is no reason to refuse it: it
@@ -413,13 +431,14 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   }
   auto written = store_.RecordWebhook(record);
   if (!written) {
-    log::Warn("webhooks: cannot queue a run", {{"flow_id", e->flow.id}, {"error", written.error().message}});
+    log::Warn("webhooks: cannot queue a run",
+              {{"flow_id", e->flow.id}, {"error", written.error().message}});
     if (config.sync) {
       delivery.status_code = 503;
       Record(std::move(delivery));
     }
     return ErrorResponse(written.error().code == ErrorCode::kUnavailable ? ErrorCode::kUnavailable
-                                                                          : ErrorCode::kInternal,
+                                                                         : ErrorCode::kInternal,
                          "the run could not be queued");
   }
   bool duplicate = !written->run;
@@ -436,7 +455,8 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   HttpResponse pending;
   pending.deadline = std::chrono::steady_clock::now() + config.sync_timeout;
   pending.later = [this, run_id, config, duplicate,
-                   d = std::make_shared<Delivery>(std::move(delivery))](bool last) -> std::optional<HttpResponse> {
+                   d = std::make_shared<Delivery>(std::move(delivery))](
+                      bool last) -> std::optional<HttpResponse> {
     auto res = AnswerSync(run_id, config, last);
     if (!res) return res;
     d->status_code = res->status;
@@ -448,8 +468,8 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
   return pending;
 }
 
-std::optional<HttpResponse> WebhookReceiver::AnswerSync(const std::string& run_id, const HookConfig& config,
-                                                        bool last) {
+std::optional<HttpResponse> WebhookReceiver::AnswerSync(const std::string& run_id,
+                                                        const HookConfig& config, bool last) {
   // Every step of every run wakes every waiter: look at the run's row alone
   // and read its steps only for the answer.
   auto row = runs_.Get(run_id, false);
@@ -461,9 +481,10 @@ std::optional<HttpResponse> WebhookReceiver::AnswerSync(const std::string& run_i
   auto run = runs_.Get(run_id, true);
   if (!run) return Answer(202, Json{{"run_id", run_id}});
   if (run->status != RunStatus::kSucceeded) {
-    Json error = run->error.is_object() ? run->error
-                                        : Json{{"code", "run_" + std::string(ToString(run->status))},
-                                               {"message", "the run " + std::string(ToString(run->status))}};
+    Json error = run->error.is_object()
+                     ? run->error
+                     : Json{{"code", "run_" + std::string(ToString(run->status))},
+                            {"message", "the run " + std::string(ToString(run->status))}};
     return Answer(500, Json{{"error", error}, {"run_id", run_id}});
   }
   const StepRun* respond = nullptr;
@@ -505,7 +526,8 @@ HttpResponse WebhookReceiver::ListDeliveries(HttpRequest& req) {
     try {
       limit = std::stoi(*l);
     } catch (const std::exception&) {
-      return ErrorResponse(Error(ErrorCode::kValidation, "limit must be a number", {{"limit", "must be a number"}}));
+      return ErrorResponse(
+          Error(ErrorCode::kValidation, "limit must be a number", {{"limit", "must be a number"}}));
     }
   }
   limit = std::clamp(limit, 1, 1000);
@@ -537,7 +559,8 @@ Result<Json> WebhookReceiver::ReplayTrigger(const Flow& flow) {
   auto list = store_.ListDeliveries(flow.id, 1000);
   if (!list) return Fail(list.error());
   for (const auto& d : *list) {
-    if (!d.auth_passed || d.status_code == 400 || d.status_code == 405 || d.status_code == 413) continue;
+    if (!d.auth_passed || d.status_code == 400 || d.status_code == 405 || d.status_code == 413)
+      continue;
     auto body = ParseWebhookBody(d.content_type, d.body);
     if (!body) continue;
     return Json{{"type", "webhook"},
@@ -549,9 +572,10 @@ Result<Json> WebhookReceiver::ReplayTrigger(const Flow& flow) {
                 {"received_at", FormatIso(clock_.Now())},
                 {"replayed_from", d.id}};
   }
-  return Fail(ErrorCode::kNoDelivery, "the flow \"" + flow.name +
-                                          "\" has received no delivery to replay yet; send a request to its "
-                                          "webhook URL or run it with an input");
+  return Fail(ErrorCode::kNoDelivery,
+              "the flow \"" + flow.name +
+                  "\" has received no delivery to replay yet; send a request to its "
+                  "webhook URL or run it with an input");
 }
 
 void WebhookReceiver::PruneLoop() {
@@ -568,7 +592,8 @@ void WebhookReceiver::PruneLoop() {
     for (const auto& id : flow_ids) {
       // Small batches: never a long write lock in front of webhooks and runs.
       for (int round = 0; round < 1000; ++round) {
-        auto n = store_.PruneWebhookData(id, before, id.empty() ? 0 : options_.retain_count, keys_before, kBatch);
+        auto n = store_.PruneWebhookData(id, before, id.empty() ? 0 : options_.retain_count,
+                                         keys_before, kBatch);
         if (!n || *n < kBatch) break;
         std::lock_guard stop(prune_mu_);
         if (stopping_) return;

@@ -32,7 +32,8 @@ struct WebhookOptions {
   size_t default_max_body = 16u << 20;
   std::chrono::milliseconds default_sync_timeout{30'000};
   std::chrono::milliseconds idempotency_window{24 * 3600 * 1000};
-  // Retention: deliveries older than this, or beyond the newest `retain_count` of a flow, are pruned.
+  // Retention: deliveries older than this, or beyond the newest `retain_count` of a flow, are
+  // pruned.
   std::chrono::milliseconds retain_age{7LL * 24 * 3600 * 1000};
   int64_t retain_count = 10'000;
   std::chrono::milliseconds prune_every{60'000};
@@ -48,7 +49,7 @@ struct WebhookOptions {
 struct HookConfig {
   std::set<std::string> methods{"POST"};
   size_t max_body = 16u << 20;
-  Json auth;  // null for none
+  Json auth;                  // null for none
   std::string secret_header;  // lower-case, header auth only
   bool sync = false;
   std::chrono::milliseconds sync_timeout{30'000};
@@ -56,7 +57,8 @@ struct HookConfig {
 
 class WebhookReceiver {
  public:
-  WebhookReceiver(Store& store, RunService& runs, ChangeHub& hub, Clock& clock, WebhookOptions options = {});
+  WebhookReceiver(Store& store, RunService& runs, ChangeHub& hub, Clock& clock,
+                  WebhookOptions options = {});
   ~WebhookReceiver();
 
   // Loads every webhook flow into the cache and starts the background pruner.
@@ -92,7 +94,8 @@ class WebhookReceiver {
   void Record(Delivery d);
   Delivery NewDelivery(const Entry& e, const HttpRequest& req, int status) const;
   // Sync mode's answer for a run: nullopt while it is unfinished, unless `last`.
-  std::optional<HttpResponse> AnswerSync(const std::string& run_id, const HookConfig& config, bool last);
+  std::optional<HttpResponse> AnswerSync(const std::string& run_id, const HookConfig& config,
+                                         bool last);
   void PruneLoop();
 
   Store& store_;

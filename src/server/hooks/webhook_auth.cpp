@@ -13,7 +13,9 @@ namespace {
 
 constexpr int64_t kToleranceSeconds = 5 * 60;
 
-Error Unauthorized(std::string message) { return Error(ErrorCode::kUnauthorized, std::move(message)); }
+Error Unauthorized(std::string message) {
+  return Error(ErrorCode::kUnauthorized, std::move(message));
+}
 
 bool SameBytes(std::string_view a, std::string_view b) {
   // The length of a signature is no secret; its bytes are.
@@ -48,19 +50,22 @@ Result<void> VerifyStandardWebhooks(const Json& auth, const HttpRequest& req, Ti
     sig = req.Header("svix-signature");
   }
   if (!id || !ts || !sig)
-    return Fail(Unauthorized(
-        "webhook-id, webhook-timestamp and webhook-signature (or svix-id, svix-timestamp and svix-signature) are "
-        "required"));
+    return Fail(
+        Unauthorized("webhook-id, webhook-timestamp and webhook-signature (or svix-id, "
+                     "svix-timestamp and svix-signature) are "
+                     "required"));
   char* end = nullptr;
   long long seconds = std::strtoll(ts->c_str(), &end, 10);
-  if (ts->empty() || *end != '\0') return Fail(Unauthorized("webhook-timestamp is not a number of seconds"));
+  if (ts->empty() || *end != '\0')
+    return Fail(Unauthorized("webhook-timestamp is not a number of seconds"));
   int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (seconds < now_s - kToleranceSeconds || seconds > now_s + kToleranceSeconds)
     return Fail(Unauthorized("webhook-timestamp is more than 5 minutes from now"));
   std::string signed_content;
   signed_content.reserve(id->size() + ts->size() + req.body.size() + 2);
   signed_content.append(*id).append(".").append(*ts).append(".").append(req.body);
-  std::string expected = HmacRaw("sha256", StandardWebhooksKey(Str(auth, "secret")), signed_content);
+  std::string expected =
+      HmacRaw("sha256", StandardWebhooksKey(Str(auth, "secret")), signed_content);
   // Space-separated "v1,<base64>" entries: any one may match (secret rotation).
   std::string_view rest = *sig;
   while (!rest.empty()) {
@@ -75,8 +80,9 @@ Result<void> VerifyStandardWebhooks(const Json& auth, const HttpRequest& req, Ti
   return Fail(Unauthorized("webhook-signature does not match"));
 }
 
-Result<void> VerifySignatureHeader(const HttpRequest& req, const std::string& header, const std::string& algorithm,
-                                   const std::string& encoding, const std::string& prefix, const std::string& secret) {
+Result<void> VerifySignatureHeader(const HttpRequest& req, const std::string& header,
+                                   const std::string& algorithm, const std::string& encoding,
+                                   const std::string& prefix, const std::string& secret) {
   const std::string* got = req.Header(Lower(header));
   if (!got) return Fail(Unauthorized(header + " is required"));
   std::string_view value = Trim(*got);
@@ -97,22 +103,22 @@ Result<void> VerifySignatureHeader(const HttpRequest& req, const std::string& he
 }  // namespace
 
 std::string HmacRaw(std::string_view algorithm, std::string_view key, std::string_view data) {
-  const EVP_MD* md = algorithm == "sha256" ? EVP_sha256()
-                     : algorithm == "sha1" ? EVP_sha1()
+  const EVP_MD* md = algorithm == "sha256"   ? EVP_sha256()
+                     : algorithm == "sha1"   ? EVP_sha1()
                      : algorithm == "sha512" ? EVP_sha512()
                                              : nullptr;
   if (!md) return "";
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-       out, &len);
+  HMAC(md, key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
 std::string Base64Encode(std::string_view bytes) {
   std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(std::char_traits<char>::length(out.c_str()));
   return out;
 }
@@ -121,12 +127,12 @@ bool Base64Decode(std::string_view text, std::string& out) {
   out.assign(text.size(), '\0');
   size_t len = 0;
   int variant = text.find_first_of("-_") != std::string_view::npos ? sodium_base64_VARIANT_URLSAFE
-                                                                    : sodium_base64_VARIANT_ORIGINAL;
+                                                                   : sodium_base64_VARIANT_ORIGINAL;
   if (text.find('=') == std::string_view::npos && text.size() % 4 != 0)
     variant = variant == sodium_base64_VARIANT_URLSAFE ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
                                                        : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
-                        &len, nullptr, variant) != 0)
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &len, nullptr, variant) != 0)
     return false;
   out.resize(len);
   return true;
@@ -163,7 +169,8 @@ Result<void> VerifyWebhookAuth(const Json& auth, const HttpRequest& req, TimePoi
     std::string name = Lower(Str(auth, "name"));
     const std::string* got = req.Header(name);
     if (!got) return Fail(Unauthorized("header " + name + " is required"));
-    if (!SameBytes(*got, Str(auth, "value"))) return Fail(Unauthorized("header " + name + " does not match"));
+    if (!SameBytes(*got, Str(auth, "value")))
+      return Fail(Unauthorized("header " + name + " does not match"));
     return Ok();
   }
   if (type == "basic") {
@@ -179,14 +186,17 @@ Result<void> VerifyWebhookAuth(const Json& auth, const HttpRequest& req, TimePoi
   }
   if (type == "hmac") {
     std::string scheme = Str(auth, "scheme");
-    if (scheme.empty() || scheme == "standard-webhooks") return VerifyStandardWebhooks(auth, req, now);
+    if (scheme.empty() || scheme == "standard-webhooks")
+      return VerifyStandardWebhooks(auth, req, now);
     if (scheme == "github")
-      return VerifySignatureHeader(req, "X-Hub-Signature-256", "sha256", "hex", "sha256=", Str(auth, "secret"));
+      return VerifySignatureHeader(req, "X-Hub-Signature-256", "sha256", "hex",
+                                   "sha256=", Str(auth, "secret"));
     if (scheme == "custom") {
       std::string algorithm = Str(auth, "algorithm");
       std::string encoding = Str(auth, "encoding");
-      return VerifySignatureHeader(req, Str(auth, "header"), algorithm.empty() ? "sha256" : algorithm,
-                                   encoding.empty() ? "hex" : encoding, Str(auth, "prefix"), Str(auth, "secret"));
+      return VerifySignatureHeader(
+          req, Str(auth, "header"), algorithm.empty() ? "sha256" : algorithm,
+          encoding.empty() ? "hex" : encoding, Str(auth, "prefix"), Str(auth, "secret"));
     }
   }
   // Validation at save time keeps unknown types out; refuse rather than let through.

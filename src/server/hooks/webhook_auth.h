@@ -25,11 +25,13 @@ Result<void> VerifyWebhookAuth(const Json& auth, const HttpRequest& req, TimePoi
 std::string SecretHeaderName(const Json& auth);
 
 // Signing helpers, also used by tests and docs examples.
-std::string HmacRaw(std::string_view algorithm, std::string_view key, std::string_view data);  // "" for an unknown algorithm
+std::string HmacRaw(std::string_view algorithm, std::string_view key,
+                    std::string_view data);  // "" for an unknown algorithm
 std::string Base64Encode(std::string_view bytes);
 bool Base64Decode(std::string_view text, std::string& out);
 std::string HexEncode(std::string_view bytes);
-// The key bytes of a standard-webhooks secret ("whsec_" + base64; other strings are used as they are).
+// The key bytes of a standard-webhooks secret ("whsec_" + base64; other strings are used as they
+// are).
 std::string StandardWebhooksKey(std::string_view secret);
 
 }  // namespace weft::server::hooks

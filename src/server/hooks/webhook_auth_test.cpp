@@ -19,8 +19,11 @@ HttpRequest Request(std::string body, std::vector<std::pair<std::string, std::st
 
 HttpRequest StandardSigned(const std::string& secret, const std::string& body, int64_t ts) {
   std::string id = "msg_1";
-  std::string sig = Base64Encode(HmacRaw("sha256", StandardWebhooksKey(secret), id + "." + std::to_string(ts) + "." + body));
-  return Request(body, {{"webhook-id", id}, {"webhook-timestamp", std::to_string(ts)}, {"webhook-signature", "v1," + sig}});
+  std::string sig = Base64Encode(
+      HmacRaw("sha256", StandardWebhooksKey(secret), id + "." + std::to_string(ts) + "." + body));
+  return Request(body, {{"webhook-id", id},
+                        {"webhook-timestamp", std::to_string(ts)},
+                        {"webhook-signature", "v1," + sig}});
 }
 
 TEST(WebhookAuth, StandardWebhooksAcceptsRotationAndRejectsStaleOrTampered) {
@@ -35,7 +38,8 @@ TEST(WebhookAuth, StandardWebhooksAcceptsRotationAndRejectsStaleOrTampered) {
   auto tampered = StandardSigned(secret, R"({"a":1})", now_s);
   tampered.body = R"({"a":2})";
   EXPECT_EQ(VerifyWebhookAuth(auth, tampered, kNow).error().code, ErrorCode::kUnauthorized);
-  EXPECT_FALSE(VerifyWebhookAuth(auth, StandardSigned("whsec_" + Base64Encode("other"), R"({"a":1})", now_s), kNow));
+  EXPECT_FALSE(VerifyWebhookAuth(
+      auth, StandardSigned("whsec_" + Base64Encode("other"), R"({"a":1})", now_s), kNow));
 }
 
 TEST(WebhookAuth, GithubAndCustom) {
@@ -46,8 +50,9 @@ TEST(WebhookAuth, GithubAndCustom) {
   EXPECT_FALSE(VerifyWebhookAuth(gh, Request(body + "x", {{"x-hub-signature-256", sig}}), kNow));
   EXPECT_FALSE(VerifyWebhookAuth(gh, Request(body, {}), kNow));
 
-  Json custom{{"type", "hmac"}, {"scheme", "custom"}, {"secret", "k"}, {"header", "X-Sig"},
-              {"algorithm", "sha512"}, {"encoding", "base64"}, {"prefix", "v0="}};
+  Json custom{{"type", "hmac"},    {"scheme", "custom"},    {"secret", "k"},
+              {"header", "X-Sig"}, {"algorithm", "sha512"}, {"encoding", "base64"},
+              {"prefix", "v0="}};
   std::string csig = "v0=" + Base64Encode(HmacRaw("sha512", "k", body));
   EXPECT_TRUE(VerifyWebhookAuth(custom, Request(body, {{"x-sig", csig}}), kNow));
   EXPECT_FALSE(VerifyWebhookAuth(custom, Request(body, {{"x-sig", csig.substr(3)}}), kNow));
@@ -59,28 +64,33 @@ TEST(WebhookAuth, HeaderAndBasic) {
   EXPECT_FALSE(VerifyWebhookAuth(header, Request("", {{"x-token", "abd"}}), kNow));
   EXPECT_EQ(SecretHeaderName(header), "x-token");
   Json basic{{"type", "basic"}, {"username", "u"}, {"password", "p"}};
-  EXPECT_TRUE(VerifyWebhookAuth(basic, Request("", {{"authorization", "Basic " + Base64Encode("u:p")}}), kNow));
-  EXPECT_FALSE(VerifyWebhookAuth(basic, Request("", {{"authorization", "Basic " + Base64Encode("u:q")}}), kNow));
+  EXPECT_TRUE(VerifyWebhookAuth(
+      basic, Request("", {{"authorization", "Basic " + Base64Encode("u:p")}}), kNow));
+  EXPECT_FALSE(VerifyWebhookAuth(
+      basic, Request("", {{"authorization", "Basic " + Base64Encode("u:q")}}), kNow));
   EXPECT_TRUE(VerifyWebhookAuth(Json(nullptr), Request("", {}), kNow));
 }
 
 TEST(WebhookBody, ContentTypes) {
-  EXPECT_EQ(*ParseWebhookBody("application/json; charset=utf-8", R"({"a":[1]})"), (Json{{"a", {1}}}));
+  EXPECT_EQ(*ParseWebhookBody("application/json; charset=utf-8", R"({"a":[1]})"),
+            (Json{{"a", {1}}}));
   auto bad = ParseWebhookBody("application/json", "{oops");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("parse error"), std::string::npos);
   EXPECT_EQ(*ParseWebhookBody("application/x-www-form-urlencoded", "a=1&b=x+y&a=2"),
             (Json{{"a", {"1", "2"}}, {"b", "x y"}}));
   EXPECT_EQ(*ParseWebhookBody("text/plain", "hi"), Json("hi"));
-  EXPECT_EQ(*ParseWebhookBody("application/octet-stream", std::string("\x00\xff", 2)), Json("AP8="));
+  EXPECT_EQ(*ParseWebhookBody("application/octet-stream", std::string("\x00\xff", 2)),
+            Json("AP8="));
   EXPECT_TRUE(ParseWebhookBody("", "")->is_null());
 }
 
 TEST(WebhookBody, ANumberNoDoubleHoldsIsKeptAsItsDigits) {
   // Valid JSON by its grammar; the parser refused 1e99999 with an exception
   // that answered 500 and lost the delivery.
-  auto body = ParseWebhookBody("application/json",
-                               R"({"amount": 1e99999, "neg": [-2E+400, 1.5], "s": "1e99999 \" 7", "n": 12})");
+  auto body = ParseWebhookBody(
+      "application/json",
+      R"({"amount": 1e99999, "neg": [-2E+400, 1.5], "s": "1e99999 \" 7", "n": 12})");
   ASSERT_TRUE(body) << body.error().message;
   EXPECT_EQ((*body)["amount"], "1e99999");
   EXPECT_EQ((*body)["neg"][0], "-2E+400");

@@ -2,7 +2,9 @@
 
 namespace weft::store {
 
-std::string MakeRunCursor(const Run& r) { return std::to_string(ToUnixMs(r.created_at)) + "_" + r.id; }
+std::string MakeRunCursor(const Run& r) {
+  return std::to_string(ToUnixMs(r.created_at)) + "_" + r.id;
+}
 
 std::optional<std::pair<int64_t, std::string>> ParseRunCursor(const std::string& cursor) {
   auto sep = cursor.find('_');

@@ -19,7 +19,9 @@ class FakeRow {
   std::string Text(int col) const { return cols_.at(col).value_or(""); }
   int64_t Int(int col) const { return IsNull(col) ? 0 : std::stoll(*cols_.at(col)); }
   bool Bool(int col) const { return Text(col) == "1"; }
-  weft::Json Json(int col) const { return IsNull(col) ? weft::Json() : weft::Json::parse(*cols_.at(col)); }
+  weft::Json Json(int col) const {
+    return IsNull(col) ? weft::Json() : weft::Json::parse(*cols_.at(col));
+  }
   std::string Bytes(int col) const { return Text(col); }
 
  private:
@@ -28,8 +30,10 @@ class FakeRow {
 static_assert(RowAccessor<FakeRow>);
 
 std::vector<std::optional<std::string>> RunRow(const std::string& status) {
-  return {"r1", "f1",  "flow", "3",          "webhook", R"({"a":1})", status, std::nullopt, "1000", "1500",
-          std::nullopt, R"({"in":true})", std::nullopt, std::nullopt, "", "node-1", "9000", std::nullopt, "1"};
+  return {"r1",         "f1",         "flow", "3",      "webhook",    R"({"a":1})",
+          status,       std::nullopt, "1000", "1500",   std::nullopt, R"({"in":true})",
+          std::nullopt, std::nullopt, "",     "node-1", "9000",       std::nullopt,
+          "1"};
 }
 
 TEST(StoreRowReaders, ARunRowBecomesTheRunItStores) {
@@ -61,9 +65,9 @@ TEST(StoreRowReaders, AnUnknownStoredStatusIsReportedNotGuessed) {
 }
 
 TEST(StoreRowReaders, AStepWithoutLogsHasAnEmptyList) {
-  StepRun st = ReadStep(FakeRow({"r1", "a/b", "b", "http.request", "2", "succeeded", "1", "10", "20",
-                                 std::nullopt, R"([1])", std::nullopt, std::nullopt, std::nullopt,
-                                 std::nullopt}));
+  StepRun st = ReadStep(
+      FakeRow({"r1", "a/b", "b", "http.request", "2", "succeeded", "1", "10", "20", std::nullopt,
+               R"([1])", std::nullopt, std::nullopt, std::nullopt, std::nullopt}));
   EXPECT_EQ(st.path, "a/b");
   EXPECT_EQ(st.status, StepStatus::kSucceeded);
   EXPECT_EQ(st.logs, Json::array());

@@ -158,10 +158,17 @@ std::unique_ptr<Conn> Conn::Open(const std::string& url, const std::string& sche
   // than the system's two hours: it matters most for the sessions that hold
   // the scheduler's advisory lock and the LISTEN. Given before the URL, so
   // the URL's own settings win.
-  const char* keys[] = {"keepalives",     "keepalives_idle",           "keepalives_interval",
-                        "keepalives_count", "tcp_user_timeout",        "dbname",
-                        "fallback_application_name", "connect_timeout", nullptr};
-  const char* vals[] = {"1", "10", "5", "3", "30000", url.c_str(), "weft", timeout.c_str(), nullptr};
+  const char* keys[] = {"keepalives",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
+                        "tcp_user_timeout",
+                        "dbname",
+                        "fallback_application_name",
+                        "connect_timeout",
+                        nullptr};
+  const char* vals[] = {"1",    "10", "5", "3", "30000", url.c_str(), "weft", timeout.c_str(),
+                        nullptr};
   PGconn* c = PQconnectdbParams(keys, vals, /*expand_dbname=*/1);
   if (!c) throw PgError("08000", "cannot connect to PostgreSQL: out of memory", true);
   if (PQstatus(c) != CONNECTION_OK) {

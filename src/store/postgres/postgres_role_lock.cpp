@@ -37,8 +37,9 @@ bool PostgresRoleLock::Poll() {
       last_error_.clear();
       return true;
     }
-    if (!impl_->conn) impl_->conn = Conn::Open(impl_->options.url, impl_->options.schema,
-                                               impl_->options.connect_timeout);
+    if (!impl_->conn)
+      impl_->conn =
+          Conn::Open(impl_->options.url, impl_->options.schema, impl_->options.connect_timeout);
     auto rows = impl_->conn->Exec("SELECT pg_try_advisory_lock($1::integer, $2::integer)",
                                   Params().Int(kRoleLockClass).Int(impl_->key));
     held_ = rows.Bool(0, 0);

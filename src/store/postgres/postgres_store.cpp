@@ -30,8 +30,8 @@ Result<int> Migrate(const PostgresOptions& o) {
   c.ExecScript(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
       "name text NOT NULL, applied_at bigint NOT NULL)");
-  int current = static_cast<int>(
-      c.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Int(0, 0));
+  int current =
+      static_cast<int>(c.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Int(0, 0));
   auto migrations = postgres::Migrations();
   int latest = migrations.empty() ? 0 : migrations.back().version;
   if (current > latest) {

@@ -60,8 +60,7 @@ class PostgresStore : public Store {
   Result<Flow> GetFlowByWebhookToken(const std::string& token) override;
   Result<std::vector<Flow>> ListFlows() override;
   Result<Flow> SaveFlow(const std::string& id, const FlowWrite& write,
-                        std::optional<int> base_version,
-                        const std::string& webhook_token) override;
+                        std::optional<int> base_version, const std::string& webhook_token) override;
   Result<void> DeleteFlow(const std::string& id) override;
   Result<Flow> SetFlowActive(const std::string& id, bool active) override;
   Result<Flow> SetWebhookToken(const std::string& id, const std::string& token) override;
@@ -129,7 +128,8 @@ class PostgresStore : public Store {
 
  private:
   // ClaimRuns' second part: queued runs of flows with a max_concurrency.
-  Result<std::vector<Run>> ClaimLimited(const std::string& node, int max, TimePoint now, TimePoint lease_until);
+  Result<std::vector<Run>> ClaimLimited(const std::string& node, int max, TimePoint now,
+                                        TimePoint lease_until);
   struct Impl;
   explicit PostgresStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

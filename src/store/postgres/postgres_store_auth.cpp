@@ -1,6 +1,5 @@
-#include "store/postgres/postgres_store_impl.h"
-
 #include "common/ids.h"
+#include "store/postgres/postgres_store_impl.h"
 
 namespace weft {
 
@@ -12,11 +11,18 @@ Result<User> PostgresStore::CreateUser(const User& in) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<User> {
     try {
       c.Exec("INSERT INTO users (" USER_COLS ") VALUES ($1, $2, $3, $4, $5)",
-             Params().Text(u.id).Text(u.username).Text(u.password_hash).Text(RoleName(u.role)).Time(u.created_at));
+             Params()
+                 .Text(u.id)
+                 .Text(u.username)
+                 .Text(u.password_hash)
+                 .Text(RoleName(u.role))
+                 .Time(u.created_at));
     } catch (const PgError& e) {
       if (e.sqlstate != kUniqueViolation) throw;
       if (retry) {  // our first attempt may have committed
-        auto mine = First(c.Exec("SELECT " USER_COLS " FROM users WHERE id = $1", Params().Text(u.id)), ReadUser<PgRow>);
+        auto mine =
+            First(c.Exec("SELECT " USER_COLS " FROM users WHERE id = $1", Params().Text(u.id)),
+                  ReadUser<PgRow>);
         if (mine) return std::move(*mine);
       }
       return NameTaken("user", u.username);
@@ -27,7 +33,8 @@ Result<User> PostgresStore::CreateUser(const User& in) {
 
 Result<User> PostgresStore::GetUser(const std::string& id) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<User> {
-    auto u = First(c.Exec("SELECT " USER_COLS " FROM users WHERE id = $1", Params().Text(id)), ReadUser<PgRow>);
+    auto u = First(c.Exec("SELECT " USER_COLS " FROM users WHERE id = $1", Params().Text(id)),
+                   ReadUser<PgRow>);
     if (!u) return NotFound("user " + id);
     return std::move(*u);
   });
@@ -35,7 +42,9 @@ Result<User> PostgresStore::GetUser(const std::string& id) {
 
 Result<User> PostgresStore::GetUserByName(const std::string& name) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<User> {
-    auto u = First(c.Exec("SELECT " USER_COLS " FROM users WHERE username = $1", Params().Text(name)), ReadUser<PgRow>);
+    auto u =
+        First(c.Exec("SELECT " USER_COLS " FROM users WHERE username = $1", Params().Text(name)),
+              ReadUser<PgRow>);
     if (!u) return NotFound("user named \"" + name + "\"");
     return std::move(*u);
   });
@@ -79,8 +88,9 @@ Result<ApiToken> PostgresStore::CreateApiToken(const ApiToken& in) {
     } catch (const PgError& e) {
       if (e.sqlstate != kUniqueViolation) throw;
       if (retry) {
-        auto mine = First(c.Exec("SELECT " TOKEN_COLS " FROM api_tokens WHERE id = $1", Params().Text(t.id)),
-                          ReadToken<PgRow>);
+        auto mine = First(
+            c.Exec("SELECT " TOKEN_COLS " FROM api_tokens WHERE id = $1", Params().Text(t.id)),
+            ReadToken<PgRow>);
         if (mine && mine->hash == t.hash) return std::move(*mine);
       }
       return Fail(ErrorCode::kConflict, "token " + t.id + " already exists");
@@ -91,7 +101,9 @@ Result<ApiToken> PostgresStore::CreateApiToken(const ApiToken& in) {
 
 Result<ApiToken> PostgresStore::GetApiTokenByHash(const std::string& hash) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<ApiToken> {
-    auto t = First(c.Exec("SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1", Params().Text(hash)), ReadToken<PgRow>);
+    auto t =
+        First(c.Exec("SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1", Params().Text(hash)),
+              ReadToken<PgRow>);
     if (!t) return NotFound("token");
     return std::move(*t);
   });
@@ -118,7 +130,8 @@ Result<void> PostgresStore::DeleteApiToken(const std::string& id) {
 
 Result<void> PostgresStore::TouchApiToken(const std::string& id, TimePoint at) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
-    if (c.Exec("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", Params().Text(id).Time(at)).affected() == 0) {
+    if (c.Exec("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", Params().Text(id).Time(at))
+            .affected() == 0) {
       return NotFound("token " + id);
     }
     return Ok();
@@ -129,7 +142,12 @@ Result<Session> PostgresStore::CreateSession(const Session& in) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Session> {
     try {
       c.Exec("INSERT INTO sessions (" SESSION_COLS ") VALUES ($1, $2, $3, $4, $5)",
-             Params().Text(in.id_hash).Text(in.user_id).Time(in.created_at).Time(in.last_seen_at).Time(in.expires_at));
+             Params()
+                 .Text(in.id_hash)
+                 .Text(in.user_id)
+                 .Time(in.created_at)
+                 .Time(in.last_seen_at)
+                 .Time(in.expires_at));
     } catch (const PgError& e) {
       if (e.sqlstate == kForeignKeyViolation) return NotFound("user " + in.user_id);
       if (e.sqlstate != kUniqueViolation) throw;
@@ -142,8 +160,9 @@ Result<Session> PostgresStore::CreateSession(const Session& in) {
 
 Result<Session> PostgresStore::GetSession(const std::string& id_hash) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Session> {
-    auto x = First(c.Exec("SELECT " SESSION_COLS " FROM sessions WHERE id_hash = $1", Params().Text(id_hash)),
-                   ReadSession<PgRow>);
+    auto x = First(
+        c.Exec("SELECT " SESSION_COLS " FROM sessions WHERE id_hash = $1", Params().Text(id_hash)),
+        ReadSession<PgRow>);
     if (!x) return NotFound("session");
     return std::move(*x);
   });
@@ -169,8 +188,9 @@ Result<void> PostgresStore::DeleteSession(const std::string& id_hash) {
 
 Result<int64_t> PostgresStore::PruneSessions(TimePoint idle_before, TimePoint now) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<int64_t> {
-    return c.Exec("DELETE FROM sessions WHERE last_seen_at < $1 OR expires_at <= $2",
-                  Params().Time(idle_before).Time(now))
+    return c
+        .Exec("DELETE FROM sessions WHERE last_seen_at < $1 OR expires_at <= $2",
+              Params().Time(idle_before).Time(now))
         .affected();
   });
 }

@@ -1,6 +1,5 @@
-#include "store/postgres/postgres_store_impl.h"
-
 #include "common/ids.h"
+#include "store/postgres/postgres_store_impl.h"
 
 namespace weft {
 
@@ -9,10 +8,10 @@ namespace weft {
 namespace {
 
 std::optional<Connection> FindConnection(Conn& c, const char* column, const std::string& v) {
-  return First(c.Exec(std::string("SELECT " CONNECTION_COLS " FROM connections WHERE ") +
-                          column + " = $1",
-                      Params().Text(v)),
-               ReadConnection<PgRow>);
+  return First(
+      c.Exec(std::string("SELECT " CONNECTION_COLS " FROM connections WHERE ") + column + " = $1",
+             Params().Text(v)),
+      ReadConnection<PgRow>);
 }
 
 }  // namespace

@@ -1,8 +1,7 @@
-#include "store/postgres/postgres_store_impl.h"
-
 #include <set>
 
 #include "common/ids.h"
+#include "store/postgres/postgres_store_impl.h"
 
 namespace weft {
 
@@ -104,8 +103,8 @@ Result<Flow> PostgresStore::SaveFlow(const std::string& id, const FlowWrite& wri
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Flow> {
     Txn txn(c);
     // The row lock serialises saves of one flow across nodes.
-    Rows rows = c.Exec("SELECT " FLOW_COLS " FROM flows WHERE id = $1 FOR UPDATE",
-                       Params().Text(id));
+    Rows rows =
+        c.Exec("SELECT " FLOW_COLS " FROM flows WHERE id = $1 FOR UPDATE", Params().Text(id));
     if (rows.empty()) return NotFound("flow " + id);
     Flow f = ReadFlow(PgRow(rows, 0));
     bool identical = rows.Text(0, 4) == document;  // the stored canonical text
@@ -132,8 +131,12 @@ Result<Flow> PostgresStore::SaveFlow(const std::string& id, const FlowWrite& wri
         "INSERT INTO flow_versions (flow_id, version, document, created_at, created_by) "
         "SELECT id, $4, $5, $8, $9 FROM u";
     Params p;
-    p.Text(f.id).Text(f.name).Text(f.description).Int(f.version).Text(document).Text(
-        f.trigger_type);
+    p.Text(f.id)
+        .Text(f.name)
+        .Text(f.description)
+        .Int(f.version)
+        .Text(document)
+        .Text(f.trigger_type);
     if (f.webhook_token.empty()) {
       p.Null();
     } else {
@@ -183,9 +186,9 @@ Result<Flow> PostgresStore::SetWebhookToken(const std::string& id, const std::st
       p.Text(token);
     }
     try {
-      auto f = First(
-          c.Exec("UPDATE flows SET webhook_token = $2 WHERE id = $1 RETURNING " FLOW_COLS, p),
-          ReadFlow<PgRow>);
+      auto f =
+          First(c.Exec("UPDATE flows SET webhook_token = $2 WHERE id = $1 RETURNING " FLOW_COLS, p),
+                ReadFlow<PgRow>);
       if (!f) return NotFound("flow " + id);
       return std::move(*f);
     } catch (const PgError& e) {
@@ -197,10 +200,10 @@ Result<Flow> PostgresStore::SetWebhookToken(const std::string& id, const std::st
 
 Result<FlowVersion> PostgresStore::GetFlowVersion(const std::string& id, int version) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<FlowVersion> {
-    auto v = First(c.Exec("SELECT " VERSION_COLS
-                          " FROM flow_versions WHERE flow_id = $1 AND version = $2",
-                          Params().Text(id).Int(version)),
-                   ReadVersion<PgRow>);
+    auto v = First(
+        c.Exec("SELECT " VERSION_COLS " FROM flow_versions WHERE flow_id = $1 AND version = $2",
+               Params().Text(id).Int(version)),
+        ReadVersion<PgRow>);
     if (!v) return NotFound("flow " + id + " version " + std::to_string(version));
     return std::move(*v);
   });
@@ -293,7 +296,9 @@ class PgArray {
   PgArray& Add(int64_t v) { return Add(std::string_view(std::to_string(v))); }
   PgArray& Add(std::optional<TimePoint> t) { return t ? Add(ToUnixMs(*t)) : Null(); }
   PgArray& AddJson(const Json& j) {
-    return j.is_null() ? Null() : Add(std::string_view(j.dump(-1, ' ', false, Json::error_handler_t::replace)));
+    return j.is_null()
+               ? Null()
+               : Add(std::string_view(j.dump(-1, ' ', false, Json::error_handler_t::replace)));
   }
   PgArray& Null() {
     lit_ += lit_.size() > 1 ? ",NULL" : "NULL";
@@ -307,7 +312,8 @@ class PgArray {
 
 }  // namespace
 
-Result<std::vector<bool>> PostgresStore::RecordScheduleFires(const std::vector<ScheduleFire>& fires) {
+Result<std::vector<bool>> PostgresStore::RecordScheduleFires(
+    const std::vector<ScheduleFire>& fires) {
   if (fires.empty()) return std::vector<bool>{};
   {
     // A batch that names a flow twice: each fire on its own, in order.
@@ -345,8 +351,9 @@ Result<std::vector<bool>> PostgresStore::RecordScheduleFires(const std::vector<S
     std::vector<std::string> ids;
     ids.reserve(fires.size());
     for (const auto& f : fires) ids.push_back(f.flow_id);
-    Rows locked = c.Exec("SELECT id FROM flows WHERE id = ANY($1::text[]) AND active ORDER BY id FOR UPDATE",
-                         Params().TextArray(ids));
+    Rows locked =
+        c.Exec("SELECT id FROM flows WHERE id = ANY($1::text[]) AND active ORDER BY id FOR UPDATE",
+               Params().TextArray(ids));
     std::set<std::string> active;
     for (int i = 0; i < locked.size(); ++i) active.insert(locked.Text(i, 0));
     std::vector<bool> out(fires.size(), false);
@@ -364,10 +371,12 @@ Result<std::vector<bool>> PostgresStore::RecordScheduleFires(const std::vector<S
       }
     Rows accepted = c.Exec(
         "WITH input AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS t(flow_id, at)), "
-        "fresh AS (SELECT i.flow_id, i.at FROM input i WHERE NOT EXISTS (SELECT 1 FROM schedule_fires s "
+        "fresh AS (SELECT i.flow_id, i.at FROM input i WHERE NOT EXISTS (SELECT 1 FROM "
+        "schedule_fires s "
         "WHERE s.flow_id = i.flow_id AND s.scheduled_for >= i.at)), "
         "old AS (DELETE FROM schedule_fires s USING fresh WHERE s.flow_id = fresh.flow_id) "
-        "INSERT INTO schedule_fires (flow_id, scheduled_for) SELECT flow_id, at FROM fresh RETURNING flow_id",
+        "INSERT INTO schedule_fires (flow_id, scheduled_for) SELECT flow_id, at FROM fresh "
+        "RETURNING flow_id",
         Params().Text(fire_ids.Literal()).Text(fire_ats.Literal()));
     std::set<std::string> fired;
     for (int i = 0; i < accepted.size(); ++i) fired.insert(accepted.Text(i, 0));
@@ -405,11 +414,14 @@ Result<std::vector<bool>> PostgresStore::RecordScheduleFires(const std::vector<S
       Params p;
       for (auto& arr : a) p.Text(arr.Literal());
       try {
-        c.Exec("INSERT INTO runs (" RUN_COLS
-               ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], "
-               "$7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], "
-               "$14::text[], $15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::boolean[])",
-               p);
+        c.Exec(
+            "INSERT INTO runs (" RUN_COLS
+            ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], "
+            "$6::text[], "
+            "$7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], "
+            "$13::text[], "
+            "$14::text[], $15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::boolean[])",
+            p);
       } catch (const PgError& e) {
         if (e.sqlstate != kUniqueViolation) throw;
         return Fail(ErrorCode::kConflict, "a run of the batch already exists");
@@ -427,9 +439,11 @@ Result<std::vector<bool>> PostgresStore::RecordScheduleFires(const std::vector<S
       nexts.Add(fires[i].next_run_at);
       missed.Add(fires[i].missed);
     }
-    c.Exec("UPDATE flows f SET next_run_at = i.next, missed_fires = f.missed_fires + i.missed "
-           "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS i(id, next, missed) WHERE f.id = i.id",
-           Params().Text(flow_ids.Literal()).Text(nexts.Literal()).Text(missed.Literal()));
+    c.Exec(
+        "UPDATE flows f SET next_run_at = i.next, missed_fires = f.missed_fires + i.missed "
+        "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS i(id, next, missed) WHERE f.id = "
+        "i.id",
+        Params().Text(flow_ids.Literal()).Text(nexts.Literal()).Text(missed.Literal()));
     txn.Commit();
     return out;
   });
@@ -438,7 +452,8 @@ Result<std::vector<bool>> PostgresStore::RecordScheduleFires(const std::vector<S
 Result<void> PostgresStore::ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) {
   std::vector<Flow> flows;
   auto read = impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
-    Rows rows = c.Exec("SELECT " FLOW_COLS " FROM flows WHERE active AND trigger_type = 'schedule'");
+    Rows rows =
+        c.Exec("SELECT " FLOW_COLS " FROM flows WHERE active AND trigger_type = 'schedule'");
     flows.clear();
     flows.reserve(rows.size());
     for (int i = 0; i < rows.size(); ++i) flows.push_back(ReadFlow(PgRow(rows, i)));
@@ -458,9 +473,11 @@ Result<void> PostgresStore::SetNextRunAts(
     nexts.Add(next);
   }
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
-    c.Exec("UPDATE flows f SET next_run_at = i.next FROM unnest($1::text[], $2::bigint[]) AS i(id, next) "
-           "WHERE f.id = i.id",
-           Params().Text(ids.Literal()).Text(nexts.Literal()));
+    c.Exec(
+        "UPDATE flows f SET next_run_at = i.next FROM unnest($1::text[], $2::bigint[]) AS i(id, "
+        "next) "
+        "WHERE f.id = i.id",
+        Params().Text(ids.Literal()).Text(nexts.Literal()));
     return Ok();
   });
 }

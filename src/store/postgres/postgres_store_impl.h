@@ -44,7 +44,6 @@ using store::TokenTaken;
 // The schedule's state is in the flow's row.
 #define FLOW_COLS FLOW_BASE_COLS ", next_run_at, missed_fires"
 
-
 inline constexpr const char* kUniqueViolation = "23505";
 inline constexpr const char* kForeignKeyViolation = "23503";
 
@@ -85,7 +84,8 @@ class Txn {
  public:
   explicit Txn(Conn& c, const char* begin = "BEGIN") : c_(c) {
     // Write transactions are timed (weft_store_write_seconds), BEGIN to COMMIT.
-    if (metrics::Enabled() && !std::string_view(begin).ends_with("READ ONLY")) started_ = std::chrono::steady_clock::now();
+    if (metrics::Enabled() && !std::string_view(begin).ends_with("READ ONLY"))
+      started_ = std::chrono::steady_clock::now();
     c_.ExecScript(begin);
   }
   ~Txn() {
@@ -99,7 +99,8 @@ class Txn {
   void Commit() {
     c_.ExecScript("COMMIT");
     done_ = true;
-    if (started_) metrics::Weft().store_write.ObserveDuration(std::chrono::steady_clock::now() - *started_);
+    if (started_)
+      metrics::Weft().store_write.ObserveDuration(std::chrono::steady_clock::now() - *started_);
   }
 
  private:
@@ -141,8 +142,8 @@ void InsertRun(Conn& c, const Run& run);
 
 // What may be retried once after the connection broke under an operation.
 enum class Retry {
-  kAlways,           // reads, idempotent writes, and writes that recognise their own first attempt
-  kIfNotCommitted,   // only when nothing could have committed (ClaimRuns)
+  kAlways,          // reads, idempotent writes, and writes that recognise their own first attempt
+  kIfNotCommitted,  // only when nothing could have committed (ClaimRuns)
 };
 
 struct PostgresStore::Impl {

@@ -1,6 +1,6 @@
-#include "store/postgres/postgres_store_impl.h"
-
 #include <algorithm>
+
+#include "store/postgres/postgres_store_impl.h"
 
 namespace weft {
 
@@ -18,23 +18,29 @@ Result<int64_t> PostgresStore::PruneRuns(const RunPrune& p, int max_rows) {
     Txn txn(c);
     int64_t deleted = 0;
     if (top > TimePoint{}) {
-      std::string sql =
-          "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE " FINISHED
-          " AND finished_at < $1 AND (CASE WHEN status = 'failed' THEN finished_at < $2 ELSE finished_at < $3 END)";
+      std::string sql = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE " FINISHED
+                        " AND finished_at < $1 AND (CASE WHEN status = 'failed' THEN finished_at < "
+                        "$2 ELSE finished_at < $3 END)";
       sql += p.flow_id.empty() ? " AND flow_id <> ALL($5::text[])" : " AND flow_id = $5";
       sql += " ORDER BY finished_at LIMIT $4)";
       Params params;
       params.Time(top).Time(p.failed_before).Time(p.before).Int(max_rows);
-      if (p.flow_id.empty()) params.TextArray(p.except_flows);
-      else params.Text(p.flow_id);
+      if (p.flow_id.empty())
+        params.TextArray(p.except_flows);
+      else
+        params.Text(p.flow_id);
       deleted += c.Exec(sql, params).affected();
     }
     if (!p.flow_id.empty() && p.keep > 0 && deleted < max_rows) {
-      deleted += c.Exec("DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, status, finished_at FROM runs "
-                        "WHERE flow_id = $1 AND " FINISHED " ORDER BY created_at DESC, id DESC OFFSET $2) k "
-                        "WHERE status <> 'failed' OR COALESCE(finished_at, 0) < $3 LIMIT $4)",
-                        Params().Text(p.flow_id).Int(p.keep).Time(p.failed_before).Int(max_rows - deleted))
-                     .affected();
+      deleted +=
+          c.Exec(
+               "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, status, finished_at FROM "
+               "runs "
+               "WHERE flow_id = $1 AND " FINISHED
+               " ORDER BY created_at DESC, id DESC OFFSET $2) k "
+               "WHERE status <> 'failed' OR COALESCE(finished_at, 0) < $3 LIMIT $4)",
+               Params().Text(p.flow_id).Int(p.keep).Time(p.failed_before).Int(max_rows - deleted))
+              .affected();
     }
     txn.Commit();
     return deleted;

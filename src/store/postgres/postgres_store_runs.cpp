@@ -1,11 +1,10 @@
-#include "store/postgres/postgres_store_impl.h"
-
 #include <algorithm>
 #include <tuple>
 
 #include "common/ids.h"
 #include "store/common/cursor.h"
 #include "store/postgres/postgres_migrations.h"
+#include "store/postgres/postgres_store_impl.h"
 
 namespace weft {
 
@@ -101,7 +100,8 @@ void InsertRun(Conn& c, const Run& run) {
 namespace {
 
 std::optional<Run> FindRun(Conn& c, const std::string& id) {
-  return First(c.Exec("SELECT " RUN_COLS " FROM runs WHERE id = $1", Params().Text(id)), ReadRun<PgRow>);
+  return First(c.Exec("SELECT " RUN_COLS " FROM runs WHERE id = $1", Params().Text(id)),
+               ReadRun<PgRow>);
 }
 
 }  // namespace
@@ -139,22 +139,25 @@ Result<Run> PostgresStore::CreateRun(const Run& in) {
 Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int max, TimePoint now,
                                                   TimePoint lease_until) {
   if (max <= 0) return std::vector<Run>{};
-  // One statement. The candidates come from the two queue indexes (ready
-  // now, oldest first; and due: lease expired or not_before passed), a few
-  // more than asked for; they are locked as they are chosen, rows another
-  // node is claiming this instant are skipped rather than waited for, and
-  // the conditions are checked again on the locked row, so concurrent
-  // claimers never get the same run and never queue up behind each other.
-  // Queued runs of flows with a max_concurrency are left to ClaimLimited.
-#define NOT_LIMITED " AND (status = 'running' OR flow_id NOT IN (SELECT id FROM flows WHERE max_concurrency > 0))"
+    // One statement. The candidates come from the two queue indexes (ready
+    // now, oldest first; and due: lease expired or not_before passed), a few
+    // more than asked for; they are locked as they are chosen, rows another
+    // node is claiming this instant are skipped rather than waited for, and
+    // the conditions are checked again on the locked row, so concurrent
+    // claimers never get the same run and never queue up behind each other.
+    // Queued runs of flows with a max_concurrency are left to ClaimLimited.
+#define NOT_LIMITED \
+  " AND (status = 'running' OR flow_id NOT IN (SELECT id FROM flows WHERE max_concurrency > 0))"
   static const std::string sql =
       "WITH cand AS ("
       "(SELECT id FROM runs WHERE " UNFINISHED " AND available_at = 0" NOT_LIMITED
       " ORDER BY created_at, id LIMIT $5) UNION ALL "
-      "(SELECT id FROM runs WHERE " UNFINISHED " AND available_at > 0 AND available_at <= $3" NOT_LIMITED
+      "(SELECT id FROM runs WHERE " UNFINISHED
+      " AND available_at > 0 AND available_at <= $3" NOT_LIMITED
       " ORDER BY created_at, id LIMIT $5)), "
       "c AS (SELECT id FROM runs WHERE id IN (SELECT id FROM cand) AND " UNFINISHED
-      " AND available_at <= $3" NOT_LIMITED " ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+      " AND available_at <= $3" NOT_LIMITED
+      " ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
       "UPDATE runs r SET claimed_by = $1, lease_until = $2 FROM c WHERE r.id = c.id RETURNING " +
       Prefixed(RUN_COLS, "r.");
 #undef NOT_LIMITED
@@ -191,7 +194,8 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int m
   std::vector<std::string> ids;
   for (const auto& r : *claimed) ids.push_back(r.id);
   auto steps = impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
-    Rows rows = c.Exec("SELECT " STEP_COLS " FROM step_runs WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq, path",
+    Rows rows = c.Exec("SELECT " STEP_COLS
+                       " FROM step_runs WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq, path",
                        Params().TextArray(ids));
     for (auto& r : *claimed) r.steps.clear();  // a retried read starts over
     for (int i = 0; i < rows.size(); ++i) {
@@ -212,36 +216,43 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const std::string& node, int m
 // each such flow's row is locked (FOR UPDATE, in id order, so claimers on
 // several nodes never deadlock) before its running and claimed runs are
 // counted, so two nodes cannot both take the flow's last free place.
-Result<std::vector<Run>> PostgresStore::ClaimLimited(const std::string& node, int max, TimePoint now,
-                                                     TimePoint lease_until) {
+Result<std::vector<Run>> PostgresStore::ClaimLimited(const std::string& node, int max,
+                                                     TimePoint now, TimePoint lease_until) {
   static const std::string claim_sql =
-      "UPDATE runs r SET claimed_by = $1, lease_until = $2 FROM (SELECT id FROM runs WHERE flow_id = $3 "
-      "AND status = 'queued' AND available_at <= $4 ORDER BY created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) c "
+      "UPDATE runs r SET claimed_by = $1, lease_until = $2 FROM (SELECT id FROM runs WHERE flow_id "
+      "= $3 "
+      "AND status = 'queued' AND available_at <= $4 ORDER BY created_at, id LIMIT $5 FOR UPDATE "
+      "SKIP LOCKED) c "
       "WHERE r.id = c.id RETURNING " +
       Prefixed(RUN_COLS, "r.");
   return impl_->Do(Retry::kIfNotCommitted, [&](Conn& c, bool) -> Result<std::vector<Run>> {
     std::vector<Run> runs;
     Rows flows = c.Exec(
-        "SELECT DISTINCT flow_id FROM (SELECT flow_id FROM runs WHERE status = 'queued' AND available_at <= $1 "
-        "AND flow_id IN (SELECT id FROM flows WHERE max_concurrency > 0) ORDER BY created_at, id LIMIT 64) q "
+        "SELECT DISTINCT flow_id FROM (SELECT flow_id FROM runs WHERE status = 'queued' AND "
+        "available_at <= $1 "
+        "AND flow_id IN (SELECT id FROM flows WHERE max_concurrency > 0) ORDER BY created_at, id "
+        "LIMIT 64) q "
         "ORDER BY flow_id",
         Params().Time(now));
     if (flows.empty()) return runs;
     Txn txn(c);
     for (int i = 0; i < flows.size() && static_cast<int>(runs.size()) < max; ++i) {
       std::string flow_id = flows.Text(i, 0);
-      Rows limit = c.Exec("SELECT max_concurrency FROM flows WHERE id = $1 FOR UPDATE", Params().Text(flow_id));
+      Rows limit = c.Exec("SELECT max_concurrency FROM flows WHERE id = $1 FOR UPDATE",
+                          Params().Text(flow_id));
       if (limit.empty()) continue;
       int64_t max_concurrency = limit.Int(0, 0);
       if (max_concurrency <= 0) continue;
       Rows active = c.Exec(
-          "SELECT count(*) FROM runs WHERE flow_id = $1 AND (status = 'running' OR (status = 'queued' "
+          "SELECT count(*) FROM runs WHERE flow_id = $1 AND (status = 'running' OR (status = "
+          "'queued' "
           "AND claimed_by <> '')) AND (status = 'running' OR COALESCE(lease_until, 0) > $2)",
           Params().Text(flow_id).Time(now));
       int64_t free = max_concurrency - active.Int(0, 0);
       if (free <= 0) continue;
       free = std::min<int64_t>(free, max - static_cast<int>(runs.size()));
-      Rows rows = c.Exec(claim_sql, Params().Text(node).Time(lease_until).Text(flow_id).Time(now).Int(free));
+      Rows rows = c.Exec(claim_sql,
+                         Params().Text(node).Time(lease_until).Text(flow_id).Time(now).Int(free));
       for (int j = 0; j < rows.size(); ++j) runs.push_back(ReadRun(PgRow(rows, j)));
     }
     txn.Commit();
@@ -399,7 +410,8 @@ Result<bool> PostgresStore::RequestCancel(const std::string& run_id) {
     // true when the run was unfinished (and is now marked), false when it had
     // finished, no row when there is no such run.
     Rows rows = c.Exec(
-        "WITH u AS (UPDATE runs SET cancel_requested = true, not_before = CASE WHEN claimed_by = '' "
+        "WITH u AS (UPDATE runs SET cancel_requested = true, not_before = CASE WHEN claimed_by = "
+        "'' "
         "THEN NULL ELSE not_before END WHERE id = $1 AND " UNFINISHED
         " RETURNING id) SELECT EXISTS (SELECT 1 FROM u) FROM runs WHERE id = $1",
         Params().Text(run_id));
@@ -411,8 +423,8 @@ Result<bool> PostgresStore::RequestCancel(const std::string& run_id) {
 Result<bool> PostgresStore::WakeRun(const std::string& run_id) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<bool> {
     Rows rows = c.Exec(
-        "UPDATE runs SET not_before = NULL WHERE id = $1 AND claimed_by = '' AND not_before IS NOT NULL AND "
-        UNFINISHED,
+        "UPDATE runs SET not_before = NULL WHERE id = $1 AND claimed_by = '' AND not_before IS NOT "
+        "NULL AND " UNFINISHED,
         Params().Text(run_id));
     return rows.affected() > 0;
   });
@@ -421,8 +433,7 @@ Result<bool> PostgresStore::WakeRun(const std::string& run_id) {
 Result<int64_t> PostgresStore::CountRuns(std::optional<RunStatus> status) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<int64_t> {
     if (!status) return c.Exec("SELECT COUNT(*) FROM runs").Int(0, 0);
-    return c.Exec("SELECT COUNT(*) FROM runs WHERE status = $1",
-                  Params().Text(ToString(*status)))
+    return c.Exec("SELECT COUNT(*) FROM runs WHERE status = $1", Params().Text(ToString(*status)))
         .Int(0, 0);
   });
 }
@@ -441,7 +452,8 @@ Result<Store::QueueStats> PostgresStore::GetQueueStats() {
 Result<Store::SchemaStatus> PostgresStore::GetSchemaStatus() {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<SchemaStatus> {
     SchemaStatus st;
-    st.applied = static_cast<int>(c.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Int(0, 0));
+    st.applied = static_cast<int>(
+        c.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Int(0, 0));
     auto migrations = postgres::Migrations();
     st.known = migrations.empty() ? 0 : migrations.back().version;
     return st;

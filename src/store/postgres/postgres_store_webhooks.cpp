@@ -1,6 +1,5 @@
-#include "store/postgres/postgres_store_impl.h"
-
 #include "common/ids.h"
+#include "store/postgres/postgres_store_impl.h"
 
 namespace weft {
 
@@ -43,16 +42,15 @@ Result<Delivery> PostgresStore::CreateDelivery(const Delivery& in) {
 
 Result<Delivery> PostgresStore::GetDelivery(const std::string& id) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<Delivery> {
-    auto d = First(
-        c.Exec("SELECT " DELIVERY_COLS " FROM deliveries WHERE id = $1", Params().Text(id)),
-        ReadDelivery<PgRow>);
+    auto d =
+        First(c.Exec("SELECT " DELIVERY_COLS " FROM deliveries WHERE id = $1", Params().Text(id)),
+              ReadDelivery<PgRow>);
     if (!d) return NotFound("delivery " + id);
     return std::move(*d);
   });
 }
 
-Result<std::vector<Delivery>> PostgresStore::ListDeliveries(const std::string& flow_id,
-                                                            int limit) {
+Result<std::vector<Delivery>> PostgresStore::ListDeliveries(const std::string& flow_id, int limit) {
   if (limit <= 0) limit = 50;
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<Delivery>> {
     Rows rows =
@@ -85,11 +83,14 @@ Result<WebhookRecorded> PostgresStore::RecordWebhook(const WebhookRecord& r) {
     WebhookRecorded out;
     if (retry && delivery) {
       // The first attempt may have committed before the connection broke.
-      Rows done = c.Exec("SELECT run_id FROM deliveries WHERE id = $1", Params().Text(delivery->id));
+      Rows done =
+          c.Exec("SELECT run_id FROM deliveries WHERE id = $1", Params().Text(delivery->id));
       if (!done.empty()) {
         std::string id = done.Text(0, 0);
-        if (run && id == run->id) out.run = run;
-        else out.duplicate_of = id;
+        if (run && id == run->id)
+          out.run = run;
+        else
+          out.duplicate_of = id;
         out.delivery = delivery;
         out.delivery->run_id = id;
         return out;
@@ -103,7 +104,8 @@ Result<WebhookRecorded> PostgresStore::RecordWebhook(const WebhookRecord& r) {
         // (concurrent ones wait for its transaction) yields no row.
         Rows taken = c.Exec(
             "INSERT INTO webhook_keys (flow_id, key, run_id, created_at) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (flow_id, key) DO UPDATE SET run_id = EXCLUDED.run_id, created_at = EXCLUDED.created_at "
+            "ON CONFLICT (flow_id, key) DO UPDATE SET run_id = EXCLUDED.run_id, created_at = "
+            "EXCLUDED.created_at "
             "WHERE webhook_keys.created_at < $5 RETURNING run_id",
             Params()
                 .Text(run->flow_id)
@@ -130,8 +132,10 @@ Result<WebhookRecorded> PostgresStore::RecordWebhook(const WebhookRecord& r) {
     }
     if (delivery) {
       Delivery d = *delivery;
-      if (out.run) d.run_id = out.run->id;
-      else if (!out.duplicate_of.empty()) d.run_id = out.duplicate_of;
+      if (out.run)
+        d.run_id = out.run->id;
+      else if (!out.duplicate_of.empty())
+        d.run_id = out.duplicate_of;
       c.Exec("INSERT INTO deliveries (" DELIVERY_COLS
              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
              Params()
@@ -166,31 +170,39 @@ Result<std::optional<std::string>> PostgresStore::FindWebhookKey(const std::stri
   });
 }
 
-Result<int64_t> PostgresStore::PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
-                                                TimePoint keys_before, int max_rows) {
+Result<int64_t> PostgresStore::PruneWebhookData(const std::string& flow_id, TimePoint before,
+                                                int64_t keep, TimePoint keys_before, int max_rows) {
   if (max_rows <= 0) max_rows = 500;
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<int64_t> {
     int64_t deleted = 0;
     if (flow_id.empty()) {
-      deleted += c.Exec("DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE received_at < $1 "
-                        "ORDER BY received_at LIMIT $2)",
-                        Params().Time(before).Int(max_rows))
+      deleted += c.Exec(
+                      "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE "
+                      "received_at < $1 "
+                      "ORDER BY received_at LIMIT $2)",
+                      Params().Time(before).Int(max_rows))
                      .affected();
     } else {
-      deleted += c.Exec("DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE flow_id = $1 "
-                        "AND received_at < $2 ORDER BY received_at LIMIT $3)",
-                        Params().Text(flow_id).Time(before).Int(max_rows))
-                     .affected();
+      deleted +=
+          c.Exec(
+               "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE flow_id = $1 "
+               "AND received_at < $2 ORDER BY received_at LIMIT $3)",
+               Params().Text(flow_id).Time(before).Int(max_rows))
+              .affected();
       if (keep > 0) {
-        deleted += c.Exec("DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE flow_id = $1 "
-                          "ORDER BY received_at DESC, id DESC LIMIT $2 OFFSET $3)",
-                          Params().Text(flow_id).Int(max_rows).Int(keep))
-                       .affected();
+        deleted +=
+            c.Exec(
+                 "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE flow_id = $1 "
+                 "ORDER BY received_at DESC, id DESC LIMIT $2 OFFSET $3)",
+                 Params().Text(flow_id).Int(max_rows).Int(keep))
+                .affected();
       }
     }
-    deleted += c.Exec("DELETE FROM webhook_keys WHERE (flow_id, key) IN (SELECT flow_id, key FROM webhook_keys "
-                      "WHERE created_at < $1 LIMIT $2)",
-                      Params().Time(keys_before).Int(max_rows))
+    deleted += c.Exec(
+                    "DELETE FROM webhook_keys WHERE (flow_id, key) IN (SELECT flow_id, key FROM "
+                    "webhook_keys "
+                    "WHERE created_at < $1 LIMIT $2)",
+                    Params().Time(keys_before).Int(max_rows))
                    .affected();
     return deleted;
   });

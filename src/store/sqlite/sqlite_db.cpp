@@ -173,7 +173,8 @@ Json Stmt::ColJson(int col) {
   return std::move(*j);
 }
 
-WriteTxn::WriteTxn(Conn& conn, Nested nested) : conn_(conn), nested_(!sqlite3_get_autocommit(conn.db())) {
+WriteTxn::WriteTxn(Conn& conn, Nested nested)
+    : conn_(conn), nested_(!sqlite3_get_autocommit(conn.db())) {
   if (nested_ && nested == kNoSavepoint) {
     open_ = false;  // the enclosing transaction (a group commit) is all there is
     return;

@@ -51,7 +51,8 @@ int SqliteStore::Impl::OnWalCommit(void* arg, sqlite3* db, const char* name, int
 
 void SqliteStore::Impl::StartCheckpointer(std::unique_ptr<Conn> conn) {
   checkpoint_conn = std::move(conn);
-  sqlite3_wal_hook(writer.conn().db(), &Impl::OnWalCommit, this);  // replaces the automatic checkpoint
+  sqlite3_wal_hook(writer.conn().db(), &Impl::OnWalCommit,
+                   this);  // replaces the automatic checkpoint
   checkpointer = std::thread([this] {
     std::unique_lock lock(checkpoint_mu);
     for (;;) {
@@ -59,7 +60,8 @@ void SqliteStore::Impl::StartCheckpointer(std::unique_ptr<Conn> conn) {
       if (checkpoint_stop) return;
       checkpoint_wanted = false;
       lock.unlock();
-      sqlite3_wal_checkpoint_v2(checkpoint_conn->db(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      sqlite3_wal_checkpoint_v2(checkpoint_conn->db(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
       lock.lock();
     }
   });
@@ -199,9 +201,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
     impl->schema_version = *version;
 
     // This process alone uses the file, so every claim left is a dead process's.
-    Stmt release(impl->writer.conn(), std::string("UPDATE runs SET claimed_by = '', lease_until = NULL "
-                                            "WHERE ") +
-                                    kUnfinished + " AND claimed_by <> ''");
+    Stmt release(impl->writer.conn(),
+                 std::string("UPDATE runs SET claimed_by = '', lease_until = NULL "
+                             "WHERE ") +
+                     kUnfinished + " AND claimed_by <> ''");
     release.Run();
 
     // Webhooks a previous process took into its journal and had not yet
@@ -213,11 +216,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
     if (!impl->LoadImportOffset()) {
       // Not this database's journal: set aside, untouched, for a person to
       // look at, and start a new one.
-      std::string aside = journal_path + ".set-aside-" + std::to_string(ToUnixMs(SystemClock().Now()));
+      std::string aside =
+          journal_path + ".set-aside-" + std::to_string(ToUnixMs(SystemClock().Now()));
       impl->journal.reset();
       std::error_code ec;
       std::filesystem::rename(journal_path, aside, ec);
-      if (ec) return Fail(ErrorCode::kUnavailable, "cannot move " + journal_path + " aside: " + ec.message());
+      if (ec)
+        return Fail(ErrorCode::kUnavailable,
+                    "cannot move " + journal_path + " aside: " + ec.message());
       log::Warn("webhook journal: " + journal_path + " does not belong to this database; set aside",
                 {{"path", aside}});
       journal = sqlite::WebhookJournal::Open(journal_path);
@@ -225,14 +231,18 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
       impl->journal = std::move(*journal);
       impl->import_offset = sqlite::WebhookJournal::kHeaderSize;
     }
-    if (auto recovered = impl->journal->Recover(impl->import_offset); !recovered) return Fail(recovered.error());
+    if (auto recovered = impl->journal->Recover(impl->import_offset); !recovered)
+      return Fail(recovered.error());
     for (;;) {
       auto n = impl->ImportSome();
-      if (!n) return Fail(ErrorCode::kUnavailable, "cannot import " + impl->journal->path() + ": " + n.error().message);
+      if (!n)
+        return Fail(ErrorCode::kUnavailable,
+                    "cannot import " + impl->journal->path() + ": " + n.error().message);
       if (*n == 0) break;
     }
     if (impl->import_offset != sqlite::WebhookJournal::kHeaderSize) {
-      if (auto restarted = impl->journal->Restart(impl->import_offset); !restarted) return Fail(restarted.error());
+      if (auto restarted = impl->journal->Restart(impl->import_offset); !restarted)
+        return Fail(restarted.error());
       impl->import_offset = sqlite::WebhookJournal::kHeaderSize;
     }
     impl->journal_appends =
@@ -245,8 +255,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
       impl->readers.push_back(std::move(reader));
     }
     auto checkpoint_conn = Conn::Open(impl->db_path, /*create=*/false);
-    checkpoint_conn->Exec(std::string("PRAGMA synchronous = ") +
-                          (options.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL"));
+    checkpoint_conn->Exec(
+        std::string("PRAGMA synchronous = ") +
+        (options.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL"));
     impl->StartCheckpointer(std::move(checkpoint_conn));
     if (impl->journal_appends) impl->StartImporter();
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
@@ -303,7 +314,8 @@ std::unique_ptr<sqlite3, CloseDb> OpenReadOnly(const std::string& path) {
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<sqlite3, CloseDb> out(db);
   if (rc != SQLITE_OK) {
-    throw SqlError(rc, "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    throw SqlError(rc,
+                   "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(db, 5000);
   return out;
@@ -316,8 +328,11 @@ Result<SqliteStore::FileInfo> Inspect(Conn& c, const std::string& path) {
     if (verdict != "ok") return Fail(ErrorCode::kValidation, path + " is damaged: " + verdict);
   }
   {
-    Stmt s(c, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('schema_migrations', 'flows', 'runs')");
-    if (!s.Step() || s.ColInt(0) != 3) return Fail(ErrorCode::kValidation, path + " is not a weft database");
+    Stmt s(c,
+           "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+           "('schema_migrations', 'flows', 'runs')");
+    if (!s.Step() || s.ColInt(0) != 3)
+      return Fail(ErrorCode::kValidation, path + " is not a weft database");
   }
   SqliteStore::FileInfo info;
   {
@@ -327,8 +342,9 @@ Result<SqliteStore::FileInfo> Inspect(Conn& c, const std::string& path) {
   auto migrations = sqlite::Migrations();
   int latest = migrations.empty() ? 0 : migrations.back().version;
   if (info.schema_version > latest) {
-    return Fail(ErrorCode::kValidation, path + " has schema version " + std::to_string(info.schema_version) +
-                                            ", newer than this weft knows (" + std::to_string(latest) + ")");
+    return Fail(ErrorCode::kValidation,
+                path + " has schema version " + std::to_string(info.schema_version) +
+                    ", newer than this weft knows (" + std::to_string(latest) + ")");
   }
   {
     Stmt s(c, "SELECT (SELECT COUNT(*) FROM flows), (SELECT COUNT(*) FROM runs)");
@@ -344,7 +360,8 @@ Result<SqliteStore::FileInfo> Inspect(Conn& c, const std::string& path) {
 
 }  // namespace
 
-Result<SqliteStore::FileInfo> SqliteStore::BackupDataDir(const std::string& data_dir, const std::string& dest_path) {
+Result<SqliteStore::FileInfo> SqliteStore::BackupDataDir(const std::string& data_dir,
+                                                         const std::string& dest_path) {
   return Guard([&]() -> Result<FileInfo> {
     std::string db_path = data_dir + "/weft.db";
     std::error_code ec;
@@ -386,7 +403,8 @@ Result<SqliteStore::FileInfo> SqliteStore::BackupDataDir(const std::string& data
 Result<SqliteStore::FileInfo> SqliteStore::InspectFile(const std::string& path) {
   return Guard([&]() -> Result<FileInfo> {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) return Fail(ErrorCode::kNotFound, "no file at " + path);
+    if (!std::filesystem::is_regular_file(path, ec))
+      return Fail(ErrorCode::kNotFound, "no file at " + path);
     auto c = Conn::Open(path, /*create=*/false);
     c->Exec("PRAGMA query_only = ON");
     return Inspect(*c, path);

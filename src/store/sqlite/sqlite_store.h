@@ -120,8 +120,9 @@ class SqliteStore : public Store {
   Result<QueueStats> GetQueueStats() override;
   Result<SchemaStatus> GetSchemaStatus() override;
   Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) override;
-  Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for, const Run* run,
-                                  std::optional<TimePoint> next_run_at, int64_t missed) override;
+  Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for,
+                                  const Run* run, std::optional<TimePoint> next_run_at,
+                                  int64_t missed) override;
   Result<std::vector<bool>> RecordScheduleFires(const std::vector<ScheduleFire>& fires) override;
   Result<void> ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) override;
   Result<void> SetNextRunAts(
@@ -131,8 +132,9 @@ class SqliteStore : public Store {
   Result<Delivery> GetDelivery(const std::string& id) override;
   Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) override;
   Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) override;
-  Result<std::optional<std::string>> FindWebhookKey(const std::string& flow_id, const std::string& key,
-                                                   TimePoint since) override;
+  Result<std::optional<std::string>> FindWebhookKey(const std::string& flow_id,
+                                                    const std::string& key,
+                                                    TimePoint since) override;
   Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                    TimePoint keys_before, int max_rows) override;
   Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;

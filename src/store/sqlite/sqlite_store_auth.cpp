@@ -1,6 +1,5 @@
-#include "store/sqlite/sqlite_store_impl.h"
-
 #include "common/ids.h"
+#include "store/sqlite/sqlite_store_impl.h"
 
 namespace weft {
 
@@ -10,7 +9,8 @@ Result<User> SqliteStore::CreateUser(const User& in) {
   return impl_->Write([&](Conn& c) -> Result<User> {
     User u = in;
     StampNew(u.id, u.created_at, impl_->Now());
-    Stmt s(c, "INSERT INTO users (" USER_COLS ") VALUES (:id, :username, :hash, :role, :created_at)");
+    Stmt s(c,
+           "INSERT INTO users (" USER_COLS ") VALUES (:id, :username, :hash, :role, :created_at)");
     s.Text(":id", u.id)
         .Text(":username", u.username)
         .Text(":hash", u.password_hash)
@@ -83,7 +83,8 @@ Result<ApiToken> SqliteStore::CreateApiToken(const ApiToken& in) {
     try {
       s.Run();
     } catch (const SqlError& e) {
-      if ((e.code & 0xff) == SQLITE_CONSTRAINT) return Fail(ErrorCode::kConflict, "token " + t.id + " already exists");
+      if ((e.code & 0xff) == SQLITE_CONSTRAINT)
+        return Fail(ErrorCode::kConflict, "token " + t.id + " already exists");
       throw;
     }
     return t;
@@ -140,7 +141,8 @@ Result<Session> SqliteStore::CreateSession(const Session& in) {
       s.Run();
     } catch (const SqlError& e) {
       if (IsConstraint(e, SQLITE_CONSTRAINT_FOREIGNKEY)) return NotFound("user " + in.user_id);
-      if ((e.code & 0xff) == SQLITE_CONSTRAINT) return Fail(ErrorCode::kConflict, "session already exists");
+      if ((e.code & 0xff) == SQLITE_CONSTRAINT)
+        return Fail(ErrorCode::kConflict, "session already exists");
       throw;
     }
     return in;
@@ -159,7 +161,9 @@ Result<Session> SqliteStore::GetSession(const std::string& id_hash) {
 
 Result<void> SqliteStore::TouchSession(const std::string& id_hash, TimePoint at) {
   return impl_->Write([&](Conn& c) -> Result<void> {
-    Stmt s(c, "UPDATE sessions SET last_seen_at = :at WHERE id_hash = :id_hash AND last_seen_at < :at");
+    Stmt s(
+        c,
+        "UPDATE sessions SET last_seen_at = :at WHERE id_hash = :id_hash AND last_seen_at < :at");
     s.Text(":id_hash", id_hash).Time(":at", at).Run();
     return Ok();
   });

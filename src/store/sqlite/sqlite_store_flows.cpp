@@ -1,6 +1,5 @@
-#include "store/sqlite/sqlite_store_impl.h"
-
 #include "common/ids.h"
+#include "store/sqlite/sqlite_store_impl.h"
 
 namespace weft {
 

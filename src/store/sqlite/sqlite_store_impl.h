@@ -53,33 +53,36 @@ using store::StampNew;
 using store::TokenTaken;
 
 // The schedule's state lives in its own narrow row (migration 0007).
-#define FLOW_COLS                                                                           \
-  FLOW_BASE_COLS ", (SELECT next_run_at FROM schedule_state WHERE flow_id = flows.id), "   \
-                 "ifnull((SELECT missed_fires FROM schedule_state WHERE flow_id = flows.id), 0)"
+#define FLOW_COLS                                                             \
+  FLOW_BASE_COLS                                                              \
+      ", (SELECT next_run_at FROM schedule_state WHERE flow_id = flows.id), " \
+      "ifnull((SELECT missed_fires FROM schedule_state WHERE flow_id = flows.id), 0)"
 
 // The unfinished runs (queued or running), read through the queue's three
 // partial indexes (migration 0002), which together hold exactly them; each
 // branch repeats its index's WHERE so SQLite may use it. runs_by_status holds
 // finished runs only (migration 0008), under the same condition as here.
-#define UNFINISHED_RUNS                                                                         \
-  "(SELECT id, created_at, status FROM runs WHERE status IN ('queued', 'running') AND "         \
-  "claimed_by = '' AND not_before IS NULL "                                                     \
+#define UNFINISHED_RUNS                                                                          \
+  "(SELECT id, created_at, status FROM runs WHERE status IN ('queued', 'running') AND "          \
+  "claimed_by = '' AND not_before IS NULL "                                                      \
   "UNION ALL SELECT id, created_at, status FROM runs WHERE status IN ('queued', 'running') AND " \
-  "claimed_by = '' AND not_before IS NOT NULL "                                                 \
+  "claimed_by = '' AND not_before IS NOT NULL "                                                  \
   "UNION ALL SELECT id, created_at, status FROM runs WHERE status IN ('queued', 'running') AND " \
   "claimed_by <> '')"
 #define FINISHED_STATUS "status NOT IN ('queued', 'running')"  // migration 0009
 
 // The inserts of a new run and a new delivery (CreateRun, CreateDelivery,
 // RecordWebhook and the webhook journal's import).
-inline constexpr const char* kInsertRun =
-    "INSERT INTO runs (" RUN_COLS
-    ") VALUES (:id, :flow_id, :flow_name, :flow_version, :trigger_type, :trigger, :status, :scheduled_for, "
-    ":created_at, :started_at, :finished_at, :input, :output, :error, :retry_of, :claimed_by, :lease_until, "
-    ":not_before, :cancel_requested)";
+inline constexpr const char* kInsertRun = "INSERT INTO runs (" RUN_COLS
+                                          ") VALUES (:id, :flow_id, :flow_name, :flow_version, "
+                                          ":trigger_type, :trigger, :status, :scheduled_for, "
+                                          ":created_at, :started_at, :finished_at, :input, "
+                                          ":output, :error, :retry_of, :claimed_by, :lease_until, "
+                                          ":not_before, :cancel_requested)";
 inline constexpr const char* kInsertDelivery =
     "INSERT INTO deliveries (" DELIVERY_COLS
-    ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, :headers, :query, :body, "
+    ") VALUES (:id, :flow_id, :received_at, :method, :path, :status_code, :run_id, :headers, "
+    ":query, :body, "
     ":content_type, :auth_passed)";
 
 inline constexpr const char* kUnfinished = UNFINISHED;
@@ -239,19 +242,20 @@ struct SqliteStore::Impl {
   // (CatchUp), so the API never misses an accepted webhook. Measured in
   // docs/benchmarks.md: one SQLite transaction per request, even grouped, cost
   // four times the CPU of the rest of the request.
-  static constexpr size_t kImportBytes = 4 << 20;      // journal bytes per import transaction
-  static constexpr uint64_t kRestartBytes = 4 << 20;   // start the file over past this, once caught up
+  static constexpr size_t kImportBytes = 4 << 20;  // journal bytes per import transaction
+  static constexpr uint64_t kRestartBytes = 4
+                                            << 20;  // start the file over past this, once caught up
   std::unique_ptr<sqlite::WebhookJournal> journal;
-  bool journal_appends = false;           // RecordWebhook appends (else: the direct write)
-  uint64_t import_offset = 0;             // the import thread's, and Open's
-  std::atomic<uint64_t> appended{0};      // records appended by this process
-  std::atomic<uint64_t> imported{0};      // of those, imported (grows under import_mu)
+  bool journal_appends = false;       // RecordWebhook appends (else: the direct write)
+  uint64_t import_offset = 0;         // the import thread's, and Open's
+  std::atomic<uint64_t> appended{0};  // records appended by this process
+  std::atomic<uint64_t> imported{0};  // of those, imported (grows under import_mu)
   std::atomic<bool> importer_sleeping{false};
   std::mutex import_mu;
-  std::condition_variable import_cv;      // wakes the import thread
-  std::condition_variable imported_cv;    // wakes CatchUp
+  std::condition_variable import_cv;    // wakes the import thread
+  std::condition_variable imported_cv;  // wakes CatchUp
   bool import_stop = false;
-  bool import_urgent = false;              // a CatchUp waits (import_mu)
+  bool import_urgent = false;  // a CatchUp waits (import_mu)
   static constexpr auto kGather = std::chrono::milliseconds(2);
   std::thread importer;
   std::mutex listener_mu;

@@ -1,6 +1,5 @@
-#include "store/sqlite/sqlite_store_impl.h"
-
 #include "common/log.h"
+#include "store/sqlite/sqlite_store_impl.h"
 
 namespace weft {
 
@@ -38,7 +37,8 @@ void ImportWebhookRecord(Conn& c, std::string_view payload) {
     if (e.code == SQLITE_CONSTRAINT_FOREIGNKEY) return;
     Stmt undo(c, "DELETE FROM runs WHERE id = :id");  // the run goes with its delivery
     undo.Text(":id", w.run->id).Run();
-    log::Warn("webhook journal: a delivery was left out", {{"run_id", w.run->id}, {"error", e.what()}});
+    log::Warn("webhook journal: a delivery was left out",
+              {{"run_id", w.run->id}, {"error", e.what()}});
   }
 }
 
@@ -57,8 +57,11 @@ Result<size_t> SqliteStore::Impl::ImportSome() {
     for (std::string_view record : chunk->records) ImportWebhookRecord(c, record);
     Stmt s(c,
            "INSERT INTO webhook_journal (id, generation, imported_to) VALUES (1, :generation, :to) "
-           "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, imported_to = excluded.imported_to");
-    s.Int(":generation", static_cast<int64_t>(generation)).Int(":to", static_cast<int64_t>(chunk->next)).Run();
+           "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, imported_to = "
+           "excluded.imported_to");
+    s.Int(":generation", static_cast<int64_t>(generation))
+        .Int(":to", static_cast<int64_t>(chunk->next))
+        .Run();
     txn.Commit();
     return Ok();
   });

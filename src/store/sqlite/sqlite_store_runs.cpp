@@ -1,5 +1,3 @@
-#include "store/sqlite/sqlite_store_impl.h"
-
 #include <algorithm>
 #include <array>
 #include <tuple>
@@ -7,6 +5,7 @@
 #include "common/ids.h"
 #include "store/common/cursor.h"
 #include "store/sqlite/sqlite_migrations.h"
+#include "store/sqlite/sqlite_store_impl.h"
 
 namespace weft {
 
@@ -43,7 +42,8 @@ Result<void> ParseRunJson(Run& r, const RunJsonText& text) {
     if (!text[i]) continue;
     std::string error;
     auto j = ParseJson(*text[i], &error);
-    if (!j) return Fail(ErrorCode::kInternal, "stored JSON of run " + r.id + " is unreadable: " + error);
+    if (!j)
+      return Fail(ErrorCode::kInternal, "stored JSON of run " + r.id + " is unreadable: " + error);
     *fields[i] = std::move(*j);
   }
   return Ok();
@@ -140,14 +140,16 @@ namespace {
 // changes nothing when the flow does not exist.
 void StoreNextRunAt(Conn& c, const std::string& id, std::optional<TimePoint> next) {
   Stmt s(c,
-         "INSERT INTO schedule_state (flow_id, next_run_at) SELECT id, :next FROM flows WHERE id = :id "
+         "INSERT INTO schedule_state (flow_id, next_run_at) SELECT id, :next FROM flows WHERE id = "
+         ":id "
          "ON CONFLICT (flow_id) DO UPDATE SET next_run_at = excluded.next_run_at");
   s.Time(":next", next).Text(":id", id).Run();
 }
 
 }  // namespace
 
-Result<void> SqliteStore::SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) {
+Result<void> SqliteStore::SetNextRunAt(const std::string& id,
+                                       std::optional<TimePoint> next_run_at) {
   return impl_->Write([&](Conn& c) -> Result<void> {
     StoreNextRunAt(c, id, next_run_at);
     if (c.Changes() == 0) return NotFound("flow " + id);
@@ -165,16 +167,17 @@ namespace {
 // times of a flow only move forward: a time at or before the last was fired
 // already, by another scheduler or before a restart). A refused fire writes
 // nothing.
-Result<bool> RecordFire(Conn& c, const std::string& flow_id, TimePoint scheduled_for, const Run* run,
-                        std::optional<TimePoint> next_run_at, int64_t missed, bool only_active,
-                        TimePoint now) {
+Result<bool> RecordFire(Conn& c, const std::string& flow_id, TimePoint scheduled_for,
+                        const Run* run, std::optional<TimePoint> next_run_at, int64_t missed,
+                        bool only_active, TimePoint now) {
   {
-    Stmt s(c,
-           "INSERT INTO schedule_state (flow_id, last_fired_at, next_run_at, missed_fires) "
-           "SELECT id, :at, :next, :missed FROM flows WHERE id = :id AND (:any = 1 OR active = 1) "
-           "ON CONFLICT (flow_id) DO UPDATE SET last_fired_at = excluded.last_fired_at, "
-           "next_run_at = excluded.next_run_at, missed_fires = missed_fires + excluded.missed_fires "
-           "WHERE last_fired_at IS NULL OR last_fired_at < excluded.last_fired_at");
+    Stmt s(
+        c,
+        "INSERT INTO schedule_state (flow_id, last_fired_at, next_run_at, missed_fires) "
+        "SELECT id, :at, :next, :missed FROM flows WHERE id = :id AND (:any = 1 OR active = 1) "
+        "ON CONFLICT (flow_id) DO UPDATE SET last_fired_at = excluded.last_fired_at, "
+        "next_run_at = excluded.next_run_at, missed_fires = missed_fires + excluded.missed_fires "
+        "WHERE last_fired_at IS NULL OR last_fired_at < excluded.last_fired_at");
     s.Text(":id", flow_id)
         .Time(":at", scheduled_for)
         .Time(":next", next_run_at)
@@ -269,16 +272,17 @@ Result<bool> SqliteStore::RecordScheduleFire(const std::string& flow_id, TimePoi
 // The condition reads flow_limits (limited flows only) and the runs_active
 // index (migration 0006); the first OR term repeats that index's WHERE so
 // SQLite may use it.
-#define CLAIM_WITHIN_LIMITS                                                                    \
-  " AND (status = 'running' OR flow_id NOT IN (SELECT l.flow_id FROM flow_limits l "          \
-  "WHERE l.max_concurrency <= (SELECT COUNT(*) FROM runs a WHERE a.flow_id = l.flow_id "       \
-  "AND (a.status = 'running' OR (a.status = 'queued' AND a.claimed_by <> '')) "                \
+#define CLAIM_WITHIN_LIMITS                                                              \
+  " AND (status = 'running' OR flow_id NOT IN (SELECT l.flow_id FROM flow_limits l "     \
+  "WHERE l.max_concurrency <= (SELECT COUNT(*) FROM runs a WHERE a.flow_id = l.flow_id " \
+  "AND (a.status = 'running' OR (a.status = 'queued' AND a.claimed_by <> '')) "          \
   "AND (a.status = 'running' OR ifnull(a.lease_until, 0) > :now))))"
 
 Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max, TimePoint now,
                                                 TimePoint lease_until) {
   if (max <= 0) return std::vector<Run>{};
-  std::vector<RunJsonText> json;  // parsed after the write: the group commit waits for nothing but SQL
+  std::vector<RunJsonText>
+      json;  // parsed after the write: the group commit waits for nothing but SQL
   // Unguarded (no savepoint in a group commit): nothing here fails on
   // purpose; an error after a claim rolls the whole commit back.
   auto claimed = impl_->WriteUnguarded([&](Conn& c) -> Result<std::vector<Run>> {
@@ -289,22 +293,24 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
     // once per statement, so while any flow has one, runs are claimed one
     // statement at a time.
     static const std::string sql =
-           "UPDATE runs SET claimed_by = :node, lease_until = :lease_until WHERE id IN ("
-           "SELECT id FROM ("
-           "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_ready "
-           "WHERE status IN ('queued', 'running') AND claimed_by = '' AND not_before IS NULL"
-           CLAIM_WITHIN_LIMITS " ORDER BY created_at, id LIMIT :max) "
-           "UNION ALL "
-           "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_delayed "
-           "WHERE status IN ('queued', 'running') AND claimed_by = '' "
-           "AND not_before IS NOT NULL AND not_before <= :now"
-           CLAIM_WITHIN_LIMITS " ORDER BY created_at, id LIMIT :max) "
-           "UNION ALL "
-           "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_claimed "
-           "WHERE status IN ('queued', 'running') AND claimed_by <> '' "
-           "AND ifnull(lease_until, 0) <= :now AND (not_before IS NULL OR not_before <= :now)"
-           CLAIM_WITHIN_LIMITS " ORDER BY created_at, id LIMIT :max)) "
-           "ORDER BY created_at, id LIMIT :max) RETURNING " RUN_COLS;
+        "UPDATE runs SET claimed_by = :node, lease_until = :lease_until WHERE id IN ("
+        "SELECT id FROM ("
+        "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_ready "
+        "WHERE status IN ('queued', 'running') AND claimed_by = '' AND not_before IS "
+        "NULL" CLAIM_WITHIN_LIMITS
+        " ORDER BY created_at, id LIMIT :max) "
+        "UNION ALL "
+        "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_delayed "
+        "WHERE status IN ('queued', 'running') AND claimed_by = '' "
+        "AND not_before IS NOT NULL AND not_before <= :now" CLAIM_WITHIN_LIMITS
+        " ORDER BY created_at, id LIMIT :max) "
+        "UNION ALL "
+        "SELECT * FROM (SELECT id, created_at FROM runs INDEXED BY runs_claimed "
+        "WHERE status IN ('queued', 'running') AND claimed_by <> '' "
+        "AND ifnull(lease_until, 0) <= :now AND (not_before IS NULL OR not_before <= "
+        ":now)" CLAIM_WITHIN_LIMITS
+        " ORDER BY created_at, id LIMIT :max)) "
+        "ORDER BY created_at, id LIMIT :max) RETURNING " RUN_COLS;
     std::optional<WriteTxn> txn;
     if (max > 1) txn.emplace(c, WriteTxn::kNoSavepoint);
     // With no flow limited (flow_limits empty), one statement takes the whole batch.
@@ -316,7 +322,10 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const std::string& node, int max
     std::vector<Run> runs;
     for (int taken = 0; taken < max;) {
       Stmt s(c, sql);
-      s.Text(":node", node).Time(":lease_until", lease_until).Time(":now", now).Int(":max", per_statement);
+      s.Text(":node", node)
+          .Time(":lease_until", lease_until)
+          .Time(":now", now)
+          .Int(":max", per_statement);
       size_t before = runs.size();
       while (s.Step()) runs.push_back(ReadRunKeepingJsonText(s, json.emplace_back()));
       if (runs.size() == before) break;
@@ -389,8 +398,10 @@ Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
   if (!filter.flow_id.empty()) sql += " AND flow_id = :flow_id";
   if (filter.status) {
     sql += " AND status = :status";
-    if (IsTerminal(*filter.status)) sql += " AND " FINISHED_STATUS;           // runs_by_status
-    else sql += " AND id IN (SELECT id FROM " UNFINISHED_RUNS ")";  // a few rows, then sorted
+    if (IsTerminal(*filter.status))
+      sql += " AND " FINISHED_STATUS;  // runs_by_status
+    else
+      sql += " AND id IN (SELECT id FROM " UNFINISHED_RUNS ")";  // a few rows, then sorted
   }
   if (!filter.trigger_type.empty()) sql += " AND trigger_type = :trigger_type";
   if (filter.since) sql += " AND created_at >= :since";
@@ -469,9 +480,10 @@ Result<bool> SqliteStore::RequestCancel(const std::string& run_id) {
   impl_->CatchUp();  // a webhook accepted before this is in the database
   return impl_->Write([&](Conn& c) -> Result<bool> {
     {
-      Stmt s(c,
-             std::string("UPDATE runs SET cancel_requested = 1, not_before = CASE WHEN claimed_by = '' "
-                         "THEN NULL ELSE not_before END WHERE id = :id AND ") + kUnfinished);
+      Stmt s(c, std::string(
+                    "UPDATE runs SET cancel_requested = 1, not_before = CASE WHEN claimed_by = '' "
+                    "THEN NULL ELSE not_before END WHERE id = :id AND ") +
+                    kUnfinished);
       s.Text(":id", run_id).Run();
     }
     if (c.Changes() > 0) return true;
@@ -484,7 +496,8 @@ Result<bool> SqliteStore::RequestCancel(const std::string& run_id) {
 Result<bool> SqliteStore::WakeRun(const std::string& run_id) {
   return impl_->Write([&](Conn& c) -> Result<bool> {
     Stmt s(c, std::string("UPDATE runs SET not_before = NULL WHERE id = :id AND claimed_by = '' "
-                          "AND not_before IS NOT NULL AND ") + kUnfinished);
+                          "AND not_before IS NOT NULL AND ") +
+                  kUnfinished);
     s.Text(":id", run_id).Run();
     return c.Changes() > 0;
   });

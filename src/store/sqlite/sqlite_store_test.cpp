@@ -418,12 +418,14 @@ WebhookRecord AcceptedWebhook(TimePoint at, const std::string& body) {
 void MakeFlowF(SqliteStore& store) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(store.db_path().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "INSERT INTO flows (id, name, description, version, document, active, trigger_type, "
-                         "webhook_token, created_at, updated_at, updated_by) VALUES ('f', 'f', '', 1, '{}', 1, "
-                         "'webhook', 'tok', 0, 0, '')",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(
+          db,
+          "INSERT INTO flows (id, name, description, version, document, active, trigger_type, "
+          "webhook_token, created_at, updated_at, updated_by) VALUES ('f', 'f', '', 1, '{}', 1, "
+          "'webhook', 'tok', 0, 0, '')",
+          nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
 }
 
@@ -456,7 +458,8 @@ TEST(SqliteStoreTest, AJournaledWebhookIsReadBackAtOnceWithItsDelivery) {
   EXPECT_EQ(store->ListDeliveries("f", 100)->size(), 50u);
   EXPECT_GT(announced.load(), 0);
   // Claimable like any run.
-  auto claimed = store->ClaimRuns("n", 100, kT0 + std::chrono::hours(1), kT0 + std::chrono::hours(2));
+  auto claimed =
+      store->ClaimRuns("n", 100, kT0 + std::chrono::hours(1), kT0 + std::chrono::hours(2));
   ASSERT_TRUE(claimed.has_value());
   EXPECT_EQ(claimed->size(), 50u);
 }
@@ -553,7 +556,8 @@ TEST(SqliteStoreTest, AJournalOfAnotherDatabaseIsSetAsideUntouched) {
   ASSERT_TRUE(store);
   std::vector<fs::path> aside;
   for (const auto& e : fs::directory_iterator(tmp.path()))
-    if (e.path().filename().string().starts_with("webhooks.journal.set-aside-")) aside.push_back(e.path());
+    if (e.path().filename().string().starts_with("webhooks.journal.set-aside-"))
+      aside.push_back(e.path());
   ASSERT_EQ(aside.size(), 1u);
   EXPECT_EQ(fs::file_size(aside[0]), size);
   EXPECT_EQ(fs::file_size(path), 16u);  // a new journal

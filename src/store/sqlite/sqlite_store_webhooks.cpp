@@ -1,6 +1,5 @@
-#include "store/sqlite/sqlite_store_impl.h"
-
 #include "common/ids.h"
+#include "store/sqlite/sqlite_store_impl.h"
 
 namespace weft {
 
@@ -17,10 +16,14 @@ void InsertWebhookRun(Conn& c, const WebhookRows& w) {
       .Text(":trigger_type", run.trigger_type)
       .Time(":created_at", run.created_at)
       .Text(":retry_of", run.retry_of);
-  if (w.trigger_text) s.Text(":trigger", *w.trigger_text);
-  else s.Null(":trigger");
-  if (w.input_text) s.Text(":input", *w.input_text);
-  else s.Null(":input");
+  if (w.trigger_text)
+    s.Text(":trigger", *w.trigger_text);
+  else
+    s.Null(":trigger");
+  if (w.input_text)
+    s.Text(":input", *w.input_text);
+  else
+    s.Null(":input");
   BindRunState(s, run);
   s.Run();
 }
@@ -140,7 +143,9 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
       bool take = true;
       if (!r.idempotency_key.empty()) {
         // Writes are serialised: read, then insert or take over a stale key.
-        Stmt q(c, "SELECT run_id, created_at FROM webhook_keys WHERE flow_id = :flow_id AND key = :key");
+        Stmt q(
+            c,
+            "SELECT run_id, created_at FROM webhook_keys WHERE flow_id = :flow_id AND key = :key");
         q.Text(":flow_id", run->flow_id).Text(":key", r.idempotency_key);
         if (q.Step() && q.ColTime(1) >= r.keys_since) {
           out.duplicate_of = q.ColText(0);
@@ -157,8 +162,9 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
           throw;
         }
         if (!r.idempotency_key.empty()) {
-          Stmt k(c, "INSERT OR REPLACE INTO webhook_keys (flow_id, key, run_id, created_at) "
-                    "VALUES (:flow_id, :key, :run_id, :created_at)");
+          Stmt k(c,
+                 "INSERT OR REPLACE INTO webhook_keys (flow_id, key, run_id, created_at) "
+                 "VALUES (:flow_id, :key, :run_id, :created_at)");
           k.Text(":flow_id", run->flow_id)
               .Text(":key", r.idempotency_key)
               .Text(":run_id", run->id)
@@ -169,8 +175,10 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
     }
     if (rows.delivery) {
       std::string run_id = rows.delivery->run_id;
-      if (run && out.duplicate_of.empty()) run_id = run->id;
-      else if (!out.duplicate_of.empty()) run_id = out.duplicate_of;
+      if (run && out.duplicate_of.empty())
+        run_id = run->id;
+      else if (!out.duplicate_of.empty())
+        run_id = out.duplicate_of;
       InsertWebhookDelivery(c, rows, run_id);
     }
     txn.Commit();
@@ -178,31 +186,37 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
     if (rows.run && out.duplicate_of.empty()) out.run = std::move(rows.run);
     if (rows.delivery) {
       out.delivery = std::move(rows.delivery);
-      if (out.run) out.delivery->run_id = out.run->id;
-      else if (!out.duplicate_of.empty()) out.delivery->run_id = out.duplicate_of;
+      if (out.run)
+        out.delivery->run_id = out.run->id;
+      else if (!out.duplicate_of.empty())
+        out.delivery->run_id = out.duplicate_of;
     }
     return out;
   });
 }
 
-Result<std::optional<std::string>> SqliteStore::FindWebhookKey(const std::string& flow_id, const std::string& key,
-                                                              TimePoint since) {
+Result<std::optional<std::string>> SqliteStore::FindWebhookKey(const std::string& flow_id,
+                                                               const std::string& key,
+                                                               TimePoint since) {
   return impl_->Read([&](Conn& c) -> Result<std::optional<std::string>> {
-    Stmt q(c, "SELECT run_id FROM webhook_keys WHERE flow_id = :flow_id AND key = :key AND created_at >= :since");
+    Stmt q(c,
+           "SELECT run_id FROM webhook_keys WHERE flow_id = :flow_id AND key = :key AND created_at "
+           ">= :since");
     q.Text(":flow_id", flow_id).Text(":key", key).Time(":since", since);
     if (!q.Step()) return std::optional<std::string>{};
     return std::optional<std::string>(q.ColText(0));
   });
 }
 
-Result<int64_t> SqliteStore::PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
-                                              TimePoint keys_before, int max_rows) {
+Result<int64_t> SqliteStore::PruneWebhookData(const std::string& flow_id, TimePoint before,
+                                              int64_t keep, TimePoint keys_before, int max_rows) {
   if (max_rows <= 0) max_rows = 500;
   return impl_->Write([&](Conn& c) -> Result<int64_t> {
     int64_t deleted = 0;
     {
       std::string sql = "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE ";
-      sql += flow_id.empty() ? "received_at < :before" : "flow_id = :flow_id AND received_at < :before";
+      sql += flow_id.empty() ? "received_at < :before"
+                             : "flow_id = :flow_id AND received_at < :before";
       sql += " ORDER BY received_at LIMIT :max)";
       Stmt s(c, sql);
       if (!flow_id.empty()) s.Text(":flow_id", flow_id);
@@ -211,9 +225,10 @@ Result<int64_t> SqliteStore::PruneWebhookData(const std::string& flow_id, TimePo
       deleted += sqlite3_changes(c.db());
     }
     if (!flow_id.empty() && keep > 0) {
-      Stmt s(c,
-             "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE flow_id = :flow_id "
-             "ORDER BY received_at DESC, id DESC LIMIT :max OFFSET :keep)");
+      Stmt s(
+          c,
+          "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE flow_id = :flow_id "
+          "ORDER BY received_at DESC, id DESC LIMIT :max OFFSET :keep)");
       s.Text(":flow_id", flow_id).Int(":keep", keep).Int(":max", max_rows);
       s.Run();
       deleted += sqlite3_changes(c.db());

@@ -59,8 +59,10 @@ std::vector<Writer::WriteTask*> Writer::TakeBatch() {
   auto defer_since = std::chrono::steady_clock::now() - kMaxDefer;
   std::vector<WriteTask*> later;
   for (auto* t : queue_) {
-    if (t->background && t->queued_at > defer_since) later.push_back(t);
-    else batch.push_back(t);
+    if (t->background && t->queued_at > defer_since)
+      later.push_back(t);
+    else
+      batch.push_back(t);
   }
   queue_.swap(later);
   return batch;

@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace weft::sqlite {
@@ -115,7 +115,8 @@ Result<std::unique_ptr<WebhookJournal>> WebhookJournal::Open(const std::string& 
   if (ReadAt(fd, header, kHeaderSize, 0) != static_cast<ssize_t>(kHeaderSize) ||
       std::memcmp(header, kMagic, sizeof kMagic) != 0) {
     close(fd);
-    return Fail(ErrorCode::kUnavailable, path + " is not a weft webhook journal; move it away to start");
+    return Fail(ErrorCode::kUnavailable,
+                path + " is not a weft webhook journal; move it away to start");
   }
   uint64_t generation = GetU64(header + 8);
   return std::unique_ptr<WebhookJournal>(new WebhookJournal(path, fd, generation, size));
@@ -136,7 +137,8 @@ Result<void> WebhookJournal::Recover(uint64_t from) {
     if (Checksum(buf) != GetU64(rec + 4)) break;
     end += kRecordHeader + len;
   }
-  if (end != size && ftruncate(fd_, static_cast<off_t>(end)) != 0) return IoError("truncate", path_, errno);
+  if (end != size && ftruncate(fd_, static_cast<off_t>(end)) != 0)
+    return IoError("truncate", path_, errno);
   end_ = end;
   return Ok();
 }
@@ -150,7 +152,8 @@ Result<void> WebhookJournal::WriteHeader(uint64_t generation) {
 }
 
 Result<void> WebhookJournal::Append(std::string_view payload) {
-  if (payload.size() > UINT32_MAX) return Fail(ErrorCode::kBadRequest, "webhook record too large for the journal");
+  if (payload.size() > UINT32_MAX)
+    return Fail(ErrorCode::kBadRequest, "webhook record too large for the journal");
   // One write per record: the header and the payload together.
   std::string rec(kRecordHeader + payload.size(), '\0');
   PutU32(rec.data(), static_cast<uint32_t>(payload.size()));
@@ -194,7 +197,8 @@ Result<WebhookJournal::Chunk> WebhookJournal::Read(uint64_t from, size_t max_byt
     if (at + kRecordHeader + len > chunk.bytes.size()) break;
     std::string_view payload(chunk.bytes.data() + at + kRecordHeader, len);
     if (Checksum(payload) != GetU64(chunk.bytes.data() + at + 4)) {
-      return Fail(ErrorCode::kInternal, path_ + ": damaged record at offset " + std::to_string(from + at));
+      return Fail(ErrorCode::kInternal,
+                  path_ + ": damaged record at offset " + std::to_string(from + at));
     }
     chunk.records.push_back(payload);
     at += kRecordHeader + len;
@@ -208,7 +212,8 @@ Result<bool> WebhookJournal::Restart(uint64_t end) {
   if (end_ != end) return false;
   // Cut first, then the new header: a crash in between leaves an empty file
   // of the old generation, which the store reads as imported.
-  if (ftruncate(fd_, static_cast<off_t>(kHeaderSize)) != 0) return IoError("truncate", path_, errno);
+  if (ftruncate(fd_, static_cast<off_t>(kHeaderSize)) != 0)
+    return IoError("truncate", path_, errno);
   if (auto w = WriteHeader(generation_ + 1); !w) return Fail(w.error());
   ++generation_;
   end_ = kHeaderSize;

@@ -68,8 +68,8 @@ class WebhookJournal {
   void Release(uint64_t upto);
 
   uint64_t generation() const;
-  uint64_t end() const;            // the offset after the last record
-  uint64_t appended() const;       // records appended by this process
+  uint64_t end() const;       // the offset after the last record
+  uint64_t appended() const;  // records appended by this process
   const std::string& path() const { return path_; }
 
  private:

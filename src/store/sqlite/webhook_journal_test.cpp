@@ -104,7 +104,8 @@ TEST_F(JournalTest, AFileThatIsNotAJournalIsRefusedNotOverwritten) {
   }
   auto j = WebhookJournal::Open(path_);
   ASSERT_FALSE(j.has_value());
-  EXPECT_NE(j.error().message.find("not a weft webhook journal"), std::string::npos) << j.error().message;
+  EXPECT_NE(j.error().message.find("not a weft webhook journal"), std::string::npos)
+      << j.error().message;
   EXPECT_EQ(fs::file_size(path_), 23u);
 }
 
@@ -119,8 +120,9 @@ TEST_F(JournalTest, ReleasedRecordsLeaveTheDiskAndRestartStartsANewGeneration) {
   struct stat after {};
   ASSERT_EQ(stat(path_.c_str(), &after), 0);
   EXPECT_EQ(after.st_size, before.st_size);  // offsets stay
-  EXPECT_LT(after.st_blocks * 512, 1 << 20) << "the released records still take " << after.st_blocks * 512
-                                            << " bytes (a file system without holes?)";
+  EXPECT_LT(after.st_blocks * 512, 1 << 20)
+      << "the released records still take " << after.st_blocks * 512
+      << " bytes (a file system without holes?)";
   // Records past the released part still read.
   ASSERT_TRUE(j->Append("after the hole"));
   auto tail = j->Read(end, 1 << 20);

@@ -1,9 +1,9 @@
 #include "store/sqlite/webhook_record.h"
 
-#include "store/sqlite/sqlite_store.h"
-
 #include <cstdint>
 #include <utility>
+
+#include "store/sqlite/sqlite_store.h"
 
 namespace weft::sqlite {
 
@@ -77,9 +77,9 @@ class RecordReader {
 bool Journalable(const WebhookRecord& r) {
   if (!r.run || !r.idempotency_key.empty()) return false;
   const Run& run = *r.run;
-  return run.status == RunStatus::kQueued && run.steps.empty() && !run.scheduled_for && !run.started_at &&
-         !run.finished_at && run.output.is_null() && run.error.is_null() && run.claimed_by.empty() &&
-         !run.lease_until && !run.not_before && !run.cancel_requested &&
+  return run.status == RunStatus::kQueued && run.steps.empty() && !run.scheduled_for &&
+         !run.started_at && !run.finished_at && run.output.is_null() && run.error.is_null() &&
+         run.claimed_by.empty() && !run.lease_until && !run.not_before && !run.cancel_requested &&
          (!r.delivery || r.delivery->id.empty());
 }
 
