@@ -48,7 +48,8 @@ bench: build
 	scripts/run-benchmarks
 
 format:
-	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+	git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'bench/*.h' \
+	  'fuzz/*.cpp' 'fuzz/*.h' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan ui/dist
