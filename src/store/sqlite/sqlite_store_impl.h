@@ -53,10 +53,10 @@ using store::StampNew;
 using store::TokenTaken;
 
 // The schedule's state lives in its own narrow row (migration 0007).
-#define FLOW_COLS                                                             \
-  FLOW_BASE_COLS                                                              \
-      ", (SELECT next_run_at FROM schedule_state WHERE flow_id = flows.id), " \
-      "ifnull((SELECT missed_fires FROM schedule_state WHERE flow_id = flows.id), 0)"
+#define FLOW_COLS                                                         \
+  FLOW_BASE_COLS                                                          \
+  ", (SELECT next_run_at FROM schedule_state WHERE flow_id = flows.id), " \
+  "ifnull((SELECT missed_fires FROM schedule_state WHERE flow_id = flows.id), 0)"
 
 // The unfinished runs (queued or running), read through the queue's three
 // partial indexes (migration 0002), which together hold exactly them; each
