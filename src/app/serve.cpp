@@ -462,6 +462,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
     } else {
       r.store_error = st.error().message;
     }
+    r.write_problem = store.WriteProblem();
     r.roles = role_names;
     r.scheduler_held = scheduler_role ? scheduler_role->holds() : scheduler != nullptr;
     return r;

@@ -245,6 +245,10 @@ class Store {
   virtual Result<SchemaStatus> GetSchemaStatus() {
     return Fail(ErrorCode::kUnavailable, "this store does not report its schema");
   }
+  // Why the store cannot take writes now (its disk is full, an I/O error),
+  // or "" when it can as far as it knows (GET /readyz). The default, for
+  // stores that find out only on the write itself, is "".
+  virtual std::string WriteProblem() const { return {}; }
   // Makes an unfinished run that nobody holds claimable at once (clears
   // not_before): a flow.call parent whose called run has finished. Harmless
   // on a run that waits for other reasons (it looks and suspends again).

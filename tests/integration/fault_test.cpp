@@ -6,8 +6,15 @@
 // runs; no schedule fire time ran twice, and none was missed while the
 // server was up; the local server saw no request that the run records do
 // not account for; and SQLite's integrity check passes.
+#include <sys/mount.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -254,6 +261,94 @@ TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
   }();
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_EQ(check.output, "ok\n");
+}
+
+// A data dir on a small file system that fills up: webhooks are refused with
+// 503 and Retry-After, /readyz says the store cannot take writes, a read of
+// the runs either sees every acknowledged run or answers an error (never a
+// short list), and once space returns weft recovers by itself and runs
+// everything it acknowledged.
+TEST(FaultTest, AFullDiskRefusesClearlyLosesNothingAndRecovers) {
+  if (const char* db = std::getenv("WEFT_TEST_DB"); db && *db)
+    GTEST_SKIP() << "SQLite data dirs only";
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root (CI runs as root)";
+  WeftServer server;
+  ASSERT_TRUE(server.running());
+  ASSERT_EQ(server.Stop(), 0);
+  const std::string dir = server.data_dir();
+  std::filesystem::create_directories(dir);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=24m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{dir};
+  server.Start();
+  ASSERT_TRUE(server.running()) << server.Logs();
+  const Client& api = server.api();
+  Json hook = CreateFlow(api, Json{{"name", UniqueName("full-disk")},
+                                   {"trigger", {{"type", "webhook"}}},
+                                   {"steps", Json::parse(R"([{"id": "n", "uses": "data.set",
+                                       "with": {"value": "{{ trigger.body.n }}"}}])")}});
+  const std::string flow_id = GetString(hook, "id");
+  ASSERT_EQ(api.Post("/api/v1/flows/" + flow_id + "/activate").status, 200);
+  const std::string hook_url = GetString(hook, "webhook_url");
+  const std::string hook_path = hook_url.substr(hook_url.find("/hooks/"));
+
+  std::set<std::string> acked;
+  auto send = [&](int n) {
+    auto r = api.PostRaw(hook_path, R"({"n": )" + std::to_string(n) + "}", "application/json");
+    if (r.status == 202) acked.insert(GetString(r.json, "run_id"));
+    return r;
+  };
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(send(i).status, 202);
+
+  // Fill the file system to the last byte.
+  const std::string filler = dir + "/filler";
+  {
+    std::ofstream out(filler, std::ios::binary);
+    std::string block(1 << 16, 'x');
+    for (size_t size = block.size(); size > 0; size /= 2) {
+      while (out.write(block.data(), static_cast<std::streamsize>(size)) && out.flush()) {
+      }
+      out.clear();
+    }
+  }
+
+  int refused = 0;
+  for (int i = 20; i < 70; ++i) {
+    auto r = send(i);
+    if (r.status == 202) continue;
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_FALSE(r.Header("retry-after").empty()) << "a refused webhook says when to come back";
+    ++refused;
+  }
+  EXPECT_GT(refused, 0) << "nothing was refused on a full disk";
+
+  auto ready = api.Get("/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(ready.json["store"]["writable"], false) << ready.body;
+
+  auto list = api.Get("/api/v1/runs?limit=1000&flow_id=" + flow_id);
+  if (list.status == 200) {
+    std::set<std::string> listed;
+    for (const auto& r : list.json["runs"]) listed.insert(GetString(r, "id"));
+    for (const auto& id : acked)
+      EXPECT_TRUE(listed.count(id)) << "run " << id << " missing from a 200 list";
+  } else {
+    EXPECT_EQ(list.status, 503) << list.body;
+  }
+
+  // Space returns: weft recovers by itself.
+  std::filesystem::remove(filler);
+  EXPECT_TRUE(WaitFor([&] { return api.Get("/readyz").status == 200; }, 60s))
+      << api.Get("/readyz").body;
+  for (const auto& id : acked) {
+    Json run = WaitRunFinished(api, id, 60s);
+    EXPECT_EQ(GetString(run, "status"), "succeeded") << id << ": " << run.dump();
+  }
+  EXPECT_EQ(send(1000).status, 202);
+  EXPECT_EQ(server.Stop(), 0) << server.Logs();
 }
 
 }  // namespace

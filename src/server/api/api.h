@@ -24,6 +24,7 @@ struct Readiness {
   std::string store_error;          // why not, when not
   int schema_version = 0;           // the highest migration the database holds
   bool migrations_applied = false;  // every migration this build knows is applied
+  std::string write_problem;        // why the store cannot take writes now ("" when it can)
   std::vector<std::string> roles;   // this node's: api, webhooks, scheduler, workers
   bool scheduler_held = false;      // this node runs the scheduler now
 };

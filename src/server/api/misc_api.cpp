@@ -34,11 +34,14 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
       r = s.readiness();
     else
       r.store_error = "readiness is not wired";
-    bool ready = r.store_reachable && r.migrations_applied;
+    bool writable = r.write_problem.empty();
+    bool ready = r.store_reachable && r.migrations_applied && writable;
     Json store = {{"reachable", r.store_reachable},
+                  {"writable", writable},
                   {"schema_version", r.schema_version},
                   {"migrations_applied", r.migrations_applied}};
     if (!r.store_error.empty()) store["error"] = r.store_error;
+    if (!writable) store["write_error"] = r.write_problem;
     Json body = {{"ready", ready},
                  {"store", std::move(store)},
                  {"roles", r.roles},

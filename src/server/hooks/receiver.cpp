@@ -437,9 +437,13 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
       delivery.status_code = 503;
       Record(std::move(delivery));
     }
-    return ErrorResponse(written.error().code == ErrorCode::kUnavailable ? ErrorCode::kUnavailable
-                                                                         : ErrorCode::kInternal,
-                         "the run could not be queued");
+    // Nothing was acknowledged: the sender may try again (a full disk, an
+    // I/O error, the store unreachable). 503 with Retry-After, whatever the
+    // store's reason, so senders that retry on 5xx do.
+    HttpResponse res = ErrorResponse(ErrorCode::kUnavailable,
+                                     "the run could not be queued: " + written.error().message);
+    res.headers.emplace_back("Retry-After", "5");
+    return res;
   }
   bool duplicate = !written->run;
   std::string run_id = duplicate ? written->duplicate_of : written->run->id;

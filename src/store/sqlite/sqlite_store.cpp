@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -272,8 +273,28 @@ void SqliteStore::SetRunsImportedListener(std::function<void()> listener) {
 const std::string& SqliteStore::db_path() const { return impl_->db_path; }
 int SqliteStore::schema_version() const { return impl_->schema_version; }
 
+std::string SqliteStore::WriteProblem() const {
+  // SQLite grows its WAL page by page and fails a commit that cannot: below
+  // a few pages of room, writes are failing or about to.
+  bool full = false;
+  uint64_t free_bytes = 0;
+  struct statvfs fs {};
+  if (::statvfs(impl_->options.data_dir.c_str(), &fs) == 0) {
+    free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    full = free_bytes < (1u << 20);
+  }
+  // A failed journal append is retried only by the next webhook: once there
+  // is room again, it no longer says the store is unwritable.
+  if (!full) impl_->ForgetAppendProblem();
+  if (std::string journal = impl_->JournalProblem(); !journal.empty()) return journal;
+  if (full)
+    return "the data dir's file system is full (" + std::to_string(free_bytes) + " bytes free)";
+  return {};
+}
+
 Result<void> SqliteStore::Backup(const std::string& dest_path) {
-  impl_->CatchUp();  // a webhook accepted before this is in the database
+  // A webhook accepted before this is in the database, or this fails.
+  if (auto caught_up = impl_->CatchUp(); !caught_up) return Fail(caught_up.error());
   return Guard([&]() -> Result<void> {
     std::string tmp = dest_path + ".tmp-" + NewId(ToUnixMs(SystemClock().Now()));
     auto source = Conn::Open(impl_->db_path, /*create=*/false);

@@ -119,6 +119,7 @@ class SqliteStore : public Store {
   Result<int64_t> CountRuns(std::optional<RunStatus> status) override;
   Result<QueueStats> GetQueueStats() override;
   Result<SchemaStatus> GetSchemaStatus() override;
+  std::string WriteProblem() const override;
   Result<void> SetNextRunAt(const std::string& id, std::optional<TimePoint> next_run_at) override;
   Result<bool> RecordScheduleFire(const std::string& flow_id, TimePoint scheduled_for,
                                   const Run* run, std::optional<TimePoint> next_run_at,

@@ -170,7 +170,8 @@ Result<Flow> SqliteStore::SaveFlow(const std::string& id, const FlowWrite& write
 }
 
 Result<void> SqliteStore::DeleteFlow(const std::string& id) {
-  impl_->CatchUp();  // a webhook accepted before this is in the database
+  // A webhook accepted before this is in the database, or this fails.
+  if (auto caught_up = impl_->CatchUp(); !caught_up) return Fail(caught_up.error());
   return impl_->Write([&](Conn& c) -> Result<void> {
     Stmt s(c, "DELETE FROM flows WHERE id = :id");  // versions go by ON DELETE CASCADE
     s.Text(":id", id).Run();

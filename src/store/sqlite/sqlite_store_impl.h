@@ -186,7 +186,7 @@ struct SqliteStore::Impl {
   // before it (CatchUp).
   template <typename F>
   auto ReadRuns(F&& f) -> decltype(f(std::declval<Conn&>())) {
-    CatchUp();
+    if (auto caught_up = CatchUp(); !caught_up) return Fail(caught_up.error());
     return Read(std::forward<F>(f));
   }
 
@@ -251,11 +251,14 @@ struct SqliteStore::Impl {
   std::atomic<uint64_t> appended{0};  // records appended by this process
   std::atomic<uint64_t> imported{0};  // of those, imported (grows under import_mu)
   std::atomic<bool> importer_sleeping{false};
-  std::mutex import_mu;
+  mutable std::mutex import_mu;
   std::condition_variable import_cv;    // wakes the import thread
   std::condition_variable imported_cv;  // wakes CatchUp
   bool import_stop = false;
   bool import_urgent = false;  // a CatchUp waits (import_mu)
+  std::string import_problem;  // the last import's error, "" after a success (import_mu)
+  mutable std::mutex append_mu;
+  std::string append_problem;  // the last append's error, "" after a success (append_mu)
   static constexpr auto kGather = std::chrono::milliseconds(2);
   std::thread importer;
   std::mutex listener_mu;
@@ -283,7 +286,16 @@ struct SqliteStore::Impl {
   // Waits until every webhook the journal took in before this call is in the
   // database (a read's view then holds them). Bounded: should the import be
   // failing (a full disk), the read goes on with what is there.
-  void CatchUp();
+  // Waits until every webhook journaled so far is in the database. Fails
+  // (kUnavailable) when that cannot happen soon, as while the import fails
+  // on a full disk: a read then answers an error, never a short list.
+  Result<void> CatchUp();
+  // The journal's last append or import failure, "" once one succeeded since.
+  std::string JournalProblem() const;
+  void ForgetAppendProblem() {
+    std::lock_guard lock(append_mu);
+    append_problem.clear();
+  }
 };
 
 }  // namespace weft

@@ -118,7 +118,9 @@ void SqliteStore::Impl::StartImporter() {
       if (!n) {
         log::Warn("webhook journal: import failed, retrying", {{"error", n.error().message}});
         std::unique_lock lock(import_mu);
-        if (import_stop) return;  // the records wait in the journal for the next start
+        import_problem = n.error().message;
+        imported_cv.notify_all();  // a CatchUp waiting for it can say why at once
+        if (import_stop) return;   // the records wait in the journal for the next start
         import_cv.wait_for(lock, std::chrono::milliseconds(100));
         continue;
       }
@@ -132,6 +134,7 @@ void SqliteStore::Impl::StartImporter() {
       {
         std::lock_guard lock(import_mu);
         imported.fetch_add(*n);
+        import_problem.clear();
       }
       imported_cv.notify_all();
       std::function<void()> listener;
@@ -156,7 +159,15 @@ void SqliteStore::Impl::StopImporter() {
 }
 
 Result<void> SqliteStore::Impl::Journal(const WebhookRows& rows) {
-  if (auto put = journal->Append(EncodeWebhook(rows)); !put) return put;
+  if (auto put = journal->Append(EncodeWebhook(rows)); !put) {
+    std::lock_guard lock(append_mu);
+    append_problem = put.error().message;
+    return put;
+  }
+  if (!append_problem.empty()) {  // racy peek; the lock makes the clear exact
+    std::lock_guard lock(append_mu);
+    append_problem.clear();
+  }
   appended.fetch_add(1);
   if (importer_sleeping.load()) {
     std::lock_guard lock(import_mu);
@@ -165,15 +176,37 @@ Result<void> SqliteStore::Impl::Journal(const WebhookRows& rows) {
   return Ok();
 }
 
-void SqliteStore::Impl::CatchUp() {
-  if (!journal_appends) return;
+Result<void> SqliteStore::Impl::CatchUp() {
+  if (!journal_appends) return Ok();
   uint64_t target = appended.load();
-  if (imported.load() >= target) return;
+  if (imported.load() >= target) return Ok();
   std::unique_lock lock(import_mu);
   import_urgent = true;
   import_cv.notify_one();
-  imported_cv.wait_for(lock, std::chrono::seconds(10),
-                       [&] { return imported.load() >= target || import_stop; });
+  // A healthy import catches up in milliseconds; give it 10 s. One that is
+  // failing (a full disk) gets a second: it retries every 100 ms.
+  auto start = std::chrono::steady_clock::now();
+  imported_cv.wait_until(lock, start + std::chrono::seconds(10), [&] {
+    if (imported.load() >= target || import_stop) return true;
+    return !import_problem.empty() &&
+           std::chrono::steady_clock::now() - start >= std::chrono::seconds(1);
+  });
+  if (imported.load() >= target) return Ok();
+  uint64_t behind = target - imported.load();
+  std::string why = import_problem.empty() ? "the import is slow" : import_problem;
+  return Fail(ErrorCode::kUnavailable, std::to_string(behind) +
+                                           " accepted webhooks are not in the database yet (" +
+                                           why + "); try again shortly");
+}
+
+std::string SqliteStore::Impl::JournalProblem() const {
+  {
+    std::lock_guard lock(append_mu);
+    if (!append_problem.empty()) return "webhook journal: " + append_problem;
+  }
+  std::lock_guard lock(import_mu);
+  if (!import_problem.empty()) return "webhook journal import: " + import_problem;
+  return {};
 }
 
 }  // namespace weft

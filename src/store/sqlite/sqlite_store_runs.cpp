@@ -477,7 +477,8 @@ Result<void> SqliteStore::SaveStepRun(const StepRun& step) {
 }
 
 Result<bool> SqliteStore::RequestCancel(const std::string& run_id) {
-  impl_->CatchUp();  // a webhook accepted before this is in the database
+  // A webhook accepted before this is in the database, or this fails.
+  if (auto caught_up = impl_->CatchUp(); !caught_up) return Fail(caught_up.error());
   return impl_->Write([&](Conn& c) -> Result<bool> {
     {
       Stmt s(c, std::string(
