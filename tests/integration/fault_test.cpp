@@ -135,7 +135,7 @@ TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
                                                    {"connection", far_name},
                                                    {"with",
                                                     {{"method", "POST"},
-                                                     {"url", "/fault?run={{ run.id }}"},
+                                                     {"url", "/echo?run={{ run.id }}"},
                                                      {"body", {{"run", "{{ run.id }}"}}}}}}})}});
   Json tick = CreateFlow(
       api, Json{{"name", UniqueName("fault-tick")},
@@ -232,7 +232,7 @@ TEST(FaultTest, AHundredKillNinesUnderMixedLoadLoseNothingAndDoubleNothing) {
   std::map<std::string, int> seen;
   for (const auto& req : far_api.Get("/__requests").json) {
     Json query = req.value("query", Json::object());
-    if (GetString(req, "path") == "/fault" && query.is_object()) ++seen[GetString(query, "run")];
+    if (GetString(req, "path") == "/echo" && query.is_object()) ++seen[GetString(query, "run")];
   }
   std::set<std::string> call_runs;
   for (const Json& run : AllRuns(api, GetString(calls, "id"))) {
