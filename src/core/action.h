@@ -21,6 +21,8 @@
 
 namespace weft {
 
+class FileStore;
+
 // One input of an action, or one field of a connection / auth type.
 struct FieldSpec {
   std::string name;
@@ -77,6 +79,9 @@ struct ActionContext {
   // The budgets of expressions the action evaluates itself (data.transform):
   // the flow's, with the engine's stop flag as the cancel flag. Null: defaults.
   const expr::EvalLimits* expr_limits = nullptr;
+  // Where file values' bytes live (core/files.h). Null where files are off
+  // (some unit tests): actions then keep their in-memory behaviour.
+  FileStore* files = nullptr;
 };
 
 struct ActionOutcome {

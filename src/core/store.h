@@ -363,6 +363,22 @@ class Store {
     (void)max_pages;
     return int64_t{0};
   }
+
+  // ---- files (core/files.h) ----
+  // A run references a file when its trigger or a step's output holds the
+  // file's value; CreateRun, SaveStepRun, SaveRun and RecordWebhook record
+  // that in the transaction that writes the value, and deleting the run
+  // drops it. Of `ids`, the ones no run references (for the file sweep).
+  // The default, for test doubles, answers that every file is referenced.
+  virtual Result<std::vector<std::string>> UnreferencedFiles(const std::vector<std::string>& ids) {
+    (void)ids;
+    return std::vector<std::string>{};
+  }
+  // The ids of the files run `run_id` references.
+  virtual Result<std::vector<std::string>> FilesOfRun(const std::string& run_id) {
+    (void)run_id;
+    return std::vector<std::string>{};
+  }
 };
 
 }  // namespace weft

@@ -12,6 +12,7 @@
 #include "common/result.h"
 #include "core/action.h"
 #include "core/events.h"
+#include "core/files.h"
 #include "core/store.h"
 
 namespace weft {
@@ -35,6 +36,8 @@ struct EngineOptions {
   // Looks a connection up by name with its secrets decrypted (app wires the
   // ConnectionService). Without it, connections are read from the store as is.
   std::function<Result<Connection>(const std::string& name)> resolve_connection;
+  // Where steps write and read files (core/files.h); null: no file values.
+  FileStore* files = nullptr;
 };
 
 class Engine {

@@ -802,6 +802,7 @@ class RunExecution {
         },
         &scope};
     ctx.expr_limits = &expr_limits_;
+    ctx.files = options_.files;
     ActionOutcome out = action->Execute(ctx);
     r.logs = std::move(logs);
     if (!out.error) return Succeed(r, std::move(out.output), scope);

@@ -165,4 +165,52 @@ TEST_P(StoreContractTest, PruneRunsEveryFlowButExceptionsInBatches) {
   ASSERT_OK(store().ReclaimSpace(100));
 }
 
+
+// ---- files --------------------------------------------------------------------
+
+namespace {
+
+Json FileValue(const std::string& id) {
+  return Json{{"type", "file"}, {"id", id}, {"name", "a.bin"}, {"size", 3}};
+}
+
+}  // namespace
+
+TEST_P(StoreContractTest, RunsReferenceTheFilesOfTheirTriggerAndStepOutputsUntilPruned) {
+  const std::string a = "fil_" + std::string(22, 'a'), b = "fil_" + std::string(22, 'b'),
+                    c = "fil_" + std::string(22, 'c'), d = "fil_" + std::string(22, 'd');
+  weft::Run one = FinishedRun("f", At(0), At(1));
+  one.trigger = Json{{"type", "webhook"}, {"body", {{"upload", FileValue(a)}}}};
+  one = Must(store().CreateRun(one));
+  StepRun got = NewStep(one.id, "get", 1);
+  got.output = Json{{"body", FileValue(b)}, {"list", Json::array({FileValue(a)})}};
+  ASSERT_OK(store().SaveStepRun(got));
+  // A failed step's output holds no result: nothing referenced.
+  StepRun failed = NewStep(one.id, "put", 2, StepStatus::kFailed);
+  failed.output = Json{{"file", FileValue(d)}};
+  ASSERT_OK(store().SaveRun(nullptr, {failed}));
+  EXPECT_EQ(Must(store().FilesOfRun(one.id)), (std::vector<std::string>{a, b}));
+
+  // A second run shares file a, through a webhook (queued, without a key: the
+  // SQLite store takes it through its journal).
+  WebhookRecord r;
+  r.run = NewRun("g", At(0));
+  r.run->trigger_type = "webhook";
+  r.run->trigger = Json{{"type", "webhook"}, {"body", {{"again", FileValue(a)}}}};
+  WebhookRecorded rec = Must(store().RecordWebhook(r));
+  ASSERT_TRUE(rec.run);
+  EXPECT_EQ(Must(store().FilesOfRun(rec.run->id)), (std::vector<std::string>{a}));
+
+  EXPECT_EQ(Must(store().UnreferencedFiles({a, b, c, d})), (std::vector<std::string>{c, d}));
+
+  RunPrune p;
+  p.flow_id = "f";
+  p.before = At(10);
+  p.failed_before = At(10);
+  EXPECT_EQ(Must(store().PruneRuns(p, 100)), 1);
+  // b was the pruned run's alone; a is still the webhook run's.
+  EXPECT_EQ(Must(store().UnreferencedFiles({a, b})), (std::vector<std::string>{b}));
+  EXPECT_TRUE(Must(store().FilesOfRun(one.id)).empty());
+}
+
 }  // namespace weft::contract

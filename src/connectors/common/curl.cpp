@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <mutex>
 
 namespace weft::connectors {
@@ -75,6 +76,46 @@ size_t ReadCallback(char* out, size_t size, size_t n, void* p) {
   return len;
 }
 
+size_t SinkCallback(char* data, size_t size, size_t n, void* p) {
+  auto* t = static_cast<Transfer*>(p);
+  size_t len = size * n;
+  if (auto w = t->sink_->Write(data, len); !w) {
+    t->file_error_ = w.error();
+    return 0;
+  }
+  return len;
+}
+
+size_t FileReader::Read(char* out, size_t size, size_t n, void* self) {
+  auto* r = static_cast<FileReader*>(self);
+  if (!r->source_) {
+    auto src = r->files_->Open(r->file_.id, 0);
+    if (!src) {
+      r->error_ = src.error();
+      return CURL_READFUNC_ABORT;
+    }
+    r->source_ = std::move(*src);
+  }
+  auto got = r->source_->Read(out, size * n);
+  if (!got) {
+    r->error_ = got.error();
+    return CURL_READFUNC_ABORT;
+  }
+  return *got;
+}
+
+int FileReader::Seek(void* self, curl_off_t offset, int origin) {
+  auto* r = static_cast<FileReader*>(self);
+  if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+  auto src = r->files_->Open(r->file_.id, static_cast<uint64_t>(offset));
+  if (!src) {
+    r->error_ = src.error();
+    return CURL_SEEKFUNC_FAIL;
+  }
+  r->source_ = std::move(*src);
+  return CURL_SEEKFUNC_OK;
+}
+
 namespace {
 size_t DiscardCallback(char*, size_t size, size_t n, void*) { return size * n; }
 
@@ -146,6 +187,22 @@ void Transfer::Upload(const std::string* data) {
   curl_easy_setopt(curl_, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(data->size()));
 }
 
+void Transfer::SinkBody(FileSink* sink) {
+  sink_ = sink;
+  curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &SinkCallback);
+  curl_easy_setopt(curl_, CURLOPT_WRITEDATA, this);
+}
+
+void Transfer::UploadFile(FileStore* files, const FileInfo& file) {
+  file_reader_ = std::make_unique<FileReader>(files, file);
+  curl_easy_setopt(curl_, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(curl_, CURLOPT_READFUNCTION, &FileReader::Read);
+  curl_easy_setopt(curl_, CURLOPT_READDATA, file_reader_.get());
+  curl_easy_setopt(curl_, CURLOPT_SEEKFUNCTION, &FileReader::Seek);
+  curl_easy_setopt(curl_, CURLOPT_SEEKDATA, file_reader_.get());
+  curl_easy_setopt(curl_, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(file.size));
+}
+
 CURLcode Transfer::Perform() {
   error_[0] = '\0';
   return curl_easy_perform(curl_);
@@ -166,6 +223,15 @@ std::string Transfer::Message(CURLcode code) const {
 }
 
 ActionOutcome Transfer::Failure(CURLcode code, const std::string& what) const {
+  // The file store ended it (size limit, full disk, a file gone): say so.
+  const std::optional<Error>& fe =
+      file_error_ ? file_error_ : (file_reader_ ? file_reader_->error() : file_error_);
+  if (fe && (code == CURLE_WRITE_ERROR || code == CURLE_ABORTED_BY_CALLBACK ||
+             code == CURLE_READ_ERROR || code == CURLE_SEND_FAIL_REWIND)) {
+    bool retryable = fe->code == ErrorCode::kUnavailable;
+    return ActionOutcome::Failed(fe->code == ErrorCode::kNotFound ? ErrorCode::kStepFailed : fe->code,
+                                 what + ": " + fe->message, retryable);
+  }
   std::string message = what + ": " + Message(code);
   switch (code) {
     case CURLE_ABORTED_BY_CALLBACK:

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/url.h"  // UrlEncode, for queries and form bodies
 #include "core/action.h"
+#include "core/files.h"
 
 namespace weft::connectors {
 
@@ -58,6 +59,15 @@ class Transfer {
   void CaptureHeaders(std::vector<std::pair<std::string, std::string>>* headers);
   // Sends `data` as the upload (CURLOPT_UPLOAD); the string must outlive Perform.
   void Upload(const std::string* data);
+  // Streams the response body into `sink` as it arrives (never whole in
+  // memory); a sink error (size limit, full disk) ends the transfer and is
+  // what Failure reports. The sink is not committed here.
+  void SinkBody(FileSink* sink);
+  // Streams the upload (CURLOPT_UPLOAD) from file `id` of `files`, reopened
+  // at the offset libcurl asks for when it must send again.
+  void UploadFile(FileStore* files, const FileInfo& file);
+  // The file store's error that ended the transfer, if one did.
+  const std::optional<Error>& file_error() const { return file_error_; }
 
   CURLcode Perform();
   // Why Perform failed, in words (curl's message), never holding a secret we know of.
@@ -71,6 +81,7 @@ class Transfer {
   friend int ProgressCallback(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
   friend size_t WriteCallback(char*, size_t, size_t, void*);
   friend size_t ReadCallback(char*, size_t, size_t, void*);
+  friend size_t SinkCallback(char*, size_t, size_t, void*);
   CURL* curl_;
   const CallEnv& env_;
   char error_[CURL_ERROR_SIZE] = {0};
@@ -80,6 +91,27 @@ class Transfer {
   bool deadline_hit_ = false;
   const std::string* upload_ = nullptr;
   size_t upload_pos_ = 0;
+  FileSink* sink_ = nullptr;
+  std::optional<Error> file_error_;
+  friend class FileReader;
+  std::unique_ptr<class FileReader> file_reader_;
+};
+
+// Reads a file for libcurl (an upload, a multipart part): a read and a seek
+// callback over FileStore::Open. Used by one transfer at a time.
+class FileReader {
+ public:
+  FileReader(FileStore* files, FileInfo file) : files_(files), file_(std::move(file)) {}
+  static size_t Read(char* out, size_t size, size_t n, void* self);
+  static int Seek(void* self, curl_off_t offset, int origin);
+  const FileInfo& file() const { return file_; }
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  FileStore* files_;
+  FileInfo file_;
+  std::unique_ptr<FileSource> source_;
+  std::optional<Error> error_;
 };
 
 // Percent-encodes each segment of a path, keeping '/'.

@@ -6,7 +6,7 @@ namespace weft::testing {
 
 ActionRun RunAction(const ActionCatalog& catalog, const std::string& uses, const Json& input,
                     const Connection* connection, Millis timeout,
-                    const std::atomic<bool>* cancelled) {
+                    const std::atomic<bool>* cancelled, FileStore* files) {
   static SystemClock clock;
   static std::atomic<bool> never{false};
   ActionRun run;
@@ -26,6 +26,7 @@ ActionRun RunAction(const ActionCatalog& catalog, const std::string& uses, const
                     [&](const std::string& level, const std::string& m) {
                       run.logs.push_back(level + ": " + m);
                     }};
+  ctx.files = files;
   run.outcome = action->Execute(ctx);
   return run;
 }

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "core/action.h"
+#include "core/files.h"
 
 namespace weft::testing {
 
@@ -21,7 +22,7 @@ struct ActionRun {
 
 ActionRun RunAction(const ActionCatalog& catalog, const std::string& uses, const Json& input,
                     const Connection* connection = nullptr, Millis timeout = Millis(10'000),
-                    const std::atomic<bool>* cancelled = nullptr);
+                    const std::atomic<bool>* cancelled = nullptr, FileStore* files = nullptr);
 
 // A connection value for tests.
 Connection MakeConnection(const std::string& connector, Json settings, Json auth = Json::object());

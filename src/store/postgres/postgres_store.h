@@ -109,6 +109,8 @@ class PostgresStore : public Store {
   Result<int64_t> PruneWebhookData(const std::string& flow_id, TimePoint before, int64_t keep,
                                    TimePoint keys_before, int max_rows) override;
   Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
+  Result<std::vector<std::string>> UnreferencedFiles(const std::vector<std::string>& ids) override;
+  Result<std::vector<std::string>> FilesOfRun(const std::string& run_id) override;
   // access control (issue 9)
   Result<User> CreateUser(const User& u) override;
   Result<User> GetUser(const std::string& id) override;

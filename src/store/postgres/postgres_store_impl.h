@@ -137,6 +137,8 @@ inline std::string DumpJson(const Json& j) {
 
 // Inserts or replaces the step run (run_id, path); postgres_store_runs.cpp.
 bool UpsertStep(Conn& c, const StepRun& st);
+// Records that run `run_id` references each of `ids` (run_files).
+void InsertFileRefs(Conn& c, const std::string& run_id, const std::vector<std::string>& ids);
 // Inserts a new run as given; postgres_store_runs.cpp. Throws PgError.
 void InsertRun(Conn& c, const Run& run);
 

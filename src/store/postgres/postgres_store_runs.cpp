@@ -4,6 +4,7 @@
 #include "common/ids.h"
 #include "store/common/cursor.h"
 #include "store/postgres/postgres_migrations.h"
+#include "store/common/file_refs.h"
 #include "store/postgres/postgres_store_impl.h"
 
 namespace weft {
@@ -65,7 +66,16 @@ bool UpsertStep(Conn& c, const StepRun& st) {
     if (e.sqlstate == kForeignKeyViolation) return false;
     throw;
   }
+  if (st.status == StepStatus::kSucceeded) InsertFileRefs(c, st.run_id, store::FileIdsIn(st.output));
   return true;
+}
+
+void InsertFileRefs(Conn& c, const std::string& run_id, const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  c.Exec(
+      "INSERT INTO run_files (file_id, run_id) SELECT unnest($1::text[]), $2 "
+      "ON CONFLICT DO NOTHING",
+      Params().TextArray(ids).Text(run_id));
 }
 
 // ---- runs ----------------------------------------------------------------------------
@@ -95,6 +105,7 @@ void InsertRun(Conn& c, const Run& run) {
                   .Time(run.lease_until)
                   .Time(run.not_before)
                   .Bool(run.cancel_requested));
+  InsertFileRefs(c, run.id, store::FileIdsIn(run.trigger));
 }
 
 namespace {
@@ -112,7 +123,7 @@ Result<Run> PostgresStore::CreateRun(const Run& in) {
   for (auto& st : run.steps) st.run_id = run.id;
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool retry) -> Result<Run> {
     try {
-      if (run.steps.empty()) {
+      if (run.steps.empty() && store::FileIdsIn(run.trigger).empty()) {
         InsertRun(c, run);  // one statement commits on its own
       } else {
         // Steps given with the run (a retry's reused steps) go in the same transaction.
@@ -457,6 +468,36 @@ Result<Store::SchemaStatus> PostgresStore::GetSchemaStatus() {
     auto migrations = postgres::Migrations();
     st.known = migrations.empty() ? 0 : migrations.back().version;
     return st;
+  });
+}
+
+}  // namespace weft
+
+namespace weft {
+
+// ---- files ------------------------------------------------------------------------
+
+Result<std::vector<std::string>> PostgresStore::UnreferencedFiles(
+    const std::vector<std::string>& ids) {
+  if (ids.empty()) return std::vector<std::string>{};
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<std::string>> {
+    auto rows = c.Exec(
+        "SELECT id FROM unnest($1::text[]) AS id "
+        "WHERE NOT EXISTS (SELECT 1 FROM run_files f WHERE f.file_id = id)",
+        Params().TextArray(ids));
+    std::vector<std::string> out;
+    for (int i = 0; i < rows.size(); ++i) out.push_back(rows.Text(i, 0));
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> PostgresStore::FilesOfRun(const std::string& run_id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<std::vector<std::string>> {
+    auto rows = c.Exec("SELECT file_id FROM run_files WHERE run_id = $1 ORDER BY file_id",
+                       Params().Text(run_id));
+    std::vector<std::string> out;
+    for (int i = 0; i < rows.size(); ++i) out.push_back(rows.Text(i, 0));
+    return out;
   });
 }
 

@@ -140,6 +140,8 @@ class SqliteStore : public Store {
                                    TimePoint keys_before, int max_rows) override;
   Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
   Result<int64_t> ReclaimSpace(int max_pages) override;
+  Result<std::vector<std::string>> UnreferencedFiles(const std::vector<std::string>& ids) override;
+  Result<std::vector<std::string>> FilesOfRun(const std::string& run_id) override;
   // access control
   Result<User> CreateUser(const User& u) override;
   Result<User> GetUser(const std::string& id) override;

@@ -120,6 +120,9 @@ void BindRunState(Stmt& s, const Run& r);
 // A webhook's run and delivery rows (RecordWebhook and the journal's
 // import); sqlite_store_webhooks.cpp. Both throw SqlError.
 void InsertWebhookRun(Conn& c, const WebhookRows& w);
+// Records that run `run_id` references each of `ids` (run_files), in the open
+// transaction; a reference recorded before stays.
+void InsertFileRefs(Conn& c, const std::string& run_id, const std::vector<std::string>& ids);
 void InsertWebhookDelivery(Conn& c, const WebhookRows& w, const std::string& run_id);
 
 struct SqliteStore::Impl {

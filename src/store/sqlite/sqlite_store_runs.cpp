@@ -4,6 +4,7 @@
 
 #include "common/ids.h"
 #include "store/common/cursor.h"
+#include "store/common/file_refs.h"
 #include "store/sqlite/sqlite_migrations.h"
 #include "store/sqlite/sqlite_store_impl.h"
 
@@ -85,6 +86,7 @@ bool UpsertStep(Conn& c, const StepRun& st) {
     if (IsConstraint(e, SQLITE_CONSTRAINT_FOREIGNKEY)) return false;
     throw;
   }
+  if (st.status == StepStatus::kSucceeded) InsertFileRefs(c, st.run_id, store::FileIdsIn(st.output));
   return true;
 }
 
@@ -101,7 +103,7 @@ Result<Run> InsertRun(Conn& c, Run run, TimePoint now) {
   // One statement commits on its own; steps given with the run (a retry's
   // reused steps) go in the same transaction.
   std::optional<WriteTxn> txn;
-  if (!run.steps.empty()) txn.emplace(c);
+  if (!run.steps.empty() || !store::FileIdsIn(run.trigger).empty()) txn.emplace(c);
   {
     Stmt s(c, kInsertRun);
     s.Text(":id", run.id)
@@ -124,6 +126,7 @@ Result<Run> InsertRun(Conn& c, Run run, TimePoint now) {
     }
   }
   for (const auto& st : run.steps) UpsertStep(c, st);
+  InsertFileRefs(c, run.id, store::FileIdsIn(run.trigger));
   if (txn) txn->Commit();
   return run;
 }

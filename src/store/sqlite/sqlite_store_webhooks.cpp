@@ -1,4 +1,5 @@
 #include "common/ids.h"
+#include "store/common/file_refs.h"
 #include "store/sqlite/sqlite_store_impl.h"
 
 namespace weft {
@@ -26,6 +27,7 @@ void InsertWebhookRun(Conn& c, const WebhookRows& w) {
     s.Null(":input");
   BindRunState(s, run);
   s.Run();
+  if (w.trigger_text) InsertFileRefs(c, run.id, store::FileIdsInText(*w.trigger_text));
 }
 
 // Inserts the delivery with `run_id`; throws SqlError.
