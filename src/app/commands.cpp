@@ -6,10 +6,10 @@
 #include <sstream>
 #include <thread>
 
+#include "app/catalog.h"
 #include "app/client.h"
 #include "common/clock.h"
 #include "common/time_format.h"
-#include "connectors/utilities/utilities.h"
 #include "core/document.h"
 #include "schedule/schedule.h"
 
@@ -186,7 +186,7 @@ int Validate(const std::string& file, const std::string& timezone) {
   auto doc = ParseDocumentText(text);
   if (!doc) return Problem(file + ": " + doc.error().message);
   ActionCatalog catalog;
-  connectors::RegisterUtilities(catalog);
+  RegisterAllConnectors(catalog);
   SystemClock clock;
   // Connections live on the server: locally every name is taken as existing.
   ValidationContext ctx{catalog, [](const std::string&) { return true; }, timezone, clock.Now(),

@@ -83,6 +83,16 @@ int main(int argc, char** argv) {
           "largest output a step may store (4MiB, 512KiB, bytes); a larger one fails the step")
       ->capture_default_str();
   serve_cmd
+      ->add_option("--files", serve.files,
+                   "where file values' bytes live (default: <data>/files; with --db postgres "
+                   "files are off until a shared store is given)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-file-size", serve.max_file_size,
+                   "largest file a step may write (5GiB, 200MiB, bytes); a larger one fails the "
+                   "step")
+      ->capture_default_str();
+  serve_cmd
       ->add_option("--expr-timeout", serve.expr_timeout,
                    "wall time one expression evaluation may take (flows may set "
                    "settings.expression_timeout)")

@@ -14,21 +14,13 @@
 #include <memory>
 #include <optional>
 
+#include "app/catalog.h"
 #include "app/cluster.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/time_format.h"
-#include "connectors/data/data.h"
-#include "connectors/ftp/ftp.h"
-#include "connectors/http/http.h"
-#include "connectors/postgres/postgres.h"
-#include "connectors/s3/s3.h"
-#include "connectors/sftp/sftp.h"
-#include "connectors/smtp/smtp.h"
-#include "connectors/sqlite/sqlite.h"
-#include "connectors/utilities/utilities.h"
 #include "core/action.h"
 #include "core/auth_service.h"
 #include "core/connection_service.h"
@@ -44,6 +36,7 @@
 #include "server/access.h"
 #include "server/hooks/receiver.h"
 #include "server/server.h"
+#include "store/files/local_file_store.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -218,6 +211,15 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   auto max_step_output = ParseSize(o.max_step_output);
   if (!max_step_output)
     return Fatal("--max-step-output must be a size such as 4MiB, 512KiB or 1000000 (bytes)");
+  auto max_file_size = ParseSize(o.max_file_size);
+  if (!max_file_size || *max_file_size == 0)
+    return Fatal("--max-file-size must be a size such as 5GiB, 200MiB or 1000000 (bytes)");
+  if (!o.files.empty() && o.files.starts_with("s3://"))
+    return Fatal(
+        "--files s3://...: a bucket as the file store is not available yet; leave --files "
+        "out to keep files in the data dir");
+  if (!o.files.empty() && on_postgres)
+    return Fatal("--files: with --db postgres the file store must be shared by every node");
   auto expr_timeout = ParseDuration(o.expr_timeout);
   if (!expr_timeout || expr_timeout->count() <= 0 || *expr_timeout > kMaxExpressionTimeout)
     return Fatal("--expr-timeout must be a duration longer than zero and at most 10m, such as 1s");
@@ -311,6 +313,32 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   }
   Store& store = *store_holder;
 
+  // Files (core/files.h): in the data dir, with the store's fsync discipline.
+  // Several nodes need a store they all read, which PostgreSQL's data dirs are
+  // not: files stay off there (steps keep bytes in the run, as before).
+  std::unique_ptr<FileStore> files;
+  if (!on_postgres) {
+    LocalFileStoreOptions file_options;
+    file_options.dir = o.files.empty() ? std::filesystem::path(o.data_dir) / "files"
+                                       : std::filesystem::path(o.files);
+    file_options.max_file_size = *max_file_size;
+    file_options.sync = o.sqlite_sync == "full";
+    file_options.clock = &clock;
+    auto opened = LocalFileStore::Open(file_options);
+    if (!opened) return Fatal(opened.error().message);
+    // What a crash left half-written goes; then, before any step runs, the
+    // files no run references (their step never committed).
+    (void)(*opened)->DropUnfinished();
+    if (auto swept = SweepFiles(store, **opened, clock.Now()); !swept)
+      log::Warn("files: could not sweep", {{"error", swept.error().message}});
+    log::Info("file store open", {{"files", (*opened)->Describe()}});
+    files = std::move(*opened);
+  } else {
+    log::Warn(
+        "files are off: with --db postgres every node must read every file, and a shared "
+        "file store is not available yet; steps keep bytes in the run's JSON");
+  }
+
   // Access control (issue 9): while no user exists weft serves this machine only.
   AuthService auth(store, clock);
   auto users_exist = auth.UsersExist();
@@ -331,15 +359,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
     return Fatal(checked.error().message);
 
   ActionCatalog catalog;
-  connectors::RegisterUtilities(catalog);
-  connectors::RegisterDataFormats(catalog);
-  connectors::RegisterHttp(catalog);
-  connectors::RegisterSmtp(catalog);
-  connectors::RegisterFtp(catalog);
-  connectors::RegisterSftp(catalog);
-  connectors::RegisterS3(catalog);
-  connectors::RegisterPostgres(catalog);
-  connectors::RegisterSqlite(catalog);
+  RegisterAllConnectors(catalog);
   ChangeHub hub;
   // Webhooks the SQLite store's journal took in wake the engine once they
   // are imported (SqliteStore::SetRunsImportedListener); the listener goes
@@ -386,6 +406,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   engine_options.public_url = flow_options.public_url;
   engine_options.default_error_flow = o.error_flow;
   engine_options.max_step_output = *max_step_output;
+  engine_options.files = files.get();
   engine_options.expr_timeout = *expr_timeout;
   engine_options.expr_memory = *expr_memory;
   runs.SetMaxQueued(o.max_queued);
@@ -424,11 +445,13 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   hook_options.retain_age = *retain;
   hook_options.retain_count = o.retain_deliveries_count;
   hook_options.secrets = &*secrets;
+  hook_options.files = files.get();
   server::hooks::WebhookReceiver hooks(store, runs, hub, clock, hook_options);
   runs.SetWebhookReplay([&hooks](const Flow& flow) { return hooks.ReplayTrigger(flow); });
   hooks.Start();
 
   std::unique_ptr<Pruner> pruner;
+  retention.files = files.get();
   if (roles->scheduler) {
     pruner = std::make_unique<Pruner>(store, clock, retention);
     pruner->Start();
@@ -436,6 +459,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
 
   server::ApiServices services{flows, runs, catalog, hub, clock};
   services.connections = &connections;
+  services.files = files.get();
   services.auth = &auth;
   services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };
   services.list_deliveries = [&hooks](server::HttpRequest& req) {

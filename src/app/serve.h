@@ -26,7 +26,11 @@ struct ServeOptions {
   // Operations (issue 10, part B): failure alerts, limits, retention.
   std::string error_flow;  // settings.error_flow of flows that name none
   int64_t max_queued = 0;  // above this many queued runs new ones get 429; 0: no limit
-  std::string max_step_output = "4MiB";   // a step's output over this fails the step
+  std::string max_step_output = "4MiB";  // a step's output over this fails the step
+  // Files (core/files.h): where their bytes live ("": <data>/files; with
+  // --db postgres a shared store is needed, and files are off without one).
+  std::string files;
+  std::string max_file_size = "5GiB";     // a file over this fails the step writing it
   std::string retain_runs = "30d";        // finished runs older than this are pruned ("off": never)
   int64_t retain_runs_count = 0;          // > 0: each flow keeps at most this many finished runs
   std::string retain_failed_runs;         // failed runs: this long instead ("" : as retain_runs)

@@ -11,9 +11,13 @@ constexpr int kIdChars = 22;  // base62: 22 * log2(62) = 131 bits
 }  // namespace
 
 Json FileInfo::ToJson() const {
-  return Json{{"type", "file"},       {"id", id},         {"name", name},
-              {"size", size},         {"content_type", content_type},
-              {"sha256", sha256},     {"created_at", FormatIso(created_at)}};
+  return Json{{"type", "file"},
+              {"id", id},
+              {"name", name},
+              {"size", size},
+              {"content_type", content_type},
+              {"sha256", sha256},
+              {"created_at", FormatIso(created_at)}};
 }
 
 bool IsFileValue(const Json& v) {
@@ -69,9 +73,9 @@ Result<std::string> ReadWholeFile(FileStore& files, const std::string& id, size_
   auto src = files.Open(id);
   if (!src) return Fail(src.error());
   if ((*src)->info().size > cap)
-    return Fail(ErrorCode::kPayloadTooLarge,
-                what + " is " + std::to_string((*src)->info().size) + " bytes, over the cap of " +
-                    std::to_string(cap) + " bytes for reading a file whole");
+    return Fail(ErrorCode::kPayloadTooLarge, what + " is " + std::to_string((*src)->info().size) +
+                                                 " bytes, over the cap of " + std::to_string(cap) +
+                                                 " bytes for reading a file whole");
   std::string out;
   out.resize((*src)->info().size);
   size_t got = 0;

@@ -11,6 +11,8 @@
 #include "core/flow_service.h"
 #include "core/run_service.h"
 #include "engine/executor.h"
+#include "engine/retention.h"
+#include "store/files/local_file_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace weft {
@@ -581,6 +583,76 @@ steps:
     EXPECT_EQ(done->steps.size(), 3u);
   }
   EXPECT_EQ(flaky_->calls, 40);
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+// Retention takes a run's files with it, and only files no other run holds;
+// a file no run ever referenced goes once older than the grace period.
+TEST_F(EngineTest, PruningRunsSweepsTheirFilesAndKeepsSharedOnes) {
+  LocalFileStoreOptions fo;
+  fo.dir = dir_ / "files";
+  fo.clock = &clock_;
+  auto files = LocalFileStore::Open(fo);
+  ASSERT_TRUE(files) << files.error().message;
+  auto write = [&](const std::string& name) {
+    auto f = WriteWholeFile(**files, name, "text/plain", name);
+    EXPECT_TRUE(f);
+    return *f;
+  };
+  FileInfo only_old = write("a"), shared = write("b"), orphan = write("c");
+
+  weft::Run old_run;
+  old_run.flow_id = "f";
+  old_run.flow_name = "f";
+  old_run.flow_version = 1;
+  old_run.trigger_type = "webhook";
+  old_run.trigger =
+      Json{{"type", "webhook"}, {"body", {{"a", only_old.ToJson()}, {"b", shared.ToJson()}}}};
+  old_run.status = RunStatus::kSucceeded;
+  old_run.created_at = clock_.Now();
+  old_run.started_at = old_run.finished_at = clock_.Now();
+  auto r1 = store_->CreateRun(old_run);
+  ASSERT_TRUE(r1) << r1.error().message;
+
+  clock_.Advance(Millis(3 * 3'600'000));
+  FileInfo fresh = write("d");  // no run holds it yet: within the grace period
+  weft::Run new_run = old_run;
+  new_run.id.clear();
+  new_run.trigger = Json{{"type", "manual"}};
+  new_run.created_at = new_run.started_at.emplace(clock_.Now());
+  new_run.finished_at = clock_.Now();
+  auto r2 = store_->CreateRun(new_run);
+  ASSERT_TRUE(r2);
+  StepRun step;
+  step.run_id = r2->id;
+  step.path = step.step_id = "get";
+  step.uses = "http.request";
+  step.seq = 1;
+  step.status = StepStatus::kSucceeded;
+  step.output = Json{{"body", shared.ToJson()}};
+  ASSERT_TRUE(store_->SaveStepRun(step));
+
+  RetentionOptions ro;
+  ro.runs = Millis(3'600'000);
+  ro.files = files->get();
+  ro.files_grace = Millis(600'000);
+  Pruner pruner(*store_, clock_, ro);
+  EXPECT_EQ(pruner.PruneOnce(), 1);  // the old run
+  auto exists = [&](const FileInfo& f) { return (*files)->Stat(f.id).has_value(); };
+  EXPECT_FALSE(exists(only_old));
+  EXPECT_FALSE(exists(orphan));
+  EXPECT_TRUE(exists(shared)) << "the new run still holds it";
+  EXPECT_TRUE(exists(fresh)) << "younger than the grace period";
+
+  clock_.Advance(Millis(3 * 3'600'000));
+  EXPECT_EQ(pruner.PruneOnce(), 1);  // the new run, at last
+  EXPECT_FALSE(exists(shared));
+  EXPECT_FALSE(exists(fresh));
 }
 
 }  // namespace

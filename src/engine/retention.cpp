@@ -22,6 +22,43 @@ std::optional<FlowRetention> ParseFlowRetention(const Json& settings) {
   return r;
 }
 
+Result<int64_t> SweepFiles(Store& store, FileStore& files, TimePoint cutoff) {
+  // In batches, so a store of 100,000 files costs one listing and a few
+  // hundred indexed lookups, never all ids in one statement.
+  constexpr size_t kBatch = 500;
+  std::vector<std::string> batch;
+  int64_t removed = 0;
+  std::optional<Error> failed;
+  auto flush = [&] {
+    if (batch.empty() || failed) return;
+    auto gone = store.UnreferencedFiles(batch);
+    batch.clear();
+    if (!gone) {
+      failed = gone.error();
+      return;
+    }
+    for (const auto& id : *gone) {
+      if (auto r = files.Remove(id); r) {
+        ++removed;
+      } else {
+        failed = r.error();
+        return;
+      }
+    }
+  };
+  auto listed = files.ForEach([&](const FileInfo& f) {
+    if (f.created_at >= cutoff) return;
+    batch.push_back(f.id);
+    if (batch.size() >= kBatch) flush();
+  });
+  if (!listed) return Fail(listed.error());
+  flush();
+  if (failed) return Fail(*failed);
+  if (removed > 0)
+    log::Info("files: removed unreferenced files", {{"count", std::to_string(removed)}});
+  return removed;
+}
+
 Pruner::Pruner(Store& store, Clock& clock, RetentionOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {
   if (options_.batch < 1) options_.batch = 500;
@@ -105,6 +142,10 @@ int64_t Pruner::PruneOnce() {
     if (!Drain(global, &deleted)) return deleted;
   }
   if (deleted > 0) log::Info("retention: pruned runs", {{"runs", std::to_string(deleted)}});
+  if (options_.files) {
+    auto swept = SweepFiles(store_, *options_.files, now - options_.files_grace);
+    if (!swept) log::Warn("retention: could not sweep files", {{"error", swept.error().message}});
+  }
   // Give free pages (ours, and those of pruned deliveries) back a step at a
   // time (SQLite; a no-op elsewhere); stop when a step frees nothing more.
   int64_t last = -1;

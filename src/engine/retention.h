@@ -4,7 +4,8 @@
 // batches (Store::PruneRuns, one short transaction each, with a pause
 // between) so webhooks and runs never wait long behind it, and then gives
 // freed pages back (Store::ReclaimSpace). Runs that have not finished are
-// never deleted. Start() once, Stop() once; thread-safe.
+// never deleted. Files that no run references any more go after each pass.
+// Start() once, Stop() once; thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "core/files.h"
 #include "core/store.h"
 
 namespace weft {
@@ -28,7 +30,16 @@ struct RetentionOptions {
   int batch = 500;                    // runs per transaction
   Millis pause{10};                   // between batches
   int vacuum_pages = 256;             // pages given back per step (SQLite; 1 MiB at 4 KiB pages)
+  // The file sweep (core/files.h): after each pass, files no run references
+  // go, once older than `files_grace` (a step's file is referenced when its
+  // result commits, moments after the file does). Null: no sweep.
+  FileStore* files = nullptr;
+  Millis files_grace{3'600'000};
 };
+
+// Deletes the files of `files` created before `cutoff` that no run
+// references (Store::UnreferencedFiles); returns how many went.
+Result<int64_t> SweepFiles(Store& store, FileStore& files, TimePoint cutoff);
 
 // A flow's settings.retention, as read from its document.
 struct FlowRetention {

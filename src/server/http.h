@@ -57,6 +57,10 @@ struct HttpResponse {
   // each call appends what to send now to `out` and returns false once the
   // stream is complete. `stopping`: the server is shutting down; finish now.
   std::function<bool(std::string& out, bool stopping)> stream;
+  // With `stream`: a body of known length (a file download), sent with this
+  // Content-Length instead of chunks; `stream` is asked again at once while
+  // it returns true (no polling) and must produce exactly this many bytes.
+  std::optional<uint64_t> content_length;
   // When set, the answer is not known yet: each call returns it, or nullopt
   // to be asked again. `last` is true once `deadline` has passed or the
   // server is stopping: the call must then answer. The other fields of this

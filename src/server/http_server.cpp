@@ -384,13 +384,18 @@ class BeastHttpServer : public HttpServer {
     res.set(http::field::content_type, out.content_type);
     for (const auto& [k, v] : out.headers) res.insert(k, v);
     res.keep_alive(keep_alive);
-    res.chunked(true);
+    const bool sized = out.content_length.has_value();
+    if (sized)
+      res.content_length(*out.content_length);
+    else
+      res.chunked(true);
     http::response_serializer<http::empty_body> sr{res};
     c->stream.expires_after(options_.write_timeout);
     co_await http::async_write_header(c->stream, sr, Redirect(ec));
     if (ec) co_return false;
     SetPolling(c, true);
     bool ok = true;
+    uint64_t sent = 0;
     for (;;) {
       bool stopping = stopping_;
       auto asked = Clock::now();
@@ -404,18 +409,24 @@ class BeastHttpServer : public HttpServer {
           [] { return std::make_pair(std::string(), false); });
       if (!got.first.empty()) {
         c->stream.expires_after(options_.write_timeout);
-        co_await net::async_write(c->stream, http::make_chunk(net::buffer(got.first)),
-                                  Redirect(ec));
+        if (sized)
+          co_await net::async_write(c->stream, net::buffer(got.first), Redirect(ec));
+        else
+          co_await net::async_write(c->stream, http::make_chunk(net::buffer(got.first)),
+                                    Redirect(ec));
         if (ec) {
           ok = false;
           break;
         }
+        sent += got.first.size();
       }
       if (!got.second || stopping) break;
-      co_await WaitForWake(*c, out.poll_every, asked);
+      if (!sized) co_await WaitForWake(*c, out.poll_every, asked);
     }
     SetPolling(c, false);
     if (!ok) co_return false;
+    // A sized body cut short (the file went away) cannot end cleanly: close.
+    if (sized) co_return sent == *out.content_length;
     c->stream.expires_after(options_.write_timeout);
     co_await net::async_write(c->stream, http::make_chunk_last(), Redirect(ec));
     co_return !ec;

@@ -165,7 +165,6 @@ TEST_P(StoreContractTest, PruneRunsEveryFlowButExceptionsInBatches) {
   ASSERT_OK(store().ReclaimSpace(100));
 }
 
-
 // ---- files --------------------------------------------------------------------
 
 namespace {

@@ -61,6 +61,13 @@ TEST_F(WeftTest, CliValidateNamesEveryBadField) {
                 "name: ok\nsteps:\n  - id: a\n    uses: data.set\n    with: { value: 1 }\n");
   auto r = RunWeft({"validate", good});
   EXPECT_EQ(r.exit_code, 0) << r.output;
+  // Connector actions are known too, not only utilities.
+  std::string http = WriteFile(server().temp_dir(), "http.yaml",
+                               "name: ok\nsteps:\n  - id: a\n    uses: http.request\n"
+                               "    with: { url: \"https://example.com/x\" }\n"
+                               "  - id: b\n    uses: file.from_text\n    with: { text: hi }\n");
+  r = RunWeft({"validate", http});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   std::string bad = WriteFile(
       server().temp_dir(), "bad.yaml",
       "name: bad\nsteps:\n  - id: a\n    uses: nope.nothing\n  - id: a\n    uses: data.set\n"

@@ -229,8 +229,9 @@ ActionOutcome Transfer::Failure(CURLcode code, const std::string& what) const {
   if (fe && (code == CURLE_WRITE_ERROR || code == CURLE_ABORTED_BY_CALLBACK ||
              code == CURLE_READ_ERROR || code == CURLE_SEND_FAIL_REWIND)) {
     bool retryable = fe->code == ErrorCode::kUnavailable;
-    return ActionOutcome::Failed(fe->code == ErrorCode::kNotFound ? ErrorCode::kStepFailed : fe->code,
-                                 what + ": " + fe->message, retryable);
+    return ActionOutcome::Failed(
+        fe->code == ErrorCode::kNotFound ? ErrorCode::kStepFailed : fe->code,
+        what + ": " + fe->message, retryable);
   }
   std::string message = what + ": " + Message(code);
   switch (code) {

@@ -11,6 +11,7 @@
 #include "connectors/common/curl.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
+#include "connectors/http/http_files.h"
 
 namespace weft::connectors {
 namespace {
@@ -242,6 +243,7 @@ struct Response {
   Headers headers;
   std::string body;
   std::string effective_url;
+  std::optional<FileInfo> file;  // the body, when it went to a file
 };
 
 struct Call {
@@ -250,7 +252,10 @@ struct Call {
   Headers headers;
   std::string body;
   bool has_body = false;
-  Json multipart;  // an object when body_type is multipart
+  Json multipart;                       // an object when body_type is multipart
+  std::optional<FileInfo> upload_file;  // the body, streamed from a file
+  bool file_response = false;           // response_type: file
+  bool auto_file = false;               // response_type: auto may choose a file
   std::optional<Millis> timeout;
   bool follow_redirects = true;
   std::string basic_user, basic_password;
@@ -259,8 +264,9 @@ struct Call {
 
 class Client {
  public:
-  Client(const CallEnv& env, const Settings& settings, const Redactor& redact)
-      : env_(env), settings_(settings), redact_(redact) {}
+  Client(const CallEnv& env, const Settings& settings, const Redactor& redact,
+         FileStore* files = nullptr)
+      : env_(env), settings_(settings), redact_(redact), files_(files) {}
 
   // Performs one HTTP exchange; a transport failure is the outcome's error.
   std::variant<Response, ActionOutcome> Perform(const Call& call) {
@@ -278,12 +284,27 @@ class Client {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call.method.c_str());
     }
     curl_mime* mime = nullptr;
+    std::vector<std::unique_ptr<FileReader>> part_files;
     if (call.multipart.is_object()) {
       mime = curl_mime_init(h);
       for (auto& [name, v] : call.multipart.items()) {
         curl_mimepart* part = curl_mime_addpart(mime);
         curl_mime_name(part, name.c_str());
-        if (v.is_object() && (v.contains("content") || v.contains("content_base64"))) {
+        auto file = http::FileInput(files_, v, "body." + name);
+        if (!file) {
+          curl_mime_free(mime);
+          return ActionOutcome::Failed(file.error().code, file.error().message);
+        }
+        if (*file) {
+          // Streamed from the store, never read whole.
+          part_files.push_back(std::make_unique<FileReader>(files_, **file));
+          curl_mime_data_cb(part, static_cast<curl_off_t>((*file)->size), &FileReader::Read,
+                            &FileReader::Seek, nullptr, part_files.back().get());
+          std::string filename = GetString(v, "filename", (*file)->name);
+          curl_mime_filename(part, filename.c_str());
+          std::string type = GetString(v, "content_type", (*file)->content_type);
+          curl_mime_type(part, type.c_str());
+        } else if (v.is_object() && (v.contains("content") || v.contains("content_base64"))) {
           std::string data = GetString(v, "content");
           if (v.contains("content_base64"))
             data = FromBase64(GetString(v, "content_base64")).value_or("");
@@ -298,6 +319,9 @@ class Client {
         }
       }
       curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+    } else if (call.upload_file) {
+      t.UploadFile(files_, *call.upload_file);
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call.method.c_str());
     } else if (call.has_body) {
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.body.data());
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
@@ -319,16 +343,34 @@ class Client {
       curl_easy_setopt(h, CURLOPT_USERNAME, call.basic_user.c_str());
       curl_easy_setopt(h, CURLOPT_PASSWORD, call.basic_password.c_str());
     }
-    t.CaptureBody(&r.body);
     t.CaptureHeaders(&r.headers);
+    http::BodyReceiver receiver(call.file_response || call.auto_file ? files_ : nullptr,
+                                call.file_response, call.url, &r.body, &r.headers);
+    receiver.Attach(h);
     CURLcode rc = t.Perform();
     if (mime) curl_mime_free(mime);
+    for (const auto& pf : part_files)
+      if (pf->error() && rc != CURLE_OK) {
+        return ActionOutcome::Failed(ErrorCode::kStepFailed, call.method + " " + redact_(call.url) +
+                                                                 ": " + pf->error()->message);
+      }
     if (rc != CURLE_OK) {
+      if (const auto& e = receiver.error()) {
+        return ActionOutcome::Failed(e->code,
+                                     call.method + " " + redact_(call.url) + ": " + e->message,
+                                     e->code == ErrorCode::kUnavailable);
+      }
       ActionOutcome o = t.Failure(rc, call.method + " " + call.url);
       o.error->message = redact_(o.error->message);
       return o;
     }
     r.status = t.Status();
+    auto file = receiver.Finish(r.status);
+    if (!file)
+      return ActionOutcome::Failed(
+          file.error().code, call.method + " " + redact_(call.url) + ": " + file.error().message,
+          file.error().code == ErrorCode::kUnavailable);
+    r.file = std::move(*file);
     char* eff = nullptr;
     curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
     if (eff) r.effective_url = eff;
@@ -339,6 +381,7 @@ class Client {
   const CallEnv& env_;
   const Settings& settings_;
   const Redactor& redact_;
+  FileStore* files_;
 };
 
 // Fetches (or takes from the cache) an OAuth2 access token.
@@ -595,7 +638,7 @@ class RequestAction : public Action {
     Settings settings = ReadSettings(ctx.connection);
     Redactor redact = ctx.connection ? Redactor(*ctx.connection, spec_) : Redactor();
     CallEnv env = EnvOf(ctx);
-    Client client(env, settings, redact);
+    Client client(env, settings, redact, ctx.files);
 
     auto url = ReqString(in, "url");
     if (!url) return InputError(url.error());
@@ -608,6 +651,13 @@ class RequestAction : public Action {
     auto body_type = OptString(in, "body_type");
     if (!body_type) return InputError(body_type.error());
     std::string response_type = GetString(in, "response_type", "auto");
+    if (response_type != "auto" && response_type != "json" && response_type != "text" &&
+        response_type != "base64" && response_type != "file")
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "with.response_type must be auto, json, text, base64 or file");
+    if (response_type == "file" && !ctx.files)
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "with.response_type: files are not enabled on this server");
 
     Call base;
     base.method = method->value_or("GET");
@@ -637,8 +687,21 @@ class RequestAction : public Action {
     if (in.contains("body") && !in["body"].is_null() && base.method != "GET" &&
         base.method != "HEAD") {
       const Json& body = in["body"];
-      std::string type = body_type->value_or(body.is_string() ? "text" : "json");
-      if (type == "json") {
+      auto body_file = IsFileValue(body) ? http::FileInput(ctx.files, body, "with.body")
+                                         : Result<std::optional<FileInfo>>(std::nullopt);
+      if (!body_file)
+        return ActionOutcome::Failed(body_file.error().code, body_file.error().message);
+      std::string type = body_type->value_or(*body_file         ? "file"
+                                             : body.is_string() ? "text"
+                                                                : "json");
+      if (type == "file") {
+        if (!*body_file)
+          return ActionOutcome::Failed(ErrorCode::kValidation,
+                                       "with.body must be a file value when body_type is file");
+        base.upload_file = **body_file;
+        if (!FindHeader(base.headers, "Content-Type"))
+          SetHeader(base.headers, "Content-Type", (*body_file)->content_type);
+      } else if (type == "json") {
         base.body = body.dump();
         if (!FindHeader(base.headers, "Content-Type"))
           SetHeader(base.headers, "Content-Type", "application/json");
@@ -659,7 +722,7 @@ class RequestAction : public Action {
         base.multipart = body;
       } else {
         return ActionOutcome::Failed(ErrorCode::kValidation,
-                                     "body_type must be json, form, text or multipart");
+                                     "body_type must be json, form, text, multipart or file");
       }
       base.has_body = true;
     }
@@ -684,6 +747,11 @@ class RequestAction : public Action {
     int64_t page = paginate.is_object() && paginate["start"].is_number_integer()
                        ? paginate["start"].get<int64_t>()
                        : 1;
+    if (!mode.empty() && response_type == "file")
+      return ActionOutcome::Failed(ErrorCode::kValidation,
+                                   "with.response_type: file cannot be combined with paginate");
+    base.file_response = response_type == "file";
+    base.auto_file = response_type == "auto" && mode.empty() && ctx.files;
 
     Json items = Json::array();
     Response last;
@@ -703,7 +771,10 @@ class RequestAction : public Action {
       ++pages;
       if (!StatusOk(last.status, in.value("ok_statuses", Json(nullptr))))
         return StatusFailure(call, last, redact);
-      last_body = ParseBody(last, response_type, &last_base64);
+      if (last.file)
+        last_body = last.file->ToJson();
+      else
+        last_body = ParseBody(last, response_type, &last_base64);
       ctx.log("info", redact(call.method + " " + call.url + " -> " + std::to_string(last.status)));
       if (mode.empty()) break;
 
@@ -923,27 +994,31 @@ ConnectorSpec HttpConnectorSpec() {
         Field("headers", "Headers", "object", false, "Added to the connection's default headers."),
         Field("query", "Query parameters", "object", false,
               "An array value repeats the parameter."),
-        Field("body", "Body", "any", false, "Any JSON value; sent as the body type says."),
+        Field("body", "Body", "any", false,
+              "Any JSON value; sent as the body type says. A file value is streamed as the body."),
         Field("body_type", "Body type", "enum", false,
-              "json (default for objects), form, text (default for strings), or multipart: an "
-              "object of parts, "
-              "each a value or {filename, content | content_base64, content_type}.",
-              nullptr, {"json", "form", "text", "multipart"}),
+              "json (default for objects), form, text (default for strings), file (default for a "
+              "file value), or multipart: an object of parts, each a value, a file value, or "
+              "{filename, content | content_base64 | file, content_type}.",
+              nullptr, {"json", "form", "text", "multipart", "file"}),
         Field("timeout", "Timeout", "duration", false,
               "For this request; defaults to the connection's."),
         Field("follow_redirects", "Follow redirects", "boolean", false, "", true),
         Field("ok_statuses", "Accepted statuses", "array", false,
               "Statuses that do not fail the step, e.g. [200, 404, \"3xx\"]. Default: 2xx."),
         Field("response_type", "Response type", "enum", false,
-              "auto parses JSON bodies and returns other text as is, binary as base64.", "auto",
-              {"auto", "json", "text", "base64"}),
+              "auto parses JSON bodies, returns other text as is and writes anything else to a "
+              "file (body is then a file value); file always writes a file; base64 keeps bytes "
+              "in the run as base64 text.",
+              "auto", {"auto", "json", "text", "base64", "file"}),
         Field("paginate", "Pagination", "object", false,
               "Collect every page: {type: link} follows Link rel=next; {type: cursor, cursor: "
               "\"meta.next\", "
               "cursor_param: \"cursor\"}; {type: page, page_param: \"page\", start: 1}. Each "
               "page's items are "
               "at `items` (a dotted path; the whole body when empty); max_pages (default 100).")},
-       "{status, headers, body}: body parsed when JSON (with body_encoding: base64 for binary). "
+       "{status, headers, body}: body parsed when JSON, a file value for files (base64 text with "
+       "body_encoding: base64 when files are off). "
        "With pagination, body is every page's items in order and pages the number of requests.",
        {}}};
   return s;

@@ -7,6 +7,7 @@
 
 #include "connectors/testing/child_server.h"
 #include "connectors/testing/run_action.h"
+#include "store/files/local_file_store.h"
 
 namespace weft::connectors {
 namespace {
@@ -329,6 +330,85 @@ TEST_F(HttpTest, ConnectionTester) {
   Connection down = MakeConnection(
       "http", {{"base_url", "http://127.0.0.1:" + std::to_string(testing::FreePort())}});
   EXPECT_FALSE((*tester)(down, clock).ok);
+}
+
+// ---- files (core/files.h) ------------------------------------------------------
+
+class HttpFilesTest : public HttpTest {
+ protected:
+  void SetUp() override {
+    HttpTest::SetUp();
+    dir_ = testing::MakeTempDir("weft-http-files");
+    LocalFileStoreOptions o;
+    o.dir = dir_;
+    o.max_file_size = 1 << 20;
+    files_ = std::move(*LocalFileStore::Open(o));
+  }
+  void TearDown() override { testing::RemoveTree(dir_); }
+  testing::ActionRun Run(const Json& in, const Connection* c) {
+    return RunAction(catalog_, "http.request", in, c, Millis(10'000), nullptr, files_.get());
+  }
+  std::string dir_;
+  std::unique_ptr<LocalFileStore> files_;
+};
+
+TEST_F(HttpFilesTest, BinaryBodiesBecomeFilesAndFilesAreSentBack) {
+  Connection c = MakeConnection("http", {{"base_url", Base()}});
+  auto bin = Run({{"url", "/binary"}}, &c);
+  ASSERT_FALSE(bin.outcome.error) << bin.error();
+  Json file = bin.output()["body"];
+  ASSERT_TRUE(IsFileValue(file)) << file.dump();
+  EXPECT_EQ(file["size"], 256);
+  EXPECT_EQ(file["name"], "binary");
+  EXPECT_EQ(file["content_type"], "application/octet-stream");
+  EXPECT_FALSE(bin.output().contains("body_encoding"));
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  EXPECT_EQ(*ReadWholeFile(*files_, file["id"], 1000, "x"), bytes);
+
+  // Text and JSON stay in the run under auto; `file` forces a file.
+  EXPECT_EQ(Run({{"url", "/text"}}, &c).output()["body"], "plain words");
+  auto forced = Run({{"url", "/text"}, {"response_type", "file"}}, &c);
+  EXPECT_EQ(forced.output()["body"]["content_type"], "text/plain");
+  EXPECT_EQ(forced.output()["body"]["size"], 11);
+
+  // A file value as the body is streamed, with its content type.
+  auto put = Run({{"url", "/echo"}, {"method", "PUT"}, {"body", forced.output()["body"]}}, &c);
+  ASSERT_FALSE(put.outcome.error) << put.error();
+  EXPECT_EQ(put.output()["body"]["body"], "plain words");
+  EXPECT_EQ(put.output()["body"]["headers"]["content-type"], "text/plain");
+  EXPECT_EQ(put.output()["body"]["method"], "PUT");
+
+  // And as a multipart part.
+  auto multi = Run({{"url", "/echo"},
+                    {"method", "POST"},
+                    {"body_type", "multipart"},
+                    {"body", {{"title", "t"}, {"doc", {{"file", forced.output()["body"]}}}}}},
+                   &c);
+  ASSERT_FALSE(multi.outcome.error) << multi.error();
+  std::string sent = multi.output()["body"]["body"];
+  EXPECT_NE(sent.find("filename=\"text\""), std::string::npos) << sent;
+  EXPECT_NE(sent.find("plain words"), std::string::npos) << sent;
+}
+
+TEST_F(HttpFilesTest, ErrorsNameTheFileAndKeepNothing) {
+  Connection c = MakeConnection("http", {{"base_url", Base()}});
+  Json ghost = {{"type", "file"}, {"id", "fil_" + std::string(22, 'Z')}};
+  auto missing = Run({{"url", "/echo"}, {"method", "POST"}, {"body", ghost}}, &c);
+  ASSERT_TRUE(missing.outcome.error);
+  EXPECT_NE(missing.error().find("with.body: file fil_ZZZ"), std::string::npos) << missing.error();
+
+  // An error status keeps its body readable and writes no file.
+  auto failed = Run({{"url", "/status/404"}, {"response_type", "file"}}, &c);
+  ASSERT_TRUE(failed.outcome.error);
+  EXPECT_NE(failed.error().find("boom 404"), std::string::npos) << failed.error();
+  int count = 0;
+  ASSERT_TRUE(files_->ForEach([&](const FileInfo&) { ++count; }));
+  EXPECT_EQ(count, 0);
+
+  EXPECT_TRUE(
+      Run({{"url", "/binary"}, {"response_type", "file"}, {"paginate", {{"type", "link"}}}}, &c)
+          .outcome.error);
 }
 
 }  // namespace

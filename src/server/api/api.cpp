@@ -13,6 +13,7 @@ void AddApiRoutes(Router& router, ApiServices& services) {
   AddMiscHandlers(table, services);
   AddConnectionHandlers(table, services);
   AddAuthHandlers(table, services);
+  AddFileHandlers(table, services);
   for (const auto& spec : ApiRouteSpecs()) {
     HttpHandler handler;
     for (auto& [op, h] : table) {

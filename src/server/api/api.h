@@ -11,6 +11,7 @@
 #include "core/auth_service.h"
 #include "core/connection_service.h"
 #include "core/events.h"
+#include "core/files.h"
 #include "core/flow_service.h"
 #include "core/run_service.h"
 #include "expr/expr.h"
@@ -60,6 +61,8 @@ struct ApiServices {
   // POST /api/v1/expressions/evaluate: the budgets of one evaluation
   // (--expr-timeout, --expr-memory).
   expr::EvalLimits expr_limits;
+  // GET /api/v1/files/{id}: where file values' bytes live; null: files are off (404).
+  FileStore* files = nullptr;
 };
 
 struct RouteSpec {
@@ -86,5 +89,6 @@ void AddRunHandlers(HandlerTable& table, ApiServices& s);
 void AddMiscHandlers(HandlerTable& table, ApiServices& s);
 void AddConnectionHandlers(HandlerTable& table, ApiServices& s);
 void AddAuthHandlers(HandlerTable& table, ApiServices& s);
+void AddFileHandlers(HandlerTable& table, ApiServices& s);
 
 }  // namespace weft::server

@@ -28,6 +28,8 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"POST", "/api/v1/flows/{id}/webhook/rotate", "rotateWebhook", Access::kEditor},
       {"GET", "/api/v1/runs", "listRuns", Access::kViewer},
       {"GET", "/api/v1/runs/{id}", "getRun", Access::kViewer},
+      {"GET", "/api/v1/files/{id}", "getFile", Access::kViewer},
+      {"GET", "/api/v1/files/{id}/meta", "getFileMeta", Access::kViewer},
       {"GET", "/api/v1/runs/{id}/events", "streamRunEvents", Access::kViewer},
       {"POST", "/api/v1/runs/{id}/cancel", "cancelRun", Access::kEditor},
       {"POST", "/api/v1/runs/{id}/retry", "retryRun", Access::kEditor},

@@ -13,6 +13,7 @@
 #include "core/api_json.h"
 #include "core/flow_secrets.h"
 #include "server/errors.h"
+#include "server/hooks/multipart.h"
 #include "server/hooks/webhook_auth.h"
 
 namespace weft::server::hooks {
@@ -137,9 +138,50 @@ HookConfig ParseHookConfig(const Json& document, const WebhookOptions& options) 
   return c;
 }
 
-Result<Json> ParseWebhookBody(const std::string& content_type, const std::string& body) {
+namespace {
+
+// A multipart/form-data body with the parts that carry a filename written to
+// `files` as file values; other parts are text (base64 when not UTF-8). A
+// name sent more than once becomes an array.
+Result<Json> MultipartToJson(const std::string& content_type, const std::string& body,
+                             FileStore& files) {
+  auto parts = ParseMultipart(body, MultipartBoundary(content_type));
+  if (!parts) return Fail(ErrorCode::kBadRequest, "the body is not valid multipart/form-data");
+  Json out = Json::object();
+  for (const auto& p : *parts) {
+    Json v;
+    if (p.filename) {
+      std::string name = p.filename->empty() ? p.name : *p.filename;
+      auto info = WriteWholeFile(
+          files, name,
+          p.content_type.empty() ? "application/octet-stream" : MediaType(p.content_type), p.data);
+      if (!info)
+        return Fail(info.error().code == ErrorCode::kPayloadTooLarge ? ErrorCode::kPayloadTooLarge
+                                                                     : ErrorCode::kUnavailable,
+                    "the part \"" + p.name + "\" could not be kept: " + info.error().message);
+      v = info->ToJson();
+    } else {
+      std::string text(p.data);
+      v = IsUtf8(text) ? Json(std::move(text)) : Json(Base64Encode(text));
+    }
+    if (!out.contains(p.name)) {
+      out[p.name] = std::move(v);
+    } else {
+      if (!out[p.name].is_array() || IsFileValue(out[p.name]))
+        out[p.name] = Json::array({std::move(out[p.name])});
+      out[p.name].push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Json> ParseWebhookBody(const std::string& content_type, const std::string& body,
+                              FileStore* files) {
   if (body.empty()) return Json(nullptr);
   std::string media = MediaType(content_type);
+  if (files && media == "multipart/form-data") return MultipartToJson(content_type, body, *files);
   if (media == "application/json" || media.ends_with("+json")) {
     try {
       return Json::parse(body);
@@ -164,6 +206,14 @@ Result<Json> ParseWebhookBody(const std::string& content_type, const std::string
                  media == "application/yaml" || media == "application/x-yaml" ||
                  media == "application/graphql";
   if (textual && IsUtf8(body)) return Json(body);
+  if (files) {
+    // Bytes (an image, a PDF, a ZIP): a file, not base64 in the run.
+    auto info =
+        WriteWholeFile(*files, "body", media.empty() ? "application/octet-stream" : media, body);
+    if (!info)
+      return Fail(ErrorCode::kUnavailable, "the body could not be kept: " + info.error().message);
+    return info->ToJson();
+  }
   return Json(Base64Encode(body));
 }
 
@@ -368,11 +418,27 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
     return ErrorResponse(ErrorCode::kFlowInactive,
                          "the flow \"" + e->flow.name + "\" is not active");
   }
-  auto body = ParseWebhookBody(delivery.content_type, req.body);
+  auto body = ParseWebhookBody(delivery.content_type, req.body, options_.files);
   if (!body) {
-    delivery.status_code = 400;
+    if (body.error().code == ErrorCode::kUnavailable) {
+      // No room for the files (a full disk): nothing acknowledged, try later.
+      HttpResponse res = ErrorResponse(body.error());
+      res.headers.emplace_back("Retry-After", "5");
+      return res;
+    }
+    delivery.status_code = body.error().code == ErrorCode::kPayloadTooLarge ? 413 : 400;
     Record(std::move(delivery));
     return ErrorResponse(body.error());
+  }
+  if (options_.files) {
+    std::vector<std::string> ids;
+    CollectFileIds(*body, &ids);
+    if (!ids.empty()) {
+      // The delivery keeps the body as the trigger saw it (file values, not
+      // megabytes of bytes); a replay gives the same files.
+      delivery.body = body->dump();
+      delivery.content_type = "application/json";
+    }
   }
 
   std::string key;

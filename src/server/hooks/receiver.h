@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "core/events.h"
+#include "core/files.h"
 #include "core/run_service.h"
 #include "core/secrets.h"
 #include "core/store.h"
@@ -43,6 +44,9 @@ struct WebhookOptions {
   // Opens the sealed webhook secrets of a flow when it is loaded (once per
   // cache fill, never per request); null: secrets are used as stored.
   const SecretBox* secrets = nullptr;
+  // Where bodies that are neither JSON, form nor text, and multipart parts
+  // with a filename, are kept as file values (core/files.h); null: base64.
+  FileStore* files = nullptr;
 };
 
 // The parsed trigger.webhook block of a flow.
@@ -119,8 +123,11 @@ class WebhookReceiver {
 HookConfig ParseHookConfig(const Json& document, const WebhookOptions& options);
 
 // The body as the trigger shows it: JSON parsed, form-urlencoded as an
-// object, other text as a string, binary as base64. kBadRequest with the
-// parser's message for malformed JSON.
-Result<Json> ParseWebhookBody(const std::string& content_type, const std::string& body);
+// object, other text as a string, binary as base64, or with `files` a file
+// value, and multipart/form-data an object of its parts (those with a
+// filename as file values). kBadRequest with the parser's message for
+// malformed JSON or multipart; kUnavailable when a file cannot be written.
+Result<Json> ParseWebhookBody(const std::string& content_type, const std::string& body,
+                              FileStore* files = nullptr);
 
 }  // namespace weft::server::hooks

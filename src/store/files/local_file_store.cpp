@@ -98,9 +98,9 @@ class LocalSink : public FileSink {
   Result<void> Write(const char* data, size_t n) override {
     if (fd_ < 0) return Fail(ErrorCode::kInternal, "the file is closed");
     if (info_.size + n > o_.max_file_size)
-      return Fail(ErrorCode::kPayloadTooLarge,
-                  "the file is larger than the limit of " + std::to_string(o_.max_file_size) +
-                      " bytes (--max-file-size)");
+      return Fail(ErrorCode::kPayloadTooLarge, "the file is larger than the limit of " +
+                                                   std::to_string(o_.max_file_size) +
+                                                   " bytes (--max-file-size)");
     if (int err = WriteAll(fd_, data, n)) return IoError("writing a file", err);
     EVP_DigestUpdate(md_, data, n);
     info_.size += n;
@@ -290,7 +290,8 @@ Result<int64_t> LocalFileStore::DropUnfinished() {
       if (!fs::exists(data, ec3) && fs::remove(p, ec3)) ++dropped;
     }
   }
-  if (dropped > 0) log::Info("file store: dropped unfinished writes", {{"count", std::to_string(dropped)}});
+  if (dropped > 0)
+    log::Info("file store: dropped unfinished writes", {{"count", std::to_string(dropped)}});
   return dropped;
 }
 

@@ -19,10 +19,10 @@
 namespace weft {
 
 struct LocalFileStoreOptions {
-  std::filesystem::path dir;              // <data>/files
-  uint64_t max_file_size = 5ull << 30;    // --max-file-size
-  bool sync = false;                      // fsync before a commit returns
-  Clock* clock = nullptr;                 // created_at; null: the system clock
+  std::filesystem::path dir;            // <data>/files
+  uint64_t max_file_size = 5ull << 30;  // --max-file-size
+  bool sync = false;                    // fsync before a commit returns
+  Clock* clock = nullptr;               // created_at; null: the system clock
 };
 
 class LocalFileStore : public FileStore {

@@ -3,8 +3,8 @@
 
 #include "common/ids.h"
 #include "store/common/cursor.h"
-#include "store/postgres/postgres_migrations.h"
 #include "store/common/file_refs.h"
+#include "store/postgres/postgres_migrations.h"
 #include "store/postgres/postgres_store_impl.h"
 
 namespace weft {
@@ -66,7 +66,8 @@ bool UpsertStep(Conn& c, const StepRun& st) {
     if (e.sqlstate == kForeignKeyViolation) return false;
     throw;
   }
-  if (st.status == StepStatus::kSucceeded) InsertFileRefs(c, st.run_id, store::FileIdsIn(st.output));
+  if (st.status == StepStatus::kSucceeded)
+    InsertFileRefs(c, st.run_id, store::FileIdsIn(st.output));
   return true;
 }
 

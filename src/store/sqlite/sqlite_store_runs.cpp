@@ -86,7 +86,8 @@ bool UpsertStep(Conn& c, const StepRun& st) {
     if (IsConstraint(e, SQLITE_CONSTRAINT_FOREIGNKEY)) return false;
     throw;
   }
-  if (st.status == StepStatus::kSucceeded) InsertFileRefs(c, st.run_id, store::FileIdsIn(st.output));
+  if (st.status == StepStatus::kSucceeded)
+    InsertFileRefs(c, st.run_id, store::FileIdsIn(st.output));
   return true;
 }
 

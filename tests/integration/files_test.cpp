@@ -1,0 +1,187 @@
+// Files end to end: the real binary downloads a file of random bytes from a
+// local server into its file store, uploads it elsewhere, serves it at
+// /api/v1/files/{id} (with ranges), and never holds it whole in memory.
+#include <openssl/evp.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "connectors/testing/child_server.h"
+#include "harness.h"
+
+namespace weft::itest {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[p[i] >> 4]);
+    out.push_back(kHex[p[i] & 15]);
+  }
+  return out;
+}
+
+std::string Sha256(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  return Hex(md, len);
+}
+
+// Writes `size` random bytes to `path`; returns their sha256.
+std::string WriteRandomFile(const std::string& path, size_t size) {
+  std::mt19937_64 rng(42);
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
+  std::ofstream out(path, std::ios::binary);
+  std::vector<uint64_t> block(1 << 17);  // 1 MiB
+  for (size_t done = 0; done < size;) {
+    for (auto& w : block) w = rng();
+    size_t n = std::min(size - done, block.size() * sizeof(uint64_t));
+    out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
+    EVP_DigestUpdate(md, block.data(), n);
+    done += n;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(md, digest, &len);
+  EVP_MD_CTX_free(md);
+  return Hex(digest, len);
+}
+
+// A value from /proc/<pid>/status in kB ("VmHWM", "VmRSS").
+int64_t ProcStatusKb(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
+  return -1;
+}
+
+class FilesTest : public WeftTest {
+ protected:
+  void SetUp() override {
+    if (std::getenv("WEFT_TEST_DB"))
+      GTEST_SKIP() << "files need a shared file store with PostgreSQL (not available yet)";
+    WeftTest::SetUp();
+  }
+};
+
+TEST_F(FilesTest, ABigFileIsStreamedThroughAFlowAndServedByTheApi) {
+  const size_t kSize = 200u << 20;  // 200 MiB
+  std::string dir = server().temp_dir() + "/blobs";
+  fs::create_directories(dir);
+  const std::string source_sha = WriteRandomFile(dir + "/video.bin", kSize);
+  weft::testing::ChildServer blobs(
+      {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/blob_server.py", dir});
+  ASSERT_GT(blobs.port(), 0) << blobs.error();
+  const std::string base = "http://127.0.0.1:" + std::to_string(blobs.port());
+
+  Json flow = CreateFlow(api(), Json{{"name", UniqueName("copy")},
+                                     {"steps",
+                                      {{{"id", "get"},
+                                        {"uses", "http.request"},
+                                        {"with", {{"url", base + "/files/video.bin"}}}},
+                                       {{"id", "put"},
+                                        {"uses", "http.request"},
+                                        {"with",
+                                         {{"method", "PUT"},
+                                          {"url", base + "/upload/copy.bin"},
+                                          {"body", "{{ steps.get.output.body }}"}}}}}}});
+  const int64_t rss_before = ProcStatusKb(server().pid(), "VmRSS");
+  HttpResult r = RunAndWait(api(), flow["id"]);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json run = WaitRunFinished(api(), r.json["id"], 120s);
+  ASSERT_EQ(run["status"], "succeeded") << run.dump();
+  const int64_t peak = ProcStatusKb(server().pid(), "VmHWM");
+
+  // The download became a file value, not base64 in the run.
+  Json file = StepOf(run, "get")["output"]["body"];
+  ASSERT_EQ(file["type"], "file") << file.dump();
+  EXPECT_EQ(file["size"], kSize);
+  EXPECT_EQ(file["sha256"], source_sha);
+  EXPECT_EQ(file["name"], "video.bin");
+  EXPECT_EQ(file["content_type"], "application/octet-stream");
+  EXPECT_LT(run.dump().size(), 10'000u) << "the run's JSON carries a reference, not the bytes";
+  // The upload received the same bytes.
+  Json put = StepOf(run, "put")["output"]["body"];
+  EXPECT_EQ(put["size"], kSize);
+  EXPECT_EQ(put["sha256"], source_sha);
+  EXPECT_EQ(put["content_type"], "application/octet-stream");
+  // Never whole in memory: the peak RSS grew by far less than the file.
+  EXPECT_LT(peak - rss_before, 64 * 1024) << "peak RSS " << peak << " kB, before " << rss_before;
+
+  // The API serves the bytes, whole and in ranges.
+  const std::string id = file["id"];
+  HttpResult meta = api().Get("/api/v1/files/" + id + "/meta");
+  ASSERT_EQ(meta.status, 200) << meta.body;
+  EXPECT_EQ(meta.json["sha256"], source_sha);
+  HttpResult whole = api().Request("GET", "/api/v1/files/" + id, "", {}, 120s);
+  ASSERT_EQ(whole.status, 200);
+  EXPECT_EQ(whole.body.size(), kSize);
+  EXPECT_EQ(Sha256(whole.body), source_sha);
+  EXPECT_EQ(whole.Header("etag"), "\"" + source_sha + "\"");
+  EXPECT_NE(whole.Header("content-disposition").find("video.bin"), std::string::npos);
+  std::ifstream in(dir + "/video.bin", std::ios::binary);
+  std::string head(100, '\0');
+  in.read(head.data(), 100);
+  HttpResult part = api().Request("GET", "/api/v1/files/" + id, "", {"Range: bytes=0-99"});
+  ASSERT_EQ(part.status, 206) << part.body;
+  EXPECT_EQ(part.body, head);
+  EXPECT_EQ(part.Header("content-range"), "bytes 0-99/" + std::to_string(kSize));
+  HttpResult past = api().Request("GET", "/api/v1/files/" + id, "",
+                                  {"Range: bytes=" + std::to_string(kSize) + "-"});
+  EXPECT_EQ(past.status, 416);
+  HttpResult same =
+      api().Request("GET", "/api/v1/files/" + id, "", {"If-None-Match: \"" + source_sha + "\""});
+  EXPECT_EQ(same.status, 304);
+  EXPECT_EQ(api().Get("/api/v1/files/fil_AAAAAAAAAAAAAAAAAAAAAA").status, 404);
+  EXPECT_EQ(api().Get("/api/v1/files/..%2F..%2Fweft.db").status, 404);
+}
+
+TEST_F(FilesTest, FileUtilitiesAndAMissingFileFailTheStepClearly) {
+  Json flow = CreateFlow(
+      api(), Json{{"name", UniqueName("text")},
+                  {"steps",
+                   {{{"id", "make"},
+                     {"uses", "file.from_text"},
+                     {"with", {{"text", "hello, files"}, {"name", "greeting.txt"}}}},
+                    {{"id", "read"},
+                     {"uses", "file.read_text"},
+                     {"with", {{"file", "{{ steps.make.output.file }}"}}}},
+                    {{"id", "b64"},
+                     {"uses", "file.to_base64"},
+                     {"with", {{"file", "{{ steps.make.output.file }}"}, {"max_bytes", 5}}}}}}});
+  HttpResult r = RunAndWait(api(), flow["id"]);
+  Json run = WaitRunFinished(api(), r.json["id"]);
+  EXPECT_EQ(StepOf(run, "make")["output"]["file"]["content_type"], "text/plain");
+  EXPECT_EQ(StepOf(run, "read")["output"]["text"], "hello, files");
+  Json b64 = StepOf(run, "b64");
+  EXPECT_EQ(b64["status"], "failed");
+  EXPECT_NE(b64["error"]["message"].get<std::string>().find("over the cap of 5 bytes"),
+            std::string::npos)
+      << b64.dump();
+
+  // A file value from outside naming an id the store does not hold.
+  Json ghost = CreateFlow(
+      api(),
+      Json{{"name", UniqueName("ghost")},
+           {"steps",
+            {{{"id", "read"},
+              {"uses", "file.read_text"},
+              {"with", {{"file", {{"type", "file"}, {"id", "fil_AAAAAAAAAAAAAAAAAAAAAA"}}}}}}}}});
+  r = RunAndWait(api(), ghost["id"]);
+  run = WaitRunFinished(api(), r.json["id"]);
+  Json step = StepOf(run, "read");
+  EXPECT_EQ(step["status"], "failed");
+  EXPECT_NE(step["error"]["message"].get<std::string>().find("does not exist"), std::string::npos)
+      << step.dump();
+}
+
+}  // namespace
+}  // namespace weft::itest
