@@ -92,6 +92,7 @@ Json ActionCatalog::ToJson() const {
                  {"inputs", inputs},
                  {"output", a.output}};
       if (!a.containers.empty()) aj["containers"] = a.containers;
+      if (a.connection_optional) aj["connection_optional"] = true;
       actions.push_back(std::move(aj));
     }
     list.push_back({{"name", c.name},

@@ -44,6 +44,9 @@ struct ActionSpec {
   std::vector<FieldSpec> inputs;
   std::string output;                   // what the output holds, for people
   std::vector<std::string> containers;  // nested step lists: {"then","else"} or {"do"}
+  // Of a connector that needs a connection: this action runs without one too
+  // (http.request with an absolute URL).
+  bool connection_optional = false;
 };
 
 struct AuthTypeSpec {

@@ -327,7 +327,7 @@ class Validator {
         } else if (ctx_.connection_exists && !ctx_.connection_exists(s.connection))
           Warn(path + ".connection", "connection \"" + s.connection + "\" does not exist yet");
       }
-    } else if (connector && connector->needs_connection) {
+    } else if (connector && connector->needs_connection && !(spec && spec->connection_optional)) {
       Error(path + ".connection", "is required by \"" + s.uses + "\"");
     }
     if (auto it = j.find("with"); it != j.end() && !it->is_null()) {

@@ -63,6 +63,27 @@ TEST(Document, ReportsEveryProblemWithItsPath) {
     EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p;
 }
 
+TEST(Document, AConnectionIsRequiredUnlessTheActionRunsWithoutOne) {
+  ActionCatalog catalog = TestCatalog();
+  ConnectorSpec pg{"postgres", "PostgreSQL", "", "db", true, {}, {}, {}};
+  pg.actions.push_back({"query", "Query", "", {{"sql", "SQL", "text", true}}, "", {}});
+  catalog.Register(pg, {});
+  ConnectorSpec web{"web", "Web", "", "globe", true, {}, {}, {}};
+  ActionSpec get{"get", "Get", "", {{"url", "URL", "string", true}}, "", {}};
+  get.connection_optional = true;
+  web.actions.push_back(get);
+  catalog.Register(web, {});
+  ValidationContext ctx{catalog};
+  Json doc = {{"name", "n"},
+              {"steps",
+               {{{"id", "a"}, {"uses", "web.get"}, {"with", {{"url", "https://example.com/x"}}}},
+                {{"id", "b"}, {"uses", "postgres.query"}, {"with", {{"sql", "select 1"}}}}}}};
+  auto r = ValidateFlowDocument(doc, ctx);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(Paths(r.error()), std::vector<std::string>{"steps[1].connection"});
+  EXPECT_TRUE(catalog.ToJson().dump().find("\"connection_optional\":true") != std::string::npos);
+}
+
 TEST(Document, UnknownConnectionIsAWarning) {
   ActionCatalog catalog = TestCatalog();
   ValidationContext ctx{catalog};

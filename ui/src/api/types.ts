@@ -214,6 +214,8 @@ export interface CatalogAction {
   output?: Json;
   /** Nested step lists of a container utility: ["then","else"] or ["do"]. */
   containers?: string[];
+  /** The action also runs without a connection (http.request with an absolute URL). */
+  connection_optional?: boolean;
 }
 
 export interface Connector {

@@ -103,7 +103,7 @@ export function StepForm({
       </div>
 
       {needsConnection(connector) ? (
-        <Field label="Connection" htmlFor={`${idPrefix}-connection`} error={errAt('connection')} required>
+        <Field label="Connection" htmlFor={`${idPrefix}-connection`} error={errAt('connection')} required={!action?.connection_optional}>
           <div className="row gap-s">
             <select
               id={`${idPrefix}-connection`}
@@ -112,7 +112,7 @@ export function StepForm({
               aria-invalid={!!errAt('connection') || !!warnAt('connection')}
               onChange={(e) => onChange({ ...step, connection: e.target.value || undefined })}
             >
-              <option value="">Choose a {connector?.title ?? connName} connection…</option>
+              <option value="">{action?.connection_optional ? 'None (an absolute URL)' : `Choose a ${connector?.title ?? connName} connection…`}</option>
               {usable.map((c) => (
                 <option key={c.id} value={c.name}>
                   {c.name}
