@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <iostream>
+
 #include "connectors/testing/child_server.h"
 #include "connectors/testing/file_values_checks.h"
 #include "connectors/testing/run_action.h"
@@ -181,6 +183,8 @@ TEST_F(S3Test, ALargeFileGoesUpInParts) {
   ASSERT_TRUE((*sink)->Write("tail", 4));
   auto source = (*sink)->Commit();
   ASSERT_TRUE(source);
+  bool reset = testing::ResetPeakRss();
+  int64_t before = testing::StatusKb("VmRSS");
   auto put = RunAction(catalog_, "s3.put", {{"key", "big/video.mp4"}, {"file", source->ToJson()}},
                        &conn_, Millis(300'000), nullptr, files.get());
   ASSERT_FALSE(put.outcome.error) << put.error();
@@ -195,6 +199,9 @@ TEST_F(S3Test, ALargeFileGoesUpInParts) {
   EXPECT_EQ(back.output()["file"]["size"], source->size);
   EXPECT_EQ(back.output()["file"]["sha256"], source->sha256);
   EXPECT_EQ(back.output()["file"]["content_type"], "video/mp4");
+  int64_t peak = testing::StatusKb(reset ? "VmHWM" : "VmRSS");
+  std::cout << "[ rss ] before " << before / 1024 << " MiB, peak " << peak / 1024 << " MiB\n";
+  EXPECT_LT(peak - before, 32 * 1024) << "grew by " << (peak - before) / 1024 << " MiB";
 }
 
 // The examples of AWS's "Signature Calculations for the Authorization Header"
