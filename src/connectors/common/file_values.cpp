@@ -100,19 +100,6 @@ bool IsBinaryName(const std::string& name) {
   return it != Types().end() && !IsTextContentType(it->second);
 }
 
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (extra < 0 || i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 Result<FileInfo> FileInput(const Json& in, const std::string& key, FileStore* files,
                            const std::string& what_in) {
   std::string what = what_in.empty() ? "with." + key : what_in;

@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "common/result.h"
+#include "common/utf8.h"  // ValidUtf8, for the `auto` decisions
 #include "core/action.h"
 #include "core/files.h"
 
@@ -25,7 +26,6 @@ bool IsTextContentType(const std::string& content_type);
 // True when `name`'s extension is in the table and is not text (images, PDF,
 // archives, audio, video, office files): `auto` then downloads a file without looking.
 bool IsBinaryName(const std::string& name);
-bool ValidUtf8(std::string_view s);
 
 // The file value at `in[key]` as the store knows it (its size and sha256 from
 // the store, not from the value). kValidation naming with.<key> (or `what`)
