@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "connectors/common/curl.h"
+#include "connectors/common/file_values.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
 
@@ -30,19 +31,6 @@ std::optional<std::string> FromBase64(const std::string& text) {
     return std::nullopt;
   out.resize(len);
   return out;
-}
-
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (extra < 0 || i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += extra + 1;
-  }
-  return true;
 }
 
 // A private key written to a 0600 temp file for the length of one call.
@@ -228,12 +216,15 @@ class FileAction : public Action {
       return ActionOutcome::Ok(Json{{"path", p}, {"entries", entries}});
     }
     if (op_ == "get") {
+      auto as = ReadAs(in, ctx.files != nullptr);
+      if (!as) return InputError(as.error());
       s.Configure(t, s.Url(p, false));
+      if (*as == "file" || (*as == "auto" && ctx.files)) return GetFile(ctx, t, s, p, *as);
       std::string content;
       t.CaptureBody(&content, 64u << 20);
       CURLcode rc = t.Perform();
       if (rc != CURLE_OK) return s.Failure(t, rc, "reading " + p);
-      std::string encoding = GetString(in, "encoding", "auto");
+      std::string encoding = *as;
       if (encoding == "auto") encoding = ValidUtf8(content) ? "text" : "base64";
       if (encoding == "text" && !ValidUtf8(content))
         return ActionOutcome::Failed(ErrorCode::kStepFailed,
@@ -242,11 +233,24 @@ class FileAction : public Action {
       out["content"] = encoding == "base64" ? Base64(content) : content;
       return ActionOutcome::Ok(std::move(out));
     }
+    if (in.contains("file") && !in["file"].is_null()) {
+      auto file = FileInput(in, "file", ctx.files);
+      if (!file) return InputError(file.error());
+      s.Configure(t, s.Url(p, false));
+      t.UploadFile(ctx.files, *file);
+      if (in.value("create_dirs", true) != false)
+        curl_easy_setopt(t.handle(), CURLOPT_FTP_CREATE_MISSING_DIRS,
+                         static_cast<long>(CURLFTP_CREATE_DIR_RETRY));
+      CURLcode rc = t.Perform();
+      if (rc != CURLE_OK) return s.Failure(t, rc, "writing " + p);
+      ctx.log("info", "wrote " + std::to_string(file->size) + " bytes of " + file->id + " to " + p);
+      return ActionOutcome::Ok(Json{{"path", p}, {"size", file->size}, {"sha256", file->sha256}});
+    }
     // put
     Json content = in.value("content", Json(nullptr));
     if (content.is_null())
-      return InputError(
-          Error(ErrorCode::kValidation, "content is required", {{"with.content", "is required"}}));
+      return InputError(Error(ErrorCode::kValidation, "content or file is required",
+                              {{"with.content", "content or file is required"}}));
     std::string data = content.is_string() ? content.get<std::string>() : content.dump();
     if (GetString(in, "encoding", "text") == "base64") {
       auto bytes = FromBase64(data);
@@ -265,6 +269,30 @@ class FileAction : public Action {
   }
 
  private:
+  // Downloads `p` into a new file, streamed. With `auto`, content that is
+  // UTF-8 and at most kAutoTextMax bytes (and whose name is not a known
+  // binary type) comes back as text instead, and the file is never committed.
+  ActionOutcome GetFile(ActionContext& ctx, Transfer& t, Session& s, const std::string& p,
+                        const std::string& as) {
+    std::string name = BaseName(p);
+    auto sink = ctx.files->Create(name, GuessContentType(name));
+    if (!sink) return FileFailure(sink.error(), "reading " + p);
+    bool sniff = as == "auto" && !IsBinaryName(name);
+    TextSniffer sniffer(sink->get(), sniff ? kAutoTextMax : 0);
+    t.SinkBody(&sniffer);
+    CURLcode rc = t.Perform();
+    if (rc != CURLE_OK) return s.Failure(t, rc, "reading " + p);
+    if (sniff && sniffer.complete() && ValidUtf8(sniffer.head()))
+      return ActionOutcome::Ok(Json{{"path", p},
+                                    {"size", sniffer.head().size()},
+                                    {"encoding", "text"},
+                                    {"content", sniffer.head()}});
+    auto file = (*sink)->Commit();
+    if (!file) return FileFailure(file.error(), "reading " + p);
+    ctx.log("info", "read " + std::to_string(file->size) + " bytes of " + p + " into " + file->id);
+    return ActionOutcome::Ok(Json{{"path", p}, {"size", file->size}, {"file", file->ToJson()}});
+  }
+
   ActionOutcome Quote(Session& s, const CallEnv& env, std::optional<Millis> limit,
                       const std::vector<std::string>& commands, Json output,
                       const std::string& what) {
@@ -351,22 +379,31 @@ std::vector<ActionSpec> FileTransferActions(const std::string& path_help) {
        {}},
       {"get",
        "Download a file",
-       "Reads a file's content.",
+       "Reads a file, streamed into a file value or as text.",
        {Field("path", "File", "string", true, path_help),
-        Field("encoding", "Encoding", "enum", false,
-              "auto gives text for UTF-8 files, base64 otherwise.", "auto",
-              {"auto", "text", "base64"})},
-       "{path, size, encoding, content}",
+        Field("as", "Read as", "enum", false,
+              "file streams the content into a file value (any size); text and base64 put it in "
+              "the output (up to 64 MiB); auto gives text for UTF-8 content up to 1 MiB whose name "
+              "is not an image, PDF, archive or video, and a file otherwise (text or base64 when "
+              "files are off).",
+              "auto", {"auto", "file", "text", "base64"}),
+        Field("encoding", "Encoding", "enum", false, "Older name of as (auto, text, base64).",
+              nullptr, {"auto", "text", "base64"})},
+       "{path, size, file} with a file; {path, size, encoding, content} with text or base64",
        {}},
       {"put",
        "Upload a file",
        "Writes a file, replacing it when it exists.",
        {Field("path", "File", "string", true, path_help),
-        Field("content", "Content", "any", true, "Text, or base64 (see encoding)."),
-        Field("encoding", "Encoding", "enum", false, "", "text", {"text", "base64"}),
+        Field("file", "File", "any", false,
+              "A file value, e.g. {{ steps.download.output.file }}; streamed from the file store. "
+              "Give this or content."),
+        Field("content", "Content", "any", false, "Small text, or base64 (see encoding)."),
+        Field("encoding", "Encoding", "enum", false, "How content is written.", "text",
+              {"text", "base64"}),
         Field("create_dirs", "Create folders", "boolean", false, "Create missing parent folders.",
               true)},
-       "{path, size}",
+       "{path, size} (and sha256 with a file)",
        {}},
       {"delete",
        "Delete a file",

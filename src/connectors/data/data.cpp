@@ -5,27 +5,16 @@
 #include <openssl/hmac.h>
 #include <sodium.h>
 
+#include <type_traits>
 #include <vector>
 
+#include "connectors/common/file_values.h"
 #include "connectors/common/spec.h"
 
 namespace weft::connectors {
 namespace {
 
 std::string Text(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
-
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (extra < 0 || i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += extra + 1;
-  }
-  return true;
-}
 
 // ---- XML ------------------------------------------------------------------------
 
@@ -185,7 +174,12 @@ template <typename Fn>
 class FnAction : public Action {
  public:
   explicit FnAction(Fn fn) : fn_(std::move(fn)) {}
-  ActionOutcome Execute(ActionContext& ctx) override { return fn_(ctx.input); }
+  ActionOutcome Execute(ActionContext& ctx) override {
+    if constexpr (std::is_invocable_v<Fn, ActionContext&>)
+      return fn_(ctx);
+    else
+      return fn_(ctx.input);
+  }
 
  private:
   Fn fn_;
@@ -256,60 +250,334 @@ std::string Hex(const unsigned char* data, size_t len) {
   return out;
 }
 
+// ---- files ----------------------------------------------------------------------------
+
+// Reads file `id` in 1 MiB pieces, handing each to `fn` until it returns
+// false or the file ends; stops early when the step is cancelled or out of time.
+Result<void> ReadPieces(ActionContext& ctx, const FileInfo& file,
+                        const std::function<bool(std::string_view)>& fn) {
+  auto src = ctx.files->Open(file.id);
+  if (!src) return Fail(src.error());
+  std::vector<char> buf(1u << 20);
+  for (;;) {
+    if (ctx.cancelled.load()) return Fail(ErrorCode::kCancelled, "cancelled");
+    if (ctx.clock.Now() >= ctx.deadline)
+      return Fail(ErrorCode::kTimeout, "timed out reading " + file.id);
+    auto got = (*src)->Read(buf.data(), buf.size());
+    if (!got) return Fail(got.error());
+    if (*got == 0) return Ok();
+    if (!fn(std::string_view(buf.data(), *got))) return Ok();
+  }
+}
+
+struct Slice {
+  int64_t offset = 0;
+  int64_t limit = 1000;
+};
+
+Result<Slice> ReadSlice(const Json& in) {
+  Slice s;
+  auto offset = OptInt(in, "offset");
+  if (!offset) return Fail(std::move(offset).error());
+  auto limit = OptInt(in, "limit");
+  if (!limit) return Fail(std::move(limit).error());
+  s.offset = offset->value_or(0);
+  s.limit = limit->value_or(1000);
+  if (s.offset < 0)
+    return Fail(ErrorCode::kValidation, "offset must be 0 or more",
+                {{"with.offset", "must be 0 or more"}});
+  if (s.limit < 1)
+    return Fail(ErrorCode::kValidation, "limit must be 1 or more",
+                {{"with.limit", "must be 1 or more"}});
+  return s;
+}
+
+ActionOutcome StepError(const Error& e, const std::string& what) {
+  if (e.code == ErrorCode::kValidation) return InputError(Error(e.code, what + ": " + e.message));
+  if (e.code == ErrorCode::kCancelled || e.code == ErrorCode::kTimeout)
+    return ActionOutcome::Failed(e.code, what + ": " + e.message, e.code == ErrorCode::kTimeout);
+  return FileFailure(e, what);
+}
+
+// data.csv_parse over a file: rows [offset, offset + limit) of it, streamed.
+ActionOutcome CsvFromFile(ActionContext& ctx, const CsvOptions& o) {
+  const Json& in = ctx.input;
+  auto file = FileInput(in, "file", ctx.files);
+  if (!file) return InputError(file.error());
+  auto slice = ReadSlice(in);
+  if (!slice) return InputError(slice.error());
+  std::vector<std::string> names;
+  bool have_names = !o.header;
+  int64_t index = 0;  // data rows seen
+  bool more = false;
+  Json rows = Json::array();
+  auto on_row = [&](std::vector<std::string>& row) {
+    if (!have_names) {
+      names = std::move(row);
+      have_names = true;
+      return true;
+    }
+    int64_t i = index++;
+    if (i < slice->offset) return true;
+    if (static_cast<int64_t>(rows.size()) == slice->limit) {
+      more = true;
+      return false;
+    }
+    if (!o.header) {
+      rows.push_back(row);
+      return true;
+    }
+    Json obj = Json::object();
+    for (size_t k = 0; k < names.size(); ++k)
+      obj[names[k]] = k < row.size() ? Json(row[k]) : Json("");
+    for (size_t k = names.size(); k < row.size(); ++k)
+      obj["column_" + std::to_string(k + 1)] = row[k];
+    rows.push_back(std::move(obj));
+    return true;
+  };
+  CsvReader reader(o);
+  bool stopped = false;
+  auto read = ReadPieces(ctx, *file, [&](std::string_view piece) {
+    stopped = !reader.Feed(piece, on_row);
+    return !stopped;
+  });
+  if (!read) return StepError(read.error(), "reading " + file->id);
+  if (!stopped) {
+    if (auto done = reader.Finish(on_row); !done) return StepError(done.error(), file->id);
+  }
+  int64_t count = static_cast<int64_t>(rows.size());
+  Json out = {{"rows", std::move(rows)},
+              {"count", count},
+              {"offset", slice->offset},
+              {"next_offset", slice->offset + count},
+              {"more", more}};
+  if (o.header) out["columns"] = names;
+  return ActionOutcome::Ok(std::move(out));
+}
+
+// data.xml_parse over a file: the records (the root's children, or every
+// element named `record`) [offset, offset + limit), streamed through expat.
+struct XmlRecords {
+  std::string record;  // empty: the root's children
+  Slice slice;
+  XML_Parser parser = nullptr;
+  int depth = 0;
+  int record_depth = 0;  // the depth of the record being read; 0: none
+  bool building = false;
+  XmlBuilder builder;
+  std::string root;
+  int64_t index = 0;
+  Json records = Json::array();
+  bool more = false;
+
+  bool IsRecord(const XML_Char* name) const { return record.empty() ? depth == 2 : record == name; }
+  static void Start(void* p, const XML_Char* name, const XML_Char** attrs) {
+    auto* r = static_cast<XmlRecords*>(p);
+    ++r->depth;
+    if (r->depth == 1) r->root = name;
+    if (r->record_depth == 0 && r->IsRecord(name)) {
+      int64_t i = r->index++;
+      if (i >= r->slice.offset && static_cast<int64_t>(r->records.size()) == r->slice.limit) {
+        r->more = true;
+        XML_StopParser(r->parser, XML_FALSE);
+        return;
+      }
+      r->record_depth = r->depth;
+      r->building = i >= r->slice.offset;
+      if (r->building) {
+        r->builder = XmlBuilder();
+        r->builder.parser = r->parser;
+      }
+    }
+    if (r->building) XmlBuilder::Start(&r->builder, name, attrs);
+  }
+  static void End(void* p, const XML_Char* name) {
+    auto* r = static_cast<XmlRecords*>(p);
+    if (r->building) XmlBuilder::End(&r->builder, name);
+    if (r->record_depth == r->depth) {
+      if (r->building && r->builder.error.empty()) {
+        r->records.push_back(std::move(r->builder.root.begin().value()));
+        r->builder.root = Json();
+      }
+      r->record_depth = 0;
+      r->building = false;
+    }
+    --r->depth;
+  }
+  static void Chars(void* p, const XML_Char* s, int len) {
+    auto* r = static_cast<XmlRecords*>(p);
+    if (r->building) XmlBuilder::Chars(&r->builder, s, len);
+  }
+};
+
+ActionOutcome XmlFromFile(ActionContext& ctx) {
+  const Json& in = ctx.input;
+  auto file = FileInput(in, "file", ctx.files);
+  if (!file) return InputError(file.error());
+  auto slice = ReadSlice(in);
+  if (!slice) return InputError(slice.error());
+  XmlRecords r;
+  r.record = GetString(in, "record");
+  r.slice = *slice;
+  XML_Parser p = XML_ParserCreate("UTF-8");
+  r.parser = p;
+  XML_SetUserData(p, &r);
+  XML_SetElementHandler(p, &XmlRecords::Start, &XmlRecords::End);
+  XML_SetCharacterDataHandler(p, &XmlRecords::Chars);
+  std::string error;
+  bool stopped = false;
+  auto fail = [&] {
+    if (!r.builder.error.empty()) {
+      error = r.builder.error;
+    } else {
+      error = std::string("the XML is not well-formed: ") + XML_ErrorString(XML_GetErrorCode(p)) +
+              " at line " + std::to_string(XML_GetCurrentLineNumber(p)) + ", column " +
+              std::to_string(XML_GetCurrentColumnNumber(p));
+    }
+  };
+  auto read = ReadPieces(ctx, *file, [&](std::string_view piece) {
+    XML_Status st = XML_Parse(p, piece.data(), static_cast<int>(piece.size()), XML_FALSE);
+    if (r.more) {
+      stopped = true;
+      return false;
+    }
+    if (st != XML_STATUS_OK || !r.builder.error.empty()) {
+      fail();
+      return false;
+    }
+    return true;
+  });
+  if (read && error.empty() && !stopped) {
+    if (XML_Parse(p, nullptr, 0, XML_TRUE) != XML_STATUS_OK || !r.builder.error.empty()) fail();
+  }
+  XML_ParserFree(p);
+  if (!read) return StepError(read.error(), "reading " + file->id);
+  if (!error.empty()) return InputError(Error(ErrorCode::kValidation, file->id + ": " + error));
+  int64_t count = static_cast<int64_t>(r.records.size());
+  return ActionOutcome::Ok(Json{{"root", r.root},
+                                {"records", std::move(r.records)},
+                                {"count", count},
+                                {"offset", slice->offset},
+                                {"next_offset", slice->offset + count},
+                                {"more", r.more}});
+}
+
+// The text an action made, as its output or (with `as: file`) as a new file.
+ActionOutcome TextOrFile(ActionContext& ctx, std::string text, const std::string& default_name,
+                         const std::string& content_type) {
+  const Json& in = ctx.input;
+  std::string as = GetString(in, "as", "text");
+  if (as == "text") return ActionOutcome::Ok(std::move(text));
+  if (as != "file")
+    return InputError(Error(ErrorCode::kValidation, "as must be text or file",
+                            {{"with.as", "must be text or file"}}));
+  if (!ctx.files)
+    return InputError(Error(ErrorCode::kValidation, "as: file needs files, which are off",
+                            {{"with.as", "files are off"}}));
+  std::string name = GetString(in, "name", default_name);
+  auto file = WriteWholeFile(*ctx.files, name, content_type, text);
+  if (!file) return FileFailure(file.error(), "writing " + name);
+  return ActionOutcome::Ok(Json{{"file", file->ToJson()}, {"size", file->size}});
+}
+
 }  // namespace
 
 // ---- CSV ------------------------------------------------------------------------------
 
-Result<Json> ParseCsv(const std::string& text, const CsvOptions& o) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false, field_started = false;
-  size_t line = 1;
-  auto end_field = [&] {
-    row.push_back(std::move(field));
-    field.clear();
-    field_started = false;
-  };
-  auto end_row = [&] {
-    end_field();
-    if (!(row.size() == 1 && row[0].empty())) rows.push_back(std::move(row));  // skip blank lines
-    row.clear();
-  };
+void CsvReader::EndField() {
+  row_.push_back(std::move(field_));
+  field_.clear();
+  field_started_ = false;
+}
+
+bool CsvReader::EndRow(const RowFn& on_row) {
+  EndField();
+  bool go_on = true;
+  if (!(row_.size() == 1 && row_[0].empty())) go_on = on_row(row_);  // skip blank lines
+  row_.clear();
+  return go_on;
+}
+
+bool CsvReader::Feed(std::string_view piece, const RowFn& on_row) {
+  static constexpr std::string_view kBom = "\xEF\xBB\xBF";
   size_t i = 0;
-  if (text.starts_with("\xEF\xBB\xBF")) i = 3;  // a byte-order mark
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == o.quote) {
-        if (i + 1 < text.size() && text[i + 1] == o.quote) {
-          field += c;
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (c == '\n') ++line;
-        field += c;
-      }
-    } else if (c == o.quote && !field_started) {
-      quoted = true;
-      field_started = true;
-    } else if (c == o.delimiter) {
-      end_field();
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      end_row();
-      ++line;
-    } else {
-      field += c;
-      field_started = true;
+  // A byte-order mark, possibly split across pieces.
+  while (!started_ && i < piece.size()) {
+    if (piece[i] == kBom[bom_]) {
+      ++i;
+      if (++bom_ == kBom.size()) started_ = true;
+      continue;
+    }
+    started_ = true;
+    if (bom_ > 0) {  // not a mark after all: those bytes are data
+      std::string head(kBom.substr(0, bom_));
+      if (!Feed(head, on_row)) return false;
     }
   }
-  if (quoted)
+  for (; i < piece.size(); ++i) {
+    char c = piece[i];
+    if (skip_lf_) {
+      skip_lf_ = false;
+      if (c == '\n') continue;
+    }
+    if (quote_pending_) {  // a quote inside a quoted field: doubled, or the closing one
+      quote_pending_ = false;
+      if (c == o_.quote) {
+        field_ += c;
+        continue;
+      }
+      quoted_ = false;
+    }
+    if (quoted_) {
+      if (c == o_.quote) {
+        quote_pending_ = true;
+      } else {
+        if (c == '\n') ++line_;
+        field_ += c;
+      }
+    } else if (c == o_.quote && !field_started_) {
+      quoted_ = true;
+      field_started_ = true;
+    } else if (c == o_.delimiter) {
+      EndField();
+    } else if (c == '\n' || c == '\r') {
+      skip_lf_ = c == '\r';
+      ++line_;
+      if (!EndRow(on_row)) return false;
+    } else {
+      field_ += c;
+      field_started_ = true;
+    }
+  }
+  return true;
+}
+
+Result<void> CsvReader::Finish(const RowFn& on_row) {
+  if (!started_ && bom_ > 0) {
+    started_ = true;
+    std::string head(std::string_view("\xEF\xBB\xBF").substr(0, bom_));
+    if (!Feed(head, on_row)) return Ok();
+  }
+  if (quote_pending_) {
+    quote_pending_ = false;
+    quoted_ = false;
+  }
+  if (quoted_)
     return Fail(ErrorCode::kValidation,
-                "the CSV has an unclosed quote (line " + std::to_string(line) + ")");
-  if (!field.empty() || !row.empty() || field_started) end_row();
+                "the CSV has an unclosed quote (line " + std::to_string(line_) + ")");
+  if (!field_.empty() || !row_.empty() || field_started_) EndRow(on_row);
+  return Ok();
+}
+
+Result<Json> ParseCsv(const std::string& text, const CsvOptions& o) {
+  std::vector<std::vector<std::string>> rows;
+  CsvReader reader(o);
+  auto keep = [&](std::vector<std::string>& row) {
+    rows.push_back(std::move(row));
+    return true;
+  };
+  reader.Feed(text, keep);
+  if (auto done = reader.Finish(keep); !done) return Fail(std::move(done).error());
 
   Json out = Json::array();
   if (!o.header) {
@@ -429,6 +697,16 @@ void RegisterDataFormats(ActionCatalog& catalog) {
   auto text_in = [](std::string help) {
     return Field("text", "Text", "text", true, std::move(help));
   };
+  auto file_in = [](std::string help) {
+    return Field("file", "File", "any", false, std::move(help));
+  };
+  FieldSpec as_in = Field("as", "Output", "enum", false,
+                          "file writes the result to a new file value instead of the output.",
+                          "text", {"text", "file"});
+  auto name_in = [](std::string name) {
+    return Field("name", "File name", "string", false, "The new file's name, with as: file.",
+                 std::move(name));
+  };
   std::vector<FieldSpec> csv_opts = {
       Field("delimiter", "Delimiter", "string", false, "One character; \\t for tab.", ","),
       Field("quote", "Quote character", "string", false, "", "\""),
@@ -440,10 +718,20 @@ void RegisterDataFormats(ActionCatalog& catalog) {
   data.actions = {
       {"csv_parse",
        "Parse CSV",
-       "Reads CSV text (RFC 4180: quoted fields, doubled quotes, CRLF or LF).",
-       with_csv({text_in("The CSV text, e.g. {{ steps.download.output.body }}.")}),
-       "With a header row, an array of objects keyed by column name; without, an array of arrays "
-       "of strings.",
+       "Reads CSV text or a CSV file (RFC 4180: quoted fields, doubled quotes, CRLF or LF); a file "
+       "is read as a stream, a slice of rows at a time.",
+       with_csv(
+           {Field("text", "Text", "text", false,
+                  "The CSV text, e.g. {{ steps.download.output.content }}. Give this or file."),
+            file_in("A CSV file value, e.g. {{ steps.download.output.file }}; read as a "
+                    "stream, any size."),
+            Field("offset", "Offset", "integer", false,
+                  "With a file: data rows to skip first (the header row is not counted).", 0),
+            Field("limit", "Limit", "integer", false, "With a file: at most this many rows.",
+                  1000)}),
+       "From text: with a header row, an array of objects keyed by column name; without, an array "
+       "of arrays of strings. From a file: {rows, count, offset, next_offset, more, columns}; more "
+       "says rows remain after these (read them with offset: next_offset).",
        {}},
       {"csv_format",
        "Format CSV",
@@ -453,16 +741,24 @@ void RegisterDataFormats(ActionCatalog& catalog) {
             Field("columns", "Columns", "array", false,
                   "Column order; default: keys in order of first appearance."),
             Field("quoting", "Quoting", "enum", false, "minimal quotes only fields that need it.",
-                  "minimal", {"minimal", "all", "none"})}),
-       "The CSV text (CRLF line ends).",
+                  "minimal", {"minimal", "all", "none"}),
+            as_in, name_in("data.csv")}),
+       "The CSV text (CRLF line ends), or {file, size} with as: file.",
        {}},
       {"xml_parse",
        "Parse XML",
-       "Reads XML into JSON.",
-       {text_in("The XML document.")},
+       "Reads XML into JSON; an XML file is read as a stream, a slice of records at a time.",
+       {Field("text", "Text", "text", false, "The XML document. Give this or file."),
+        file_in("An XML file value; read as a stream, any size, as a list of records."),
+        Field("record", "Record element", "string", false,
+              "With a file: the element name of one record (at any depth); default: each child "
+              "of the root element."),
+        Field("offset", "Offset", "integer", false, "With a file: records to skip first.", 0),
+        Field("limit", "Limit", "integer", false, "With a file: at most this many records.", 1000)},
        "{root: ...}: an element with only text is a string; otherwise an object with \"@attr\" "
        "attributes, "
-       "child elements (repeated ones as arrays) and \"#text\".",
+       "child elements (repeated ones as arrays) and \"#text\". From a file: {root (its name), "
+       "records, count, offset, next_offset, more}, each record in that shape.",
        {}},
       {"xml_format",
        "Format XML",
@@ -470,8 +766,8 @@ void RegisterDataFormats(ActionCatalog& catalog) {
        {Field("value", "Value", "object", true,
               "{root: {...}}: \"@name\" keys become attributes, \"#text\" text, arrays repeat."),
         Field("declaration", "XML declaration", "boolean", false, "", true),
-        Field("pretty", "Indent", "boolean", false, "", false)},
-       "The XML text.",
+        Field("pretty", "Indent", "boolean", false, "", false), as_in, name_in("data.xml")},
+       "The XML text, or {file, size} with as: file.",
        {}},
       {"json_parse",
        "Parse JSON",
@@ -483,8 +779,9 @@ void RegisterDataFormats(ActionCatalog& catalog) {
        "Stringify JSON",
        "Writes a value as JSON text.",
        {Field("value", "Value", "any", true, ""),
-        Field("indent", "Indent", "integer", false, "Spaces; none when absent.")},
-       "The JSON text.",
+        Field("indent", "Indent", "integer", false, "Spaces; none when absent."), as_in,
+        name_in("data.json")},
+       "The JSON text, or {file, size} with as: file.",
        {}},
       {"base64_encode",
        "Base64 encode",
@@ -514,26 +811,32 @@ void RegisterDataFormats(ActionCatalog& catalog) {
   };
 
   std::map<std::string, std::shared_ptr<Action>> actions;
-  actions["csv_parse"] = MakeAction([](const Json& in) -> ActionOutcome {
-    auto text = OptString(in, "text");
-    if (!text) return InputError(text.error());
+  actions["csv_parse"] = MakeAction([](ActionContext& ctx) -> ActionOutcome {
+    const Json& in = ctx.input;
     auto o = ReadCsvOptions(in);
     if (!o) return InputError(o.error());
+    if (in.contains("file") && !in["file"].is_null()) return CsvFromFile(ctx, *o);
+    auto text = OptString(in, "text");
+    if (!text) return InputError(text.error());
     return FromResult(ParseCsv(text->value_or(""), *o));
   });
-  actions["csv_format"] = MakeAction([](const Json& in) -> ActionOutcome {
+  actions["csv_format"] = MakeAction([](ActionContext& ctx) -> ActionOutcome {
+    const Json& in = ctx.input;
     auto o = ReadCsvOptions(in);
     if (!o) return InputError(o.error());
     auto r = FormatCsv(in.value("rows", Json(nullptr)), in.value("columns", Json(nullptr)), *o);
     if (!r) return InputError(r.error());
-    return ActionOutcome::Ok(*r);
+    return TextOrFile(ctx, std::move(*r), "data.csv", "text/csv");
   });
-  actions["xml_parse"] = MakeAction([](const Json& in) -> ActionOutcome {
+  actions["xml_parse"] = MakeAction([](ActionContext& ctx) -> ActionOutcome {
+    const Json& in = ctx.input;
+    if (in.contains("file") && !in["file"].is_null()) return XmlFromFile(ctx);
     auto text = ReqString(in, "text");
     if (!text) return InputError(text.error());
     return FromResult(ParseXml(*text));
   });
-  actions["xml_format"] = MakeAction([](const Json& in) -> ActionOutcome {
+  actions["xml_format"] = MakeAction([](ActionContext& ctx) -> ActionOutcome {
+    const Json& in = ctx.input;
     auto decl = OptBool(in, "declaration");
     auto pretty = OptBool(in, "pretty");
     if (!decl) return InputError(decl.error());
@@ -541,7 +844,7 @@ void RegisterDataFormats(ActionCatalog& catalog) {
     auto r =
         FormatXml(in.value("value", Json(nullptr)), decl->value_or(true), pretty->value_or(false));
     if (!r) return InputError(r.error());
-    return ActionOutcome::Ok(*r);
+    return TextOrFile(ctx, std::move(*r), "data.xml", "application/xml");
   });
   actions["json_parse"] = MakeAction([](const Json& in) -> ActionOutcome {
     auto text = OptString(in, "text");
@@ -551,11 +854,13 @@ void RegisterDataFormats(ActionCatalog& catalog) {
     if (!v) return ActionOutcome::Failed(ErrorCode::kValidation, "the text is not JSON: " + error);
     return ActionOutcome::Ok(*v);
   });
-  actions["json_stringify"] = MakeAction([](const Json& in) -> ActionOutcome {
+  actions["json_stringify"] = MakeAction([](ActionContext& ctx) -> ActionOutcome {
+    const Json& in = ctx.input;
     auto indent = OptInt(in, "indent");
     if (!indent) return InputError(indent.error());
     int n = indent->has_value() ? static_cast<int>(std::clamp<int64_t>(**indent, 0, 16)) : -1;
-    return ActionOutcome::Ok(in.value("value", Json(nullptr)).dump(n));
+    return TextOrFile(ctx, in.value("value", Json(nullptr)).dump(n), "data.json",
+                      "application/json");
   });
   auto variant = [](const Json& in, bool padded) {
     return GetString(in, "variant") == "url"

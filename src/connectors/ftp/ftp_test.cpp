@@ -3,6 +3,7 @@
 
 #include "connectors/common/file_transfer.h"
 #include "connectors/testing/file_transfer_checks.h"
+#include "connectors/testing/file_values_checks.h"
 
 namespace weft::connectors {
 namespace {
@@ -28,6 +29,22 @@ TEST(FtpTest, EveryActionAgainstARealServer) {
     EXPECT_FALSE(t.ok);
     EXPECT_NE(t.message.find("refused the login"), std::string::npos) << t.message;
     EXPECT_EQ(t.message.find("wrong-pass"), std::string::npos);
+  }
+  testing::RemoveTree(root);
+}
+
+TEST(FtpTest, FileValuesStreamBothWays) {
+  std::string root = testing::MakeTempDir("weft-ftp");
+  {
+    testing::ChildServer server(
+        {testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/ftp_server.py", root});
+    ASSERT_NE(server.port(), 0) << server.error();
+    ActionCatalog catalog;
+    RegisterFtp(catalog);
+    Connection c = testing::MakeConnection(
+        "ftp", {{"host", "127.0.0.1"}, {"port", server.port()}},
+        {{"type", "password"}, {"username", "ftpuser"}, {"password", "pw"}});
+    testing::CheckFileValueActions(catalog, "ftp", c, root, "/");
   }
   testing::RemoveTree(root);
 }

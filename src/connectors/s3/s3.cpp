@@ -4,9 +4,11 @@
 #include <openssl/hmac.h>
 #include <sodium.h>
 
+#include <cstdio>
 #include <ctime>
 
 #include "connectors/common/curl.h"
+#include "connectors/common/file_values.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
 #include "connectors/data/data.h"
@@ -57,19 +59,6 @@ std::optional<std::string> FromBase64(const std::string& text) {
   return out;
 }
 
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (extra < 0 || i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 ConnectorSpec MakeSpec() {
   ConnectorSpec s;
   s.name = "s3";
@@ -104,21 +93,33 @@ ConnectorSpec MakeSpec() {
        {}},
       {"get",
        "Download an object",
-       "Reads an object's content.",
+       "Reads an object, streamed into a file value or as text.",
        {Field("key", "Key", "string", true, ""),
-        Field("encoding", "Encoding", "enum", false,
-              "auto gives text for UTF-8 content, base64 otherwise.", "auto",
-              {"auto", "text", "base64"})},
-       "{key, size, content_type, etag, encoding, content}",
+        Field("as", "Read as", "enum", false,
+              "file streams the object into a file value (any size), named after the key's last "
+              "segment, with S3's Content-Type; text and base64 put it in the output (up to 256 "
+              "MiB); auto gives text when the Content-Type is text (text/*, JSON, XML, CSV) and "
+              "the object is at most 1 MiB of UTF-8, and a file otherwise (text or base64 when "
+              "files are off).",
+              "auto", {"auto", "file", "text", "base64"}),
+        Field("encoding", "Encoding", "enum", false, "Older name of as (auto, text, base64).",
+              nullptr, {"auto", "text", "base64"})},
+       "{key, size, content_type, etag, file} with a file; {key, size, content_type, etag, "
+       "encoding, content} with text or base64",
        {}},
       {"put",
        "Upload an object",
        "Writes an object, replacing it when it exists.",
        {Field("key", "Key", "string", true, ""),
-        Field("content", "Content", "any", true, "Text, or base64 (see encoding)."),
-        Field("encoding", "Encoding", "enum", false, "", "text", {"text", "base64"}),
-        Field("content_type", "Content type", "string", false, "", "application/octet-stream")},
-       "{key, size, etag}",
+        Field("file", "File", "any", false,
+              "A file value, e.g. {{ steps.download.output.file }}; streamed from the file store "
+              "(a multipart upload in parts of 64 MiB above 64 MiB). Give this or content."),
+        Field("content", "Content", "any", false, "Small text, or base64 (see encoding)."),
+        Field("encoding", "Encoding", "enum", false, "How content is written.", "text",
+              {"text", "base64"}),
+        Field("content_type", "Content type", "string", false,
+              "Default: the file's content type, else application/octet-stream.")},
+       "{key, size, etag} (and sha256 and parts with a file)",
        {}},
       {"delete",
        "Delete an object",
@@ -147,6 +148,198 @@ std::string Header(const S3Response& r, const std::string& name) {
   return "";
 }
 
+// A body streamed from bytes [offset, offset + length) of a file: a part of
+// a multipart upload. Read and seek callbacks for libcurl over FileStore::Open.
+// Files above this go up in parts of this size.
+constexpr uint64_t kPartSize = 64ull << 20;
+
+class RangeReader {
+ public:
+  RangeReader(FileStore* files, std::string id, uint64_t offset, uint64_t length)
+      : files_(files), id_(std::move(id)), offset_(offset), length_(length) {}
+  static size_t Read(char* out, size_t size, size_t n, void* self) {
+    auto* r = static_cast<RangeReader*>(self);
+    size_t want = static_cast<size_t>(std::min<uint64_t>(size * n, r->length_ - r->pos_));
+    if (want == 0) return 0;
+    if (!r->source_) {
+      auto src = r->files_->Open(r->id_, r->offset_ + r->pos_);
+      if (!src) {
+        r->error_ = src.error();
+        return CURL_READFUNC_ABORT;
+      }
+      r->source_ = std::move(*src);
+    }
+    auto got = r->source_->Read(out, want);
+    if (!got || *got == 0) {
+      r->error_ =
+          got ? Error(ErrorCode::kInternal, "file " + r->id_ + " ended early") : got.error();
+      return CURL_READFUNC_ABORT;
+    }
+    r->pos_ += *got;
+    return *got;
+  }
+  static int Seek(void* self, curl_off_t offset, int origin) {
+    auto* r = static_cast<RangeReader*>(self);
+    if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > r->length_)
+      return CURL_SEEKFUNC_CANTSEEK;
+    r->source_.reset();
+    r->pos_ = static_cast<uint64_t>(offset);
+    return CURL_SEEKFUNC_OK;
+  }
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  FileStore* files_;
+  std::string id_;
+  uint64_t offset_, length_, pos_ = 0;
+  std::unique_ptr<FileSource> source_;
+  std::optional<Error> error_;
+};
+
+// The sha256 of bytes [offset, offset + length) of a file, read in 1 MiB
+// pieces (SigV4 signs each part's payload).
+Result<std::string> HashRange(FileStore* files, const std::string& id, uint64_t offset,
+                              uint64_t length) {
+  auto src = files->Open(id, offset);
+  if (!src) return Fail(src.error());
+  std::vector<char> buf(1u << 20);
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
+  uint64_t left = length;
+  while (left > 0) {
+    auto got = (*src)->Read(buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), left)));
+    if (!got || *got == 0) {
+      EVP_MD_CTX_free(md);
+      if (!got) return Fail(got.error());
+      return Fail(ErrorCode::kInternal, "file " + id + " ended early");
+    }
+    EVP_DigestUpdate(md, buf.data(), *got);
+    left -= *got;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(md, digest, &len);
+  EVP_MD_CTX_free(md);
+  return Hex(digest, len);
+}
+
+bool Generic(const std::string& content_type) {
+  return content_type.empty() || content_type.starts_with("application/octet-stream") ||
+         content_type.starts_with("binary/octet-stream");
+}
+
+// Where a GET's body goes: a 2xx body into a new file (created at the first
+// byte, or at the end for an empty object, once the Content-Type is known),
+// or kept in memory when `allow_text` and S3 says it is text of at most
+// kAutoTextMax bytes; any other answer's body (S3's error XML) into the
+// response's body.
+class ObjectWriter {
+ public:
+  ObjectWriter(FileStore* files, std::string name, bool allow_text)
+      : files_(files), name_(std::move(name)), allow_text_(allow_text) {}
+  void Attach(CURL* h, std::string* error_body) {
+    h_ = h;
+    error_body_ = error_body;
+  }
+  static size_t Write(char* data, size_t size, size_t n, void* self) {
+    auto* w = static_cast<ObjectWriter*>(self);
+    size_t len = size * n;
+    if (!w->decided_) {
+      long status = 0;
+      curl_easy_getinfo(w->h_, CURLINFO_RESPONSE_CODE, &status);
+      w->ok_ = status / 100 == 2;
+      w->decided_ = true;
+      if (w->ok_ && !w->Decide()) return 0;
+    }
+    if (!w->ok_) {
+      if (w->error_body_->size() < (1u << 20)) w->error_body_->append(data, len);
+      return len;
+    }
+    if (w->as_text_ && w->text_.size() + len > kAutoTextMax) {
+      // Longer than its Content-Length said: a file after all.
+      if (!w->OpenSink() || !w->SinkWrite(w->text_.data(), w->text_.size())) return 0;
+      w->as_text_ = false;
+      std::string().swap(w->text_);
+    }
+    if (w->as_text_) {
+      w->text_.append(data, len);
+      return len;
+    }
+    return w->SinkWrite(data, len) ? len : 0;
+  }
+  // After a transfer that ended well: an empty 2xx body still makes a file.
+  void Finish(long status) {
+    if (!decided_ && status / 100 == 2) {
+      decided_ = ok_ = true;
+      Decide();
+    }
+  }
+  const std::optional<Error>& error() const { return error_; }
+  bool as_text() const { return as_text_; }
+  const std::string& text() const { return text_; }
+  FileSink* sink() { return sink_.get(); }
+  const std::string& content_type() const { return content_type_; }
+  bool OpenSink() {
+    auto sink = files_->Create(name_, content_type_);
+    if (!sink) {
+      error_ = sink.error();
+      return false;
+    }
+    sink_ = std::move(*sink);
+    return true;
+  }
+
+ private:
+  bool Decide() {
+    char* ct = nullptr;
+    curl_easy_getinfo(h_, CURLINFO_CONTENT_TYPE, &ct);
+    content_type_ = ct ? ct : "";
+    if (Generic(content_type_)) content_type_ = GuessContentType(name_);
+    curl_off_t length = -1;
+    curl_easy_getinfo(h_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    if (allow_text_ && IsTextContentType(content_type_) && length >= 0 &&
+        static_cast<uint64_t>(length) <= kAutoTextMax) {
+      as_text_ = true;
+      return true;
+    }
+    return OpenSink();
+  }
+  bool SinkWrite(const char* data, size_t n) {
+    if (auto r = sink_->Write(data, n); !r) {
+      error_ = r.error();
+      return false;
+    }
+    return true;
+  }
+
+  FileStore* files_;
+  std::string name_;
+  bool allow_text_;
+  CURL* h_ = nullptr;
+  std::string* error_body_ = nullptr;
+  bool decided_ = false, ok_ = false, as_text_ = false;
+  std::string content_type_, text_;
+  std::unique_ptr<FileSink> sink_;
+  std::optional<Error> error_;
+};
+
+// One request to the bucket.
+struct S3Request {
+  std::string method = "GET";
+  std::string key;
+  std::map<std::string, std::string> query;
+  std::string payload;  // a small body (PUT, POST)
+  std::string content_type;
+  // A body streamed from bytes [offset, offset + length) of a file whose
+  // sha256 is `sha256` (instead of payload).
+  FileStore* files = nullptr;
+  const FileInfo* file = nullptr;
+  uint64_t offset = 0, length = 0;
+  std::string sha256;
+  // Where the body goes (instead of S3Response::body).
+  ObjectWriter* writer = nullptr;
+};
+
 class Bucket {
  public:
   Bucket(const Connection& c, const CallEnv& env) : c_(c), env_(env), redact_(c, Spec()) {
@@ -164,6 +357,16 @@ class Bucket {
                                                const std::map<std::string, std::string>& query,
                                                const std::string& payload,
                                                const std::string& content_type) {
+    S3Request q;
+    q.method = method;
+    q.key = key;
+    q.query = query;
+    q.payload = payload;
+    q.content_type = content_type;
+    return Send(q);
+  }
+
+  std::variant<S3Response, ActionOutcome> Send(const S3Request& q) {
     size_t scheme_end = endpoint_.find("://");
     std::string scheme =
         scheme_end == std::string::npos ? "https" : endpoint_.substr(0, scheme_end);
@@ -180,17 +383,18 @@ class Bucket {
     } else {
       host = bucket_ + "." + host;
     }
-    path += "/" + UrlEncodePath(key);
+    path += "/" + UrlEncodePath(q.key);
     std::string query_text;
-    for (const auto& [k, v] : query)
+    for (const auto& [k, v] : q.query)
       query_text += (query_text.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
     std::string url = scheme + "://" + host + path + query_text;
 
-    SigV4Request sig{method,
+    SigV4Request sig{q.method,
                      host,
                      path,
-                     query,
-                     payload,
+                     q.query,
+                     q.file ? std::string() : q.payload,
+                     q.file ? q.sha256 : std::string(),
                      region_,
                      GetString(c_.auth, "access_key_id"),
                      GetString(c_.auth, "secret_access_key"),
@@ -201,25 +405,54 @@ class Bucket {
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     HeaderList headers;
     for (const auto& [k, v] : SignV4(sig)) headers.Add(k + ": " + v);
-    if (!content_type.empty()) headers.Add("Content-Type: " + content_type);
+    if (!q.content_type.empty()) headers.Add("Content-Type: " + q.content_type);
     headers.Add("Expect:");
-    std::string upload = payload;
-    if (method == "PUT") {
+    std::string upload = q.payload;
+    std::unique_ptr<RangeReader> range;
+    if (q.file) {
+      if (q.offset == 0 && q.length == q.file->size) {
+        t.UploadFile(q.files, *q.file);
+      } else {
+        range = std::make_unique<RangeReader>(q.files, q.file->id, q.offset, q.length);
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, &RangeReader::Read);
+        curl_easy_setopt(h, CURLOPT_READDATA, range.get());
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, &RangeReader::Seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, range.get());
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(q.length));
+      }
+    } else if (q.method == "PUT") {
       t.Upload(&upload);
-    } else if (method != "GET") {
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+    } else if (q.method == "POST") {
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, upload.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upload.size()));
+    } else if (q.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (q.method != "GET") {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q.method.c_str());
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     S3Response r;
-    t.CaptureBody(&r.body);
+    if (q.writer) {
+      q.writer->Attach(h, &r.body);
+      curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &ObjectWriter::Write);
+      curl_easy_setopt(h, CURLOPT_WRITEDATA, q.writer);
+    } else {
+      t.CaptureBody(&r.body);
+    }
     t.CaptureHeaders(&r.headers);
     CURLcode rc = t.Perform();
     if (rc != CURLE_OK) {
-      ActionOutcome o = t.Failure(rc, method + " " + url);
+      const std::string what = q.method + " " + url;
+      if (q.writer && q.writer->error()) return FileFailure(*q.writer->error(), redact_(what));
+      if (range && range->error()) return FileFailure(*range->error(), redact_(what));
+      ActionOutcome o = t.Failure(rc, what);
       o.error->message = redact_(o.error->message);
       return o;
     }
     r.status = t.Status();
+    if (q.writer) q.writer->Finish(r.status);
     return r;
   }
 
@@ -316,11 +549,14 @@ class ObjectAction : public Action {
     auto key = ReqString(in, "key");
     if (!key) return InputError(key.error());
     if (op_ == "get") {
+      auto as = ReadAs(in, ctx.files != nullptr);
+      if (!as) return InputError(as.error());
+      if (*as == "file" || (*as == "auto" && ctx.files)) return GetFile(b, ctx, *key, *as);
       auto got = b.Call("GET", *key, {}, "", "");
       if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
       auto& r = std::get<S3Response>(got);
       if (r.status != 200) return b.Failure(r, "reading " + *key);
-      std::string encoding = GetString(in, "encoding", "auto");
+      std::string encoding = *as;
       if (encoding == "auto") encoding = ValidUtf8(r.body) ? "text" : "base64";
       if (encoding == "text" && !ValidUtf8(r.body))
         return ActionOutcome::Failed(ErrorCode::kStepFailed,
@@ -335,10 +571,11 @@ class ObjectAction : public Action {
                                     {"content", encoding == "base64" ? Base64(r.body) : r.body}});
     }
     if (op_ == "put") {
+      if (in.contains("file") && !in["file"].is_null()) return PutFile(b, ctx, *key);
       Json content = in.value("content", Json(nullptr));
       if (content.is_null())
-        return InputError(Error(ErrorCode::kValidation, "content is required",
-                                {{"with.content", "is required"}}));
+        return InputError(Error(ErrorCode::kValidation, "content or file is required",
+                                {{"with.content", "content or file is required"}}));
       std::string data = content.is_string() ? content.get<std::string>() : content.dump();
       if (GetString(in, "encoding", "text") == "base64") {
         auto bytes = FromBase64(data);
@@ -362,6 +599,154 @@ class ObjectAction : public Action {
   }
 
  private:
+  static std::string Etag(const std::string& quoted) {
+    if (quoted.size() >= 2 && quoted.front() == '"') return quoted.substr(1, quoted.size() - 2);
+    return quoted;
+  }
+
+  // Streams the object into a new file; with `auto`, small text (by S3's
+  // Content-Type) comes back as text instead.
+  ActionOutcome GetFile(Bucket& b, ActionContext& ctx, const std::string& key,
+                        const std::string& as) {
+    ObjectWriter writer(ctx.files, BaseName(key), as == "auto");
+    S3Request q;
+    q.key = key;
+    q.writer = &writer;
+    auto got = b.Send(q);
+    if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
+    auto& r = std::get<S3Response>(got);
+    if (r.status != 200) return b.Failure(r, "reading " + key);
+    if (writer.error()) return FileFailure(*writer.error(), "reading " + key);
+    Json out = {{"key", key},
+                {"content_type", Header(r, "content-type")},
+                {"etag", Etag(Header(r, "etag"))}};
+    if (writer.as_text()) {
+      out["size"] = writer.text().size();
+      if (ValidUtf8(writer.text())) {
+        out["encoding"] = "text";
+        out["content"] = writer.text();
+        return ActionOutcome::Ok(std::move(out));
+      }
+      // Said to be text but is not UTF-8: a file after all.
+      auto file = WriteWholeFile(*ctx.files, BaseName(key), writer.content_type(), writer.text());
+      if (!file) return FileFailure(file.error(), "reading " + key);
+      out["file"] = file->ToJson();
+      return ActionOutcome::Ok(std::move(out));
+    }
+    auto file = writer.sink()->Commit();
+    if (!file) return FileFailure(file.error(), "reading " + key);
+    ctx.log("info",
+            "read " + std::to_string(file->size) + " bytes of " + key + " into " + file->id);
+    out["size"] = file->size;
+    out["file"] = file->ToJson();
+    return ActionOutcome::Ok(std::move(out));
+  }
+
+  // Streams a file into the object: one PUT up to kPartSize, a multipart
+  // upload above it.
+  ActionOutcome PutFile(Bucket& b, ActionContext& ctx, const std::string& key) {
+    const Json& in = ctx.input;
+    auto file = FileInput(in, "file", ctx.files);
+    if (!file) return InputError(file.error());
+    std::string content_type = GetString(in, "content_type");
+    if (Generic(content_type)) content_type = file->content_type;
+    if (Generic(content_type)) content_type = GuessContentType(key);
+    if (file->size > kPartSize) return PutMultipart(b, ctx, key, *file, content_type);
+    S3Request q;
+    q.method = "PUT";
+    q.key = key;
+    q.content_type = content_type;
+    q.files = ctx.files;
+    q.file = &*file;
+    q.length = file->size;
+    q.sha256 = file->sha256;
+    auto got = b.Send(q);
+    if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
+    auto& r = std::get<S3Response>(got);
+    if (r.status != 200) return b.Failure(r, "writing " + key);
+    ctx.log("info", "wrote " + std::to_string(file->size) + " bytes of " + file->id + " to " + key);
+    return ActionOutcome::Ok(Json{{"key", key},
+                                  {"size", file->size},
+                                  {"etag", Etag(Header(r, "etag"))},
+                                  {"sha256", file->sha256}});
+  }
+
+  ActionOutcome PutMultipart(Bucket& b, ActionContext& ctx, const std::string& key,
+                             const FileInfo& file, const std::string& content_type) {
+    const std::string what = "writing " + key;
+    S3Request init;
+    init.method = "POST";
+    init.key = key;
+    init.query = {{"uploads", ""}};
+    init.content_type = content_type;
+    auto got = b.Send(init);
+    if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
+    auto& started = std::get<S3Response>(got);
+    if (started.status != 200) return b.Failure(started, what + " (starting a multipart upload)");
+    auto xml = ParseXml(started.body);
+    std::string upload_id =
+        xml ? GetString((*xml)["InitiateMultipartUploadResult"], "UploadId") : std::string();
+    if (upload_id.empty())
+      return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                   what + ": S3 gave no UploadId for the multipart upload");
+    // Drops the parts sent so far; its own failure changes nothing for the step.
+    auto abort = [&](ActionOutcome o) {
+      S3Request q;
+      q.method = "DELETE";
+      q.key = key;
+      q.query = {{"uploadId", upload_id}};
+      b.Send(q);
+      return o;
+    };
+    uint64_t parts = (file.size + kPartSize - 1) / kPartSize;
+    std::string complete = "<CompleteMultipartUpload>";
+    for (uint64_t n = 1; n <= parts; ++n) {
+      if (ctx.cancelled.load())
+        return abort(ActionOutcome::Failed(ErrorCode::kCancelled, what + ": cancelled"));
+      uint64_t offset = (n - 1) * kPartSize;
+      uint64_t length = std::min<uint64_t>(kPartSize, file.size - offset);
+      auto sha = HashRange(ctx.files, file.id, offset, length);
+      if (!sha) return abort(FileFailure(sha.error(), what));
+      S3Request q;
+      q.method = "PUT";
+      q.key = key;
+      q.query = {{"partNumber", std::to_string(n)}, {"uploadId", upload_id}};
+      q.files = ctx.files;
+      q.file = &file;
+      q.offset = offset;
+      q.length = length;
+      q.sha256 = *sha;
+      auto part = b.Send(q);
+      if (auto* o = std::get_if<ActionOutcome>(&part)) return abort(std::move(*o));
+      auto& r = std::get<S3Response>(part);
+      if (r.status != 200) return abort(b.Failure(r, what + " (part " + std::to_string(n) + ")"));
+      complete += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" +
+                  Header(r, "etag") + "</ETag></Part>";
+      ctx.log("info", "uploaded part " + std::to_string(n) + " of " + std::to_string(parts) + " (" +
+                          std::to_string(length) + " bytes) of " + key);
+    }
+    complete += "</CompleteMultipartUpload>";
+    S3Request done;
+    done.method = "POST";
+    done.key = key;
+    done.query = {{"uploadId", upload_id}};
+    done.payload = complete;
+    done.content_type = "application/xml";
+    auto fin = b.Send(done);
+    if (auto* o = std::get_if<ActionOutcome>(&fin)) return abort(std::move(*o));
+    auto& r = std::get<S3Response>(fin);
+    // S3 may answer 200 with an <Error> body when completing fails late.
+    auto result = ParseXml(r.body);
+    if (r.status != 200 || !result || (*result)["Error"].is_object())
+      return abort(b.Failure(r, what + " (completing the multipart upload)"));
+    std::string etag = GetString((*result)["CompleteMultipartUploadResult"], "ETag");
+    return ActionOutcome::Ok(Json{{"key", key},
+                                  {"size", file.size},
+                                  {"etag", Etag(etag)},
+                                  {"sha256", file.sha256},
+                                  {"parts", parts}});
+  }
+
   std::string op_;
 };
 
@@ -384,7 +769,7 @@ std::map<std::string, std::string> SignV4(const SigV4Request& r) {
   char amz_date[20], date[10];
   std::strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
   std::strftime(date, sizeof date, "%Y%m%d", &tm);
-  std::string payload_hash = Sha256Hex(r.payload);
+  std::string payload_hash = r.payload_sha256.empty() ? Sha256Hex(r.payload) : r.payload_sha256;
 
   std::map<std::string, std::string> signed_headers = {
       {"host", r.host}, {"x-amz-content-sha256", payload_hash}, {"x-amz-date", amz_date}};

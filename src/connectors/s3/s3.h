@@ -23,6 +23,9 @@ struct SigV4Request {
   std::string path;
   std::map<std::string, std::string> query;
   std::string payload;
+  // When set, the payload's lowercase hex sha256, and `payload` is ignored
+  // (a body streamed from a file).
+  std::string payload_sha256;
   std::string region;
   std::string access_key_id, secret_access_key, session_token;
   TimePoint now;

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <iostream>
+
 #include "connectors/testing/child_server.h"
+#include "connectors/testing/file_values_checks.h"
 #include "connectors/testing/run_action.h"
 
 namespace weft::connectors {
@@ -99,6 +102,106 @@ TEST_F(S3Test, AnUnknownKeyOrBucketIsRefusedWithoutShowingTheSecret) {
   auto t = (*catalog_.FindTester("s3"))(no_bucket, clock);
   EXPECT_FALSE(t.ok);
   EXPECT_NE(t.message.find("NoSuchBucket"), std::string::npos) << t.message;
+}
+
+TEST_F(S3Test, FileValuesStreamBothWays) {
+  testing::TempFileStore files;
+  auto run = [&](const std::string& uses, const Json& in, FileStore* store) {
+    return RunAction(catalog_, uses, in, &conn_, Millis(120'000), nullptr, store);
+  };
+  const std::string bytes = testing::RandomBytes(3u << 20, 11);
+  auto source = WriteWholeFile(*files.get(), "photo.png", "image/png", bytes);
+  ASSERT_TRUE(source);
+
+  auto put = run("s3.put", {{"key", "in/photo.png"}, {"file", source->ToJson()}}, files.get());
+  ASSERT_FALSE(put.outcome.error) << put.error();
+  EXPECT_EQ(put.output()["size"], bytes.size());
+  EXPECT_EQ(put.output()["sha256"], source->sha256);
+
+  // auto: an image is a file, typed by S3's Content-Type, named after the key.
+  auto get = run("s3.get", {{"key", "in/photo.png"}}, files.get());
+  ASSERT_FALSE(get.outcome.error) << get.error();
+  const Json& value = get.output()["file"];
+  ASSERT_TRUE(IsFileValue(value)) << get.output().dump();
+  EXPECT_EQ(value["sha256"], source->sha256);
+  EXPECT_EQ(value["name"], "photo.png");
+  EXPECT_EQ(value["content_type"], "image/png");
+  EXPECT_EQ(get.output()["content_type"], "image/png");
+
+  // Back up under another name, and read that back.
+  auto copy = run("s3.put", {{"key", "out/copy.bin"}, {"file", value}}, files.get());
+  ASSERT_FALSE(copy.outcome.error) << copy.error();
+  auto back = run("s3.get", {{"key", "out/copy.bin"}, {"as", "file"}}, files.get());
+  ASSERT_FALSE(back.outcome.error) << back.error();
+  EXPECT_EQ(back.output()["file"]["sha256"], source->sha256);
+  EXPECT_TRUE(files.Bytes(*FileInfoFromJson(back.output()["file"], "x")) == bytes);
+
+  // Text: auto keeps small text as text; as: text still works.
+  RunAction(catalog_, "s3.put",
+            {{"key", "in/a.csv"}, {"content", "id\n1\n"}, {"content_type", "text/csv"}}, &conn_);
+  auto text = run("s3.get", {{"key", "in/a.csv"}}, files.get());
+  ASSERT_FALSE(text.outcome.error) << text.error();
+  EXPECT_EQ(text.output()["content"], "id\n1\n");
+  auto as_text = run("s3.get", {{"key", "in/a.csv"}, {"as", "text"}}, files.get());
+  EXPECT_EQ(as_text.output()["content"], "id\n1\n");
+  auto as_file = run("s3.get", {{"key", "in/a.csv"}, {"as", "file"}}, files.get());
+  ASSERT_FALSE(as_file.outcome.error) << as_file.error();
+  EXPECT_EQ(as_file.output()["file"]["content_type"], "text/csv");
+  auto missing_key = run("s3.get", {{"key", "in/nope.png"}}, files.get());
+  ASSERT_TRUE(missing_key.outcome.error);
+  EXPECT_NE(missing_key.error().find("NoSuchKey"), std::string::npos) << missing_key.error();
+
+  // A file value the store does not hold.
+  Json ghost = source->ToJson();
+  ghost["id"] = NewFileId();
+  auto unknown = run("s3.put", {{"key", "in/ghost"}, {"file", ghost}}, files.get());
+  ASSERT_TRUE(unknown.outcome.error);
+  EXPECT_NE(
+      unknown.error().find("with.file: file " + ghost["id"].get<std::string>() + " does not exist"),
+      std::string::npos)
+      << unknown.error();
+
+  // --max-file-size below the object: kPayloadTooLarge, nothing left in the store.
+  testing::TempFileStore small(1u << 20);
+  auto big = run("s3.get", {{"key", "in/photo.png"}}, small.get());
+  ASSERT_TRUE(big.outcome.error);
+  EXPECT_EQ(big.outcome.error->code, ErrorCode::kPayloadTooLarge) << big.error();
+  EXPECT_EQ(small.Committed(), 0u);
+  EXPECT_EQ(small.Unfinished(), 0u);
+}
+
+// Above 64 MiB a put is a multipart upload in parts of 64 MiB, each read
+// from the file as it goes.
+TEST_F(S3Test, ALargeFileGoesUpInParts) {
+  testing::TempFileStore files;
+  auto sink = files->Create("video.mp4", "video/mp4");
+  ASSERT_TRUE(sink);
+  for (size_t i = 0; i < 65; ++i) {
+    std::string chunk = testing::RandomBytes(1u << 20, 100 + i);
+    ASSERT_TRUE((*sink)->Write(chunk.data(), chunk.size()));
+  }
+  ASSERT_TRUE((*sink)->Write("tail", 4));
+  auto source = (*sink)->Commit();
+  ASSERT_TRUE(source);
+  bool reset = testing::ResetPeakRss();
+  int64_t before = testing::StatusKb("VmRSS");
+  auto put = RunAction(catalog_, "s3.put", {{"key", "big/video.mp4"}, {"file", source->ToJson()}},
+                       &conn_, Millis(300'000), nullptr, files.get());
+  ASSERT_FALSE(put.outcome.error) << put.error();
+  EXPECT_EQ(put.output()["parts"], 2);
+  int parts_logged = 0;
+  for (const auto& line : put.logs) parts_logged += line.find("uploaded part") != std::string::npos;
+  EXPECT_EQ(parts_logged, 2);
+
+  auto back = RunAction(catalog_, "s3.get", {{"key", "big/video.mp4"}}, &conn_, Millis(300'000),
+                        nullptr, files.get());
+  ASSERT_FALSE(back.outcome.error) << back.error();
+  EXPECT_EQ(back.output()["file"]["size"], source->size);
+  EXPECT_EQ(back.output()["file"]["sha256"], source->sha256);
+  EXPECT_EQ(back.output()["file"]["content_type"], "video/mp4");
+  int64_t peak = testing::StatusKb(reset ? "VmHWM" : "VmRSS");
+  std::cout << "[ rss ] before " << before / 1024 << " MiB, peak " << peak / 1024 << " MiB\n";
+  EXPECT_LT(peak - before, 32 * 1024) << "grew by " << (peak - before) / 1024 << " MiB";
 }
 
 // The examples of AWS's "Signature Calculations for the Authorization Header"

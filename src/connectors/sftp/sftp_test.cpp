@@ -6,8 +6,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 
 #include "connectors/testing/file_transfer_checks.h"
+#include "connectors/testing/file_values_checks.h"
 
 namespace weft::connectors {
 namespace {
@@ -51,6 +53,13 @@ class SftpTest : public ::testing::Test {
     testing::RemoveTree(dir_);
   }
 
+  Connection KeyConnection() {
+    return testing::MakeConnection("sftp", {{"host", "127.0.0.1"}, {"port", port_}},
+                                   {{"type", "private_key"},
+                                    {"username", user_},
+                                    {"private_key", testing::ReadFile(dir_ + "/user_key")}});
+  }
+
   std::string dir_, root_, user_;
   int port_ = 0;
   std::unique_ptr<testing::ChildServer> server_;
@@ -69,6 +78,34 @@ TEST_F(SftpTest, EveryActionWithAPrivateKey) {
   // No key file is left behind in the temp folder.
   for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
     EXPECT_EQ(e.path().filename().string().find("weft-key-"), std::string::npos);
+}
+
+TEST_F(SftpTest, FileValuesStreamBothWays) {
+  testing::CheckFileValueActions(catalog_, "sftp", KeyConnection(), root_, root_ + "/");
+}
+
+// 200 MiB down into a file and back up: the bytes stream through the file
+// store, so the test process grows by far less than the file.
+TEST_F(SftpTest, A200MiBGetAndPutKeepMemoryFlat) {
+  Connection c = KeyConnection();
+  testing::TempFileStore files;
+  testing::WriteRandomFile(root_ + "/big.bin", 200, 7);
+  bool reset = testing::ResetPeakRss();
+  int64_t before = testing::StatusKb("VmRSS");
+  auto get = testing::RunAction(catalog_, "sftp.get", {{"path", root_ + "/big.bin"}}, &c,
+                                Millis(600'000), nullptr, files.get());
+  ASSERT_FALSE(get.outcome.error) << get.error();
+  EXPECT_EQ(get.output()["file"]["size"], 200u << 20);
+  auto put = testing::RunAction(catalog_, "sftp.put",
+                                {{"path", root_ + "/big-copy.bin"}, {"file", get.output()["file"]}},
+                                &c, Millis(600'000), nullptr, files.get());
+  ASSERT_FALSE(put.outcome.error) << put.error();
+  int64_t peak = testing::StatusKb(reset ? "VmHWM" : "VmRSS");
+  int64_t after = testing::StatusKb("VmRSS");
+  std::cout << "[ rss ] before " << before / 1024 << " MiB, peak " << peak / 1024 << " MiB, after "
+            << after / 1024 << " MiB (peak " << (reset ? "VmHWM" : "VmRSS") << ")\n";
+  EXPECT_LT(peak - before, 64 * 1024) << "grew by " << (peak - before) / 1024 << " MiB";
+  EXPECT_EQ(std::system(("cmp -s " + root_ + "/big.bin " + root_ + "/big-copy.bin").c_str()), 0);
 }
 
 TEST_F(SftpTest, ARefusedLoginFails) {

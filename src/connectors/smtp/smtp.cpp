@@ -6,6 +6,7 @@
 
 #include "common/ids.h"
 #include "connectors/common/curl.h"
+#include "connectors/common/file_values.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
 
@@ -45,8 +46,10 @@ ConnectorSpec MakeSpec() {
                  Field("text", "Text body", "text", false, ""),
                  Field("html", "HTML body", "text", false, ""),
                  Field("attachments", "Attachments", "array", false,
-                       "[{filename, content_base64 | content, content_type}], e.g. from an earlier "
-                       "step's output."),
+                       "[{file | content_base64 | content, filename, content_type}]: file is a "
+                       "file value (e.g. {{ steps.download.output.file }}), streamed from the file "
+                       "store, named and typed from the value unless filename or content_type is "
+                       "given; content_base64 and content suit small attachments."),
                  Field("headers", "Extra headers", "object", false, "")},
                 "{message_id, recipients}",
                 {}}};
@@ -242,8 +245,27 @@ class SendAction : public Action {
       curl_mime_free(mime);
       return ActionOutcome::Failed(ErrorCode::kValidation, "attachments must be an array");
     }
+    std::vector<std::unique_ptr<FileReader>> readers;  // outlive Perform
     for (size_t i = 0; i < attachments.size(); ++i) {
       const Json& a = attachments[i];
+      const std::string where = "with.attachments[" + std::to_string(i) + "]";
+      if (a.is_object() && a.contains("file")) {
+        auto file = FileInput(a, "file", ctx.files, where + ".file");
+        if (!file) {
+          curl_mime_free(mime);
+          return InputError(file.error());
+        }
+        readers.push_back(std::make_unique<FileReader>(ctx.files, *file));
+        curl_mimepart* p = curl_mime_addpart(mime);
+        curl_mime_data_cb(p, static_cast<curl_off_t>(file->size), &FileReader::Read,
+                          &FileReader::Seek, nullptr, readers.back().get());
+        std::string filename = GetString(
+            a, "filename", file->name.empty() ? "attachment-" + std::to_string(i + 1) : file->name);
+        curl_mime_filename(p, filename.c_str());
+        curl_mime_type(p, GetString(a, "content_type", file->content_type).c_str());
+        curl_mime_encoder(p, "base64");
+        continue;
+      }
       std::string data;
       if (a.is_object() && a.contains("content_base64")) {
         std::string b64 = GetString(a, "content_base64");
@@ -264,7 +286,7 @@ class SendAction : public Action {
         curl_mime_free(mime);
         return ActionOutcome::Failed(
             ErrorCode::kValidation,
-            "attachments[" + std::to_string(i) + "] needs filename and content_base64 or content");
+            "attachments[" + std::to_string(i) + "] needs file, content_base64 or content");
       }
       curl_mimepart* p = curl_mime_addpart(mime);
       curl_mime_data(p, data.data(), data.size());
@@ -277,6 +299,10 @@ class SendAction : public Action {
     CURLcode rc = t.Perform();
     curl_mime_free(mime);
     if (rc != CURLE_OK) {
+      for (const auto& r : readers)
+        if (r->error())
+          return FileFailure(*r->error(), redact("sending mail through " + BaseUrl(c) +
+                                                 ": attaching " + r->file().id));
       ActionOutcome o = t.Failure(rc, "sending mail through " + BaseUrl(c));
       if (rc == CURLE_LOGIN_DENIED)
         o.error->message = "sending mail through " + BaseUrl(c) + ": the server refused the login";

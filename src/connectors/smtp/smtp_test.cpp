@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "connectors/testing/child_server.h"
+#include "connectors/testing/file_values_checks.h"
 #include "connectors/testing/run_action.h"
 
 namespace weft::connectors {
@@ -99,6 +100,80 @@ TEST_F(SmtpTest, WrongPasswordFailsWithoutShowingIt) {
   auto no_to = RunAction(catalog_, "smtp.send", {{"from", "w@example.com"}, {"subject", "x"}}, &c);
   ASSERT_TRUE(no_to.outcome.error);
   EXPECT_EQ(no_to.outcome.error->details.at(0).path, "with.to");
+}
+
+std::string Base64Of(const std::string& in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
+    out += k[(v >> 18) & 63];
+    out += k[(v >> 12) & 63];
+    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+TEST_F(SmtpTest, AFileValueIsAttachedAsAStream) {
+  testing::ChildServer server(
+      {testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/smtp_server.py", dir_});
+  ASSERT_NE(server.port(), 0) << server.error();
+  Connection c =
+      MakeConnection("smtp", {{"host", "127.0.0.1"}, {"port", server.port()}, {"security", "none"}},
+                     {{"type", "login"}, {"username", "mailer"}, {"password", "pw"}});
+  testing::TempFileStore files;
+  const std::string bytes = testing::RandomBytes(3u << 20, 5);
+  auto report = WriteWholeFile(*files.get(), "report.pdf", "application/pdf", bytes);
+  ASSERT_TRUE(report);
+  auto r = RunAction(
+      catalog_, "smtp.send",
+      {{"to", "ada@example.com"},
+       {"from", "w@example.com"},
+       {"subject", "the report"},
+       {"text", "attached"},
+       {"attachments",
+        {{{"file", report->ToJson()}}, {{"file", report->ToJson()}, {"filename", "renamed.bin"}}}}},
+      &c, Millis(60'000), nullptr, files.get());
+  ASSERT_FALSE(r.outcome.error) << r.error();
+  auto mail = Mail();
+  ASSERT_EQ(mail.size(), 1u);
+  std::string data = mail[0]["data"];
+  EXPECT_NE(data.find("filename=\"report.pdf\""), std::string::npos);
+  EXPECT_NE(data.find("Content-Type: application/pdf"), std::string::npos);
+  EXPECT_NE(data.find("filename=\"renamed.bin\""), std::string::npos);
+  // The first attachment's body, base64 in lines, is the file's bytes.
+  size_t at = data.find("filename=\"report.pdf\"");
+  size_t body = data.find("\r\n\r\n", at);
+  if (body == std::string::npos) body = data.find("\n\n", at);
+  ASSERT_NE(body, std::string::npos);
+  size_t end = data.find("\n--", body);
+  std::string b64;
+  for (size_t i = body; i < end; ++i)
+    if (!std::isspace(static_cast<unsigned char>(data[i]))) b64 += data[i];
+  EXPECT_EQ(b64.size(), Base64Of(bytes).size());
+  EXPECT_TRUE(b64 == Base64Of(bytes));
+
+  Json ghost = report->ToJson();
+  ghost["id"] = NewFileId();
+  auto missing = RunAction(catalog_, "smtp.send",
+                           {{"to", "ada@example.com"},
+                            {"from", "w@example.com"},
+                            {"subject", "x"},
+                            {"attachments", {{{"file", ghost}}}}},
+                           &c, Millis(10'000), nullptr, files.get());
+  ASSERT_TRUE(missing.outcome.error);
+  EXPECT_NE(missing.error().find("with.attachments[0].file: file " +
+                                 ghost["id"].get<std::string>() + " does not exist"),
+            std::string::npos)
+      << missing.error();
+  EXPECT_EQ(Mail().size(), 1u);
 }
 
 TEST_F(SmtpTest, StartTls) {
