@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/time_format.h"
+#include "connectors/http/http.h"  // SetRotatedTokenSink
 #include "core/action.h"
 #include "core/auth_service.h"
 #include "core/connection_service.h"
