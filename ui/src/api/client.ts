@@ -67,6 +67,8 @@ export interface RequestOptions {
   raw?: boolean;
   /** Content-Type for a string body (default text/plain). */
   contentType?: string;
+  /** Extra request headers (e.g. Range for the first bytes of a file). */
+  headers?: Record<string, string>;
 }
 
 export function buildUrl(path: string, query?: RequestOptions['query']): string {
@@ -84,7 +86,7 @@ export function buildUrl(path: string, query?: RequestOptions['query']): string 
 
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const method = (opts.method ?? 'GET').toUpperCase();
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
   let body: BodyInit | undefined;
   if (opts.body instanceof FormData) {
     body = opts.body;

@@ -7,6 +7,7 @@ import type {
   ConnectionTestResult,
   Connector,
   Delivery,
+  FileValue,
   Flow,
   FlowDocument,
   FlowRow,
@@ -159,6 +160,52 @@ export const expressions = {
       body: { expression, input, bindings },
       signal,
     }),
+};
+
+// ---- files ---------------------------------------------------------------------
+
+export const files = {
+  /**
+   * The bytes. The session cookie authenticates it like any API call, so a
+   * plain link downloads it; `inline` asks to show an image, plain text, PDF
+   * or media in place (anything else stays a download).
+   */
+  url: (id: string, opts: { inline?: boolean } = {}) =>
+    buildUrl(`/files/${enc(id)}`, { inline: opts.inline ? 1 : undefined }),
+  meta: (id: string, signal?: AbortSignal) => request<FileValue>(`/files/${enc(id)}/meta`, { signal }),
+  /**
+   * The first `bytes` bytes as text (a Range request; a server that ignores it
+   * is read no further than that). Bytes cut in the middle of a character at
+   * the end are left out.
+   */
+  head: async (id: string, bytes = 4096, signal?: AbortSignal): Promise<string> => {
+    const res = await request<Response>(`/files/${enc(id)}`, {
+      headers: { Accept: '*/*', Range: `bytes=0-${bytes - 1}` },
+      raw: true,
+      signal,
+    });
+    const chunks: Uint8Array[] = [];
+    let got = 0;
+    const reader = res.body?.getReader();
+    if (!reader) return '';
+    while (got < bytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      got += value.length;
+    }
+    if (got >= bytes) await reader.cancel().catch(() => {});
+    const all = new Uint8Array(Math.min(got, bytes));
+    let at = 0;
+    for (const c of chunks) {
+      const part = c.subarray(0, all.length - at);
+      all.set(part, at);
+      at += part.length;
+      if (at >= all.length) break;
+    }
+    // stream: true holds back a trailing partial UTF-8 sequence instead of showing U+FFFD.
+    return new TextDecoder('utf-8').decode(all, { stream: true });
+  },
 };
 
 // ---- auth, users, tokens ------------------------------------------------------

@@ -184,6 +184,22 @@ export interface Run {
   steps?: StepRun[];
 }
 
+/**
+ * A file a step wrote or a trigger received (docs/files.md): the bytes live in
+ * the server's file store, at GET /files/{id}; runs carry only this value.
+ */
+export interface FileValue {
+  type: 'file';
+  /** `fil_` and 22 base62 characters. */
+  id: string;
+  name: string;
+  /** Bytes. */
+  size: number;
+  content_type?: string;
+  sha256?: string;
+  created_at?: string;
+}
+
 export interface CatalogField {
   name: string;
   title?: string;

@@ -1,12 +1,25 @@
 // A read-only JSON viewer: collapsible objects and arrays, coloured values,
-// and a Copy button for the whole value.
+// and a Copy button for the whole value. A file value anywhere in it shows as
+// a file (FileChip), with a button back to its JSON.
 import { useState } from 'react';
 import type { Json } from '../api';
+import { isFileValue } from '../lib/files';
+import { FileChip } from './FileChip';
 import { CopyButton } from './ui';
 
 function Value({ v, depth, name }: { v: Json | undefined; depth: number; name?: string }) {
   const [open, setOpen] = useState(depth < 2);
+  const [asJson, setAsJson] = useState(false);
   const key = name !== undefined ? <span className="j-key">{JSON.stringify(name)}: </span> : null;
+  const file = isFileValue(v) ? v : null;
+  if (file && !asJson) {
+    return (
+      <div className="j-row j-file">
+        {key}
+        <FileChip file={file} onShowJson={() => setAsJson(true)} />
+      </div>
+    );
+  }
   if (v === undefined) return <div className="j-row">{key}<span className="j-null">undefined</span></div>;
   if (v === null || typeof v !== 'object') {
     const cls = v === null ? 'j-null' : typeof v === 'string' ? 'j-str' : typeof v === 'number' ? 'j-num' : 'j-bool';
@@ -35,6 +48,11 @@ function Value({ v, depth, name }: { v: Json | undefined; depth: number; name?: 
       </button>
       {key}
       <span className="j-punct">{o}</span>
+      {file ? (
+        <button type="button" className="j-more" data-testid="file-show-chip" onClick={() => setAsJson(false)}>
+          show as file
+        </button>
+      ) : null}
       {open ? (
         <div className="j-children">
           {entries.map(([k, x]) => (
