@@ -183,5 +183,110 @@ TEST_F(FilesTest, FileUtilitiesAndAMissingFileFailTheStepClearly) {
       << step.dump();
 }
 
+TEST_F(FilesTest, AMultipartWebhookWithA100MegabytePartReachesAnFtpServerIntact) {
+  const size_t kSize = 100u << 20;
+  std::string root = server().temp_dir() + "/ftp";
+  fs::create_directories(root + "/in");
+  weft::testing::ChildServer ftp(
+      {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/ftp_server.py", root});
+  ASSERT_GT(ftp.port(), 0) << ftp.error();
+  HttpResult conn = api().Post(
+      "/api/v1/connections",
+      Json{{"name", UniqueName("drop")},
+           {"connector", "ftp"},
+           {"settings", {{"host", "127.0.0.1"}, {"port", ftp.port()}}},
+           {"auth", {{"type", "password"}, {"username", "ftpuser"}, {"password", "pw"}}}});
+  ASSERT_EQ(conn.status, 201) << conn.body;
+  Json flow = CreateFlow(
+      api(), Json{{"name", UniqueName("upload")},
+                  {"trigger", {{"type", "webhook"}, {"webhook", {{"max_body", 200 << 20}}}}},
+                  {"steps",
+                   {{{"id", "put"},
+                     {"uses", "ftp.put"},
+                     {"connection", conn.json["name"]},
+                     {"with",
+                      {{"path", "/in/{{ trigger.body.asset.name }}"},
+                       {"file", "{{ trigger.body.asset }}"}}}}}}});
+  ASSERT_EQ(api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status, 200);
+
+  std::string dir = server().temp_dir() + "/blobs";
+  fs::create_directories(dir);
+  const std::string sha = WriteRandomFile(dir + "/part.bin", kSize);
+  std::string bytes(kSize, '\0');
+  std::ifstream(dir + "/part.bin", std::ios::binary).read(bytes.data(), kSize);
+  std::string body =
+      "--b0undary\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nSpring video\r\n"
+      "--b0undary\r\nContent-Disposition: form-data; name=\"asset\"; filename=\"spring.mp4\"\r\n"
+      "Content-Type: video/mp4\r\n\r\n" +
+      bytes + "\r\n--b0undary--\r\n";
+  bytes.clear();
+  std::string url = flow["webhook_url"];
+  HttpResult hook = api().Request("POST", url.substr(url.find("/hooks/")), body,
+                                  {"Content-Type: multipart/form-data; boundary=b0undary"}, 120s);
+  ASSERT_EQ(hook.status, 202) << hook.body;
+  Json run = WaitRunFinished(api(), hook.json["run_id"], 120s);
+  ASSERT_EQ(run["status"], "succeeded") << run.dump();
+  Json asset = run["trigger"]["body"]["asset"];
+  EXPECT_EQ(asset["type"], "file");
+  EXPECT_EQ(asset["size"], kSize);
+  EXPECT_EQ(asset["content_type"], "video/mp4");
+  EXPECT_EQ(asset["sha256"], sha);
+  EXPECT_EQ(run["trigger"]["body"]["title"], "Spring video");
+  // On the FTP server, byte for byte.
+  std::ifstream got(root + "/in/spring.mp4", std::ios::binary);
+  std::string received((std::istreambuf_iterator<char>(got)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(received.size(), kSize);
+  EXPECT_EQ(Sha256(received), sha);
+}
+
+TEST_F(FilesTest, AKillDuringADownloadLeavesNoOrphanAndTheRunFinishesOnce) {
+  const size_t kSize = 1u << 30;  // 1 GiB: long enough to be cut
+  std::string dir = server().temp_dir() + "/blobs";
+  fs::create_directories(dir);
+  const std::string sha = WriteRandomFile(dir + "/big.bin", kSize);
+  weft::testing::ChildServer blobs(
+      {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/blob_server.py", dir});
+  ASSERT_GT(blobs.port(), 0) << blobs.error();
+  const std::string base = "http://127.0.0.1:" + std::to_string(blobs.port());
+  Json flow = CreateFlow(api(), Json{{"name", UniqueName("big")},
+                                     {"steps",
+                                      {{{"id", "get"},
+                                        {"uses", "http.request"},
+                                        {"retry", {{"attempts", 3}, {"delay", "1s"}}},
+                                        {"with", {{"url", base + "/files/big.bin"}}}}}}});
+  HttpResult started = api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/runs");
+  ASSERT_EQ(started.status, 202) << started.body;
+  const std::string run_id = started.json["id"];
+  const std::string tmp = server().data_dir() + "/files/tmp";
+  // Kill once the download is under way (a part file is growing).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& e : fs::directory_iterator(tmp))
+          if (e.file_size() > (16u << 20)) return true;
+        return false;
+      },
+      60s));
+  server().Kill9();
+  server().Restart();
+  Json run = WaitRunFinished(api(), run_id, 180s);
+  ASSERT_EQ(run["status"], "succeeded") << run.dump();
+  Json file = StepOf(run, "get")["output"]["body"];
+  EXPECT_EQ(file["sha256"], sha);
+  // One file in the store, nothing half-written left.
+  size_t files = 0, parts = 0;
+  for (const auto& e : fs::recursive_directory_iterator(server().data_dir() + "/files")) {
+    if (!e.is_regular_file()) continue;
+    if (e.path().parent_path().filename() == "tmp")
+      ++parts;
+    else if (e.path().extension() != ".json")
+      ++files;
+  }
+  EXPECT_EQ(files, 1u);
+  EXPECT_EQ(parts, 0u);
+  // And the run finished once.
+  HttpResult runs = api().Get("/api/v1/runs?flow_id=" + flow["id"].get<std::string>());
+  EXPECT_EQ(runs.json["runs"].size(), 1u);
+}
+
 }  // namespace
 }  // namespace weft::itest
