@@ -42,7 +42,7 @@ struct HttpServerOptions {
   // A head larger than this, or with more fields, gets 431.
   size_t max_header_bytes = 64 * 1024;
   size_t max_header_fields = 100;
-  int io_threads = 2;  // threads doing the sockets (and the requests that run inline)
+  int io_threads = 4;  // threads doing the sockets (and the requests that run inline)
   int workers = 8;     // threads running handlers, on_head, stream and later calls
   // Whether a request (its head; the body is not read yet) may be served on
   // the I/O thread that read it: on_head and the handler are then called

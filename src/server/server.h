@@ -27,7 +27,7 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   size_t min_body_rate = 1024;  // bytes/s, after a grace of header_timeout
-  int http_threads = 2;         // I/O threads
+  int http_threads = 4;         // I/O threads
   int http_workers = 8;         // threads that may be in handlers at once
 };
 
