@@ -6,7 +6,9 @@
 # with --roles api,webhooks (no workers executing the runs behind, which
 # would load the next server's phase), and after each webhook phase one API
 # read waits until the store has imported every webhook taken in. Prints one
-# line per phase with the time and the load average, then per round the
+# line per phase with the time, the load average and weft's CPU time per
+# request (user + system, the webhook's import included: what a request
+# costs, whatever share of the cores the server got), then per round the
 # ratios new / old. Stops by itself. Usage:
 #   OLD_WEFT=/path/to/old/weft bench/http/compare.sh [seconds per phase, 8] [rounds, 3]
 # Env: WEFT (default build/weft), OLD_WEFT (required), THREADS (wrk, 2),
@@ -39,6 +41,7 @@ start_weft() {
   "$bin" serve --listen 127.0.0.1:0 --data "$TMP/$name" --roles api,webhooks --log-level warn "$@" \
     >"$TMP/$name.out" 2>"$TMP/$name.err" &
   PIDS+=("$!")
+  printf -v "PID_$name" '%s' "$!"
   for _ in $(seq 100); do grep -q '^listening on' "$TMP/$name.out" 2>/dev/null && break; sleep 0.1; done
   local base doc flow id
   base="$(sed -n 's/^listening on //p' "$TMP/$name.out")"
@@ -86,17 +89,20 @@ CONF
   SERVERS+=(nginx)
 fi
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
 wrk_run() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECS}s" --latency -s "$POST_LUA" "$1" | grep '^RESULT'; }
 
 echo "new: $WEFT ${NEW_ARGS:-}; old: $OLD_WEFT ${OLD_ARGS:-}; wrk -t$THREADS -c$CONNECTIONS -d${SECS}s; $(nproc) cores"
-printf '%-5s %-8s %-6s %-8s %10s %8s %8s %6s  %s\n' round time server phase "req/s" p50_ms p99_ms non2xx "load average"
+printf '%-5s %-8s %-6s %-8s %10s %8s %8s %6s %8s  %s\n' round time server phase "req/s" p50_ms p99_ms non2xx cpu_us "load average"
 declare -A RPS
 for round in $(seq "$ROUNDS"); do
   order=("${SERVERS[@]}")
   if [ $((round % 2)) -eq 0 ]; then order=(new old); [ -n "${BASE_nginx:-}" ] && order+=(nginx); fi
   for s in "${order[@]}"; do
     for phase in webhook healthz; do
-      base_var="BASE_$s"; hook_var="HOOK_$s"
+      base_var="BASE_$s"; hook_var="HOOK_$s"; pid_var="PID_$s"
+      [ "$s" != nginx ] && c0=$(cpu_ticks "${!pid_var}")
       if [ "$phase" = webhook ]; then
         out=$(wrk_run "${!hook_var}")
         # The import of what was taken in is part of its cost: finish it here.
@@ -108,8 +114,12 @@ for round in $(seq "$ROUNDS"); do
         out=$(WRK_GET=1 wrk_run "${!base_var}/healthz")
       fi
       RPS[$round,$s,$phase]=$(field rps "$out")
-      printf '%-5s %-8s %-6s %-8s %10s %8s %8s %6s  %s\n' "$round" "$(date +%H:%M:%S)" "$s" "$phase" \
-        "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field non2xx "$out")" "$(loadavg)"
+      cpu_us=-
+      if [ "$s" != nginx ]; then
+        cpu_us=$(python3 -c "print(f'{($(cpu_ticks "${!pid_var}") - $c0) / $TCK * 1e6 / $(field requests "$out"):.1f}')")
+      fi
+      printf '%-5s %-8s %-6s %-8s %10s %8s %8s %6s %8s  %s\n' "$round" "$(date +%H:%M:%S)" "$s" "$phase" \
+        "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field non2xx "$out")" "$cpu_us" "$(loadavg)"
     done
   done
 done
