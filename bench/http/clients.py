@@ -6,8 +6,11 @@ the answer, then sits idle) and SLOW connections that send a request head a
 line every 3 s and never finish it. A connection the server closes is opened
 again, so the counts hold for the whole run. Prints one line a second:
 `open idle=N slow=M closed_by_server=K`. Stops by itself after SECONDS.
+Against 127.0.0.1 the connections come from SOURCES loopback addresses
+(127.0.0.1, 127.0.0.2, ...; default 8), so that tens of thousands of them,
+and the slow ones reconnecting, never run out of ephemeral ports.
 
-usage: clients.py HOST PORT IDLE SLOW SECONDS
+usage: clients.py HOST PORT IDLE SLOW SECONDS [SOURCES]
 """
 import asyncio
 import resource
@@ -18,6 +21,7 @@ HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
 
 
 class Counts:
+    sources = 8
     idle = 0
     slow = 0
     closed = 0
@@ -33,10 +37,17 @@ async def read_response(reader):
         await reader.readexactly(length)
 
 
-async def idle_client(host, port, until):
+def source(host, i):
+    """The local address for connection i: one of Counts.sources loopback addresses."""
+    if host != "127.0.0.1" or Counts.sources <= 1:
+        return None
+    return (f"127.0.0.{1 + i % Counts.sources}", 0)
+
+
+async def idle_client(host, port, until, n):
     while time.monotonic() < until:
         try:
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await asyncio.open_connection(host, port, local_addr=source(host, n))
         except OSError:
             await asyncio.sleep(0.5)
             continue
@@ -62,7 +73,7 @@ async def idle_client(host, port, until):
 async def slow_client(host, port, until, n):
     while time.monotonic() < until:
         try:
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await asyncio.open_connection(host, port, local_addr=source(host, n))
         except OSError:
             await asyncio.sleep(0.5)
             continue
@@ -97,17 +108,19 @@ async def report(until):
 
 async def main():
     host, port, idle, slow, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+    if len(sys.argv) > 6:
+        Counts.sources = int(sys.argv[6])
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     until = time.monotonic() + seconds
     tasks = [asyncio.create_task(report(until))]
     # Open them in batches so the listen backlog is not the bottleneck.
     for i in range(idle):
-        tasks.append(asyncio.create_task(idle_client(host, port, until)))
+        tasks.append(asyncio.create_task(idle_client(host, port, until, i)))
         if i % 500 == 499:
             await asyncio.sleep(0.05)
     for i in range(slow):
-        tasks.append(asyncio.create_task(slow_client(host, port, until, i)))
+        tasks.append(asyncio.create_task(slow_client(host, port, until, idle + i)))
         if i % 500 == 499:
             await asyncio.sleep(0.05)
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -68,7 +68,7 @@ RUNS=$(count "SELECT COUNT(*) FROM runs WHERE flow_id='$ACC_ID';")
 DONE=$(count "SELECT COUNT(*) FROM runs WHERE flow_id='$ACC_ID' AND status='succeeded';")
 D202=$(count "SELECT COUNT(*) FROM deliveries WHERE flow_id='$ACC_ID' AND status_code=202;")
 SYNC=$(wrk_run "$SYNC_URL")
-# weft's HTTP layer alone (router, Beast, the thread per connection): GET
+# weft's HTTP layer alone (router, Beast, its event loops): GET
 # /healthz touches no store. The gap between it and the accepted phase is
 # the webhook's own work: parse, the durable commit, the runs beside it.
 HEALTH=$(WRK_GET=1 wrk_run "$BASE/healthz")

@@ -140,12 +140,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--http-threads", serve.http_threads,
-                   "threads doing the HTTP layer's network I/O")
+                   "threads doing the HTTP layer's network I/O, an event loop each; /healthz and "
+                   "webhooks taken in by the SQLite journal are answered there too")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   serve_cmd
       ->add_option("--http-workers", serve.http_workers,
-                   "threads running API and webhook handlers (store calls)")
+                   "threads running the handlers that may wait (store calls, ?wait, event streams)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   serve_cmd

@@ -511,6 +511,8 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
     (*server)->SetWebhookHeadCheck([&hooks](server::HttpRequest& head, size_t& limit) {
       return hooks.CheckHead(head, limit);
     });
+    (*server)->SetWebhookInline(
+        [&hooks](const server::HttpRequest& head) { return hooks.AnswersAtOnce(head); });
   }
   (*server)->Serve(services);
   log::Info("weft serving", {{"address", address},

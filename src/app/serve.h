@@ -40,7 +40,7 @@ struct ServeOptions {
   std::string header_timeout = "10s";  // a request head must arrive within this
   std::string idle_timeout = "60s";    // an idle keep-alive connection is closed after this
   int64_t min_body_rate = 1024;        // bytes/s a body must average after header_timeout; 0: none
-  int http_threads = 2;                // network I/O threads
+  int http_threads = 4;                // network I/O threads (an event loop each)
   int http_workers = 8;                // threads that may be in handlers at once
   bool metrics = true;                 // --metrics=false: no instrumentation, /metrics answers 404
   // Budgets of each expression evaluation (flows' settings.expression_* replace them).

@@ -291,6 +291,11 @@ class Store {
     }
     return out;
   }
+  // Whether RecordWebhook of a request without an idempotency key returns
+  // without waiting on other writes or on another machine (SQLite's journal:
+  // an append to a local file). The HTTP layer then takes such webhooks on
+  // its I/O threads rather than handing them to a worker. The default: no.
+  virtual bool RecordsWebhooksAtOnce() const { return false; }
   // Read only: the run id recorded for `key` of the flow since `since`, or
   // nullopt. A hint ahead of RecordWebhook (the webhook receiver asks it only
   // when the run queue is full, to answer a repeat rather than 429); the key

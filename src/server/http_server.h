@@ -1,11 +1,12 @@
-// HttpServer: HTTP/1.1 with keep-alive over TCP, asynchronous: a fixed pool
-// of io_threads + workers threads serves every connection, at most `workers`
-// of them in handlers at once, so an idle or slow client costs memory, not a
-// thread, and blocking handlers never take the last threads doing I/O. Answers that
+// HttpServer: HTTP/1.1 with keep-alive over TCP, asynchronous: `io_threads`
+// threads, each with its own event loop, serve every connection, so an idle
+// or slow client costs memory, not a thread. Handlers that may block run on
+// `workers` other threads; those known never to wait (`runs_inline`) run on
+// the I/O thread that read the request, without a hand-off. Answers that
 // take time (HttpResponse::stream, ::later) are polled, holding no thread in
 // between. Beast and Asio stay inside http_server.cpp.
 // Start() once, Stop() once, from one thread; Wake() and open_connections()
-// from any thread. The handler and on_head are called from many
+// from any thread. The handler, on_head and runs_inline are called from many
 // threads at once and must be thread-safe.
 #pragma once
 
@@ -41,8 +42,15 @@ struct HttpServerOptions {
   // A head larger than this, or with more fields, gets 431.
   size_t max_header_bytes = 64 * 1024;
   size_t max_header_fields = 100;
-  int io_threads = 2;  // threads always left for the sockets
-  int workers = 8;     // threads that may be in handlers (and on_head, stream, later) at once
+  int io_threads = 4;  // threads doing the sockets (and the requests that run inline)
+  int workers = 8;     // threads running handlers, on_head, stream and later calls
+  // Whether a request (its head; the body is not read yet) may be served on
+  // the I/O thread that read it: on_head and the handler are then called
+  // there, saving two hand-offs between threads. Only for requests whose
+  // handling never waits (no store round trip, no lock held across slow
+  // work): while it runs, the other connections of that thread wait. Null:
+  // every request goes to a worker.
+  std::function<bool(const HttpRequest& head)> runs_inline;
   // Called for heads whose path starts with `on_head_prefix`, once the head
   // is read, before its body (`head.body` is empty): it may answer at once
   // (the rest of the body is then read and dropped, and the connection

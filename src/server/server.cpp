@@ -51,6 +51,7 @@ Result<std::unique_ptr<Server>> Server::Bind(ServerOptions options) {
   http_options.on_head = [raw](HttpRequest& head, size_t& limit) {
     return raw->HandleHead(head, limit);
   };
+  http_options.runs_inline = [raw](const HttpRequest& head) { return raw->RunsInline(head); };
   auto http =
       HttpServer::Listen(http_options, [raw](HttpRequest& req) { return raw->Handle(req); });
   if (!http) return Fail(std::move(http).error());
@@ -108,6 +109,14 @@ std::optional<HttpResponse> Server::HandleHead(HttpRequest& head, size_t& body_l
     log::Error("unexpected exception in the webhook head check", {{"what", e.what()}});
     return ErrorResponse(ErrorCode::kInternal, "internal error");
   }
+}
+
+bool Server::RunsInline(const HttpRequest& head) const {
+  if (head.path == "/healthz") return head.method == "GET" || head.method == "HEAD";
+  if (head.path.starts_with("/hooks/") && webhook_inline_ && services_ &&
+      services_->webhooks_enabled)
+    return webhook_inline_(head);
+  return false;
 }
 
 HttpResponse Server::Handle(HttpRequest& req) const {

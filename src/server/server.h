@@ -27,7 +27,7 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   size_t min_body_rate = 1024;  // bytes/s, after a grace of header_timeout
-  int http_threads = 2;         // I/O threads
+  int http_threads = 4;         // I/O threads
   int http_workers = 8;         // threads that may be in handlers at once
 };
 
@@ -47,6 +47,12 @@ class Server {
   using HeadCheck =
       std::function<std::optional<HttpResponse>(HttpRequest& head, size_t& body_limit)>;
   void SetWebhookHeadCheck(HeadCheck check) { webhook_head_ = std::move(check); }
+  // Before Serve: whether a webhook request (its head) is taken in without
+  // waiting, so that the HTTP layer serves it on the I/O thread that read it
+  // (HttpServerOptions::runs_inline). Unset: webhooks go to a worker.
+  void SetWebhookInline(std::function<bool(const HttpRequest& head)> check) {
+    webhook_inline_ = std::move(check);
+  }
   // Stops accepting, finishes requests in progress, ends live streams.
   void Stop();
 
@@ -59,9 +65,14 @@ class Server {
   explicit Server(ServerOptions options);
 
   std::optional<HttpResponse> HandleHead(HttpRequest& head, size_t& body_limit) const;
+  // Requests served on the I/O thread: GET /healthz (no store call but the
+  // access check's cached "do users exist", re-read once per its TTL), and
+  // webhooks as webhook_inline_ says.
+  bool RunsInline(const HttpRequest& head) const;
 
   ServerOptions options_;
   HeadCheck webhook_head_;
+  std::function<bool(const HttpRequest& head)> webhook_inline_;
   std::unique_ptr<ApiServices> services_;
   std::unique_ptr<AccessControl> access_;  // null without ApiServices::auth
   Router router_;

@@ -349,6 +349,36 @@ std::optional<HttpResponse> WebhookReceiver::CheckHead(HttpRequest& head, size_t
   return res;
 }
 
+bool WebhookReceiver::AnswersAtOnce(const HttpRequest& head) const {
+  if (!store_.RecordsWebhooksAtOnce()) return false;
+  if (head.Header("webhook-id") || head.Header("svix-id") || head.Header("idempotency-key"))
+    return false;
+  // A body that becomes a file is written to disk first: not on an I/O thread.
+  if (options_.files) {
+    const std::string* ct = head.Header("content-type");
+    std::string media = ct ? MediaType(*ct) : "";
+    bool json_form_or_text = media.empty() || media == "application/json" ||
+                             media.ends_with("+json") ||
+                             media == "application/x-www-form-urlencoded" ||
+                             media.starts_with("text/") || media.find("xml") != std::string::npos;
+    if (!json_form_or_text) return false;
+  }
+  // "/hooks/{token}" or "/hooks/{token}/{rest...}"
+  constexpr std::string_view kPrefix = "/hooks/";
+  if (!head.path.starts_with(kPrefix)) return false;
+  std::string_view token = std::string_view(head.path).substr(kPrefix.size());
+  token = token.substr(0, token.find('/'));
+  std::shared_lock lock(cache_mu_);
+  auto it = cache_.find(std::string(token));
+  if (it == cache_.end()) return false;
+  const Entry& e = *it->second;
+  if (std::chrono::steady_clock::now() - e.loaded >= options_.cache_ttl) return false;
+  if (!e.flow.active || !e.config.methods.count(head.method)) return false;
+  if (const std::string* cl = head.Header("content-length"))
+    return std::strtoull(cl->c_str(), nullptr, 10) <= e.config.max_body;
+  return true;
+}
+
 HttpResponse WebhookReceiver::Handle(HttpRequest& req) {
   HttpResponse res = HandleUncounted(req);
   if (res.later) {  // sync mode: counted once answered

@@ -74,6 +74,13 @@ class WebhookReceiver {
   // The head only, before the body is read: an answer (404, 405, 413) that
   // ends the request, or nullopt and the body limit for this request.
   std::optional<HttpResponse> CheckHead(HttpRequest& head, size_t& body_limit);
+  // Whether the request of this head is taken in without waiting, so the
+  // HTTP layer may serve it on an I/O thread (HttpServerOptions::runs_inline):
+  // the store records webhooks at once (Store::RecordsWebhooksAtOnce), no
+  // idempotency key, and the flow is in the cache, active, takes the method
+  // and the announced body. A refusal found later (auth, a bad body, a full
+  // run queue) still records its delivery there: a write, not a wait on one.
+  bool AnswersAtOnce(const HttpRequest& head) const;
   // GET /api/v1/deliveries?flow_id=&limit= and GET /api/v1/deliveries/{id}.
   HttpResponse ListDeliveries(HttpRequest& req);
   HttpResponse GetDelivery(HttpRequest& req);
@@ -108,7 +115,7 @@ class WebhookReceiver {
   Clock& clock_;
   WebhookOptions options_;
 
-  std::shared_mutex cache_mu_;
+  mutable std::shared_mutex cache_mu_;
   std::unordered_map<std::string, std::shared_ptr<const Entry>> cache_;  // by token
 
   std::mutex prune_mu_;

@@ -133,6 +133,7 @@ class SqliteStore : public Store {
   Result<Delivery> GetDelivery(const std::string& id) override;
   Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) override;
   Result<WebhookRecorded> RecordWebhook(const WebhookRecord& r) override;
+  bool RecordsWebhooksAtOnce() const override;  // with the journal
   Result<std::optional<std::string>> FindWebhookKey(const std::string& flow_id,
                                                     const std::string& key,
                                                     TimePoint since) override;

@@ -197,6 +197,8 @@ Result<WebhookRecorded> SqliteStore::RecordWebhook(const WebhookRecord& r) {
   });
 }
 
+bool SqliteStore::RecordsWebhooksAtOnce() const { return impl_->journal_appends; }
+
 Result<std::optional<std::string>> SqliteStore::FindWebhookKey(const std::string& flow_id,
                                                                const std::string& key,
                                                                TimePoint since) {
