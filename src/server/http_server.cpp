@@ -527,8 +527,7 @@ class BeastHttpServer : public HttpServer {
         if (sized)
           co_await net::async_write(c.sock, net::buffer(got.first), Redirect(ec));
         else
-          co_await net::async_write(c.sock, http::make_chunk(net::buffer(got.first)),
-                                    Redirect(ec));
+          co_await net::async_write(c.sock, http::make_chunk(net::buffer(got.first)), Redirect(ec));
         c.deadline = kNoDeadline;
         if (ec) {
           ok = false;

@@ -67,6 +67,11 @@ class SftpTest : public ::testing::Test {
 };
 
 TEST_F(SftpTest, EveryActionWithAPrivateKey) {
+  // A temp folder of this test's own, so another test's key file (tests run
+  // side by side) is not taken for one left behind.
+  const std::string tmp = dir_ + "/tmp";
+  std::filesystem::create_directories(tmp);
+  ::setenv("TMPDIR", tmp.c_str(), 1);
   Connection c = testing::MakeConnection("sftp", {{"host", "127.0.0.1"}, {"port", port_}},
                                          {{"type", "private_key"},
                                           {"username", user_},
@@ -76,8 +81,10 @@ TEST_F(SftpTest, EveryActionWithAPrivateKey) {
   auto ok = (*catalog_.FindTester("sftp"))(c, clock);
   EXPECT_TRUE(ok.ok) << ok.message;
   // No key file is left behind in the temp folder.
-  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+  ASSERT_EQ(std::filesystem::temp_directory_path(), std::filesystem::path(tmp));
+  for (const auto& e : std::filesystem::directory_iterator(tmp))
     EXPECT_EQ(e.path().filename().string().find("weft-key-"), std::string::npos);
+  ::unsetenv("TMPDIR");
 }
 
 TEST_F(SftpTest, FileValuesStreamBothWays) {
