@@ -1,7 +1,6 @@
 #include "connectors/s3/s3.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sodium.h>
 
 #include <cstdio>
@@ -12,34 +11,10 @@
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
 #include "connectors/data/data.h"
+#include "connectors/s3/s3_request.h"
 
 namespace weft::connectors {
 namespace {
-
-std::string Hex(const unsigned char* d, size_t n) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[d[i] >> 4];
-    out += kHex[d[i] & 15];
-  }
-  return out;
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return Hex(md, len);
-}
-
-std::string Hmac(const std::string& key, const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return std::string(reinterpret_cast<char*>(md), len);
-}
 
 std::string Base64(const std::string& d) {
   std::string out(sodium_base64_encoded_len(d.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
@@ -220,7 +195,7 @@ Result<std::string> HashRange(FileStore* files, const std::string& id, uint64_t 
   unsigned len = 0;
   EVP_DigestFinal_ex(md, digest, &len);
   EVP_MD_CTX_free(md);
-  return Hex(digest, len);
+  return HexOf(digest, len);
 }
 
 bool Generic(const std::string& content_type) {
@@ -367,31 +342,11 @@ class Bucket {
   }
 
   std::variant<S3Response, ActionOutcome> Send(const S3Request& q) {
-    size_t scheme_end = endpoint_.find("://");
-    std::string scheme =
-        scheme_end == std::string::npos ? "https" : endpoint_.substr(0, scheme_end);
-    std::string host =
-        scheme_end == std::string::npos ? endpoint_ : endpoint_.substr(scheme_end + 3);
-    std::string base_path;
-    if (size_t slash = host.find('/'); slash != std::string::npos) {
-      base_path = host.substr(slash);
-      host = host.substr(0, slash);
-    }
-    std::string path = base_path;
-    if (path_style_) {
-      path += "/" + UrlEncode(bucket_);
-    } else {
-      host = bucket_ + "." + host;
-    }
-    path += "/" + UrlEncodePath(q.key);
-    std::string query_text;
-    for (const auto& [k, v] : q.query)
-      query_text += (query_text.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
-    std::string url = scheme + "://" + host + path + query_text;
-
+    const S3Target target = S3Url(endpoint_, bucket_, path_style_, q.key, q.query);
+    const std::string& url = target.url;
     SigV4Request sig{q.method,
-                     host,
-                     path,
+                     target.host,
+                     target.path,
                      q.query,
                      q.file ? std::string() : q.payload,
                      q.file ? q.sha256 : std::string(),
@@ -458,13 +413,7 @@ class Bucket {
 
   // The failure for a non-2xx answer, with S3's error code and message.
   ActionOutcome Failure(const S3Response& r, const std::string& what) const {
-    std::string detail;
-    if (auto xml = ParseXml(r.body); xml && (*xml)["Error"].is_object()) {
-      const Json& e = (*xml)["Error"];
-      detail = GetString(e, "Code") + ": " + GetString(e, "Message");
-    } else if (!r.body.empty()) {
-      detail = Excerpt(r.body, 200);
-    }
+    std::string detail = S3ErrorDetail(r.body);
     std::string message = what + ": S3 answered HTTP " + std::to_string(r.status) +
                           (detail.empty() ? "" : " (" + detail + ")");
     bool retryable = r.status >= 500 || r.status == 429;
@@ -761,45 +710,6 @@ ConnectionTestResult TestS3(const Connection& c, Clock& clock) {
 }
 
 }  // namespace
-
-std::map<std::string, std::string> SignV4(const SigV4Request& r) {
-  std::time_t secs = static_cast<std::time_t>(ToUnixMs(r.now) / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char amz_date[20], date[10];
-  std::strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
-  std::strftime(date, sizeof date, "%Y%m%d", &tm);
-  std::string payload_hash = r.payload_sha256.empty() ? Sha256Hex(r.payload) : r.payload_sha256;
-
-  std::map<std::string, std::string> signed_headers = {
-      {"host", r.host}, {"x-amz-content-sha256", payload_hash}, {"x-amz-date", amz_date}};
-  if (!r.session_token.empty()) signed_headers["x-amz-security-token"] = r.session_token;
-  std::string canonical_query;
-  for (const auto& [k, v] : r.query)  // std::map: sorted by name
-    canonical_query += (canonical_query.empty() ? "" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
-  std::string canonical_headers, names;
-  for (const auto& [k, v] : signed_headers) {
-    canonical_headers += k + ":" + v + "\n";
-    names += (names.empty() ? "" : ";") + k;
-  }
-  std::string canonical = r.method + "\n" + (r.path.empty() ? "/" : r.path) + "\n" +
-                          canonical_query + "\n" + canonical_headers + "\n" + names + "\n" +
-                          payload_hash;
-  std::string scope = std::string(date) + "/" + r.region + "/s3/aws4_request";
-  std::string to_sign =
-      "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + scope + "\n" + Sha256Hex(canonical);
-  std::string key =
-      Hmac(Hmac(Hmac(Hmac("AWS4" + r.secret_access_key, date), r.region), "s3"), "aws4_request");
-  std::string signature = Hmac(key, to_sign);
-
-  std::map<std::string, std::string> out = signed_headers;
-  out.erase("host");  // libcurl sends Host itself, with the same value
-  out["Authorization"] =
-      "AWS4-HMAC-SHA256 Credential=" + r.access_key_id + "/" + scope + ", SignedHeaders=" + names +
-      ", Signature=" +
-      Hex(reinterpret_cast<const unsigned char*>(signature.data()), signature.size());
-  return out;
-}
 
 void RegisterS3(ActionCatalog& catalog) {
   std::map<std::string, std::shared_ptr<Action>> actions;
