@@ -84,9 +84,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--files", serve.files,
-                   "where file values' bytes live (default: <data>/files; with --db postgres "
-                   "files are off until a shared store is given)")
+                   "where file values' bytes live: a folder (default: <data>/files), or "
+                   "s3://bucket/prefix, a bucket every node shares (credentials from "
+                   "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION and "
+                   "AWS_ENDPOINT_URL, or --files-connection); with --db postgres only a bucket "
+                   "will do, and files are off without one")
       ->capture_default_str();
+  serve_cmd->add_option("--files-connection", serve.files_connection,
+                        "with --files s3://...: the s3 connection whose credentials, region and "
+                        "endpoint reach the bucket (instead of the AWS_* environment)");
   serve_cmd
       ->add_option("--max-file-size", serve.max_file_size,
                    "largest file a step may write (5GiB, 200MiB, bytes); a larger one fails the "

@@ -22,6 +22,7 @@
 #include "common/metrics.h"
 #include "common/time_format.h"
 #include "connectors/http/http.h"  // the OAuth2 rotated-token sink
+#include "connectors/s3/s3_file_store.h"
 #include "core/action.h"
 #include "core/auth_service.h"
 #include "core/connection_service.h"
@@ -215,12 +216,22 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   auto max_file_size = ParseSize(o.max_file_size);
   if (!max_file_size || *max_file_size == 0)
     return Fatal("--max-file-size must be a size such as 5GiB, 200MiB or 1000000 (bytes)");
-  if (!o.files.empty() && o.files.starts_with("s3://"))
+  // --files: a folder, or a bucket (s3://bucket/prefix) that every node shares.
+  const bool files_in_bucket = o.files.starts_with("s3://");
+  connectors::S3FileStoreOptions s3_files;
+  if (files_in_bucket) {
+    if (auto parsed = connectors::ParseS3FilesUrl(o.files, &s3_files); !parsed)
+      return Fatal(parsed.error().message);
+    s3_files.max_file_size = *max_file_size;
+  } else if (!o.files.empty() && on_postgres) {
+    return Fatal("--files " + o.files +
+                 ": with --db postgres the file store must be shared by every node; give a "
+                 "bucket, --files s3://bucket/prefix");
+  }
+  if (!o.files_connection.empty() && !files_in_bucket)
     return Fatal(
-        "--files s3://...: a bucket as the file store is not available yet; leave --files "
-        "out to keep files in the data dir");
-  if (!o.files.empty() && on_postgres)
-    return Fatal("--files: with --db postgres the file store must be shared by every node");
+        "--files-connection names the credentials of a bucket: it needs --files "
+        "s3://bucket/prefix");
   auto expr_timeout = ParseDuration(o.expr_timeout);
   if (!expr_timeout || expr_timeout->count() <= 0 || *expr_timeout > kMaxExpressionTimeout)
     return Fatal("--expr-timeout must be a duration longer than zero and at most 10m, such as 1s");
@@ -314,32 +325,6 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   }
   Store& store = *store_holder;
 
-  // Files (core/files.h): in the data dir, with the store's fsync discipline.
-  // Several nodes need a store they all read, which PostgreSQL's data dirs are
-  // not: files stay off there (steps keep bytes in the run, as before).
-  std::unique_ptr<FileStore> files;
-  if (!on_postgres) {
-    LocalFileStoreOptions file_options;
-    file_options.dir = o.files.empty() ? std::filesystem::path(o.data_dir) / "files"
-                                       : std::filesystem::path(o.files);
-    file_options.max_file_size = *max_file_size;
-    file_options.sync = o.sqlite_sync == "full";
-    file_options.clock = &clock;
-    auto opened = LocalFileStore::Open(file_options);
-    if (!opened) return Fatal(opened.error().message);
-    // What a crash left half-written goes; then, before any step runs, the
-    // files no run references (their step never committed).
-    (void)(*opened)->DropUnfinished();
-    if (auto swept = SweepFiles(store, **opened, clock.Now()); !swept)
-      log::Warn("files: could not sweep", {{"error", swept.error().message}});
-    log::Info("file store open", {{"files", (*opened)->Describe()}});
-    files = std::move(*opened);
-  } else {
-    log::Warn(
-        "files are off: with --db postgres every node must read every file, and a shared "
-        "file store is not available yet; steps keep bytes in the run's JSON");
-  }
-
   // Access control (issue 9): while no user exists weft serves this machine only.
   AuthService auth(store, clock);
   auto users_exist = auth.UsersExist();
@@ -395,6 +380,55 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   struct RotatedTokenSinkReset {
     ~RotatedTokenSinkReset() { connectors::SetRotatedTokenSink(nullptr); }
   } rotated_token_sink_reset;  // before `connections` goes
+
+  // Files (core/files.h): in the data dir (or --files DIR) with the store's
+  // fsync discipline, or in a bucket every node shares (--files s3://...).
+  // Several nodes need a store they all read, which PostgreSQL's data dirs
+  // are not: without a bucket files stay off there (steps keep bytes in the
+  // run, as before).
+  std::unique_ptr<FileStore> files;
+  if (files_in_bucket) {
+    connectors::S3OptionsFromEnvironment(&s3_files);
+    if (!o.files_connection.empty()) {
+      auto conn = connections.Resolve(o.files_connection);
+      if (!conn)
+        return Fatal("--files-connection " + o.files_connection + ": " + conn.error().message);
+      if (auto used = connectors::S3OptionsFromConnection(*conn, &s3_files); !used)
+        return Fatal(used.error().message);
+    }
+    s3_files.clock = &clock;
+    auto opened = connectors::S3FileStore::Open(s3_files);
+    if (!opened) return Fatal("--files " + o.files + ": " + opened.error().message);
+    // Uploads a dead node left unfinished; files no run references go with
+    // the sweep once an hour old (younger ones may be another node's step
+    // that has not committed yet).
+    if (auto dropped = (*opened)->DropUnfinished(); !dropped)
+      log::Warn("files: could not list unfinished uploads", {{"error", dropped.error().message}});
+    if (auto swept = SweepFiles(store, **opened, clock.Now() - Millis(3'600'000)); !swept)
+      log::Warn("files: could not sweep", {{"error", swept.error().message}});
+    log::Info("file store open", {{"files", (*opened)->Describe()}});
+    files = std::move(*opened);
+  } else if (!on_postgres) {
+    LocalFileStoreOptions file_options;
+    file_options.dir = o.files.empty() ? std::filesystem::path(o.data_dir) / "files"
+                                       : std::filesystem::path(o.files);
+    file_options.max_file_size = *max_file_size;
+    file_options.sync = o.sqlite_sync == "full";
+    file_options.clock = &clock;
+    auto opened = LocalFileStore::Open(file_options);
+    if (!opened) return Fatal(opened.error().message);
+    // What a crash left half-written goes; then, before any step runs, the
+    // files no run references (their step never committed).
+    (void)(*opened)->DropUnfinished();
+    if (auto swept = SweepFiles(store, **opened, clock.Now()); !swept)
+      log::Warn("files: could not sweep", {{"error", swept.error().message}});
+    log::Info("file store open", {{"files", (*opened)->Describe()}});
+    files = std::move(*opened);
+  } else {
+    log::Warn(
+        "files are off: with --db postgres every node must read every file, which needs a "
+        "shared store, --files s3://bucket/prefix; steps keep bytes in the run's JSON");
+  }
 
   EngineOptions engine_options;
   engine_options.workers = o.workers;

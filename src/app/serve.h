@@ -27,9 +27,11 @@ struct ServeOptions {
   std::string error_flow;  // settings.error_flow of flows that name none
   int64_t max_queued = 0;  // above this many queued runs new ones get 429; 0: no limit
   std::string max_step_output = "4MiB";  // a step's output over this fails the step
-  // Files (core/files.h): where their bytes live ("": <data>/files; with
-  // --db postgres a shared store is needed, and files are off without one).
+  // Files (core/files.h): where their bytes live ("": <data>/files; a folder;
+  // or s3://bucket/prefix, the store several nodes share; with --db postgres
+  // only a bucket will do, and files are off without one).
   std::string files;
+  std::string files_connection;           // an s3 connection with the bucket's credentials
   std::string max_file_size = "5GiB";     // a file over this fails the step writing it
   std::string retain_runs = "30d";        // finished runs older than this are pruned ("off": never)
   int64_t retain_runs_count = 0;          // > 0: each flow keeps at most this many finished runs
