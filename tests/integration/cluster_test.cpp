@@ -2,22 +2,31 @@
 // them: real processes on port 0 sharing WEFT_TEST_DB, killed with SIGKILL,
 // and the database itself restarted under them (scripts/test-postgres runs
 // this as cluster_pgtest; without WEFT_TEST_DB every test is skipped).
+#include <openssl/evp.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
 #include "common/time_format.h"
+#include "connectors/testing/child_server.h"
 #include "harness.h"
 #include "store/postgres/pgtest_support.h"
 
 namespace weft::itest {
 namespace {
+
+namespace fs = std::filesystem;
 
 // Every node on one database needs the same key; integration_on_postgres.sh uses this one too.
 const char* kKey = "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e";
@@ -93,6 +102,29 @@ std::string HookPath(const Json& flow) {
   std::string url = GetString(flow, "webhook_url");
   size_t at = url.find("/hooks/");
   return at == std::string::npos ? "" : url.substr(at);
+}
+
+std::string Sha256Hex(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
+std::string RandomBytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(n, '\0');
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    uint64_t v = rng();
+    std::memcpy(out.data() + i, &v, 8);
+  }
+  return out;
 }
 
 // A table of its own per test, in the shared database.
@@ -314,6 +346,93 @@ TEST_F(ClusterTest, RolesSplitTheWorkAndFlowChangesReachEveryNodeAtOnce) {
       20s))
       << "the old URL still works on another node";
   EXPECT_EQ(third.api().PostRaw(HookPath(rotated.json), "{}", "application/json").status, 202);
+}
+
+// Files on several nodes: the bytes live in a bucket every node reads
+// (--files s3://...; s3rver on loopback). Node A downloads a file in the
+// run's first step; the run then waits in a flow.delay (suspended, its claim
+// released) and A stops, so node B, started afterwards, is the one that runs
+// the upload step and reads the file A wrote.
+TEST_F(ClusterTest, AFileOneNodeWroteIsReadByAnotherThroughTheSharedBucket) {
+  if (access(WEFT_TEST_SERVERS_DIR "/node_modules/s3rver/package.json", R_OK) != 0)
+    GTEST_SKIP() << "s3rver is not installed (scripts/install-deps runs npm ci in tests/servers)";
+  const std::string tmp = weft::testing::MakeTempDir("weft-cluster-files");
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { weft::testing::RemoveTree(dir); }
+  } cleanup{tmp};
+  fs::create_directories(tmp + "/bucket");
+  fs::create_directories(tmp + "/blobs");
+  weft::testing::ChildServer s3({"node", WEFT_TEST_SERVERS_DIR "/s3_server.js", tmp + "/bucket"});
+  ASSERT_GT(s3.port(), 0) << s3.error();
+  weft::testing::ChildServer blobs(
+      {weft::testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/blob_server.py", tmp + "/blobs"});
+  ASSERT_GT(blobs.port(), 0) << blobs.error();
+  const size_t kSize = 20u << 20;  // three parts of a multipart upload
+  const std::string bytes = RandomBytes(kSize, 17);
+  { std::ofstream(tmp + "/blobs/scan.pdf", std::ios::binary) << bytes; }
+  const std::string sha = Sha256Hex(bytes);
+  const std::string blob = "http://127.0.0.1:" + std::to_string(blobs.port());
+  setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+  setenv("AWS_ENDPOINT_URL", ("http://127.0.0.1:" + std::to_string(s3.port())).c_str(), 1);
+  struct Unset {
+    ~Unset() {
+      for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"})
+        unsetenv(v);
+    }
+  } unset;
+  const std::vector<std::string> files = {"--files", "s3://test-bucket/weft"};
+
+  WeftServer& a = AddNode(files);
+  ASSERT_FALSE(HasFatalFailure());
+  Json flow = CreateFlow(
+      a.api(), Json{{"name", UniqueName("files")},
+                    {"steps",
+                     {{{"id", "get"},
+                       {"uses", "http.request"},
+                       {"with", {{"url", blob + "/files/scan.pdf"}, {"response_type", "file"}}}},
+                      {{"id", "wait"}, {"uses", "flow.delay"}, {"with", {{"duration", "2s"}}}},
+                      {{"id", "put"},
+                       {"uses", "http.request"},
+                       {"with",
+                        {{"method", "PUT"},
+                         {"url", blob + "/upload/copy.pdf"},
+                         {"body", "{{ steps.get.output.body }}"}}}}}}});
+  auto started = a.api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs", Json::object());
+  ASSERT_EQ(started.status, 202) << started.body;
+  const std::string run_id = GetString(started.json, "id");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Json run = a.api().Get("/api/v1/runs/" + run_id).json;
+        return GetString(StepOf(run, "get"), "status") == "succeeded" &&
+               GetString(StepOf(run, "wait"), "status") == "running";
+      },
+      30s))
+      << a.api().Get("/api/v1/runs/" + run_id).body;
+  EXPECT_EQ(a.Stop(), 0);
+
+  WeftServer& b = AddNode(files);
+  ASSERT_FALSE(HasFatalFailure());
+  Json run = WaitRunFinished(b.api(), run_id, 60s);
+  ASSERT_EQ(GetString(run, "status"), "succeeded") << run.dump();
+  Json file = StepOf(run, "get")["output"]["body"];
+  EXPECT_EQ(file["type"], "file") << file.dump();
+  EXPECT_EQ(file["sha256"], sha);
+  // The upload B ran received A's bytes.
+  Json put = StepOf(run, "put")["output"]["body"];
+  EXPECT_EQ(put["size"], kSize);
+  EXPECT_EQ(put["sha256"], sha);
+  // B's API serves the file too, and nothing of it is in either data dir.
+  HttpResult served = b.api().Request("GET", "/api/v1/files/" + GetString(file, "id"), "", {}, 60s);
+  ASSERT_EQ(served.status, 200);
+  EXPECT_EQ(Sha256Hex(served.body), sha);
+  for (const WeftServer* n : {&a, &b}) {
+    std::error_code ec;
+    EXPECT_FALSE(fs::exists(n->data_dir() + "/files", ec)) << n->data_dir();
+  }
+  EXPECT_TRUE(
+      fs::exists(tmp + "/bucket/test-bucket/weft/" + GetString(file, "id") + "._S3rver_object"));
 }
 
 TEST_F(ClusterTest, ANodeWithoutTheSharedSecretKeyRefusesToStart) {
