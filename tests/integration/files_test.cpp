@@ -2,6 +2,7 @@
 // local server into its file store, uploads it elsewhere, serves it at
 // /api/v1/files/{id} (with ranges), and never holds it whole in memory.
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -237,6 +238,125 @@ TEST_F(FilesTest, AMultipartWebhookWithA100MegabytePartReachesAnFtpServerIntact)
   std::string received((std::istreambuf_iterator<char>(got)), std::istreambuf_iterator<char>());
   EXPECT_EQ(received.size(), kSize);
   EXPECT_EQ(Sha256(received), sha);
+}
+
+// A 1 GiB file of random bytes through every connector that moves bytes:
+// HTTP download -> sftp.put (sshd on loopback) -> sftp.get -> s3.put (s3rver)
+// -> s3.get -> HTTP upload. The sha256 at every hop is the source's, and
+// weft's memory stays far below the file's size.
+TEST_F(FilesTest, AGigabyteGoesThroughHttpSftpAndS3AndBackIntact) {
+  if (access("/usr/sbin/sshd", X_OK) != 0) GTEST_SKIP() << "no /usr/sbin/sshd (openssh-server)";
+  if (access(WEFT_TEST_SERVERS_DIR "/node_modules/s3rver/package.json", R_OK) != 0)
+    GTEST_SKIP() << "s3rver is not installed (scripts/install-deps runs npm ci in tests/servers)";
+  const size_t kSize = 1u << 30;
+  const std::string tmp = server().temp_dir();
+  for (const char* d : {"/blobs", "/sftp", "/sftp/in", "/bucket", "/ssh"})
+    fs::create_directories(tmp + d);
+  const std::string source_sha = WriteRandomFile(tmp + "/blobs/master.mov", kSize);
+  weft::testing::ChildServer blobs(
+      {weft::testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/blob_server.py", tmp + "/blobs"});
+  ASSERT_GT(blobs.port(), 0) << blobs.error();
+  weft::testing::ChildServer s3({"node", WEFT_TEST_SERVERS_DIR "/s3_server.js", tmp + "/bucket"});
+  ASSERT_GT(s3.port(), 0) << s3.error();
+  // sshd on a free loopback port, with a key of this test's own.
+  if (getuid() == 0) {
+    std::error_code ec;
+    fs::create_directories("/run/sshd", ec);
+  }
+  const std::string ssh = tmp + "/ssh";
+  for (const char* k : {"host_key", "user_key"}) {
+    std::string cmd =
+        "ssh-keygen -q -t ecdsa -b 256 -N '' -f " + ssh + "/" + k + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  fs::copy_file(ssh + "/user_key.pub", ssh + "/authorized_keys");
+  const int ssh_port = weft::testing::FreePort();
+  {
+    std::ofstream cfg(ssh + "/sshd_config");
+    cfg << "Port " << ssh_port << "\nListenAddress 127.0.0.1\nHostKey " << ssh << "/host_key\n"
+        << "AuthorizedKeysFile " << ssh << "/authorized_keys\nPidFile " << ssh << "/sshd.pid\n"
+        << "StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        << "PubkeyAuthentication yes\nPermitRootLogin yes\nSubsystem sftp internal-sftp\n";
+  }
+  weft::testing::ChildServer sshd(
+      {"/usr/sbin/sshd", "-D", "-f", ssh + "/sshd_config", "-E", ssh + "/sshd.log"}, ssh_port,
+      15'000);
+  ASSERT_NE(sshd.port(), 0) << sshd.error() << weft::testing::ReadFile(ssh + "/sshd.log");
+  std::string user = getuid() == 0 ? "root" : (getenv("USER") ? getenv("USER") : "root");
+
+  auto connection = [&](const Json& body) {
+    HttpResult r = api().Post("/api/v1/connections", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return GetString(r.json, "name");
+  };
+  const std::string sftp =
+      connection(Json{{"name", UniqueName("sftp")},
+                      {"connector", "sftp"},
+                      {"settings", {{"host", "127.0.0.1"}, {"port", ssh_port}}},
+                      {"auth",
+                       {{"type", "private_key"},
+                        {"username", user},
+                        {"private_key", weft::testing::ReadFile(ssh + "/user_key")}}}});
+  const std::string bucket = connection(Json{
+      {"name", UniqueName("s3")},
+      {"connector", "s3"},
+      {"settings",
+       {{"bucket", "test-bucket"},
+        {"endpoint", "http://127.0.0.1:" + std::to_string(s3.port())},
+        {"path_style", true}}},
+      {"auth",
+       {{"type", "access_key"}, {"access_key_id", "S3RVER"}, {"secret_access_key", "S3RVER"}}}});
+  const std::string base = "http://127.0.0.1:" + std::to_string(blobs.port());
+  const std::string remote = tmp + "/sftp/in/master.mov";
+  Json steps = Json::array(
+      {{{"id", "download"},
+        {"uses", "http.request"},
+        {"with", {{"url", base + "/files/master.mov"}, {"timeout", "10m"}}}},
+       {{"id", "sftp_put"},
+        {"uses", "sftp.put"},
+        {"connection", sftp},
+        {"with", {{"path", remote}, {"file", "{{ steps.download.output.body }}"}}}},
+       {{"id", "sftp_get"},
+        {"uses", "sftp.get"},
+        {"connection", sftp},
+        {"with", {{"path", remote}, {"as", "file"}}}},
+       {{"id", "s3_put"},
+        {"uses", "s3.put"},
+        {"connection", bucket},
+        {"with", {{"key", "masters/master.mov"}, {"file", "{{ steps.sftp_get.output.file }}"}}}},
+       {{"id", "s3_get"},
+        {"uses", "s3.get"},
+        {"connection", bucket},
+        {"with", {{"key", "masters/master.mov"}, {"as", "file"}}}},
+       {{"id", "upload"},
+        {"uses", "http.request"},
+        {"with",
+         {{"method", "PUT"},
+          {"url", base + "/upload/final.mov"},
+          {"timeout", "10m"},
+          {"body", "{{ steps.s3_get.output.file }}"}}}}});
+  for (auto& step : steps) step["timeout"] = "10m";
+  Json flow = CreateFlow(api(), Json{{"name", UniqueName("chain")}, {"steps", steps}});
+  const int64_t rss_before = ProcStatusKb(server().pid(), "VmRSS");
+  HttpResult started = api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/runs");
+  ASSERT_EQ(started.status, 202) << started.body;
+  Json run = WaitRunFinished(api(), started.json["id"], 300s);
+  const int64_t peak = ProcStatusKb(server().pid(), "VmHWM");
+  ASSERT_EQ(run["status"], "succeeded") << run.dump();
+
+  EXPECT_EQ(StepOf(run, "download")["output"]["body"]["sha256"], source_sha);
+  EXPECT_EQ(StepOf(run, "sftp_put")["output"]["sha256"], source_sha);
+  EXPECT_EQ(StepOf(run, "sftp_get")["output"]["file"]["sha256"], source_sha);
+  EXPECT_EQ(StepOf(run, "s3_put")["output"]["sha256"], source_sha);
+  EXPECT_EQ(StepOf(run, "s3_put")["output"]["parts"], 16);
+  EXPECT_EQ(StepOf(run, "s3_get")["output"]["file"]["sha256"], source_sha);
+  Json uploaded = StepOf(run, "upload")["output"]["body"];
+  EXPECT_EQ(uploaded["size"], kSize);
+  EXPECT_EQ(uploaded["sha256"], source_sha);
+  // The far sides hold the bytes too (the SFTP server's file, read here).
+  EXPECT_EQ(fs::file_size(remote), kSize);
+  EXPECT_LT(peak - rss_before, 64 * 1024) << "peak RSS " << peak << " kB, before " << rss_before;
+  EXPECT_LT(run.dump().size(), 20'000u) << "the run carries references, not bytes";
 }
 
 TEST_F(FilesTest, AKillDuringADownloadLeavesNoOrphanAndTheRunFinishesOnce) {
