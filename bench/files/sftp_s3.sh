@@ -67,11 +67,14 @@ for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null && b
 t0=$(now)
 curl -sSf -k --key "$TMP/ssh/user_key" --pubkey "$TMP/ssh/user_key.pub" \
   -o "$TMP/curl.bin" "sftp://$USER_NAME@127.0.0.1:$SSH_PORT$TMP/sftp/source.bin"
+tm=$(now)
 curl -sSf --aws-sigv4 "aws:amz:us-east-1:s3" -u S3RVER:S3RVER -T "$TMP/curl.bin" \
   -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -H 'Content-Type: application/octet-stream' \
   "$S3/test-bucket/curl.bin" >/dev/null
 t1=$(now)
 CURL_S=$(echo "$t1 - $t0" | bc -l)
+CURL_GET_S=$(echo "$tm - $t0" | bc -l)
+CURL_PUT_S=$(echo "$t1 - $tm" | bc -l)
 rm -f "$TMP/curl.bin" "$TMP/bucket/test-bucket/curl.bin."*
 
 "$WEFT" serve --listen 127.0.0.1:0 --data "$TMP/data" --log-level warn >"$TMP/weft.out" 2>"$TMP/weft.err" &
@@ -106,6 +109,8 @@ GOT_SHA=$(jq -r '.steps[] | select(.path == "put") | .output.sha256' <<<"$RUN")
 STORED_SHA=$(sha256sum "$TMP/bucket/test-bucket/weft.bin._S3rver_object" | cut -d' ' -f1)
 [ "$STORED_SHA" = "$SOURCE_SHA" ] || { echo "the object's sha256 differs: $STORED_SHA" >&2; exit 1; }
 RUN_ID=$(jq -r .id <<<"$RUN")
+GET_MS=$(jq -r '.steps[] | select(.path == "get") | .duration_ms' <<<"$RUN")
+PUT_MS=$(jq -r '.steps[] | select(.path == "put") | .duration_ms' <<<"$RUN")
 kill "$WPID"; wait "$WPID" 2>/dev/null || true
 ROWS=$(sqlite3 "$TMP/data/weft.db" "SELECT
   (SELECT SUM(LENGTH(id)+LENGTH(flow_id)+LENGTH(COALESCE(trigger,''))+LENGTH(COALESCE(input,''))+
@@ -117,9 +122,12 @@ ROWS=$(sqlite3 "$TMP/data/weft.db" "SELECT
 
 MB=$SIZE_MB
 printf 'files: %d MiB SFTP download + S3 upload through a flow\n' "$MB"
-printf '  curl alone:  %.2f s  %.0f MB/s\n' "$CURL_S" "$(echo "$MB * 1.048576 / $CURL_S" | bc -l)"
+printf '  curl alone:  %.2f s  %.0f MB/s  (download %.2f s, upload %.2f s)\n' "$CURL_S" \
+  "$(echo "$MB * 1.048576 / $CURL_S" | bc -l)" "$CURL_GET_S" "$CURL_PUT_S"
 printf '  weft flow:   %.2f s  %.0f MB/s  (%.0f%% of curl)\n' "$WEFT_S" \
   "$(echo "$MB * 1.048576 / $WEFT_S" | bc -l)" "$(echo "100 * $CURL_S / $WEFT_S" | bc -l)"
+printf '               sftp.get %.2f s, s3.put %.2f s\n' "$(echo "$GET_MS / 1000" | bc -l)" \
+  "$(echo "$PUT_MS / 1000" | bc -l)"
 printf '  weft peak RSS growth: %.1f MB (RSS before %.1f MB)\n' "$(echo "($PEAK - $RSS_BEFORE) / 1024" | bc -l)" \
   "$(echo "$RSS_BEFORE / 1024" | bc -l)"
 printf '  the run in the database: about %d bytes (runs + step_runs + run_files rows)\n' "$ROWS"

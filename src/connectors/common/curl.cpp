@@ -187,13 +187,20 @@ void Transfer::Upload(const std::string* data) {
   curl_easy_setopt(curl_, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(data->size()));
 }
 
+void Transfer::UseFileBuffers() {
+  curl_easy_setopt(curl_, CURLOPT_BUFFERSIZE, 256L << 10);
+  curl_easy_setopt(curl_, CURLOPT_UPLOAD_BUFFERSIZE, 256L << 10);
+}
+
 void Transfer::SinkBody(FileSink* sink) {
+  UseFileBuffers();
   sink_ = sink;
   curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &SinkCallback);
   curl_easy_setopt(curl_, CURLOPT_WRITEDATA, this);
 }
 
 void Transfer::UploadFile(FileStore* files, const FileInfo& file) {
+  UseFileBuffers();
   file_reader_ = std::make_unique<FileReader>(files, file);
   curl_easy_setopt(curl_, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(curl_, CURLOPT_READFUNCTION, &FileReader::Read);

@@ -66,6 +66,11 @@ class Transfer {
   // Streams the upload (CURLOPT_UPLOAD) from file `id` of `files`, reopened
   // at the offset libcurl asks for when it must send again.
   void UploadFile(FileStore* files, const FileInfo& file);
+  // Bigger buffers for a transfer that moves a file (256 KiB each way instead
+  // of libcurl's 16 KiB down, 64 KiB up): fewer callbacks and writes, and
+  // SFTP keeps more reads in flight (libssh2 pipelines up to the buffer).
+  // SinkBody and UploadFile ask for them; other file transfers call this.
+  void UseFileBuffers();
   // The file store's error that ended the transfer, if one did.
   const std::optional<Error>& file_error() const { return file_error_; }
 

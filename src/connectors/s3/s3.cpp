@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <thread>
 
 #include "connectors/common/curl.h"
 #include "connectors/common/file_values.h"
@@ -369,6 +370,7 @@ class Bucket {
         t.UploadFile(q.files, *q.file);
       } else {
         range = std::make_unique<RangeReader>(q.files, q.file->id, q.offset, q.length);
+        t.UseFileBuffers();
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, &RangeReader::Read);
         curl_easy_setopt(h, CURLOPT_READDATA, range.get());
@@ -390,6 +392,7 @@ class Bucket {
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     S3Response r;
     if (q.writer) {
+      t.UseFileBuffers();
       q.writer->Attach(h, &r.body);
       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &ObjectWriter::Write);
       curl_easy_setopt(h, CURLOPT_WRITEDATA, q.writer);
@@ -649,13 +652,32 @@ class ObjectAction : public Action {
     };
     uint64_t parts = (file.size + kPartSize - 1) / kPartSize;
     std::string complete = "<CompleteMultipartUpload>";
+    auto range_of = [&](uint64_t n) {
+      uint64_t offset = (n - 1) * kPartSize;
+      return std::make_pair(offset, std::min<uint64_t>(kPartSize, file.size - offset));
+    };
+    // Part n+1's sha256 (its signature needs it) is computed on a thread of
+    // its own while part n is sent.
+    Result<std::string> sha = HashRange(ctx.files, file.id, 0, range_of(1).second);
     for (uint64_t n = 1; n <= parts; ++n) {
       if (ctx.cancelled.load())
         return abort(ActionOutcome::Failed(ErrorCode::kCancelled, what + ": cancelled"));
-      uint64_t offset = (n - 1) * kPartSize;
-      uint64_t length = std::min<uint64_t>(kPartSize, file.size - offset);
-      auto sha = HashRange(ctx.files, file.id, offset, length);
       if (!sha) return abort(FileFailure(sha.error(), what));
+      auto [offset, length] = range_of(n);
+      Result<std::string> next = std::string();
+      std::thread hasher;
+      if (n < parts) {
+        hasher = std::thread([&, n] {
+          auto [o, l] = range_of(n + 1);
+          next = HashRange(ctx.files, file.id, o, l);
+        });
+      }
+      struct Join {
+        std::thread& t;
+        ~Join() {
+          if (t.joinable()) t.join();
+        }
+      } join{hasher};
       S3Request q;
       q.method = "PUT";
       q.key = key;
@@ -673,6 +695,8 @@ class ObjectAction : public Action {
                   Header(r, "etag") + "</ETag></Part>";
       ctx.log("info", "uploaded part " + std::to_string(n) + " of " + std::to_string(parts) + " (" +
                           std::to_string(length) + " bytes) of " + key);
+      if (hasher.joinable()) hasher.join();
+      sha = std::move(next);
     }
     complete += "</CompleteMultipartUpload>";
     S3Request done;

@@ -270,6 +270,7 @@ class S3Source : public FileSource {
     std::string host, path;
     url_ = store_.UrlOf(store_.KeyOf(info_.id), {}, &host, &path);
     transfer_ = std::make_unique<Transfer>(env_, true);
+    transfer_->UseFileBuffers();
     CURL* h = transfer_->handle();
     curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
     for (const auto& [k, v] : store_.Sign("GET", host, path, {}, kEmptySha))
@@ -535,6 +536,7 @@ Result<S3FileStore::Reply> S3FileStore::Send(const Call& call) const {
   if (!call.content_type.empty()) headers.Add("Content-Type: " + call.content_type);
   headers.Add("Expect:");
   if (call.method == "PUT") {
+    if (body.size() > (1u << 20)) t.UseFileBuffers();
     t.Upload(&body);
   } else if (call.method == "POST") {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
