@@ -68,7 +68,7 @@ class FilesTest : public WeftTest {
  protected:
   void SetUp() override {
     if (std::getenv("WEFT_TEST_DB"))
-      GTEST_SKIP() << "files need a shared file store with PostgreSQL (not available yet)";
+      GTEST_SKIP() << "with PostgreSQL files need --files s3://... (cluster_pgtest covers them)";
     WeftTest::SetUp();
   }
 };
@@ -357,6 +357,56 @@ TEST_F(FilesTest, AGigabyteGoesThroughHttpSftpAndS3AndBackIntact) {
   EXPECT_EQ(fs::file_size(remote), kSize);
   EXPECT_LT(peak - rss_before, 64 * 1024) << "peak RSS " << peak << " kB, before " << rss_before;
   EXPECT_LT(run.dump().size(), 20'000u) << "the run carries references, not bytes";
+}
+
+// --files s3://...: a bad URL, a bucket nobody answers for, one that refuses
+// the write and --files-connection without a bucket all stop the start with
+// a message naming the flag.
+TEST_F(FilesTest, TheBucketFlagIsCheckedAtStart) {
+  const std::string data = server().temp_dir() + "/other-data";
+  auto serve = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data", data};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunWeft(args, 30s);
+  };
+  auto bad = serve({"--files", "s3://Not_A_Bucket/x"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--files s3://Not_A_Bucket/x: a bucket name has"), std::string::npos)
+      << bad.output;
+  auto lonely = serve({"--files-connection", "media"});
+  EXPECT_NE(lonely.exit_code, 0);
+  EXPECT_NE(lonely.output.find("--files-connection names the credentials of a bucket"),
+            std::string::npos)
+      << lonely.output;
+  unsetenv("AWS_ACCESS_KEY_ID");
+  auto anonymous = serve({"--files", "s3://media-bucket/weft"});
+  EXPECT_NE(anonymous.exit_code, 0);
+  EXPECT_NE(anonymous.output.find("set AWS_ACCESS_KEY_ID"), std::string::npos) << anonymous.output;
+
+  setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+  setenv("AWS_ENDPOINT_URL",
+         ("http://127.0.0.1:" + std::to_string(weft::testing::FreePort())).c_str(), 1);
+  auto down = serve({"--files", "s3://media-bucket/weft"});
+  EXPECT_NE(down.exit_code, 0);
+  EXPECT_NE(down.output.find("--files s3://media-bucket/weft: the file store "
+                             "s3://media-bucket/weft is unreachable"),
+            std::string::npos)
+      << down.output;
+  if (access(WEFT_TEST_SERVERS_DIR "/node_modules/s3rver/package.json", R_OK) == 0) {
+    const std::string dir = server().temp_dir() + "/bucket";
+    fs::create_directories(dir);
+    weft::testing::ChildServer s3({"node", WEFT_TEST_SERVERS_DIR "/s3_server.js", dir});
+    ASSERT_GT(s3.port(), 0) << s3.error();
+    setenv("AWS_ENDPOINT_URL", ("http://127.0.0.1:" + std::to_string(s3.port())).c_str(), 1);
+    auto missing = serve({"--files", "s3://media-bucket/weft"});
+    EXPECT_NE(missing.exit_code, 0);
+    EXPECT_NE(missing.output.find("refused a test write: HTTP 404 (NoSuchBucket"),
+              std::string::npos)
+        << missing.output;
+  }
+  for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"})
+    unsetenv(v);
 }
 
 TEST_F(FilesTest, AKillDuringADownloadLeavesNoOrphanAndTheRunFinishesOnce) {
