@@ -410,9 +410,28 @@ TEST_F(ClusterTest, AFileOneNodeWroteIsReadByAnotherThroughTheSharedBucket) {
       },
       30s))
       << a.api().Get("/api/v1/runs/" + run_id).body;
+  // B reaches the bucket through an s3 connection (--files-connection),
+  // read from the shared database, not through the environment.
+  const std::string conn = UniqueName("bucket");
+  auto made = a.api().Post("/api/v1/connections",
+                           Json{{"name", conn},
+                                {"connector", "s3"},
+                                {"settings",
+                                 {{"bucket", "test-bucket"},
+                                  {"endpoint", "http://127.0.0.1:" + std::to_string(s3.port())},
+                                  {"path_style", true}}},
+                                {"auth",
+                                 {{"type", "access_key"},
+                                  {"access_key_id", "S3RVER"},
+                                  {"secret_access_key", "S3RVER"}}}});
+  ASSERT_EQ(made.status, 201) << made.body;
   EXPECT_EQ(a.Stop(), 0);
 
-  WeftServer& b = AddNode(files);
+  for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"})
+    unsetenv(v);
+  std::vector<std::string> b_args = files;
+  b_args.insert(b_args.end(), {"--files-connection", conn});
+  WeftServer& b = AddNode(b_args);
   ASSERT_FALSE(HasFatalFailure());
   Json run = WaitRunFinished(b.api(), run_id, 60s);
   ASSERT_EQ(GetString(run, "status"), "succeeded") << run.dump();
@@ -433,6 +452,18 @@ TEST_F(ClusterTest, AFileOneNodeWroteIsReadByAnotherThroughTheSharedBucket) {
   }
   EXPECT_TRUE(
       fs::exists(tmp + "/bucket/test-bucket/weft/" + GetString(file, "id") + "._S3rver_object"));
+
+  // Without a bucket files are off on PostgreSQL, and the node says what is missing;
+  // a folder is refused (the other nodes could not read it).
+  WeftServer& c = AddNode();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_NE(c.Logs().find("files are off"), std::string::npos) << c.Logs();
+  EXPECT_NE(c.Logs().find("--files s3://bucket/prefix"), std::string::npos) << c.Logs();
+  auto folder = RunWeft(
+      {"serve", "--listen", "127.0.0.1:0", "--db", pgtest::DbUrl(), "--files", tmp + "/local"},
+      30s);
+  EXPECT_NE(folder.exit_code, 0);
+  EXPECT_NE(folder.output.find("must be shared by every node"), std::string::npos) << folder.output;
 }
 
 TEST_F(ClusterTest, ANodeWithoutTheSharedSecretKeyRefusesToStart) {
