@@ -275,7 +275,8 @@ class S3Source : public FileSource {
     curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
     for (const auto& [k, v] : store_.Sign("GET", host, path, {}, kEmptySha))
       headers_.Add(k + ": " + v);
-    if (offset > 0) headers_.Add("Range: bytes=" + std::to_string(offset) + "-");
+    ranged_ = offset > 0;
+    if (ranged_) headers_.Add("Range: bytes=" + std::to_string(offset) + "-");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &S3Source::OnData);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, this);
@@ -325,6 +326,8 @@ class S3Source : public FileSource {
       if (s->error_body_.size() < (64u << 10)) s->error_body_.append(data, len);
       return len;
     }
+    // A store that ignored the Range would send the file from its start.
+    if (s->ranged_ && s->status_ != 206) return 0;
     if (s->buf_.size() - s->pos_ >= kReadAhead) {
       s->paused_ = true;
       return CURL_WRITEFUNC_PAUSE;
@@ -349,6 +352,10 @@ class S3Source : public FileSource {
                     "file " + info_.id + " does not exist (its bytes are gone from the bucket)");
       return Fail(store_.Refused(r, what));
     }
+    if (ranged_ && status_ != 206)
+      return Fail(ErrorCode::kUnavailable, what + ": the file store " + store_.Describe() +
+                                               " answered a range request with HTTP " +
+                                               std::to_string(status_) + ", not 206");
     if (result_ != CURLE_OK)
       return Fail(ErrorCode::kUnavailable, what + " from the file store " + store_.Describe() +
                                                ": " + transfer_->Message(result_));
@@ -372,7 +379,7 @@ class S3Source : public FileSource {
   uint64_t expected_ = 0, received_ = 0;
   long status_ = 0;
   std::string error_body_;
-  bool paused_ = false, done_ = false;
+  bool paused_ = false, done_ = false, ranged_ = false;
   CURLcode result_ = CURLE_OK;
 };
 
