@@ -286,6 +286,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   server_options.min_body_rate = static_cast<size_t>(o.min_body_rate);
   server_options.http_threads = o.http_threads;
   server_options.http_workers = o.http_workers;
+  server_options.spool_dir = o.data_dir;
   server_options.ui_dir = roles->api ? ResolveUiDir(o.ui_dir, argv0) : "";  // the UI needs the API
   auto server = server::Server::Bind(server_options);
   if (!server) return Fatal("--listen: " + server.error().message);

@@ -1,5 +1,12 @@
 #include "server/http.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
 namespace weft::server {
 
 namespace {
@@ -12,6 +19,64 @@ int HexValue(char c) {
   return -1;
 }
 }  // namespace
+
+namespace {
+
+// An unnamed read-write file in `dir`, or -1.
+int OpenUnnamedFile(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+  // A file system without O_TMPFILE: a named file, unlinked at once.
+  std::string path = dir + "/weft-body-XXXXXX";
+  fd = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd >= 0) ::unlink(path.c_str());
+  return fd;
+}
+
+}  // namespace
+
+std::unique_ptr<SpooledBody> SpooledBody::Create(const std::string& dir) {
+  std::unique_ptr<SpooledBody> b(new SpooledBody());
+  if (!dir.empty()) b->fd_ = OpenUnnamedFile(dir);
+  if (b->fd_ < 0) {
+    const char* tmp = std::getenv("TMPDIR");
+    b->fd_ = OpenUnnamedFile(tmp && *tmp ? tmp : "/tmp");
+  }
+  if (b->fd_ < 0) return nullptr;
+  return b;
+}
+
+SpooledBody::~SpooledBody() {
+  if (map_) ::munmap(map_, size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool SpooledBody::Write(const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd_, data, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += w;
+    n -= static_cast<size_t>(w);
+    size_ += static_cast<uint64_t>(w);
+  }
+  return true;
+}
+
+bool SpooledBody::Finish() {
+  if (size_ == 0 || map_) return true;
+  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+  if (m == MAP_FAILED) return false;
+  ::madvise(m, size_, MADV_SEQUENTIAL);
+  map_ = m;
+  return true;
+}
+
+std::string_view SpooledBody::view() const {
+  return map_ ? std::string_view(static_cast<const char*>(map_), size_) : std::string_view();
+}
 
 const std::string* HttpRequest::Header(std::string_view lower_name) const {
   for (const auto& [name, value] : headers) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,33 @@
 
 namespace weft::server {
 
+// A request body written to a temporary file as it arrives instead of into
+// memory (an upload that becomes a file), then mapped read-only: its bytes
+// cost page cache the kernel can reclaim, not the process's own memory. The
+// file has no name (O_TMPFILE, or unlinked at once) and goes with this object.
+class SpooledBody {
+ public:
+  // A new empty body in `dir`; nullptr when no file can be made there.
+  static std::unique_ptr<SpooledBody> Create(const std::string& dir);
+  ~SpooledBody();
+  SpooledBody(const SpooledBody&) = delete;
+  SpooledBody& operator=(const SpooledBody&) = delete;
+
+  // False when the bytes cannot be written (the disk is full).
+  bool Write(const char* data, size_t n);
+  // Maps what was written; false when it cannot be mapped.
+  bool Finish();
+  // The whole body, once finished.
+  std::string_view view() const;
+  uint64_t size() const { return size_; }
+
+ private:
+  SpooledBody() = default;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  void* map_ = nullptr;
+};
+
 struct HttpRequest {
   std::string method;        // "GET", upper-case as sent
   std::string target;        // as sent: path and query
@@ -27,12 +55,18 @@ struct HttpRequest {
   std::string query_string;  // raw, without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
+  // Set by an on_head hook (HttpServerOptions) for a body to read into a
+  // SpooledBody rather than `body`; the handler then finds it in `spooled`.
+  bool spool_body = false;
+  std::shared_ptr<const SpooledBody> spooled;
   std::string remote_address;
   // Filled by the router: the values of the route template's {names}.
   std::vector<std::pair<std::string, std::string>> params;
   // Filled by access control (issue 9): who calls. Open mode: an anonymous admin.
   Principal caller;
 
+  // The body, wherever it was read to.
+  std::string_view Body() const { return spooled ? spooled->view() : std::string_view(body); }
   // The first header of that (lower-case) name, or null.
   const std::string* Header(std::string_view lower_name) const;
   // The path parameter of that name ("" when absent).

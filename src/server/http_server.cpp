@@ -547,6 +547,83 @@ class BeastHttpServer : public HttpServer {
     co_return !ec;
   }
 
+  // When a body read that began at `started` with `received` bytes so far
+  // must have made progress: `body_grace`, plus a second per `min_body_rate`.
+  Clock::time_point BodyDeadline(Clock::time_point started, size_t received) const {
+    if (options_.min_body_rate == 0) return kNoDeadline;
+    return started + options_.body_grace +
+           std::chrono::milliseconds(received * 1000 / options_.min_body_rate);
+  }
+
+  // The answer to a body that could not be read (`ec`), if one is due.
+  Task<void> AnswerBodyError(Conn& c, unsigned version, beast::error_code ec) {
+    if (c.timed_out) co_return;
+    if (ec == http::error::body_limit)
+      co_await WriteSimple(c, version, 413,
+                           ErrorBody("payload_too_large", "the request body is too large"), false);
+    else if (ec != http::error::end_of_stream && ec != net::error::eof &&
+             ec != net::error::operation_aborted)
+      co_await WriteSimple(c, version, 400, ErrorBody("bad_request", "malformed HTTP request body"),
+                           false);
+  }
+
+  // Reads the body of `req` into a SpooledBody in spool_dir, each piece
+  // written on a worker; false when the connection is done with (answered
+  // or gone). Memory: one 256 KiB piece, whatever the body's size.
+  Task<bool> SpoolBody(Conn& c, beast::flat_buffer& buffer,
+                       http::request_parser<http::string_body>&& head_parser, HttpRequest& req,
+                       bool& keep_alive) {
+    beast::error_code ec;
+    unsigned version = head_parser.get().version();
+    std::shared_ptr<SpooledBody> spool = co_await Call<std::shared_ptr<SpooledBody>>(
+        false,
+        [this] { return std::shared_ptr<SpooledBody>(SpooledBody::Create(options_.spool_dir)); },
+        [] { return std::shared_ptr<SpooledBody>(); });
+    http::request_parser<http::buffer_body> parser(std::move(head_parser));
+    std::vector<char> piece(256u << 10);
+    bool written = spool != nullptr;
+    auto started = Clock::now();
+    size_t received = 0, filled = 0;
+    while (!parser.is_done()) {
+      parser.get().body().data = piece.data() + filled;
+      parser.get().body().size = piece.size() - filled;
+      c.deadline = BodyDeadline(started, received);
+      received += co_await http::async_read_some(c.sock, buffer, parser, Redirect(ec));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) break;
+      filled = piece.size() - parser.get().body().size;
+      // A whole piece (or the last) goes to the worker: one hand-off per
+      // 256 KiB, not one per read. After a failed write the rest is read and
+      // dropped, to answer cleanly.
+      if (filled == piece.size() || (parser.is_done() && filled > 0)) {
+        if (written)
+          written = co_await Call<bool>(
+              false, [&spool, &piece, filled] { return spool->Write(piece.data(), filled); },
+              [] { return false; });
+        filled = 0;
+      }
+    }
+    c.deadline = kNoDeadline;
+    if (ec) {
+      co_await AnswerBodyError(c, version, ec);
+      co_return false;
+    }
+    if (written)
+      written = co_await Call<bool>(
+          false, [&spool] { return spool->Finish(); }, [] { return false; });
+    if (!written) {
+      // No room for it (a full disk): nothing taken, try later.
+      HttpResponse busy = JsonError(503, "unavailable", "the request body could not be stored");
+      busy.headers.emplace_back("Retry-After", "5");
+      std::string head_out;
+      co_await WriteAnswer(c, head_out, version, busy, false, false);
+      co_return false;
+    }
+    keep_alive = parser.keep_alive();
+    req.spooled = std::move(spool);
+    co_return true;
+  }
+
   Task<void> Session(std::shared_ptr<Conn> c) {
     Loop& loop = c->loop;
     c->slot = loop.conns.size();
@@ -661,36 +738,30 @@ class BeastHttpServer : public HttpServer {
         co_await http::async_write(c->sock, cont, Redirect(ec));
         if (ec) co_return;
       }
-      // The body: `body_grace`, plus a second per `min_body_rate` bytes.
-      if (!parser.is_done()) {
-        auto body_started = Clock::now();
-        size_t received = 0;
-        while (!parser.is_done()) {
-          c->deadline =
-              options_.min_body_rate > 0
-                  ? body_started + options_.body_grace +
-                        std::chrono::milliseconds(received * 1000 / options_.min_body_rate)
-                  : kNoDeadline;
-          received += co_await http::async_read_some(c->sock, buffer, parser, Redirect(ec));
-          if (ec) break;
+      bool keep_alive = false;
+      if (req.spool_body) {
+        // Into a file as it arrives (on a worker), never into memory.
+        if (!co_await SpoolBody(*c, buffer, std::move(parser), req, keep_alive)) co_return;
+      } else {
+        // The body: `body_grace`, plus a second per `min_body_rate` bytes.
+        if (!parser.is_done()) {
+          auto body_started = Clock::now();
+          size_t received = 0;
+          while (!parser.is_done()) {
+            c->deadline = BodyDeadline(body_started, received);
+            received += co_await http::async_read_some(c->sock, buffer, parser, Redirect(ec));
+            if (ec) break;
+          }
+          c->deadline = kNoDeadline;
         }
-        c->deadline = kNoDeadline;
+        if (ec) {
+          co_await AnswerBodyError(*c, version, ec);
+          co_return;
+        }
+        auto msg = parser.release();
+        req.body = std::move(msg.body());
+        keep_alive = msg.keep_alive();
       }
-      if (ec) {
-        if (c->timed_out) co_return;
-        if (ec == http::error::body_limit)
-          co_await WriteSimple(*c, version, 413,
-                               ErrorBody("payload_too_large", "the request body is too large"),
-                               false);
-        else if (ec != http::error::end_of_stream && ec != net::error::eof &&
-                 ec != net::error::operation_aborted)
-          co_await WriteSimple(*c, version, 400,
-                               ErrorBody("bad_request", "malformed HTTP request body"), false);
-        co_return;
-      }
-      auto msg = parser.release();
-      req.body = std::move(msg.body());
-      bool keep_alive = msg.keep_alive();
       bool is_head = req.method == "HEAD";
 
       HttpResponse out = co_await Call<HttpResponse>(

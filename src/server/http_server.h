@@ -54,10 +54,13 @@ struct HttpServerOptions {
   // Called for heads whose path starts with `on_head_prefix`, once the head
   // is read, before its body (`head.body` is empty): it may answer at once
   // (the rest of the body is then read and dropped, and the connection
-  // closed), or change `body_limit` (max_body at first) for this request.
-  // Called like a handler.
+  // closed), change `body_limit` (max_body at first) for this request, or
+  // set `head.spool_body`: the body is then written to a SpooledBody in
+  // `spool_dir` on a worker as it arrives, never held in memory (a webhook
+  // upload that becomes a file). Called like a handler.
   std::string on_head_prefix = "/";
   std::function<std::optional<HttpResponse>(HttpRequest& head, size_t& body_limit)> on_head;
+  std::string spool_dir;  // "" or gone: $TMPDIR, else /tmp
 };
 
 class HttpServer {

@@ -46,6 +46,7 @@ Result<std::unique_ptr<Server>> Server::Bind(ServerOptions options) {
   http_options.min_body_rate = server->options_.min_body_rate;
   http_options.io_threads = server->options_.http_threads;
   http_options.workers = server->options_.http_workers;
+  http_options.spool_dir = server->options_.spool_dir;
   http_options.on_head_prefix = "/hooks/";  // only webhooks are judged from the head
   Server* raw = server.get();
   http_options.on_head = [raw](HttpRequest& head, size_t& limit) {

@@ -29,6 +29,9 @@ struct ServerOptions {
   size_t min_body_rate = 1024;  // bytes/s, after a grace of header_timeout
   int http_threads = 4;         // I/O threads
   int http_workers = 8;         // threads that may be in handlers at once
+  // Where webhook uploads that become files are spooled as they arrive
+  // (unnamed files; the data dir, so not a RAM-backed /tmp).
+  std::string spool_dir;
 };
 
 class Server {

@@ -2,12 +2,15 @@
 // local server into its file store, uploads it elsewhere, serves it at
 // /api/v1/files/{id} (with ranges), and never holds it whole in memory.
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "connectors/testing/child_server.h"
 #include "harness.h"
@@ -63,6 +66,41 @@ int64_t ProcStatusKb(pid_t pid, const std::string& key) {
     if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
   return -1;
 }
+
+// The files (bytes, not values, not part files) in a local file store.
+int64_t CountFiles(const std::string& dir) {
+  int64_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().extension() != ".json" &&
+        e.path().parent_path().filename() != "tmp")
+      ++n;
+  return n;
+}
+
+// The highest RssAnon (the process's own memory, without the page cache of
+// files it maps) of `pid` while it lives: sampled every 10 ms until stopped.
+class AnonPeak {
+ public:
+  explicit AnonPeak(pid_t pid)
+      : thread_([this, pid] {
+          while (!stop_) {
+            int64_t kb = ProcStatusKb(pid, "RssAnon");
+            if (kb > peak_) peak_ = kb;
+            std::this_thread::sleep_for(10ms);
+          }
+        }) {}
+  ~AnonPeak() { Stop(); }
+  int64_t Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return peak_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> peak_{0};
+  std::thread thread_;
+};
 
 class FilesTest : public WeftTest {
  protected:
@@ -222,9 +260,13 @@ TEST_F(FilesTest, AMultipartWebhookWithA100MegabytePartReachesAnFtpServerIntact)
       bytes + "\r\n--b0undary--\r\n";
   bytes.clear();
   std::string url = flow["webhook_url"];
+  const int64_t anon_before = ProcStatusKb(server().pid(), "RssAnon");
+  AnonPeak anon(server().pid());
   HttpResult hook = api().Request("POST", url.substr(url.find("/hooks/")), body,
                                   {"Content-Type: multipart/form-data; boundary=b0undary"}, 120s);
   ASSERT_EQ(hook.status, 202) << hook.body;
+  // The body went to disk as it came, and the part from there to the store.
+  EXPECT_LT(anon.Stop() - anon_before, 64 * 1024) << "kB of weft's own memory for a 100 MB body";
   Json run = WaitRunFinished(api(), hook.json["run_id"], 120s);
   ASSERT_EQ(run["status"], "succeeded") << run.dump();
   Json asset = run["trigger"]["body"]["asset"];
@@ -238,6 +280,64 @@ TEST_F(FilesTest, AMultipartWebhookWithA100MegabytePartReachesAnFtpServerIntact)
   std::string received((std::istreambuf_iterator<char>(got)), std::istreambuf_iterator<char>());
   EXPECT_EQ(received.size(), kSize);
   EXPECT_EQ(Sha256(received), sha);
+}
+
+// A webhook whose body is 256 MiB of bytes, signed (GitHub's scheme): it
+// goes to disk as it arrives (weft's own memory grows by far less than the
+// body), the signature is checked over the spooled bytes, and the run's
+// trigger holds it as a file. A wrong signature on the same body starts no
+// run and leaves no file.
+TEST_F(FilesTest, AQuarterGigabyteSignedUploadIsSpooledToAFileNotHeldInMemory) {
+  const size_t kSize = 256u << 20;
+  const std::string secret = "s3cret";
+  Json flow = CreateFlow(
+      api(), Json{{"name", UniqueName("upload")},
+                  {"trigger",
+                   {{"type", "webhook"},
+                    {"webhook",
+                     {{"max_body", 1 << 30},
+                      {"auth", {{"type", "hmac"}, {"scheme", "github"}, {"secret", secret}}}}}}},
+                  {"steps",
+                   {{{"id", "size"},
+                     {"uses", "data.set"},
+                     {"with", {{"value", "{{ trigger.body.size }}"}}}}}}});
+  ASSERT_EQ(api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status, 200);
+
+  std::string dir = server().temp_dir() + "/blobs";
+  fs::create_directories(dir);
+  const std::string sha = WriteRandomFile(dir + "/upload.bin", kSize);
+  std::string body(kSize, '\0');
+  std::ifstream(dir + "/upload.bin", std::ios::binary).read(body.data(), kSize);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned mac_len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &mac_len);
+  const std::string signature = "X-Hub-Signature-256: sha256=" + Hex(mac, mac_len);
+  std::string path = flow["webhook_url"].get<std::string>();
+  path = path.substr(path.find("/hooks/"));
+
+  const int64_t files_before = CountFiles(server().data_dir() + "/files");
+  HttpResult bad = api().Request(
+      "POST", path, body,
+      {"Content-Type: application/octet-stream", "X-Hub-Signature-256: sha256=00"}, 120s);
+  EXPECT_EQ(bad.status, 401) << bad.body;
+
+  const int64_t anon_before = ProcStatusKb(server().pid(), "RssAnon");
+  AnonPeak anon(server().pid());
+  HttpResult hook = api().Request("POST", path, body,
+                                  {"Content-Type: application/octet-stream", signature}, 120s);
+  const int64_t grew_kb = anon.Stop() - anon_before;
+  ASSERT_EQ(hook.status, 202) << hook.body;
+  EXPECT_LT(grew_kb, 64 * 1024) << "kB of weft's own memory for a 256 MiB body";
+  Json run = WaitRunFinished(api(), hook.json["run_id"], 120s);
+  ASSERT_EQ(run["status"], "succeeded") << run.dump();
+  Json file = run["trigger"]["body"];
+  EXPECT_EQ(file["type"], "file");
+  EXPECT_EQ(file["size"], kSize);
+  EXPECT_EQ(file["content_type"], "application/octet-stream");
+  EXPECT_EQ(file["sha256"], sha);
+  // One file more: the refused upload kept nothing.
+  EXPECT_EQ(CountFiles(server().data_dir() + "/files"), files_before + 1);
 }
 
 // A 1 GiB file of random bytes through every connector that moves bytes:

@@ -143,7 +143,7 @@ namespace {
 // A multipart/form-data body with the parts that carry a filename written to
 // `files` as file values; other parts are text (base64 when not UTF-8). A
 // name sent more than once becomes an array.
-Result<Json> MultipartToJson(const std::string& content_type, const std::string& body,
+Result<Json> MultipartToJson(const std::string& content_type, std::string_view body,
                              FileStore& files) {
   auto parts = ParseMultipart(body, MultipartBoundary(content_type));
   if (!parts) return Fail(ErrorCode::kBadRequest, "the body is not valid multipart/form-data");
@@ -177,7 +177,7 @@ Result<Json> MultipartToJson(const std::string& content_type, const std::string&
 
 }  // namespace
 
-Result<Json> ParseWebhookBody(const std::string& content_type, const std::string& body,
+Result<Json> ParseWebhookBody(const std::string& content_type, std::string_view body,
                               FileStore* files) {
   if (body.empty()) return Json(nullptr);
   std::string media = MediaType(content_type);
@@ -349,20 +349,23 @@ std::optional<HttpResponse> WebhookReceiver::CheckHead(HttpRequest& head, size_t
   return res;
 }
 
+bool WebhookReceiver::BecomesFile(const HttpRequest& head) const {
+  if (!options_.files) return false;
+  const std::string* ct = head.Header("content-type");
+  std::string media = ct ? MediaType(*ct) : "";
+  bool json_form_or_text = media.empty() || media == "application/json" ||
+                           media.ends_with("+json") ||
+                           media == "application/x-www-form-urlencoded" ||
+                           media.starts_with("text/") || media.find("xml") != std::string::npos;
+  return !json_form_or_text;
+}
+
 bool WebhookReceiver::AnswersAtOnce(const HttpRequest& head) const {
   if (!store_.RecordsWebhooksAtOnce()) return false;
   if (head.Header("webhook-id") || head.Header("svix-id") || head.Header("idempotency-key"))
     return false;
   // A body that becomes a file is written to disk first: not on an I/O thread.
-  if (options_.files) {
-    const std::string* ct = head.Header("content-type");
-    std::string media = ct ? MediaType(*ct) : "";
-    bool json_form_or_text = media.empty() || media == "application/json" ||
-                             media.ends_with("+json") ||
-                             media == "application/x-www-form-urlencoded" ||
-                             media.starts_with("text/") || media.find("xml") != std::string::npos;
-    if (!json_form_or_text) return false;
-  }
+  if (BecomesFile(head)) return false;
   // "/hooks/{token}" or "/hooks/{token}/{rest...}"
   constexpr std::string_view kPrefix = "/hooks/";
   if (!head.path.starts_with(kPrefix)) return false;
@@ -416,6 +419,9 @@ std::optional<HttpResponse> WebhookReceiver::CheckHeadUncounted(HttpRequest& hea
     }
   }
   body_limit = e->config.max_body;
+  // Bytes and multipart uploads go to a file as they arrive, not into memory
+  // (a webhook's max_body may be as large as --max-file-size).
+  head.spool_body = BecomesFile(head);
   return std::nullopt;
 }
 
@@ -427,14 +433,17 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
     size_t limit = 0;
     if (auto early = CheckHeadUncounted(req, limit)) return *early;
   }
-  if (req.body.size() > config.max_body) {
+  const std::string_view raw = req.Body();
+  if (raw.size() > config.max_body) {
     Record(NewDelivery(*e, req, 413));
     return ErrorResponse(ErrorCode::kPayloadTooLarge,
                          "the body is larger than this webhook's limit");
   }
   TimePoint now = clock_.Now();
   Delivery delivery = NewDelivery(*e, req, 0);
-  delivery.body = req.body;
+  // A spooled upload is not copied into the delivery log; once parsed, the
+  // delivery keeps its file values (below).
+  if (!req.spooled) delivery.body = req.body;
 
   if (auto ok = VerifyWebhookAuth(config.auth, req, now); !ok) {
     delivery.status_code = 401;
@@ -448,7 +457,7 @@ HttpResponse WebhookReceiver::HandleUncounted(HttpRequest& req) {
     return ErrorResponse(ErrorCode::kFlowInactive,
                          "the flow \"" + e->flow.name + "\" is not active");
   }
-  auto body = ParseWebhookBody(delivery.content_type, req.body, options_.files);
+  auto body = ParseWebhookBody(delivery.content_type, raw, options_.files);
   if (!body) {
     if (body.error().code == ErrorCode::kUnavailable) {
       // No room for the files (a full disk): nothing acknowledged, try later.

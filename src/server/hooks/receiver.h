@@ -101,6 +101,9 @@ class WebhookReceiver {
   // (weft_webhook_requests_total{code}).
   HttpResponse HandleUncounted(HttpRequest& req);
   std::optional<HttpResponse> CheckHeadUncounted(HttpRequest& head, size_t& body_limit);
+  // True when this request's body will become a file (files on, and not JSON,
+  // form or text): read to disk, never answered on an I/O thread.
+  bool BecomesFile(const HttpRequest& head) const;
   void Count(int status);
   void Record(Delivery d);
   Delivery NewDelivery(const Entry& e, const HttpRequest& req, int status) const;
@@ -134,7 +137,7 @@ HookConfig ParseHookConfig(const Json& document, const WebhookOptions& options);
 // value, and multipart/form-data an object of its parts (those with a
 // filename as file values). kBadRequest with the parser's message for
 // malformed JSON or multipart; kUnavailable when a file cannot be written.
-Result<Json> ParseWebhookBody(const std::string& content_type, const std::string& body,
+Result<Json> ParseWebhookBody(const std::string& content_type, std::string_view body,
                               FileStore* files = nullptr);
 
 }  // namespace weft::server::hooks

@@ -1,8 +1,9 @@
 #include "server/hooks/webhook_auth.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <sodium.h>
 
 #include <chrono>
@@ -61,11 +62,9 @@ Result<void> VerifyStandardWebhooks(const Json& auth, const HttpRequest& req, Ti
   int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (seconds < now_s - kToleranceSeconds || seconds > now_s + kToleranceSeconds)
     return Fail(Unauthorized("webhook-timestamp is more than 5 minutes from now"));
-  std::string signed_content;
-  signed_content.reserve(id->size() + ts->size() + req.body.size() + 2);
-  signed_content.append(*id).append(".").append(*ts).append(".").append(req.body);
+  // "id.timestamp.body", signed piece by piece: the body may be a spooled upload.
   std::string expected =
-      HmacRaw("sha256", StandardWebhooksKey(Str(auth, "secret")), signed_content);
+      HmacRaw("sha256", StandardWebhooksKey(Str(auth, "secret")), {*id, ".", *ts, ".", req.Body()});
   // Space-separated "v1,<base64>" entries: any one may match (secret rotation).
   std::string_view rest = *sig;
   while (!rest.empty()) {
@@ -88,7 +87,7 @@ Result<void> VerifySignatureHeader(const HttpRequest& req, const std::string& he
   std::string_view value = Trim(*got);
   if (!value.starts_with(prefix)) return Fail(Unauthorized(header + " does not match"));
   value.remove_prefix(prefix.size());
-  std::string expected = HmacRaw(algorithm, secret, req.body);
+  std::string expected = HmacRaw(algorithm, secret, {req.Body()});
   if (expected.empty()) return Fail(Unauthorized("unknown signature algorithm"));
   if (encoding == "base64") {
     std::string raw;
@@ -102,17 +101,28 @@ Result<void> VerifySignatureHeader(const HttpRequest& req, const std::string& he
 
 }  // namespace
 
-std::string HmacRaw(std::string_view algorithm, std::string_view key, std::string_view data) {
-  const EVP_MD* md = algorithm == "sha256"   ? EVP_sha256()
-                     : algorithm == "sha1"   ? EVP_sha1()
-                     : algorithm == "sha512" ? EVP_sha512()
-                                             : nullptr;
-  if (!md) return "";
+std::string HmacRaw(std::string_view algorithm, std::string_view key,
+                    std::initializer_list<std::string_view> parts) {
+  const char* digest = algorithm == "sha256"   ? "SHA256"
+                       : algorithm == "sha1"   ? "SHA1"
+                       : algorithm == "sha512" ? "SHA512"
+                                               : nullptr;
+  if (!digest) return "";
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(digest), 0),
+                         OSSL_PARAM_construct_end()};
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
+  size_t len = 0;
+  bool ok = ctx && EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                                params) == 1;
+  for (std::string_view part : parts)
+    ok = ok &&
+         EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size()) == 1;
+  ok = ok && EVP_MAC_final(ctx, out, &len, sizeof out) == 1;
+  EVP_MAC_CTX_free(ctx);
+  EVP_MAC_free(mac);
+  return ok ? std::string(reinterpret_cast<char*>(out), len) : std::string();
 }
 
 std::string Base64Encode(std::string_view bytes) {

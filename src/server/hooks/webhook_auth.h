@@ -4,6 +4,7 @@
 // constant-time comparisons. Pure functions: thread-safe.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +26,14 @@ Result<void> VerifyWebhookAuth(const Json& auth, const HttpRequest& req, TimePoi
 std::string SecretHeaderName(const Json& auth);
 
 // Signing helpers, also used by tests and docs examples.
+// HMAC of `parts` one after the other (no copy of them joined); "" for an
+// unknown algorithm.
 std::string HmacRaw(std::string_view algorithm, std::string_view key,
-                    std::string_view data);  // "" for an unknown algorithm
+                    std::initializer_list<std::string_view> parts);
+inline std::string HmacRaw(std::string_view algorithm, std::string_view key,
+                           std::string_view data) {
+  return HmacRaw(algorithm, key, {data});
+}
 std::string Base64Encode(std::string_view bytes);
 bool Base64Decode(std::string_view text, std::string& out);
 std::string HexEncode(std::string_view bytes);

@@ -42,6 +42,17 @@ TEST(WebhookAuth, StandardWebhooksAcceptsRotationAndRejectsStaleOrTampered) {
       auth, StandardSigned("whsec_" + Base64Encode("other"), R"({"a":1})", now_s), kNow));
 }
 
+// RFC 4231, test case 2, whole and in pieces (a spooled body is signed so).
+TEST(WebhookAuth, HmacMatchesTheRfcVectors) {
+  const std::string want = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  EXPECT_EQ(HexEncode(HmacRaw("sha256", "Jefe", "what do ya want for nothing?")), want);
+  EXPECT_EQ(HexEncode(HmacRaw("sha256", "Jefe", {"what do ya", " want ", "", "for nothing?"})),
+            want);
+  EXPECT_EQ(HexEncode(HmacRaw("sha1", "Jefe", "what do ya want for nothing?")),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+  EXPECT_EQ(HmacRaw("md5", "Jefe", "x"), "");
+}
+
 TEST(WebhookAuth, GithubAndCustom) {
   Json gh{{"type", "hmac"}, {"scheme", "github"}, {"secret", "s3cret"}};
   std::string body = "payload";
