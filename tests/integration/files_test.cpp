@@ -3,10 +3,13 @@
 // /api/v1/files/{id} (with ranges), and never holds it whole in memory.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -507,6 +510,66 @@ TEST_F(FilesTest, TheBucketFlagIsCheckedAtStart) {
   }
   for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"})
     unsetenv(v);
+}
+
+// The file store on a 16 MB file system: a 40 MiB download fails its step
+// with "the disk is full" (the server goes on answering), leaves no part
+// file and no file behind, and a 1 MiB download right after succeeds.
+TEST(FilesDiskTest, AFullFileStoreFailsTheStepNotTheServerAndKeepsNothingHalfWritten) {
+  if (std::getenv("WEFT_TEST_DB")) GTEST_SKIP() << "SQLite data dirs only";
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root (CI runs as root)";
+  char tmpl[] = "/tmp/weft-files-full-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  const std::string files = root + "/files";
+  fs::create_directories(files);
+  if (::mount("tmpfs", files.c_str(), "tmpfs", 0, "size=16m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  struct Cleanup {
+    std::string root, files;
+    ~Cleanup() {
+      ::umount2(files.c_str(), MNT_DETACH);
+      std::error_code ec;
+      fs::remove_all(root, ec);
+    }
+  } cleanup{root, files};
+  const std::string blobs_dir = root + "/blobs";
+  fs::create_directories(blobs_dir);
+  WriteRandomFile(blobs_dir + "/big.bin", 40u << 20);
+  const std::string small_sha = WriteRandomFile(blobs_dir + "/small.bin", 1u << 20);
+  weft::testing::ChildServer blobs({weft::testing::SystemPython(),
+                                    std::string(WEFT_TEST_SERVERS_DIR) + "/blob_server.py",
+                                    blobs_dir});
+  ASSERT_GT(blobs.port(), 0) << blobs.error();
+  const std::string base = "http://127.0.0.1:" + std::to_string(blobs.port());
+
+  WeftServer server({"--files", files});
+  ASSERT_TRUE(server.running()) << server.Logs();
+  const Client& api = server.api();
+  auto download = [&](const std::string& name) {
+    Json flow = CreateFlow(
+        api, Json{{"name", UniqueName("get")},
+                  {"steps",
+                   {{{"id", "get"},
+                     {"uses", "http.request"},
+                     {"with", {{"url", base + "/files/" + name}, {"response_type", "file"}}}}}}});
+    HttpResult started = api.Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/runs");
+    EXPECT_EQ(started.status, 202) << started.body;
+    return WaitRunFinished(api, started.json["id"], 120s);
+  };
+
+  Json big = download("big.bin");
+  EXPECT_EQ(big["status"], "failed") << big.dump();
+  EXPECT_NE(big.dump().find("the disk is full"), std::string::npos) << big.dump();
+  EXPECT_EQ(api.Get("/healthz").status, 200);
+  size_t left = 0;
+  for (const auto& e : fs::recursive_directory_iterator(files))
+    if (e.is_regular_file()) ++left;
+  EXPECT_EQ(left, 0u) << "a part file or a half-written file stayed";
+
+  Json small = download("small.bin");
+  ASSERT_EQ(small["status"], "succeeded") << small.dump();
+  EXPECT_EQ(StepOf(small, "get")["output"]["body"]["sha256"], small_sha);
 }
 
 TEST_F(FilesTest, AKillDuringADownloadLeavesNoOrphanAndTheRunFinishesOnce) {
