@@ -201,7 +201,8 @@ TEST_F(S3Test, ALargeFileGoesUpInParts) {
   EXPECT_EQ(back.output()["file"]["content_type"], "video/mp4");
   int64_t peak = testing::StatusKb(reset ? "VmHWM" : "VmRSS");
   std::cout << "[ rss ] before " << before / 1024 << " MiB, peak " << peak / 1024 << " MiB\n";
-  EXPECT_LT(peak - before, 32 * 1024) << "grew by " << (peak - before) / 1024 << " MiB";
+  if (testing::kRssMeansSomething)
+    EXPECT_LT(peak - before, 32 * 1024) << "grew by " << (peak - before) / 1024 << " MiB";
 }
 
 // The examples of AWS's "Signature Calculations for the Authorization Header"

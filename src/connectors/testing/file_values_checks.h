@@ -82,6 +82,22 @@ inline int64_t StatusKb(const std::string& field) {
     if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
   return -1;
 }
+// False in an AddressSanitizer build: freed memory waits in its quarantine
+// (256 MB) and every block carries redzones, so RSS says nothing about what
+// the code keeps. Memory checks hold only in ordinary builds.
+constexpr bool kRssMeansSomething =
+#if defined(__SANITIZE_ADDRESS__)
+    false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    false;
+#else
+    true;
+#endif
+#else
+    true;
+#endif
+
 // Resets VmHWM to the current RSS (Linux 4.0+); false when the kernel refuses.
 inline bool ResetPeakRss() {
   std::ofstream f("/proc/self/clear_refs");
