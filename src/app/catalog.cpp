@@ -118,6 +118,27 @@ Result<Json> InstallManifest(ActionCatalog& catalog, const std::string& data_dir
   return Json::object();
 }
 
+Result<Json> ImportOpenApiText(const std::string& spec, const std::vector<std::string>& tags,
+                               const std::vector<std::string>& operations,
+                               const std::string& name) {
+  if (spec.size() > (size_t{16} << 20))
+    return Fail(ErrorCode::kValidation, "the document is larger than 16 MiB");
+  if (auto sized = connectors::manifest::CheckDocumentSize(spec, 50'000'000); !sized)
+    return Fail(std::move(sized).error());
+  auto doc = ParseDocumentText(spec);
+  if (!doc) return Fail(ErrorCode::kValidation, doc.error().message);
+  auto imported = connectors::manifest::ImportOpenApi(*doc, {tags, operations, name});
+  if (!imported) return Fail(std::move(imported).error());
+  Json actions = Json::array();
+  for (auto it = imported->manifest["actions"].begin(); it != imported->manifest["actions"].end();
+       ++it)
+    actions.push_back(it.key());
+  return Json{{"manifest", ToYaml(imported->manifest)},
+              {"actions", std::move(actions)},
+              {"operations", imported->operations_seen},
+              {"notes", imported->notes}};
+}
+
 int ImportOpenApiCommand(const std::string& spec_file, const std::vector<std::string>& tags,
                          const std::vector<std::string>& operations, const std::string& name,
                          const std::string& out) {

@@ -29,6 +29,11 @@ std::vector<std::string> LoadUserManifests(ActionCatalog& catalog, const std::st
 Result<Json> InstallManifest(ActionCatalog& catalog, const std::string& data_dir,
                              const std::string& text);
 
+// POST /api/v1/connectors/import-openapi: {manifest (YAML text), actions
+// (their names), operations (how many the document has), notes}.
+Result<Json> ImportOpenApiText(const std::string& spec, const std::vector<std::string>& tags,
+                               const std::vector<std::string>& operations, const std::string& name);
+
 // weft connector import-openapi: prints (or writes to `out`) the manifest
 // made from `spec_file`, with a summary on stderr. Exit status 0 or 1.
 int ImportOpenApiCommand(const std::string& spec_file, const std::vector<std::string>& tags,

@@ -473,6 +473,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   services.install_connector = [&catalog, data_dir = o.data_dir](const std::string& text) {
     return InstallManifest(catalog, data_dir, text);
   };
+  services.import_openapi = &ImportOpenApiText;
   services.expr_limits.timeout = *expr_timeout;
   services.expr_limits.max_memory = *expr_memory;
   services.api_enabled = roles->api;

@@ -107,6 +107,28 @@ TEST(CatalogApi, AManifestPostedIsCheckedStoredAndUsable) {
   EXPECT_EQ(again.json["status"], "succeeded") << again.body;
 }
 
+TEST(CatalogApi, AnOpenApiDocumentBecomesAManifestToCurateAndSave) {
+  WeftServer server;
+  const Client& api = server.api();
+  std::string spec =
+      testing::ReadFile(WEFT_SOURCE_DIR "/tests/data/openapi/mailchimp/transactional.openapi.json");
+  ASSERT_FALSE(spec.empty());
+  auto imported = api.PostRaw(
+      "/api/v1/connectors/import-openapi?operation=users/ping&operation=messages/"
+      "send&name=mandrill",
+      spec, "application/json");
+  ASSERT_EQ(imported.status, 200) << imported.body.substr(0, 500);
+  EXPECT_EQ(imported.json["actions"], Json::parse(R"(["messages_send", "users_ping"])"));
+  EXPECT_EQ(imported.json["operations"], 99);
+  auto saved = api.PostRaw("/api/v1/connectors", imported.json["manifest"].get<std::string>(),
+                           "application/yaml");
+  EXPECT_EQ(saved.status, 201) << saved.body.substr(0, 500);
+  EXPECT_EQ(saved.json["name"], "mandrill");
+  auto not_openapi =
+      api.PostRaw("/api/v1/connectors/import-openapi", "{\"a\": 1}", "application/json");
+  EXPECT_EQ(not_openapi.status, 400) << not_openapi.body;
+}
+
 TEST(CatalogCli, ImportOpenApiPrintsAManifest) {
   auto r = RunWeft({"connector", "import-openapi",
                     WEFT_SOURCE_DIR "/tests/data/openapi/twilio/twilio_messaging_v1.json", "--tag",

@@ -93,6 +93,22 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
     return HttpResponse::FromJson(201, *entry);
   });
 
+  // The body is the OpenAPI document; ?tag=, ?operation= (repeatable) and ?name= filter and name.
+  t.emplace_back("importOpenApi", [&s](HttpRequest& req) {
+    if (!s.import_openapi)
+      return ErrorResponse(ErrorCode::kUnavailable, "the OpenAPI import is off on this server");
+    std::vector<std::string> tags, operations;
+    std::string name;
+    for (const auto& [k, v] : ParseQueryString(req.query_string)) {
+      if (k == "tag") tags.push_back(v);
+      if (k == "operation") operations.push_back(v);
+      if (k == "name") name = v;
+    }
+    auto out = s.import_openapi(req.body, tags, operations, name);
+    if (!out) return ErrorResponse(out.error());
+    return HttpResponse::FromJson(200, *out);
+  });
+
   t.emplace_back("evaluateExpression", [&s](HttpRequest& req) {
     auto body = ParseJsonBody(req, false);
     if (!body) return ErrorResponse(body.error());
