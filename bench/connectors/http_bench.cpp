@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "connectors/http/http.h"
+#include "connectors/manifest/manifest.h"
 #include "connectors/testing/run_action.h"
 
 namespace {
@@ -117,11 +118,12 @@ struct PlainCurl {
 struct Step {
   const weft::ActionCatalog* catalog;
   weft::Connection connection;
+  std::string uses = "http.request";
+  weft::Json input = weft::Json{{"url", "/bench"}};
   struct State {};
   State Start() const { return {}; }
   void One(State&) const {
-    auto r = weft::testing::RunAction(*catalog, "http.request", weft::Json{{"url", "/bench"}},
-                                      &connection);
+    auto r = weft::testing::RunAction(*catalog, uses, input, &connection);
     if (r.outcome.error) std::fprintf(stderr, "step failed: %s\n", r.error().c_str());
   }
 };
@@ -136,11 +138,25 @@ int main(int argc, char** argv) {
   std::string base = "http://127.0.0.1:" + std::to_string(server.port());
   weft::ActionCatalog catalog;
   weft::connectors::RegisterHttp(catalog);
+  // The same GET as a connector manifest's action (connectors/manifest/).
+  auto manifest = weft::connectors::manifest::ParseManifest(R"(
+name: bench
+connection:
+  fields: [{name: base_url}]
+  base_url: "{{ connection.base_url }}"
+actions:
+  get: {path: /bench}
+)");
+  if (!manifest || !weft::connectors::manifest::RegisterManifest(catalog, *manifest)) return 1;
+  weft::Connection manifest_conn =
+      weft::testing::MakeConnection("bench", {{"base_url", base}}, {{"type", "none"}});
+  Step manifest_step{&catalog, manifest_conn, "bench.get", weft::Json::object()};
   auto conn = [&](bool keep_alive) {
     return weft::testing::MakeConnection("http", {{"base_url", base}, {"keep_alive", keep_alive}});
   };
   // Warm up.
   Run(200, 1, Step{&catalog, conn(true)});
+  Run(200, 1, manifest_step);
   Run(200, 1, PlainCurl{base + "/bench", true});
 
   std::printf("requests=%d threads=%d (GET, 11-byte JSON body, loopback)\n", requests, threads);
@@ -152,6 +168,8 @@ int main(int argc, char** argv) {
   row("plain libcurl, keep-alive", plain_reuse);
   Figure step_reuse = Run(requests, threads, Step{&catalog, conn(true)});
   row("http.request, keep-alive (default)", step_reuse);
+  Figure manifest_reuse = Run(requests, threads, manifest_step);
+  row("manifest action (bench.get), keep-alive", manifest_reuse);
   Figure plain_fresh = Run(requests, threads, PlainCurl{base + "/bench", false});
   row("plain libcurl, new connection each", plain_fresh);
   Figure step_fresh = Run(requests, threads, Step{&catalog, conn(false)});
@@ -161,5 +179,7 @@ int main(int argc, char** argv) {
       "reuse)\n",
       step_reuse.micros_per_request - plain_reuse.micros_per_request,
       step_fresh.micros_per_request - plain_fresh.micros_per_request);
+  std::printf("added latency of a manifest action over http.request: %.1f us (keep-alive)\n",
+              manifest_reuse.micros_per_request - step_reuse.micros_per_request);
   return 0;
 }

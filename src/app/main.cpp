@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/backup.h"
+#include "app/catalog.h"
 #include "app/commands.h"
 #include "app/serve.h"
 #include "app/user_commands.h"
@@ -230,6 +231,22 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("--timezone", timezone, "default time zone of schedules")
       ->capture_default_str();
 
+  // connector import-openapi
+  std::string spec_file, import_out;
+  std::vector<std::string> import_tags, import_ops;
+  std::string import_name;
+  auto* connector_cmd = app.add_subcommand("connector", "Connector manifests, locally");
+  connector_cmd->require_subcommand(1);
+  auto* import_cmd = connector_cmd->add_subcommand(
+      "import-openapi",
+      "Print a connector manifest made from an OpenAPI 3.0/3.1 or Swagger 2.0 document");
+  import_cmd->add_option("SPEC", spec_file, "the OpenAPI document (JSON or YAML)")->required();
+  import_cmd->add_option("--tag", import_tags, "only operations with this tag (repeatable)");
+  import_cmd->add_option("--operation", import_ops,
+                         "only this operationId or action name (repeatable)");
+  import_cmd->add_option("--name", import_name, "the connector's name ([a-z][a-z0-9_]*)");
+  import_cmd->add_option("-o,--output", import_out, "write the manifest here, not to stdout");
+
   // cron next
   auto* cron_cmd = app.add_subcommand("cron", "Cron expressions, locally, without a server");
   cron_cmd->require_subcommand(1);
@@ -279,6 +296,9 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return weft::app::FlowRun(client, name, input, wait, json);
   if (show_cmd->parsed()) return weft::app::RunShow(client, run_id, json);
   if (validate_cmd->parsed()) return weft::app::Validate(file, timezone);
+  if (import_cmd->parsed())
+    return weft::app::ImportOpenApiCommand(spec_file, import_tags, import_ops, import_name,
+                                           import_out);
   if (user_cmd->parsed()) {
     for (auto* cmd : {user_add_cmd, user_list_cmd, user_remove_cmd}) {
       if (cmd->parsed()) user_opts.via_server = cmd->count("--server") > 0;

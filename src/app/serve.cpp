@@ -347,6 +347,9 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
 
   ActionCatalog catalog;
   RegisterAllConnectors(catalog);
+  // The user's connector manifests: one that does not load is left out whole, named in the log.
+  for (const auto& problem : LoadUserManifests(catalog, o.data_dir))
+    log::Error("connector manifest not loaded", {{"problem", problem}});
   ChangeHub hub;
   // Webhooks the SQLite store's journal took in wake the engine once they
   // are imported (SqliteStore::SetRunsImportedListener); the listener goes
@@ -502,6 +505,10 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
     return hooks.ListDeliveries(req);
   };
   services.get_delivery = [&hooks](server::HttpRequest& req) { return hooks.GetDelivery(req); };
+  services.install_connector = [&catalog, data_dir = o.data_dir](const std::string& text) {
+    return InstallManifest(catalog, data_dir, text);
+  };
+  services.import_openapi = &ImportOpenApiText;
   services.expr_limits.timeout = *expr_timeout;
   services.expr_limits.max_memory = *expr_memory;
   services.api_enabled = roles->api;

@@ -5,22 +5,53 @@ namespace weft {
 void ActionCatalog::Register(ConnectorSpec spec,
                              std::map<std::string, std::shared_ptr<Action>> actions,
                              ConnectionTester tester) {
+  std::unique_lock lock(*mu_);
+  ++generation_;
   for (auto& [name, action] : actions) actions_[spec.name + "." + name] = std::move(action);
   if (tester) testers_[spec.name] = std::move(tester);
   // A second registration under the same name adds its actions to the first
   // (the data connector's actions come from two folders of connectors/).
-  for (auto& c : connectors_) {
-    if (c.name != spec.name) continue;
-    for (auto& a : spec.actions) c.actions.push_back(std::move(a));
+  if (auto it = by_name_.find(spec.name); it != by_name_.end()) {
+    for (auto& a : spec.actions) it->second->actions.push_back(std::move(a));
     return;
   }
-  connectors_.push_back(std::move(spec));
+  order_.push_back(spec.name);
+  specs_.push_back(std::move(spec));
+  by_name_[specs_.back().name] = &specs_.back();
+}
+
+void ActionCatalog::Replace(ConnectorSpec spec,
+                            std::map<std::string, std::shared_ptr<Action>> actions,
+                            ConnectionTester tester) {
+  std::unique_lock lock(*mu_);
+  ++generation_;
+  const std::string prefix = spec.name + ".";
+  std::erase_if(actions_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+  for (auto& [name, action] : actions) actions_[prefix + name] = std::move(action);
+  testers_.erase(spec.name);
+  if (tester) testers_[spec.name] = std::move(tester);
+  std::erase_if(oauth_exchangers_, [&](const auto& kv) { return kv.first.first == spec.name; });
+  if (!by_name_.count(spec.name)) order_.push_back(spec.name);
+  // The old spec stays in specs_ (someone may hold a pointer to it), unlisted.
+  specs_.push_back(std::move(spec));
+  by_name_[specs_.back().name] = &specs_.back();
+}
+
+const ConnectorSpec* ActionCatalog::FindLocked(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
 }
 
 const ConnectorSpec* ActionCatalog::FindConnector(const std::string& name) const {
-  for (const auto& c : connectors_)
-    if (c.name == name) return &c;
-  return nullptr;
+  std::shared_lock lock(*mu_);
+  return FindLocked(name);
+}
+
+std::vector<const ConnectorSpec*> ActionCatalog::Connectors() const {
+  std::shared_lock lock(*mu_);
+  std::vector<const ConnectorSpec*> out;
+  for (const auto& n : order_) out.push_back(FindLocked(n));
+  return out;
 }
 
 const ConnectorSpec* ActionCatalog::ConnectorOf(const std::string& uses) const {
@@ -39,22 +70,26 @@ const ActionSpec* ActionCatalog::FindActionSpec(const std::string& uses) const {
 }
 
 std::shared_ptr<Action> ActionCatalog::FindAction(const std::string& uses) const {
+  std::shared_lock lock(*mu_);
   auto it = actions_.find(uses);
   return it == actions_.end() ? nullptr : it->second;
 }
 
 const ConnectionTester* ActionCatalog::FindTester(const std::string& connector) const {
+  std::shared_lock lock(*mu_);
   auto it = testers_.find(connector);
   return it == testers_.end() ? nullptr : &it->second;
 }
 
 void ActionCatalog::SetOAuthExchanger(const std::string& connector, const std::string& auth_type,
                                       OAuthExchanger exchanger) {
+  std::unique_lock lock(*mu_);
   oauth_exchangers_[{connector, auth_type}] = std::move(exchanger);
 }
 
 const OAuthExchanger* ActionCatalog::FindOAuthExchanger(const std::string& connector,
                                                         const std::string& auth_type) const {
+  std::shared_lock lock(*mu_);
   auto it = oauth_exchangers_.find({connector, auth_type});
   return it == oauth_exchangers_.end() ? nullptr : &it->second;
 }
@@ -68,12 +103,14 @@ Json FieldSpecToJson(const FieldSpec& f) {
   if (!f.enum_values.empty()) j["enum"] = f.enum_values;
   if (!f.default_value.is_null()) j["default"] = f.default_value;
   if (!f.help.empty()) j["help"] = f.help;
+  if (!f.schema.is_null()) j["schema"] = f.schema;
   return j;
 }
 
 Json ActionCatalog::ToJson() const {
   Json list = Json::array();
-  for (const auto& c : connectors_) {
+  for (const ConnectorSpec* cp : Connectors()) {
+    const ConnectorSpec& c = *cp;
     Json fields = Json::array();
     for (const auto& f : c.fields) fields.push_back(FieldSpecToJson(f));
     Json auth_types = Json::array();
@@ -95,14 +132,18 @@ Json ActionCatalog::ToJson() const {
       if (a.connection_optional) aj["connection_optional"] = true;
       actions.push_back(std::move(aj));
     }
-    list.push_back({{"name", c.name},
-                    {"title", c.title},
-                    {"description", c.description},
-                    {"icon", c.icon},
-                    {"needs_connection", c.needs_connection},
-                    {"fields", fields},
-                    {"auth_types", auth_types},
-                    {"actions", actions}});
+    Json cj = {{"name", c.name},
+               {"title", c.title},
+               {"description", c.description},
+               {"icon", c.icon},
+               {"needs_connection", c.needs_connection},
+               {"fields", fields},
+               {"auth_types", auth_types},
+               {"actions", actions}};
+    if (!c.source.empty()) cj["source"] = c.source;
+    if (!c.version.empty()) cj["version"] = c.version;
+    if (!c.docs_url.empty()) cj["docs_url"] = c.docs_url;
+    list.push_back(std::move(cj));
   }
   return Json{{"connectors", list}};
 }

@@ -1,14 +1,18 @@
 // Actions and the connector catalog. Each connector action and utility
 // implements Action; the catalog lists them with the inputs each declares
-// (GET /api/v1/connectors draws every form from it). The catalog is built once
-// at start-up (app/) and read-only afterwards, so it is safe to share.
+// (GET /api/v1/connectors draws every form from it). The catalog is built at
+// start-up (app/); connector manifests may be added or replaced while it is
+// in use (POST /api/v1/connectors), so every method is thread-safe and a
+// spec a lookup returned stays valid for the catalog's lifetime.
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -35,6 +39,9 @@ struct FieldSpec {
   std::vector<std::string> enum_values;
   Json default_value;  // null when none
   std::string help;
+  // A manifest action's input: its JSON-Schema subset (core/input_schema.h),
+  // checked at save time below the top level too. Null for built-ins.
+  Json schema;
 };
 
 struct ActionSpec {
@@ -64,6 +71,11 @@ struct ConnectorSpec {
   std::vector<FieldSpec> fields;  // connection settings
   std::vector<AuthTypeSpec> auth_types;
   std::vector<ActionSpec> actions;
+  // Of a connector manifest (connectors/manifest/): "builtin" (compiled in) or
+  // "user" (<data>/connectors/, POST /api/v1/connectors); empty for code.
+  std::string source;
+  std::string version;
+  std::string docs_url;
 };
 
 // What an action sees while it runs. Valid only during Execute.
@@ -142,6 +154,10 @@ class ActionCatalog {
   // flow.delay) are run by the executor and may have no implementation.
   void Register(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
                 ConnectionTester tester = nullptr);
+  // Registers a connector in place of the one of the same name (a user
+  // manifest saved again): its old actions are gone, steps resolve the new ones.
+  void Replace(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
+               ConnectionTester tester = nullptr);
 
   const ConnectorSpec* FindConnector(const std::string& name) const;
   // "http.request" -> its spec, or null.
@@ -154,12 +170,24 @@ class ActionCatalog {
                          OAuthExchanger exchanger);
   const OAuthExchanger* FindOAuthExchanger(const std::string& connector,
                                            const std::string& auth_type) const;
-  const std::vector<ConnectorSpec>& Connectors() const { return connectors_; }
+  // Every connector, in the order first registered.
+  std::vector<const ConnectorSpec*> Connectors() const;
+  // Counts registrations: a cached rendering of the catalog is stale when it changed.
+  uint64_t generation() const {
+    std::shared_lock lock(*mu_);
+    return generation_;
+  }
 
   Json ToJson() const;  // {"connectors": [...]} as GET /api/v1/connectors answers
 
  private:
-  std::vector<ConnectorSpec> connectors_;
+  const ConnectorSpec* FindLocked(const std::string& name) const;
+  // Behind a pointer so a catalog can be moved (built by a function, then handed over).
+  std::unique_ptr<std::shared_mutex> mu_ = std::make_unique<std::shared_mutex>();
+  uint64_t generation_ = 0;
+  std::deque<ConnectorSpec> specs_;  // never shrinks: pointers handed out stay valid
+  std::vector<std::string> order_;   // connector names, first registration first
+  std::map<std::string, ConnectorSpec*> by_name_;
   std::map<std::string, std::shared_ptr<Action>> actions_;  // by "connector.action"
   std::map<std::string, ConnectionTester> testers_;
   std::map<std::pair<std::string, std::string>, OAuthExchanger> oauth_exchangers_;

@@ -331,6 +331,15 @@ Result<ConnectionService::OAuthStart> ConnectionService::StartOAuth(const std::s
         "connection \"" + stored->name + "\" does not use an OAuth2 authorization code auth type",
         {{"auth.type", "must be oauth2_code to authorize in the browser"}});
   std::string authorize_url = GetString(stored->auth, "authorize_url");
+  if (authorize_url.empty()) {
+    // A manifest connector names its provider's URL as the field's default.
+    if (const ConnectorSpec* spec = catalog_.FindConnector(stored->connector))
+      for (const auto& a : spec->auth_types)
+        if (a.name == type)
+          for (const auto& f : a.fields)
+            if (f.name == "authorize_url" && f.default_value.is_string())
+              authorize_url = f.default_value.get<std::string>();
+  }
   if (authorize_url.empty())
     return Fail(ErrorCode::kValidation, "auth.authorize_url is required",
                 {{"auth.authorize_url", "is required"}});

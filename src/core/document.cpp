@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/time_format.h"
+#include "core/input_schema.h"
 #include "expr/expr.h"
 
 namespace weft {
@@ -221,6 +222,12 @@ class Validator {
 
   void CheckInputType(const FieldSpec& spec, const Json& v, const std::string& path) {
     if (v.is_null() || IsExpression(v)) return;
+    if (spec.schema.is_object()) {
+      std::vector<FieldError> problems;
+      CheckValue(spec.schema, v, path, problems, false);
+      for (auto& p : problems) Error(p.path, p.message);
+      return;
+    }
     const std::string& t = spec.type;
     bool ok = true;
     if (t == "string" || t == "text")

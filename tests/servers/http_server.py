@@ -64,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 requests.append(record)
         p = url.path
-        if p == "/echo":
+        if p == "/echo" or p.startswith("/echo/"):
             return self.reply(200, record)
         if p.startswith("/status/"):
             code = int(p.split("/")[2])
@@ -113,6 +113,24 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/pages/number":
             page = int(query.get("page", ["1"])[0])
             return self.reply(200, [page] if page <= 3 else [])
+        if p == "/pages/offset":
+            # Seven items, `limit` at a time from `offset` (connector manifests' offset style).
+            offset = int(query.get("offset", ["0"])[0])
+            limit = int(query.get("limit", ["3"])[0])
+            return self.reply(200, {"results": list(range(offset, min(offset + limit, 7)))})
+        if p == "/pages/next":
+            # A next_url style: the body names the next page, as a path from the root.
+            n = int(query.get("n", ["1"])[0])
+            nxt = "/pages/next?n=%d" % (n + 1) if n < 3 else None
+            return self.reply(200, {"items": [n], "next_page_uri": nxt})
+        if p == "/pages/forever":
+            # A cursor that never ends (as Prism's static examples): max_pages must stop it.
+            return self.reply(200, {"items": [1], "next": "again"})
+        if p == "/pages/elsewhere":
+            return self.reply(200, {"items": [1], "next": "http://example.invalid/steal"})
+        if p == "/vendor/failure":
+            # A vendor that answers 200 with {ok: false} on failure (Slack).
+            return self.reply(200, {"ok": False, "error": "channel_not_found"})
         if p == "/slow":
             time.sleep(float(query.get("s", ["3"])[0]))
             return self.reply(200, {"slow": True})

@@ -25,7 +25,7 @@ TEST_F(DataTest, JoinsTheUtilitiesDataConnector) {
   ASSERT_NE(catalog_.FindAction("data.set"), nullptr);
   ASSERT_NE(catalog_.FindAction("data.csv_parse"), nullptr);
   int data_entries = 0;
-  for (const auto& c : catalog_.Connectors()) data_entries += c.name == "data";
+  for (const auto* c : catalog_.Connectors()) data_entries += c->name == "data";
   EXPECT_EQ(data_entries, 1);
   EXPECT_NE(catalog_.FindActionSpec("data.hash"), nullptr);
 }

@@ -11,17 +11,18 @@
 #include "connectors/common/curl.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
+#include "connectors/http/http_client.h"
 #include "connectors/http/http_files.h"
 
-namespace weft::connectors {
+namespace weft::connectors::http {
 namespace {
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
 }
+
+}  // namespace
 
 bool IsAbsolute(const std::string& url) {
   std::string l = Lower(url.substr(0, 8));
@@ -111,6 +112,8 @@ std::optional<Millis> ParseRetryAfter(const std::string& v) {
   return Millis(std::max<int64_t>(0, delta) * 1000);
 }
 
+namespace {
+
 bool ValidUtf8(const std::string& s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -142,6 +145,8 @@ std::optional<std::string> FromBase64(const std::string& text) {
   return out;
 }
 
+}  // namespace
+
 // ---- statuses -------------------------------------------------------------
 
 // ok_statuses: [200, 404, "2xx", "3xx"]; default 2xx.
@@ -159,6 +164,8 @@ bool StatusOk(long status, const Json& ok_statuses) {
 }
 
 // ---- OAuth2 tokens ------------------------------------------------------------
+
+namespace {
 
 struct CachedToken {
   std::string access_token;
@@ -230,161 +237,119 @@ std::string TokenKey(const Json& auth) {
 
 // ---- the request ----------------------------------------------------------------
 
-struct Settings {
-  std::string base_url;
-  Json headers = Json::object();
-  bool verify_tls = true;
-  bool keep_alive = true;
-  std::optional<Millis> timeout;
-};
+}  // namespace
 
-struct Response {
-  long status = 0;
-  Headers headers;
-  std::string body;
-  std::string effective_url;
-  std::optional<FileInfo> file;  // the body, when it went to a file
-};
-
-struct Call {
-  std::string method = "GET";
-  std::string url;  // full, with query
-  Headers headers;
-  std::string body;
-  bool has_body = false;
-  Json multipart;                       // an object when body_type is multipart
-  std::optional<FileInfo> upload_file;  // the body, streamed from a file
-  bool file_response = false;           // response_type: file
-  bool auto_file = false;               // response_type: auto may choose a file
-  std::optional<Millis> timeout;
-  bool follow_redirects = true;
-  std::string basic_user, basic_password;
-  bool basic = false;
-};
-
-class Client {
- public:
-  Client(const CallEnv& env, const Settings& settings, const Redactor& redact,
-         FileStore* files = nullptr)
-      : env_(env), settings_(settings), redact_(redact), files_(files) {}
-
-  // Performs one HTTP exchange; a transport failure is the outcome's error.
-  std::variant<Response, ActionOutcome> Perform(const Call& call) {
-    Transfer t(env_, settings_.keep_alive, call.timeout ? call.timeout : settings_.timeout);
-    CURL* h = t.handle();
-    Response r;
-    curl_easy_setopt(h, CURLOPT_URL, call.url.c_str());
-    if (call.method == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (call.method == "GET") {
-      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else if (call.method == "POST") {
-      curl_easy_setopt(h, CURLOPT_POST, 1L);
-    } else {
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call.method.c_str());
-    }
-    curl_mime* mime = nullptr;
-    std::vector<std::unique_ptr<FileReader>> part_files;
-    if (call.multipart.is_object()) {
-      mime = curl_mime_init(h);
-      for (auto& [name, v] : call.multipart.items()) {
-        curl_mimepart* part = curl_mime_addpart(mime);
-        curl_mime_name(part, name.c_str());
-        auto file = http::FileInput(files_, v, "body." + name);
-        if (!file) {
-          curl_mime_free(mime);
-          return ActionOutcome::Failed(file.error().code, file.error().message);
-        }
-        if (*file) {
-          // Streamed from the store, never read whole.
-          part_files.push_back(std::make_unique<FileReader>(files_, **file));
-          curl_mime_data_cb(part, static_cast<curl_off_t>((*file)->size), &FileReader::Read,
-                            &FileReader::Seek, nullptr, part_files.back().get());
-          std::string filename = GetString(v, "filename", (*file)->name);
-          curl_mime_filename(part, filename.c_str());
-          std::string type = GetString(v, "content_type", (*file)->content_type);
-          curl_mime_type(part, type.c_str());
-        } else if (v.is_object() && (v.contains("content") || v.contains("content_base64"))) {
-          std::string data = GetString(v, "content");
-          if (v.contains("content_base64"))
-            data = FromBase64(GetString(v, "content_base64")).value_or("");
-          curl_mime_data(part, data.data(), data.size());
-          std::string filename = GetString(v, "filename", name);
-          curl_mime_filename(part, filename.c_str());
-          std::string type = GetString(v, "content_type", "application/octet-stream");
-          curl_mime_type(part, type.c_str());
-        } else {
-          std::string data = ScalarText(v);
-          curl_mime_data(part, data.data(), data.size());
-        }
-      }
-      curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
-    } else if (call.upload_file) {
-      t.UploadFile(files_, *call.upload_file);
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call.method.c_str());
-    } else if (call.has_body) {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
-    }
-    HeaderList headers;
-    for (const auto& [k, v] : call.headers) headers.Add(k + ": " + v);
-    if (!FindHeader(call.headers, "Expect")) headers.Add("Expect:");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, call.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "weft");
-    if (!settings_.verify_tls) {
-      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (call.basic) {
-      curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(h, CURLOPT_USERNAME, call.basic_user.c_str());
-      curl_easy_setopt(h, CURLOPT_PASSWORD, call.basic_password.c_str());
-    }
-    t.CaptureHeaders(&r.headers);
-    http::BodyReceiver receiver(call.file_response || call.auto_file ? files_ : nullptr,
-                                call.file_response, call.url, &r.body, &r.headers);
-    receiver.Attach(h);
-    CURLcode rc = t.Perform();
-    if (mime) curl_mime_free(mime);
-    for (const auto& pf : part_files)
-      if (pf->error() && rc != CURLE_OK) {
-        return ActionOutcome::Failed(ErrorCode::kStepFailed, call.method + " " + redact_(call.url) +
-                                                                 ": " + pf->error()->message);
-      }
-    if (rc != CURLE_OK) {
-      if (const auto& e = receiver.error()) {
-        return ActionOutcome::Failed(e->code,
-                                     call.method + " " + redact_(call.url) + ": " + e->message,
-                                     e->code == ErrorCode::kUnavailable);
-      }
-      ActionOutcome o = t.Failure(rc, call.method + " " + call.url);
-      o.error->message = redact_(o.error->message);
-      return o;
-    }
-    r.status = t.Status();
-    auto file = receiver.Finish(r.status);
-    if (!file)
-      return ActionOutcome::Failed(
-          file.error().code, call.method + " " + redact_(call.url) + ": " + file.error().message,
-          file.error().code == ErrorCode::kUnavailable);
-    r.file = std::move(*file);
-    char* eff = nullptr;
-    curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
-    if (eff) r.effective_url = eff;
-    return r;
+// Performs one HTTP exchange; a transport failure is the outcome's error.
+std::variant<Response, ActionOutcome> Client::Perform(const Call& call) {
+  Transfer t(env_, settings_.keep_alive, call.timeout ? call.timeout : settings_.timeout);
+  CURL* h = t.handle();
+  Response r;
+  curl_easy_setopt(h, CURLOPT_URL, call.url.c_str());
+  if (call.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (call.method == "GET") {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (call.method == "POST") {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call.method.c_str());
   }
+  curl_mime* mime = nullptr;
+  std::vector<std::unique_ptr<FileReader>> part_files;
+  if (call.multipart.is_object()) {
+    mime = curl_mime_init(h);
+    for (auto& [name, v] : call.multipart.items()) {
+      curl_mimepart* part = curl_mime_addpart(mime);
+      curl_mime_name(part, name.c_str());
+      auto file = http::FileInput(files_, v, "body." + name);
+      if (!file) {
+        curl_mime_free(mime);
+        return ActionOutcome::Failed(file.error().code, file.error().message);
+      }
+      if (*file) {
+        // Streamed from the store, never read whole.
+        part_files.push_back(std::make_unique<FileReader>(files_, **file));
+        curl_mime_data_cb(part, static_cast<curl_off_t>((*file)->size), &FileReader::Read,
+                          &FileReader::Seek, nullptr, part_files.back().get());
+        std::string filename = GetString(v, "filename", (*file)->name);
+        curl_mime_filename(part, filename.c_str());
+        std::string type = GetString(v, "content_type", (*file)->content_type);
+        curl_mime_type(part, type.c_str());
+      } else if (v.is_object() && (v.contains("content") || v.contains("content_base64"))) {
+        std::string data = GetString(v, "content");
+        if (v.contains("content_base64"))
+          data = FromBase64(GetString(v, "content_base64")).value_or("");
+        curl_mime_data(part, data.data(), data.size());
+        std::string filename = GetString(v, "filename", name);
+        curl_mime_filename(part, filename.c_str());
+        std::string type = GetString(v, "content_type", "application/octet-stream");
+        curl_mime_type(part, type.c_str());
+      } else {
+        std::string data = ScalarText(v);
+        curl_mime_data(part, data.data(), data.size());
+      }
+    }
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+  } else if (call.upload_file) {
+    t.UploadFile(files_, *call.upload_file);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+  } else if (call.has_body) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
+  }
+  HeaderList headers;
+  for (const auto& [k, v] : call.headers) headers.Add(k + ": " + v);
+  if (!FindHeader(call.headers, "Expect")) headers.Add("Expect:");
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, call.follow_redirects ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "weft");
+  if (!settings_.verify_tls) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (call.basic) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERNAME, call.basic_user.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, call.basic_password.c_str());
+  }
+  t.CaptureHeaders(&r.headers);
+  http::BodyReceiver receiver(call.file_response || call.auto_file ? files_ : nullptr,
+                              call.file_response, call.url, &r.body, &r.headers);
+  receiver.Attach(h);
+  CURLcode rc = t.Perform();
+  if (mime) curl_mime_free(mime);
+  for (const auto& pf : part_files)
+    if (pf->error() && rc != CURLE_OK) {
+      return ActionOutcome::Failed(ErrorCode::kStepFailed, call.method + " " + redact_(call.url) +
+                                                               ": " + pf->error()->message);
+    }
+  if (rc != CURLE_OK) {
+    if (const auto& e = receiver.error()) {
+      return ActionOutcome::Failed(e->code,
+                                   call.method + " " + redact_(call.url) + ": " + e->message,
+                                   e->code == ErrorCode::kUnavailable);
+    }
+    ActionOutcome o = t.Failure(rc, call.method + " " + call.url);
+    o.error->message = redact_(o.error->message);
+    return o;
+  }
+  r.status = t.Status();
+  auto file = receiver.Finish(r.status);
+  if (!file)
+    return ActionOutcome::Failed(
+        file.error().code, call.method + " " + redact_(call.url) + ": " + file.error().message,
+        file.error().code == ErrorCode::kUnavailable);
+  r.file = std::move(*file);
+  char* eff = nullptr;
+  curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
+  if (eff) r.effective_url = eff;
+  return r;
+}
 
- private:
-  const CallEnv& env_;
-  const Settings& settings_;
-  const Redactor& redact_;
-  FileStore* files_;
-};
+namespace {
 
-// Fetches (or takes from the cache) an OAuth2 access token.
 // The POST of an OAuth2 token request (RFC 6749 §4.1.3, §4.4, §6) carrying
 // `form`: the client authenticates with HTTP Basic, or in the body when
 // auth.client_auth is "body" (a public client sends no secret).
@@ -502,6 +467,8 @@ std::variant<std::string, ActionOutcome> OAuthToken(const Json& auth,
   redact.Add(token);
   return token;
 }
+
+}  // namespace
 
 // Applies the connection's auth to a call (OAuth tokens fetched as needed).
 std::optional<ActionOutcome> ApplyAuth(const Json& auth, const std::string& connection_id,
@@ -628,6 +595,38 @@ std::string NextLink(const Headers& headers, const std::string& current) {
   }
   return "";
 }
+
+std::variant<Response, ActionOutcome> Exchange(const Call& base, Client& client, const Json& auth,
+                                               const std::string& connection_id, Clock& clock,
+                                               Redactor& redact) {
+  std::string type = GetString(auth, "type");
+  bool oauth = type == "oauth2_client_credentials" || type == "oauth2_code";
+  for (int attempt = 0;; ++attempt) {
+    Call call = base;
+    if (auto failed = ApplyAuth(auth, connection_id, call, client, clock, redact, attempt > 0))
+      return std::move(*failed);
+    auto got = client.Perform(call);
+    if (oauth && attempt == 0 && std::holds_alternative<Response>(got) &&
+        std::get<Response>(got).status == 401) {
+      Tokens().Drop(TokenKey(auth));
+      continue;
+    }
+    return got;
+  }
+}
+
+ActionOutcome StatusFailure(const Call& call, const Response& r, const Redactor& redact) {
+  std::string reason = ReasonPhrase(r.status);
+  std::string message = "HTTP " + std::to_string(r.status) + (reason.empty() ? "" : " " + reason) +
+                        " from " + call.method + " " + call.url;
+  if (!r.body.empty()) message += ": " + Excerpt(r.body);
+  bool retryable = r.status >= 500 || r.status == 429 || r.status == 408;
+  ActionOutcome o = ActionOutcome::Failed(ErrorCode::kStepFailed, redact(message), retryable);
+  if (auto ra = FindHeader(r.headers, "retry-after")) o.retry_after = ParseRetryAfter(*ra);
+  return o;
+}
+
+namespace {
 
 class RequestAction : public Action {
  public:
@@ -765,7 +764,8 @@ class RequestAction : public Action {
       if (ctx.cancelled.load()) return ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
       Call call = base;
       call.url = next_url;
-      auto got = Exchange(call, client, ctx, redact);
+      auto got = Exchange(call, client, ctx.connection ? ctx.connection->auth : Json::object(),
+                          ctx.connection ? ctx.connection->id : std::string(), ctx.clock, redact);
       if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
       last = std::move(std::get<Response>(got));
       ++pages;
@@ -821,52 +821,20 @@ class RequestAction : public Action {
     return a;
   }
 
-  // One request with auth; an OAuth token refused with 401 is fetched anew once.
-  std::variant<Response, ActionOutcome> Exchange(const Call& base, Client& client,
-                                                 ActionContext& ctx, Redactor& redact) {
-    const Json auth = ctx.connection ? ctx.connection->auth : Json::object();
-    std::string type = GetString(auth, "type");
-    bool oauth = type == "oauth2_client_credentials" || type == "oauth2_code";
-    for (int attempt = 0;; ++attempt) {
-      Call call = base;
-      if (auto failed = ApplyAuth(auth, ctx.connection ? ctx.connection->id : std::string(), call,
-                                  client, ctx.clock, redact, attempt > 0))
-        return std::move(*failed);
-      auto got = client.Perform(call);
-      if (oauth && attempt == 0 && std::holds_alternative<Response>(got) &&
-          std::get<Response>(got).status == 401) {
-        Tokens().Drop(TokenKey(auth));
-        continue;
-      }
-      return got;
-    }
-  }
-
-  static ActionOutcome StatusFailure(const Call& call, const Response& r, const Redactor& redact) {
-    std::string reason = ReasonPhrase(r.status);
-    std::string message = "HTTP " + std::to_string(r.status) +
-                          (reason.empty() ? "" : " " + reason) + " from " + call.method + " " +
-                          call.url;
-    if (!r.body.empty()) message += ": " + Excerpt(r.body);
-    bool retryable = r.status >= 500 || r.status == 429 || r.status == 408;
-    ActionOutcome o = ActionOutcome::Failed(ErrorCode::kStepFailed, redact(message), retryable);
-    if (auto ra = FindHeader(r.headers, "retry-after")) o.retry_after = ParseRetryAfter(*ra);
-    return o;
-  }
-
   ConnectorSpec spec_;
 };
 
+}  // namespace
+
 // The authorization code grant: exchanges `grant.code` at the token URL.
-Result<Json> ExchangeCode(const Connection& c, const OAuthCodeGrant& grant, Clock& clock,
-                          const ConnectorSpec& spec) {
+Result<Json> ExchangeCode(const Connection& c, const Json& auth, const OAuthCodeGrant& grant,
+                          Clock& clock, const ConnectorSpec& spec) {
   std::atomic<bool> cancelled{false};
   CallEnv env{clock, clock.Now() + Millis(30'000), cancelled};
   Settings settings = ReadSettings(&c);
   Redactor redact(c, spec);
   redact.Add(grant.code);
   Client client(env, settings, redact);
-  const Json& auth = c.auth;
   Json form = {{"grant_type", "authorization_code"},
                {"code", grant.code},
                {"redirect_uri", grant.redirect_uri}};
@@ -888,6 +856,8 @@ Result<Json> ExchangeCode(const Connection& c, const OAuthCodeGrant& grant, Cloc
                        std::to_string(r.status) + ": " + Excerpt(r.body)));
   return std::move(*parsed);
 }
+
+namespace {
 
 ConnectionTestResult TestHttp(const Connection& c, Clock& clock, const ConnectorSpec& spec) {
   std::atomic<bool> cancelled{false};
@@ -919,6 +889,9 @@ ConnectionTestResult TestHttp(const Connection& c, Clock& clock, const Connector
 }
 
 }  // namespace
+}  // namespace weft::connectors::http
+
+namespace weft::connectors {
 
 ConnectorSpec HttpConnectorSpec() {
   ConnectorSpec s;
@@ -1025,8 +998,8 @@ ConnectorSpec HttpConnectorSpec() {
 }
 
 void SetRotatedTokenSink(std::function<void(const RotatedTokens&)> sink) {
-  std::lock_guard<std::mutex> g(sink_mu);
-  RotatedSink() = std::move(sink);
+  std::lock_guard<std::mutex> g(http::sink_mu);
+  http::RotatedSink() = std::move(sink);
 }
 
 void RegisterHttp(ActionCatalog& catalog) {
@@ -1035,15 +1008,16 @@ void RegisterHttp(ActionCatalog& catalog) {
   // naming the missing base_url).
   for (auto& a : spec.actions)
     if (a.name == "request") a.connection_optional = true;
-  auto action = std::make_shared<RequestAction>(spec);
+  auto action = std::make_shared<http::RequestAction>(spec);
   ConnectorSpec tester_spec = spec;
-  catalog.Register(
-      std::move(spec), {{"request", action}},
-      [tester_spec](const Connection& c, Clock& clock) { return TestHttp(c, clock, tester_spec); });
+  catalog.Register(std::move(spec), {{"request", action}},
+                   [tester_spec](const Connection& c, Clock& clock) {
+                     return http::TestHttp(c, clock, tester_spec);
+                   });
   catalog.SetOAuthExchanger(
       "http", "oauth2_code",
       [tester_spec](const Connection& c, const OAuthCodeGrant& grant, Clock& clock) {
-        return ExchangeCode(c, grant, clock, tester_spec);
+        return http::ExchangeCode(c, c.auth, grant, clock, tester_spec);
       });
 }
 

@@ -45,6 +45,14 @@ struct ApiServices {
   // GET /api/v1/deliveries and /api/v1/deliveries/{id} (server/hooks/); null: 503.
   HttpHandler list_deliveries;
   HttpHandler get_delivery;
+  // POST /api/v1/connectors: checks, stores and registers a connector
+  // manifest, answering its catalog entry. Null: 503.
+  std::function<Result<Json>(const std::string& text)> install_connector;
+  // POST /api/v1/connectors/import-openapi: an OpenAPI document to a manifest
+  // ({manifest: YAML text, actions, operations, notes}), nothing stored. Null: 503.
+  std::function<Result<Json>(const std::string& spec, const std::vector<std::string>& tags,
+                             const std::vector<std::string>& operations, const std::string& name)>
+      import_openapi;
   // /connections: null until app/ wires it (those routes then answer 503).
   ConnectionService* connections = nullptr;
   // Access control (issue 9): users, sessions, tokens. Null: no checks at all

@@ -1,6 +1,8 @@
 // Handlers outside flows and runs: health, OpenAPI, the connector catalog,
 // expression preview, and the reserved webhook routes.
 #include <map>
+#include <memory>
+#include <mutex>
 
 #include "common/metrics.h"
 #include "common/time_format.h"
@@ -62,12 +64,49 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
     return HttpResponse::Text(200, OpenApiText(), "application/json");
   });
 
-  // The catalog never changes after start-up: render it once.
-  auto catalog_text = std::make_shared<std::string>();
-  t.emplace_back("listConnectors", [&s, catalog_text](HttpRequest&) {
-    static std::once_flag once;
-    std::call_once(once, [&] { *catalog_text = s.catalog.ToJson().dump(); });
-    return HttpResponse::Text(200, *catalog_text, "application/json");
+  // Rendered once per change of the catalog (a manifest added or replaced).
+  struct CatalogCache {
+    std::mutex mu;
+    uint64_t generation = ~uint64_t{0};
+    std::shared_ptr<const std::string> text;
+  };
+  auto cache = std::make_shared<CatalogCache>();
+  t.emplace_back("listConnectors", [&s, cache](HttpRequest&) {
+    std::shared_ptr<const std::string> text;
+    {
+      std::lock_guard lock(cache->mu);
+      if (cache->generation != s.catalog.generation()) {
+        cache->generation = s.catalog.generation();
+        cache->text = std::make_shared<const std::string>(s.catalog.ToJson().dump());
+      }
+      text = cache->text;
+    }
+    return HttpResponse::Text(200, *text, "application/json");
+  });
+
+  // The body is the manifest itself, YAML or JSON (docs/connector-manifests.md).
+  t.emplace_back("createConnector", [&s](HttpRequest& req) {
+    if (!s.install_connector)
+      return ErrorResponse(ErrorCode::kUnavailable, "connector manifests are off on this server");
+    auto entry = s.install_connector(req.body);
+    if (!entry) return ErrorResponse(entry.error());
+    return HttpResponse::FromJson(201, *entry);
+  });
+
+  // The body is the OpenAPI document; ?tag=, ?operation= (repeatable) and ?name= filter and name.
+  t.emplace_back("importOpenApi", [&s](HttpRequest& req) {
+    if (!s.import_openapi)
+      return ErrorResponse(ErrorCode::kUnavailable, "the OpenAPI import is off on this server");
+    std::vector<std::string> tags, operations;
+    std::string name;
+    for (const auto& [k, v] : ParseQueryString(req.query_string)) {
+      if (k == "tag") tags.push_back(v);
+      if (k == "operation") operations.push_back(v);
+      if (k == "name") name = v;
+    }
+    auto out = s.import_openapi(req.body, tags, operations, name);
+    if (!out) return ErrorResponse(out.error());
+    return HttpResponse::FromJson(200, *out);
   });
 
   t.emplace_back("evaluateExpression", [&s](HttpRequest& req) {

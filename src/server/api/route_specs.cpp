@@ -34,6 +34,8 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"POST", "/api/v1/runs/{id}/cancel", "cancelRun", Access::kEditor},
       {"POST", "/api/v1/runs/{id}/retry", "retryRun", Access::kEditor},
       {"GET", "/api/v1/connectors", "listConnectors", Access::kViewer},
+      {"POST", "/api/v1/connectors", "createConnector", Access::kAdmin},
+      {"POST", "/api/v1/connectors/import-openapi", "importOpenApi", Access::kAdmin},
       {"GET", "/api/v1/connections", "listConnections", Access::kViewer},
       {"POST", "/api/v1/connections", "createConnection", Access::kEditor},
       {"GET", "/api/v1/connections/{id}", "getConnection", Access::kViewer},
