@@ -1,5 +1,7 @@
 #include "core/action.h"
 
+#include "core/poll.h"
+
 namespace weft {
 
 void ActionCatalog::Register(ConnectorSpec spec,
@@ -59,6 +61,42 @@ const OAuthExchanger* ActionCatalog::FindOAuthExchanger(const std::string& conne
   return it == oauth_exchangers_.end() ? nullptr : &it->second;
 }
 
+void ActionCatalog::RegisterPollSource(const std::string& connector, PollSpec spec,
+                                       std::shared_ptr<PollSource> source) {
+  poll_sources_[connector + "." + spec.name] = std::move(source);
+  for (auto& c : connectors_) {
+    if (c.name != connector) continue;
+    c.poll_sources.push_back(std::move(spec));
+    return;
+  }
+  // A source of a connector nobody registered: a connector without actions.
+  ConnectorSpec c;
+  c.name = connector;
+  c.title = connector;
+  c.poll_sources.push_back(std::move(spec));
+  connectors_.push_back(std::move(c));
+}
+
+const PollSpec* ActionCatalog::FindPollSpec(const std::string& uses) const {
+  const ConnectorSpec* c = ConnectorOf(uses);
+  if (!c) return nullptr;
+  std::string name = uses.substr(uses.find('.') + 1);
+  for (const auto& p : c->poll_sources)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::shared_ptr<PollSource> ActionCatalog::FindPollSource(const std::string& uses) const {
+  auto it = poll_sources_.find(uses);
+  return it == poll_sources_.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> ActionCatalog::PollSourceNames() const {
+  std::vector<std::string> out;
+  for (const auto& [name, source] : poll_sources_) out.push_back(name);
+  return out;
+}
+
 Json FieldSpecToJson(const FieldSpec& f) {
   Json j = {{"name", f.name},
             {"title", f.title.empty() ? f.name : f.title},
@@ -95,6 +133,16 @@ Json ActionCatalog::ToJson() const {
       if (a.connection_optional) aj["connection_optional"] = true;
       actions.push_back(std::move(aj));
     }
+    Json sources = Json::array();
+    for (const auto& p : c.poll_sources) {
+      Json inputs = Json::array();
+      for (const auto& f : p.inputs) inputs.push_back(FieldSpecToJson(f));
+      sources.push_back({{"name", p.name},
+                         {"title", p.title},
+                         {"description", p.description},
+                         {"inputs", inputs},
+                         {"item", p.item}});
+    }
     list.push_back({{"name", c.name},
                     {"title", c.title},
                     {"description", c.description},
@@ -102,7 +150,8 @@ Json ActionCatalog::ToJson() const {
                     {"needs_connection", c.needs_connection},
                     {"fields", fields},
                     {"auth_types", auth_types},
-                    {"actions", actions}});
+                    {"actions", actions},
+                    {"poll_sources", sources}});
   }
   return Json{{"connectors", list}};
 }

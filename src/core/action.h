@@ -49,6 +49,16 @@ struct ActionSpec {
   bool connection_optional = false;
 };
 
+// A polling source (core/poll.h): what a `type: poll` trigger's `source.uses`
+// names, "<connector>.<name>", with the inputs its `with` takes.
+struct PollSpec {
+  std::string name;  // "new_files"
+  std::string title;
+  std::string description;
+  std::vector<FieldSpec> inputs;
+  std::string item;  // what trigger.item holds, for people
+};
+
 struct AuthTypeSpec {
   std::string name;  // "basic", "bearer", ...
   std::string title;
@@ -64,6 +74,7 @@ struct ConnectorSpec {
   std::vector<FieldSpec> fields;  // connection settings
   std::vector<AuthTypeSpec> auth_types;
   std::vector<ActionSpec> actions;
+  std::vector<PollSpec> poll_sources;  // added by ActionCatalog::RegisterPollSource
 };
 
 // What an action sees while it runs. Valid only during Execute.
@@ -135,6 +146,8 @@ struct OAuthCodeGrant {
 using OAuthExchanger =
     std::function<Result<Json>(const Connection&, const OAuthCodeGrant&, Clock&)>;
 
+class PollSource;
+
 class ActionCatalog {
  public:
   // Registers a connector and the implementation of each action it declares
@@ -156,11 +169,22 @@ class ActionCatalog {
                                            const std::string& auth_type) const;
   const std::vector<ConnectorSpec>& Connectors() const { return connectors_; }
 
+  // Polling sources (core/poll.h): a connector already registered adds its
+  // own, each under "<connector>.<spec.name>". Connector manifests declare
+  // theirs through the same call.
+  void RegisterPollSource(const std::string& connector, PollSpec spec,
+                          std::shared_ptr<PollSource> source);
+  const PollSpec* FindPollSpec(const std::string& uses) const;
+  std::shared_ptr<PollSource> FindPollSource(const std::string& uses) const;
+  // Every registered source's "<connector>.<name>", sorted.
+  std::vector<std::string> PollSourceNames() const;
+
   Json ToJson() const;  // {"connectors": [...]} as GET /api/v1/connectors answers
 
  private:
   std::vector<ConnectorSpec> connectors_;
-  std::map<std::string, std::shared_ptr<Action>> actions_;  // by "connector.action"
+  std::map<std::string, std::shared_ptr<Action>> actions_;           // by "connector.action"
+  std::map<std::string, std::shared_ptr<PollSource>> poll_sources_;  // by "connector.source"
   std::map<std::string, ConnectionTester> testers_;
   std::map<std::pair<std::string, std::string>, OAuthExchanger> oauth_exchangers_;
 };
