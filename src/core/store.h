@@ -84,6 +84,10 @@ struct PollCommit {
   std::string source;  // the source's `uses`, kept with the cursor
   TimePoint polled_at{};
   std::optional<Json> cursor;  // the new cursor; nullopt keeps the committed one
+  // The cursor the poll listed from (null: none): a commit whose flow's
+  // cursor is another by now (another node committed a poll meanwhile) is
+  // refused, so a source that keeps only a cursor is not emitted twice either.
+  Json from_cursor;
   // The items the source listed as new. With `keyed`, each key is recorded
   // and only items whose key was not recorded yet start runs; without, each
   // item starts one (the cursor alone says what is new).
@@ -113,8 +117,10 @@ struct PollCommit {
 };
 
 struct PollCommitted {
-  // False when the flow is no longer active (or gone): nothing was written.
+  // False when the flow is no longer active (or gone), or its cursor moved
+  // since the poll listed (`cursor_moved`): nothing was written.
   bool recorded = false;
+  bool cursor_moved = false;
   std::vector<std::string> new_keys;  // of the items, the keys recorded by this poll
   std::vector<Run> runs;              // the runs created, as stored
 };
