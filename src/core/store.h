@@ -70,6 +70,9 @@ struct PollState {
   std::optional<TimePoint> last_poll_at;
   std::string last_error;  // "" when the last poll succeeded
   int64_t polls = 0;       // polls recorded (failed ones too)
+  // The items (a JSON array) whose `after` (move, delete) may not have run
+  // yet: the last successful poll's new items. Null when none.
+  Json pending_after;
 };
 
 // One listed item of a poll (Store::RecordPoll).
@@ -104,6 +107,8 @@ struct PollCommit {
   int flow_version = 0;
   bool batch = false;
   int batch_size = 100;
+  // Replaces the state's pending_after (JSON null: none).
+  Json pending_after;
   // Keys listed again whose record is older than this get seen_at =
   // polled_at (a file kept in the folder is not forgotten after `remember`).
   std::vector<std::string> refresh_keys;
@@ -415,6 +420,11 @@ class Store {
   // flow: what exists then is recorded as seen, without runs). The cursor
   // and keys stay.
   virtual Result<void> ResetPollPrimed(const std::string& flow_id) {
+    (void)flow_id;
+    return Ok();
+  }
+  // Clears the state's pending_after once `after` has run for those items.
+  virtual Result<void> ClearPollPending(const std::string& flow_id) {
     (void)flow_id;
     return Ok();
   }

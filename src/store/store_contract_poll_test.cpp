@@ -79,6 +79,7 @@ TEST_P(StoreContractTest, RecordPollCommitsKeysRunsAndCursorOnce) {
   EXPECT_EQ(second.runs.size(), 1u);
   EXPECT_EQ(RunsOf(store(), f.id).size(), 3u);
   EXPECT_EQ(Must(store().GetPollState(f.id)).cursor, (Json{{"n", 1}}));
+  EXPECT_TRUE(Must(store().GetPollState(f.id)).pending_after.is_null());
 
   auto seen = Must(store().PollKeysSeen(f.id, {"/in/c.csv", "/in/zzz", "/in/a.csv"}));
   ASSERT_EQ(seen.size(), 3u);
@@ -93,11 +94,21 @@ TEST_P(StoreContractTest, RecordPollCommitsKeysRunsAndCursorOnce) {
   EXPECT_EQ(RunsOf(store(), f.id).size(), 3u);
   EXPECT_FALSE(Must(store().PollKeysSeen(f.id, {"/in/d.csv"}))[0].has_value());
 
+  // pending_after is replaced by each successful commit.
+  PollCommit pending = Poll(f, At(25), {}, Json{{"n", 1}});
+  pending.pending_after = Json::array({Json{{"path", "/in/c.csv"}}});
+  ASSERT_TRUE(Must(store().RecordPoll(pending)).recorded);
+  EXPECT_EQ(Must(store().GetPollState(f.id)).pending_after, pending.pending_after);
+
   // The state survives a reopen.
   Reopen();
   st = Must(store().GetPollState(f.id));
   EXPECT_EQ(st.cursor, (Json{{"n", 1}}));
-  EXPECT_EQ(st.polls, 2);
+  EXPECT_EQ(st.polls, 3);
+  EXPECT_EQ(st.pending_after, pending.pending_after);
+  ASSERT_OK(store().ClearPollPending(f.id));
+  EXPECT_TRUE(Must(store().GetPollState(f.id)).pending_after.is_null());
+  EXPECT_EQ(Must(store().GetPollState(f.id)).cursor, (Json{{"n", 1}}));
 }
 
 TEST_P(StoreContractTest, RecordPollBatchesBaselinesAndKeylessItems) {

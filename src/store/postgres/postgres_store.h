@@ -76,6 +76,7 @@ class PostgresStore : public Store {
       const std::string& flow_id, const std::vector<std::string>& keys) override;
   Result<PollCommitted> RecordPoll(const PollCommit& c) override;
   Result<void> ResetPollPrimed(const std::string& flow_id) override;
+  Result<void> ClearPollPending(const std::string& flow_id) override;
   Result<void> ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) override;
   Result<void> SetNextRunAts(
       const std::vector<std::pair<std::string, std::optional<TimePoint>>>& items) override;

@@ -10,7 +10,8 @@ Result<PollState> PostgresStore::GetPollState(const std::string& flow_id) {
     PollState st;
     st.flow_id = flow_id;
     Rows rows = c.Exec(
-        "SELECT source, cursor, primed, last_poll_at, last_error, polls FROM poll_state "
+        "SELECT source, cursor, primed, last_poll_at, last_error, polls, pending_after FROM "
+        "poll_state "
         "WHERE flow_id = $1",
         Params().Text(flow_id));
     if (!rows.empty()) {
@@ -20,6 +21,7 @@ Result<PollState> PostgresStore::GetPollState(const std::string& flow_id) {
       st.last_poll_at = rows.OptTime(0, 3);
       st.last_error = rows.Text(0, 4);
       st.polls = rows.Int(0, 5);
+      st.pending_after = rows.Json(0, 6);
     }
     return st;
   });
@@ -111,19 +113,20 @@ Result<PollCommitted> PostgresStore::RecordPoll(const PollCommit& pc) {
           "WHERE flow_id = $1 AND seen_at < $2 ORDER BY seen_at LIMIT 1000)",
           Params().Text(pc.flow_id).Time(pc.forget_before));
     c.Exec(
-        "INSERT INTO poll_state (flow_id, source, cursor, primed, last_poll_at, last_error, polls) "
-        "VALUES ($1, $2, $3, $4, $5, '', 1) ON CONFLICT (flow_id) DO UPDATE SET "
+        "INSERT INTO poll_state (flow_id, source, cursor, primed, last_poll_at, last_error, polls, "
+        "pending_after) VALUES ($1, $2, $3, $4, $5, '', 1, $7) ON CONFLICT (flow_id) DO UPDATE SET "
         "source = excluded.source, "
         "cursor = CASE WHEN $6 THEN poll_state.cursor ELSE excluded.cursor END, "
         "primed = poll_state.primed OR excluded.primed, last_poll_at = excluded.last_poll_at, "
-        "last_error = '', polls = poll_state.polls + 1",
+        "last_error = '', polls = poll_state.polls + 1, pending_after = excluded.pending_after",
         Params()
             .Text(pc.flow_id)
             .Text(pc.source)
             .Json(pc.cursor ? *pc.cursor : Json())
             .Bool(pc.primed)
             .Time(pc.polled_at)
-            .Bool(!pc.cursor.has_value()));
+            .Bool(!pc.cursor.has_value())
+            .Json(pc.pending_after));
     txn.Commit();
     out.recorded = true;
     return out;
@@ -133,6 +136,13 @@ Result<PollCommitted> PostgresStore::RecordPoll(const PollCommit& pc) {
 Result<void> PostgresStore::ResetPollPrimed(const std::string& flow_id) {
   return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
     c.Exec("UPDATE poll_state SET primed = false WHERE flow_id = $1", Params().Text(flow_id));
+    return Ok();
+  });
+}
+
+Result<void> PostgresStore::ClearPollPending(const std::string& flow_id) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    c.Exec("UPDATE poll_state SET pending_after = NULL WHERE flow_id = $1", Params().Text(flow_id));
     return Ok();
   });
 }

@@ -134,6 +134,7 @@ class SqliteStore : public Store {
       const std::string& flow_id, const std::vector<std::string>& keys) override;
   Result<PollCommitted> RecordPoll(const PollCommit& c) override;
   Result<void> ResetPollPrimed(const std::string& flow_id) override;
+  Result<void> ClearPollPending(const std::string& flow_id) override;
 
   Result<Delivery> CreateDelivery(const Delivery& d) override;
   Result<Delivery> GetDelivery(const std::string& id) override;

@@ -8,7 +8,8 @@ Result<PollState> SqliteStore::GetPollState(const std::string& flow_id) {
     PollState st;
     st.flow_id = flow_id;
     Stmt s(c,
-           "SELECT source, cursor, primed, last_poll_at, last_error, polls FROM poll_state "
+           "SELECT source, cursor, primed, last_poll_at, last_error, polls, pending_after FROM "
+           "poll_state "
            "WHERE flow_id = :id");
     s.Text(":id", flow_id);
     if (s.Step()) {
@@ -18,6 +19,7 @@ Result<PollState> SqliteStore::GetPollState(const std::string& flow_id) {
       st.last_poll_at = s.ColOptTime(3);
       st.last_error = s.ColText(4);
       st.polls = s.ColInt(5);
+      st.pending_after = s.IsNull(6) ? Json() : s.ColJson(6);
     }
     return st;
   });
@@ -108,12 +110,13 @@ Result<PollCommitted> SqliteStore::RecordPoll(const PollCommit& pc) {
     {
       Stmt s(c,
              "INSERT INTO poll_state (flow_id, source, cursor, primed, last_poll_at, last_error, "
-             "polls) VALUES (:id, :source, :cursor, :primed, :at, '', 1) "
+             "polls, pending_after) VALUES (:id, :source, :cursor, :primed, :at, '', 1, :pending) "
              "ON CONFLICT (flow_id) DO UPDATE SET source = excluded.source, "
              "cursor = CASE WHEN :keep = 1 THEN cursor ELSE excluded.cursor END, "
              "primed = MAX(primed, excluded.primed), last_poll_at = excluded.last_poll_at, "
-             "last_error = '', polls = polls + 1");
+             "last_error = '', polls = polls + 1, pending_after = excluded.pending_after");
       s.Text(":id", pc.flow_id)
+          .JsonText(":pending", pc.pending_after)
           .Text(":source", pc.source)
           .JsonText(":cursor", pc.cursor ? *pc.cursor : Json())
           .Int(":keep", pc.cursor ? 0 : 1)
@@ -130,6 +133,14 @@ Result<PollCommitted> SqliteStore::RecordPoll(const PollCommit& pc) {
 Result<void> SqliteStore::ResetPollPrimed(const std::string& flow_id) {
   return impl_->Write([&](Conn& c) -> Result<void> {
     Stmt s(c, "UPDATE poll_state SET primed = 0 WHERE flow_id = :id");
+    s.Text(":id", flow_id).Run();
+    return Ok();
+  });
+}
+
+Result<void> SqliteStore::ClearPollPending(const std::string& flow_id) {
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    Stmt s(c, "UPDATE poll_state SET pending_after = NULL WHERE flow_id = :id");
     s.Text(":id", flow_id).Run();
     return Ok();
   });

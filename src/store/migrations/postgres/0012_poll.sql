@@ -10,7 +10,10 @@ CREATE TABLE poll_state (
   primed       boolean NOT NULL DEFAULT false,
   last_poll_at bigint,
   last_error   text NOT NULL DEFAULT '',
-  polls        bigint NOT NULL DEFAULT 0
+  polls        bigint NOT NULL DEFAULT 0,
+  -- The items of the last poll whose `after` (move, delete) may not have run
+  -- yet (weft died right after the commit): done again by the next poll.
+  pending_after text
 );
 
 CREATE TABLE poll_keys (

@@ -1,5 +1,5 @@
 -- Poll triggers (docs/polling.md). poll_state: one row per poll flow, the
--- source's cursor (JSON) and how the last poll went. poll_keys: the keys of
+-- source's cursor (JSON), how the last poll went and what `after` may still do. poll_keys: the keys of
 -- the items a flow emitted, each once (the primary key), with when it was
 -- last listed; poll_keys_by_age serves forgetting keys older than `remember`.
 CREATE TABLE poll_state (
@@ -9,7 +9,10 @@ CREATE TABLE poll_state (
   primed       INTEGER NOT NULL DEFAULT 0,
   last_poll_at INTEGER,
   last_error   TEXT NOT NULL DEFAULT '',
-  polls        INTEGER NOT NULL DEFAULT 0
+  polls        INTEGER NOT NULL DEFAULT 0,
+  -- The items of the last poll whose `after` (move, delete) may not have run
+  -- yet (weft died right after the commit): done again by the next poll.
+  pending_after TEXT
 ) WITHOUT ROWID;
 
 CREATE TABLE poll_keys (
