@@ -144,6 +144,7 @@ class Poller::Impl {
       else
         e.next = now;
     }
+    poked_ = true;
     cv_.notify_all();
     return done_cv_.wait_for(lock, timeout, [&] {
       if (stopping_) return true;
@@ -246,7 +247,11 @@ class Poller::Impl {
       }
       if (options_.rescan_interval.count() > 0)
         wake = std::min(wake, last_scan + options_.rescan_interval);
-      clock_.WaitUntil(cv_, lock, wake, [&] { return stopping_ || !changed_.empty(); });
+      clock_.WaitUntil(cv_, lock, wake, [&] {
+        bool poked = poked_;
+        poked_ = false;
+        return stopping_ || !changed_.empty() || poked;
+      });
     }
   }
 
@@ -274,6 +279,7 @@ class Poller::Impl {
       TimePoint now = clock_.Now();
       e.next = more || e.again ? now : NextAfter(e, now);
       e.again = false;
+      poked_ = true;
       cv_.notify_all();
       done_cv_.notify_all();
     }
@@ -440,6 +446,7 @@ class Poller::Impl {
   std::deque<std::string> work_;
   bool stopping_ = false;
   bool loaded_ = false;
+  bool poked_ = false;  // a next poll time moved earlier: the loop looks again
   std::atomic<bool> cancelled_{false};
   std::thread loop_;
   std::vector<std::thread> workers_;

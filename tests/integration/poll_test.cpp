@@ -172,15 +172,25 @@ TEST_F(PollTest, AThousandFilesInBurstsWithTwoKillsMakeAThousandRunsAndMoveEachO
     }
   });
   // Two kill -9s while files arrive and move.
+  std::vector<int> written_at_kill;
   for (size_t at : {250u, 600u}) {
     ASSERT_TRUE(WaitFor([&] { return CountFiles(root_ + "/done") >= at; }, 120s))
         << CountFiles(root_ + "/done") << " moved\n"
         << server().Logs().substr(0, 4000);
+    written_at_kill.push_back(written.load());
     server().Kill9();
     std::this_thread::sleep_for(200ms);
     server().Start();
   }
   writer.join();
+  // The first kill came while files were still arriving; three starts in all.
+  EXPECT_LT(written_at_kill[0], kFiles);
+  std::string logs = server().Logs();
+  size_t starts = 0;
+  for (size_t p = logs.find("weft serving"); p != std::string::npos;
+       p = logs.find("weft serving", p + 1))
+    ++starts;
+  EXPECT_EQ(starts, 3u);
   ASSERT_TRUE(WaitFor([&] { return CountFiles(root_ + "/done") == kFiles; }, 180s))
       << CountFiles(root_ + "/done") << " of " << kFiles << " moved";
   EXPECT_EQ(CountFiles(root_ + "/in"), 0u);
