@@ -5,7 +5,9 @@
 // to done/ once; a file still growing is picked only once it stopped, whole;
 // start: new records what exists without runs and deactivation stops polling;
 // Check now shows what the next poll picks and changes nothing; a source that
-// is down is a failed run with its error.
+// is down is a failed run with its error. With WEFT_TEST_DB the servers run
+// on PostgreSQL (files are off there: items carry metadata only):
+//   scripts/test-postgres --run build/tests/integration/integration_poll_test
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -218,6 +220,7 @@ TEST_F(PollTest, AThousandFilesInBurstsWithTwoKillsMakeAThousandRunsAndMoveEachO
         return true;
       },
       120s));
+  if (std::getenv("WEFT_TEST_DB")) return;  // files are off with PostgreSQL: metadata only
   Json one = WaitRunFinished(api(), runs[0]["id"]);
   Json file = one["trigger"]["item"]["file"];
   ASSERT_EQ(file["type"], "file") << one["trigger"].dump();
@@ -246,6 +249,7 @@ TEST_F(PollTest, AFileGrowingForFiveSecondsIsPickedOnceWholeAfterItStops) {
   ASSERT_EQ(runs.size(), 1u);
   Json item = runs[0]["trigger"]["item"];
   EXPECT_EQ(item["size"], content.size());
+  if (std::getenv("WEFT_TEST_DB")) return;  // files are off with PostgreSQL: metadata only
   EXPECT_EQ(item["file"]["size"], content.size());
   EXPECT_EQ(item["file"]["sha256"], Sha256(content));
 }
