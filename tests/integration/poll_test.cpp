@@ -346,5 +346,44 @@ TEST_F(PollTest, ASourceThatIsDownIsAFailedRunWithItsErrorOncePerStreak) {
   EXPECT_NE(metrics.body.find("weft_poll_failures_total"), std::string::npos);
 }
 
+// The same source over FTP (pyftpdlib), with after: delete: each file is one
+// run, and gone from the server once its run is committed.
+TEST_F(WeftTest, FtpNewFilesWithAfterDeleteEmitsEachFileOnceAndDeletesIt) {
+  std::string root = server().temp_dir() + "/ftp";
+  fs::create_directories(root + "/in");
+  weft::testing::ChildServer ftp(
+      {weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/ftp_server.py", root});
+  ASSERT_GT(ftp.port(), 0) << ftp.error();
+  std::string conn = UniqueName("ftp");
+  HttpResult c = api().Post(
+      "/api/v1/connections",
+      Json{{"name", conn},
+           {"connector", "ftp"},
+           {"settings", {{"host", "127.0.0.1"}, {"port", ftp.port()}}},
+           {"auth", {{"type", "password"}, {"username", "ftpuser"}, {"password", "pw"}}}});
+  ASSERT_EQ(c.status, 201) << c.body;
+  Json flow = CreateFlow(api(), Json{{"name", UniqueName("ftp-poll")},
+                                     {"trigger",
+                                      {{"type", "poll"},
+                                       {"poll",
+                                        {{"every", "1s"},
+                                         {"start", "all"},
+                                         {"source",
+                                          {{"uses", "ftp.new_files"},
+                                           {"connection", conn},
+                                           {"with", {{"folder", "/in"}, {"after", "delete"}}}}}}}}},
+                                     {"steps", Json::array()}});
+  ASSERT_EQ(api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status, 200);
+  for (int i = 0; i < 5; ++i) WriteFile(root + "/in/f" + std::to_string(i) + ".txt", "x");
+  ASSERT_TRUE(WaitFor([&] { return CountFiles(root + "/in") == 0; }, 30s))
+      << CountFiles(root + "/in") << " left";
+  std::this_thread::sleep_for(2s);
+  HttpResult runs = api().Get("/api/v1/runs?flow_id=" + flow["id"].get<std::string>());
+  ASSERT_EQ(runs.json["runs"].size(), 5u) << runs.body;
+  std::set<std::string> names;
+  for (const auto& r : runs.json["runs"]) names.insert(r["trigger"]["item"]["name"]);
+  EXPECT_EQ(names.size(), 5u);
+}
+
 }  // namespace
 }  // namespace weft::itest
