@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/log.h"
@@ -330,24 +331,32 @@ class Poller::Impl {
       return out;
     };
 
-    // What the last poll committed but may not have moved yet (weft died
-    // right after the commit): idempotent, so done again first.
-    Json pending = Json::array();
     const bool has_after = source.HasAfter(e.poll.with);
-    if (has_after && state->pending_after.is_array() && !state->pending_after.empty()) {
-      std::vector<PollItem> items;
-      for (const auto& it : state->pending_after)
-        items.push_back({GetString(it, "key"), it.value("item", Json())});
-      if (auto done = source.AfterCommit(ctx, items); !done) {
-        log_fn("warn", "after: " + done.error().message);
-        pending = state->pending_after;  // kept for the next poll
-      }
-    }
-
     auto listed = source.Poll(ctx);
     if (!listed) {
       RecordFailure(e, *state, polled_at, listed.error());
       return false;
+    }
+    // What the last poll committed but may not have moved yet (weft died
+    // right after the commit, or the move failed): done again, for the
+    // items still listed under the same key (a file replaced since has
+    // another key and is a new item; one already moved is not listed).
+    Json pending = Json::array();
+    if (has_after && state->pending_after.is_array() && !state->pending_after.empty()) {
+      std::set<std::string> still(listed->known.begin(), listed->known.end());
+      std::vector<PollItem> items;
+      for (const auto& it : state->pending_after)
+        if (still.count(GetString(it, "key")))
+          items.push_back({GetString(it, "key"), it.value("item", Json())});
+      if (!items.empty()) {
+        ctx.dry_run = false;
+        if (auto done = source.AfterCommit(ctx, items); !done) {
+          log_fn("warn", "after: " + done.error().message);
+          for (const auto& item : items)
+            pending.push_back(Json{{"key", item.key}, {"item", item.item}});
+        }
+        ctx.dry_run = baseline;
+      }
     }
     PollCommit commit;
     commit.flow_id = e.flow_id;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -26,8 +27,12 @@ class ListSource : public PollSource {
     PollResult out;
     auto seen = ctx.seen(keys);
     if (!seen) return Fail(seen.error());
-    for (size_t i = 0; i < keys.size(); ++i)
-      if (!(*seen)[i]) out.items.push_back({keys[i], Json{{"path", keys[i]}}});
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if ((*seen)[i])
+        out.known.push_back(keys[i]);
+      else
+        out.items.push_back({keys[i], Json{{"path", keys[i]}}});
+    }
     out.cursor = Json{{"listed", keys.size()}};
     return out;
   }
@@ -176,12 +181,29 @@ TEST_F(PollerTest, AfterRunsOnceCommittedAndAgainWhenItFailed) {
   EXPECT_EQ(Runs(f.id).size(), 2u);
   EXPECT_EQ(source_->after, (std::vector<std::string>{"x", "y", "x", "y"}));
   EXPECT_TRUE(store_->GetPollState(f.id)->pending_after.is_null());
+  // A pending item no longer listed (moved meanwhile) is not done again.
+  {
+    std::lock_guard<std::mutex> g(source_->mu);
+    source_->fail_after = true;
+    source_->keys.push_back("w");
+  }
+  ASSERT_TRUE(p.PollAllNow(Millis(10'000)));  // w committed, its after fails: pending
+  EXPECT_EQ(store_->GetPollState(f.id)->pending_after.size(), 1u);
+  {
+    std::lock_guard<std::mutex> g(source_->mu);
+    source_->keys.erase(std::find(source_->keys.begin(), source_->keys.end(), "w"));
+    source_->after.clear();
+  }
+  ASSERT_TRUE(p.PollAllNow(Millis(10'000)));
+  EXPECT_TRUE(source_->after.empty());
+  EXPECT_TRUE(store_->GetPollState(f.id)->pending_after.is_null());
+  source_->after = {"x", "y", "x", "y"};
   // A later item: its after runs once, and nothing stays pending.
   source_->keys.push_back("z");
   ASSERT_TRUE(p.PollAllNow(Millis(10'000)));
   EXPECT_EQ(source_->after, (std::vector<std::string>{"x", "y", "x", "y", "z"}));
   EXPECT_TRUE(store_->GetPollState(f.id)->pending_after.is_null());
-  EXPECT_EQ(Runs(f.id).size(), 3u);
+  EXPECT_EQ(Runs(f.id).size(), 4u);  // x, y, w, z
 }
 
 TEST_F(PollerTest, DeactivatingStopsPolling) {
