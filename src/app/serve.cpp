@@ -466,6 +466,12 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   // On PostgreSQL changes made on other nodes arrive by NOTIFY; the rescan
   // is the fallback for one that was lost.
   if (pg_store) scheduler_options.rescan_interval = Millis(30'000);
+  // Poll triggers run with the scheduler (only its role's holder polls).
+  scheduler_options.poll_catalog = &catalog;
+  scheduler_options.poll.resolve_connection = [&connections](const std::string& name) {
+    return connections.Resolve(name);
+  };
+  scheduler_options.poll.files = files.get();
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<SchedulerRole> scheduler_role;
   if (roles->scheduler && pg_store) {
@@ -499,6 +505,10 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   server::ApiServices services{flows, runs, catalog, hub, clock};
   services.connections = &connections;
   services.files = files.get();
+  services.check_poll = [&store, &catalog, &clock, &connections](const Flow& flow) {
+    return CheckPoll(store, catalog, clock, flow,
+                     [&connections](const std::string& name) { return connections.Resolve(name); });
+  };
   services.auth = &auth;
   services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };
   services.list_deliveries = [&hooks](server::HttpRequest& req) {

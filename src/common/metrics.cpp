@@ -443,6 +443,11 @@ const WeftMetrics& Weft() {
     w.open_connections = r.AddGauge("weft_http_open_connections", "HTTP connections open now.");
     w.scheduler_held =
         r.AddGauge("weft_scheduler_held", "1 when this node runs the scheduler now, else 0.");
+    w.polls = r.AddCounter("weft_polls_total", "Polls of poll triggers that committed.");
+    w.poll_failures = r.AddCounter("weft_poll_failures_total",
+                                   "Polls of poll triggers that failed (the source's error).");
+    w.poll_items = r.AddCounter("weft_poll_items_total",
+                                "New items poll triggers emitted (each started or joined a run).");
     return w;
   }();
   return m;

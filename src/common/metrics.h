@@ -188,6 +188,9 @@ struct WeftMetrics {
   Gauge open_connections;          // weft_http_open_connections (read at scrape)
   Gauge
       scheduler_held;  // weft_scheduler_held: 1 when this node runs the scheduler (read at scrape)
+  Counter polls;       // weft_polls_total: polls of poll triggers committed (baselines too)
+  Counter poll_failures;  // weft_poll_failures_total: polls that failed (source error)
+  Counter poll_items;     // weft_poll_items_total: new items polls emitted
 };
 const WeftMetrics& Weft();
 

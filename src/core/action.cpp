@@ -1,5 +1,7 @@
 #include "core/action.h"
 
+#include "core/poll.h"
+
 namespace weft {
 
 void ActionCatalog::Register(ConnectorSpec spec,
@@ -94,6 +96,47 @@ const OAuthExchanger* ActionCatalog::FindOAuthExchanger(const std::string& conne
   return it == oauth_exchangers_.end() ? nullptr : &it->second;
 }
 
+void ActionCatalog::RegisterPollSource(const std::string& connector, PollSpec spec,
+                                       std::shared_ptr<PollSource> source) {
+  std::unique_lock lock(*mu_);
+  ++generation_;
+  poll_sources_[connector + "." + spec.name] = std::move(source);
+  if (auto it = by_name_.find(connector); it != by_name_.end()) {
+    it->second->poll_sources.push_back(std::move(spec));
+    return;
+  }
+  // A source of a connector nobody registered: a connector without actions.
+  ConnectorSpec c;
+  c.name = connector;
+  c.title = connector;
+  c.poll_sources.push_back(std::move(spec));
+  order_.push_back(connector);
+  specs_.push_back(std::move(c));
+  by_name_[connector] = &specs_.back();
+}
+
+const PollSpec* ActionCatalog::FindPollSpec(const std::string& uses) const {
+  const ConnectorSpec* c = ConnectorOf(uses);
+  if (!c) return nullptr;
+  std::string name = uses.substr(uses.find('.') + 1);
+  for (const auto& p : c->poll_sources)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::shared_ptr<PollSource> ActionCatalog::FindPollSource(const std::string& uses) const {
+  std::shared_lock lock(*mu_);
+  auto it = poll_sources_.find(uses);
+  return it == poll_sources_.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> ActionCatalog::PollSourceNames() const {
+  std::shared_lock lock(*mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, source] : poll_sources_) out.push_back(name);
+  return out;
+}
+
 Json FieldSpecToJson(const FieldSpec& f) {
   Json j = {{"name", f.name},
             {"title", f.title.empty() ? f.name : f.title},
@@ -132,6 +175,16 @@ Json ActionCatalog::ToJson() const {
       if (a.connection_optional) aj["connection_optional"] = true;
       actions.push_back(std::move(aj));
     }
+    Json sources = Json::array();
+    for (const auto& p : c.poll_sources) {
+      Json inputs = Json::array();
+      for (const auto& f : p.inputs) inputs.push_back(FieldSpecToJson(f));
+      sources.push_back({{"name", p.name},
+                         {"title", p.title},
+                         {"description", p.description},
+                         {"inputs", inputs},
+                         {"item", p.item}});
+    }
     Json cj = {{"name", c.name},
                {"title", c.title},
                {"description", c.description},
@@ -139,7 +192,8 @@ Json ActionCatalog::ToJson() const {
                {"needs_connection", c.needs_connection},
                {"fields", fields},
                {"auth_types", auth_types},
-               {"actions", actions}};
+               {"actions", actions},
+               {"poll_sources", sources}};
     if (!c.source.empty()) cj["source"] = c.source;
     if (!c.version.empty()) cj["version"] = c.version;
     if (!c.docs_url.empty()) cj["docs_url"] = c.docs_url;

@@ -56,6 +56,16 @@ struct ActionSpec {
   bool connection_optional = false;
 };
 
+// A polling source (core/poll.h): what a `type: poll` trigger's `source.uses`
+// names, "<connector>.<name>", with the inputs its `with` takes.
+struct PollSpec {
+  std::string name;  // "new_files"
+  std::string title;
+  std::string description;
+  std::vector<FieldSpec> inputs;
+  std::string item;  // what trigger.item holds, for people
+};
+
 struct AuthTypeSpec {
   std::string name;  // "basic", "bearer", ...
   std::string title;
@@ -76,6 +86,7 @@ struct ConnectorSpec {
   std::string source;
   std::string version;
   std::string docs_url;
+  std::vector<PollSpec> poll_sources;  // added by ActionCatalog::RegisterPollSource
 };
 
 // What an action sees while it runs. Valid only during Execute.
@@ -147,6 +158,8 @@ struct OAuthCodeGrant {
 using OAuthExchanger =
     std::function<Result<Json>(const Connection&, const OAuthCodeGrant&, Clock&)>;
 
+class PollSource;
+
 class ActionCatalog {
  public:
   // Registers a connector and the implementation of each action it declares
@@ -178,6 +191,16 @@ class ActionCatalog {
     return generation_;
   }
 
+  // Polling sources (core/poll.h): a connector already registered adds its
+  // own, each under "<connector>.<spec.name>". Connector manifests declare
+  // theirs through the same call.
+  void RegisterPollSource(const std::string& connector, PollSpec spec,
+                          std::shared_ptr<PollSource> source);
+  const PollSpec* FindPollSpec(const std::string& uses) const;
+  std::shared_ptr<PollSource> FindPollSource(const std::string& uses) const;
+  // Every registered source's "<connector>.<name>", sorted.
+  std::vector<std::string> PollSourceNames() const;
+
   Json ToJson() const;  // {"connectors": [...]} as GET /api/v1/connectors answers
 
  private:
@@ -188,7 +211,8 @@ class ActionCatalog {
   std::deque<ConnectorSpec> specs_;  // never shrinks: pointers handed out stay valid
   std::vector<std::string> order_;   // connector names, first registration first
   std::map<std::string, ConnectorSpec*> by_name_;
-  std::map<std::string, std::shared_ptr<Action>> actions_;  // by "connector.action"
+  std::map<std::string, std::shared_ptr<Action>> actions_;           // by "connector.action"
+  std::map<std::string, std::shared_ptr<PollSource>> poll_sources_;  // by "connector.source"
   std::map<std::string, ConnectionTester> testers_;
   std::map<std::pair<std::string, std::string>, OAuthExchanger> oauth_exchangers_;
 };

@@ -9,7 +9,9 @@
 
 #include "common/time_format.h"
 #include "core/input_schema.h"
+#include "core/poll.h"
 #include "expr/expr.h"
+#include "schedule/schedule.h"
 
 namespace weft {
 namespace {
@@ -267,6 +269,147 @@ class Validator {
     if (!ok) Error(path, "must be " + std::string(t == "integer" ? "an " : "a ") + t);
   }
 
+  // `with` against the inputs an action or a poll source declares.
+  void CheckWith(const std::vector<FieldSpec>& inputs, const Json& with, const std::string& path,
+                 const std::string& uses) {
+    for (const auto& input : inputs) {
+      auto w = with.find(input.name);
+      bool blank = w != with.end() && w->is_string() && w->get_ref<const std::string&>().empty() &&
+                   (input.type == "string" || input.type == "text" || input.type == "expression");
+      if (w == with.end() || w->is_null() || blank) {
+        if (input.required) Error(path + "." + input.name, "is required");
+        continue;
+      }
+      CheckInputType(input, *w, path + "." + input.name);
+    }
+    for (auto it = with.begin(); it != with.end(); ++it) {
+      bool known = std::any_of(inputs.begin(), inputs.end(),
+                               [&](const FieldSpec& f) { return f.name == it.key(); });
+      if (!known) Error(path + "." + it.key(), "is not an input of \"" + uses + "\"");
+    }
+  }
+
+  // A connection a step or a poll source names: that it exists (a warning
+  // when not yet) and belongs to the connector of `uses`.
+  void CheckConnection(const std::string& name, const ConnectorSpec* connector,
+                       const std::string& uses, const std::string& path) {
+    if (ctx_.connection_connector) {
+      auto of = ctx_.connection_connector(name);
+      if (!of)
+        Warn(path, "connection \"" + name + "\" does not exist yet");
+      else if (connector && *of != connector->name)
+        Error(path, "connection \"" + name + "\" is a connection of the " + *of + " connector; \"" +
+                        uses + "\" needs one of the " + connector->name + " connector");
+    } else if (ctx_.connection_exists && !ctx_.connection_exists(name)) {
+      Warn(path, "connection \"" + name + "\" does not exist yet");
+    }
+  }
+
+  // trigger.poll (docs/polling.md): every, source {uses, connection, with},
+  // start, emit, batch_size, remember.
+  void ParsePoll(const Json& p, const std::string& path) {
+    if (!p.is_object()) {
+      Error(path, "must be an object {every, source: {uses, connection, with}}");
+      return;
+    }
+    static const std::set<std::string> kFields = {"every", "source",     "start",
+                                                  "emit",  "batch_size", "remember"};
+    for (auto it = p.begin(); it != p.end(); ++it)
+      if (!kFields.count(it.key()))
+        Error(path + "." + it.key(),
+              "is not a poll field (every, source, start, emit, batch_size, remember)");
+    auto every = p.find("every");
+    if (every == p.end() || every->is_null()) {
+      Error(path + ".every", "is required: a duration such as \"1m\", or a schedule object");
+    } else if (every->is_object()) {
+      auto parsed = ParseSchedule(*every, ctx_.default_timezone);
+      if (!parsed) {
+        for (const auto& d : parsed.error().details)
+          Error(path + ".every" + (d.path.empty() ? "" : "." + d.path), d.message);
+        if (parsed.error().details.empty()) Error(path + ".every", parsed.error().message);
+      } else if (parsed->kind == ScheduleKind::kOnce) {
+        Error(path + ".every.kind", "a poll repeats: use predefined, custom or cron");
+      }
+    } else if (auto d = Duration(*every, path + ".every")) {
+      if (*d < Millis(1000) || *d > Millis(7LL * 24 * 3600 * 1000))
+        Error(path + ".every", "must be from 1s to 7d");
+    }
+    auto source = p.find("source");
+    if (source == p.end() || !source->is_object()) {
+      Error(path + ".source", "is required: {uses, connection, with}");
+    } else {
+      const std::string sp = path + ".source";
+      for (auto it = source->begin(); it != source->end(); ++it)
+        if (it.key() != "uses" && it.key() != "connection" && it.key() != "with")
+          Error(sp + "." + it.key(), "is not a source field (uses, connection, with)");
+      const PollSpec* spec = nullptr;
+      const ConnectorSpec* connector = nullptr;
+      std::string uses;
+      if (auto u = source->find("uses");
+          u == source->end() || !u->is_string() || u->get_ref<const std::string&>().empty()) {
+        Error(sp + ".uses", "is required");
+      } else {
+        uses = u->get<std::string>();
+        spec = ctx_.catalog.FindPollSpec(uses);
+        connector = ctx_.catalog.ConnectorOf(uses);
+        if (!spec) {
+          std::string list;
+          for (const auto& n : ctx_.catalog.PollSourceNames())
+            list += (list.empty() ? "" : ", ") + n;
+          Error(sp + ".uses", "unknown source \"" + uses.substr(0, 100) + "\"" +
+                                  (list.empty() ? "" : " (the sources: " + list + ")"));
+        }
+      }
+      if (auto c = source->find("connection"); c != source->end() && !c->is_null()) {
+        if (!c->is_string() || c->get_ref<const std::string&>().empty())
+          Error(sp + ".connection", "must be a connection name");
+        else if (connector && !connector->needs_connection)
+          Error(sp + ".connection", "\"" + uses + "\" takes no connection");
+        else
+          CheckConnection(c->get<std::string>(), connector, uses, sp + ".connection");
+      } else if (spec && connector && connector->needs_connection) {
+        Error(sp + ".connection", "is required by \"" + uses + "\"");
+      }
+      if (auto w = source->find("with"); w != source->end() && !w->is_null()) {
+        if (!w->is_object()) {
+          Error(sp + ".with", "must be an object");
+        } else {
+          if (spec) CheckWith(spec->inputs, *w, sp + ".with", uses);
+          NoTemplates(*w, sp + ".with");
+        }
+      } else if (spec) {
+        CheckWith(spec->inputs, Json::object(), sp + ".with", uses);
+      }
+    }
+    if (auto it = p.find("start"); it != p.end() && !it->is_null())
+      if (*it != "new" && *it != "all") Error(path + ".start", "must be new or all");
+    if (auto it = p.find("emit"); it != p.end() && !it->is_null())
+      if (*it != "each" && *it != "batch") Error(path + ".emit", "must be each or batch");
+    if (auto it = p.find("batch_size"); it != p.end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 10'000)
+        Error(path + ".batch_size", "must be a whole number from 1 to 10000");
+      else if (GetString(p, "emit", "each") != "batch")
+        Error(path + ".batch_size", "is for emit: batch");
+    }
+    if (auto it = p.find("remember"); it != p.end() && !it->is_null()) {
+      if (auto d = Duration(*it, path + ".remember"); d && *d < Millis(60'000))
+        Error(path + ".remember", "must be at least 1m");
+    }
+  }
+
+  // A poll source's `with` is read as written: there is no run to evaluate
+  // {{ }} against yet.
+  void NoTemplates(const Json& v, const std::string& path) {
+    if (v.is_string()) {
+      if (expr::Template::HasExpressions(v.get_ref<const std::string&>()))
+        Error(path, "a poll source takes plain values: {{ }} has no run to read from here");
+    } else if (v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) NoTemplates(it.value(), path + "." + it.key());
+    } else if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) NoTemplates(v[i], path + "[" + std::to_string(i) + "]");
+    }
+  }
+
   std::vector<Step> Steps(const Json& list, const std::string& path) {
     std::vector<Step> out;
     if (!list.is_array()) {
@@ -322,17 +465,8 @@ class Validator {
         s.connection = it->get<std::string>();
         if (connector && !connector->needs_connection)
           Error(path + ".connection", "\"" + s.uses + "\" takes no connection");
-        else if (ctx_.connection_connector) {
-          auto of = ctx_.connection_connector(s.connection);
-          if (!of)
-            Warn(path + ".connection", "connection \"" + s.connection + "\" does not exist yet");
-          else if (connector && *of != connector->name)
-            Error(path + ".connection", "connection \"" + s.connection +
-                                            "\" is a connection of the " + *of + " connector; \"" +
-                                            s.uses + "\" needs one of the " + connector->name +
-                                            " connector");
-        } else if (ctx_.connection_exists && !ctx_.connection_exists(s.connection))
-          Warn(path + ".connection", "connection \"" + s.connection + "\" does not exist yet");
+        else
+          CheckConnection(s.connection, connector, s.uses, path + ".connection");
       }
     } else if (connector && connector->needs_connection && !(spec && spec->connection_optional)) {
       Error(path + ".connection", "is required by \"" + s.uses + "\"");
@@ -343,24 +477,7 @@ class Validator {
       else
         s.with = *it;
     }
-    if (spec) {
-      for (const auto& input : spec->inputs) {
-        auto w = s.with.find(input.name);
-        bool blank = w != s.with.end() && w->is_string() &&
-                     w->get_ref<const std::string&>().empty() &&
-                     (input.type == "string" || input.type == "text" || input.type == "expression");
-        if (w == s.with.end() || w->is_null() || blank) {
-          if (input.required) Error(path + ".with." + input.name, "is required");
-          continue;
-        }
-        CheckInputType(input, *w, path + ".with." + input.name);
-      }
-      for (auto it = s.with.begin(); it != s.with.end(); ++it) {
-        bool known = std::any_of(spec->inputs.begin(), spec->inputs.end(),
-                                 [&](const FieldSpec& f) { return f.name == it.key(); });
-        if (!known) Error(path + ".with." + it.key(), "is not an input of \"" + s.uses + "\"");
-      }
-    }
+    if (spec) CheckWith(spec->inputs, s.with, path + ".with", s.uses);
     CheckTemplates(s.with, path + ".with");
     if (auto it = j.find("if"); it != j.end() && !it->is_null()) {
       if (!it->is_string()) {
@@ -547,8 +664,14 @@ class Validator {
           auto s = it->find("schedule");
           if (s == it->end() || !s->is_object())
             Error("trigger.schedule", "is required for a schedule trigger");
+        } else if (type == "poll") {
+          auto p = it->find("poll");
+          if (p == it->end() || p->is_null())
+            Error("trigger.poll", "is required for a poll trigger");
+          else
+            ParsePoll(*p, "trigger.poll");
         } else if (type != "manual") {
-          Error("trigger.type", "must be manual, webhook or schedule");
+          Error("trigger.type", "must be manual, webhook, schedule or poll");
         }
       }
     }
@@ -767,6 +890,9 @@ void ForEachStep(const std::vector<Step>& steps, const std::function<void(const 
 
 std::vector<std::string> ConnectionsUsed(const FlowDocument& doc) {
   std::vector<std::string> out;
+  if (doc.TriggerType() == "poll")
+    if (auto p = ParsePollTrigger(doc.trigger); p && !p->connection.empty())
+      out.push_back(p->connection);
   ForEachStep(doc.steps, [&](const Step& s) {
     if (!s.connection.empty() && std::find(out.begin(), out.end(), s.connection) == out.end())
       out.push_back(s.connection);

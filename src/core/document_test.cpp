@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/poll.h"
+
 namespace weft {
 namespace {
 
@@ -268,6 +270,97 @@ TEST(Document, ExpressionBudgetSettings) {
   EXPECT_EQ(ExpressionMemory(Json("64MiB")), size_t{64} << 20);
   EXPECT_EQ(ExpressionMemory(Json(65536)), size_t{65536});
   EXPECT_FALSE(ExpressionMemory(Json(true)));
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+// A catalog with one source of the sftp connector, as connectors register theirs.
+ActionCatalog PollCatalog() {
+  ActionCatalog c = TestCatalog();
+  ConnectorSpec sftp{"sftp", "SFTP", "", "folder", true, {}, {}, {}};
+  c.Register(sftp, {});
+  PollSpec files{"new_files",
+                 "New files",
+                 "",
+                 {{"folder", "Folder", "string", true},
+                  {"after", "After", "enum", false, false, {"keep", "delete", "move"}},
+                  {"stable_for", "Stable for", "duration", false}},
+                 "{path, size}"};
+  c.RegisterPollSource("sftp", files, nullptr);
+  return c;
+}
+
+Result<ValidatedFlow> ValidatePoll(const ActionCatalog& catalog, const std::string& poll) {
+  ValidationContext ctx{catalog};
+  ctx.connection_connector = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "drop") return "sftp";
+    if (name == "api") return "http";
+    return std::nullopt;
+  };
+  return ValidateFlowDocument(
+      ParseJson(R"({"name": "p", "trigger": {"type": "poll", "poll": )" + poll + "}}").value(),
+      ctx);
+}
+
+TEST(Document, PollTriggerValidates) {
+  ActionCatalog catalog = PollCatalog();
+  auto ok = ValidatePoll(catalog, R"({"every": "1m", "source": {"uses": "sftp.new_files",
+      "connection": "drop", "with": {"folder": "/in", "after": "move", "stable_for": "30s"}},
+      "start": "all", "emit": "batch", "batch_size": 50, "remember": "7d"})");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->document.TriggerType(), "poll");
+  EXPECT_EQ(ConnectionsUsed(ok->document), std::vector<std::string>{"drop"});
+  auto parsed = ParsePollTrigger(ok->canonical["trigger"]);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->uses, "sftp.new_files");
+  EXPECT_TRUE(parsed->start_all);
+  EXPECT_TRUE(parsed->batch);
+  EXPECT_EQ(parsed->batch_size, 50);
+  EXPECT_EQ(parsed->remember, Millis(7LL * 24 * 3600 * 1000));
+  // A full schedule object in `every`.
+  auto cron = ValidatePoll(catalog, R"({"every": {"kind": "cron", "cron": "*/5 * * * *"},
+      "source": {"uses": "sftp.new_files", "connection": "drop", "with": {"folder": "/in"}}})");
+  EXPECT_TRUE(cron) << cron.error().message;
+}
+
+TEST(Document, PollTriggerProblemsNameTheirPaths) {
+  ActionCatalog catalog = PollCatalog();
+  auto r = ValidatePoll(catalog, R"({"every": "0.5s", "source": {"uses": "sftp.new_filez",
+      "connection": "drop"}, "start": "old", "emit": "some", "batch_size": 5, "extra": 1})");
+  ASSERT_FALSE(r);
+  auto paths = Paths(r.error());
+  for (const char* p : {"trigger.poll.every", "trigger.poll.source.uses", "trigger.poll.start",
+                        "trigger.poll.emit", "trigger.poll.batch_size", "trigger.poll.extra"})
+    EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p;
+  for (const auto& d : r.error().details)
+    if (d.path == "trigger.poll.source.uses")
+      EXPECT_EQ(d.message, "unknown source \"sftp.new_filez\" (the sources: sftp.new_files)");
+
+  // `with` against the source's inputs; a connection of another connector.
+  auto w = ValidatePoll(catalog, R"({"every": "1m", "source": {"uses": "sftp.new_files",
+      "connection": "api", "with": {"after": "shred", "nope": 1, "stable_for": "{{ x }}"}}})");
+  ASSERT_FALSE(w);
+  paths = Paths(w.error());
+  for (const char* p : {"trigger.poll.source.with.folder", "trigger.poll.source.with.after",
+                        "trigger.poll.source.with.nope", "trigger.poll.source.with.stable_for",
+                        "trigger.poll.source.connection"})
+    EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p;
+
+  auto missing = ValidatePoll(catalog, R"({"source": {"uses": "sftp.new_files",
+      "with": {"folder": "/in"}}})");
+  ASSERT_FALSE(missing);
+  paths = Paths(missing.error());
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "trigger.poll.every"), paths.end());
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "trigger.poll.source.connection"), paths.end());
+
+  auto once = ValidatePoll(catalog, R"({"every": {"kind": "once", "at": "2099-01-01T00:00:00"},
+      "source": {"uses": "sftp.new_files", "connection": "drop", "with": {"folder": "/in"}}})");
+  ASSERT_FALSE(once);
+  EXPECT_EQ(Paths(once.error()), std::vector<std::string>{"trigger.poll.every.kind"});
 }
 
 }  // namespace

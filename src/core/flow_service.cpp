@@ -249,6 +249,13 @@ Result<Flow> FlowService::Activate(const std::string& id) {
       !masked.empty())
     return Fail(ErrorCode::kValidation, "set the webhook secret before activating the flow",
                 std::move(masked));
+  // A `start: new` poll records what exists at (re)activation as seen, with
+  // no runs: the poller's first poll after this is a baseline.
+  if (!flow->active && flow->trigger_type == "poll") {
+    auto trigger = flow->document.value("trigger", Json::object());
+    if (GetString(trigger.value("poll", Json::object()), "start", "new") == "new")
+      if (auto reset = store_.ResetPollPrimed(id); !reset) return Fail(reset.error());
+  }
   auto updated = store_.SetFlowActive(id, true);
   if (updated) {
     UpdateNextRun(*updated, *flow);

@@ -59,6 +59,81 @@ struct RunPrune {
   int64_t keep = 0;
 };
 
+// A poll trigger's state (Store::GetPollState): the source's cursor and how
+// the last poll went.
+struct PollState {
+  std::string flow_id;
+  std::string source;  // the `uses` the cursor belongs to ("" before the first poll)
+  Json cursor;         // null before the first poll
+  // start: new has recorded what existed when the flow was (re)activated.
+  bool primed = false;
+  std::optional<TimePoint> last_poll_at;
+  std::string last_error;  // "" when the last poll succeeded
+  int64_t polls = 0;       // polls recorded (failed ones too)
+  // The items (a JSON array) whose `after` (move, delete) may not have run
+  // yet: the last successful poll's new items. Null when none.
+  Json pending_after;
+};
+
+// One listed item of a poll (Store::RecordPoll).
+struct PollCommitItem {
+  std::string key;
+  Json item;
+};
+
+// One poll's writes, committed in one transaction (Store::RecordPoll).
+struct PollCommit {
+  std::string flow_id;
+  std::string source;  // the source's `uses`, kept with the cursor
+  TimePoint polled_at{};
+  std::optional<Json> cursor;  // the new cursor; nullopt keeps the committed one
+  // The cursor the poll listed from (null: none): a commit whose flow's
+  // cursor is another by now (another node committed a poll meanwhile) is
+  // refused, so a source that keeps only a cursor is not emitted twice either.
+  Json from_cursor;
+  // The items the source listed as new. With `keyed`, each key is recorded
+  // and only items whose key was not recorded yet start runs; without, each
+  // item starts one (the cursor alone says what is new).
+  std::vector<PollCommitItem> items;
+  bool keyed = true;
+  // False for the baseline of `start: new`: keys and cursor, no runs; the
+  // state is marked primed.
+  bool create_runs = true;
+  bool primed = false;  // set primed (the baseline, or start: all's first poll)
+  // The runs' flow, name and version; status queued. Their trigger is
+  // {type: "poll", item, key, polled_at}, or with `batch` {type: "poll",
+  // items, keys, polled_at} for up to `batch_size` items a run.
+  std::string flow_name;
+  int flow_version = 0;
+  bool batch = false;
+  int batch_size = 100;
+  // Replaces the state's pending_after (JSON null: none).
+  Json pending_after;
+  // Keys listed again whose record is older than this get seen_at =
+  // polled_at (a file kept in the folder is not forgotten after `remember`).
+  std::vector<std::string> refresh_keys;
+  // Keys of this flow recorded before this are forgotten (at most 1,000 a poll).
+  TimePoint forget_before{};
+  // A failed poll: the error is recorded in the state, the cursor and keys
+  // stay; `failed_run`, when given, is stored as it is (a failed run of the
+  // flow, for the Process Log).
+  std::string error;
+  std::optional<Run> failed_run;
+};
+
+struct PollCommitted {
+  // False when the flow is no longer active (or gone), or its cursor moved
+  // since the poll listed (`cursor_moved`): nothing was written.
+  bool recorded = false;
+  bool cursor_moved = false;
+  std::vector<std::string> new_keys;  // of the items, the keys recorded by this poll
+  std::vector<Run> runs;              // the runs created, as stored
+};
+
+// The runs a poll creates for its new items (both stores call it inside
+// RecordPoll's transaction): ids and created_at are left to the store.
+std::vector<Run> MakePollRuns(const PollCommit& commit, const std::vector<size_t>& new_items);
+
 struct WebhookRecorded {
   std::optional<Run> run;    // the run committed; null when none was asked or on a duplicate
   std::string duplicate_of;  // the first request's run id when the key was seen since keys_since
@@ -315,6 +390,43 @@ class Store {
                                            int64_t keep, TimePoint keys_before, int max_rows) {
     (void)flow_id, (void)before, (void)keep, (void)keys_before, (void)max_rows;
     return int64_t{0};
+  }
+
+  // ---- poll triggers (core/poll.h) ----
+  // The flow's poll state; an empty state (flow_id set) when it has none yet.
+  virtual Result<PollState> GetPollState(const std::string& flow_id) {
+    PollState s;
+    s.flow_id = flow_id;
+    return s;
+  }
+  // For each of `keys`, when the flow recorded it (nullopt: never), with
+  // one indexed lookup each.
+  virtual Result<std::vector<std::optional<TimePoint>>> PollKeysSeen(
+      const std::string& flow_id, const std::vector<std::string>& keys) {
+    (void)flow_id;
+    return std::vector<std::optional<TimePoint>>(keys.size());
+  }
+  // In one transaction, only while the flow is active: records the keys of
+  // `c.items` not recorded yet, creates the runs of those items, stores the
+  // cursor and the state, refreshes and forgets keys. A failed poll
+  // (`c.error`) writes the state's error and `c.failed_run` only. Of
+  // concurrent commits of one flow (two schedulers in a failover) each key
+  // starts one run. The default, for test doubles, refuses.
+  virtual Result<PollCommitted> RecordPoll(const PollCommit& c) {
+    (void)c;
+    return Fail(ErrorCode::kUnavailable, "this store keeps no poll state");
+  }
+  // Marks the flow's poll state not primed (activation of a `start: new`
+  // flow: what exists then is recorded as seen, without runs). The cursor
+  // and keys stay.
+  virtual Result<void> ResetPollPrimed(const std::string& flow_id) {
+    (void)flow_id;
+    return Ok();
+  }
+  // Clears the state's pending_after once `after` has run for those items.
+  virtual Result<void> ClearPollPending(const std::string& flow_id) {
+    (void)flow_id;
+    return Ok();
   }
 
   // ---- access control (issue 9) ----

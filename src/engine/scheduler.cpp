@@ -125,9 +125,19 @@ class Scheduler::Impl {
     // Stop() resets the subscription: a stopped scheduler is never called.
     flow_sub_ = hub_.OnFlowChanged([this](const std::string& id) { FlowChanged(id); });
     thread_ = std::thread([this] { Loop(); });
+    if (options_.poll_catalog) {
+      PollerOptions po = options_.poll;
+      po.default_timezone = options_.default_timezone;
+      if (po.rescan_interval.count() == 0) po.rescan_interval = options_.rescan_interval;
+      poller_ = std::make_unique<Poller>(store_, *options_.poll_catalog, hub_, clock_, po);
+      poller_->Start();
+    }
   }
 
+  Poller* poller() { return poller_.get(); }
+
   void Stop() {
+    if (poller_) poller_->Stop();
     flow_sub_.Reset();
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -624,6 +634,7 @@ class Scheduler::Impl {
     return false;
   }
 
+  std::unique_ptr<Poller> poller_;
   Store& store_;
   RunService& runs_;
   ChangeHub& hub_;
@@ -658,5 +669,6 @@ void Scheduler::Stop() { impl_->Stop(); }
 size_t Scheduler::ActiveSchedules() const { return impl_->Count(); }
 bool Scheduler::WaitIdle(Millis timeout) { return impl_->WaitIdle(timeout); }
 void Scheduler::Rescan() { impl_->Rescan(); }
+Poller* Scheduler::poller() { return impl_->poller(); }
 
 }  // namespace weft

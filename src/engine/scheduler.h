@@ -16,6 +16,7 @@
 #include "core/flow_service.h"
 #include "core/run_service.h"
 #include "core/store.h"
+#include "engine/poller.h"
 
 namespace weft {
 
@@ -30,6 +31,11 @@ struct SchedulerOptions {
   // Called on the scheduler thread for each fire once it is committed
   // (metrics, benchmarks). Must be quick.
   std::function<void(const ScheduleFire& fire, TimePoint committed_at)> on_fire;
+  // With a catalog, the scheduler also runs the polls of `type: poll` flows
+  // (engine/poller.h): they start and stop with it, so only the node
+  // holding the scheduler role polls.
+  const ActionCatalog* poll_catalog = nullptr;
+  PollerOptions poll;
 };
 
 class Scheduler {
@@ -47,6 +53,8 @@ class Scheduler {
   // periodic rescan does (rescan_interval): for changes that may not have
   // reached this node's ChangeHub (a NOTIFY lost while reconnecting).
   void Rescan();
+  // The poller of poll flows, when SchedulerOptions::poll_catalog is set (tests).
+  Poller* poller();
 
  private:
   class Impl;

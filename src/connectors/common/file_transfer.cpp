@@ -11,6 +11,7 @@
 #include "connectors/common/file_values.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
+#include "core/poll.h"
 
 namespace weft::connectors {
 namespace {
@@ -334,6 +335,324 @@ ConnectionTestResult TestFiles(const Connection& c, Clock& clock, FileProtocol p
           "logged in to " + GetString(c.settings, "host") + " as " + GetString(c.auth, "username")};
 }
 
+// ---- the new_files poll source (docs/polling.md) -------------------------------------
+
+// A glob over a file name: `*`, `?`, `[abc]`, `[a-z]`, `[!a]`. The usual
+// backtrack to the last `*`, so a hostile pattern costs at most
+// pattern x name steps (never exponential, unlike a recursive matcher).
+bool MatchClass(const std::string& p, size_t& i, char c) {
+  // p[i] is '['; on return i is past the closing ']'.
+  size_t j = i + 1;
+  bool negate = j < p.size() && (p[j] == '!' || p[j] == '^');
+  if (negate) ++j;
+  bool found = false;
+  size_t start = j;
+  while (j < p.size() && (p[j] != ']' || j == start)) {
+    if (j + 2 < p.size() && p[j + 1] == '-' && p[j + 2] != ']') {
+      if (c >= p[j] && c <= p[j + 2]) found = true;
+      j += 3;
+    } else {
+      if (p[j] == c) found = true;
+      ++j;
+    }
+  }
+  if (j >= p.size()) {  // no closing bracket: '[' is a literal
+    ++i;
+    return c == '[';
+  }
+  i = j + 1;
+  return found != negate;
+}
+
+bool GlobMatch(const std::string& p, const std::string& s) {
+  size_t pi = 0, si = 0, star = std::string::npos, mark = 0;
+  while (si < s.size()) {
+    if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = si;
+      continue;
+    }
+    if (pi < p.size() && p[pi] == '?') {
+      ++pi, ++si;
+      continue;
+    }
+    if (pi < p.size() && p[pi] == '[') {
+      size_t next = pi;
+      if (MatchClass(p, next, s[si])) {
+        pi = next, ++si;
+        continue;
+      }
+    } else if (pi < p.size() && p[pi] == s[si]) {
+      ++pi, ++si;
+      continue;
+    }
+    if (star == std::string::npos) return false;
+    pi = star + 1;
+    si = ++mark;
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  if (dir.empty()) return name;
+  return dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+// Lists the files under `folder` on the server (subfolders too when
+// `recursive`, skipping `skip`), at most `max_entries`. Each {path, name,
+// size, modified}.
+constexpr size_t kMaxListed = 1'000'000;
+constexpr size_t kMaxFolders = 10'000;
+
+class NewFilesSource : public PollSource {
+ public:
+  NewFilesSource(FileProtocol protocol, ConnectorSpec spec)
+      : protocol_(protocol), spec_(std::move(spec)) {}
+
+  bool HasAfter(const Json& with) const override {
+    std::string after = GetString(with, "after", "keep");
+    return after == "delete" || after == "move";
+  }
+
+  Result<PollResult> Poll(PollContext& ctx) override {
+    if (!ctx.connection)
+      return Fail(ErrorCode::kValidation, spec_.name + ".new_files needs a connection");
+    auto opts = Options(ctx.with);
+    if (!opts) return Fail(opts.error());
+    Session s(*ctx.connection, protocol_, spec_);
+    CallEnv env{ctx.clock, ctx.deadline, ctx.cancelled};
+    auto limit = Timeout(*ctx.connection);
+
+    // 1. List.
+    std::vector<Json> files;
+    std::vector<std::string> folders{opts->folder};
+    for (size_t f = 0; f < folders.size(); ++f) {
+      if (ctx.cancelled) return Fail(ErrorCode::kCancelled, "the poll was stopped");
+      Transfer t(env, true, limit);
+      s.Configure(t, s.Url(folders[f], true));
+      std::string listing;
+      t.CaptureBody(&listing, 256u << 20);
+      CURLcode rc = t.Perform();
+      if (rc != CURLE_OK) return Fail(*s.Failure(t, rc, "listing " + folders[f]).error);
+      std::istringstream lines(listing);
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        Json e = ParseListLine(line);
+        if (e.is_null()) continue;
+        const std::string& name = e["name"].get_ref<const std::string&>();
+        if (name == "." || name == "..") continue;
+        std::string path = JoinPath(folders[f], name);
+        if (e["type"] == "dir") {
+          if (opts->recursive && path != opts->move_to && folders.size() < kMaxFolders)
+            folders.push_back(path);
+          continue;
+        }
+        if (e["type"] != "file" || !GlobMatch(opts->pattern, name)) continue;
+        if (files.size() >= kMaxListed) break;
+        files.push_back(Json{{"path", path},
+                             {"name", name},
+                             {"folder", folders[f]},
+                             {"size", e["size"]},
+                             {"modified", e["modified"]}});
+      }
+    }
+
+    // 2. Which were emitted before: one indexed lookup each, before any download.
+    std::vector<std::string> keys;
+    keys.reserve(files.size());
+    for (const auto& f : files)
+      keys.push_back(f["path"].get<std::string>() + "|" + std::to_string(f["size"].get<int64_t>()) +
+                     "|" + f["modified"].get<std::string>());
+    std::vector<bool> seen(keys.size(), false);
+    if (ctx.seen) {
+      auto r = ctx.seen(keys);
+      if (!r) return Fail(r.error());
+      seen = std::move(*r);
+    }
+
+    // 3. New files, once stable: seen with the same size and time for stable_for.
+    PollResult out;
+    const int64_t now_ms = ToUnixMs(ctx.clock.Now());
+    const Json old_pending =
+        ctx.cursor.is_object() ? ctx.cursor.value("pending", Json::object()) : Json::object();
+    Json pending = Json::object();
+    std::vector<size_t> picked;
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (seen[i]) {
+        out.known.push_back(keys[i]);
+        continue;
+      }
+      if (opts->stable_for.count() > 0) {
+        const std::string& path = files[i]["path"].get_ref<const std::string&>();
+        auto was = old_pending.find(path);
+        bool same = was != old_pending.end() && was->is_object() &&
+                    was->value("size", Json()) == files[i]["size"] &&
+                    was->value("modified", Json()) == files[i]["modified"];
+        int64_t since = same ? was->value("since", now_ms) : now_ms;
+        if (!same || now_ms - since < opts->stable_for.count()) {
+          pending[path] = {
+              {"size", files[i]["size"]}, {"modified", files[i]["modified"]}, {"since", since}};
+          continue;
+        }
+      }
+      if (picked.size() >= ctx.max_items) {
+        out.more = true;
+        continue;
+      }
+      picked.push_back(i);
+    }
+    if (opts->stable_for.count() > 0 || !old_pending.empty())
+      out.cursor = Json{{"pending", pending}};
+
+    // 4. Download (a real poll only), whole: a file whose size changed since
+    // it was listed is left for the next poll (it has another key by then).
+    for (size_t i : picked) {
+      Json item = files[i];
+      if (opts->download && ctx.files && !ctx.dry_run) {
+        const std::string path = item["path"].get<std::string>();
+        auto sink = ctx.files->Create(item["name"].get<std::string>(),
+                                      GuessContentType(item["name"].get<std::string>()));
+        if (!sink) return Fail(sink.error());
+        Transfer t(env, true, limit);
+        s.Configure(t, s.Url(path, false));
+        t.SinkBody(sink->get());
+        CURLcode rc = t.Perform();
+        if (rc == CURLE_REMOTE_FILE_NOT_FOUND) {
+          if (ctx.log) ctx.log("info", path + " went away before it was read");
+          continue;
+        }
+        if (rc != CURLE_OK) {
+          if (t.file_error()) return Fail(*t.file_error());
+          return Fail(*s.Failure(t, rc, "reading " + path).error);
+        }
+        if (static_cast<int64_t>((*sink)->written()) != item["size"].get<int64_t>()) {
+          if (ctx.log) ctx.log("info", path + " changed while it was read; next poll");
+          continue;
+        }
+        auto file = (*sink)->Commit();
+        if (!file) return Fail(file.error());
+        item["file"] = file->ToJson();
+      }
+      out.items.push_back({keys[i], std::move(item)});
+    }
+    return out;
+  }
+
+  Result<void> AfterCommit(PollContext& ctx, const std::vector<PollItem>& items) override {
+    if (!ctx.connection || items.empty()) return Ok();
+    auto opts = Options(ctx.with);
+    if (!opts) return Fail(opts.error());
+    if (opts->after != "delete" && opts->after != "move") return Ok();
+    Session s(*ctx.connection, protocol_, spec_);
+    CallEnv env{ctx.clock, ctx.deadline, ctx.cancelled};
+    auto limit = Timeout(*ctx.connection);
+    // Many commands on one connection; "*" lets the rest go on when one
+    // fails (a file already moved or deleted before a crash).
+    constexpr size_t kPerTransfer = 200;
+    for (size_t start = 0; start < items.size(); start += kPerTransfer) {
+      HeaderList quote;
+      for (size_t i = start; i < std::min(items.size(), start + kPerTransfer); ++i) {
+        std::string path = GetString(items[i].item, "path");
+        if (path.empty() || BadPath(path)) continue;
+        auto cmds = opts->after == "delete"
+                        ? s.Commands("delete", path)
+                        : s.Commands("move", path,
+                                     JoinPath(opts->move_to, GetString(items[i].item, "name")));
+        for (auto& c : cmds) quote.Add("*" + c);
+      }
+      if (!quote.get()) continue;
+      Transfer t(env, true, limit);
+      s.Configure(t, s.Url(protocol_ == FileProtocol::kSftp ? "/" : "", true));
+      curl_easy_setopt(t.handle(), CURLOPT_QUOTE, quote.get());
+      curl_easy_setopt(t.handle(), CURLOPT_NOBODY, 1L);
+      CURLcode rc = t.Perform();
+      if (rc != CURLE_OK)
+        return Fail(*s.Failure(t, rc,
+                               opts->after == "move" ? "moving files to " + opts->move_to
+                                                     : "deleting files")
+                         .error);
+    }
+    return Ok();
+  }
+
+ private:
+  struct Opts {
+    std::string folder, pattern = "*", after = "keep", move_to;
+    bool recursive = false, download = true;
+    Millis stable_for{0};
+  };
+
+  static Result<Opts> Options(const Json& with) {
+    Opts o;
+    auto folder = ReqString(with, "folder");
+    if (!folder) return Fail(folder.error());
+    o.folder = *folder;
+    while (o.folder.size() > 1 && o.folder.back() == '/') o.folder.pop_back();
+    if (auto p = OptString(with, "pattern"); !p)
+      return Fail(p.error());
+    else if (*p && !(*p)->empty())
+      o.pattern = **p;
+    if (o.pattern.size() > 1000)
+      return Fail(ErrorCode::kValidation, "pattern is longer than 1000 characters",
+                  {{"with.pattern", "is longer than 1000 characters"}});
+    if (auto r = OptBool(with, "recursive"); !r)
+      return Fail(r.error());
+    else
+      o.recursive = r->value_or(false);
+    if (auto d = OptBool(with, "download"); !d)
+      return Fail(d.error());
+    else
+      o.download = d->value_or(true);
+    if (auto st = OptDuration(with, "stable_for"); !st)
+      return Fail(st.error());
+    else
+      o.stable_for = st->value_or(Millis(0));
+    o.after = GetString(with, "after", "keep");
+    if (o.after != "keep" && o.after != "delete" && o.after != "move")
+      return Fail(ErrorCode::kValidation, "after must be keep, delete or move",
+                  {{"with.after", "must be keep, delete or move"}});
+    o.move_to = GetString(with, "move_to");
+    while (o.move_to.size() > 1 && o.move_to.back() == '/') o.move_to.pop_back();
+    if (o.after == "move" && o.move_to.empty())
+      return Fail(ErrorCode::kValidation, "move_to is required for after: move",
+                  {{"with.move_to", "is required for after: move"}});
+    if (BadPath(o.folder) || BadPath(o.move_to))
+      return Fail(ErrorCode::kValidation, "paths cannot hold quotes or line breaks");
+    return o;
+  }
+
+  static std::optional<Millis> Timeout(const Connection& c) {
+    auto timeout = OptDuration(c.settings, "timeout");
+    return timeout && timeout->has_value() ? **timeout : std::optional<Millis>();
+  }
+
+  FileProtocol protocol_;
+  ConnectorSpec spec_;
+};
+
+PollSpec NewFilesSpec(const std::string& path_help) {
+  return {
+      "new_files",
+      "New files",
+      "A file that appears in a folder, or changes (by path, size and modification time).",
+      {Field("folder", "Folder", "string", true, path_help),
+       Field("pattern", "Pattern", "string", false,
+             "A glob on the file name: *.csv, report-??.xml, [a-c]*. Default: every file."),
+       Field("recursive", "Subfolders too", "boolean", false, "", false),
+       Field("stable_for", "Stable for", "duration", false,
+             "Pick a file only once its size and time have not changed for this long (a file "
+             "still being written is left alone)."),
+       Field("download", "Download", "boolean", false,
+             "Put the content into trigger.item.file (a file value); off: metadata only.", true),
+       Field("after", "After the run is recorded", "enum", false,
+             "What happens to the file once its run is committed.", "keep",
+             {"keep", "delete", "move"}),
+       Field("move_to", "Move to", "string", false, "The folder after: move moves files to.")},
+      "{path, name, folder, size, modified, file}"};
+}
+
 }  // namespace
 
 Json ParseListLine(const std::string& line) {
@@ -426,10 +745,18 @@ void RegisterFileTransfer(ActionCatalog& catalog, ConnectorSpec spec, FileProtoc
   for (const char* op : {"list", "get", "put", "delete", "move"})
     actions[op] = std::make_shared<FileAction>(op, protocol, spec);
   ConnectorSpec tester_spec = spec;
+  std::string name = spec.name;
+  auto source = std::make_shared<NewFilesSource>(protocol, spec);
   catalog.Register(std::move(spec), std::move(actions),
                    [protocol, tester_spec](const Connection& c, Clock& clock) {
                      return TestFiles(c, clock, protocol, tester_spec);
                    });
+  catalog.RegisterPollSource(
+      name,
+      NewFilesSpec(protocol == FileProtocol::kSftp
+                       ? "Absolute (/srv/outbound), or ~/outbound for the user's home."
+                       : "From the login folder (/outbound)."),
+      source);
 }
 
 }  // namespace weft::connectors

@@ -71,6 +71,9 @@ struct ApiServices {
   expr::EvalLimits expr_limits;
   // GET /api/v1/files/{id}: where file values' bytes live; null: files are off (404).
   FileStore* files = nullptr;
+  // POST /api/v1/flows/{id}/poll/check: what the next poll of a poll flow
+  // would pick, a dry run (app/ wires engine's CheckPoll); null: 503.
+  std::function<Result<Json>(const Flow& flow)> check_poll;
 };
 
 struct RouteSpec {

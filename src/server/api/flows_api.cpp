@@ -93,6 +93,16 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
   t.emplace_back("rotateWebhook", [&flows](HttpRequest& req) {
     return FlowResponse(flows.RotateWebhook(req.Param("id")), flows);
   });
+  // A dry run of the flow's next poll: no run, no key, no cursor change.
+  t.emplace_back("checkPoll", [&flows, &s](HttpRequest& req) {
+    auto flow = flows.Get(req.Param("id"));
+    if (!flow) return ErrorResponse(flow.error());
+    if (!s.check_poll)
+      return ErrorResponse(Error(ErrorCode::kUnavailable, "polls cannot be checked on this node"));
+    auto checked = s.check_poll(*flow);
+    if (!checked) return ErrorResponse(checked.error());
+    return HttpResponse::FromJson(200, *checked);
+  });
 
   t.emplace_back("cloneFlow", [&flows](HttpRequest& req) {
     auto saved = flows.Clone(req.Param("id"), Actor(req));

@@ -26,6 +26,7 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"GET", "/api/v1/flows/{id}/versions/{version}", "getFlowVersion", Access::kViewer},
       {"POST", "/api/v1/flows/{id}/runs", "startRun", Access::kEditor},
       {"POST", "/api/v1/flows/{id}/webhook/rotate", "rotateWebhook", Access::kEditor},
+      {"POST", "/api/v1/flows/{id}/poll/check", "checkPoll", Access::kEditor},
       {"GET", "/api/v1/runs", "listRuns", Access::kViewer},
       {"GET", "/api/v1/runs/{id}", "getRun", Access::kViewer},
       {"GET", "/api/v1/files/{id}", "getFile", Access::kViewer},

@@ -71,6 +71,12 @@ class PostgresStore : public Store {
                                   const Run* run, std::optional<TimePoint> next_run_at,
                                   int64_t missed) override;
   Result<std::vector<bool>> RecordScheduleFires(const std::vector<ScheduleFire>& fires) override;
+  Result<PollState> GetPollState(const std::string& flow_id) override;
+  Result<std::vector<std::optional<TimePoint>>> PollKeysSeen(
+      const std::string& flow_id, const std::vector<std::string>& keys) override;
+  Result<PollCommitted> RecordPoll(const PollCommit& c) override;
+  Result<void> ResetPollPrimed(const std::string& flow_id) override;
+  Result<void> ClearPollPending(const std::string& flow_id) override;
   Result<void> ForEachActiveSchedule(const std::function<void(Flow&& flow)>& fn) override;
   Result<void> SetNextRunAts(
       const std::vector<std::pair<std::string, std::optional<TimePoint>>>& items) override;

@@ -129,6 +129,13 @@ class SqliteStore : public Store {
   Result<void> SetNextRunAts(
       const std::vector<std::pair<std::string, std::optional<TimePoint>>>& items) override;
 
+  Result<PollState> GetPollState(const std::string& flow_id) override;
+  Result<std::vector<std::optional<TimePoint>>> PollKeysSeen(
+      const std::string& flow_id, const std::vector<std::string>& keys) override;
+  Result<PollCommitted> RecordPoll(const PollCommit& c) override;
+  Result<void> ResetPollPrimed(const std::string& flow_id) override;
+  Result<void> ClearPollPending(const std::string& flow_id) override;
+
   Result<Delivery> CreateDelivery(const Delivery& d) override;
   Result<Delivery> GetDelivery(const std::string& id) override;
   Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) override;

@@ -115,6 +115,9 @@ std::optional<T> One(Stmt& s, T (*read)(const SqliteRow&)) {
   return value;
 }
 
+// Inserts `run` (and the steps given with it) in the open transaction or as
+// one statement; kConflict when the id exists. sqlite_store_runs.cpp.
+Result<Run> InsertRun(Conn& c, Run run, TimePoint now);
 // Binds a run's state columns (:status ... :cancel_requested); sqlite_store_runs.cpp.
 void BindRunState(Stmt& s, const Run& r);
 // A webhook's run and delivery rows (RecordWebhook and the journal's

@@ -95,8 +95,6 @@ bool UpsertStep(Conn& c, const StepRun& st) {
 
 // ---- runs ----------------------------------------------------------------------------
 
-namespace {
-
 // Inserts `run` (and the steps given with it); kConflict when the id exists.
 Result<Run> InsertRun(Conn& c, Run run, TimePoint now) {
   StampNew(run.id, run.created_at, now);
@@ -131,8 +129,6 @@ Result<Run> InsertRun(Conn& c, Run run, TimePoint now) {
   if (txn) txn->Commit();
   return run;
 }
-
-}  // namespace
 
 Result<Run> SqliteStore::CreateRun(const Run& in) {
   return impl_->Write([&](Conn& c) -> Result<Run> { return InsertRun(c, in, impl_->Now()); });
