@@ -140,6 +140,7 @@ export function PollForm({
         <div className="row gap-s">
           <select
             id="poll-every-mode"
+            style={{ width: 'auto', flex: '0 0 auto' }}
             value={scheduled ? 'schedule' : 'interval'}
             onChange={(e) => onChange({ ...value, every: e.target.value === 'schedule' ? defaultSchedule() : '5m' })}
           >
@@ -151,6 +152,7 @@ export function PollForm({
               id="poll-every"
               aria-label="Interval"
               className="grow mono"
+              style={{ flex: '1 1 auto', width: 'auto', minWidth: 0 }}
               placeholder="5m"
               value={typeof value.every === 'string' ? value.every : ''}
               onChange={(e) => onChange({ ...value, every: e.target.value })}
