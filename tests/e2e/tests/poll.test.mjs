@@ -130,9 +130,22 @@ test('New data: an SFTP folder, Check now lists the files, a file dropped after 
     assert.equal(runs.length, 1, `one run for the one new file: ${JSON.stringify(runs.map((r) => r.trigger))}`);
     assert.equal(runs[0].trigger.item.name, 'orders-3.csv');
 
+    // A source that fails (a folder that is not there): Check now shows the error.
+    const broken = await server.api('POST', '/flows', {
+      name: 'Missing folder',
+      trigger: { type: 'poll', poll: { every: '1m', source: { uses: 'sftp.new_files', connection: 'retailer-drop', with: { folder: path.join(sshd.files, 'no-such-folder') } } } },
+      steps: [],
+    });
+    assert.equal(broken.status, 201, JSON.stringify(broken.body));
+    await page.goto(`/flows/${broken.body.id}`);
+    await page.getByTestId('trigger-card').getByRole('button', { name: /Trigger/ }).click();
+    await page.getByTestId('poll-check-button').click();
+    await expect(page.getByTestId('poll-check-error')).toContainText('no-such-folder');
+    assert.equal(await page.getByTestId('poll-check-result').count(), 0);
+
     // The Flow List shows the trigger as New data.
     await page.getByRole('navigation').getByRole('link', { name: 'Flows', exact: true }).click();
     const flowRow = page.locator(`[data-testid="flow-row"][data-flow-id="${flowId}"]`);
     await expect(flowRow.getByTestId('trigger-new-data')).toHaveText(/NEW DATA/);
-  });
+  }, { allowErrors: [/status of 500/] }); // the failed check (step_failed) is answered 500
 });
