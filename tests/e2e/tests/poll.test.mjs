@@ -58,7 +58,12 @@ test('New data: an SFTP folder, Check now lists the files, a file dropped after 
     await page.locator('#poll-source').selectOption('sftp.new_files');
     // Only sftp connections are offered.
     await page.locator('#poll-connection').selectOption('retailer-drop');
-    // The source's inputs, drawn from its declared fields.
+    // The source's inputs, drawn from its declared fields; the folder is required.
+    await page.getByTestId('save-flow').click();
+    await expect(page.getByTestId('save-error')).toBeVisible();
+    await page.getByTestId('trigger-card').getByRole('button', { name: /Trigger/ }).click();
+    await expect(page.locator('#poll-folder')).toHaveAttribute('aria-invalid', 'true');
+    assert.match(page.url(), /\/flows\/new$/, 'not saved');
     await page.locator('#poll-folder').fill(inbox);
     await page.locator('#poll-pattern').fill('*.csv');
     await page.locator('#poll-every').fill('1s');
