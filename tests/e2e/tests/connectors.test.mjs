@@ -76,3 +76,50 @@ test('connectors: list with icons; New connector from OpenAPI → choose operati
     await expect(page.getByTestId('step-form')).toContainText('mandrill.messages_send');
   });
 });
+
+// A YAML document (written here: two tags, one operation without an operationId)
+// and a file that is not OpenAPI.
+const SHOP_YAML = `openapi: 3.0.3
+info: {title: Tiny Shop, version: "1"}
+servers: [{url: "https://shop.example/api"}]
+paths:
+  /orders:
+    get:
+      operationId: listOrders
+      tags: [Orders]
+      summary: List orders
+      responses: {"200": {description: ok}}
+  /orders/{id}/refund:
+    post:
+      tags: [Refunds]
+      summary: Refund an order
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: ok}}
+`;
+
+test('connectors: a YAML document; an operation without an operationId can be chosen alone; a file that is not OpenAPI is refused', async () => {
+  await withPage(server, 'connectors-yaml', async ({ page }) => {
+    await page.goto('/connectors');
+    await page.getByTestId('new-connector-openapi').click();
+    const dialog = page.getByTestId('openapi-dialog');
+    await page.locator('#openapi-file').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": "world"}') });
+    await expect(dialog.getByTestId('openapi-error')).toBeVisible();
+    assert.equal(await dialog.getByTestId('openapi-op').count(), 0);
+
+    await page.locator('#openapi-file').setInputFiles({ name: 'shop.yaml', mimeType: 'application/yaml', buffer: Buffer.from(SHOP_YAML) });
+    await expect(dialog.getByTestId('openapi-summary')).toHaveText('0 of 2 operations chosen');
+    await expect(dialog.getByTestId('openapi-error')).toHaveCount(0);
+    await expect(page.locator('#connector-name')).toHaveValue('tiny_shop');
+    const tags = await dialog.getByTestId('openapi-tag').evaluateAll((els) => els.map((e) => e.getAttribute('data-tag')));
+    assert.deepEqual(tags, ['Orders', 'Refunds']);
+    const refund = dialog.locator('[data-testid=openapi-tag][data-tag=Refunds] [data-testid=openapi-op]');
+    const action = await refund.getAttribute('data-action');
+    await refund.locator('input').check();
+    await dialog.getByTestId('save-connector').click();
+    await expect(dialog).toBeHidden();
+    await expect(page.locator('[data-testid=connector-row][data-connector-name=tiny_shop]').getByTestId('connector-actions')).toHaveText('1');
+    const cat = await server.api('GET', '/connectors');
+    const shop = cat.body.connectors.find((c) => c.name === 'tiny_shop');
+    assert.deepEqual(shop.actions.map((a) => a.name), [action]);
+  });
+});
