@@ -97,6 +97,12 @@ test('New data: an SFTP folder, Check now lists the files, a file dropped after 
     assert.deepEqual(names, ['orders-1.csv', 'orders-2.csv']);
     await expect(page.getByTestId('poll-check-result')).toContainText('The next poll would pick 2 items');
     await expect(items.nth(0)).toContainText(/\d+ B/);
+    // The modification time as the server listed it (SFTP gives "Dec 7 13:08", no year).
+    const listed = (await server.api('POST', `/flows/${flowId}/poll/check`)).body.items.find((i) => i.item.name === 'orders-1.csv');
+    const modified = listed.item.modified;
+    await expect(page.locator('[data-testid=poll-item][data-item-name="orders-1.csv"]')).toContainText(
+      /^\d{4}-/.test(modified) ? String(new Date(modified).getUTCFullYear()) : modified,
+    );
     // start: new, so the first poll after activating takes these as seen without runs.
     await expect(page.getByTestId('poll-check-baseline')).toBeVisible();
     assert.equal((await runsOf(flowId)).length, 0, 'Check now starts no run');

@@ -215,6 +215,13 @@ function itemName(item: Json | undefined): string | null {
   return null;
 }
 
+/** An ISO time in the user's zone; anything else (an FTP/SFTP listing's "Dec 7 13:08") as listed. */
+function fmtModified(v: Json | undefined): string {
+  if (typeof v === 'string') return /^\d{4}-\d\d-\d\dT/.test(v) ? fmtDateTime(v) : v;
+  if (typeof v === 'number') return fmtDateTime(new Date(v * (v < 1e12 ? 1000 : 1)).toISOString());
+  return '—';
+}
+
 function CheckNow({ flowId, dirty }: { flowId?: string; dirty: boolean }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<PollCheck | null>(null);
@@ -295,7 +302,7 @@ function CheckNow({ flowId, dirty }: { flowId?: string; dirty: boolean }) {
                           {path && path !== itemName(o) ? <div className="muted mono">{path}</div> : null}
                         </td>
                         <td>{typeof o.size === 'number' ? fmtBytes(o.size) : isFileValue(o.file) ? fmtBytes((o.file as { size: number }).size) : '—'}</td>
-                        <td>{typeof o.modified === 'string' ? fmtDateTime(o.modified) : '—'}</td>
+                        <td>{fmtModified(o.modified)}</td>
                       </tr>
                     );
                   })}
