@@ -66,6 +66,16 @@ test('New data: an SFTP folder, Check now lists the files, a file dropped after 
     assert.match(page.url(), /\/flows\/new$/, 'not saved');
     await page.locator('#poll-folder').fill(inbox);
     await page.locator('#poll-pattern').fill('*.csv');
+    // Every: the full schedule editor (without One-Time) or a duration.
+    await page.locator('#poll-every-mode').selectOption('schedule');
+    await expect(page.getByTestId('schedule-editor')).toBeVisible();
+    const kinds = await page.locator('#schedule-kind option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(kinds, ['predefined', 'custom', 'cron']);
+    await page.locator('#schedule-every').selectOption('1h');
+    await expect(page.getByTestId('schedule-description')).toHaveText(/^Every hour/);
+    await expect(page.getByTestId('trigger-card')).toContainText('on a schedule · sftp.new_files');
+    await page.locator('#poll-every-mode').selectOption('interval');
+    await expect(page.getByTestId('schedule-editor')).toHaveCount(0);
     await page.locator('#poll-every').fill('1s');
     await expect(page.locator('#poll-start')).toHaveValue('new');
     // Check now needs a saved flow.
