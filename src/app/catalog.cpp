@@ -136,6 +136,7 @@ Result<Json> ImportOpenApiText(const std::string& spec, const std::vector<std::s
   return Json{{"manifest", ToYaml(imported->manifest)},
               {"actions", std::move(actions)},
               {"operations", imported->operations_seen},
+              {"operation_list", std::move(imported->operation_list)},
               {"notes", imported->notes}};
 }
 

@@ -1,11 +1,13 @@
 // Screenshots of each page for docs/screenshots/, against the real binary with
 // a few flows, runs, deliveries and (when the server has them) connections.
 // Run: node tests/e2e/screenshots.mjs   (WEFT_BIN as for the tests)
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import http from 'node:http';
 import { startServer, openPage, closeBrowser, repoRoot } from './lib/harness.mjs';
 import { expect } from './lib/expect.mjs';
+import { startSshd } from './lib/sshd.mjs';
 
 const out = path.join(repoRoot, 'docs', 'screenshots');
 await mkdir(out, { recursive: true });
@@ -71,6 +73,23 @@ const failing = await must('POST', '/flows', {
 }, 201);
 void hourly;
 
+// A "New data" flow on a local SFTP folder (sshd), when there is an sshd.
+const sshd = haveConnections ? await startSshd().catch((e) => (console.log(`note: no New-data screenshot: ${e.message.split('\n')[0]}`), null)) : null;
+let retailer = null;
+if (sshd) {
+  const inbox = `${sshd.files}/outbound`;
+  mkdirSync(inbox);
+  writeFileSync(`${inbox}/orders-0412.csv`, 'id,total\n1,40\n2,12\n');
+  writeFileSync(`${inbox}/orders-0413.csv`, `id,total\n${'3,99\n'.repeat(400)}`);
+  await must('POST', '/connections', { name: 'retailer-drop', connector: 'sftp', settings: { host: '127.0.0.1', port: sshd.port }, auth: { type: 'private_key', username: sshd.user, private_key: sshd.privateKey } }, 201);
+  retailer = await must('POST', '/flows', {
+    name: 'Retailer orders',
+    description: 'CSV files dropped on the retailer’s SFTP server',
+    trigger: { type: 'poll', poll: { every: '1m', source: { uses: 'sftp.new_files', connection: 'retailer-drop', with: { folder: inbox, pattern: '*.csv' } } } },
+    steps: [{ id: 'rows', uses: 'data.set', with: { value: '{{ trigger.item.name }}' } }],
+  }, 201);
+}
+
 const greeterRun = await must('POST', `/flows/${manual.id}/runs?wait=10s`, { input: { who: 'Ada', items: [1, 2, 3] } });
 await must('POST', `/flows/${failing.id}/runs?wait=10s`, { input: { amount: 900 } });
 for (const [i, body] of [{ id: 'A-100', customer: 'ada', items: [{ price: 40 }, { price: 90 }] }, { id: 'A-101', customer: 'grace', items: [{ price: 12 }] }].entries()) {
@@ -98,7 +117,7 @@ async function shot(name) {
 }
 
 await page.goto('/');
-await expect(page.getByTestId('flow-row')).toHaveCount(5);
+await expect(page.getByTestId('flow-row')).toHaveCount(retailer ? 6 : 5);
 await shot('flow-list');
 
 await page.goto(`/flows/${orders.id}`);
@@ -136,6 +155,26 @@ if (haveConnections) {
 }
 await shot('connections');
 
+if (retailer) {
+  await page.goto(`/flows/${retailer.id}`);
+  await page.getByTestId('trigger-card').getByRole('button', { name: /Trigger/ }).click();
+  await page.getByTestId('poll-check-button').click();
+  await expect(page.getByTestId('poll-item')).toHaveCount(2);
+  // A tall window, so the whole form down to Check now's answer is in the picture.
+  await page.setViewportSize({ width: 1280, height: 1900 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot('flow-editor-new-data');
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+await page.goto('/connectors');
+await expect(page.getByTestId('connector-row')).toHaveCountAtLeast(5);
+await page.getByTestId('new-connector-openapi').click();
+await page.locator('#openapi-file').setInputFiles(path.join(repoRoot, 'tests', 'data', 'openapi', 'mailchimp', 'transactional.openapi.json'));
+await page.getByRole('checkbox', { name: 'All of Messages' }).check();
+await shot('connectors-openapi');
+await page.keyboard.press('Escape');
+
 await page.goto('/runs');
 await expect(page.getByTestId('run-row')).toHaveCountAtLeast(4);
 await shot('process-log');
@@ -157,6 +196,7 @@ await shot('login');
 await p.close();
 await closeBrowser();
 await server.stop();
+await sshd?.stop();
 await new Promise((r) => upstream.close(r));
 for (const [n, size] of shots) console.log(`${n}.png ${(size / 1024).toFixed(0)} KB`);
 if (!haveConnections) console.log('note: the server has no connections API yet; the Connections page shows its error');

@@ -120,6 +120,15 @@ TEST(CatalogApi, AnOpenApiDocumentBecomesAManifestToCurateAndSave) {
   ASSERT_EQ(imported.status, 200) << imported.body.substr(0, 500);
   EXPECT_EQ(imported.json["actions"], Json::parse(R"(["messages_send", "users_ping"])"));
   EXPECT_EQ(imported.json["operations"], 99);
+  // Every operation is listed for a UI to choose from, the two kept marked selected.
+  const Json& list = imported.json["operation_list"];
+  ASSERT_EQ(list.size(), 99u);
+  std::vector<std::string> selected;
+  for (const auto& op : list)
+    if (op["selected"] == true) selected.push_back(op["operation"].get<std::string>());
+  EXPECT_EQ(selected, (std::vector<std::string>{"messages/send", "users/ping"}));
+  EXPECT_EQ(list[0]["method"], "POST");
+  EXPECT_FALSE(list[0]["tags"].empty());
   auto saved = api.PostRaw("/api/v1/connectors", imported.json["manifest"].get<std::string>(),
                            "application/yaml");
   EXPECT_EQ(saved.status, 201) << saved.body.substr(0, 500);

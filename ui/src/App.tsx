@@ -6,6 +6,7 @@ import { AuthProvider } from './components/Auth';
 import { Layout } from './components/Layout';
 import { ToastProvider } from './components/Toast';
 import { ConnectionsPage } from './pages/ConnectionsPage';
+import { ConnectorsPage } from './pages/ConnectorsPage';
 import { FlowEditorPage } from './pages/FlowEditorPage';
 import { FlowListPage } from './pages/FlowListPage';
 import { LoginPage } from './pages/LoginPage';
@@ -38,6 +39,7 @@ const router = createBrowserRouter([
           { path: '/flows/new', element: <FlowEditorPage /> },
           { path: '/flows/:id', element: <FlowEditorPage /> },
           { path: '/connections', element: <ConnectionsPage /> },
+          { path: '/connectors', element: <ConnectorsPage /> },
           { path: '/runs', element: <RunsPage /> },
           { path: '/runs/:id', element: <RunPage /> },
           { path: '/webhooks', element: <WebhooksPage /> },

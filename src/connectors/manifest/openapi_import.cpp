@@ -109,8 +109,10 @@ class Importer {
         if (!kHttpMethods.count(oit.key()) || !oit.value().is_object()) continue;
         ++result_.operations_seen;
         const Json& op = oit.value();
-        if (!Wanted(op, oit.key(), pit.key())) continue;
+        bool wanted = Wanted(op, oit.key(), pit.key());
         std::string name = ActionName(op, oit.key(), pit.key());
+        ListOperation(op, oit.key(), pit.key(), name, wanted);
+        if (!wanted) continue;
         std::string unique = name;
         for (int n = 2; actions.contains(unique); ++n) {
           unique = name.substr(0, 56);
@@ -393,6 +395,24 @@ class Importer {
       if (!any) return false;
     }
     return true;
+  }
+
+  void ListOperation(const Json& op, const std::string& method, const std::string& path,
+                     const std::string& name, bool wanted) {
+    std::string id = GetString(op, "operationId");
+    std::string m = method;
+    std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+    Json tags = Json::array();
+    if (op.contains("tags") && op["tags"].is_array())
+      for (const auto& t : op["tags"])
+        if (t.is_string()) tags.push_back(t);
+    result_.operation_list.push_back(Json{{"operation", id.empty() ? name : id},
+                                          {"action", name},
+                                          {"method", m},
+                                          {"path", path},
+                                          {"tags", std::move(tags)},
+                                          {"title", FirstLine(GetString(op, "summary"))},
+                                          {"selected", wanted}});
   }
 
   static std::string ActionName(const Json& op, const std::string& method,

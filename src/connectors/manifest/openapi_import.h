@@ -23,6 +23,10 @@ struct ImportOptions {
 struct ImportResult {
   Json manifest;  // the manifest document (ToYaml prints it)
   size_t operations_seen = 0;
+  // Every operation of the document, filtered or not, in document order (what a UI offers to
+  // choose from): {operation (the value ?operation= takes), action, method, path, tags, title,
+  // selected}.
+  Json operation_list = Json::array();
   std::vector<std::string> notes;  // what was left out and why (one line each)
 };
 

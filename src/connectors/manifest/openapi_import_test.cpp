@@ -107,6 +107,37 @@ TEST(OpenApiImport, BoxFiltersByTag) {
   EXPECT_NE(std::find(req.begin(), req.end(), "name"), req.end());
 }
 
+// The list a UI offers: every operation (also those the filter left out), with its tags, and
+// an `operation` value that, sent back as a filter, imports exactly that action.
+TEST(OpenApiImport, OperationListNamesEveryOperationForTheFilter) {
+  ImportResult r;
+  auto box = Import(LoadSpec("box/openapi.json"), {{"Folders"}, {}, "box"}, &r);
+  ASSERT_TRUE(box);
+  ASSERT_EQ(r.operation_list.size(), r.operations_seen);
+  size_t selected = 0;
+  const Json* other = nullptr;
+  for (const Json& op : r.operation_list) {
+    bool folders = false;
+    for (const auto& t : op["tags"]) folders = folders || t == "Folders";
+    EXPECT_EQ(op["selected"].get<bool>(), folders) << op.dump();
+    if (op["selected"].get<bool>()) {
+      ++selected;
+      EXPECT_NE(Find(*box, op["action"].get<std::string>()), nullptr) << op.dump();
+    } else if (!other) {
+      other = &op;
+    }
+    EXPECT_FALSE(op["method"].get<std::string>().empty());
+    EXPECT_EQ(op["path"].get<std::string>()[0], '/');
+  }
+  EXPECT_EQ(selected, box->actions.size());
+  ASSERT_NE(other, nullptr);
+  auto one =
+      Import(LoadSpec("box/openapi.json"), {{}, {(*other)["operation"].get<std::string>()}, "box"});
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->actions.size(), 1u);
+  EXPECT_EQ(one->actions[0].name, (*other)["action"].get<std::string>());
+}
+
 TEST(OpenApiImport, TwilioBothDocuments) {
   auto v1 = Import(LoadSpec("twilio/twilio_messaging_v1.json"), {});
   ASSERT_TRUE(v1);

@@ -19,6 +19,7 @@ const PAGES = [
   [() => `/flows/${flowId}`, 'Set data'],
   ['/flows/new', 'Trigger'],
   ['/connections', 'Connections'],
+  ['/connectors', 'Mailchimp Transactional'],
   ['/runs', 'Process Log'],
   ['/webhooks', 'Webhooks'],
   ['/settings', 'Settings'],

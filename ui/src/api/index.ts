@@ -15,6 +15,8 @@ import type {
   Json,
   JsonObject,
   Me,
+  OpenApiImport,
+  PollCheck,
   Run,
   Schedule,
   SchedulePreview,
@@ -69,6 +71,8 @@ export const flows = {
       body: input === undefined ? {} : { input },
     }),
   rotateWebhook: (id: string) => request<Flow>(`/flows/${enc(id)}/webhook/rotate`, { method: 'POST' }),
+  /** Check now: what the next poll would pick (a dry run). */
+  checkPoll: (id: string) => request<PollCheck>(`/flows/${enc(id)}/poll/check`, { method: 'POST' }),
 };
 
 function safeJson(text: string): unknown {
@@ -107,6 +111,21 @@ export const runs = {
 export const connectors = {
   list: (signal?: AbortSignal) =>
     request<{ connectors: Connector[] }>('/connectors', { signal }).then((r) => r.connectors ?? []),
+  /** The OpenAPI document's text as it is (JSON or YAML) to a manifest; nothing is stored. */
+  importOpenApi: (spec: string, opts: { operations?: string[]; name?: string } = {}) => {
+    const q = new URLSearchParams();
+    for (const o of opts.operations ?? []) q.append('operation', o);
+    if (opts.name) q.set('name', opts.name);
+    const qs = q.toString();
+    return request<OpenApiImport>(`/connectors/import-openapi${qs ? '?' + qs : ''}`, {
+      method: 'POST',
+      body: spec,
+      contentType: /^\s*[{[]/.test(spec) ? 'application/json' : 'application/yaml',
+    });
+  },
+  /** Adds or replaces a connector manifest (YAML text); answers its catalog entry. */
+  save: (manifest: string) =>
+    request<Connector>('/connectors', { method: 'POST', body: manifest, contentType: 'application/yaml' }),
 };
 
 export interface ConnectionInput {

@@ -5,7 +5,7 @@
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export type TriggerType = 'manual' | 'webhook' | 'schedule';
+export type TriggerType = 'manual' | 'webhook' | 'schedule' | 'poll';
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 
@@ -71,10 +71,35 @@ export interface Schedule {
   overlap?: 'allow' | 'skip' | 'queue';
 }
 
+/** `trigger.poll` of a "New data" trigger (docs/polling.md). */
+export interface PollSettings {
+  /** A duration (`1m`) or a schedule object (any kind but `once`). */
+  every?: string | Schedule;
+  source?: { uses?: string; connection?: string; with?: JsonObject };
+  start?: 'new' | 'all';
+  emit?: 'each' | 'batch';
+  batch_size?: number;
+  remember?: string;
+}
+
 export interface Trigger {
   type: TriggerType;
   webhook?: WebhookSettings;
   schedule?: Schedule;
+  poll?: PollSettings;
+}
+
+/** POST /flows/{id}/poll/check: what the next poll would emit (a dry run). */
+export interface PollCheck {
+  source?: string;
+  items: { key?: string; item?: Json }[];
+  known?: number;
+  more?: boolean;
+  baseline?: boolean;
+  cursor?: Json;
+  next_cursor?: Json;
+  last_poll_at?: string | null;
+  last_error?: string | null;
 }
 
 /** The document a client writes (server-managed fields are ignored on write). */
@@ -234,8 +259,23 @@ export interface CatalogAction {
   connection_optional?: boolean;
 }
 
+/** A "New data" source of a connector (`<connector>.<name>` in `trigger.poll.source.uses`). */
+export interface CatalogPollSource {
+  name: string;
+  title?: string;
+  description?: string;
+  inputs?: CatalogField[];
+  /** What an item looks like (text). */
+  item?: Json;
+}
+
 export interface Connector {
   name: string;
+  /** builtin | user (connector manifests). */
+  source?: string;
+  version?: string;
+  docs_url?: string;
+  poll_sources?: CatalogPollSource[];
   title?: string;
   description?: string;
   icon?: string;
@@ -324,4 +364,26 @@ export interface ApiErrorBody {
   details?: ApiErrorDetail[];
   position?: number;
   [key: string]: unknown;
+}
+
+/** One operation of an OpenAPI document, as POST /connectors/import-openapi lists it. */
+export interface OpenApiOperation {
+  /** The value `?operation=` takes. */
+  operation: string;
+  action: string;
+  method: string;
+  path: string;
+  tags: string[];
+  title?: string;
+  selected?: boolean;
+}
+
+export interface OpenApiImport {
+  /** The manifest as YAML text. */
+  manifest: string;
+  actions: string[];
+  /** How many operations the document has. */
+  operations: number;
+  operation_list?: OpenApiOperation[];
+  notes?: string[];
 }

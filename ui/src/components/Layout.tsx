@@ -11,6 +11,7 @@ export function Layout() {
   const nav = [
     { to: '/', label: 'Flows', end: true },
     { to: '/connections', label: 'Connections' },
+    { to: '/connectors', label: 'Connectors' },
     { to: '/runs', label: 'Process Log' },
     { to: '/webhooks', label: 'Webhooks' },
   ];

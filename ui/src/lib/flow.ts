@@ -212,6 +212,7 @@ export function cleanDocument(doc: FlowDocument): FlowDocument {
   const trigger = { ...doc.trigger };
   if (trigger.type !== 'webhook') delete trigger.webhook;
   if (trigger.type !== 'schedule') delete trigger.schedule;
+  if (trigger.type !== 'poll') delete trigger.poll;
   return { ...doc, trigger, steps: doc.steps.map(cleanStep) };
 }
 

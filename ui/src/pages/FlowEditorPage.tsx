@@ -22,6 +22,7 @@ import { pathsOf, type ExprContext } from '../components/editor/ExprInput';
 import { Palette } from '../components/editor/Palette';
 import { StepForm, type StepProblem } from '../components/editor/StepForm';
 import { StepList, type StepListApi } from '../components/editor/StepList';
+import { pollLine } from '../components/editor/PollForm';
 import { TRIGGER_INFO, TriggerForm } from '../components/editor/TriggerForm';
 import { Icon } from '../components/icons';
 import { RunDialog } from '../components/RunView';
@@ -102,7 +103,11 @@ function buildContext(lastRun: Run | null, doc: FlowDocument, path: string | nul
       ? ['trigger.body', 'trigger.headers', 'trigger.query', 'trigger.method', 'trigger.path', 'trigger.received_at']
       : doc.trigger.type === 'schedule'
         ? ['trigger.scheduled_for', 'trigger.fired_at']
-        : ['trigger.body', 'trigger.headers', 'trigger.query'];
+        : doc.trigger.type === 'poll'
+          ? doc.trigger.poll?.emit === 'batch'
+            ? ['trigger.items', 'trigger.keys', 'trigger.polled_at']
+            : ['trigger.item', 'trigger.key', 'trigger.polled_at']
+          : ['trigger.body', 'trigger.headers', 'trigger.query'];
   paths.push('trigger', ...base);
   if (lastRun?.trigger && typeof lastRun.trigger === 'object') paths.push(...pathsOf('trigger', lastRun.trigger));
   const earlier = path ? stepsBefore(doc.steps, path) : flatten(doc.steps);
@@ -423,7 +428,9 @@ export function FlowEditorPage() {
       ? flow?.webhook_url ?? 'URL created on first save'
       : doc.trigger.type === 'schedule'
         ? scheduleLine(doc)
-        : 'Run button or API';
+        : doc.trigger.type === 'poll'
+          ? pollLine(doc.trigger.poll)
+          : 'Run button or API';
   const problemCount = problems.doc.length + problems.trigger.length + Object.values(problems.steps).reduce((n, l) => n + l.length, 0);
 
   return (
@@ -559,6 +566,10 @@ export function FlowEditorPage() {
                 webhookUrl={flow?.webhook_url}
                 onRotate={flow && canEdit ? () => setConfirmRotate(true) : undefined}
                 errors={problems.trigger}
+                catalog={catalog}
+                connections={conns.list}
+                flowId={flow?.id}
+                dirty={dirty}
               />
             </div>
           ) : selectedStep ? (

@@ -23,6 +23,21 @@ export function zoneFromSummary(summary?: string | null): string | undefined {
 
 function ScheduledCell({ row }: { row: FlowRow }) {
   if (row.trigger_type === 'webhook') return <span className="pill pill-webhook">WEBHOOK</span>;
+  if (row.trigger_type === 'poll')
+    return (
+      <div className="sched-cell">
+        <span className="pill pill-poll" data-testid="trigger-new-data" title="Runs for each new item its source lists">
+          <Icon name="database" size={12} /> NEW DATA
+        </span>
+        {row.next_run_at ? (
+          <span className="small muted" data-testid="next-run">
+            next check {fmtDateTime(row.next_run_at, undefined, false)}
+          </span>
+        ) : row.schedule_summary ? (
+          <span className="small muted">{row.schedule_summary}</span>
+        ) : null}
+      </div>
+    );
   if (row.trigger_type !== 'schedule') return <span className="pill">NONE</span>;
   const zone = row.timezone ?? zoneFromSummary(row.schedule_summary);
   return (
@@ -251,6 +266,7 @@ export function FlowListPage() {
             <option value="manual">Manual</option>
             <option value="webhook">Webhook</option>
             <option value="schedule">Schedule</option>
+            <option value="poll">New data</option>
           </select>
         </label>
         <label className="inline-label">

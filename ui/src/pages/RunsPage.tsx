@@ -155,6 +155,7 @@ export function RunsPage() {
             <option value="manual">Manual</option>
             <option value="webhook">Webhook</option>
             <option value="schedule">Schedule</option>
+            <option value="poll">New data</option>
             <option value="flow">Called by a flow</option>
           </select>
         </label>

@@ -8,6 +8,7 @@ import { fmtDateTime, fmtDuration, fmtRelative, fmtScheduleTime } from '../../li
 import { Icon } from '../icons';
 import { JsonView } from '../JsonView';
 import { ErrorBox, Field, Loading, Modal, Spinner, StatusBadge, Toggle } from '../ui';
+import { pollLine } from './PollForm';
 import { WebhookUrlBox } from './TriggerForm';
 
 function ScheduleSummary({ flow }: { flow: Flow }) {
@@ -196,6 +197,13 @@ export function DetailPanel({
             </Field>
           ) : null}
           {doc.trigger.type === 'schedule' ? <ScheduleSummary flow={flow} /> : null}
+          {doc.trigger.type === 'poll' ? (
+            <Field label="Trigger">
+              <span data-testid="detail-trigger">
+                New data <span className="muted mono small">{pollLine(doc.trigger.poll)}</span>
+              </span>
+            </Field>
+          ) : null}
           <Field label={`Version ${flow.version}`}>
             <History flow={flow} onRestore={onRestore} />
           </Field>

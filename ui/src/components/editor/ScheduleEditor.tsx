@@ -68,11 +68,14 @@ export function ScheduleEditor({
   value,
   onChange,
   errors = [],
+  noOnce = false,
 }: {
   value: Schedule;
   onChange: (s: Schedule) => void;
   /** Server validation errors for trigger.schedule.* */
   errors?: ApiErrorDetail[];
+  /** Leave out One-Time (a poll trigger's `every` repeats). */
+  noOnce?: boolean;
 }) {
   const s = value;
   const set = (patch: Partial<Schedule>) => onChange({ ...s, ...patch });
@@ -139,7 +142,7 @@ export function ScheduleEditor({
       <Field label="Schedule type" htmlFor="schedule-kind">
         <select id="schedule-kind" value={s.kind} onChange={(e) => setKind(e.target.value as Schedule['kind'])}>
           <option value="predefined">Predefined</option>
-          <option value="once">One-Time</option>
+          {noOnce ? null : <option value="once">One-Time</option>}
           <option value="custom">Custom</option>
           <option value="cron">Advanced (cron)</option>
         </select>

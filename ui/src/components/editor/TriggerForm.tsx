@@ -1,8 +1,10 @@
 // The trigger card's side form: Manual, Webhook (URL, methods, auth,
-// response mode) or Schedule (ScheduleEditor).
-import type { ApiErrorDetail, Trigger, TriggerType, WebhookAuth, WebhookSettings } from '../../api';
+// response mode), Schedule (ScheduleEditor) or New data (PollForm).
+import type { ApiErrorDetail, Connection, Trigger, TriggerType, WebhookAuth, WebhookSettings } from '../../api';
+import type { Catalog } from '../../lib/catalog';
 import { Icon } from '../icons';
 import { CopyButton, Field } from '../ui';
+import { defaultPoll, PollForm } from './PollForm';
 import { defaultSchedule, ScheduleEditor } from './ScheduleEditor';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -11,6 +13,7 @@ export const TRIGGER_INFO: Record<TriggerType, { title: string; icon: string; bl
   manual: { title: 'Manual', icon: 'hand', blurb: 'Runs when someone presses Run or calls the API.' },
   webhook: { title: 'Webhook', icon: 'webhook', blurb: 'Runs when a request arrives on the flow’s URL.' },
   schedule: { title: 'Schedule', icon: 'clock', blurb: 'Runs at the times the schedule names.' },
+  poll: { title: 'New data', icon: 'database', blurb: 'Checks a source on a schedule and runs once for each new item (or batch).' },
 };
 
 export function TriggerTypePicker({ value, onChange }: { value: TriggerType; onChange: (t: TriggerType) => void }) {
@@ -227,20 +230,30 @@ export function TriggerForm({
   webhookUrl,
   onRotate,
   errors,
+  catalog,
+  connections,
+  flowId,
+  dirty = false,
 }: {
   trigger: Trigger;
   onChange: (t: Trigger) => void;
   webhookUrl?: string | null;
   onRotate?: () => void;
   errors: ApiErrorDetail[];
+  catalog: Catalog;
+  connections: Connection[];
+  /** The saved flow's id, for Check now. */
+  flowId?: string;
+  dirty?: boolean;
 }) {
   const setType = (type: TriggerType) => {
     const t: Trigger = { type };
+    if (type === 'poll') t.poll = trigger.poll ?? defaultPoll(catalog);
     if (type === 'webhook') t.webhook = trigger.webhook ?? { methods: ['POST'], auth: { type: 'none' }, response: { mode: 'accepted' } };
     if (type === 'schedule') t.schedule = trigger.schedule ?? defaultSchedule();
     onChange(t);
   };
-  const general = errors.filter((e) => !/^trigger\.(webhook|schedule)\./.test(e.path ?? ''));
+  const general = errors.filter((e) => !/^trigger\.(webhook|schedule|poll)\./.test(e.path ?? ''));
   return (
     <div className="trigger-form">
       <TriggerTypePicker value={trigger.type} onChange={setType} />
@@ -266,6 +279,17 @@ export function TriggerForm({
           value={trigger.schedule ?? defaultSchedule()}
           onChange={(s) => onChange({ ...trigger, schedule: s })}
           errors={errors.filter((e) => (e.path ?? '').startsWith('trigger.schedule'))}
+        />
+      ) : null}
+      {trigger.type === 'poll' ? (
+        <PollForm
+          value={trigger.poll ?? defaultPoll(catalog)}
+          onChange={(p) => onChange({ ...trigger, poll: p })}
+          catalog={catalog}
+          connections={connections}
+          flowId={flowId}
+          dirty={dirty}
+          errors={errors.filter((e) => (e.path ?? '').startsWith('trigger.poll'))}
         />
       ) : null}
     </div>
