@@ -100,6 +100,10 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
     if (!s.check_poll)
       return ErrorResponse(Error(ErrorCode::kUnavailable, "polls cannot be checked on this node"));
     auto checked = s.check_poll(*flow);
+    // The source failing (server down, folder missing, login refused) is the
+    // other system's answer, not weft's fault: 502, with the source's message.
+    if (!checked && checked.error().code == ErrorCode::kStepFailed)
+      return HttpResponse::FromJson(502, ErrorToJson(checked.error()));
     if (!checked) return ErrorResponse(checked.error());
     return HttpResponse::FromJson(200, *checked);
   });
