@@ -1,0 +1,188 @@
+// The poll sources beyond files (docs/polling.md), against the real binary
+// and real local servers: http.new_items against tests/servers/items_server.py
+// (an "items changed since" API with cursor pages and bearer auth).
+//   build/tests/integration/integration_poll_sources_test
+#include <map>
+#include <set>
+#include <thread>
+
+#include "connectors/testing/child_server.h"
+#include "harness.h"
+
+namespace weft::itest {
+namespace {
+
+class HttpItemsTest : public WeftTest {
+ protected:
+  void SetUp() override {
+    WeftTest::SetUp();
+    if (HasFatalFailure()) return;
+    items_ = std::make_unique<weft::testing::ChildServer>(std::vector<std::string>{
+        weft::testing::SystemPython(), std::string(WEFT_TEST_SERVERS_DIR) + "/items_server.py"});
+    ASSERT_GT(items_->port(), 0) << items_->error();
+    base_ = "http://127.0.0.1:" + std::to_string(items_->port());
+    conn_ = UniqueName("items-api");
+    HttpResult c = api().Post("/api/v1/connections",
+                              Json{{"name", conn_},
+                                   {"connector", "http"},
+                                   {"settings", {{"base_url", base_}}},
+                                   {"auth", {{"type", "bearer"}, {"token", "items-token"}}}});
+    ASSERT_EQ(c.status, 201) << c.body;
+  }
+
+  // Creates or updates an item at the API (its revision moves on).
+  void Put(const std::string& id, const std::string& title) {
+    HttpResult r = server_api_.Post(base_ + "/admin/put", Json{{"id", id}, {"title", title}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  Json ItemsFlow(const std::string& every, const std::string& start) {
+    return CreateFlow(
+        api(),
+        Json{{"name", UniqueName("items")},
+             {"trigger",
+              {{"type", "poll"},
+               {"poll",
+                {{"every", every},
+                 {"start", start},
+                 {"source",
+                  {{"uses", "http.new_items"},
+                   {"connection", conn_},
+                   {"with",
+                    {{"url", "/items"},
+                     {"query", {{"limit", 4}}},
+                     {"paginate",
+                      {{"type", "cursor"}, {"cursor", "next"}, {"cursor_param", "page_token"}}},
+                     {"items", "data"},
+                     {"key", "id & \"@\" & $string(updated)"},
+                     {"cursor", "$max(items.updated)"},
+                     {"cursor_param", "since"}}}}}}}}},
+             {"steps",
+              {{{"id", "note"},
+                {"uses", "data.set"},
+                {"with", {{"value", "{{ trigger.item.title }}"}}}}}}});
+  }
+
+  std::vector<Json> Runs(const Json& flow) {
+    HttpResult r = api().Get("/api/v1/runs?limit=1000&flow_id=" + flow["id"].get<std::string>());
+    std::vector<Json> out;
+    if (r.status == 200)
+      for (const auto& run : r.json["runs"]) out.push_back(run);
+    return out;
+  }
+
+  Json Log() { return server_api_.Get(base_ + "/admin/log").json; }
+
+  std::unique_ptr<weft::testing::ChildServer> items_;
+  std::string base_, conn_;
+  Client server_api_{""};
+};
+
+TEST_F(HttpItemsTest, EachVersionOfEachItemIsOneRunAndTheCursorAsksOnlyForChanges) {
+  for (int i = 0; i < 10; ++i) Put("item-" + std::to_string(i), "v1");
+  Json flow = ItemsFlow("1s", "all");
+  ASSERT_EQ(api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status, 200);
+  ASSERT_TRUE(WaitFor([&] { return Runs(flow).size() == 10; }, 20s)) << Runs(flow).size();
+  // Updates while the flow polls: three of the ten, one of them twice, and two new items.
+  Put("item-3", "v2");
+  Put("item-7", "v2");
+  Put("new-a", "v1");
+  std::this_thread::sleep_for(1500ms);
+  Put("item-3", "v3");
+  Put("new-b", "v1");
+  ASSERT_TRUE(WaitFor([&] { return Runs(flow).size() == 15; }, 20s)) << Runs(flow).size();
+  std::this_thread::sleep_for(3s);  // more polls: nothing new, no run
+  std::vector<Json> runs = Runs(flow);
+  ASSERT_EQ(runs.size(), 15u);
+  std::map<std::string, std::multiset<std::string>> versions;
+  std::set<std::string> keys;
+  for (const auto& r : runs) {
+    EXPECT_EQ(r["trigger_type"], "poll");
+    const Json& item = r["trigger"]["item"];
+    versions[item["id"].get<std::string>()].insert(item["title"].get<std::string>());
+    EXPECT_TRUE(keys.insert(r["trigger"]["key"].get<std::string>()).second)
+        << "twice: " << r["trigger"].dump();
+  }
+  EXPECT_EQ(versions.size(), 12u);
+  EXPECT_EQ(versions["item-3"], (std::multiset<std::string>{"v1", "v2", "v3"}));
+  EXPECT_EQ(versions["item-7"], (std::multiset<std::string>{"v1", "v2"}));
+  EXPECT_EQ(versions["item-0"], (std::multiset<std::string>{"v1"}));
+  EXPECT_EQ(versions["new-b"], (std::multiset<std::string>{"v1"}));
+  // The first poll read every page (10 items, 4 a page); later polls sent the
+  // committed cursor back and so listed only what changed since.
+  Json log = Log();
+  ASSERT_GE(log.size(), 5u);
+  EXPECT_FALSE(log[0].contains("since")) << log.dump();
+  EXPECT_EQ(log[1]["page_token"].is_string(), true) << log.dump();
+  int with_since = 0;
+  for (const auto& q : log)
+    if (q.contains("since")) {
+      ++with_since;
+      EXPECT_GE(std::stoi(q["since"].get<std::string>()), 10) << q.dump();
+    }
+  EXPECT_GE(with_since, 3) << log.dump();
+  // The runs ran, with the item in the trigger.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& r : Runs(flow))
+          if (r["status"] != "succeeded") return false;
+        return true;
+      },
+      30s));
+}
+
+TEST_F(HttpItemsTest, CheckNowShowsTheNewVersionsAndChangesNothing) {
+  for (int i = 0; i < 6; ++i) Put("item-" + std::to_string(i), "v1");
+  Json flow = ItemsFlow("1h", "new");  // the baseline poll at once, the next in an hour
+  const std::string id = flow["id"];
+  ASSERT_EQ(api().Post("/api/v1/flows/" + id + "/activate").status, 200);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        HttpResult c = api().Post("/api/v1/flows/" + id + "/poll/check");
+        return c.status == 200 && c.json["baseline"] == false;
+      },
+      15s));
+  Put("item-2", "v2");
+  Put("fresh", "v1");
+  for (int i = 0; i < 2; ++i) {
+    HttpResult c = api().Post("/api/v1/flows/" + id + "/poll/check");
+    ASSERT_EQ(c.status, 200) << c.body;
+    ASSERT_EQ(c.json["items"].size(), 2u) << c.body;
+    std::set<std::string> got;
+    for (const auto& it : c.json["items"])
+      got.insert(it["item"]["id"].get<std::string>() + "/" +
+                 it["item"]["title"].get<std::string>());
+    EXPECT_EQ(got, (std::set<std::string>{"item-2/v2", "fresh/v1"}));
+    EXPECT_EQ(c.json["cursor"]["since"], 6) << c.body;  // the baseline's newest revision
+    EXPECT_EQ(c.json["next_cursor"]["since"], 8) << c.body;
+  }
+  // No run, and the committed cursor did not move: the check asked with since=6 each time.
+  EXPECT_TRUE(Runs(flow).empty());
+  Json log = Log();
+  ASSERT_GE(log.size(), 3u);
+  EXPECT_EQ(log[log.size() - 1]["since"], "6") << log.dump();
+  EXPECT_EQ(log[log.size() - 2]["since"], "6") << log.dump();
+}
+
+TEST_F(HttpItemsTest, ABadKeyExpressionIsAFailedPollNamingTheField) {
+  Put("x", "v1");
+  Json flow = CreateFlow(
+      api(),
+      Json{{"name", UniqueName("bad-key")},
+           {"trigger",
+            {{"type", "poll"},
+             {"poll",
+              {{"every", "1h"},
+               {"start", "all"},
+               {"source",
+                {{"uses", "http.new_items"},
+                 {"connection", conn_},
+                 {"with", {{"url", "/items"}, {"items", "data"}, {"key", "no_such_field"}}}}}}}}},
+           {"steps", Json::array()}});
+  HttpResult c = api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/poll/check");
+  EXPECT_EQ(c.status, 400) << c.body;
+  EXPECT_NE(c.body.find("with.key"), std::string::npos) << c.body;
+}
+
+}  // namespace
+}  // namespace weft::itest
