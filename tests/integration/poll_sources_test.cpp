@@ -1,7 +1,11 @@
 // The poll sources beyond files (docs/polling.md), against the real binary
 // and real local servers: http.new_items against tests/servers/items_server.py
-// (an "items changed since" API with cursor pages and bearer auth).
+// (an "items changed since" API with cursor pages and bearer auth);
+// sqlite.new_rows on a real SQLite file written by the test.
 //   build/tests/integration/integration_poll_sources_test
+#include <sqlite3.h>
+
+#include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
@@ -182,6 +186,105 @@ TEST_F(HttpItemsTest, ABadKeyExpressionIsAFailedPollNamingTheField) {
   HttpResult c = api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/poll/check");
   EXPECT_EQ(c.status, 400) << c.body;
   EXPECT_NE(c.body.find("with.key"), std::string::npos) << c.body;
+}
+
+// sqlite.new_rows: a table that grows while the flow polls every second, in
+// pages of 7: each row is one run, in id order; start: new skips the rows
+// that existed at activation.
+class SqliteRowsTest : public WeftTest {
+ protected:
+  void SetUp() override {
+    WeftTest::SetUp();
+    if (HasFatalFailure()) return;
+    path_ = server().temp_dir() + "/shop.db";
+    Exec("CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, sku TEXT)");
+    conn_ = UniqueName("shop");
+    HttpResult c =
+        api().Post("/api/v1/connections",
+                   Json{{"name", conn_}, {"connector", "sqlite"}, {"settings", {{"path", path_}}}});
+    ASSERT_EQ(c.status, 201) << c.body;
+  }
+  void Exec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    std::string message = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << message;
+  }
+  void Insert(int from, int to) {
+    std::string sql = "BEGIN;";
+    for (int i = from; i < to; ++i)
+      sql += "INSERT INTO orders (sku) VALUES ('sku-" + std::to_string(i) + "');";
+    Exec(sql + "COMMIT;");
+  }
+  Json RowsFlow(const std::string& start) {
+    Json flow =
+        CreateFlow(api(), Json{{"name", UniqueName("rows")},
+                               {"trigger",
+                                {{"type", "poll"},
+                                 {"poll",
+                                  {{"every", "1s"},
+                                   {"start", start},
+                                   {"source",
+                                    {{"uses", "sqlite.new_rows"},
+                                     {"connection", conn_},
+                                     {"with",
+                                      {{"query", "SELECT id, sku FROM orders WHERE id > :cursor"},
+                                       {"cursor", "id"},
+                                       {"page_size", 7}}}}}}}}},
+                               {"steps", Json::array()}});
+    EXPECT_EQ(api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status,
+              200);
+    return flow;
+  }
+  std::vector<int64_t> RunIds(const Json& flow) {
+    HttpResult r = api().Get("/api/v1/runs?limit=1000&flow_id=" + flow["id"].get<std::string>());
+    std::vector<int64_t> ids;
+    for (const auto& run : r.json["runs"]) ids.push_back(run["trigger"]["item"]["id"]);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+  std::string path_, conn_;
+};
+
+TEST_F(SqliteRowsTest, EachRowIsOneRunWhileTheTableGrows) {
+  Insert(0, 20);
+  Json flow = RowsFlow("all");
+  std::thread writer([&] {
+    for (int burst = 0; burst < 8; ++burst) {
+      Insert(20 + burst * 10, 30 + burst * 10);
+      std::this_thread::sleep_for(300ms);
+    }
+  });
+  writer.join();
+  ASSERT_TRUE(WaitFor([&] { return RunIds(flow).size() >= 100; }, 30s)) << RunIds(flow).size();
+  std::this_thread::sleep_for(2s);
+  std::vector<int64_t> ids = RunIds(flow);
+  ASSERT_EQ(ids.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(ids[i], i + 1);
+  HttpResult check = api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/poll/check");
+  ASSERT_EQ(check.status, 200) << check.body;
+  EXPECT_TRUE(check.json["items"].empty()) << check.body;
+  EXPECT_EQ(check.json["cursor"]["value"], 100) << check.body;
+}
+
+TEST_F(SqliteRowsTest, StartNewBeginsAfterTheRowsThatExist) {
+  Insert(0, 50);
+  Json flow = RowsFlow("new");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        HttpResult c = api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/poll/check");
+        return c.status == 200 && c.json["baseline"] == false;
+      },
+      15s));
+  Insert(50, 53);
+  ASSERT_TRUE(WaitFor([&] { return RunIds(flow).size() >= 3; }, 15s));
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(RunIds(flow), (std::vector<int64_t>{51, 52, 53}));
 }
 
 }  // namespace
