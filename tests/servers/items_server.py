@@ -11,12 +11,15 @@ API's updated_at would.
        (default 10): {"data": [...], "next": token or null}. The page token
        is the (updated, id) of the page's last item, so an item updated while
        the pages are read moves behind the reader and is listed again later.
+       delay_ms=D makes the answer wait D ms (a slow API).
   POST /admin/put   {"id": ..., ...fields}: creates or updates the item
   GET  /admin/log   the query of every GET /items, in order
+  GET  /admin/busy  {"busy": n}: GET /items being answered right now
 """
 import json
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +27,7 @@ lock = threading.Lock()
 items = {}  # id -> item
 revision = 0
 log = []
+busy = 0
 QUIET = "--quiet" in sys.argv  # the benchmark: keep no log
 
 
@@ -42,15 +46,30 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        global busy
         url = urllib.parse.urlsplit(self.path)
         query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
         if url.path == "/admin/log":
             with lock:
                 return self.reply(200, log)
+        if url.path == "/admin/busy":
+            with lock:
+                return self.reply(200, {"busy": busy})
         if url.path != "/items":
             return self.reply(404, {"error": "no such path"})
         if self.headers.get("Authorization") != "Bearer items-token":
             return self.reply(401, {"error": "a bearer token is required"})
+        with lock:
+            busy += 1
+        try:
+            return self.list_items(query)
+        finally:
+            with lock:
+                busy -= 1
+
+    def list_items(self, query):
+        if "delay_ms" in query:
+            time.sleep(int(query["delay_ms"]) / 1000.0)
         limit = int(query.get("limit", "10"))
         since = int(query["since"]) if "since" in query else None
         after = None
