@@ -704,9 +704,10 @@ Fetched FetchPages(const PageSource& source, Client& client, const Connection* c
       link = NextLink(r.headers, r.effective_url.empty() ? call.url : r.effective_url);
     Json cursor = paging.mode == "cursor" ? AtPath(body, paging.cursor_path) : Json();
     bool empty = false;
-    if (auto failed = on_page(call, r, body, base64, empty)) {
+    if (auto stop = on_page(call, r, body, base64, empty)) {
+      if (!stop->error) break;  // the handler has what it needs
       out.ok = false;
-      out.failure = std::move(*failed);
+      out.failure = std::move(*stop);
       return out;
     }
     if (paging.mode.empty() || out.pages >= paging.max_pages) break;

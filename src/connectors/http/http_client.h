@@ -147,7 +147,8 @@ struct PageSource {
 
 // Called with each page: the call, its answer and its body as ParseBody read
 // it. The handler may move from `r` and `body`; it sets `empty` when the page
-// held no items (page mode stops there). A returned outcome stops the fetch.
+// held no items (page mode stops there). A returned outcome stops the fetch:
+// with an error it fails it, without one it ends it there.
 using PageFn = std::function<std::optional<ActionOutcome>(const Call& call, Response& r, Json& body,
                                                           bool base64, bool& empty)>;
 struct Fetched {

@@ -50,6 +50,7 @@ struct Opts {
   Paging paging;
   expr::ExpressionPtr items, key, cursor;
   std::string cursor_param = "since";
+  bool ordered = false;  // the API lists oldest first (in the cursor's order)
 };
 
 Result<Opts> Options(const Json& with) {
@@ -87,6 +88,9 @@ Result<Opts> Options(const Json& with) {
   auto param = OptString(with, "cursor_param");
   if (!param) return Fail(param.error());
   if (*param && !(*param)->empty()) o.cursor_param = **param;
+  auto ordered = OptBool(with, "ordered");
+  if (!ordered) return Fail(ordered.error());
+  o.ordered = ordered->value_or(false);
   return o;
 }
 
@@ -133,6 +137,9 @@ class NewItemsSource : public PollSource {
     expr::EvalLimits limits;
     limits.cancel = &ctx.cancelled;
     std::vector<PollItem> listed;
+    std::vector<bool> seen;  // of `listed`, asked page by page when ordered
+    size_t fresh = 0;        // unseen items so far (ordered)
+    bool stopped = false;    // ordered: stopped at max_items new items
     std::set<std::string> keys_seen;
     Json last_body;
     std::optional<Error> failure;
@@ -183,6 +190,25 @@ class NewItemsSource : public PollSource {
             listed.push_back({std::move(k), std::move(item)});
           }
           last_body = std::move(body);
+          // An API that lists oldest first: once a page brings the poll to
+          // max_items new items, the later pages can wait for the next poll.
+          if (opts->ordered && ctx.seen && listed.size() > seen.size()) {
+            std::vector<std::string> keys;
+            for (size_t i = seen.size(); i < listed.size(); ++i) keys.push_back(listed[i].key);
+            auto r = ctx.seen(keys);
+            if (!r) {
+              failure = r.error();
+              return std::optional<ActionOutcome>(ActionOutcome::Failed(r.error().code, ""));
+            }
+            for (bool b : *r) {
+              seen.push_back(b);
+              fresh += b ? 0 : 1;
+            }
+            if (fresh >= ctx.max_items) {
+              stopped = true;
+              return std::optional<ActionOutcome>(ActionOutcome::Ok(Json()));
+            }
+          }
           return std::optional<ActionOutcome>();
         });
     if (failure) return Fail(*failure);
@@ -195,13 +221,16 @@ class NewItemsSource : public PollSource {
     std::vector<std::string> keys;
     keys.reserve(listed.size());
     for (const auto& item : listed) keys.push_back(item.key);
-    std::vector<bool> seen(keys.size(), false);
-    if (ctx.seen) {
-      auto r = ctx.seen(keys);
-      if (!r) return Fail(r.error());
-      seen = std::move(*r);
+    if (seen.size() != listed.size()) {
+      seen.assign(keys.size(), false);
+      if (ctx.seen) {
+        auto r = ctx.seen(keys);
+        if (!r) return Fail(r.error());
+        seen = std::move(*r);
+      }
     }
     PollResult out;
+    size_t cut = listed.size();  // the first new item left for the next poll
     for (size_t i = 0; i < listed.size(); ++i) {
       if (seen[i]) {
         out.known.push_back(std::move(listed[i].key));
@@ -209,18 +238,23 @@ class NewItemsSource : public PollSource {
       }
       if (out.items.size() >= ctx.max_items) {
         out.more = true;
+        cut = std::min(cut, i);
         continue;
       }
       out.items.push_back(std::move(listed[i]));
     }
-    // The cursor moves only once every listed item is committed (stopping
-    // short at max_items lists the rest again from the same cursor).
-    if (opts->cursor && !out.more) {
+    if (stopped) out.more = true;  // pages left unread
+    // The cursor moves only once every listed item is committed: stopping
+    // short at max_items lists the rest again from the same cursor, unless
+    // the API lists oldest first (`ordered`): then the cursor is taken from
+    // the items committed (their response is not: it lists more).
+    if (opts->cursor && (!out.more || opts->ordered)) {
       Json all = Json::array();
       for (const auto& item : out.items) all.push_back(item.item);
-      Json input = {{"response", last_body}, {"items", all}, {"cursor", since}};
+      Json input = {{"response", out.more ? Json() : last_body}, {"items", all}, {"cursor", since}};
       // Known items too: a cursor taken from the newest item must see them.
-      for (size_t i = 0; i < listed.size(); ++i)
+      // (Only those before the first item left over: later ones are newer.)
+      for (size_t i = 0; i < cut; ++i)
         if (seen[i]) input["items"].push_back(listed[i].item);
       auto next = opts->cursor->Evaluate(input, {}, limits);
       if (!next.ok()) return Fail(ExprFailure("cursor", *next.error));
@@ -261,7 +295,11 @@ PollSpec NewItemsSpec() {
              "JSONata over {response, items, cursor}: the value sent back next time, e.g. "
              "$max(items.updated_at) or response.sync_token. Kept when it gives nothing."),
        Field("cursor_param", "Cursor parameter", "string", false,
-             "The query parameter that carries the cursor.", "since")},
+             "The query parameter that carries the cursor.", "since"),
+       Field("ordered", "Listed oldest first", "boolean", false,
+             "The API lists items in the cursor's order, oldest first: a poll that reaches "
+             "1,000 new items stops reading pages and moves the cursor to where it stopped.",
+             false)},
       "the item as the API lists it"};
 }
 
