@@ -193,6 +193,58 @@ TEST_F(HttpItemsTest, ABadKeyExpressionIsAFailedPollNamingTheField) {
   EXPECT_NE(c.body.find("with.key"), std::string::npos) << c.body;
 }
 
+// A backlog of 2,500 items, more than one poll emits (1,000): with ordered
+// (the API lists oldest first) each poll stops at the page that brought its
+// 1,000th new item and moves the cursor there, so the backlog is read once,
+// not once per poll; every item is one run.
+TEST_F(HttpItemsTest, AnOrderedBacklogIsReadOnceAcrossPolls) {
+  for (int i = 0; i < 2500; ++i) Put("item-" + std::to_string(100000 + i), "v1");
+  Json flow = CreateFlow(api(), Json{{"name", UniqueName("backlog")},
+                                     {"trigger",
+                                      {{"type", "poll"},
+                                       {"poll",
+                                        {{"every", "1h"},
+                                         {"start", "all"},
+                                         {"source",
+                                          {{"uses", "http.new_items"},
+                                           {"connection", conn_},
+                                           {"with",
+                                            {{"url", "/items"},
+                                             {"query", {{"limit", 50}}},
+                                             {"paginate",
+                                              {{"type", "cursor"},
+                                               {"cursor", "next"},
+                                               {"cursor_param", "page_token"},
+                                               {"max_pages", 1000}}},
+                                             {"items", "data"},
+                                             {"key", "id"},
+                                             {"cursor", "$max(items.updated)"},
+                                             {"ordered", true}}}}}}}}},
+                                     {"steps", Json::array()}});
+  ASSERT_EQ(api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status, 200);
+  auto count = [&] {
+    size_t n = 0;
+    std::string cursor;
+    for (int page = 0; page < 10; ++page) {
+      HttpResult r = api().Get("/api/v1/runs?limit=1000&flow_id=" + flow["id"].get<std::string>() +
+                               (cursor.empty() ? "" : "&cursor=" + cursor));
+      n += r.json["runs"].size();
+      cursor = r.json.value("next_cursor", Json("")).is_string()
+                   ? r.json.value("next_cursor", std::string())
+                   : "";
+      if (cursor.empty()) break;
+    }
+    return n;
+  };
+  ASSERT_TRUE(WaitFor([&] { return count() >= 2500; }, 60s)) << count();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(count(), 2500u);
+  // 2,500 items in pages of 50 are 50 pages; three polls (1,000 + 1,000 +
+  // 500) each read again only the page they stopped in.
+  Json log = Log();
+  EXPECT_LE(log.size(), 56u) << log.size() << " requests";
+}
+
 // sqlite.new_rows: a table that grows while the flow polls every second, in
 // pages of 7: each row is one run, in id order; start: new skips the rows
 // that existed at activation.
