@@ -2,7 +2,7 @@
 // and real local servers: http.new_items against tests/servers/items_server.py
 // (an "items changed since" API with cursor pages and bearer auth);
 // sqlite.new_rows on a real SQLite file written by the test; s3.new_objects
-// against s3rver (tests/servers/s3_server.js) with after: delete.
+// against s3rver (tests/servers/s3_server.js) with after: delete and move.
 //   build/tests/integration/integration_poll_sources_test
 #include <sqlite3.h>
 #include <unistd.h>
@@ -347,8 +347,8 @@ TEST_F(SqliteRowsTest, StartNewBeginsAfterTheRowsThatExist) {
 // s3.new_objects with after: delete: each matching object directly under the
 // prefix is one run (its content in the file value) and is deleted once the
 // run is committed; what the pattern or the prefix leaves out stays; an
-// object written again under the same key is a new item.
-TEST_F(WeftTest, S3NewObjectsWithAfterDeleteEmitsEachObjectOnceAndDeletesIt) {
+// object written again under the same key is a new item. Then after: move.
+TEST_F(WeftTest, S3NewObjectsWithAfterDeleteOrMoveEmitsEachObjectOnce) {
   if (access(WEFT_TEST_SERVERS_DIR "/node_modules/s3rver/package.json", R_OK) != 0)
     GTEST_SKIP() << "s3rver is not installed (scripts/install-deps runs npm ci in tests/servers)";
   std::string dir = server().temp_dir() + "/s3";
@@ -426,6 +426,34 @@ TEST_F(WeftTest, S3NewObjectsWithAfterDeleteEmitsEachObjectOnceAndDeletesIt) {
   put("inbound/order-0.csv", "id\n0\n0\n");
   ASSERT_TRUE(WaitFor([&] { return runs().size() == 6; }, 20s));
   ASSERT_TRUE(WaitFor([&] { return keys() == left; }, 20s));
+
+  // after: move copies each object under move_to (keeping the key below the
+  // prefix) and deletes it; one run each.
+  Json mover = CreateFlow(
+      api(),
+      Json{{"name", UniqueName("s3-move")},
+           {"trigger",
+            {{"type", "poll"},
+             {"poll",
+              {{"every", "1s"},
+               {"start", "all"},
+               {"source",
+                {{"uses", "s3.new_objects"},
+                 {"connection", conn},
+                 {"with", {{"prefix", "drop/"}, {"after", "move"}, {"move_to", "done"}}}}}}}}},
+           {"steps", Json::array()}});
+  put("drop/a.csv", "a");
+  put("drop/deep/b.csv", "bb");
+  ASSERT_EQ(api().Post("/api/v1/flows/" + mover["id"].get<std::string>() + "/activate").status,
+            200);
+  std::set<std::string> moved = left;
+  moved.insert({"done/a.csv", "done/deep/b.csv"});
+  ASSERT_TRUE(WaitFor([&] { return keys() == moved; }, 30s)) << keys().size();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(api().Get("/api/v1/runs?flow_id=" + mover["id"].get<std::string>()).json["runs"].size(),
+            2u);
+  auto got = weft::testing::RunAction(catalog, "s3.get", {{"key", "done/deep/b.csv"}}, &direct);
+  EXPECT_EQ(got.output()["content"], "bb") << got.error();
 }
 
 }  // namespace

@@ -316,6 +316,8 @@ struct S3Request {
   std::string sha256;
   // Where the body goes (instead of S3Response::body).
   ObjectWriter* writer = nullptr;
+  // Signed x-amz-* headers (lower case), e.g. x-amz-copy-source.
+  std::map<std::string, std::string> amz_headers;
 };
 
 class Bucket {
@@ -357,7 +359,8 @@ class Bucket {
                      GetString(c_.auth, "access_key_id"),
                      GetString(c_.auth, "secret_access_key"),
                      GetString(c_.auth, "session_token"),
-                     env_.clock.Now()};
+                     env_.clock.Now(),
+                     q.amz_headers};
     Transfer t(env_, true, timeout_);
     CURL* h = t.handle();
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -740,7 +743,8 @@ ConnectionTestResult TestS3(const Connection& c, Clock& clock) {
 class NewObjectsSource : public PollSource {
  public:
   bool HasAfter(const Json& with) const override {
-    return GetString(with, "after", "keep") == "delete";
+    std::string after = GetString(with, "after", "keep");
+    return after == "delete" || after == "move";
   }
 
   Result<PollResult> Poll(PollContext& ctx) override {
@@ -758,7 +762,8 @@ class NewObjectsSource : public PollSource {
     std::vector<Json> objects;
     for (auto& o : listed.output["objects"]) {
       const std::string key = o["key"].get<std::string>();
-      if (key.empty() || key.back() == '/') continue;  // a "folder" marker
+      if (key.empty() || key.back() == '/') continue;                          // a "folder" marker
+      if (!opts->move_to.empty() && key.starts_with(opts->move_to)) continue;  // moved ones
       std::string name = key.substr(key.rfind('/') + 1);
       if (!MatchGlob(opts->pattern, name)) continue;
       o["name"] = name;
@@ -846,15 +851,32 @@ class NewObjectsSource : public PollSource {
     return out;
   }
 
-  // after: delete, idempotent: an object already gone (404) is fine.
+  // after: delete, or move (a copy under move_to, then a delete: S3 has no
+  // rename). Idempotent: a source already gone (404) was moved or deleted.
   Result<void> AfterCommit(PollContext& ctx, const std::vector<PollItem>& items) override {
     if (!ctx.connection || items.empty()) return Ok();
-    if (GetString(ctx.with, "after", "keep") != "delete") return Ok();
+    auto opts = Options(ctx.with);
+    if (!opts) return Fail(opts.error());
+    if (opts->after != "delete" && opts->after != "move") return Ok();
     CallEnv env{ctx.clock, ctx.deadline, ctx.cancelled};
     Bucket b(*ctx.connection, env);
     for (const auto& item : items) {
       const std::string key = GetString(item.item, "key");
       if (key.empty()) continue;
+      if (opts->after == "move") {
+        std::string rest = key.starts_with(opts->prefix) ? key.substr(opts->prefix.size()) : key;
+        S3Request copy;
+        copy.method = "PUT";
+        copy.key = opts->move_to + rest;
+        copy.amz_headers = {{"x-amz-copy-source", "/" + b.name() + "/" + UrlEncodePath(key)}};
+        auto copied = b.Send(copy);
+        if (auto* o = std::get_if<ActionOutcome>(&copied)) return Fail(*o->error);
+        auto& r = std::get<S3Response>(copied);
+        if (r.status == 404) continue;  // moved before (a crash between the copy and the delete)
+        // S3 may answer a copy 200 with an <Error> body.
+        if (r.status != 200 || r.body.find("<Error>") != std::string::npos)
+          return Fail(*b.Failure(r, "copying " + key + " to " + copy.key).error);
+      }
       auto got = b.Call("DELETE", key, {}, "", "");
       if (auto* o = std::get_if<ActionOutcome>(&got)) return Fail(*o->error);
       auto& r = std::get<S3Response>(got);
@@ -866,7 +888,7 @@ class NewObjectsSource : public PollSource {
 
  private:
   struct Opts {
-    std::string prefix, pattern = "*";
+    std::string prefix, pattern = "*", after = "keep", move_to;
     bool recursive = true, download = true;
     Millis stable_for{0};
   };
@@ -896,10 +918,18 @@ class NewObjectsSource : public PollSource {
       return Fail(st.error());
     else
       o.stable_for = st->value_or(Millis(0));
-    std::string after = GetString(with, "after", "keep");
-    if (after != "keep" && after != "delete")
-      return Fail(ErrorCode::kValidation, "after must be keep or delete",
-                  {{"with.after", "must be keep or delete"}});
+    o.after = GetString(with, "after", "keep");
+    if (o.after != "keep" && o.after != "delete" && o.after != "move")
+      return Fail(ErrorCode::kValidation, "after must be keep, delete or move",
+                  {{"with.after", "must be keep, delete or move"}});
+    o.move_to = GetString(with, "move_to");
+    if (!o.move_to.empty() && o.move_to.back() != '/') o.move_to += '/';
+    if (o.after == "move" && o.move_to.empty())
+      return Fail(ErrorCode::kValidation, "move_to is required for after: move",
+                  {{"with.move_to", "is required for after: move"}});
+    if (o.after == "move" && o.move_to == o.prefix)
+      return Fail(ErrorCode::kValidation, "move_to must differ from the prefix",
+                  {{"with.move_to", "must differ from the prefix"}});
     return o;
   }
 };
@@ -919,7 +949,11 @@ PollSpec NewObjectsSpec() {
        Field("download", "Download", "boolean", false,
              "Put the content into trigger.item.file (a file value); off: metadata only.", true),
        Field("after", "After the run is recorded", "enum", false,
-             "What happens to the object once its run is committed.", "keep", {"keep", "delete"})},
+             "What happens to the object once its run is committed.", "keep",
+             {"keep", "delete", "move"}),
+       Field("move_to", "Move to", "string", false,
+             "The prefix after: move copies objects to (then deletes them), e.g. done/; the key "
+             "below the watched prefix is kept.")},
       "{key, name, size, last_modified, etag, file}"};
 }
 }  // namespace
