@@ -2,17 +2,22 @@
 // and real local servers: http.new_items against tests/servers/items_server.py
 // (an "items changed since" API with cursor pages and bearer auth);
 // sqlite.new_rows on a real SQLite file written by the test; s3.new_objects
-// against s3rver (tests/servers/s3_server.js) with after: delete and move.
+// against s3rver (tests/servers/s3_server.js) with after: delete and move;
+// postgres.new_rows when WEFT_TEST_DB is set:
+//   scripts/test-postgres --run build/tests/integration/integration_poll_sources_test
 //   build/tests/integration/integration_poll_sources_test
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "connectors/postgres/postgres.h"
 #include "connectors/s3/s3.h"
 #include "connectors/testing/child_server.h"
 #include "connectors/testing/run_action.h"
@@ -454,6 +459,67 @@ TEST_F(WeftTest, S3NewObjectsWithAfterDeleteOrMoveEmitsEachObjectOnce) {
             2u);
   auto got = weft::testing::RunAction(catalog, "s3.get", {{"key", "done/deep/b.csv"}}, &direct);
   EXPECT_EQ(got.output()["content"], "bb") << got.error();
+}
+
+// postgres.new_rows through the binary (with WEFT_TEST_DB): start: new with
+// the xmin guard records the horizon, then each row written after it is one
+// run, and Check now shows nothing left.
+TEST_F(WeftTest, PostgresNewRowsStartNewEmitsOnlyTheRowsWrittenAfterActivation) {
+  const char* url = std::getenv("WEFT_TEST_DB");
+  if (!url || !*url) GTEST_SKIP() << "WEFT_TEST_DB is not set";
+  ActionCatalog catalog;
+  connectors::RegisterPostgres(catalog);
+  Connection direct = weft::testing::MakeConnection("postgres", {{"url", url}}, {{"type", "none"}});
+  std::string table = "poll_rows_" + UniqueName("t").substr(2);
+  for (auto& ch : table) ch = ch == '-' ? '_' : static_cast<char>(std::tolower(ch));
+  auto sql = [&](const std::string& text) {
+    auto r = weft::testing::RunAction(catalog, "postgres.execute", {{"sql", text}}, &direct);
+    ASSERT_FALSE(r.outcome.error) << r.error();
+  };
+  sql("CREATE TABLE " + table + " (id bigserial PRIMARY KEY, sku text)");
+  sql("INSERT INTO " + table + " (sku) SELECT 'old-' || g FROM generate_series(1, 5) g");
+  std::string conn = UniqueName("pg");
+  ASSERT_EQ(api()
+                .Post("/api/v1/connections", Json{{"name", conn},
+                                                  {"connector", "postgres"},
+                                                  {"settings", {{"url", url}}},
+                                                  {"auth", {{"type", "none"}}}})
+                .status,
+            201);
+  Json flow = CreateFlow(
+      api(),
+      Json{{"name", UniqueName("pg-rows")},
+           {"trigger",
+            {{"type", "poll"},
+             {"poll",
+              {{"every", "1s"},
+               {"start", "new"},
+               {"source",
+                {{"uses", "postgres.new_rows"},
+                 {"connection", conn},
+                 {"with", {{"query", "SELECT *, xmin FROM " + table}, {"cursor", "id"}}}}}}}}},
+           {"steps", Json::array()}});
+  const std::string id = flow["id"];
+  ASSERT_EQ(api().Post("/api/v1/flows/" + id + "/activate").status, 200);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        HttpResult c = api().Post("/api/v1/flows/" + id + "/poll/check");
+        return c.status == 200 && c.json["baseline"] == false;
+      },
+      15s));
+  sql("INSERT INTO " + table + " (sku) VALUES ('new-1'), ('new-2'), ('new-3')");
+  auto runs = [&] { return api().Get("/api/v1/runs?flow_id=" + id).json["runs"]; };
+  ASSERT_TRUE(WaitFor([&] { return runs().size() >= 3; }, 15s));
+  std::this_thread::sleep_for(2s);
+  std::set<std::string> skus;
+  for (const auto& r : runs()) skus.insert(r["trigger"]["item"]["sku"].get<std::string>());
+  EXPECT_EQ(skus, (std::set<std::string>{"new-1", "new-2", "new-3"}));
+  EXPECT_EQ(runs().size(), 3u);
+  HttpResult check = api().Post("/api/v1/flows/" + id + "/poll/check");
+  ASSERT_EQ(check.status, 200) << check.body;
+  EXPECT_TRUE(check.json["items"].empty()) << check.body;
+  ASSERT_EQ(api().Post("/api/v1/flows/" + id + "/deactivate").status, 200);
+  sql("DROP TABLE " + table);
 }
 
 }  // namespace
