@@ -42,6 +42,10 @@ struct PollContext {
   // A dry run (POST /flows/{id}/poll/check, the baseline of `start: new`):
   // list only, download nothing and change nothing at the source.
   bool dry_run = false;
+  // The baseline of `start: new` (the first poll after activation, a dry
+  // run): what exists is recorded as seen without runs, so a cursor source
+  // may answer just its current end instead of listing everything.
+  bool baseline = false;
   // At most this many new items per call; the source says `more` when it
   // stopped short.
   size_t max_items = 1000;

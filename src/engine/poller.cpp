@@ -318,6 +318,7 @@ class Poller::Impl {
         cancelled_};
     ctx.files = baseline ? nullptr : options_.files;
     ctx.dry_run = baseline;
+    ctx.baseline = baseline;
     ctx.max_items = baseline ? SIZE_MAX : options_.max_items;
     ctx.log = log_fn;
     ctx.seen = [&](const std::vector<std::string>& keys) -> Result<std::vector<bool>> {
@@ -490,6 +491,7 @@ Result<Json> CheckPoll(Store& store, const ActionCatalog& catalog, Clock& clock,
                   clock.Now() + Millis(60'000),
                   cancelled};
   ctx.dry_run = true;
+  ctx.baseline = !poll->start_all && !state->primed;  // what the next poll does
   ctx.files = nullptr;
   ctx.max_items = 1000;
   ctx.seen = [&](const std::vector<std::string>& keys) -> Result<std::vector<bool>> {

@@ -307,6 +307,107 @@ TEST_F(ClusterTest, TheSchedulerMovesWhenItsNodeIsKilledAndWhenTheDatabaseRestar
   ExpectEveryFireTimeOnce(runs);
 }
 
+// A poll flow (http.new_items against tests/servers/items_server.py, a slow
+// API: pages of 20, 40 ms each) on two nodes while 2,000 items arrive in
+// bursts: the node holding the scheduler role is killed with SIGKILL while
+// it reads a page; the other takes the role and goes on from the committed
+// cursor. Every item is one run: none lost, none twice.
+TEST_F(ClusterTest, APollFlowLosesAndDoublesNoItemWhenTheSchedulerNodeIsKilledMidPoll) {
+  for (int i = 0; i < 2; ++i) AddNode({"--lease", "3s"});
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(WaitFor([&] { return Holder() >= 0; }, 10s)) << "no node took the scheduler role";
+  weft::testing::ChildServer items(std::vector<std::string>{
+      weft::testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/items_server.py", "--quiet"});
+  ASSERT_GT(items.port(), 0) << items.error();
+  const std::string base = "http://127.0.0.1:" + std::to_string(items.port());
+  const Client admin(base);
+  const Client& api = node(0).api();
+  std::string conn = UniqueName("items");
+  ASSERT_EQ(api.Post("/api/v1/connections",
+                     Json{{"name", conn},
+                          {"connector", "http"},
+                          {"settings", {{"base_url", base}}},
+                          {"auth", {{"type", "bearer"}, {"token", "items-token"}}}})
+                .status,
+            201);
+  Json flow = CreateFlow(api, Json{{"name", UniqueName("poll-failover")},
+                                   {"trigger",
+                                    {{"type", "poll"},
+                                     {"poll",
+                                      {{"every", "1s"},
+                                       {"start", "all"},
+                                       {"source",
+                                        {{"uses", "http.new_items"},
+                                         {"connection", conn},
+                                         {"with",
+                                          {{"url", "/items"},
+                                           {"query", {{"limit", 20}, {"delay_ms", 40}}},
+                                           {"paginate",
+                                            {{"type", "cursor"},
+                                             {"cursor", "next"},
+                                             {"cursor_param", "page_token"},
+                                             {"max_pages", 1000}}},
+                                           {"items", "data"},
+                                           {"key", "id"},
+                                           {"cursor", "$max(items.updated)"}}}}}}}}},
+                                   {"steps", Json::array()}});
+  const std::string id = GetString(flow, "id");
+  constexpr int kItems = 2000;
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 0; i < kItems; ++i) {
+      auto r = admin.Post("/admin/put", Json{{"id", "item-" + std::to_string(10000 + i)}});
+      if (r.status == 200) ++written;
+      if (i % 200 == 199) std::this_thread::sleep_for(700ms);
+    }
+  });
+  ASSERT_EQ(api.Post("/api/v1/flows/" + id + "/activate").status, 200);
+  // Every run of the flow, paged.
+  auto runs = [&](const Client& c) {
+    std::vector<Json> out;
+    std::string cursor;
+    for (int page = 0; page < 20; ++page) {
+      auto r = c.Get("/api/v1/runs?limit=1000&flow_id=" + id +
+                     (cursor.empty() ? "" : "&cursor=" + cursor));
+      if (r.status != 200) break;
+      for (const auto& run : r.json["runs"]) out.push_back(run);
+      cursor = GetString(r.json, "next_cursor");
+      if (cursor.empty()) break;
+    }
+    return out;
+  };
+  // Killed once runs are being made, more items are still coming, and a
+  // page is being read (the poll is under way).
+  ASSERT_TRUE(WaitFor([&] { return runs(api).size() >= 400 && written.load() >= 800; }, 60s))
+      << runs(api).size() << " runs";
+  ASSERT_TRUE(WaitFor([&] { return admin.Get("/admin/busy").json.value("busy", 0) > 0; }, 10s))
+      << "no poll under way";
+  int holder = Holder();
+  ASSERT_GE(holder, 0);
+  int took = TakeOvers();
+  int written_at_kill = written.load();
+  node(holder).Kill9();
+  const Client& survivor = node(1 - holder).api();
+  ASSERT_TRUE(WaitFor([&] { return TakeOvers() > took && Holder() == 1 - holder; }, 15s))
+      << "nobody took over";
+  writer.join();
+  EXPECT_LT(written_at_kill, kItems) << "the kill came after the last item";
+  ASSERT_EQ(written.load(), kItems);
+  ASSERT_TRUE(WaitFor([&] { return runs(survivor).size() >= kItems; }, 120s))
+      << runs(survivor).size() << " of " << kItems;
+  std::this_thread::sleep_for(3s);  // more polls: nothing more
+  std::vector<Json> all = runs(survivor);
+  EXPECT_EQ(all.size(), static_cast<size_t>(kItems));
+  std::set<std::string> ids;
+  for (const auto& r : all)
+    EXPECT_TRUE(ids.insert(GetString(r["trigger"]["item"], "id")).second)
+        << "twice: " << r["trigger"].dump();
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kItems));
+  EXPECT_EQ(*ids.begin(), "item-10000");
+  EXPECT_EQ(*ids.rbegin(), "item-" + std::to_string(10000 + kItems - 1));
+  ASSERT_EQ(survivor.Post("/api/v1/flows/" + id + "/deactivate").status, 200);
+}
+
 TEST_F(ClusterTest, RolesSplitTheWorkAndFlowChangesReachEveryNodeAtOnce) {
   WeftServer& front = AddNode({"--roles", "api,webhooks"});
   ASSERT_FALSE(HasFatalFailure());

@@ -655,6 +655,10 @@ PollSpec NewFilesSpec(const std::string& path_help) {
 
 }  // namespace
 
+bool MatchGlob(const std::string& pattern, const std::string& name) {
+  return GlobMatch(pattern, name);
+}
+
 Json ParseListLine(const std::string& line) {
   std::istringstream in(line);
   std::vector<std::string> tokens;

@@ -22,4 +22,8 @@ std::vector<ActionSpec> FileTransferActions(const std::string& path_help);
 // null when the line is not one.
 Json ParseListLine(const std::string& line);
 
+// A glob over a file name (`*`, `?`, `[a-z]`, `[!a]`), in pattern x name
+// steps at most (the new_files and s3.new_objects `pattern`).
+bool MatchGlob(const std::string& pattern, const std::string& name);
+
 }  // namespace weft::connectors

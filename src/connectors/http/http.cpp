@@ -13,6 +13,7 @@
 #include "connectors/common/spec.h"
 #include "connectors/http/http_client.h"
 #include "connectors/http/http_files.h"
+#include "connectors/http/http_poll.h"
 
 namespace weft::connectors::http {
 namespace {
@@ -628,6 +629,108 @@ ActionOutcome StatusFailure(const Call& call, const Response& r, const Redactor&
 
 namespace {
 
+std::vector<std::pair<std::string, std::string>> Concat(
+    std::vector<std::pair<std::string, std::string>> a,
+    std::vector<std::pair<std::string, std::string>> b) {
+  std::erase_if(a, [&](const auto& kv) { return kv.first == b.front().first; });
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+Result<Paging> ParsePaging(const Json& paginate) {
+  Paging p;
+  if (paginate.is_null()) return p;
+  if (!paginate.is_object())
+    return Fail(ErrorCode::kValidation, "paginate must be an object {type, ...}",
+                {{"with.paginate", "must be an object {type, ...}"}});
+  p.mode = GetString(paginate, "type");
+  if (!p.mode.empty() && p.mode != "link" && p.mode != "cursor" && p.mode != "page")
+    return Fail(ErrorCode::kValidation, "paginate.type must be link, cursor or page",
+                {{"with.paginate.type", "must be link, cursor or page"}});
+  if (paginate.contains("max_pages") && !paginate["max_pages"].is_null()) {
+    if (!paginate["max_pages"].is_number_integer() || paginate["max_pages"].get<int64_t>() < 1)
+      return Fail(ErrorCode::kValidation, "paginate.max_pages must be a positive integer",
+                  {{"with.paginate.max_pages", "must be a positive integer"}});
+    p.max_pages = paginate["max_pages"].get<int64_t>();
+  }
+  p.items_path = GetString(paginate, "items");
+  p.cursor_path = GetString(paginate, "cursor", "next_cursor");
+  p.cursor_param = GetString(paginate, "cursor_param", "cursor");
+  p.page_param = GetString(paginate, "page_param", "page");
+  if (paginate["start"].is_number_integer()) p.start = paginate["start"].get<int64_t>();
+  return p;
+}
+
+Fetched FetchPages(const PageSource& source, Client& client, const Connection* connection,
+                   Clock& clock, const std::atomic<bool>& cancelled, Redactor& redact,
+                   const PageFn& on_page) {
+  const Paging& paging = source.paging;
+  const Json auth = connection ? connection->auth : Json::object();
+  const std::string connection_id = connection ? connection->id : std::string();
+  Fetched out;
+  int64_t page = paging.start;
+  std::string next_url = WithQuery(source.url, source.query);
+  if (paging.mode == "page")
+    next_url =
+        WithQuery(source.url, Concat(source.query, {{paging.page_param, std::to_string(page)}}));
+  while (true) {
+    if (cancelled.load()) {
+      out.ok = false;
+      out.failure = ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
+      return out;
+    }
+    Call call = source.base;
+    call.url = next_url;
+    auto got = Exchange(call, client, auth, connection_id, clock, redact);
+    if (auto* o = std::get_if<ActionOutcome>(&got)) {
+      out.ok = false;
+      out.failure = std::move(*o);
+      return out;
+    }
+    Response r = std::move(std::get<Response>(got));
+    ++out.pages;
+    if (!StatusOk(r.status, source.ok_statuses)) {
+      out.ok = false;
+      out.failure = StatusFailure(call, r, redact);
+      return out;
+    }
+    bool base64 = false;
+    Json body = r.file ? r.file->ToJson() : ParseBody(r, source.response_type, &base64);
+    // What the next page needs, read before the handler takes the response.
+    std::string link;
+    if (paging.mode == "link")
+      link = NextLink(r.headers, r.effective_url.empty() ? call.url : r.effective_url);
+    Json cursor = paging.mode == "cursor" ? AtPath(body, paging.cursor_path) : Json();
+    bool empty = false;
+    if (auto stop = on_page(call, r, body, base64, empty)) {
+      if (!stop->error) break;  // the handler has what it needs
+      out.ok = false;
+      out.failure = std::move(*stop);
+      return out;
+    }
+    if (paging.mode.empty() || out.pages >= paging.max_pages) break;
+    if (paging.mode == "link") {
+      next_url = link;
+    } else if (paging.mode == "cursor") {
+      next_url = cursor.is_null() || cursor == "" || cursor == false
+                     ? ""
+                     : WithQuery(source.url,
+                                 Concat(source.query, {{paging.cursor_param, ScalarText(cursor)}}));
+    } else {
+      next_url =
+          empty ? ""
+                : WithQuery(source.url,
+                            Concat(source.query, {{paging.page_param, std::to_string(++page)}}));
+    }
+    if (next_url.empty()) break;
+  }
+  return out;
+}
+
+namespace {
+
 class RequestAction : public Action {
  public:
   explicit RequestAction(ConnectorSpec spec) : spec_(std::move(spec)) {}
@@ -726,101 +829,52 @@ class RequestAction : public Action {
       base.has_body = true;
     }
 
-    Json paginate = in.value("paginate", Json(nullptr));
-    if (!paginate.is_null() && !paginate.is_object())
-      return ActionOutcome::Failed(ErrorCode::kValidation,
-                                   "paginate must be an object {type, ...}");
-    std::string mode = paginate.is_object() ? GetString(paginate, "type") : "";
-    if (!mode.empty() && mode != "link" && mode != "cursor" && mode != "page")
-      return ActionOutcome::Failed(ErrorCode::kValidation,
-                                   "paginate.type must be link, cursor or page");
-    int64_t max_pages = 100;
-    if (paginate.is_object() && paginate["max_pages"].is_number_integer())
-      max_pages = paginate["max_pages"].get<int64_t>();
-    std::string items_path = paginate.is_object() ? GetString(paginate, "items") : "";
-    std::string cursor_path =
-        paginate.is_object() ? GetString(paginate, "cursor", "next_cursor") : "";
-    std::string cursor_param =
-        paginate.is_object() ? GetString(paginate, "cursor_param", "cursor") : "";
-    std::string page_param = paginate.is_object() ? GetString(paginate, "page_param", "page") : "";
-    int64_t page = paginate.is_object() && paginate["start"].is_number_integer()
-                       ? paginate["start"].get<int64_t>()
-                       : 1;
-    if (!mode.empty() && response_type == "file")
+    auto paging = ParsePaging(in.value("paginate", Json(nullptr)));
+    if (!paging) return ActionOutcome::Failed(paging.error().code, paging.error().message);
+    if (!paging->mode.empty() && response_type == "file")
       return ActionOutcome::Failed(ErrorCode::kValidation,
                                    "with.response_type: file cannot be combined with paginate");
     base.file_response = response_type == "file";
-    base.auto_file = response_type == "auto" && mode.empty() && ctx.files;
+    base.auto_file = response_type == "auto" && paging->mode.empty() && ctx.files;
 
     Json items = Json::array();
     Response last;
     Json last_body;
     bool last_base64 = false;
-    int pages = 0;
-    std::string next_url = WithQuery(base_url, query);
-    if (mode == "page")
-      next_url = WithQuery(base_url, Concat(query, {{page_param, std::to_string(page)}}));
-    while (true) {
-      if (ctx.cancelled.load()) return ActionOutcome::Failed(ErrorCode::kCancelled, "cancelled");
-      Call call = base;
-      call.url = next_url;
-      auto got = Exchange(call, client, ctx.connection ? ctx.connection->auth : Json::object(),
-                          ctx.connection ? ctx.connection->id : std::string(), ctx.clock, redact);
-      if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
-      last = std::move(std::get<Response>(got));
-      ++pages;
-      if (!StatusOk(last.status, in.value("ok_statuses", Json(nullptr))))
-        return StatusFailure(call, last, redact);
-      if (last.file)
-        last_body = last.file->ToJson();
-      else
-        last_body = ParseBody(last, response_type, &last_base64);
-      ctx.log("info", redact(call.method + " " + call.url + " -> " + std::to_string(last.status)));
-      if (mode.empty()) break;
-
-      Json page_items = AtPath(last_body, items_path);
-      if (page_items.is_array()) {
-        for (auto& e : page_items) items.push_back(std::move(e));
-      } else if (!page_items.is_null()) {
-        items.push_back(std::move(page_items));
-      }
-      if (pages >= max_pages) break;
-      if (mode == "link") {
-        next_url =
-            NextLink(last.headers, last.effective_url.empty() ? call.url : last.effective_url);
-      } else if (mode == "cursor") {
-        Json cursor = AtPath(last_body, cursor_path);
-        next_url = cursor.is_null() || cursor == "" || cursor == false
-                       ? ""
-                       : WithQuery(base_url, Concat(query, {{cursor_param, ScalarText(cursor)}}));
-      } else {
-        bool empty = !page_items.is_array() || page_items.empty();
-        next_url =
-            empty ? "" : WithQuery(base_url, Concat(query, {{page_param, std::to_string(++page)}}));
-      }
-      if (next_url.empty()) break;
-    }
+    PageSource source{base,    base_url,      query,
+                      *paging, response_type, in.value("ok_statuses", Json(nullptr))};
+    auto fetched = FetchPages(
+        source, client, ctx.connection, ctx.clock, ctx.cancelled, redact,
+        [&](const Call& call, Response& r, Json& body, bool base64, bool& empty) {
+          ctx.log("info", redact(call.method + " " + call.url + " -> " + std::to_string(r.status)));
+          if (!paging->mode.empty()) {
+            Json page_items = AtPath(body, paging->items_path);
+            empty = !page_items.is_array() || page_items.empty();
+            if (page_items.is_array()) {
+              for (auto& e : page_items) items.push_back(std::move(e));
+            } else if (!page_items.is_null()) {
+              items.push_back(std::move(page_items));
+            }
+          }
+          last = std::move(r);
+          last_body = std::move(body);
+          last_base64 = base64;
+          return std::optional<ActionOutcome>();
+        });
+    if (!fetched.ok) return std::move(*fetched.failure);
 
     Json out = {{"status", last.status}, {"headers", HeadersToJson(last.headers)}};
-    if (mode.empty()) {
+    if (paging->mode.empty()) {
       out["body"] = std::move(last_body);
       if (last_base64) out["body_encoding"] = "base64";
     } else {
       out["body"] = std::move(items);
-      out["pages"] = pages;
+      out["pages"] = fetched.pages;
     }
     return ActionOutcome::Ok(std::move(out));
   }
 
  private:
-  static std::vector<std::pair<std::string, std::string>> Concat(
-      std::vector<std::pair<std::string, std::string>> a,
-      std::vector<std::pair<std::string, std::string>> b) {
-    std::erase_if(a, [&](const auto& kv) { return kv.first == b.front().first; });
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-  }
-
   ConnectorSpec spec_;
 };
 
@@ -1014,6 +1068,7 @@ void RegisterHttp(ActionCatalog& catalog) {
                    [tester_spec](const Connection& c, Clock& clock) {
                      return http::TestHttp(c, clock, tester_spec);
                    });
+  catalog.RegisterPollSource("http", http::NewItemsSpec(), http::MakeNewItemsSource(tester_spec));
   catalog.SetOAuthExchanger(
       "http", "oauth2_code",
       [tester_spec](const Connection& c, const OAuthCodeGrant& grant, Clock& clock) {

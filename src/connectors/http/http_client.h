@@ -6,6 +6,8 @@
 // thread-safe.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -121,5 +123,44 @@ Json HeadersToJson(const Headers& headers);
 std::optional<Millis> ParseRetryAfter(const std::string& v);
 // The next page's URL from a Link header (rel="next"), or empty.
 std::string NextLink(const Headers& headers, const std::string& current);
+
+// http.request's `paginate` ({type: link|cursor|page, items, cursor,
+// cursor_param, page_param, start, max_pages}), read and checked.
+struct Paging {
+  std::string mode;  // empty: one request
+  int64_t max_pages = 100;
+  std::string items_path, cursor_path = "next_cursor", cursor_param = "cursor", page_param = "page";
+  int64_t start = 1;
+};
+Result<Paging> ParsePaging(const Json& paginate);
+
+// The request every page repeats: `base` (method, headers, body) sent to
+// `url` with `query` plus the page's parameter.
+struct PageSource {
+  Call base;
+  std::string url;  // absolute, without the query
+  std::vector<std::pair<std::string, std::string>> query;
+  Paging paging;
+  std::string response_type = "auto";
+  Json ok_statuses;  // null: 2xx
+};
+
+// Called with each page: the call, its answer and its body as ParseBody read
+// it. The handler may move from `r` and `body`; it sets `empty` when the page
+// held no items (page mode stops there). A returned outcome stops the fetch:
+// with an error it fails it, without one it ends it there.
+using PageFn = std::function<std::optional<ActionOutcome>(const Call& call, Response& r, Json& body,
+                                                          bool base64, bool& empty)>;
+struct Fetched {
+  bool ok = true;
+  std::optional<ActionOutcome> failure;  // set when !ok
+  int pages = 0;
+};
+// Requests each page in turn (http.request and the http.new_items poll
+// source), with the connection's auth, until the pagination ends, max_pages
+// is reached, the handler stops or a status is not accepted.
+Fetched FetchPages(const PageSource& source, Client& client, const Connection* connection,
+                   Clock& clock, const std::atomic<bool>& cancelled, Redactor& redact,
+                   const PageFn& on_page);
 
 }  // namespace weft::connectors::http

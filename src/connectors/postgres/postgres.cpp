@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 
+#include "connectors/common/new_rows.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
 
@@ -400,10 +401,15 @@ ConnectorSpec& Spec() {
 }  // namespace
 
 void RegisterPostgres(ActionCatalog& catalog) {
-  catalog.Register(Spec(),
-                   {{"query", std::make_shared<SqlAction>(true)},
-                    {"execute", std::make_shared<SqlAction>(false)}},
+  auto query = std::make_shared<SqlAction>(true);
+  catalog.Register(Spec(), {{"query", query}, {"execute", std::make_shared<SqlAction>(false)}},
                    &TestPostgres);
+  catalog.RegisterPollSource(
+      "postgres", NewRowsSpec(true),
+      MakeNewRowsSource(
+          {"postgres", true, [query](PollContext& ctx, const std::string& sql, const Json& params) {
+             return RunQueryAction(*query, ctx, sql, params);
+           }}));
 }
 
 }  // namespace weft::connectors

@@ -8,11 +8,13 @@
 #include <thread>
 
 #include "connectors/common/curl.h"
+#include "connectors/common/file_transfer.h"
 #include "connectors/common/file_values.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
 #include "connectors/data/data.h"
 #include "connectors/s3/s3_request.h"
+#include "core/poll.h"
 
 namespace weft::connectors {
 namespace {
@@ -314,6 +316,8 @@ struct S3Request {
   std::string sha256;
   // Where the body goes (instead of S3Response::body).
   ObjectWriter* writer = nullptr;
+  // Signed x-amz-* headers (lower case), e.g. x-amz-copy-source.
+  std::map<std::string, std::string> amz_headers;
 };
 
 class Bucket {
@@ -355,7 +359,8 @@ class Bucket {
                      GetString(c_.auth, "access_key_id"),
                      GetString(c_.auth, "secret_access_key"),
                      GetString(c_.auth, "session_token"),
-                     env_.clock.Now()};
+                     env_.clock.Now(),
+                     q.amz_headers};
     Transfer t(env_, true, timeout_);
     CURL* h = t.handle();
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -733,6 +738,224 @@ ConnectionTestResult TestS3(const Connection& c, Clock& clock) {
   return {true, "listed bucket " + b.name()};
 }
 
+// ---- the new_objects poll source (docs/polling.md) ----------------------------------
+
+class NewObjectsSource : public PollSource {
+ public:
+  bool HasAfter(const Json& with) const override {
+    std::string after = GetString(with, "after", "keep");
+    return after == "delete" || after == "move";
+  }
+
+  Result<PollResult> Poll(PollContext& ctx) override {
+    if (!ctx.connection) return Fail(ErrorCode::kValidation, "s3.new_objects needs a connection");
+    auto opts = Options(ctx.with);
+    if (!opts) return Fail(opts.error());
+    CallEnv env{ctx.clock, ctx.deadline, ctx.cancelled};
+    Bucket b(*ctx.connection, env);
+
+    // 1. List (every page: at most a million objects).
+    Json in = {{"prefix", opts->prefix}, {"max_keys", 1'000'000}};
+    if (!opts->recursive) in["delimiter"] = "/";
+    ActionOutcome listed = List(b, in, nullptr);
+    if (listed.error) return Fail(*listed.error);
+    std::vector<Json> objects;
+    for (auto& o : listed.output["objects"]) {
+      const std::string key = o["key"].get<std::string>();
+      if (key.empty() || key.back() == '/') continue;                          // a "folder" marker
+      if (!opts->move_to.empty() && key.starts_with(opts->move_to)) continue;  // moved ones
+      std::string name = key.substr(key.rfind('/') + 1);
+      if (!MatchGlob(opts->pattern, name)) continue;
+      o["name"] = name;
+      objects.push_back(std::move(o));
+    }
+
+    // 2. Which were emitted before: key + ETag + size, before any download.
+    std::vector<std::string> keys;
+    keys.reserve(objects.size());
+    for (const auto& o : objects)
+      keys.push_back(o["key"].get<std::string>() + "|" + o["etag"].get<std::string>() + "|" +
+                     std::to_string(o["size"].get<int64_t>()));
+    std::vector<bool> seen(keys.size(), false);
+    if (ctx.seen) {
+      auto r = ctx.seen(keys);
+      if (!r) return Fail(r.error());
+      seen = std::move(*r);
+    }
+
+    // 3. New objects, once stable: the same ETag and size for stable_for.
+    PollResult out;
+    const int64_t now_ms = ToUnixMs(ctx.clock.Now());
+    const Json old_pending =
+        ctx.cursor.is_object() ? ctx.cursor.value("pending", Json::object()) : Json::object();
+    Json pending = Json::object();
+    std::vector<size_t> picked;
+    for (size_t i = 0; i < objects.size(); ++i) {
+      if (seen[i]) {
+        out.known.push_back(keys[i]);
+        continue;
+      }
+      if (opts->stable_for.count() > 0) {
+        const std::string& key = objects[i]["key"].get_ref<const std::string&>();
+        auto was = old_pending.find(key);
+        bool same = was != old_pending.end() && was->is_object() &&
+                    was->value("etag", Json()) == objects[i]["etag"] &&
+                    was->value("size", Json()) == objects[i]["size"];
+        int64_t since = same ? was->value("since", now_ms) : now_ms;
+        if (!same || now_ms - since < opts->stable_for.count()) {
+          pending[key] = {
+              {"etag", objects[i]["etag"]}, {"size", objects[i]["size"]}, {"since", since}};
+          continue;
+        }
+      }
+      if (picked.size() >= ctx.max_items) {
+        out.more = true;
+        continue;
+      }
+      picked.push_back(i);
+    }
+    if (opts->stable_for.count() > 0 || !old_pending.empty())
+      out.cursor = Json{{"pending", pending}};
+
+    // 4. Download (a real poll only); an object replaced since it was listed
+    // (another ETag) is left for the next poll, where it has another key.
+    for (size_t i : picked) {
+      Json item = objects[i];
+      if (opts->download && ctx.files && !ctx.dry_run) {
+        const std::string key = item["key"].get<std::string>();
+        ObjectWriter writer(ctx.files, item["name"].get<std::string>(), false);
+        S3Request q;
+        q.key = key;
+        q.writer = &writer;
+        auto got = b.Send(q);
+        if (auto* o = std::get_if<ActionOutcome>(&got)) return Fail(*o->error);
+        auto& r = std::get<S3Response>(got);
+        if (r.status == 404) {
+          if (ctx.log) ctx.log("info", key + " went away before it was read");
+          continue;
+        }
+        if (r.status != 200) return Fail(*b.Failure(r, "reading " + key).error);
+        if (writer.error()) return Fail(*writer.error());
+        std::string etag = Header(r, "etag");
+        if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
+        if (etag != item["etag"].get<std::string>()) {
+          if (ctx.log) ctx.log("info", key + " changed while it was read; next poll");
+          continue;
+        }
+        auto file = writer.sink()->Commit();
+        if (!file) return Fail(file.error());
+        item["file"] = file->ToJson();
+      }
+      out.items.push_back({keys[i], std::move(item)});
+    }
+    return out;
+  }
+
+  // after: delete, or move (a copy under move_to, then a delete: S3 has no
+  // rename). Idempotent: a source already gone (404) was moved or deleted.
+  Result<void> AfterCommit(PollContext& ctx, const std::vector<PollItem>& items) override {
+    if (!ctx.connection || items.empty()) return Ok();
+    auto opts = Options(ctx.with);
+    if (!opts) return Fail(opts.error());
+    if (opts->after != "delete" && opts->after != "move") return Ok();
+    CallEnv env{ctx.clock, ctx.deadline, ctx.cancelled};
+    Bucket b(*ctx.connection, env);
+    for (const auto& item : items) {
+      const std::string key = GetString(item.item, "key");
+      if (key.empty()) continue;
+      if (opts->after == "move") {
+        std::string rest = key.starts_with(opts->prefix) ? key.substr(opts->prefix.size()) : key;
+        S3Request copy;
+        copy.method = "PUT";
+        copy.key = opts->move_to + rest;
+        copy.amz_headers = {{"x-amz-copy-source", "/" + b.name() + "/" + UrlEncodePath(key)}};
+        auto copied = b.Send(copy);
+        if (auto* o = std::get_if<ActionOutcome>(&copied)) return Fail(*o->error);
+        auto& r = std::get<S3Response>(copied);
+        if (r.status == 404) continue;  // moved before (a crash between the copy and the delete)
+        // S3 may answer a copy 200 with an <Error> body.
+        if (r.status != 200 || r.body.find("<Error>") != std::string::npos)
+          return Fail(*b.Failure(r, "copying " + key + " to " + copy.key).error);
+      }
+      auto got = b.Call("DELETE", key, {}, "", "");
+      if (auto* o = std::get_if<ActionOutcome>(&got)) return Fail(*o->error);
+      auto& r = std::get<S3Response>(got);
+      if (r.status != 204 && r.status != 200 && r.status != 404)
+        return Fail(*b.Failure(r, "deleting " + key).error);
+    }
+    return Ok();
+  }
+
+ private:
+  struct Opts {
+    std::string prefix, pattern = "*", after = "keep", move_to;
+    bool recursive = true, download = true;
+    Millis stable_for{0};
+  };
+
+  static Result<Opts> Options(const Json& with) {
+    Opts o;
+    if (auto p = OptString(with, "prefix"); !p)
+      return Fail(p.error());
+    else
+      o.prefix = p->value_or("");
+    if (auto p = OptString(with, "pattern"); !p)
+      return Fail(p.error());
+    else if (*p && !(*p)->empty())
+      o.pattern = **p;
+    if (o.pattern.size() > 1000)
+      return Fail(ErrorCode::kValidation, "pattern is longer than 1000 characters",
+                  {{"with.pattern", "is longer than 1000 characters"}});
+    if (auto r = OptBool(with, "recursive"); !r)
+      return Fail(r.error());
+    else
+      o.recursive = r->value_or(true);
+    if (auto d = OptBool(with, "download"); !d)
+      return Fail(d.error());
+    else
+      o.download = d->value_or(true);
+    if (auto st = OptDuration(with, "stable_for"); !st)
+      return Fail(st.error());
+    else
+      o.stable_for = st->value_or(Millis(0));
+    o.after = GetString(with, "after", "keep");
+    if (o.after != "keep" && o.after != "delete" && o.after != "move")
+      return Fail(ErrorCode::kValidation, "after must be keep, delete or move",
+                  {{"with.after", "must be keep, delete or move"}});
+    o.move_to = GetString(with, "move_to");
+    if (!o.move_to.empty() && o.move_to.back() != '/') o.move_to += '/';
+    if (o.after == "move" && o.move_to.empty())
+      return Fail(ErrorCode::kValidation, "move_to is required for after: move",
+                  {{"with.move_to", "is required for after: move"}});
+    if (o.after == "move" && o.move_to == o.prefix)
+      return Fail(ErrorCode::kValidation, "move_to must differ from the prefix",
+                  {{"with.move_to", "must differ from the prefix"}});
+    return o;
+  }
+};
+
+PollSpec NewObjectsSpec() {
+  return {
+      "new_objects",
+      "New objects",
+      "An object that appears under a prefix, or is replaced (by key, ETag and size).",
+      {Field("prefix", "Prefix", "string", false, "e.g. inbound/ (default: the whole bucket)"),
+       Field("pattern", "Pattern", "string", false,
+             "A glob on the name after the last /: *.csv, report-??.xml. Default: every object."),
+       Field("recursive", "Below the prefix's folders too", "boolean", false,
+             "Off: only the objects directly under the prefix (delimiter /).", true),
+       Field("stable_for", "Stable for", "duration", false,
+             "Pick an object only once its ETag and size have not changed for this long."),
+       Field("download", "Download", "boolean", false,
+             "Put the content into trigger.item.file (a file value); off: metadata only.", true),
+       Field("after", "After the run is recorded", "enum", false,
+             "What happens to the object once its run is committed.", "keep",
+             {"keep", "delete", "move"}),
+       Field("move_to", "Move to", "string", false,
+             "The prefix after: move copies objects to (then deletes them), e.g. done/; the key "
+             "below the watched prefix is kept.")},
+      "{key, name, size, last_modified, etag, file}"};
+}
 }  // namespace
 
 void RegisterS3(ActionCatalog& catalog) {
@@ -740,6 +963,7 @@ void RegisterS3(ActionCatalog& catalog) {
   for (const char* op : {"list", "get", "put", "delete"})
     actions[op] = std::make_shared<ObjectAction>(op);
   catalog.Register(Spec(), std::move(actions), &TestS3);
+  catalog.RegisterPollSource("s3", NewObjectsSpec(), std::make_shared<NewObjectsSource>());
 }
 
 }  // namespace weft::connectors

@@ -81,6 +81,7 @@ std::map<std::string, std::string> SignV4(const SigV4Request& r) {
   std::map<std::string, std::string> signed_headers = {
       {"host", r.host}, {"x-amz-content-sha256", payload_hash}, {"x-amz-date", amz_date}};
   if (!r.session_token.empty()) signed_headers["x-amz-security-token"] = r.session_token;
+  for (const auto& [k, v] : r.amz_headers) signed_headers[k] = v;
   std::string canonical_query;
   for (const auto& [k, v] : r.query)  // std::map: sorted by name
     canonical_query += (canonical_query.empty() ? "" : "&") + UrlEncode(k) + "=" + UrlEncode(v);

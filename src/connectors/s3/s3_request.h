@@ -38,6 +38,8 @@ struct SigV4Request {
   std::string region;
   std::string access_key_id, secret_access_key, session_token;
   TimePoint now;
+  // Further x-amz-* headers (x-amz-copy-source): signed, and sent with the others.
+  std::map<std::string, std::string> amz_headers = {};
 };
 std::map<std::string, std::string> SignV4(const SigV4Request& r);
 

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "connectors/common/new_rows.h"
 #include "connectors/common/spec.h"
 
 namespace weft::connectors {
@@ -250,10 +251,16 @@ void RegisterSqlite(ActionCatalog& catalog) {
                 inputs,
                 "{affected_rows, last_insert_id}",
                 {}}};
+  auto query = std::make_shared<SqlAction>(true);
   catalog.Register(std::move(s),
-                   {{"query", std::make_shared<SqlAction>(true)},
-                    {"execute", std::make_shared<SqlAction>(false)}},
+                   {{"query", query}, {"execute", std::make_shared<SqlAction>(false)}},
                    &TestSqlite);
+  catalog.RegisterPollSource(
+      "sqlite", NewRowsSpec(false),
+      MakeNewRowsSource(
+          {"sqlite", false, [query](PollContext& ctx, const std::string& sql, const Json& params) {
+             return RunQueryAction(*query, ctx, sql, params);
+           }}));
 }
 
 }  // namespace weft::connectors
