@@ -271,6 +271,8 @@ TEST_F(ConnectionServiceTest, ARateLimitInTheSettingsIsCheckedFieldByField) {
   EXPECT_EQ(fallback->Interval(), Millis(200));
   EXPECT_EQ(fallback->burst, 1);
   EXPECT_FALSE(EffectiveRateLimit(Json::object(), nullptr));
+  // 3 per second is a slot every 334 ms, not 333: never faster than the limit.
+  EXPECT_EQ(EffectiveRateLimit(Json::object(), Json{{"requests", 3}})->Interval(), Millis(334));
 }
 
 TEST_F(ConnectionServiceTest, AConnectionInUseCannotBeDeletedOrRenamed) {

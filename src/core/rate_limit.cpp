@@ -7,7 +7,9 @@
 namespace weft {
 
 Millis RateLimit::Interval() const {
-  int64_t ms = per.count() / std::max<int64_t>(1, requests);
+  // Rounded up: whole milliseconds never let more than `requests` through per `per`.
+  int64_t n = std::max<int64_t>(1, requests);
+  int64_t ms = (per.count() + n - 1) / n;
   return Millis(std::max<int64_t>(1, ms));
 }
 

@@ -22,7 +22,8 @@ struct RateLimit {
   Millis per{1000};      // ... per this long, on average
   int64_t burst = 1;     // at most this many at once (after a quiet spell)
 
-  // The time one request takes from the allowance: per / requests, at least 1 ms.
+  // The time one request takes from the allowance: per / requests in whole
+  // milliseconds, rounded up (never faster than the limit), at least 1 ms.
   Millis Interval() const;
   bool operator==(const RateLimit&) const = default;
 };
