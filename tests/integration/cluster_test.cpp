@@ -469,7 +469,8 @@ TEST_F(ClusterTest, AFileOneNodeWroteIsReadByAnotherThroughTheSharedBucket) {
 
 // Two nodes share one connection's rate limit (the GCRA row is in the
 // database): 60 requests from runs on both nodes, against an application that
-// refuses more than 10 in any second, with the connection at 9/s.
+// refuses more than 10 in any second, with the connection at 7/s (a quarter
+// under, as docs/connectors.md advises: at 9/s two of 60 arrived too close).
 TEST_F(ClusterTest, TwoNodesShareOneConnectionsRateLimit) {
   testing::ChildServer app(
       {testing::SystemPython(), WEFT_TEST_SERVERS_DIR "/rate_server.py", "10"});
@@ -482,7 +483,7 @@ TEST_F(ClusterTest, TwoNodesShareOneConnectionsRateLimit) {
                                 {"connector", "http"},
                                 {"settings",
                                  {{"base_url", "http://127.0.0.1:" + std::to_string(app.port())},
-                                  {"rate_limit", {{"requests", 9}, {"per", "1s"}}}}}});
+                                  {"rate_limit", {{"requests", 7}, {"per", "1s"}}}}}});
   ASSERT_EQ(conn.status, 201) << conn.body;
   Json items = Json::array();
   for (int i = 0; i < 15; ++i) items.push_back(i);
@@ -514,7 +515,7 @@ TEST_F(ClusterTest, TwoNodesShareOneConnectionsRateLimit) {
   Json stats = Client("http://127.0.0.1:" + std::to_string(app.port())).Get("/__stats").json;
   EXPECT_EQ(stats["over"], 0) << stats.dump().substr(0, 400);
   EXPECT_EQ(stats["ok"], 60);
-  EXPECT_GE(took, std::chrono::milliseconds(59 * 1000 / 9));
+  EXPECT_GE(took, std::chrono::milliseconds(59 * 1000 / 7));
   // Which node finished how many runs (a run moves between nodes as it waits).
   std::cout << "runs finished on node a: " << Count(a.Logs(), "run finished")
             << ", on node b: " << Count(b.Logs(), "run finished") << "\n";
