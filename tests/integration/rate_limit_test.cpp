@@ -91,9 +91,10 @@ TEST(RateLimit, RunsShareTheConnectionsLimitAndHoldNoWorkerWhileTheyWait) {
   ASSERT_EQ(conn.status, 201) << conn.body;
   Json fan = CreateFlow(api, ForeachFlow(UniqueName("fan"), "limited_app.hit", "limited", 12, 8));
   Json pure = CreateFlow(
-      api, Json{{"name", UniqueName("pure")},
-                {"steps",
-                 Json::array({Json{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", 1}}}}})}});
+      api,
+      Json{{"name", UniqueName("pure")},
+           {"steps",
+            Json::array({Json{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", 1}}}}})}});
 
   constexpr int kRuns = 20;
   auto start = Clock::now();
