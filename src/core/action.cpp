@@ -197,6 +197,7 @@ Json ActionCatalog::ToJson() const {
     if (!c.source.empty()) cj["source"] = c.source;
     if (!c.version.empty()) cj["version"] = c.version;
     if (!c.docs_url.empty()) cj["docs_url"] = c.docs_url;
+    if (!c.rate_limit.is_null()) cj["rate_limit"] = c.rate_limit;
     list.push_back(std::move(cj));
   }
   return Json{{"connectors", list}};

@@ -87,6 +87,9 @@ struct ConnectorSpec {
   std::string version;
   std::string docs_url;
   std::vector<PollSpec> poll_sources;  // added by ActionCatalog::RegisterPollSource
+  // A manifest's `rate_limit` ({requests, per, burst}): the default of its
+  // connections (core/rate_limit.h). Null when none.
+  Json rate_limit;
 };
 
 // What an action sees while it runs. Valid only during Execute.
@@ -116,6 +119,9 @@ struct ActionOutcome {
   bool retryable = false;              // worth another attempt (network, 5xx, 429)
   std::optional<Millis> retry_after;   // the far side asked us to wait this long
   std::optional<TimePoint> resume_at;  // flow.delay: come back at this time
+  // The HTTP status of a failed exchange (0: none). A 429 or 503 with
+  // retry_after pauses the step's connection (engine/executor.cpp).
+  int http_status = 0;
 
   static ActionOutcome Ok(Json output) {
     ActionOutcome o;

@@ -13,6 +13,7 @@
 #include "common/url.h"
 #include "core/api_json.h"
 #include "core/document.h"
+#include "core/rate_limit.h"
 
 namespace weft {
 namespace {
@@ -188,6 +189,9 @@ Result<Connection> ConnectionService::FromBody(const Json& body, const Connectio
     if (same_connector) KeepMasked(settings, stored->settings, spec->fields);
     DropMasks(settings, spec->fields);
     CheckFields(settings, spec->fields, "settings", problems);
+    // Any connection may limit its own rate (core/rate_limit.h), over its connector's default.
+    if (auto rl = settings.find("rate_limit"); rl != settings.end())
+      (void)ParseRateLimit(*rl, "settings.rate_limit", problems);
 
     std::string type = GetString(auth, "type");
     if (type.empty() && auth.contains("type") && !auth["type"].is_string())

@@ -58,6 +58,10 @@ class MemoryStore : public Store {
   Unexpected No() { return Fail(ErrorCode::kInternal, "unused in this test"); }
   Result<Flow> CreateFlow(const FlowWrite&, const std::string&) override { return No(); }
   Result<Flow> GetFlow(const std::string&) override { return No(); }
+  Result<TimePoint> TakeRateSlot(const std::string&, const RateLimit*, TimePoint) override {
+    return No();
+  }
+  Result<void> PauseConnection(const std::string&, TimePoint) override { return No(); }
   Result<Flow> GetFlowByName(const std::string&) override { return No(); }
   Result<Flow> GetFlowByWebhookToken(const std::string&) override { return No(); }
   Result<Flow> SaveFlow(const std::string&, const FlowWrite&, std::optional<int>,
@@ -233,6 +237,42 @@ TEST_F(ConnectionServiceTest, ValidationNamesTheFields) {
   auto dup = service_.Create(Body(), "");
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
+}
+
+TEST_F(ConnectionServiceTest, ARateLimitInTheSettingsIsCheckedFieldByField) {
+  Json body = Body();
+  body["settings"]["rate_limit"] = {{"requests", 0}, {"per", "soon"}, {"burst", 2.5}, {"x", 1}};
+  auto bad = service_.Create(body, "");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(Paths(bad.error()),
+            (std::vector<std::string>{"settings.rate_limit.x", "settings.rate_limit.requests",
+                                      "settings.rate_limit.burst", "settings.rate_limit.per"}));
+  body["settings"]["rate_limit"] = {{"per", "1s"}};
+  bad = service_.Create(body, "");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(Paths(bad.error()), std::vector<std::string>{"settings.rate_limit.requests"});
+  body["settings"]["rate_limit"] = "fast";
+  bad = service_.Create(body, "");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(Paths(bad.error()), std::vector<std::string>{"settings.rate_limit"});
+
+  body["settings"]["rate_limit"] = {{"requests", 50}, {"per", "10s"}, {"burst", 10}};
+  auto ok = service_.Create(body, "");
+  ASSERT_TRUE(ok) << ok.error().message;
+  auto limit = EffectiveRateLimit(ok->settings, Json{{"requests", 1}});
+  ASSERT_TRUE(limit);
+  EXPECT_EQ(limit->requests, 50);
+  EXPECT_EQ(limit->per, Millis(10'000));
+  EXPECT_EQ(limit->burst, 10);
+  EXPECT_EQ(limit->Interval(), Millis(200));
+  // Without a setting of its own, the connector's default applies.
+  auto fallback = EffectiveRateLimit(Json::object(), Json{{"requests", 5}, {"per", "1s"}});
+  ASSERT_TRUE(fallback);
+  EXPECT_EQ(fallback->Interval(), Millis(200));
+  EXPECT_EQ(fallback->burst, 1);
+  EXPECT_FALSE(EffectiveRateLimit(Json::object(), nullptr));
+  // 3 per second is a slot every 334 ms, not 333: never faster than the limit.
+  EXPECT_EQ(EffectiveRateLimit(Json::object(), Json{{"requests", 3}})->Interval(), Millis(334));
 }
 
 TEST_F(ConnectionServiceTest, AConnectionInUseCannotBeDeletedOrRenamed) {

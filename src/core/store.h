@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "core/auth_model.h"
 #include "core/model.h"
+#include "core/rate_limit.h"
 
 namespace weft {
 
@@ -248,6 +249,23 @@ class Store {
   virtual Result<std::vector<Connection>> ListConnections() = 0;
   virtual Result<Connection> UpdateConnection(const Connection& c) = 0;
   virtual Result<void> DeleteConnection(const std::string& id) = 0;
+
+  // ---- connection rate limits (core/rate_limit.h; migration 0013) ----
+  // Reserves the next request slot of a connection and returns its time: `now`
+  // when the request may go at once, else when it may go (the caller waits,
+  // then sends without asking again). One atomic write of the connection's
+  // GCRA row (a theoretical arrival time): of `limit.burst` requests taken at
+  // once all go now, then one per `limit.Interval()`. Every caller of every
+  // node shares the row, so the limit holds across runs, workers and nodes.
+  // With no limit (null) nothing is reserved: the answer is `now` or the end
+  // of a pause (PauseConnection), whichever is later. Times are the callers'
+  // clocks (nodes keep them in sync, as leases need). kNotFound for an
+  // unknown connection.
+  virtual Result<TimePoint> TakeRateSlot(const std::string& connection_id, const RateLimit* limit,
+                                         TimePoint now) = 0;
+  // The application asked to wait (429/503 with Retry-After): no slot of the
+  // connection is handed out before `until` (a later pause already set stays).
+  virtual Result<void> PauseConnection(const std::string& connection_id, TimePoint until) = 0;
 
   // ---- runs ----
   // Commits a new run (status queued, or skipped). When this returns the run is durable.

@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -117,11 +118,12 @@ class Engine::Impl {
       if (!claimed) log::Warn("could not claim runs", {{"error", claimed.error().message}});
       std::unique_lock<std::mutex> lock(mu_);
       TimePoint deadline = clock_.Now() + options_.poll_interval;
-      if (next_wake_ && *next_wake_ < deadline) deadline = std::max(*next_wake_, clock_.Now());
+      if (!wakes_.empty() && *wakes_.begin() < deadline)
+        deadline = std::max(*wakes_.begin(), clock_.Now());
       ++idle_;
       clock_.WaitUntil(cv_, lock, deadline, [&] { return stopping_.load() || wake_seq_ != seen; });
       --idle_;
-      if (next_wake_ && *next_wake_ <= clock_.Now()) next_wake_.reset();
+      wakes_.erase(wakes_.begin(), wakes_.upper_bound(clock_.Now()));
     }
     // Runs claimed but not started go back, unclaimed, for the next start
     // or another node (each worker hands back what is left as it leaves).
@@ -154,7 +156,11 @@ class Engine::Impl {
     std::lock_guard<std::mutex> g(mu_);
     held_.erase(id);
     if (result.kind == ExecuteResult::kSuspended && result.resume_at) {
-      if (!next_wake_ || *result.resume_at < *next_wake_) next_wake_ = *result.resume_at;
+      // Every wake time is kept (runs waiting for rate-limit slots wake one
+      // after another, each soon after the last), up to a bound past which
+      // the latest give way: the poll interval finds those runs anyway.
+      wakes_.insert(*result.resume_at);
+      if (wakes_.size() > kMaxWakes) wakes_.erase(std::prev(wakes_.end()));
       ++wake_seq_;  // a sleeping worker re-computes its deadline
       cv_.notify_one();
     }
@@ -198,7 +204,8 @@ class Engine::Impl {
   uint64_t wake_seq_ = 0;
   int active_workers_ = 0;
   int idle_ = 0;  // workers waiting for work
-  std::optional<TimePoint> next_wake_;
+  static constexpr size_t kMaxWakes = 4096;
+  std::set<TimePoint> wakes_;  // when suspended runs of this node want to resume
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> held_;
   std::deque<Run> ready_;  // claimed by this node, not started yet (WorkerLoop)
   std::vector<std::thread> workers_;

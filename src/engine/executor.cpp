@@ -11,6 +11,7 @@
 #include "common/metrics.h"
 #include "common/time_format.h"
 #include "core/document.h"
+#include "core/rate_limit.h"
 #include "expr/expr.h"
 
 namespace weft {
@@ -549,6 +550,12 @@ class RunExecution {
         }
         outputs.push_back(results[i].has_output ? results[i].output : Json(nullptr));
       }
+      // Several lanes suspended (waiting for rate-limit slots, retries): the
+      // run resumes at the earliest, not at the first lane's.
+      if (result.kind == Kind::kSuspended && result.waiting_for.empty())
+        for (size_t i = base; i < end; ++i)
+          if (results[i].kind == Kind::kSuspended && results[i].waiting_for.empty())
+            result.resume_at = std::min(result.resume_at, results[i].resume_at);
     }
     if (had_item) {
       scope["item"] = saved_item;
@@ -774,6 +781,9 @@ class RunExecution {
       connection = std::move(*c);
     }
 
+    if (connection)
+      if (auto waiting = WaitForSlot(r, *connection)) return std::move(*waiting);
+
     Error err;
     auto with = ResolveWith(step, scope, &err);
     if (!with) return ResolveFailed(r, err, scope);
@@ -813,9 +823,34 @@ class RunExecution {
     if (stopping_.load() && SideEffectFree(step.uses)) return Outcome{Kind::kHandedBack};
     if (run_deadline_first && PastDeadline(clock_.Now() + Millis(100)))
       return FailStep(r, TimeoutError(), scope);
-    if (out.retryable && r.attempts < step.retry.attempts) {
-      Millis delay = RetryDelay(step.retry, r.attempts);
-      if (out.retry_after) delay = std::max(delay, *out.retry_after);
+    // A 429 or 503 with Retry-After: the application wants no request of this
+    // connection for that long. Every step using it waits (PauseConnection),
+    // and this one is retried after the pause even beyond its retry policy,
+    // up to kMaxRateRetries times.
+    bool rate_retry = false;
+    if (connection && out.retry_after && (out.http_status == 429 || out.http_status == 503)) {
+      Millis pause = std::clamp(*out.retry_after, Millis(0), kMaxConnectionPause);
+      TimePoint until = clock_.Now() + pause;
+      if (auto p = store_.PauseConnection(connection->id, until); !p)
+        log::Warn("could not pause a connection",
+                  {{"connection", connection->name}, {"error", p.error().message}});
+      r.logs.push_back({{"at", FormatIso(clock_.Now())},
+                        {"level", "warn"},
+                        {"message", "HTTP " + std::to_string(out.http_status) +
+                                        ": the application asked to wait " + FormatDuration(pause) +
+                                        " (Retry-After); connection \"" + connection->name +
+                                        "\" paused until " + FormatIso(until)}});
+      int rate_retries = r.state.is_object() ? r.state.value("rate_retries", 0) : 0;
+      if (r.attempts >= step.retry.attempts && rate_retries < kMaxRateRetries) {
+        if (!r.state.is_object()) r.state = Json::object();
+        r.state["rate_retries"] = rate_retries + 1;
+        rate_retry = true;
+      }
+    }
+    if ((out.retryable && r.attempts < step.retry.attempts) || rate_retry) {
+      Millis delay = rate_retry ? Millis(0) : RetryDelay(step.retry, r.attempts);
+      if (out.retry_after)
+        delay = std::max(delay, std::clamp(*out.retry_after, Millis(0), kMaxConnectionPause));
       r.error = ErrorJson(*out.error);
       r.wake_at = clock_.Now() + delay;
       r.logs.push_back(
@@ -831,6 +866,51 @@ class RunExecution {
     }
     return FailStep(r, *out.error, scope);
   }
+
+  // The connection's rate limit and pauses (core/rate_limit.h). Takes the
+  // next slot of the connection from the store, shared by every run, worker
+  // and node; a slot in the future suspends the run until then, holding no
+  // worker, with the slot kept in the step's state: the attempt made on
+  // waking is that slot's and takes no other. nullopt: go now.
+  std::optional<Outcome> WaitForSlot(StepRun& r, const Connection& c) {
+    if (r.state.is_object() && r.state.contains("rate_slot")) {
+      r.state.erase("rate_slot");  // reserved before the run waited: this attempt's
+      return std::nullopt;
+    }
+    const ConnectorSpec* spec = catalog_.FindConnector(c.connector);
+    std::optional<RateLimit> limit =
+        EffectiveRateLimit(c.settings, spec ? spec->rate_limit : Json());
+    TimePoint now = clock_.Now();
+    auto slot = store_.TakeRateSlot(c.id, limit ? &*limit : nullptr, now);
+    if (!slot) {
+      // No slot, no request: look again in a second.
+      log::Warn("could not take a rate-limit slot",
+                {{"run", run_.id}, {"connection", c.name}, {"error", slot.error().message}});
+      Outcome o;
+      o.kind = Kind::kSuspended;
+      o.resume_at = Cap(now + Millis(1000));
+      return o;
+    }
+    if (*slot <= now) return std::nullopt;
+    if (!r.state.is_object()) r.state = Json::object();
+    r.state["rate_slot"] = ToUnixMs(*slot);
+    r.wake_at = *slot;
+    std::string why = limit ? "the rate limit of connection \"" + c.name + "\" (" +
+                                  std::to_string(limit->requests) + " per " +
+                                  FormatDuration(limit->per) + ")"
+                            : "connection \"" + c.name + "\", paused by the application";
+    if (!r.logs.is_array()) r.logs = Json::array();
+    r.logs.push_back({{"at", FormatIso(now)},
+                      {"level", "info"},
+                      {"message", "waiting " + FormatDuration(*slot - now) + " for " + why}});
+    Start(r, true);
+    Outcome o;
+    o.kind = Kind::kSuspended;
+    o.resume_at = Cap(*slot);
+    return o;
+  }
+
+  static constexpr int kMaxRateRetries = 5;
 
   ::weft::Run run_;
   const CompiledFlow& flow_;

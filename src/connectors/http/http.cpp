@@ -105,8 +105,10 @@ Json HeadersToJson(const Headers& headers) {
 
 std::optional<Millis> ParseRetryAfter(const std::string& v) {
   if (v.empty()) return std::nullopt;
-  if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }))
+  if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (v.size() > 9) return Millis(int64_t{999'999'999} * 1000);  // years: no overflow
     return Millis(std::stoll(v) * 1000);
+  }
   time_t t = curl_getdate(v.c_str(), nullptr);
   if (t < 0) return std::nullopt;
   int64_t delta = static_cast<int64_t>(t) - static_cast<int64_t>(std::time(nullptr));
@@ -624,6 +626,7 @@ ActionOutcome StatusFailure(const Call& call, const Response& r, const Redactor&
   bool retryable = r.status >= 500 || r.status == 429 || r.status == 408;
   ActionOutcome o = ActionOutcome::Failed(ErrorCode::kStepFailed, redact(message), retryable);
   if (auto ra = FindHeader(r.headers, "retry-after")) o.retry_after = ParseRetryAfter(*ra);
+  o.http_status = static_cast<int>(r.status);
   return o;
 }
 

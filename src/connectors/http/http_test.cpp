@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "connectors/http/http_client.h"
 #include "connectors/testing/child_server.h"
 #include "connectors/testing/run_action.h"
 #include "store/files/local_file_store.h"
@@ -169,6 +170,12 @@ TEST_F(HttpTest, ServerErrorsAnd429AreRetryableWithRetryAfter) {
   EXPECT_TRUE(r429.outcome.retryable);
   ASSERT_TRUE(r429.outcome.retry_after);
   EXPECT_EQ(r429.outcome.retry_after->count(), 7000);
+  EXPECT_EQ(r429.outcome.http_status, 429);  // what pauses the connection (engine)
+  EXPECT_EQ(r500.outcome.http_status, 500);
+  // A Retry-After too long for 64 bits is a long wait, not a crash.
+  auto huge = http::ParseRetryAfter("99999999999999999999999999");
+  ASSERT_TRUE(huge);
+  EXPECT_GT(huge->count(), int64_t{86'400'000} * 365);  // over a year
 }
 
 TEST_F(HttpTest, NetworkErrorsAreRetryable) {

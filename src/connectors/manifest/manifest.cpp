@@ -623,6 +623,7 @@ ConnectorSpec ToConnectorSpec(const Manifest& m) {
   s.version = m.version;
   s.docs_url = m.docs_url;
   s.fields = m.fields;
+  s.rate_limit = m.rate_limit;
   const ManifestAuth& a = m.auth;
   if (a.type == "none") {
     s.auth_types.push_back({"none", "No authentication", {}});

@@ -88,6 +88,9 @@ class PostgresStore : public Store {
   Result<std::vector<Connection>> ListConnections() override;
   Result<Connection> UpdateConnection(const Connection& c) override;
   Result<void> DeleteConnection(const std::string& id) override;
+  Result<TimePoint> TakeRateSlot(const std::string& connection_id, const RateLimit* limit,
+                                 TimePoint now) override;
+  Result<void> PauseConnection(const std::string& connection_id, TimePoint until) override;
 
   Result<Run> CreateRun(const Run& run) override;
   Result<std::vector<Run>> ClaimRuns(const std::string& node, int max, TimePoint now,

@@ -113,3 +113,61 @@ Result<void> PostgresStore::DeleteConnection(const std::string& id) {
 }
 
 }  // namespace weft
+
+namespace weft {
+
+// ---- connection rate limits (migration 0013) --------------------------------------
+
+Result<TimePoint> PostgresStore::TakeRateSlot(const std::string& connection_id,
+                                              const RateLimit* limit, TimePoint now) {
+  const int64_t now_ms = ToUnixMs(now);
+  if (!limit) {
+    return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<TimePoint> {
+      Rows rows = c.Exec("SELECT paused_until FROM connection_rates WHERE connection_id = $1",
+                         Params().Text(connection_id));
+      int64_t paused = rows.empty() ? 0 : rows.Int(0, 0);
+      return FromUnixMs(std::max(now_ms, paused));
+    });
+  }
+  const int64_t interval = limit->Interval().count();
+  const int64_t tolerance = interval * (limit->burst - 1);
+  // Not retried once it may have committed: a second take would reserve a
+  // second slot (harmless, but a slot lost for everyone).
+  return impl_->Do(Retry::kIfNotCommitted, [&](Conn& c, bool) -> Result<TimePoint> {
+    try {
+      // GCRA in one statement, under the row's lock (see the SQLite store):
+      // the SET expressions read the row as it was.
+      Rows rows = c.Exec(
+          "INSERT INTO connection_rates AS r (connection_id, tat, last_slot, paused_until) "
+          "VALUES ($1, $2::bigint + $3::bigint, $2::bigint, 0) "
+          "ON CONFLICT (connection_id) DO UPDATE SET "
+          "last_slot = GREATEST($2::bigint, r.paused_until, r.tat - $4::bigint), "
+          "tat = GREATEST(r.tat, $2::bigint, r.paused_until) + $3::bigint "
+          "RETURNING last_slot",
+          Params().Text(connection_id).Int(now_ms).Int(interval).Int(tolerance));
+      if (rows.empty()) return Fail(ErrorCode::kInternal, "rate slot: no row returned");
+      return FromUnixMs(rows.Int(0, 0));
+    } catch (const PgError& e) {
+      if (e.sqlstate == kForeignKeyViolation) return NotFound("connection " + connection_id);
+      throw;
+    }
+  });
+}
+
+Result<void> PostgresStore::PauseConnection(const std::string& connection_id, TimePoint until) {
+  return impl_->Do(Retry::kAlways, [&](Conn& c, bool) -> Result<void> {
+    try {
+      c.Exec(
+          "INSERT INTO connection_rates AS r (connection_id, paused_until) VALUES ($1, $2) "
+          "ON CONFLICT (connection_id) DO UPDATE SET "
+          "paused_until = GREATEST(r.paused_until, EXCLUDED.paused_until)",
+          Params().Text(connection_id).Int(ToUnixMs(until)));
+    } catch (const PgError& e) {
+      if (e.sqlstate == kForeignKeyViolation) return NotFound("connection " + connection_id);
+      throw;
+    }
+    return Ok();
+  });
+}
+
+}  // namespace weft

@@ -104,3 +104,65 @@ Result<void> SqliteStore::DeleteConnection(const std::string& id) {
 }
 
 }  // namespace weft
+
+namespace weft {
+
+// ---- connection rate limits (migration 0013) --------------------------------------
+
+Result<TimePoint> SqliteStore::TakeRateSlot(const std::string& connection_id,
+                                            const RateLimit* limit, TimePoint now) {
+  const int64_t now_ms = ToUnixMs(now);
+  if (!limit) {
+    return impl_->Read([&](Conn& c) -> Result<TimePoint> {
+      Stmt s(c, "SELECT paused_until FROM connection_rates WHERE connection_id = :id");
+      s.Text(":id", connection_id);
+      int64_t paused = s.Step() ? s.ColInt(0) : 0;
+      return FromUnixMs(std::max(now_ms, paused));
+    });
+  }
+  const int64_t interval = limit->Interval().count();
+  const int64_t tolerance = interval * (limit->burst - 1);
+  return impl_->Write([&](Conn& c) -> Result<TimePoint> {
+    // GCRA: the slot is the later of now, the pause's end and tat - tolerance
+    // (a burst's allowance); tat moves on by one interval from the later of
+    // itself and the slot. The SET expressions read the row as it was.
+    Stmt s(c,
+           "INSERT INTO connection_rates (connection_id, tat, last_slot, paused_until) "
+           "VALUES (:id, :now + :interval, :now, 0) "
+           "ON CONFLICT (connection_id) DO UPDATE SET "
+           "last_slot = max(:now, paused_until, tat - :tolerance), "
+           "tat = max(tat, :now, paused_until) + :interval "
+           "RETURNING last_slot");
+    s.Text(":id", connection_id)
+        .Int(":now", now_ms)
+        .Int(":interval", interval)
+        .Int(":tolerance", tolerance);
+    try {
+      if (!s.Step()) return Fail(ErrorCode::kInternal, "rate slot: no row returned");
+      return FromUnixMs(s.ColInt(0));
+    } catch (const SqlError& e) {
+      if (IsConstraint(e, SQLITE_CONSTRAINT_FOREIGNKEY))
+        return NotFound("connection " + connection_id);
+      throw;
+    }
+  });
+}
+
+Result<void> SqliteStore::PauseConnection(const std::string& connection_id, TimePoint until) {
+  return impl_->Write([&](Conn& c) -> Result<void> {
+    Stmt s(c,
+           "INSERT INTO connection_rates (connection_id, paused_until) VALUES (:id, :until) "
+           "ON CONFLICT (connection_id) DO UPDATE SET paused_until = max(paused_until, :until)");
+    s.Text(":id", connection_id).Int(":until", ToUnixMs(until));
+    try {
+      s.Run();
+    } catch (const SqlError& e) {
+      if (IsConstraint(e, SQLITE_CONSTRAINT_FOREIGNKEY))
+        return NotFound("connection " + connection_id);
+      throw;
+    }
+    return Ok();
+  });
+}
+
+}  // namespace weft
