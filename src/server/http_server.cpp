@@ -18,6 +18,14 @@
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
+// Boost 1.74 turns co_await on for clang only with the Coroutines TS
+// (__cpp_coroutines and <experimental/coroutine>, which libstdc++ lacks);
+// clang 14 in C++20 mode has the standard coroutines of <coroutine>, which
+// Boost already uses with gcc (BOOST_ASIO_HAS_STD_COROUTINE). Needed by the
+// clang sanitizer and fuzzing builds.
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(BOOST_ASIO_HAS_CO_AWAIT)
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#endif
 // clang-format off
 #include <array>
 #include <atomic>
