@@ -154,7 +154,12 @@ class Engine::Impl {
     std::lock_guard<std::mutex> g(mu_);
     held_.erase(id);
     if (result.kind == ExecuteResult::kSuspended && result.resume_at) {
-      if (!next_wake_ || *result.resume_at < *next_wake_) next_wake_ = *result.resume_at;
+      // A wake time already past gives way: every run due by now is taken by
+      // the next claim (this worker claims before it waits). Kept, it would
+      // hide this later one, and an idle worker would then sleep a whole
+      // poll_interval past it (for ever on a FakeClock).
+      if (!next_wake_ || *next_wake_ <= clock_.Now() || *result.resume_at < *next_wake_)
+        next_wake_ = *result.resume_at;
       ++wake_seq_;  // a sleeping worker re-computes its deadline
       cv_.notify_one();
     }
