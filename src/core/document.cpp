@@ -775,6 +775,35 @@ Json StepToJson(const Step& s) {
   return j;
 }
 
+// Whether `s` is UTF-8 as RFC 3629 has it (no overlong forms, no surrogates,
+// nothing past U+10FFFF), which is what nlohmann's dump() insists on.
+bool IsUtf8(std::string_view s) {
+  auto cont = [&](size_t k) {
+    return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80;
+  };
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    unsigned char c1 = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (c >= 0xC2 && c <= 0xDF && cont(i + 1)) {
+      i += 2;
+    } else if (c >= 0xE0 && c <= 0xEF && cont(i + 1) && cont(i + 2) && !(c == 0xE0 && c1 < 0xA0) &&
+               !(c == 0xED && c1 > 0x9F)) {
+      i += 3;
+    } else if (c >= 0xF0 && c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) &&
+               !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 > 0x8F)) {
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<Json> ParseDocumentText(std::string_view text) {
@@ -784,6 +813,11 @@ Result<Json> ParseDocumentText(std::string_view text) {
     if (auto j = ParseJson(text, &err)) return *j;
     return Fail(ErrorCode::kBadRequest, "the document is not valid JSON: " + err);
   }
+  // JSON text must be UTF-8 (ParseJson refuses it otherwise), and so must
+  // YAML text, but yaml-cpp does not check: a string that is not would make
+  // each later dump() of what holds it throw (sealing a connection's secret,
+  // an answer of the API). Found by connection_fuzz.
+  if (!IsUtf8(text)) return Fail(ErrorCode::kBadRequest, "the document is not valid UTF-8");
   try {
     YAML::Node node = YAML::Load(std::string(text));
     return JsonFromYaml(node, "");

@@ -193,6 +193,22 @@ TEST(Document, BadYamlIsABadRequest) {
   EXPECT_EQ(r.error().code, ErrorCode::kBadRequest);
 }
 
+TEST(Document, YamlThatIsNotUtf8IsABadRequest) {
+  // Found by connection_fuzz: yaml-cpp took the byte 0x8B in a key, and the
+  // connection holding it could not be written as JSON (dump() threw).
+  auto r = ParseDocumentText(
+      "name: c\nconnector: http\nauth: {ty\x8b"
+      "e: bearer, token: t}\n");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(r.error().message.find("UTF-8"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(ParseDocumentText("name: \"\xed\xa0\x80\"\n"));  // a surrogate
+  EXPECT_FALSE(ParseDocumentText("name: \xc0\xaf\n"));          // an overlong '/'
+  auto fine = ParseDocumentText("name: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n");
+  ASSERT_TRUE(fine);
+  EXPECT_EQ((*fine)["name"], "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+}
+
 TEST(Document, ANumberJsonCannotHoldIsABadRequest) {
   // 1e99999 overflows a double: the JSON reader refused it with an exception
   // that escaped as a 500.
