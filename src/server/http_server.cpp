@@ -833,8 +833,9 @@ ParsedRequest ParseRequest(std::string_view bytes, const HttpServerOptions& opti
   beast::error_code ec;
   size_t used = 0;
   while (!parser.is_header_done()) {
-    used += parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
-    if (ec == http::error::need_more) {
+    size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec == http::error::need_more || (!ec && n == 0)) {
       out.status = -1;
       return out;
     }
@@ -857,8 +858,11 @@ ParsedRequest ParseRequest(std::string_view bytes, const HttpServerOptions& opti
   }
   parser.eager(true);
   while (!parser.is_done()) {
-    used += parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
-    if (ec == http::error::need_more) {
+    size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    // A body cut short: put() takes what there is without an error, then
+    // nothing more (a connection would wait for the rest).
+    if (ec == http::error::need_more || (!ec && n == 0)) {
       out.status = -1;
       return out;
     }

@@ -101,6 +101,11 @@ TEST(ParseRequestTest, AnswersLikeAConnection) {
   options.max_body = 4;
   options.max_header_fields = 2;
   EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\nHost: x\r\n", options).status, -1);
+  // Found by http_fuzz: a body shorter than its Content-Length looped for ever.
+  EXPECT_EQ(ParseRequest("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n{}", options).status, -1);
+  EXPECT_EQ(
+      ParseRequest("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}", options).status,
+      -1);
   EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc", options).status, 413);
   EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", options).status, 431);
   EXPECT_EQ(ParseRequest("GET\x01 / HTTP/1.1\r\n\r\n", options).status, 400);
