@@ -820,7 +820,15 @@ Result<Json> ParseDocumentText(std::string_view text) {
   if (!IsUtf8(text)) return Fail(ErrorCode::kBadRequest, "the document is not valid UTF-8");
   try {
     YAML::Node node = YAML::Load(std::string(text));
-    return JsonFromYaml(node, "");
+    Json doc = JsonFromYaml(node, "");
+    // yaml-cpp may still hand back strings that are not UTF-8 (NUL bytes make
+    // it read parts of the text as UTF-16 or UTF-32): check what it made.
+    try {
+      (void)doc.dump();
+    } catch (const Json::type_error&) {
+      return Fail(ErrorCode::kBadRequest, "the document is not valid UTF-8 once read as YAML");
+    }
+    return doc;
   } catch (const BadYamlNumber& e) {
     FieldError fe{e.path, "the number " + e.text.substr(0, 40) + " is too large"};
     return Fail(ErrorCode::kBadRequest,

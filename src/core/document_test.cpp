@@ -204,6 +204,11 @@ TEST(Document, YamlThatIsNotUtf8IsABadRequest) {
   EXPECT_NE(r.error().message.find("UTF-8"), std::string::npos) << r.error().message;
   EXPECT_FALSE(ParseDocumentText("name: \"\xed\xa0\x80\"\n"));  // a surrogate
   EXPECT_FALSE(ParseDocumentText("name: \xc0\xaf\n"));          // an overlong '/'
+  // Valid UTF-8, but its NUL byte made yaml-cpp return a string that is not.
+  const char nul_text[] =
+      "name: dam-prod\nconnector: http\nsettings:\n  base\x02\x00_url: \"https://\x11"
+      "dam.active: true\n";
+  EXPECT_FALSE(ParseDocumentText(std::string_view(nul_text, sizeof nul_text - 1)));
   auto fine = ParseDocumentText("name: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n");
   ASSERT_TRUE(fine);
   EXPECT_EQ((*fine)["name"], "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
