@@ -12,7 +12,7 @@ BUILD=${FUZZ_BUILD:-build-asan}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 HARNESSES=("$@")
 [ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(expr_fuzz template_fuzz cron_fuzz flow_fuzz webhook_fuzz journal_fuzz
-                                         connection_fuzz http_fuzz)
+                                         connection_fuzz http_fuzz manifest_fuzz)
 mkdir -p "$BUILD/artifacts" "$BUILD/seeds"
 
 # Seeds drawn from the test suites (each run: the data may have changed).
@@ -66,6 +66,26 @@ try:
     put("connection_fuzz", block.lstrip("\n"))
 except (IndexError, OSError):
     pass
+# The catalog's manifests, and a small slice of each vendor spec (its head,
+# security schemes and first operations: whole specs are megabytes).
+for path in glob.glob("connectors/*/connector.yaml"):
+    put("manifest_fuzz", open(path, encoding="utf-8").read())
+for path in glob.glob("tests/data/openapi/*/*.json"):
+    try:
+        spec = json.load(open(path, encoding="utf-8"))
+    except (ValueError, OSError):
+        continue
+    small = {k: spec[k] for k in ("openapi", "swagger", "info", "servers", "host", "basePath",
+                                  "securityDefinitions") if k in spec}
+    comps = spec.get("components", {})
+    if "securitySchemes" in comps:
+        small["components"] = {"securitySchemes": comps["securitySchemes"]}
+    for n in (3, 2, 1, 0):  # under the fuzzers' -max_len
+        small["paths"] = dict(list(spec.get("paths", {}).items())[:n])
+        text = json.dumps(small, indent=1)
+        if len(text) < 16000:
+            put("manifest_fuzz", text)
+            break
 PY
 }
 seed_from_suites
