@@ -37,12 +37,13 @@ run: build-server
 test: build
 	scripts/run-tests
 
-# Sanitizer builds, each in a folder of its own (build-asan/, build-tsan/).
+# Sanitizer builds with clang, each kind in a folder of its own (build-asan/,
+# shared with the fuzz harnesses, and build-tsan/). JOBS is passed on.
 test-asan: deps
-	scripts/test-sanitized asan
+	JOBS=$(JOBS) scripts/test-sanitized asan
 
 test-tsan: deps
-	scripts/test-sanitized tsan
+	JOBS=$(JOBS) scripts/test-sanitized tsan
 
 bench: build
 	scripts/run-benchmarks
@@ -52,20 +53,20 @@ format:
 	  'fuzz/*.cpp' 'fuzz/*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan ui/dist
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz ui/dist
 
 # ---- fuzzing (fuzz/) --------------------------------------------------------
-# libFuzzer harnesses built with clang, AddressSanitizer and UBSan into their
-# own folder; `make fuzz FUZZ_SECONDS=N` runs each for N seconds and fails
-# when one finds a crash (docs/hardening.md).
-FUZZ_BUILD   ?= build-fuzz
+# libFuzzer harnesses built with clang, AddressSanitizer and UBSan in
+# build-asan/ (the libraries are the ASan tests' own); `make fuzz
+# FUZZ_SECONDS=N` runs each for N seconds and fails when one finds a crash
+# (docs/hardening.md).
 FUZZ_SECONDS ?= 60
-FUZZERS      ?= expr_fuzz template_fuzz cron_fuzz flow_fuzz webhook_fuzz journal_fuzz
+FUZZERS      ?= expr_fuzz template_fuzz cron_fuzz flow_fuzz webhook_fuzz journal_fuzz \
+                connection_fuzz http_fuzz
 
 .PHONY: fuzz fuzz-build
 fuzz-build: deps
-	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_FUZZ=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZERS)
+	JOBS=$(JOBS) FUZZERS="$(FUZZERS)" scripts/test-sanitized fuzz-build
 
-fuzz: fuzz-build
-	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZERS)
+fuzz: deps
+	JOBS=$(JOBS) FUZZERS="$(FUZZERS)" FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-sanitized fuzz

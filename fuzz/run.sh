@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer harness for FUZZ_SECONDS (default 60) over a working
 # corpus in $FUZZ_BUILD/corpus/<harness>, seeded from fuzz/corpus/<harness>
-# and from the test suites' data (tests/data/jsonata, tests/data/cron).
+# and from the test suites' data (tests/data/jsonata, tests/data/cron), the
+# API's routes (src/server/api/openapi.json) and the documented connection document.
 # Fails when a harness crashes, leaks, hangs or runs out of memory; the
 # input is left in $FUZZ_BUILD/artifacts/. Prints exec/s and corpus size.
 #   fuzz/run.sh [harness...]     (make fuzz FUZZ_SECONDS=N runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${FUZZ_BUILD:-build-fuzz}
+BUILD=${FUZZ_BUILD:-build-asan}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(expr_fuzz template_fuzz cron_fuzz flow_fuzz webhook_fuzz journal_fuzz)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(expr_fuzz template_fuzz cron_fuzz flow_fuzz webhook_fuzz journal_fuzz
+                                         connection_fuzz http_fuzz manifest_fuzz)
 mkdir -p "$BUILD/artifacts" "$BUILD/seeds"
 
 # Seeds drawn from the test suites (each run: the data may have changed).
 seed_from_suites() {
   local out="$BUILD/seeds"
   python3 - "$out" <<'PY'
-import glob, hashlib, json, os, sys
+import glob, hashlib, json, os, re, sys
 out = sys.argv[1]
 def put(kind, text):
     d = os.path.join(out, kind)
@@ -42,6 +44,48 @@ if os.path.exists("tests/data/cron/public.jsonl"):
             continue
         if isinstance(c.get("expr"), str):
             put("cron_fuzz", c["expr"] + ("\t" + c["tz"] if isinstance(c.get("tz"), str) else ""))
+# Every route of the API as a request (a body where it takes one).
+try:
+    api = json.load(open("src/server/api/openapi.json", encoding="utf-8"))
+except (ValueError, OSError):
+    api = {}
+for path, ops in api.get("paths", {}).items():
+    target = re.sub(r"\{[^}/]*\}", "x1", path)
+    for method, op in ops.items() if isinstance(ops, dict) else []:
+        if method.upper() not in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"):
+            continue
+        head = f"{method.upper()} {target}?limit=5 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+        body = '{"name": "a"}' if isinstance(op, dict) and "requestBody" in op else ""
+        if body:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        put("http_fuzz", head + "\r\n" + body)
+# The connection document of docs/flow-format.md (YAML; the committed seeds have JSON).
+try:
+    text = open("docs/flow-format.md", encoding="utf-8").read()
+    block = text.split("## The connection document", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    put("connection_fuzz", block.lstrip("\n"))
+except (IndexError, OSError):
+    pass
+# The catalog's manifests, and a small slice of each vendor spec (its head,
+# security schemes and first operations: whole specs are megabytes).
+for path in glob.glob("connectors/*/connector.yaml"):
+    put("manifest_fuzz", open(path, encoding="utf-8").read())
+for path in glob.glob("tests/data/openapi/*/*.json"):
+    try:
+        spec = json.load(open(path, encoding="utf-8"))
+    except (ValueError, OSError):
+        continue
+    small = {k: spec[k] for k in ("openapi", "swagger", "info", "servers", "host", "basePath",
+                                  "securityDefinitions") if k in spec}
+    comps = spec.get("components", {})
+    if "securitySchemes" in comps:
+        small["components"] = {"securitySchemes": comps["securitySchemes"]}
+    for n in (3, 2, 1, 0):  # under the fuzzers' -max_len
+        small["paths"] = dict(list(spec.get("paths", {}).items())[:n])
+        text = json.dumps(small, indent=1)
+        if len(text) < 16000:
+            put("manifest_fuzz", text)
+            break
 PY
 }
 seed_from_suites

@@ -125,7 +125,7 @@ Result<Json> ImportOpenApiText(const std::string& spec, const std::vector<std::s
     return Fail(ErrorCode::kValidation, "the document is larger than 16 MiB");
   if (auto sized = connectors::manifest::CheckDocumentSize(spec, 50'000'000); !sized)
     return Fail(std::move(sized).error());
-  auto doc = ParseDocumentText(spec);
+  auto doc = ParseDocumentText(spec, DocumentLimits{50'000'000});
   if (!doc) return Fail(ErrorCode::kValidation, doc.error().message);
   auto imported = connectors::manifest::ImportOpenApi(*doc, {tags, operations, name});
   if (!imported) return Fail(std::move(imported).error());
@@ -154,7 +154,7 @@ int ImportOpenApiCommand(const std::string& spec_file, const std::vector<std::st
     std::fprintf(stderr, "weft: %s: %s\n", spec_file.c_str(), sized.error().message.c_str());
     return 1;
   }
-  auto spec = ParseDocumentText(text.str());
+  auto spec = ParseDocumentText(text.str(), DocumentLimits{50'000'000});
   if (!spec) {
     std::fprintf(stderr, "weft: %s: %s\n", spec_file.c_str(), spec.error().message.c_str());
     return 1;

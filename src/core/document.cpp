@@ -72,30 +72,49 @@ Json ScalarFromYaml(const YAML::Node& node, const std::string& path) {
   return d;
 }
 
-Json JsonFromYaml(const YAML::Node& node, const std::string& path) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      return ScalarFromYaml(node, path);
-    case YAML::NodeType::Sequence: {
-      Json arr = Json::array();
-      for (const auto& item : node)
-        arr.push_back(JsonFromYaml(item, path + "[" + std::to_string(arr.size()) + "]"));
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      Json obj = Json::object();
-      for (const auto& kv : node) {
-        std::string key = kv.first.as<std::string>();
-        obj[key] = JsonFromYaml(kv.second, path.empty() ? key : path + "." + key);
+// Thrown when a YAML document would build more than the limits allow.
+struct YamlTooLarge {
+  std::string what;
+};
+
+// Converts a YAML tree to JSON, aliases expanded, counting what it builds: a
+// few lines of aliases (a "billion laughs") expand to billions of values,
+// and deep nesting recurses once per level here and in every later copy.
+struct YamlToJson {
+  size_t values_left;
+  size_t max_depth;
+
+  Json Convert(const YAML::Node& node, const std::string& path, size_t depth) {
+    if (values_left == 0)
+      throw YamlTooLarge{"the document expands to more than its limit of values (YAML aliases?)"};
+    --values_left;
+    if (depth > max_depth)
+      throw YamlTooLarge{"the document nests more than " + std::to_string(max_depth) +
+                         " levels deep"};
+    switch (node.Type()) {
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        return nullptr;
+      case YAML::NodeType::Scalar:
+        return ScalarFromYaml(node, path);
+      case YAML::NodeType::Sequence: {
+        Json arr = Json::array();
+        for (const auto& item : node)
+          arr.push_back(Convert(item, path + "[" + std::to_string(arr.size()) + "]", depth + 1));
+        return arr;
       }
-      return obj;
+      case YAML::NodeType::Map: {
+        Json obj = Json::object();
+        for (const auto& kv : node) {
+          std::string key = kv.first.as<std::string>();
+          obj[key] = Convert(kv.second, path.empty() ? key : path + "." + key, depth + 1);
+        }
+        return obj;
+      }
     }
+    return nullptr;
   }
-  return nullptr;
-}
+};
 
 bool LooksLikeNonString(const std::string& s) {
   if (s.empty()) return true;
@@ -775,18 +794,62 @@ Json StepToJson(const Step& s) {
   return j;
 }
 
+// Whether `s` is UTF-8 as RFC 3629 has it (no overlong forms, no surrogates,
+// nothing past U+10FFFF), which is what nlohmann's dump() insists on.
+bool IsUtf8(std::string_view s) {
+  auto cont = [&](size_t k) {
+    return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80;
+  };
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    unsigned char c1 = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (c >= 0xC2 && c <= 0xDF && cont(i + 1)) {
+      i += 2;
+    } else if (c >= 0xE0 && c <= 0xEF && cont(i + 1) && cont(i + 2) && !(c == 0xE0 && c1 < 0xA0) &&
+               !(c == 0xED && c1 > 0x9F)) {
+      i += 3;
+    } else if (c >= 0xF0 && c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) &&
+               !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 > 0x8F)) {
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
-Result<Json> ParseDocumentText(std::string_view text) {
+Result<Json> ParseDocumentText(std::string_view text, const DocumentLimits& limits) {
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
     std::string err;
     if (auto j = ParseJson(text, &err)) return *j;
+    if (JsonNesting(text) > kMaxJsonNesting)
+      return Fail(ErrorCode::kBadRequest, "the document's " + err);
     return Fail(ErrorCode::kBadRequest, "the document is not valid JSON: " + err);
   }
+  // JSON text must be UTF-8 (ParseJson refuses it otherwise), and so must
+  // YAML text, but yaml-cpp does not check: a string that is not would make
+  // each later dump() of what holds it throw (sealing a connection's secret,
+  // an answer of the API). Found by connection_fuzz.
+  if (!IsUtf8(text)) return Fail(ErrorCode::kBadRequest, "the document is not valid UTF-8");
   try {
     YAML::Node node = YAML::Load(std::string(text));
-    return JsonFromYaml(node, "");
+    Json doc = YamlToJson{limits.max_values, limits.max_depth}.Convert(node, "", 0);
+    // yaml-cpp may still hand back strings that are not UTF-8 (NUL bytes make
+    // it read parts of the text as UTF-16 or UTF-32): check what it made.
+    try {
+      (void)doc.dump();
+    } catch (const Json::type_error&) {
+      return Fail(ErrorCode::kBadRequest, "the document is not valid UTF-8 once read as YAML");
+    }
+    return doc;
   } catch (const BadYamlNumber& e) {
     FieldError fe{e.path, "the number " + e.text.substr(0, 40) + " is too large"};
     return Fail(ErrorCode::kBadRequest,
@@ -794,6 +857,8 @@ Result<Json> ParseDocumentText(std::string_view text) {
                     (e.path.empty() ? std::string() : " at " + e.path) + ": " +
                     e.text.substr(0, 40),
                 {fe});
+  } catch (const YamlTooLarge& e) {
+    return Fail(ErrorCode::kBadRequest, e.what);
   } catch (const YAML::Exception& e) {
     return Fail(ErrorCode::kBadRequest,
                 std::string("the document is neither JSON nor YAML: ") + e.what());

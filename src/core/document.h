@@ -16,9 +16,18 @@
 
 namespace weft {
 
+// What reading one document may build. A flow or connection document has
+// hundreds of values; an OpenAPI spec of a large vendor a few million.
+struct DocumentLimits {
+  size_t max_values = 1'000'000;  // YAML aliases expanded
+  size_t max_depth = kMaxJsonNesting;
+};
+
 // Reads a document in JSON, or YAML when it does not parse as JSON.
-// kBadRequest with the parser's message when it is neither.
-Result<Json> ParseDocumentText(std::string_view text);
+// kBadRequest with the parser's message when it is neither, or when it is
+// beyond `limits` (then without building it: a YAML alias bomb of a few
+// lines is refused after max_values values).
+Result<Json> ParseDocumentText(std::string_view text, const DocumentLimits& limits = {});
 
 // Writes JSON as YAML (for export).
 std::string ToYaml(const Json& value);

@@ -193,6 +193,27 @@ TEST(Document, BadYamlIsABadRequest) {
   EXPECT_EQ(r.error().code, ErrorCode::kBadRequest);
 }
 
+TEST(Document, YamlThatIsNotUtf8IsABadRequest) {
+  // Found by connection_fuzz: yaml-cpp took the byte 0x8B in a key, and the
+  // connection holding it could not be written as JSON (dump() threw).
+  auto r = ParseDocumentText(
+      "name: c\nconnector: http\nauth: {ty\x8b"
+      "e: bearer, token: t}\n");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(r.error().message.find("UTF-8"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(ParseDocumentText("name: \"\xed\xa0\x80\"\n"));  // a surrogate
+  EXPECT_FALSE(ParseDocumentText("name: \xc0\xaf\n"));          // an overlong '/'
+  // Valid UTF-8, but its NUL byte made yaml-cpp return a string that is not.
+  const char nul_text[] =
+      "name: dam-prod\nconnector: http\nsettings:\n  base\x02\x00_url: \"https://\x11"
+      "dam.active: true\n";
+  EXPECT_FALSE(ParseDocumentText(std::string_view(nul_text, sizeof nul_text - 1)));
+  auto fine = ParseDocumentText("name: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n");
+  ASSERT_TRUE(fine);
+  EXPECT_EQ((*fine)["name"], "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+}
+
 TEST(Document, ANumberJsonCannotHoldIsABadRequest) {
   // 1e99999 overflows a double: the JSON reader refused it with an exception
   // that escaped as a 500.
@@ -211,6 +232,49 @@ TEST(Document, ANumberJsonCannotHoldIsABadRequest) {
   auto in_list = ParseDocumentText("name: big\nsteps:\n  - id: a\n    with: {v: -2e400}\n");
   ASSERT_FALSE(in_list);
   EXPECT_EQ(in_list.error().details[0].path, "steps[0].with.v");
+}
+
+TEST(Document, DeepNestingIsABadRequestNotACrash) {
+  // 200,000 nested brackets: `weft validate` died of a stack overflow, and so
+  // did the server on POST /api/v1/flows.
+  std::string deep = R"({"name": "deep", "description": )" + std::string(200'000, '[') +
+                     std::string(200'000, ']') + "}";
+  auto json = ParseDocumentText(deep);
+  ASSERT_FALSE(json);
+  EXPECT_EQ(json.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(json.error().message.find("512 levels"), std::string::npos) << json.error().message;
+  // Brackets inside strings are text, not nesting.
+  auto quoted = ParseDocumentText(R"({"name": ")" + std::string(100'000, '[') + R"(\"]"})");
+  ASSERT_TRUE(quoted) << quoted.error().message;
+
+  auto yaml = ParseDocumentText("name: deep\ndescription: " + std::string(5'000, '[') +
+                                std::string(5'000, ']') + "\n");
+  ASSERT_FALSE(yaml);
+  EXPECT_EQ(yaml.error().code, ErrorCode::kBadRequest);
+  // Deep but within what yaml-cpp reads (it stops near 500 levels) is read.
+  auto ok = ParseDocumentText("name: ok\ndescription: " + std::string(400, '[') +
+                              std::string(400, ']') + "\n");
+  ASSERT_TRUE(ok) << ok.error().message;
+}
+
+TEST(Document, AYamlAliasBombIsRefusedBeforeItIsBuilt) {
+  // Nine lines of aliases expand to 10^9 values: `weft validate` ran out of
+  // time and memory building them.
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  text += "name: bomb\ndescription: *a8\n";
+  auto doc = ParseDocumentText(text);
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(doc.error().message.find("limit of values"), std::string::npos) << doc.error().message;
+  // Aliases within the limit are expanded as before.
+  auto fine = ParseDocumentText("base: &b {x: 1}\nname: a\nsettings: *b\n");
+  ASSERT_TRUE(fine) << fine.error().message;
+  EXPECT_EQ((*fine)["settings"]["x"], 1);
 }
 
 TEST(Document, LongYamlNumbersAreRead) {

@@ -275,12 +275,24 @@ steps:
   weft::Run quick = RunAndWait(other);
   EXPECT_EQ(quick.status, RunStatus::kSucceeded);
   for (int i = 0; i < 2; ++i) {
+    // The clock moves on only once the failed attempt is stored with its
+    // wake-up time: the executor reads that time from the clock after the
+    // call returns, so moving it on at the call would put the retry 10
+    // minutes after the new time (seen under ThreadSanitizer).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (flaky_->calls < i + 1 && std::chrono::steady_clock::now() < deadline)
+    Result<weft::Run> waiting = Fail(ErrorCode::kNotFound, "not read yet");
+    for (;;) {
+      waiting = runs_->Get(run->id);
+      bool stored = waiting && !waiting->steps.empty() && waiting->steps[0].attempts == i + 1 &&
+                    waiting->steps[0].wake_at.has_value();
+      if (stored || std::chrono::steady_clock::now() >= deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     ASSERT_EQ(flaky_->calls, i + 1);
-    auto waiting = runs_->Get(run->id);
     ASSERT_TRUE(waiting);
+    ASSERT_FALSE(waiting->steps.empty());
+    EXPECT_EQ(waiting->steps[0].attempts, i + 1);
+    ASSERT_TRUE(waiting->steps[0].wake_at.has_value());
     EXPECT_EQ(waiting->status, RunStatus::kRunning);
     clock_.Advance(Millis(10 * 60'000 + 1));
   }

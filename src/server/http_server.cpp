@@ -18,6 +18,14 @@
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
+// Boost 1.74 turns co_await on for clang only with the Coroutines TS
+// (__cpp_coroutines and <experimental/coroutine>, which libstdc++ lacks);
+// clang 14 in C++20 mode has the standard coroutines of <coroutine>, which
+// Boost already uses with gcc (BOOST_ASIO_HAS_STD_COROUTINE). Needed by the
+// clang sanitizer and fuzzing builds.
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(BOOST_ASIO_HAS_CO_AWAIT)
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#endif
 // clang-format off
 #include <array>
 #include <atomic>
@@ -159,6 +167,23 @@ T Guarded(Fn& fn, OnError& on_error) {
     log::Error("unexpected exception in an HTTP handler", {{"what", e.what()}});
     return on_error();
   }
+}
+
+// The request as handlers see it, from its head (`fields` of them); the body comes later.
+HttpRequest RequestFromHead(const http::request<http::string_body>& head, size_t fields) {
+  HttpRequest req;
+  req.method = std::string(head.method_string());
+  req.target = std::string(head.target());
+  size_t q = req.target.find('?');
+  req.path = UrlDecode(std::string_view(req.target).substr(0, q), false);
+  if (q != std::string::npos) req.query_string = req.target.substr(q + 1);
+  req.headers.reserve(fields);
+  for (const auto& field : head) {
+    std::string name(field.name_string());
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    req.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  return req;
 }
 
 class BeastHttpServer : public HttpServer {
@@ -687,19 +712,7 @@ class BeastHttpServer : public HttpServer {
           co_await Linger(*c);
         co_return;
       }
-      // The request as handlers see it, from the head; the body comes later.
-      HttpRequest req;
-      req.method = std::string(head.method_string());
-      req.target = std::string(head.target());
-      size_t q = req.target.find('?');
-      req.path = UrlDecode(std::string_view(req.target).substr(0, q), false);
-      if (q != std::string::npos) req.query_string = req.target.substr(q + 1);
-      req.headers.reserve(fields);
-      for (const auto& field : head) {
-        std::string name(field.name_string());
-        for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        req.headers.emplace_back(std::move(name), std::string(field.value()));
-      }
+      HttpRequest req = RequestFromHead(head, fields);
       req.remote_address = remote;
       // Served here, on this I/O thread, or on a worker.
       const bool here = options_.runs_inline && options_.runs_inline(req);
@@ -809,6 +822,61 @@ void RaiseOpenFileLimit() {
 }
 
 }  // namespace
+
+ParsedRequest ParseRequest(std::string_view bytes, const HttpServerOptions& options) {
+  // The steps of BeastHttpServer::Session, over bytes instead of a socket.
+  ParsedRequest out;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  parser.eager(false);
+  beast::error_code ec;
+  size_t used = 0;
+  while (!parser.is_header_done()) {
+    size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec == http::error::need_more || (!ec && n == 0)) {
+      out.status = -1;
+      return out;
+    }
+    if (ec) {
+      out.status = ec == http::error::header_limit ? 431 : 400;
+      return out;
+    }
+  }
+  auto& head = parser.get();
+  size_t fields = static_cast<size_t>(std::distance(head.begin(), head.end()));
+  if (fields > options.max_header_fields) {
+    out.status = 431;
+    return out;
+  }
+  out.request = RequestFromHead(head, fields);
+  parser.body_limit(options.max_body);
+  if (parser.content_length() && *parser.content_length() > options.max_body) {
+    out.status = 413;
+    return out;
+  }
+  parser.eager(true);
+  while (!parser.is_done()) {
+    size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    // A body cut short: put() takes what there is without an error, then
+    // nothing more (a connection would wait for the rest).
+    if (ec == http::error::need_more || (!ec && n == 0)) {
+      out.status = -1;
+      return out;
+    }
+    if (ec) {
+      out.status = ec == http::error::body_limit ? 413 : 400;
+      return out;
+    }
+  }
+  auto msg = parser.release();
+  out.request.body = std::move(msg.body());
+  out.keep_alive = msg.keep_alive();
+  out.used = used;
+  return out;
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Listen(HttpServerOptions options,
                                                        HttpHandler handler) {

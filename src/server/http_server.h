@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "server/http.h"
@@ -85,5 +86,19 @@ class HttpServer {
   // Connections open now.
   virtual size_t open_connections() const = 0;
 };
+
+// One request read from `bytes` the way a connection reads it (the same
+// parser, limits and HttpRequest), without a socket: for the fuzzer and
+// tests. Thread-safe.
+struct ParsedRequest {
+  // 0: a whole request was read. Otherwise what a connection does: answers
+  // 400 (malformed), 431 (head too large, too many fields) or 413 (body over
+  // max_body), or -1: the bytes end before the request does (it would wait).
+  int status = 0;
+  HttpRequest request;  // the head when status is 0 or 413, and the body when 0
+  bool keep_alive = false;
+  size_t used = 0;  // bytes of the request when status is 0; what follows is the next one
+};
+ParsedRequest ParseRequest(std::string_view bytes, const HttpServerOptions& options);
 
 }  // namespace weft::server

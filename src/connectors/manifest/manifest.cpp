@@ -18,7 +18,9 @@ struct JsonTemplate::Node {
   enum class Kind { kLiteral, kTemplate, kObject, kArray } kind = Kind::kLiteral;
   Json literal;
   std::shared_ptr<const expr::Template> tpl;
-  std::vector<std::pair<std::string, Node>> members;
+  // An object's member names, in order; its values are `items` (clang
+  // refuses a vector of pairs holding Node while Node is incomplete).
+  std::vector<std::string> keys;
   std::vector<Node> items;
 };
 
@@ -38,8 +40,10 @@ Node CompileNode(const Json& v, const std::string& path, std::vector<FieldError>
     n.tpl = std::get<std::shared_ptr<const expr::Template>>(compiled);
   } else if (v.is_object()) {
     n.kind = Node::Kind::kObject;
-    for (auto it = v.begin(); it != v.end(); ++it)
-      n.members.emplace_back(it.key(), CompileNode(it.value(), path + "." + it.key(), errors));
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      n.keys.push_back(it.key());
+      n.items.push_back(CompileNode(it.value(), path + "." + it.key(), errors));
+    }
   } else if (v.is_array()) {
     n.kind = Node::Kind::kArray;
     for (size_t i = 0; i < v.size(); ++i)
@@ -62,8 +66,9 @@ Result<std::optional<Json>> RenderNode(const Node& n, const Json& ctx,
     }
     case Node::Kind::kObject: {
       Json out = Json::object();
-      for (const auto& [k, child] : n.members) {
-        auto v = RenderNode(child, ctx, limits);
+      for (size_t i = 0; i < n.keys.size(); ++i) {
+        const std::string& k = n.keys[i];
+        auto v = RenderNode(n.items[i], ctx, limits);
         if (!v) return Fail(v.error().code, k + ": " + v.error().message);
         if (*v && !(*v)->is_null()) out[k] = std::move(**v);
       }

@@ -183,6 +183,8 @@ Result<Json> ParseWebhookBody(const std::string& content_type, std::string_view 
   std::string media = MediaType(content_type);
   if (files && media == "multipart/form-data") return MultipartToJson(content_type, body, *files);
   if (media == "application/json" || media.ends_with("+json")) {
+    if (JsonNesting(body) > kMaxJsonNesting)
+      return Fail(ErrorCode::kBadRequest, "the body's " + TooDeepMessage());
     try {
       return Json::parse(body);
     } catch (const Json::out_of_range&) {

@@ -113,6 +113,18 @@ TEST(WebhookBody, ANumberNoDoubleHoldsIsKeptAsItsDigits) {
   EXPECT_EQ((*huge_int)[0], std::string(400, '9'));
 }
 
+TEST(WebhookBody, ABodyNestedTooDeepIsABadRequestNotACrash) {
+  // 200,000 nested brackets in a webhook body killed the server (a copy of
+  // the value recursed once per level and overflowed the stack).
+  auto deep =
+      ParseWebhookBody("application/json", std::string(200'000, '[') + std::string(200'000, ']'));
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(deep.error().message.find("512 levels"), std::string::npos) << deep.error().message;
+  auto fine = ParseWebhookBody("application/json", std::string(512, '[') + std::string(512, ']'));
+  ASSERT_TRUE(fine) << fine.error().message;
+}
+
 TEST(WebhookBody, InvalidJsonIsABadRequest) {
   for (const char* text : {"{\"a\": 1e99999", "{\"a\": 1e}", "[1e99999,]", "\"\xff\""}) {
     auto body = ParseWebhookBody("application/json", text);
