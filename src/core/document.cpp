@@ -231,6 +231,52 @@ class Validator {
     }
   }
 
+  // `{{ steps.<id> }}` must name a step that exists and runs before the step
+  // reading it: one earlier in document order (an earlier sibling, an
+  // enclosing step, a step nested in either). Visits steps in that order;
+  // `earlier` holds the ids seen so far.
+  void CheckStepRefs(const std::vector<Step>& steps, const std::string& path,
+                     std::set<std::string>& earlier) {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const Step& s = steps[i];
+      std::string at = path + "[" + std::to_string(i) + "]";
+      CheckRefsIn(s.with, at + ".with", s.id, earlier);
+      if (!s.if_expr.empty()) CheckRefsIn(Json(s.if_expr), at + ".if", s.id, earlier);
+      if (!s.id.empty()) earlier.insert(s.id);
+      CheckStepRefs(s.then_steps, at + ".then", earlier);
+      CheckStepRefs(s.else_steps, at + ".else", earlier);
+      CheckStepRefs(s.do_steps, at + ".do", earlier);
+    }
+  }
+
+  void CheckRefsIn(const Json& v, const std::string& path, const std::string& self,
+                   const std::set<std::string>& earlier) {
+    if (v.is_string()) {
+      const auto& text = v.get_ref<const std::string&>();
+      if (!expr::Template::HasExpressions(text)) return;
+      auto compiled = expr::Template::Compile(text);
+      auto* tpl = std::get_if<std::shared_ptr<const expr::Template>>(&compiled);
+      if (!tpl) return;  // CheckTemplates reported it
+      std::set<std::string> reported;
+      for (const auto& ref : (*tpl)->RootFields("steps")) {
+        if (earlier.count(ref.name) || !reported.insert(ref.name).second) continue;
+        std::string quoted = "\"" + ref.name.substr(0, 64) + "\"";
+        if (ref.name == self)
+          Error(path, "refers to its own step " + quoted + " (steps.<id> reads an earlier step)");
+        else if (ids_.count(ref.name))
+          Error(path, "refers to step " + quoted + ", which runs after this step");
+        else
+          Error(path, "refers to step " + quoted + ", which does not exist");
+      }
+    } else if (v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it)
+        CheckRefsIn(it.value(), path + "." + it.key(), self, earlier);
+    } else if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i)
+        CheckRefsIn(v[i], path + "[" + std::to_string(i) + "]", self, earlier);
+    }
+  }
+
   void ExprError(const std::string& path, const expr::ExprError& e) {
     std::string msg = e.code + ": " + e.message;
     if (e.position >= 0) msg += " (at position " + std::to_string(e.position) + ")";
@@ -694,8 +740,11 @@ class Validator {
         }
       }
     }
-    if (auto it = doc.find("steps"); it != doc.end() && !it->is_null())
+    if (auto it = doc.find("steps"); it != doc.end() && !it->is_null()) {
       d.steps = Steps(*it, "steps");
+      std::set<std::string> earlier;
+      CheckStepRefs(d.steps, "steps", earlier);
+    }
     if (auto it = doc.find("settings"); it != doc.end() && !it->is_null()) {
       if (!it->is_object())
         Error("settings", "must be an object");

@@ -159,6 +159,66 @@ TEST(Document, ExpressionSyntaxErrorNamesTheField) {
   EXPECT_EQ(r.error().details[0].path, "steps[0].with.value");
 }
 
+// A renamed step leaves `{{ steps.<old id> }}` behind: the save is refused
+// naming the field, as is a reference to a step that runs later.
+TEST(Document, StepReferencesMustNameAnEarlierStep) {
+  ActionCatalog catalog = TestCatalog();
+  ValidationContext ctx{catalog};
+  Json doc = ParseJson(R"({
+    "name": "refs",
+    "steps": [
+      {"id": "hello", "uses": "data.set", "with": {"value": "{{ steps.later.output }}"}},
+      {"id": "alpha", "uses": "data.set", "with": {"value": {"m": ["x", "{{ steps.helo.output & $.steps.gone.output }}"]}}},
+      {"id": "check", "uses": "flow.if", "with": {"condition": "{{ steps.check.output }}"},
+       "then": [{"id": "inner", "uses": "data.set", "with": {"value": "{{ steps.check.output & steps.hello.output }}"}}]},
+      {"id": "later", "uses": "data.set", "if": "{{ steps.inner.output and $$.steps.nope }}", "with": {"value": 1}}
+    ]})")
+                 .value();
+  auto r = ValidateFlowDocument(doc, ctx);
+  ASSERT_FALSE(r);
+  std::vector<std::string> got;
+  for (const auto& d : r.error().details) got.push_back(d.path + ": " + d.message);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "steps[0].with.value: refers to step \"later\", which runs after this step",
+                     "steps[1].with.value.m[1]: refers to step \"helo\", which does not exist",
+                     "steps[1].with.value.m[1]: refers to step \"gone\", which does not exist",
+                     "steps[2].with.condition: refers to its own step \"check\" (steps.<id> "
+                     "reads an earlier step)",
+                     "steps[3].if: refers to step \"nope\", which does not exist",
+                 }));
+}
+
+// Only paths read from the run's context count: `steps` inside a filter or
+// after a dot names a field of that value, and a lambda or function argument
+// still reads the context.
+TEST(Document, StepReferencesInsideExpressions) {
+  ActionCatalog catalog = TestCatalog();
+  ValidationContext ctx{catalog};
+  auto problems = [&](const std::string& expr) {
+    Json doc = {{"name", "n"},
+                {"steps",
+                 {{{"id", "a"}, {"uses", "data.set"}, {"with", {{"value", 1}}}},
+                  {{"id", "b"}, {"uses", "data.set"}, {"with", {{"value", expr}}}}}}};
+    auto r = ValidateFlowDocument(doc, ctx);
+    std::vector<std::string> out;
+    if (!r)
+      for (const auto& d : r.error().details) out.push_back(d.message);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(problems("{{ trigger.body.steps.x }}"), V{});
+  EXPECT_EQ(problems("{{ trigger.body[steps.x = 1] }}"), V{});
+  EXPECT_EQ(problems("{{ trigger.items.(steps.x) }}"), V{});
+  EXPECT_EQ(problems("{{ steps.a.output }} and {{ steps[0] }} {{ steps }}"), V{});
+  EXPECT_EQ(problems("{{ $map([1], function($v) { steps.x.output }) }}"),
+            V{"refers to step \"x\", which does not exist"});
+  EXPECT_EQ(problems("{{ $count(steps.y.output) > 0 ? steps.a.output : (steps.z) }}"),
+            (V{"refers to step \"y\", which does not exist",
+               "refers to step \"z\", which does not exist"}));
+  EXPECT_EQ(problems("{{ $string(steps.`q`.output) }}"),
+            V{"refers to step \"q\", which does not exist"});
+}
+
 TEST(Document, YamlAndJsonGiveTheSameCanonicalDocument) {
   ActionCatalog catalog = TestCatalog();
   ValidationContext ctx{catalog};

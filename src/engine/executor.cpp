@@ -923,7 +923,7 @@ class RunExecution {
   const std::atomic<bool>& stopping_;
   std::mutex records_mu_;
   std::map<std::string, StepRun> records_;
-  int next_seq_ = 0;
+  int next_seq_ = 1;  // 0 would ask the store to pick one: ties with the next step
   Json ctx_;
   std::mutex commit_mu_;                       // guards the two below
   std::optional<::weft::Run> pending_header_;  // DeferStart

@@ -2,6 +2,7 @@
 // Exceptions used inside the module stop here and become ExprError values.
 #include "expr/expr.h"
 
+#include <algorithm>
 #include <new>
 
 #include "expr/ast.h"
@@ -198,7 +199,62 @@ class CompiledExpression final : public Expression {
 
   const std::string& Source() const override { return source_; }
 
+  std::vector<FieldRef> RootFields(std::string_view root) const override {
+    std::vector<FieldRef> out;
+    WalkRootFields(prog_->root, true, root, out, 0);
+    std::sort(out.begin(), out.end(),
+              [](const FieldRef& a, const FieldRef& b) { return a.position < b.position; });
+    return out;
+  }
+
  private:
+  // `in_root`: the node is evaluated with the expression's input as context.
+  // Depth-capped like the parser (a compiled tree is never deeper than that).
+  static void WalkRootFields(const Node* n, bool in_root, std::string_view root,
+                             std::vector<FieldRef>& out, int depth) {
+    if (!n || depth > 10000) return;
+    auto walk = [&](const Node* c, bool ctx) { WalkRootFields(c, ctx, root, out, depth + 1); };
+    auto stages = [&](const std::vector<Stage>& list) {
+      for (const Stage& st : list) walk(st.expr, false);
+    };
+    if (n->type == NT::kPath) {
+      if (in_root) {
+        size_t i = 0;
+        while (i < n->items.size() && n->items[i]->type == NT::kVariable &&
+               (n->items[i]->value.empty() || n->items[i]->value == "$") &&
+               n->items[i]->stages.empty() && n->items[i]->predicate.empty())
+          ++i;
+        if (i + 1 < n->items.size() && n->items[i]->type == NT::kName &&
+            n->items[i]->value == root && n->items[i]->stages.empty() &&
+            n->items[i]->predicate.empty() && n->items[i + 1]->type == NT::kName)
+          out.push_back({n->items[i + 1]->value, n->items[i + 1]->position});
+      }
+      for (size_t i = 0; i < n->items.size(); ++i) {
+        const Node* step = n->items[i];
+        // The first step is evaluated against the path's context; later ones
+        // against what the previous step gave. A step's own children (a
+        // function's arguments, an array's items) follow the same rule.
+        if (step->type != NT::kName) walk(step, in_root && i == 0);
+        stages(step->stages);
+        stages(step->predicate);
+        if (step->group)
+          for (const auto& [k, v] : step->group->pairs) walk(k, false), walk(v, false);
+      }
+    } else {
+      walk(n->lhs, in_root);
+      walk(n->rhs, in_root);
+      walk(n->third, in_root);
+      walk(n->procedure, in_root);
+      for (const Node* c : n->items) walk(c, in_root);
+      for (const auto& [k, v] : n->pairs) walk(k, in_root), walk(v, in_root);
+      stages(n->stages);
+    }
+    stages(n->predicate);
+    if (n->type != NT::kPath && n->group)
+      for (const auto& [k, v] : n->group->pairs) walk(k, false), walk(v, false);
+    for (const SortTerm& t : n->terms) walk(t.expr, false);
+  }
+
   std::string source_;
   std::unique_ptr<Program> prog_;
 };
@@ -228,6 +284,7 @@ class CompiledTemplate final : public Template {
   struct Part {
     std::string text;
     ExpressionPtr expr;
+    int offset = 0;  // where the expression's source starts in the template
   };
   std::vector<Part> parts;
   bool single = false;
@@ -256,6 +313,18 @@ class CompiledTemplate final : public Template {
     EvalResult res;
     res.value = Json(out);
     return res;
+  }
+
+  std::vector<FieldRef> RootFields(std::string_view root) const override {
+    std::vector<FieldRef> out;
+    for (const Part& p : parts) {
+      if (!p.expr) continue;
+      for (FieldRef f : p.expr->RootFields(root)) {
+        if (f.position >= 0) f.position += p.offset;
+        out.push_back(std::move(f));
+      }
+    }
+    return out;
   }
 };
 
@@ -303,7 +372,7 @@ std::variant<std::shared_ptr<const Template>, Template::CompileError> Template::
       if (e.position >= 0) e.position += static_cast<int>(open + 2);
       return CompileError{e};
     }
-    tpl->parts.push_back({std::string(src), r.expression});
+    tpl->parts.push_back({std::string(src), r.expression, static_cast<int>(open + 2)});
     ++expr_count;
     pos = close + 2;
   }

@@ -47,6 +47,13 @@ struct EvalLimits {
   const std::atomic<bool>* cancel = nullptr;
 };
 
+// A field read from the root input by a path `<root>.<name>...` (such as
+// `steps.fetch.output`): the name and its character offset in the source.
+struct FieldRef {
+  std::string name;
+  int position = -1;
+};
+
 class Expression;
 using ExpressionPtr = std::shared_ptr<const Expression>;
 
@@ -76,6 +83,12 @@ class Expression {
                               const EvalLimits& limits = {}) const = 0;
 
   virtual const std::string& Source() const = 0;
+
+  // The names `n` of paths `<root>.n` read from the evaluation's input (also
+  // `$.<root>.n` and `$$.<root>.n`), in source order. Paths whose context is not
+  // the input (inside a filter `[...]`, after a `.`, in a sort or group) are
+  // not counted: there `<root>` names a field of that context.
+  virtual std::vector<FieldRef> RootFields(std::string_view root) const = 0;
 };
 
 // A string that may hold {{ expr }} parts, compiled once.
@@ -98,6 +111,8 @@ class Template {
   // renders as nullopt (the caller decides: an absent input).
   virtual EvalResult Render(const Json& input, const std::map<std::string, Json>& bindings = {},
                             const EvalLimits& limits = {}) const = 0;
+  // Expression::RootFields of every {{ }} part; positions are in the whole template.
+  virtual std::vector<FieldRef> RootFields(std::string_view root) const = 0;
   virtual ~Template() = default;
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "harness.h"
 
@@ -204,6 +205,69 @@ TEST_F(WeftTest, EventsStreamFollowsARunLive) {
   auto replay = api().Request("GET", "/api/v1/runs/" + id + "/events", "", {}, 10s);
   EXPECT_EQ(ParseSse(replay.body).back().name, "run_finished");
   EXPECT_EQ(api().Get("/api/v1/runs/nosuchrun/events").status, 404);
+}
+
+// Steps that start in the same millisecond (utilities written with the run's
+// end) are listed in the flow's order, not by id: "hello" before "alpha".
+TEST_F(WeftTest, StepsAreListedInTheFlowsOrder) {
+  Json flow = CreateFlow(api(), Doc(UniqueName("order"), R"([
+      {"id": "hello", "uses": "data.set", "with": {"value": "Hello Grace!"}},
+      {"id": "alpha", "uses": "log.write", "with": {"message": "{{ steps.hello.output }}"}},
+      {"id": "mid", "uses": "data.set", "with": {"value": 2}}])"));
+  auto run = RunAndWait(api(), flow["id"]);
+  ASSERT_EQ(run.status, 200) << run.body;
+  ASSERT_EQ(run.json["status"], "succeeded") << run.body;
+  std::string id = run.json["id"];
+  const std::vector<std::string> expected = {"hello", "alpha", "mid"};
+
+  auto got = api().Get("/api/v1/runs/" + id);
+  ASSERT_EQ(got.status, 200) << got.body;
+  std::vector<std::string> order;
+  for (const auto& s : got.json["steps"]) order.push_back(GetString(s, "path"));
+  EXPECT_EQ(order, expected) << got.body;
+
+  auto r = api().Request("GET", "/api/v1/runs/" + id + "/events", "", {}, 10s);
+  std::vector<std::string> lines;
+  for (const auto& e : ParseSse(r.body)) {
+    if (e.name == "step_started") lines.push_back(GetString(e.data, "path") + " started");
+    if (e.name == "log") lines.push_back(GetString(e.data, "message"));
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{"hello started", "alpha started", "Hello Grace!",
+                                             "mid started"}))
+      << r.body;
+}
+
+// A client that opens the stream while a step waits for its retry gets the
+// step's "attempt 1 failed" line once: as a `log` event, not also inside the
+// step's own event (the live log showed it twice).
+TEST_F(WeftTest, EventsCarryEachLogLineOnce) {
+  Json flow = CreateFlow(api(), Doc(UniqueName("retry"), R"([
+      {"id": "call", "uses": "http.request", "with": {"url": "http://127.0.0.1:1/", "method": "GET"},
+       "retry": {"attempts": 2, "delay": "3s"}}])"));
+  auto started = api().Post("/api/v1/flows/" + GetString(flow, "id") + "/runs");
+  ASSERT_EQ(started.status, 202) << started.body;
+  std::string id = started.json["id"];
+  auto waiting = [&] {
+    auto r = api().Get("/api/v1/runs/" + id);
+    return r.json["steps"].size() == 1 && r.json["steps"][0]["logs"].size() == 1;
+  };
+  for (int i = 0; i < 100 && !waiting(); ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(waiting()) << api().Get("/api/v1/runs/" + id).body;
+
+  auto r = api().Request("GET", "/api/v1/runs/" + id + "/events", "", {}, 30s);
+  ASSERT_EQ(r.status, 200) << r.error;
+  int seen = 0;
+  for (const auto& e : ParseSse(r.body)) {
+    if (e.name == "log" && GetString(e.data, "message").find("attempt 1 failed") == 0) ++seen;
+    if (e.data.contains("logs"))
+      for (const auto& l : e.data["logs"])
+        if (GetString(l, "message").find("attempt 1 failed") == 0) ++seen;
+  }
+  EXPECT_EQ(seen, 1) << r.body;
+  // The run's record keeps the step's whole log.
+  auto run = api().Get("/api/v1/runs/" + id);
+  EXPECT_EQ(run.json["status"], "failed") << run.body;
+  EXPECT_EQ(run.json["steps"][0]["logs"].size(), 1u) << run.body;
 }
 
 TEST_F(WeftTest, ConnectorCatalogListsTheUtilities) {

@@ -61,7 +61,10 @@ class RunStream {
     for (const auto& step : run->steps) {
       Seen& st = seen_[step.path];
       if (!st.started && HasStarted(step)) {
+        // A step's log lines go out as `log` events alone: a client that
+        // appends them would show twice a line also carried here.
         Json data = StepRunToJson(step);
+        data.erase("logs");
         data["run_id"] = run->id;
         data["status"] = "running";
         out += SseEvent("step_started", data);
@@ -80,6 +83,7 @@ class RunStream {
       }
       if (!st.finished && IsTerminal(step.status)) {
         Json data = StepRunToJson(step);
+        data.erase("logs");
         data["run_id"] = run->id;
         out += SseEvent("step_finished", data);
         st.finished = true;

@@ -40,6 +40,10 @@ test('schedule card: Predefined, One-Time, Custom and Advanced each preview; cro
     let next = await previewShows(page, /^Every hour/, 5);
     for (const n of next) assert.match(n, /T\d\d:00:00\+0[12]:00$/, `hourly fire at ${n} in Paris time`);
 
+    // A start after the One-Time's date below: One-Time has no Start field, so it must not keep it.
+    await page.locator('#schedule-start').fill('2031-01-01T00:00:00');
+    await previewShows(page, /^Every hour/, 5);
+
     // 2. One-Time.
     await page.locator('#schedule-kind').selectOption('once');
     await expect(page.getByTestId('schedule-preview')).toContainText('Pick a date and time');

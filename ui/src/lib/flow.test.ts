@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../api/types';
-import { cleanDocument, flatten, getStep, insertStep, moveStep, newStepId, removeStep, stepPathOf, stepsBefore } from './flow';
+import { cleanDocument, flatten, getStep, insertStep, moveStep, newStepId, removeStep, renameStepRefs, stepPathOf, stepsBefore } from './flow';
 
 const s = (id: string, uses = 'data.set', extra: Partial<Step> = {}): Step => ({ id, uses, ...extra });
 
@@ -56,5 +56,22 @@ describe('editing', () => {
     const doc = cleanDocument({ name: 'n', trigger: { type: 'manual', webhook: {} }, steps: [s('a', 'data.set', { with: {}, name: '', on_error: 'fail' })] });
     expect(doc.trigger).toEqual({ type: 'manual' });
     expect(doc.steps[0]).toEqual({ id: 'a', uses: 'data.set' });
+  });
+});
+
+describe('renameStepRefs', () => {
+  it('renames steps.<id> inside {{ }} only, everywhere in the flow', () => {
+    const steps: Step[] = [
+      s('hello', 'data.set', { with: { value: 'Hi' } }),
+      s('say', 'log.write', { with: { message: 'steps.hello {{ steps.hello.output }} and {{ $string(steps.hello.output) & steps.hello_2 & trigger.steps.hello }}' } }),
+      s('cond', 'flow.if', { with: { condition: '{{ steps.hello.output = "Hi" }}' }, then: [s('x', 'data.set', { with: { value: ['{{ steps . hello }}'] }, if: '{{ $$.steps.hello }}' })] }),
+    ];
+    const r = renameStepRefs(steps, 'hello', 'greet');
+    expect(r.count).toBe(5);
+    expect(r.steps[1].with?.message).toBe('steps.hello {{ steps.greet.output }} and {{ $string(steps.greet.output) & steps.hello_2 & trigger.steps.hello }}');
+    expect(r.steps[2].with?.condition).toBe('{{ steps.greet.output = "Hi" }}');
+    expect(r.steps[2].then?.[0].with?.value).toEqual(['{{ steps . greet }}']);
+    expect(r.steps[2].then?.[0].if).toBe('{{ $$.steps.greet }}');
+    expect(steps[1].with?.message).toContain('steps.hello.output');
   });
 });

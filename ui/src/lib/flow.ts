@@ -225,3 +225,46 @@ export function actionOf(uses: string): string {
   const i = uses.lastIndexOf('.');
   return i < 0 ? uses : uses.slice(i + 1);
 }
+
+// `steps.<from>` (also `$.steps.<from>`, `$$.steps.<from>`) inside the {{ }} parts of a
+// string, not `x.steps.<from>` nor `steps.<from>_more`.
+function refPattern(from: string): RegExp {
+  const name = from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^.\\w$\`]|\\$\\$?\\.)(steps\\s*\\.\\s*)${name}(?![\\w])`, 'g');
+}
+
+function renameInString(text: string, from: string, to: string, counter: { n: number }): string {
+  if (!text.includes('{{')) return text;
+  return text.replace(/\{\{[\s\S]*?\}\}/g, (part) =>
+    part.replace(refPattern(from), (_m, before: string, steps: string) => {
+      counter.n++;
+      return `${before}${steps}${to}`;
+    }),
+  );
+}
+
+function renameInValue<T>(v: T, from: string, to: string, counter: { n: number }): T {
+  if (typeof v === 'string') return renameInString(v, from, to, counter) as T;
+  if (Array.isArray(v)) return v.map((x) => renameInValue(x, from, to, counter)) as T;
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = renameInValue(x, from, to, counter);
+    return out as T;
+  }
+  return v;
+}
+
+/** Rewrites `{{ steps.<from>... }}` to `steps.<to>` in every step's `with` and `if`; `count` is how many. */
+export function renameStepRefs(steps: Step[], from: string, to: string): { steps: Step[]; count: number } {
+  const counter = { n: 0 };
+  const walk = (list: Step[]): Step[] =>
+    list.map((s) => {
+      const next: Step = { ...s };
+      if (s.with) next.with = renameInValue(s.with, from, to, counter);
+      if (s.if) next.if = renameInString(s.if, from, to, counter);
+      for (const b of ['then', 'else', 'do'] as const) if (s[b]) next[b] = walk(s[b] as Step[]);
+      return next;
+    });
+  const out = walk(steps);
+  return { steps: out, count: counter.n };
+}

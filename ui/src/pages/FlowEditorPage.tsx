@@ -39,6 +39,7 @@ import {
   moveStep,
   newStepId,
   removeStep,
+  renameStepRefs,
   splitStepPath,
   stepPathOf,
   stepsBefore,
@@ -385,9 +386,14 @@ export function FlowEditorPage() {
     setSteps((s) => updateStep(s, selectedPath, () => next));
   };
 
+  // The step form keeps its key across renames: a remount would drop the focus
+  // of the field the user clicked right after editing the id (and what they type next).
+  const formKeys = useRef(new Map<string, string>());
   const renameStep = (newId: string) => {
     if (!selectedPath || !selectedStep) return;
     const old = selectedStep.id;
+    formKeys.current.set(newId, formKeys.current.get(old) ?? old);
+    formKeys.current.delete(old);
     setSteps((s) => updateStep(s, selectedPath, (st) => ({ ...st, id: newId })));
     setSelection({ kind: 'step', id: newId });
     const move = (p: Problems): Problems => {
@@ -397,7 +403,11 @@ export function FlowEditorPage() {
     };
     setProblems(move);
     setWarnings(move);
+    const count = renameStepRefs(doc.steps, old, newId).count;
+    // After this key event: an Enter that committed the id must not also press the dialog's first button.
+    if (count) setTimeout(() => setConfirmRefs({ from: old, to: newId, count }), 0);
   };
+  const [confirmRefs, setConfirmRefs] = useState<{ from: string; to: string; count: number } | null>(null);
 
   // Rebuild the expression context only when what it depends on changes, not on every keystroke.
   const ctxKey = useMemo(() => {
@@ -574,7 +584,7 @@ export function FlowEditorPage() {
             </div>
           ) : selectedStep ? (
             <StepForm
-              key={selectedStep.id}
+              key={formKeys.current.get(selectedStep.id) ?? selectedStep.id}
               step={selectedStep}
               onChange={onStepChange}
               onRename={renameStep}
@@ -610,6 +620,25 @@ export function FlowEditorPage() {
           triggerType={flow.trigger?.type}
           note={dirty ? `You have unsaved changes: this run uses the saved version ${flow.version}.` : undefined}
           onClose={() => setRunning(false)}
+        />
+      ) : null}
+      {confirmRefs ? (
+        <ConfirmDialog
+          title="Rename the references"
+          message={
+            <p>
+              {confirmRefs.count} expression{confirmRefs.count > 1 ? 's' : ''} still read <code>steps.{confirmRefs.from}</code>, which no longer exists. Change{' '}
+              {confirmRefs.count > 1 ? 'them' : 'it'} to <code>steps.{confirmRefs.to}</code>?
+            </p>
+          }
+          confirmLabel="Rename references"
+          danger={false}
+          onConfirm={() => {
+            const { from, to } = confirmRefs;
+            setSteps((st) => renameStepRefs(st, from, to).steps);
+            setConfirmRefs(null);
+          }}
+          onClose={() => setConfirmRefs(null)}
         />
       ) : null}
       {confirmRotate ? (

@@ -67,17 +67,21 @@ function preview(v: Json | undefined): string {
   return s.length > 160 ? s.slice(0, 157) + '…' : s;
 }
 
-/** Validates every {{ }} in `value` and evaluates the last one against ctx. */
+/** Validates every {{ }} in `value` and previews the whole value rendered against ctx. */
 function useExpressionCheck(value: string, ctx: ExprContext | undefined, bare?: boolean): Check | null {
   const debounced = useDebounced(value, 350);
   const inputKey = useMemo(() => JSON.stringify(ctx?.input ?? {}), [ctx]);
   const [check, setCheck] = useState<Check | null>(null);
   useEffect(() => {
-    const segs = bare
+    const all = bare
       ? debounced.trim()
         ? [{ text: debounced, expr: true, start: 0, exprStart: 0, exprText: debounced }]
         : []
-      : splitTemplate(debounced).filter((s) => s.expr);
+      : splitTemplate(debounced);
+    const segs = all.filter((s) => s.expr);
+    // As the server renders a template: one {{ }} alone keeps its type; otherwise every
+    // part becomes text (strings as they are, undefined as nothing, the rest as JSON).
+    const single = segs.length === 1 && all.every((s) => s.expr || !s.text.trim());
     const unclosed = !bare && debounced.lastIndexOf('{{') > debounced.lastIndexOf('}}');
     if (unclosed) {
       setCheck({ ok: false, message: 'Missing closing }}', at: debounced.lastIndexOf('{{') });
@@ -90,7 +94,13 @@ function useExpressionCheck(value: string, ctx: ExprContext | undefined, bare?: 
     const ctl = new AbortController();
     (async () => {
       let last: Check = { ok: true };
-      for (const seg of segs) {
+      let rendered = '';
+      let complete = true;
+      for (const seg of all) {
+        if (!seg.expr) {
+          rendered += seg.text;
+          continue;
+        }
         const expr = (seg.exprText ?? '').trim();
         if (!expr) {
           last = { ok: false, message: 'Empty expression', at: seg.start };
@@ -100,6 +110,8 @@ function useExpressionCheck(value: string, ctx: ExprContext | undefined, bare?: 
         try {
           const r = await expressions.evaluate(expr, JSON.parse(inputKey) as JsonObject, {}, ctl.signal);
           last = { ok: true, result: r?.result, hasResult: r !== undefined && r !== null && 'result' in r };
+          const v = last.hasResult ? last.result : undefined;
+          rendered += v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
         } catch (e) {
           if ((e as Error)?.name === 'AbortError') return;
           if (e instanceof ApiError && e.status === 400) {
@@ -115,10 +127,12 @@ function useExpressionCheck(value: string, ctx: ExprContext | undefined, bare?: 
           } else {
             // The server is unreachable or refused: do not claim the expression is wrong.
             last = { ok: true, message: e instanceof Error ? `Preview unavailable: ${e.message}` : undefined };
+            complete = false;
           }
           if (!last.ok) break;
         }
       }
+      if (last.ok && complete && !single) last = { ...last, result: rendered, hasResult: true };
       if (!ctl.signal.aborted) setCheck(last);
     })();
     return () => ctl.abort();

@@ -83,7 +83,9 @@ export function ScheduleEditor({
   const useDom = !!s.days_of_month?.length;
 
   const setKind = (kind: Schedule['kind']) => {
-    const base: Schedule = { kind, start: s.start, end: s.end, timezone: s.timezone, misfire: s.misfire, overlap: s.overlap };
+    // One-Time has no Start/End fields: a start kept from the kind before would hide its fire time.
+    const range = kind === 'once' ? {} : { start: s.start, end: s.end };
+    const base: Schedule = { kind, ...range, timezone: s.timezone, misfire: s.misfire, overlap: s.overlap };
     if (kind === 'predefined') base.every = '15m';
     if (kind === 'once') base.at = '';
     if (kind === 'custom') {

@@ -174,13 +174,13 @@ export function StepForm({
             />
           </Field>
           <Field label="Backoff" htmlFor={`${idPrefix}-backoff`} error={errAt('retry.backoff')}>
-            <select id={`${idPrefix}-backoff`} value={step.retry?.backoff ?? 'exponential'} onChange={(e) => onChange({ ...step, retry: { ...step.retry, backoff: e.target.value as 'fixed' } })}>
-              <option value="exponential">Exponential</option>
+            <select id={`${idPrefix}-backoff`} value={step.retry?.backoff ?? 'fixed'} onChange={(e) => onChange({ ...step, retry: { ...step.retry, backoff: e.target.value as 'fixed' } })}>
               <option value="fixed">Fixed</option>
+              <option value="exponential">Exponential</option>
             </select>
           </Field>
           <Field label="Delay" htmlFor={`${idPrefix}-delay`} error={errAt('retry.delay')}>
-            <input id={`${idPrefix}-delay`} placeholder="2s" value={step.retry?.delay ?? ''} onChange={(e) => onChange({ ...step, retry: { ...step.retry, delay: e.target.value || undefined } })} />
+            <input id={`${idPrefix}-delay`} placeholder="1s" value={step.retry?.delay ?? ''} onChange={(e) => onChange({ ...step, retry: { ...step.retry, delay: e.target.value || undefined } })} />
           </Field>
           <Field label="Max delay" htmlFor={`${idPrefix}-maxdelay`} error={errAt('retry.max_delay')}>
             <input id={`${idPrefix}-maxdelay`} placeholder="1m" value={step.retry?.max_delay ?? ''} onChange={(e) => onChange({ ...step, retry: { ...step.retry, max_delay: e.target.value || undefined } })} />
