@@ -355,13 +355,26 @@ TEST_F(ClusterTest, APollFlowLosesAndDoublesNoItemWhenTheSchedulerNodeIsKilledMi
   const std::string id = GetString(flow, "id");
   constexpr int kItems = 2000;
   std::atomic<int> written{0};
+  std::atomic<bool> killed{false};
+  // Half the items before the kill, half after it (the writer waits for the
+  // kill, so "more items are still coming" holds however fast this machine is).
   std::thread writer([&] {
     for (int i = 0; i < kItems; ++i) {
+      if (i == kItems / 2)
+        for (int w = 0; w < 900 && !killed.load(); ++w) std::this_thread::sleep_for(100ms);
       auto r = admin.Post("/admin/put", Json{{"id", "item-" + std::to_string(10000 + i)}});
       if (r.status == 200) ++written;
       if (i % 200 == 199) std::this_thread::sleep_for(700ms);
     }
   });
+  struct JoinOnExit {  // a failed ASSERT returns early: let the writer finish, join it
+    std::atomic<bool>& killed;
+    std::thread& writer;
+    ~JoinOnExit() {
+      killed = true;
+      if (writer.joinable()) writer.join();
+    }
+  } join_on_exit{killed, writer};
   ASSERT_EQ(api.Post("/api/v1/flows/" + id + "/activate").status, 200);
   // Every run of the flow, paged.
   auto runs = [&](const Client& c) {
@@ -388,6 +401,7 @@ TEST_F(ClusterTest, APollFlowLosesAndDoublesNoItemWhenTheSchedulerNodeIsKilledMi
   int took = TakeOvers();
   int written_at_kill = written.load();
   node(holder).Kill9();
+  killed = true;
   const Client& survivor = node(1 - holder).api();
   ASSERT_TRUE(WaitFor([&] { return TakeOvers() > took && Holder() == 1 - holder; }, 15s))
       << "nobody took over";
