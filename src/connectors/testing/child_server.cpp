@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,8 +25,14 @@ void ChildServer::Spawn(const std::vector<std::string>& argv, const std::vector<
     error_ = "pipe failed";
     return;
   }
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    // Never outlive the test: a test that aborts (an assert, a sanitizer)
+    // would otherwise leave the server holding ctest's output pipe, and
+    // ctest would wait for it until the test's timeout.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
