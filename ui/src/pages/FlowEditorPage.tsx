@@ -23,6 +23,7 @@ import { Palette } from '../components/editor/Palette';
 import { StepForm, type StepProblem } from '../components/editor/StepForm';
 import { StepList, type StepListApi } from '../components/editor/StepList';
 import { pollLine } from '../components/editor/PollForm';
+import { TestStep } from '../components/editor/TestStep';
 import { TRIGGER_INFO, TriggerForm } from '../components/editor/TriggerForm';
 import { Icon } from '../components/icons';
 import { RunDialog } from '../components/RunView';
@@ -153,6 +154,7 @@ export function FlowEditorPage() {
   const [running, setRunning] = useState(false);
   const [lastRun, setLastRun] = useState<Run | null>(null);
   const [confirmRotate, setConfirmRotate] = useState(false);
+  const [effectsConfirmed, setEffectsConfirmed] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState<{ path: string; id: string; nested: number } | null>(null);
   const skipBlock = useRef(false);
   const sideRef = useRef<HTMLElement>(null);
@@ -595,6 +597,7 @@ export function FlowEditorPage() {
               />
             </div>
           ) : selectedStep ? (
+            <>
             <StepForm
               key={formKeys.current.get(selectedStep.id) ?? selectedStep.id}
               step={selectedStep}
@@ -611,6 +614,16 @@ export function FlowEditorPage() {
                 toast(`Created ${c.name}`, 'success');
               }}
             />
+            <TestStep
+              key={selectedStep.id}
+              flowId={flow?.id ?? null}
+              doc={doc}
+              step={selectedStep}
+              lastRun={lastRun}
+              effectsConfirmed={effectsConfirmed}
+              onEffectsConfirmed={() => setEffectsConfirmed(true)}
+            />
+            </>
           ) : (
             <p className="muted">Select a card to edit it.</p>
           )}
