@@ -615,7 +615,7 @@ export function FlowEditorPage() {
               }}
             />
             <TestStep
-              key={selectedStep.id}
+              key={`test-${selectedStep.id}`}
               flowId={flow?.id ?? null}
               doc={doc}
               step={selectedStep}
