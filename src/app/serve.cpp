@@ -34,6 +34,7 @@
 #include "engine/engine.h"
 #include "engine/retention.h"
 #include "engine/scheduler.h"
+#include "engine/single_step.h"
 #include "schedule/zone.h"
 #include "server/access.h"
 #include "server/hooks/receiver.h"
@@ -508,6 +509,17 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   services.check_poll = [&store, &catalog, &clock, &connections](const Flow& flow) {
     return CheckPoll(store, catalog, clock, flow,
                      [&connections](const std::string& name) { return connections.Resolve(name); });
+  };
+  services.test_step = [&catalog, &clock, &connections, &files, &engine_options](
+                           const FlowDocument& doc, const std::string& step_id, const Json& scope) {
+    SingleStepOptions so;
+    so.resolve_connection = [&connections](const std::string& name) {
+      return connections.Resolve(name);
+    };
+    so.expr_limits.timeout = engine_options.expr_timeout;
+    so.expr_limits.max_memory = engine_options.expr_memory;
+    so.files = files.get();
+    return RunSingleStep(catalog, clock, doc, step_id, scope, so);
   };
   services.auth = &auth;
   services.hooks = [&hooks](server::HttpRequest& req) { return hooks.Handle(req); };

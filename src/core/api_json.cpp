@@ -30,7 +30,7 @@ Json FlowToJson(const Flow& flow, const std::string& webhook_url) {
   j["active"] = flow.active;
   j["trigger_type"] = flow.trigger_type;
   if (flow.document.is_object()) {
-    for (const char* key : {"trigger", "steps", "settings"})
+    for (const char* key : {"trigger", "steps", "settings", "sample"})
       if (auto it = flow.document.find(key); it != flow.document.end()) j[key] = *it;
   }
   if (!j.contains("settings")) j["settings"] = Json::object();

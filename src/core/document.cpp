@@ -699,7 +699,7 @@ class Validator {
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       const std::string& k = it.key();
       if (k != "name" && k != "description" && k != "trigger" && k != "steps" && k != "settings" &&
-          !kServerManagedFields.count(k))
+          k != "sample" && !kServerManagedFields.count(k))
         Error(k, "is not a flow field");
     }
     auto name = doc.find("name");
@@ -753,7 +753,45 @@ class Validator {
         Settings(*it, d.name);
       }
     }
+    if (auto it = doc.find("sample"); it != doc.end() && !it->is_null()) Sample(*it, d);
     return d;
+  }
+
+  // The editor's pinned sample: {trigger: object, steps: {<id>: {output: any}}}, at most
+  // kMaxSampleBytes as JSON. Never read by a run; kept as written.
+  void Sample(const Json& s, FlowDocument& d) {
+    constexpr size_t kMaxSampleBytes = 1 << 20;
+    if (!s.is_object()) return Error("sample", "must be an object {trigger, steps}");
+    bool ok = true;
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      if (it.key() == "trigger") {
+        if (!it->is_object() && !it->is_null()) {
+          Error("sample.trigger", "must be an object");
+          ok = false;
+        }
+      } else if (it.key() == "steps") {
+        if (!it->is_object() && !it->is_null()) {
+          Error("sample.steps", "must be an object of step id to {output}");
+          ok = false;
+          continue;
+        }
+        if (it->is_null()) continue;
+        for (auto st = it->begin(); st != it->end(); ++st) {
+          if (!st->is_object()) {
+            Error("sample.steps." + st.key(), "must be an object {output}");
+            ok = false;
+          }
+        }
+      } else {
+        Error("sample." + it.key(), "is not a sample field (trigger, steps)");
+        ok = false;
+      }
+    }
+    if (ok && s.dump().size() > kMaxSampleBytes) {
+      Error("sample", "is larger than 1 MiB");
+      ok = false;
+    }
+    if (ok) d.sample = s;
   }
 
   // The settings weft itself reads (issue 10); other keys are kept as written.
@@ -978,6 +1016,7 @@ Result<FlowDocument> ParseStoredDocument(const Json& canonical) {
     for (const auto& s : *it) d.steps.push_back(Lenient::ParseStep(s));
   if (auto it = canonical.find("settings"); it != canonical.end() && it->is_object())
     d.settings = *it;
+  if (auto it = canonical.find("sample"); it != canonical.end() && it->is_object()) d.sample = *it;
   return d;
 }
 
@@ -990,6 +1029,7 @@ Json CanonicalJson(const FlowDocument& doc) {
   for (const auto& s : doc.steps) steps.push_back(StepToJson(s));
   j["steps"] = steps;
   if (!doc.settings.empty()) j["settings"] = doc.settings;
+  if (doc.sample.is_object() && !doc.sample.empty()) j["sample"] = doc.sample;
   return j;
 }
 

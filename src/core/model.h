@@ -49,6 +49,9 @@ struct FlowDocument {
   Json trigger = Json{{"type", "manual"}};
   std::vector<Step> steps;
   Json settings = Json::object();
+  // Pinned sample data for the editor ({trigger, steps: {<id>: {output}}}): what
+  // "Test step" resolves inputs against. Saved with the flow, never read by a run.
+  Json sample;  // null when absent
 
   std::string TriggerType() const;  // "manual" | "webhook" | "schedule"
 };

@@ -74,6 +74,12 @@ struct ApiServices {
   // POST /api/v1/flows/{id}/poll/check: what the next poll of a poll flow
   // would pick, a dry run (app/ wires engine's CheckPoll); null: 503.
   std::function<Result<Json>(const Flow& flow)> check_poll;
+  // POST /api/v1/flows/{id}/steps/{step_id}/test: runs one step of `doc` alone
+  // with `scope` ({trigger, steps, run}) as its context, nothing stored (app/
+  // wires engine's RunSingleStep); null: 503.
+  std::function<Result<Json>(const FlowDocument& doc, const std::string& step_id,
+                             const Json& scope)>
+      test_step;
 };
 
 struct RouteSpec {

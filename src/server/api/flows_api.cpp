@@ -108,6 +108,95 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
     return HttpResponse::FromJson(200, *checked);
   });
 
+  // Runs one step alone against sample data (the editor's "Test step"): no run
+  // is created. The draft in `flow` (the saved latest when absent) and the
+  // sample {trigger, steps} or {run_id} (the flow's pinned `sample` when absent).
+  t.emplace_back("testStep", [&flows, &runs, &s](HttpRequest& req) {
+    auto flow = flows.Get(req.Param("id"));
+    if (!flow) return ErrorResponse(flow.error());
+    if (!s.test_step)
+      return ErrorResponse(Error(ErrorCode::kUnavailable, "steps cannot be tested on this node"));
+    auto body = ParseJsonBody(req, false, Json::object());
+    if (!body) return ErrorResponse(body.error());
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {flow, sample}"));
+
+    FlowDocument doc;
+    if (auto f = body->find("flow"); f != body->end() && !f->is_null()) {
+      if (!f->is_object()) return ErrorResponse(FieldProblem("flow", "must be a flow document"));
+      auto validated = flows.Validate(*f, &flow->document);
+      if (!validated) {
+        Error e = validated.error();
+        for (auto& d : e.details) d.path = d.path.empty() ? "flow" : "flow." + d.path;
+        return ErrorResponse(e);
+      }
+      doc = std::move(validated->document);
+    } else {
+      auto stored = ParseStoredDocument(flow->document);
+      if (!stored) return ErrorResponse(stored.error());
+      doc = std::move(*stored);
+    }
+
+    Json scope = {{"trigger", Json::object()},
+                  {"steps", Json::object()},
+                  {"run",
+                   {{"id", "test"},
+                    {"flow_id", flow->id},
+                    {"flow_version", flow->version},
+                    {"started_at", FormatIso(s.clock.Now())}}}};
+    Json sample = doc.sample.is_object() ? doc.sample : Json::object();
+    if (auto sm = body->find("sample"); sm != body->end() && !sm->is_null()) {
+      if (!sm->is_object())
+        return ErrorResponse(
+            FieldProblem("sample", "must be an object {trigger, steps} or {run_id}"));
+      sample = *sm;
+    }
+    if (auto rid = sample.find("run_id"); rid != sample.end()) {
+      if (!rid->is_string())
+        return ErrorResponse(FieldProblem("sample.run_id", "must be a run id"));
+      auto run = runs.Get(rid->get<std::string>(), true);
+      if (!run && run.error().code == ErrorCode::kNotFound)
+        return ErrorResponse(
+            FieldProblem("sample.run_id", "no run \"" + rid->get<std::string>() + "\""));
+      if (!run) return ErrorResponse(run.error());
+      if (run->flow_id != flow->id)
+        return ErrorResponse(
+            FieldProblem("sample.run_id", "run \"" + run->id + "\" is not a run of this flow"));
+      if (run->trigger.is_object()) scope["trigger"] = run->trigger;
+      // A step in a loop ran once per item: the first result stands for it, as in the editor.
+      for (const auto& st : run->steps) {
+        if (scope["steps"].contains(st.step_id)) continue;
+        scope["steps"][st.step_id] = {{"output", st.output}, {"status", ToString(st.status)}};
+      }
+    } else {
+      for (auto it = sample.begin(); it != sample.end(); ++it) {
+        if (it.key() != "trigger" && it.key() != "steps")
+          return ErrorResponse(
+              FieldProblem("sample." + it.key(), "is not a sample field (trigger, steps, run_id)"));
+      }
+      if (auto tr = sample.find("trigger"); tr != sample.end() && !tr->is_null()) {
+        if (!tr->is_object())
+          return ErrorResponse(FieldProblem("sample.trigger", "must be an object"));
+        scope["trigger"] = *tr;
+      }
+      if (auto st = sample.find("steps"); st != sample.end() && !st->is_null()) {
+        if (!st->is_object())
+          return ErrorResponse(
+              FieldProblem("sample.steps", "must be an object of step id to {output}"));
+        for (auto it = st->begin(); it != st->end(); ++it) {
+          if (!it->is_object())
+            return ErrorResponse(
+                FieldProblem("sample.steps." + it.key(), "must be an object {output}"));
+          Json entry = {{"output", it->value("output", Json())}, {"status", "succeeded"}};
+          scope["steps"][it.key()] = std::move(entry);
+        }
+      }
+    }
+    auto result = s.test_step(doc, req.Param("step_id"), scope);
+    if (!result) return ErrorResponse(result.error());
+    return HttpResponse::FromJson(200, *result);
+  });
+
   t.emplace_back("cloneFlow", [&flows](HttpRequest& req) {
     auto saved = flows.Clone(req.Param("id"), Actor(req));
     if (!saved) return ErrorResponse(saved.error());

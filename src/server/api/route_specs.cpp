@@ -27,6 +27,7 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"POST", "/api/v1/flows/{id}/runs", "startRun", Access::kEditor},
       {"POST", "/api/v1/flows/{id}/webhook/rotate", "rotateWebhook", Access::kEditor},
       {"POST", "/api/v1/flows/{id}/poll/check", "checkPoll", Access::kEditor},
+      {"POST", "/api/v1/flows/{id}/steps/{step_id}/test", "testStep", Access::kEditor},
       {"GET", "/api/v1/runs", "listRuns", Access::kViewer},
       {"GET", "/api/v1/runs/{id}", "getRun", Access::kViewer},
       {"GET", "/api/v1/files/{id}", "getFile", Access::kViewer},

@@ -20,6 +20,8 @@ import type {
   Run,
   Schedule,
   SchedulePreview,
+  StepTestResult,
+  FlowSample,
   User,
 } from './types';
 
@@ -73,6 +75,12 @@ export const flows = {
   rotateWebhook: (id: string) => request<Flow>(`/flows/${enc(id)}/webhook/rotate`, { method: 'POST' }),
   /** Check now: what the next poll would pick (a dry run). */
   checkPoll: (id: string) => request<PollCheck>(`/flows/${enc(id)}/poll/check`, { method: 'POST' }),
+  /** Test step: runs one step of the draft alone against a sample; creates no run. */
+  testStep: (id: string, stepId: string, flow: FlowDocument, sample?: FlowSample | { run_id: string }) =>
+    request<StepTestResult>(`/flows/${enc(id)}/steps/${enc(stepId)}/test`, {
+      method: 'POST',
+      body: sample === undefined ? { flow } : { flow, sample },
+    }),
 };
 
 function safeJson(text: string): unknown {

@@ -109,6 +109,23 @@ export interface FlowDocument {
   trigger: Trigger;
   steps: Step[];
   settings?: JsonObject;
+  /** Pinned sample data for "Test step": saved with the flow, never read by a run. */
+  sample?: FlowSample;
+}
+
+export interface FlowSample {
+  trigger?: JsonObject;
+  steps?: Record<string, { output?: Json }>;
+}
+
+/** POST /flows/{id}/steps/{step_id}/test: one step run alone against sample data. */
+export interface StepTestResult {
+  status: 'succeeded' | 'failed';
+  input: Json;
+  output: Json;
+  error: { code: string; message: string } | null;
+  duration_ms: number;
+  logs?: { at: string; level: string; message: string }[];
 }
 
 export interface LastRun {

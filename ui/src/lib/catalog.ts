@@ -74,7 +74,7 @@ export function humanize(s: string): string {
   return t ? t[0].toUpperCase() + t.slice(1) : s;
 }
 
-export function useConnections(): { list: Connection[]; error: unknown; loading: boolean; reload: () => void } {
+export function useConnections(): { list: Connection[]; error: unknown; loading: boolean; reload: () => void; add: (c: Connection) => void } {
   const [list, setList] = useState<Connection[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
@@ -88,5 +88,6 @@ export function useConnections(): { list: Connection[]; error: unknown; loading:
       .finally(() => !ctl.signal.aborted && setLoading(false));
     return () => ctl.abort();
   }, [tick]);
-  return { list, error, loading, reload: () => setTick((t) => t + 1) };
+  const add = (c: Connection) => setList((l) => [...l.filter((x) => x.id !== c.id), c]);
+  return { list, error, loading, reload: () => setTick((t) => t + 1), add };
 }

@@ -191,6 +191,7 @@ export function toDocument(f: Flow | FlowDocument): FlowDocument {
     steps: f.steps ?? [],
   };
   if (f.settings && Object.keys(f.settings).length) doc.settings = f.settings;
+  if (f.sample && typeof f.sample === 'object' && Object.keys(f.sample).length) doc.sample = f.sample;
   return doc;
 }
 

@@ -33,7 +33,8 @@ const isAuthorized = (c: Connection) => {
   return !!a.refresh_token || !!a.access_token;
 };
 
-function ConnectionForm({
+/** The create/edit connection form (a modal); the flow editor's step panel reuses it. */
+export function ConnectionForm({
   connectors,
   existing,
   initialConnector,

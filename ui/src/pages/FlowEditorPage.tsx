@@ -23,6 +23,7 @@ import { Palette } from '../components/editor/Palette';
 import { StepForm, type StepProblem } from '../components/editor/StepForm';
 import { StepList, type StepListApi } from '../components/editor/StepList';
 import { pollLine } from '../components/editor/PollForm';
+import { TestStep } from '../components/editor/TestStep';
 import { TRIGGER_INFO, TriggerForm } from '../components/editor/TriggerForm';
 import { Icon } from '../components/icons';
 import { RunDialog } from '../components/RunView';
@@ -153,6 +154,7 @@ export function FlowEditorPage() {
   const [running, setRunning] = useState(false);
   const [lastRun, setLastRun] = useState<Run | null>(null);
   const [confirmRotate, setConfirmRotate] = useState(false);
+  const [effectsConfirmed, setEffectsConfirmed] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState<{ path: string; id: string; nested: number } | null>(null);
   const skipBlock = useRef(false);
   const sideRef = useRef<HTMLElement>(null);
@@ -524,29 +526,41 @@ export function FlowEditorPage() {
       ) : null}
 
       <div className="editor-body">
-        <section className="canvas" aria-label="Flow steps">
-          <div className="canvas-inner">
-            <div className={`card trigger-card${selection.kind === 'trigger' ? ' selected' : ''}${problems.trigger.length ? ' has-error' : ''}`} data-testid="trigger-card" data-trigger-type={doc.trigger.type}>
-              <button type="button" className="card-main" aria-pressed={selection.kind === 'trigger'} onClick={() => setSelection({ kind: 'trigger' })} aria-label={`Trigger: ${trig.title}`}>
-                <span className="card-icon trigger-icon">
-                  <Icon name={trig.icon} size={20} />
-                </span>
-                <span className="card-text">
-                  <span className="card-kicker small">Trigger</span>
-                  <span className="card-title">{trig.title}</span>
-                  <span className="card-sub small muted mono">{triggerSub}</span>
-                </span>
-                {problems.trigger.length ? (
-                  <span className="card-flag flag-error">
-                    <Icon name="alert" size={14} /> {problems.trigger.length}
+        <div className="canvas-wrap">
+          <section className="canvas" aria-label="Flow steps">
+            <div className="canvas-inner">
+              <div className={`card trigger-card${selection.kind === 'trigger' ? ' selected' : ''}${problems.trigger.length ? ' has-error' : ''}`} data-testid="trigger-card" data-trigger-type={doc.trigger.type}>
+                <button type="button" className="card-main" aria-pressed={selection.kind === 'trigger'} onClick={() => setSelection({ kind: 'trigger' })} aria-label={`Trigger: ${trig.title}`}>
+                  <span className="card-icon trigger-icon">
+                    <Icon name={trig.icon} size={20} />
                   </span>
-                ) : null}
-              </button>
+                  <span className="card-text">
+                    <span className="card-kicker small">Trigger</span>
+                    <span className="card-title">{trig.title}</span>
+                    <span className="card-sub small muted mono">{triggerSub}</span>
+                  </span>
+                  {problems.trigger.length ? (
+                    <span className="card-flag flag-error">
+                      <Icon name="alert" size={14} /> {problems.trigger.length}
+                    </span>
+                  ) : null}
+                </button>
+              </div>
+              <StepList steps={doc.steps} api={listApi} />
+              {!doc.steps.length ? <p className="muted small center">Press + to add the first step.</p> : null}
             </div>
-            <StepList steps={doc.steps} api={listApi} />
-            {!doc.steps.length ? <p className="muted small center">Press + to add the first step.</p> : null}
-          </div>
-        </section>
+          </section>
+          <button
+            type="button"
+            className="run-fab"
+            onClick={() => setRunning(true)}
+            disabled={!flow || !canEdit}
+            title={!flow ? 'Save the flow first' : dirty ? 'Runs the last saved version' : 'Run this flow now'}
+            data-testid="run-flow"
+          >
+            <Icon name="play" size={16} /> Run
+          </button>
+        </div>
 
         <aside className="side" aria-label="Selected item" ref={sideRef}>
           {selection.kind === 'details' ? (
@@ -583,6 +597,7 @@ export function FlowEditorPage() {
               />
             </div>
           ) : selectedStep ? (
+            <>
             <StepForm
               key={formKeys.current.get(selectedStep.id) ?? selectedStep.id}
               step={selectedStep}
@@ -594,23 +609,27 @@ export function FlowEditorPage() {
               errors={problems.steps[selectedStep.id] ?? []}
               warnings={warnings.steps[selectedStep.id] ?? []}
               takenIds={allIds(doc.steps)}
+              onConnectionCreated={(c) => {
+                conns.add(c);
+                toast(`Created ${c.name}`, 'success');
+              }}
             />
+            <TestStep
+              key={`test-${selectedStep.id}`}
+              flowId={flow?.id ?? null}
+              doc={doc}
+              step={selectedStep}
+              lastRun={lastRun}
+              effectsConfirmed={effectsConfirmed}
+              onEffectsConfirmed={() => setEffectsConfirmed(true)}
+            />
+            </>
           ) : (
             <p className="muted">Select a card to edit it.</p>
           )}
         </aside>
       </div>
 
-      <button
-        type="button"
-        className="run-fab"
-        onClick={() => setRunning(true)}
-        disabled={!flow || !canEdit}
-        title={!flow ? 'Save the flow first' : dirty ? 'Runs the last saved version' : 'Run this flow now'}
-        data-testid="run-flow"
-      >
-        <Icon name="play" size={16} /> Run
-      </button>
 
       {palette ? <Palette connectors={catalog.connectors} loading={catalog.loading} error={catalog.error} onRetry={catalog.retry} onPick={addStep} onClose={() => setPalette(null)} /> : null}
       {running && flow ? (

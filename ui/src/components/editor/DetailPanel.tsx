@@ -9,6 +9,7 @@ import { Icon } from '../icons';
 import { JsonView } from '../JsonView';
 import { ErrorBox, Field, Loading, Modal, Spinner, StatusBadge, Toggle } from '../ui';
 import { pollLine } from './PollForm';
+import { SampleEditor } from './TestStep';
 import { WebhookUrlBox } from './TriggerForm';
 
 function ScheduleSummary({ flow }: { flow: Flow }) {
@@ -185,6 +186,9 @@ export function DetailPanel({
       </Field>
       <Field label="Description" htmlFor="flow-description" error={err('description')}>
         <textarea id="flow-description" rows={2} value={doc.description ?? ''} onChange={(e) => onChange({ ...doc, description: e.target.value })} />
+      </Field>
+      <Field label="Sample data" htmlFor="flow-sample" error={err('sample')} help="Pinned JSON that Test step resolves a step's inputs against; saved with the flow, never used by real runs">
+        <SampleEditor doc={doc} onChange={onChange} />
       </Field>
       {flow ? (
         <>

@@ -1,7 +1,9 @@
 // The side form of a selected step, generated from the catalog's action
 // inputs: id, name, connection (filtered by connector), inputs (expressions
 // allowed), `if`, and the advanced retry/timeout/on_error settings.
+import { useState } from 'react';
 import type { Connection, Json, JsonObject, Step } from '../../api';
+import { ConnectionForm } from '../../pages/ConnectionsPage';
 import { needsConnection, type Catalog } from '../../lib/catalog';
 import { connectorOf } from '../../lib/flow';
 import { FieldInput } from '../FieldInput';
@@ -27,6 +29,7 @@ export function StepForm({
   errors,
   warnings,
   takenIds,
+  onConnectionCreated,
 }: {
   step: Step;
   onChange: (s: Step) => void;
@@ -37,7 +40,10 @@ export function StepForm({
   errors: StepProblem[];
   warnings: StepProblem[];
   takenIds: Set<string>;
+  /** A connection made with "New" (in a dialog, the flow stays unsaved): the caller adds it to its list. */
+  onConnectionCreated?: (c: Connection) => void;
 }) {
+  const [newConnection, setNewConnection] = useState(false);
   const { connector, action } = catalog.action(step.uses);
   const connName = connectorOf(step.uses);
   const usable = connections.filter((c) => c.connector === connName);
@@ -121,11 +127,24 @@ export function StepForm({
               ))}
               {step.connection && !usable.some((c) => c.name === step.connection) ? <option value={step.connection}>{step.connection} (not found)</option> : null}
             </select>
-            <a className="btn btn-small" href={`/connections?new=${encodeURIComponent(connName)}`} target="_blank" rel="noreferrer">
+            <button type="button" className="btn btn-small" onClick={() => setNewConnection(true)} data-testid="step-new-connection">
               New
-            </a>
+            </button>
           </div>
           {warnAt('connection') ? <div className="field-warn">{warnAt('connection')}</div> : null}
+          {newConnection ? (
+            <ConnectionForm
+              connectors={catalog.connectors}
+              existing={null}
+              initialConnector={connName}
+              onClose={() => setNewConnection(false)}
+              onSaved={(c) => {
+                setNewConnection(false);
+                onConnectionCreated?.(c);
+                onChange({ ...step, connection: c.name });
+              }}
+            />
+          ) : null}
         </Field>
       ) : null}
 
