@@ -174,7 +174,7 @@ class ActionCatalog {
   void Register(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
                 ConnectionTester tester = nullptr);
   // Registers a connector in place of the one of the same name (a user
-  // manifest saved again): its old actions are gone, steps resolve the new ones.
+  // manifest saved again): its old actions and poll sources are gone, steps resolve the new ones.
   void Replace(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
                ConnectionTester tester = nullptr);
 
