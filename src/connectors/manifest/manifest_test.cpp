@@ -571,6 +571,21 @@ TEST(Manifest, EveryBuiltInManifestLoads) {
     EXPECT_TRUE(RegisterManifest(catalog, *m)) << b.file;
     EXPECT_FALSE((*m)->icon_svg.empty()) << b.file << " has no icon";
   }
+  // Slack's trigger sends back the newest message's ts, whatever the order.
+  const PollSpec* slack = catalog.FindPollSpec("slack.new_messages");
+  ASSERT_NE(slack, nullptr);
+  std::shared_ptr<const Manifest> m;
+  for (const auto& b : BuiltinManifests())
+    if (b.file.find("/slack/") != std::string::npos) m = *ParseManifest(b.text, "builtin");
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(m->triggers.size(), 1u);
+  Json items = {{"items",
+                 {{{"ts", "1512104434.000490"}},
+                  {{"ts", "1512085950.000216"}},
+                  {{"ts", "1512104434.000031"}}}}};
+  auto next = m->triggers[0].cursor->Evaluate(items, {}, {});
+  ASSERT_TRUE(next.ok()) << next.error->message;
+  EXPECT_EQ(*next.value, "1512104434.000490");
 }
 
 }  // namespace
