@@ -9,6 +9,7 @@
 #include "common/time_format.h"
 #include "core/document.h"
 #include "core/input_schema.h"
+#include "core/rate_limit.h"
 
 namespace weft::connectors::manifest {
 
@@ -572,19 +573,11 @@ Result<std::shared_ptr<const Manifest>> ParseManifest(std::string_view text, std
     }
   }
 
-  // Rate limit: {requests, per, burst}.
+  // Rate limit: {requests, per, burst}, read by the one grammar connections use too.
   if (auto rl = doc.find("rate_limit"); rl != doc.end() && !rl->is_null()) {
-    if (!rl->is_object()) {
-      r.Err("rate_limit", "must be a map {requests, per, burst}");
-    } else {
-      r.Keys(*rl, "rate_limit", {"requests", "per", "burst"});
-      if (!rl->contains("requests")) r.Err("rate_limit.requests", "is required");
-      r.Int(*rl, "requests", "rate_limit", 1, 1, 1000000);
-      r.Int(*rl, "burst", "rate_limit", 1, 1, 1000000);
-      std::string per = r.Str(*rl, "per", "rate_limit", true, 32);
-      if (!per.empty() && !ParseDuration(per)) r.Err("rate_limit.per", "must be a duration (10s)");
-      m->rate_limit = *rl;
-    }
+    std::vector<FieldError> problems;
+    if (ParseRateLimit(*rl, "rate_limit", problems)) m->rate_limit = *rl;
+    for (auto& p : problems) r.Err(p.path, p.message);
   }
 
   // Pagination styles.
