@@ -29,6 +29,8 @@ void ActionCatalog::Replace(ConnectorSpec spec,
   ++generation_;
   const std::string prefix = spec.name + ".";
   std::erase_if(actions_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+  // A replaced manifest's triggers go with it (the new ones are registered after).
+  std::erase_if(poll_sources_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
   for (auto& [name, action] : actions) actions_[prefix + name] = std::move(action);
   testers_.erase(spec.name);
   if (tester) testers_[spec.name] = std::move(tester);

@@ -111,6 +111,11 @@ struct ActionContext {
   // Where file values' bytes live (core/files.h). Null where files are off
   // (some unit tests): actions then keep their in-memory behaviour.
   FileStore* files = nullptr;
+  // Called by a connector right before each request it sends to the
+  // application (connectors/http's Exchange): the engine takes the
+  // connection's rate slot there and waits for it (core/rate_limit.h). An
+  // error stops the action (cancelled, past its deadline). Null: send at once.
+  std::function<Result<void>()> before_request;
 };
 
 struct ActionOutcome {
@@ -174,7 +179,7 @@ class ActionCatalog {
   void Register(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
                 ConnectionTester tester = nullptr);
   // Registers a connector in place of the one of the same name (a user
-  // manifest saved again): its old actions are gone, steps resolve the new ones.
+  // manifest saved again): its old actions and poll sources are gone, steps resolve the new ones.
   void Replace(ConnectorSpec spec, std::map<std::string, std::shared_ptr<Action>> actions,
                ConnectionTester tester = nullptr);
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -781,8 +783,9 @@ class RunExecution {
       connection = std::move(*c);
     }
 
+    std::optional<TimePoint> slot;  // the first request's rate slot (WaitForSlot)
     if (connection)
-      if (auto waiting = WaitForSlot(r, *connection)) return std::move(*waiting);
+      if (auto waiting = WaitForSlot(r, *connection, slot)) return std::move(*waiting);
 
     Error err;
     auto with = ResolveWith(step, scope, &err);
@@ -813,6 +816,7 @@ class RunExecution {
         &scope};
     ctx.expr_limits = &expr_limits_;
     ctx.files = options_.files;
+    if (connection) ctx.before_request = SendAtSlot(*connection, slot, ctx.deadline);
     ActionOutcome out = action->Execute(ctx);
     r.logs = std::move(logs);
     if (!out.error) return Succeed(r, std::move(out.output), scope);
@@ -869,12 +873,18 @@ class RunExecution {
 
   // The connection's rate limit and pauses (core/rate_limit.h). Takes the
   // next slot of the connection from the store, shared by every run, worker
-  // and node; a slot in the future suspends the run until then, holding no
-  // worker, with the slot kept in the step's state: the attempt made on
-  // waking is that slot's and takes no other. nullopt: go now.
-  std::optional<Outcome> WaitForSlot(StepRun& r, const Connection& c) {
+  // and node; a slot in the future suspends the run until shortly before
+  // then (kWakeEarly), holding no worker, with the slot kept in the step's
+  // state: the attempt made on waking is that slot's and takes no other.
+  // nullopt: go on, `slot` set to the first request's slot (SendAtSlot waits
+  // for it to the millisecond, so requests reach the application spaced as
+  // the limit says, not as late as the run's wake-up happens to be).
+  std::optional<Outcome> WaitForSlot(StepRun& r, const Connection& c,
+                                     std::optional<TimePoint>& reserved) {
     if (r.state.is_object() && r.state.contains("rate_slot")) {
-      r.state.erase("rate_slot");  // reserved before the run waited: this attempt's
+      // Reserved before the run waited: this attempt's.
+      reserved = FromUnixMs(r.state["rate_slot"].get<int64_t>());
+      r.state.erase("rate_slot");
       return std::nullopt;
     }
     const ConnectorSpec* spec = catalog_.FindConnector(c.connector);
@@ -891,10 +901,13 @@ class RunExecution {
       o.resume_at = Cap(now + Millis(1000));
       return o;
     }
-    if (*slot <= now) return std::nullopt;
+    if (*slot <= now + kWakeEarly) {
+      reserved = *slot;
+      return std::nullopt;
+    }
     if (!r.state.is_object()) r.state = Json::object();
     r.state["rate_slot"] = ToUnixMs(*slot);
-    r.wake_at = *slot;
+    r.wake_at = *slot - kWakeEarly;
     std::string why = limit ? "the rate limit of connection \"" + c.name + "\" (" +
                                   std::to_string(limit->requests) + " per " +
                                   FormatDuration(limit->per) + ")"
@@ -906,10 +919,51 @@ class RunExecution {
     Start(r, true);
     Outcome o;
     o.kind = Kind::kSuspended;
-    o.resume_at = Cap(*slot);
+    o.resume_at = Cap(*r.wake_at);
     return o;
   }
 
+  // ActionContext::before_request for a step using connection `c`: the first
+  // request waits for `first` (its slot, taken by WaitForSlot), each later
+  // one (pages, retries inside the action) takes the next slot of a limited
+  // connection right before it is sent. The wait is in this thread: at most
+  // kWakeEarly for the first request, one slot's spacing (or the queue ahead
+  // on a busy connection) for the later ones.
+  std::function<Result<void>()> SendAtSlot(const Connection& c, std::optional<TimePoint> first,
+                                           TimePoint deadline) {
+    const ConnectorSpec* spec = catalog_.FindConnector(c.connector);
+    std::optional<RateLimit> limit =
+        EffectiveRateLimit(c.settings, spec ? spec->rate_limit : Json());
+    return [this, id = c.id, limit, first, deadline, used = false]() mutable -> Result<void> {
+      std::optional<TimePoint> at;
+      if (!used && first) {
+        at = first;
+      } else if (used && limit) {
+        auto slot = store_.TakeRateSlot(id, &*limit, clock_.Now());
+        if (!slot) return Fail(slot.error());
+        at = *slot;
+      }
+      used = true;
+      if (!at) return {};
+      if (*at > deadline)
+        return Fail(ErrorCode::kTimeout,
+                    "the connection's next rate-limit slot is past the step's timeout");
+      std::mutex mu;
+      std::condition_variable cv;
+      std::unique_lock lock(mu);
+      while (clock_.Now() < *at) {
+        if (cancelled_.load())
+          return Fail(ErrorCode::kCancelled, "cancelled while waiting for a rate-limit slot");
+        clock_.WaitUntil(cv, lock, std::min(*at, clock_.Now() + Millis(50)),
+                         [&] { return cancelled_.load(); });
+      }
+      return {};
+    };
+  }
+
+  // How long before its rate slot a waiting run wakes: the wake-up's own
+  // delay is absorbed by SendAtSlot's wait in the worker.
+  static constexpr Millis kWakeEarly{250};
   static constexpr int kMaxRateRetries = 5;
 
   ::weft::Run run_;

@@ -178,6 +178,150 @@ TEST_F(HttpItemsTest, CheckNowShowsTheNewVersionsAndChangesNothing) {
   EXPECT_EQ(log[log.size() - 2]["since"], "6") << log.dump();
 }
 
+// A user manifest's trigger (docs/connector-manifests.md#triggers) over the
+// same API: the connection, auth, base URL and pagination are the manifest's,
+// the flow names only `<app>.items_changed` and its inputs.
+class ManifestTriggerTest : public HttpItemsTest {
+ protected:
+  void SetUp() override {
+    HttpItemsTest::SetUp();
+    if (HasFatalFailure()) return;
+    app_ = UniqueName("items_app");
+    std::replace(app_.begin(), app_.end(), '-', '_');
+    std::string manifest = "name: " + app_ + R"(
+title: Items App
+connection:
+  fields: [{name: base_url, title: Base URL, required: true}]
+  base_url: "{{ connection.base_url }}"
+  auth: {type: bearer}
+pagination:
+  tokens: {type: cursor, items: data, cursor: next, param: page_token, max_pages: 50}
+actions:
+  list_items: {path: /items, paginate: tokens}
+triggers:
+  items_changed:
+    title: Items changed
+    description: Each new version of each item.
+    path: /items
+    query: {limit: "{{ input.page_size }}"}
+    paginate: tokens
+    key: id & "@" & $string(updated)
+    cursor: $max(items.updated)
+    cursor_param: since
+    ordered: true
+    input:
+      type: object
+      properties:
+        page_size: {type: integer, default: 4, description: Items per page.}
+)";
+    HttpResult m = api().PostRaw("/api/v1/connectors", manifest, "application/yaml");
+    ASSERT_EQ(m.status, 201) << m.body;
+    app_conn_ = UniqueName("items-app");
+    HttpResult c = api().Post("/api/v1/connections",
+                              Json{{"name", app_conn_},
+                                   {"connector", app_},
+                                   {"settings", {{"base_url", base_}}},
+                                   {"auth", {{"type", "bearer"}, {"token", "items-token"}}}});
+    ASSERT_EQ(c.status, 201) << c.body;
+  }
+
+  Json TriggerFlow(const std::string& every, const std::string& start, Json with) {
+    return Json{{"name", UniqueName("app-items")},
+                {"trigger",
+                 {{"type", "poll"},
+                  {"poll",
+                   {{"every", every},
+                    {"start", start},
+                    {"source",
+                     {{"uses", app_ + ".items_changed"},
+                      {"connection", app_conn_},
+                      {"with", std::move(with)}}}}}}},
+                {"steps",
+                 {{{"id", "note"},
+                   {"uses", "data.set"},
+                   {"with", {{"value", "{{ trigger.item.title }}"}}}}}}};
+  }
+
+  std::string app_, app_conn_;
+};
+
+TEST_F(ManifestTriggerTest, AManifestTriggerEmitsEachNewVersionOnce) {
+  // Its `with` is checked against the trigger's input schema on save.
+  HttpResult bad =
+      api().Post("/api/v1/flows", TriggerFlow("1s", "all", Json{{"page_size", "four"}, {"x", 1}}));
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  auto paths = ErrorPaths(bad.json);
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "trigger.poll.source.with.page_size"),
+            paths.end())
+      << bad.body;
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "trigger.poll.source.with.x"), paths.end())
+      << bad.body;
+
+  for (int i = 0; i < 10; ++i) Put("item-" + std::to_string(i), "v1");
+  Json flow = CreateFlow(api(), TriggerFlow("1s", "all", Json{{"page_size", 3}}));
+  ASSERT_EQ(api().Post("/api/v1/flows/" + flow["id"].get<std::string>() + "/activate").status, 200);
+  ASSERT_TRUE(WaitFor([&] { return Runs(flow).size() == 10; }, 20s)) << Runs(flow).size();
+  Put("item-4", "v2");
+  Put("new-a", "v1");
+  std::this_thread::sleep_for(1500ms);
+  Put("item-4", "v3");
+  ASSERT_TRUE(WaitFor([&] { return Runs(flow).size() == 13; }, 20s)) << Runs(flow).size();
+  std::this_thread::sleep_for(3s);  // more polls: nothing new, no run
+  std::vector<Json> runs = Runs(flow);
+  ASSERT_EQ(runs.size(), 13u);
+  std::map<std::string, std::multiset<std::string>> versions;
+  for (const auto& r : runs) {
+    const Json& item = r["trigger"]["item"];
+    versions[item["id"].get<std::string>()].insert(item["title"].get<std::string>());
+  }
+  EXPECT_EQ(versions.size(), 11u);
+  EXPECT_EQ(versions["item-4"], (std::multiset<std::string>{"v1", "v2", "v3"}));
+  EXPECT_EQ(versions["new-a"], (std::multiset<std::string>{"v1"}));
+  // The manifest's request: its page size from the input, its cursor pages
+  // on the first poll (10 items, 3 a page), then only what changed since.
+  Json log = Log();
+  ASSERT_GE(log.size(), 5u) << log.dump();
+  EXPECT_EQ(log[0]["limit"], "3") << log.dump();
+  EXPECT_FALSE(log[0].contains("since")) << log.dump();
+  EXPECT_TRUE(log[1]["page_token"].is_string()) << log.dump();
+  int with_since = 0;
+  for (const auto& q : log)
+    if (q.contains("since")) {
+      ++with_since;
+      EXPECT_GE(std::stoi(q["since"].get<std::string>()), 10) << q.dump();
+    }
+  EXPECT_GE(with_since, 3) << log.dump();
+}
+
+TEST_F(ManifestTriggerTest, CheckNowListsTheNewItemsOfAManifestTrigger) {
+  for (int i = 0; i < 5; ++i) Put("item-" + std::to_string(i), "v1");
+  Json flow = CreateFlow(api(), TriggerFlow("1h", "new", Json::object()));
+  const std::string id = flow["id"];
+  ASSERT_EQ(api().Post("/api/v1/flows/" + id + "/activate").status, 200);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        HttpResult c = api().Post("/api/v1/flows/" + id + "/poll/check");
+        return c.status == 200 && c.json["baseline"] == false;
+      },
+      15s));
+  Put("item-1", "v2");
+  Put("fresh", "v1");
+  HttpResult c = api().Post("/api/v1/flows/" + id + "/poll/check");
+  ASSERT_EQ(c.status, 200) << c.body;
+  std::set<std::string> got;
+  for (const auto& it : c.json["items"])
+    got.insert(it["item"]["id"].get<std::string>() + "/" + it["item"]["title"].get<std::string>());
+  EXPECT_EQ(got, (std::set<std::string>{"item-1/v2", "fresh/v1"})) << c.body;
+  EXPECT_EQ(c.json["cursor"]["since"], 5) << c.body;
+  EXPECT_EQ(c.json["next_cursor"]["since"], 7) << c.body;
+  EXPECT_TRUE(Runs(flow).empty());
+  // The default page size from the input schema went to the API.
+  Json log = Log();
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back()["limit"], "4") << log.dump();
+  EXPECT_EQ(log.back()["since"], "5") << log.dump();
+}
+
 TEST_F(HttpItemsTest, ABadKeyExpressionIsAFailedPollNamingTheField) {
   Put("x", "v1");
   Json flow = CreateFlow(

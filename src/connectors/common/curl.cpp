@@ -40,7 +40,10 @@ Share& TheShare() {
 
 }  // namespace
 
-CallEnv EnvOf(const ActionContext& ctx) { return CallEnv{ctx.clock, ctx.deadline, ctx.cancelled}; }
+CallEnv EnvOf(const ActionContext& ctx) {
+  return CallEnv{ctx.clock, ctx.deadline, ctx.cancelled,
+                 ctx.before_request ? &ctx.before_request : nullptr};
+}
 
 HeaderList::~HeaderList() {
   if (list_) curl_slist_free_all(list_);

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +28,8 @@ struct CallEnv {
   Clock& clock;
   TimePoint deadline;
   const std::atomic<bool>& cancelled;
+  // ActionContext::before_request, when the action has one.
+  const std::function<Result<void>()>* before_request = nullptr;
 };
 CallEnv EnvOf(const ActionContext& ctx);
 

@@ -608,6 +608,10 @@ std::variant<Response, ActionOutcome> Exchange(const Call& base, Client& client,
     Call call = base;
     if (auto failed = ApplyAuth(auth, connection_id, call, client, clock, redact, attempt > 0))
       return std::move(*failed);
+    // The connection's rate slot, taken as late as possible (ActionContext::before_request).
+    if (const auto* before = client.env().before_request; before && *before)
+      if (auto go = (*before)(); !go)
+        return ActionOutcome::Failed(go.error().code, go.error().message);
     auto got = client.Perform(call);
     if (oauth && attempt == 0 && std::holds_alternative<Response>(got) &&
         std::get<Response>(got).status == 401) {

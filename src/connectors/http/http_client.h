@@ -62,6 +62,7 @@ class Client {
   Client(const CallEnv& env, const Settings& settings, const Redactor& redact,
          FileStore* files = nullptr)
       : env_(env), settings_(settings), redact_(redact), files_(files) {}
+  const CallEnv& env() const { return env_; }
 
   // Performs one HTTP exchange; a transport failure is the outcome's error.
   std::variant<Response, ActionOutcome> Perform(const Call& call);

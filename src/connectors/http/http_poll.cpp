@@ -16,9 +16,6 @@
 namespace weft::connectors::http {
 namespace {
 
-// A listing holds at most this many items (hostile or runaway APIs).
-constexpr size_t kMaxListed = 100'000;
-
 Error ExprFailure(const std::string& field, const expr::ExprError& e) {
   std::string message = "with." + field + ": " + e.code + " " + e.message;
   return Error{ErrorCode::kValidation, message, {{"with." + field, e.code + " " + e.message}}};
@@ -48,9 +45,8 @@ struct Opts {
   std::string url, method = "GET";
   Json headers = Json::object(), query = Json::object(), body;
   Paging paging;
-  expr::ExpressionPtr items, key, cursor;
+  ItemRules rules;
   std::string cursor_param = "since";
-  bool ordered = false;  // the API lists oldest first (in the cursor's order)
 };
 
 Result<Opts> Options(const Json& with) {
@@ -78,21 +74,142 @@ Result<Opts> Options(const Json& with) {
   o.paging = *paging;
   auto items = CompileInput(with, "items", false, "$");
   if (!items) return Fail(items.error());
-  o.items = *items;
+  o.rules.items = *items;
   auto key = CompileInput(with, "key", true);
   if (!key) return Fail(key.error());
-  o.key = *key;
+  o.rules.key = *key;
   auto cursor = CompileInput(with, "cursor", false);
   if (!cursor) return Fail(cursor.error());
-  o.cursor = *cursor;
+  o.rules.cursor = *cursor;
   auto param = OptString(with, "cursor_param");
   if (!param) return Fail(param.error());
   if (*param && !(*param)->empty()) o.cursor_param = **param;
   auto ordered = OptBool(with, "ordered");
   if (!ordered) return Fail(ordered.error());
-  o.ordered = ordered->value_or(false);
+  o.rules.ordered = ordered->value_or(false);
   return o;
 }
+
+}  // namespace
+
+ItemCollector::ItemCollector(ItemRules rules, PollContext& ctx)
+    : rules_(std::move(rules)), ctx_(ctx) {
+  limits_.cancel = &ctx.cancelled;
+  since_ = ctx.cursor.is_object() ? ctx.cursor.value("since", Json()) : Json();
+}
+
+Error ItemCollector::ExprFailure(const std::string& field, const expr::ExprError& e) const {
+  std::string at = rules_.path + field;
+  return Error{ErrorCode::kValidation,
+               at + ": " + e.code + " " + e.message,
+               {{at, e.code + " " + e.message}}};
+}
+
+Result<bool> ItemCollector::Page(Json& body, bool& empty) {
+  Json page = Json::array();
+  if (rules_.items) {
+    auto found = rules_.items->Evaluate(body, {}, limits_);
+    if (!found.ok()) return Fail(ExprFailure("items", *found.error));
+    if (found.value && found.value->is_array())
+      page = std::move(*found.value);
+    else if (found.value && !found.value->is_null())
+      page.push_back(std::move(*found.value));
+  } else if (body.is_array()) {
+    page = body;
+  } else if (!body.is_null()) {
+    page.push_back(body);
+  }
+  empty = page.empty();
+  last_page_size_ = page.size();
+  for (auto& item : page) {
+    if (listed_.size() >= kMaxListed)
+      return Fail(ErrorCode::kValidation,
+                  "the listing holds more than " + std::to_string(kMaxListed) +
+                      " items: narrow it (a cursor, a filter in the query)");
+    auto key = rules_.key->Evaluate(item, {}, limits_);
+    if (!key.ok()) return Fail(ExprFailure("key", *key.error));
+    if (!key.value || !(key.value->is_string() || key.value->is_number())) {
+      std::string got = key.value ? key.value->dump() : "nothing";
+      return Fail(
+          ErrorCode::kValidation,
+          rules_.path + "key gave " + got.substr(0, 100) +
+              " for an item (it must give a string or a number): " + item.dump().substr(0, 200),
+          {{rules_.path + "key", "must give a string or a number for every item"}});
+    }
+    std::string k = ScalarText(*key.value);
+    // The same version listed twice (it moved between pages): once.
+    if (!keys_seen_.insert(k).second) continue;
+    listed_.push_back({std::move(k), std::move(item)});
+  }
+  last_body_ = std::move(body);
+  // An API that lists oldest first: once a page brings the poll to
+  // max_items new items, the later pages can wait for the next poll.
+  if (rules_.ordered && ctx_.seen && listed_.size() > seen_.size()) {
+    std::vector<std::string> keys;
+    for (size_t i = seen_.size(); i < listed_.size(); ++i) keys.push_back(listed_[i].key);
+    auto r = ctx_.seen(keys);
+    if (!r) return Fail(r.error());
+    for (bool b : *r) {
+      seen_.push_back(b);
+      fresh_ += b ? 0 : 1;
+    }
+    if (fresh_ >= ctx_.max_items) {
+      stopped_ = true;
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<PollResult> ItemCollector::Finish() {
+  // Which were emitted before: one indexed lookup each.
+  std::vector<std::string> keys;
+  keys.reserve(listed_.size());
+  for (const auto& item : listed_) keys.push_back(item.key);
+  if (seen_.size() != listed_.size()) {
+    seen_.assign(keys.size(), false);
+    if (ctx_.seen) {
+      auto r = ctx_.seen(keys);
+      if (!r) return Fail(r.error());
+      seen_ = std::move(*r);
+    }
+  }
+  PollResult out;
+  size_t cut = listed_.size();  // the first new item left for the next poll
+  for (size_t i = 0; i < listed_.size(); ++i) {
+    if (seen_[i]) {
+      out.known.push_back(listed_[i].key);
+      continue;
+    }
+    if (out.items.size() >= ctx_.max_items) {
+      out.more = true;
+      cut = std::min(cut, i);
+      continue;
+    }
+    out.items.push_back(listed_[i]);
+  }
+  if (stopped_) out.more = true;  // pages left unread
+  // The cursor moves only once every listed item is committed: stopping
+  // short at max_items lists the rest again from the same cursor, unless
+  // the API lists oldest first (`ordered`): then the cursor is taken from
+  // the items committed (their response is not: it lists more).
+  if (rules_.cursor && (!out.more || rules_.ordered)) {
+    Json all = Json::array();
+    for (const auto& item : out.items) all.push_back(item.item);
+    Json input = {{"response", out.more ? Json() : last_body_}, {"items", all}, {"cursor", since_}};
+    // Known items too: a cursor taken from the newest item must see them.
+    // (Only those before the first item left over: later ones are newer.)
+    for (size_t i = 0; i < cut; ++i)
+      if (seen_[i]) input["items"].push_back(listed_[i].item);
+    auto next = rules_.cursor->Evaluate(input, {}, limits_);
+    if (!next.ok()) return Fail(ExprFailure("cursor", *next.error));
+    if (next.value && !next.value->is_null() && *next.value != since_)
+      out.cursor = Json{{"since", *next.value}};
+  }
+  return out;
+}
+
+namespace {
 
 class NewItemsSource : public PollSource {
  public:
@@ -128,20 +245,12 @@ class NewItemsSource : public PollSource {
     }
     AddParams(opts->query, source.query);
     // The committed cursor goes back to the API: "what changed since".
-    const Json since = ctx.cursor.is_object() ? ctx.cursor.value("since", Json()) : Json();
-    if (opts->cursor && !since.is_null()) {
+    ItemCollector collector(opts->rules, ctx);
+    if (opts->rules.cursor && !collector.since().is_null()) {
       std::erase_if(source.query, [&](const auto& kv) { return kv.first == opts->cursor_param; });
-      source.query.emplace_back(opts->cursor_param, ScalarText(since));
+      source.query.emplace_back(opts->cursor_param, ScalarText(collector.since()));
     }
 
-    expr::EvalLimits limits;
-    limits.cancel = &ctx.cancelled;
-    std::vector<PollItem> listed;
-    std::vector<bool> seen;  // of `listed`, asked page by page when ordered
-    size_t fresh = 0;        // unseen items so far (ordered)
-    bool stopped = false;    // ordered: stopped at max_items new items
-    std::set<std::string> keys_seen;
-    Json last_body;
     std::optional<Error> failure;
     auto fetched = FetchPages(
         source, client, ctx.connection, ctx.clock, ctx.cancelled, redact,
@@ -149,66 +258,12 @@ class NewItemsSource : public PollSource {
           if (ctx.log)
             ctx.log("info",
                     redact(call.method + " " + call.url + " -> " + std::to_string(r.status)));
-          auto found = opts->items->Evaluate(body, {}, limits);
-          if (!found.ok()) {
-            failure = ExprFailure("items", *found.error);
-            return std::optional<ActionOutcome>(ActionOutcome::Failed(ErrorCode::kValidation, ""));
+          auto stop = collector.Page(body, empty);
+          if (!stop) {
+            failure = stop.error();
+            return std::optional<ActionOutcome>(ActionOutcome::Failed(stop.error().code, ""));
           }
-          Json page = Json::array();
-          if (found.value && found.value->is_array())
-            page = std::move(*found.value);
-          else if (found.value && !found.value->is_null())
-            page.push_back(std::move(*found.value));
-          empty = page.empty();
-          for (auto& item : page) {
-            if (listed.size() >= kMaxListed) {
-              failure = Error{ErrorCode::kValidation,
-                              "the listing holds more than " + std::to_string(kMaxListed) +
-                                  " items: narrow it (a cursor, a filter in the query)"};
-              return std::optional<ActionOutcome>(
-                  ActionOutcome::Failed(ErrorCode::kValidation, ""));
-            }
-            auto key = opts->key->Evaluate(item, {}, limits);
-            if (!key.ok()) {
-              failure = ExprFailure("key", *key.error);
-              return std::optional<ActionOutcome>(
-                  ActionOutcome::Failed(ErrorCode::kValidation, ""));
-            }
-            if (!key.value || !(key.value->is_string() || key.value->is_number())) {
-              std::string got = key.value ? key.value->dump() : "nothing";
-              failure = Error{ErrorCode::kValidation,
-                              "with.key gave " + got.substr(0, 100) +
-                                  " for an item (it must give a string or a number): " +
-                                  item.dump().substr(0, 200),
-                              {{"with.key", "must give a string or a number for every item"}}};
-              return std::optional<ActionOutcome>(
-                  ActionOutcome::Failed(ErrorCode::kValidation, ""));
-            }
-            std::string k = ScalarText(*key.value);
-            // The same version listed twice (it moved between pages): once.
-            if (!keys_seen.insert(k).second) continue;
-            listed.push_back({std::move(k), std::move(item)});
-          }
-          last_body = std::move(body);
-          // An API that lists oldest first: once a page brings the poll to
-          // max_items new items, the later pages can wait for the next poll.
-          if (opts->ordered && ctx.seen && listed.size() > seen.size()) {
-            std::vector<std::string> keys;
-            for (size_t i = seen.size(); i < listed.size(); ++i) keys.push_back(listed[i].key);
-            auto r = ctx.seen(keys);
-            if (!r) {
-              failure = r.error();
-              return std::optional<ActionOutcome>(ActionOutcome::Failed(r.error().code, ""));
-            }
-            for (bool b : *r) {
-              seen.push_back(b);
-              fresh += b ? 0 : 1;
-            }
-            if (fresh >= ctx.max_items) {
-              stopped = true;
-              return std::optional<ActionOutcome>(ActionOutcome::Ok(Json()));
-            }
-          }
+          if (*stop) return std::optional<ActionOutcome>(ActionOutcome::Ok(Json()));
           return std::optional<ActionOutcome>();
         });
     if (failure) return Fail(*failure);
@@ -216,52 +271,7 @@ class NewItemsSource : public PollSource {
       const Error& e = *fetched.failure->error;
       return Fail(e.code, e.message);
     }
-
-    // Which were emitted before: one indexed lookup each.
-    std::vector<std::string> keys;
-    keys.reserve(listed.size());
-    for (const auto& item : listed) keys.push_back(item.key);
-    if (seen.size() != listed.size()) {
-      seen.assign(keys.size(), false);
-      if (ctx.seen) {
-        auto r = ctx.seen(keys);
-        if (!r) return Fail(r.error());
-        seen = std::move(*r);
-      }
-    }
-    PollResult out;
-    size_t cut = listed.size();  // the first new item left for the next poll
-    for (size_t i = 0; i < listed.size(); ++i) {
-      if (seen[i]) {
-        out.known.push_back(std::move(listed[i].key));
-        continue;
-      }
-      if (out.items.size() >= ctx.max_items) {
-        out.more = true;
-        cut = std::min(cut, i);
-        continue;
-      }
-      out.items.push_back(std::move(listed[i]));
-    }
-    if (stopped) out.more = true;  // pages left unread
-    // The cursor moves only once every listed item is committed: stopping
-    // short at max_items lists the rest again from the same cursor, unless
-    // the API lists oldest first (`ordered`): then the cursor is taken from
-    // the items committed (their response is not: it lists more).
-    if (opts->cursor && (!out.more || opts->ordered)) {
-      Json all = Json::array();
-      for (const auto& item : out.items) all.push_back(item.item);
-      Json input = {{"response", out.more ? Json() : last_body}, {"items", all}, {"cursor", since}};
-      // Known items too: a cursor taken from the newest item must see them.
-      // (Only those before the first item left over: later ones are newer.)
-      for (size_t i = 0; i < cut; ++i)
-        if (seen[i]) input["items"].push_back(listed[i].item);
-      auto next = opts->cursor->Evaluate(input, {}, limits);
-      if (!next.ok()) return Fail(ExprFailure("cursor", *next.error));
-      if (next.value && !next.value->is_null() && *next.value != since)
-        out.cursor = Json{{"since", *next.value}};
-    }
-    return out;
+    return collector.Finish();
   }
 
  private:

@@ -9,6 +9,7 @@
 #include "common/time_format.h"
 #include "core/document.h"
 #include "core/input_schema.h"
+#include "core/rate_limit.h"
 
 namespace weft::connectors::manifest {
 
@@ -343,6 +344,47 @@ class Reader {
       Err(path + ".response", "file cannot be combined with paginate");
     return a;
   }
+
+  ManifestTrigger Trigger(const std::string& name, const Json& j, const std::string& path,
+                          const std::map<std::string, Pagination>& styles) {
+    ManifestTrigger t;
+    t.name = name;
+    if (!j.is_object()) {
+      Err(path, "must be a trigger {path, key, ...}");
+      return t;
+    }
+    static const std::set<std::string> kOwn = {"items",        "key",     "cursor",
+                                               "cursor_param", "ordered", "item"};
+    Keys(j, path,
+         {"title", "description", "method", "path", "query", "headers", "body", "input", "paginate",
+          "items", "key", "cursor", "cursor_param", "ordered", "item"});
+    // The request is read as an action's (templates, input schema, paginate).
+    Json request = Json::object();
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!kOwn.count(it.key())) request[it.key()] = it.value();
+    t.request = Action(name, request, path, styles, false);
+    t.request.response = "json";
+    if (t.request.method != "GET" && t.request.method != "POST")
+      Err(path + ".method", "must be GET or POST (a trigger only lists)");
+    t.items = Expr(j, "items", path);
+    t.key = Expr(j, "key", path);
+    if (!j.contains("key") || j["key"] == "" || j["key"].is_null())
+      Err(path + ".key", "is required: a JSONata over an item giving its identity (id)");
+    t.cursor = Expr(j, "cursor", path);
+    std::string param = Str(j, "cursor_param", path, false, 128);
+    if (!param.empty()) t.cursor_param = param;
+    if (j.contains("cursor_param") && !t.cursor)
+      Err(path + ".cursor_param", "needs cursor (the JSONata giving the value sent)");
+    if (auto o = j.find("ordered"); o != j.end() && !o->is_null()) {
+      if (!o->is_boolean())
+        Err(path + ".ordered", "must be true or false");
+      else
+        t.ordered = o->get<bool>();
+    }
+    if (t.ordered && !t.cursor) Err(path + ".ordered", "needs cursor (ordered by what?)");
+    t.item = Str(j, "item", path, false, 1024);
+    return t;
+  }
 };
 
 }  // namespace
@@ -440,8 +482,6 @@ Result<std::shared_ptr<const Manifest>> ParseManifest(std::string_view text, std
   m->icon_svg = r.Str(doc, "icon", "", false, kMaxIconBytes);
   if (!m->icon_svg.empty() && m->icon_svg.find("<svg") == std::string::npos)
     r.Err("icon", "must be an SVG document (<svg ...>...</svg>)");
-  if (doc.contains("triggers"))
-    r.Err("triggers", "polling triggers in manifests are not supported yet");
 
   // The connection.
   const Json conn = doc.value("connection", Json::object());
@@ -533,19 +573,11 @@ Result<std::shared_ptr<const Manifest>> ParseManifest(std::string_view text, std
     }
   }
 
-  // Rate limit: {requests, per, burst}.
+  // Rate limit: {requests, per, burst}, read by the one grammar connections use too.
   if (auto rl = doc.find("rate_limit"); rl != doc.end() && !rl->is_null()) {
-    if (!rl->is_object()) {
-      r.Err("rate_limit", "must be a map {requests, per, burst}");
-    } else {
-      r.Keys(*rl, "rate_limit", {"requests", "per", "burst"});
-      if (!rl->contains("requests")) r.Err("rate_limit.requests", "is required");
-      r.Int(*rl, "requests", "rate_limit", 1, 1, 1000000);
-      r.Int(*rl, "burst", "rate_limit", 1, 1, 1000000);
-      std::string per = r.Str(*rl, "per", "rate_limit", true, 32);
-      if (!per.empty() && !ParseDuration(per)) r.Err("rate_limit.per", "must be a duration (10s)");
-      m->rate_limit = *rl;
-    }
+    std::vector<FieldError> problems;
+    if (ParseRateLimit(*rl, "rate_limit", problems)) m->rate_limit = *rl;
+    for (auto& p : problems) r.Err(p.path, p.message);
   }
 
   // Pagination styles.
@@ -570,6 +602,21 @@ Result<std::shared_ptr<const Manifest>> ParseManifest(std::string_view text, std
       std::string at = "actions." + it.key();
       if (!IsName(it.key())) r.Err(at, "an action name must match [a-z][a-z0-9_]*");
       m->actions.push_back(r.Action(it.key(), it.value(), at, styles, false));
+    }
+  }
+
+  // Polling triggers.
+  if (auto t = doc.find("triggers"); t != doc.end() && !t->is_null()) {
+    if (!t->is_object()) {
+      r.Err("triggers", "must be a map of trigger name to trigger");
+    } else if (t->size() > kMaxManifestActions) {
+      r.Err("triggers", "has more than " + std::to_string(kMaxManifestActions) + " triggers");
+    } else {
+      for (auto it = t->begin(); it != t->end(); ++it) {
+        std::string at = "triggers." + it.key();
+        if (!IsName(it.key())) r.Err(at, "a trigger name must match [a-z][a-z0-9_]*");
+        m->triggers.push_back(r.Trigger(it.key(), it.value(), at, styles));
+      }
     }
   }
 
@@ -615,7 +662,45 @@ FieldSpec PlainField(std::string name, std::string title, bool required, Json de
   return f;
 }
 
+// An input schema's properties as the step form's fields (the schema kept:
+// save-time validation checks each value against it, with paths).
+std::vector<FieldSpec> InputFields(const Json& input) {
+  std::vector<FieldSpec> out;
+  std::set<std::string> required;
+  if (input.contains("required"))
+    for (const auto& n : input["required"]) required.insert(n.get<std::string>());
+  if (!input.contains("properties")) return out;
+  for (auto it = input["properties"].begin(); it != input["properties"].end(); ++it) {
+    const Json& p = it.value();
+    FieldSpec f;
+    f.name = it.key();
+    f.title = p.value("title", it.key());
+    f.type = FieldTypeOf(p);
+    f.required = required.count(it.key()) > 0;
+    if (p.contains("enum"))
+      for (const auto& e : p["enum"])
+        f.enum_values.push_back(e.is_string() ? e.get<std::string>() : e.dump());
+    if (p.contains("default")) f.default_value = p["default"];
+    f.help = p.value("description", "");
+    if (p.value("type", "") == "file")
+      f.help = (f.help.empty() ? "" : f.help + " ") + "A file value (docs/files.md).";
+    f.schema = p;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 }  // namespace
+
+PollSpec ToPollSpec(const ManifestTrigger& t) {
+  PollSpec p;
+  p.name = t.name;
+  p.title = t.request.title;
+  p.description = t.request.description;
+  p.inputs = InputFields(t.request.input);
+  p.item = t.item.empty() ? "the item as the API lists it" : t.item;
+  return p;
+}
 
 ConnectorSpec ToConnectorSpec(const Manifest& m) {
   ConnectorSpec s;
@@ -679,28 +764,7 @@ ConnectorSpec ToConnectorSpec(const Manifest& m) {
     as.output = act.output ? "the answer's body through " + act.output->Source()
                            : (act.paginate ? "every page's items, as one list"
                                            : "the answer's body (JSON parsed)");
-    std::set<std::string> required;
-    if (act.input.contains("required"))
-      for (const auto& n : act.input["required"]) required.insert(n.get<std::string>());
-    if (act.input.contains("properties")) {
-      for (auto it = act.input["properties"].begin(); it != act.input["properties"].end(); ++it) {
-        const Json& p = it.value();
-        FieldSpec f;
-        f.name = it.key();
-        f.title = p.value("title", it.key());
-        f.type = FieldTypeOf(p);
-        f.required = required.count(it.key()) > 0;
-        if (p.contains("enum"))
-          for (const auto& e : p["enum"])
-            f.enum_values.push_back(e.is_string() ? e.get<std::string>() : e.dump());
-        if (p.contains("default")) f.default_value = p["default"];
-        f.help = p.value("description", "");
-        if (p.value("type", "") == "file")
-          f.help = (f.help.empty() ? "" : f.help + " ") + "A file value (docs/files.md).";
-        f.schema = p;
-        as.inputs.push_back(std::move(f));
-      }
-    }
+    as.inputs = InputFields(act.input);
     s.actions.push_back(std::move(as));
   }
   return s;

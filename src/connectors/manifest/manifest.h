@@ -66,6 +66,20 @@ struct ManifestAction {
   std::string response = "auto";  // auto | json | text | file
 };
 
+// A polling trigger (docs/connector-manifests.md#triggers): the poll source
+// `<app>.<name>` (docs/polling.md), listing the API through the connection
+// as an action would, each item emitted once as http.new_items does.
+struct ManifestTrigger {
+  std::string name;
+  ManifestAction request;      // method, path, query, headers, body, input, paginate
+  expr::ExpressionPtr items;   // the page's items; null: the pagination style's, else the body
+  expr::ExpressionPtr key;     // an item's identity (required)
+  expr::ExpressionPtr cursor;  // over {response, items, cursor}: sent back next time
+  std::string cursor_param = "since";
+  bool ordered = false;  // the API lists oldest first, in the cursor's order
+  std::string item;      // what trigger.item holds, for people
+};
+
 struct ManifestAuth {
   std::string type = "none";  // none | basic | bearer | api_key | oauth2
   std::string in = "header";  // api_key: header | query | body
@@ -85,6 +99,7 @@ struct Manifest {
   expr::ExpressionPtr error_when;     // over a 2xx body: true means the call failed
   Json rate_limit;                    // {requests, per, burst}: parsed and checked (see docs)
   std::vector<ManifestAction> actions;
+  std::vector<ManifestTrigger> triggers;
   std::string source;  // "builtin" or "user"
   std::string text;    // the document as given
 };
@@ -112,10 +127,13 @@ Result<std::shared_ptr<const Manifest>> ParseManifest(std::string_view text,
 // The catalog entry the manifest stands for (connection form, step forms, icon).
 ConnectorSpec ToConnectorSpec(const Manifest& m);
 
+// The poll source a trigger stands for (its `with` fields from its input schema).
+PollSpec ToPollSpec(const ManifestTrigger& t);
+
 // Registers the manifest's connector, its actions (`<name>.<action>`), its
-// connection test and (oauth2 authorization_code) its code exchange.
-// kConflict when a connector of that name is already registered, unless
-// `replace` is set and that connector is a user manifest (then it is replaced).
+// poll sources (`<name>.<trigger>`), its connection test and (oauth2 authorization_code) its code
+// exchange. kConflict when a connector of that name is already registered, unless `replace` is set
+// and that connector is a user manifest (then it is replaced).
 Result<void> RegisterManifest(ActionCatalog& catalog, std::shared_ptr<const Manifest> m,
                               bool replace = false);
 

@@ -9,6 +9,7 @@
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
 #include "connectors/http/http_client.h"
+#include "connectors/http/http_poll.h"
 #include "connectors/manifest/manifest.h"
 #include "core/files.h"
 #include "core/input_schema.h"
@@ -125,6 +126,7 @@ class Runner {
     } else if (*q && (*q)->is_object()) {
       http::AddParams(**q, query);
     }
+    for (const auto& [k, v] : set_query_) query = With(std::move(query), k, v);
 
     // The body.
     auto body = a.body.Render(tctx, limits_);
@@ -239,6 +241,12 @@ class Runner {
     Response r;
     auto got = Send(a, call, &r);
     if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
+    if (on_page_) {
+      size_t count = 0;
+      if (auto stop = on_page_(std::get<Json>(got), count); !stop)
+        return ActionOutcome::Failed(stop.error().code, stop.error().message);
+      return ActionOutcome::Ok(Json());
+    }
     return Output(a, std::get<Json>(got), r);
   }
 
@@ -248,6 +256,58 @@ class Runner {
     std::erase_if(q, [&](const auto& kv) { return kv.first == k; });
     q.emplace_back(k, v);
     return q;
+  }
+
+  // The URL of the page after `body` (empty: none), as the style says.
+  std::optional<ActionOutcome> NextPage(
+      const Pagination& p, const Json& body, const Response& r, const Call& call,
+      const std::string& url, const std::vector<std::pair<std::string, std::string>>& query,
+      size_t count, int64_t& offset, int64_t& page, std::string& next) {
+    next.clear();
+    if (p.type == "cursor") {
+      auto c = Eval(p.cursor, body, {}, limits_);
+      if (!c) return ActionOutcome::Failed(c.error().code, "paginate.cursor: " + c.error().message);
+      if (!c->is_null() && *c != "" && *c != false)
+        next = http::WithQuery(url, With(query, p.param, http::ScalarText(*c)));
+    } else if (p.type == "offset") {
+      if (count > 0 && (p.limit == 0 || count >= static_cast<size_t>(p.limit))) {
+        offset += static_cast<int64_t>(count);
+        auto q2 = With(query, p.param, std::to_string(offset));
+        if (p.limit > 0) q2 = With(q2, p.limit_param, std::to_string(p.limit));
+        next = http::WithQuery(url, q2);
+      }
+    } else if (p.type == "page") {
+      if (count > 0) next = http::WithQuery(url, With(query, p.param, std::to_string(++page)));
+    } else if (p.type == "link") {
+      next = http::NextLink(r.headers, r.effective_url.empty() ? call.url : r.effective_url);
+    } else if (p.type == "next_url") {
+      auto v = Eval(p.next_url, body, {}, limits_);
+      if (!v) return ActionOutcome::Failed(v.error().code, "paginate.next: " + v.error().message);
+      if (v->is_string() && !v->get_ref<const std::string&>().empty()) {
+        std::string u = v->get<std::string>();
+        if (http::IsAbsolute(u)) {
+          next = u;
+        } else if (u.starts_with("/")) {
+          // A path from the host's root (Twilio's next_page_uri).
+          size_t slash = url.find('/', url.find("://") + 3);
+          next = url.substr(0, slash) + u;
+        } else {
+          next = http::JoinUrl(url.substr(0, url.rfind('/') + 1), u);
+        }
+        // The next page must stay on the connection's host: a body cannot send
+        // the credentials elsewhere.
+        auto origin = [](const std::string& s) {
+          size_t sc = s.find("://");
+          size_t sl = sc == std::string::npos ? std::string::npos : s.find('/', sc + 3);
+          return s.substr(0, sl);
+        };
+        if (origin(next) != origin(url))
+          return ActionOutcome::Failed(ErrorCode::kStepFailed,
+                                       "paginate: the next page " + redact_(next) +
+                                           " is on another host than " + origin(url));
+      }
+    }
+    return std::nullopt;
   }
 
   ActionOutcome Pages(const ManifestAction& a, Call base, const std::string& url,
@@ -270,7 +330,21 @@ class Runner {
       call.url = next;
       auto got = Send(a, call, &r);
       if (auto* o = std::get_if<ActionOutcome>(&got)) return std::move(*o);
-      const Json& body = std::get<Json>(got);
+      Json& body = std::get<Json>(got);
+      size_t count = 0;
+      if (on_page_) {
+        // A trigger's listing: the collector reads the page's items (and
+        // keeps the body, so it gets a copy: the next page is read from it).
+        Json copy = body;
+        auto stop = on_page_(copy, count);
+        if (!stop) return ActionOutcome::Failed(stop.error().code, stop.error().message);
+        pages_ = n;
+        if (*stop || n >= p.max_pages) return ActionOutcome::Ok(Json());
+        if (auto failed = NextPage(p, body, r, call, url, query, count, offset, page, next))
+          return std::move(*failed);
+        if (next.empty()) return ActionOutcome::Ok(Json());
+        continue;
+      }
       Json page_items = body;
       if (p.items) {
         auto v = Eval(p.items, body, {}, limits_);
@@ -278,7 +352,6 @@ class Runner {
           return ActionOutcome::Failed(v.error().code, "paginate.items: " + v.error().message);
         page_items = std::move(*v);
       }
-      size_t count = 0;
       if (page_items.is_array()) {
         count = page_items.size();
         for (auto& e : page_items) items.push_back(std::move(e));
@@ -288,51 +361,8 @@ class Runner {
       }
       pages_ = n;
       if (n >= p.max_pages) break;
-      next.clear();
-      if (p.type == "cursor") {
-        auto c = Eval(p.cursor, body, {}, limits_);
-        if (!c)
-          return ActionOutcome::Failed(c.error().code, "paginate.cursor: " + c.error().message);
-        if (!c->is_null() && *c != "" && *c != false)
-          next = http::WithQuery(url, With(query, p.param, http::ScalarText(*c)));
-      } else if (p.type == "offset") {
-        if (count > 0 && (p.limit == 0 || count >= static_cast<size_t>(p.limit))) {
-          offset += static_cast<int64_t>(count);
-          auto q2 = With(query, p.param, std::to_string(offset));
-          if (p.limit > 0) q2 = With(q2, p.limit_param, std::to_string(p.limit));
-          next = http::WithQuery(url, q2);
-        }
-      } else if (p.type == "page") {
-        if (count > 0) next = http::WithQuery(url, With(query, p.param, std::to_string(++page)));
-      } else if (p.type == "link") {
-        next = http::NextLink(r.headers, r.effective_url.empty() ? call.url : r.effective_url);
-      } else if (p.type == "next_url") {
-        auto v = Eval(p.next_url, body, {}, limits_);
-        if (!v) return ActionOutcome::Failed(v.error().code, "paginate.next: " + v.error().message);
-        if (v->is_string() && !v->get_ref<const std::string&>().empty()) {
-          std::string u = v->get<std::string>();
-          if (http::IsAbsolute(u)) {
-            next = u;
-          } else if (u.starts_with("/")) {
-            // A path from the host's root (Twilio's next_page_uri).
-            size_t slash = url.find('/', url.find("://") + 3);
-            next = url.substr(0, slash) + u;
-          } else {
-            next = http::JoinUrl(url.substr(0, url.rfind('/') + 1), u);
-          }
-          // The next page must stay on the connection's host: a body cannot send
-          // the credentials elsewhere.
-          auto origin = [](const std::string& s) {
-            size_t sc = s.find("://");
-            size_t sl = sc == std::string::npos ? std::string::npos : s.find('/', sc + 3);
-            return s.substr(0, sl);
-          };
-          if (origin(next) != origin(url))
-            return ActionOutcome::Failed(ErrorCode::kStepFailed,
-                                         "paginate: the next page " + redact_(next) +
-                                             " is on another host than " + origin(url));
-        }
-      }
+      if (auto failed = NextPage(p, body, r, call, url, query, count, offset, page, next))
+        return std::move(*failed);
       if (next.empty()) break;
     }
     return Output(a, items, r);
@@ -351,6 +381,11 @@ class Runner {
 
  public:
   int64_t pages_ = 0;
+  // A trigger's listing: each page's body goes here instead of the output
+  // (count: its items, for offset paging); true stops the listing.
+  std::function<Result<bool>(Json& body, size_t& count)> on_page_;
+  // Query parameters set over the rendered ones (a trigger's cursor).
+  std::vector<std::pair<std::string, std::string>> set_query_;
 };
 
 class ManifestActionImpl : public Action {
@@ -382,6 +417,77 @@ class ManifestActionImpl : public Action {
  private:
   std::shared_ptr<const Manifest> m_;
   const ManifestAction* a_;
+  ConnectorSpec spec_;
+};
+
+// A manifest trigger as a poll source: the request built as the action's
+// (connection, auth, base URL, templates, pagination), the listing read by
+// http.new_items' collector (keys, seen before, cursor).
+class ManifestPollSource : public PollSource {
+ public:
+  ManifestPollSource(std::shared_ptr<const Manifest> m, const ManifestTrigger* t,
+                     ConnectorSpec spec)
+      : m_(std::move(m)), t_(t), spec_(std::move(spec)) {}
+
+  Result<PollResult> Poll(PollContext& pc) override {
+    const std::string uses = m_->name + "." + t_->name;
+    if (!pc.connection)
+      return Fail(ErrorCode::kValidation, "\"" + uses + "\" needs a connection of " + m_->title);
+    const ManifestAction& a = t_->request;
+    Json input = WithDefaults(a.input, pc.with.is_object() ? pc.with : Json::object());
+    std::vector<FieldError> problems;
+    CheckValue(a.input, input, "with", problems, true);
+    if (a.input.contains("properties"))
+      for (auto it = input.begin(); it != input.end(); ++it)
+        if (!a.input["properties"].contains(it.key()))
+          problems.push_back({"with." + it.key(), "is not an input of \"" + uses + "\""});
+    if (!problems.empty()) {
+      std::string msg = problems.front().path + " " + problems.front().message;
+      return Fail(ErrorCode::kValidation, msg, std::move(problems));
+    }
+
+    std::string run_id, step = "trigger";
+    ActionContext ctx{input,
+                      pc.connection,
+                      run_id,
+                      step,
+                      pc.clock,
+                      pc.deadline,
+                      pc.cancelled,
+                      [&pc](const std::string& level, const std::string& message) {
+                        if (pc.log) pc.log(level, message);
+                      }};
+    Runner runner(*m_, spec_, ctx);
+    http::ItemRules rules;
+    rules.items = t_->items ? t_->items : (a.paginate ? a.paginate->items : nullptr);
+    rules.key = t_->key;
+    rules.cursor = t_->cursor;
+    rules.ordered = t_->ordered;
+    rules.path = "triggers." + t_->name + ".";
+    http::ItemCollector collector(std::move(rules), pc);
+    // The committed cursor goes back to the API: "what changed since".
+    if (t_->cursor && !collector.since().is_null())
+      runner.set_query_.emplace_back(t_->cursor_param, http::ScalarText(collector.since()));
+    std::optional<Error> failure;
+    runner.on_page_ = [&](Json& body, size_t& count) -> Result<bool> {
+      bool empty = false;
+      auto stop = collector.Page(body, empty);
+      if (!stop) {
+        failure = stop.error();
+        return Fail(stop.error());
+      }
+      count = collector.last_page_size();
+      return *stop;
+    };
+    ActionOutcome o = runner.Run(a, input);
+    if (failure) return Fail(*failure);
+    if (o.error) return Fail(o.error->code, o.error->message);
+    return collector.Finish();
+  }
+
+ private:
+  std::shared_ptr<const Manifest> m_;
+  const ManifestTrigger* t_;
   ConnectorSpec spec_;
 };
 
@@ -421,6 +527,9 @@ Result<void> RegisterManifest(ActionCatalog& catalog, std::shared_ptr<const Mani
     catalog.Replace(std::move(spec), std::move(actions), std::move(tester));
   else
     catalog.Register(std::move(spec), std::move(actions), std::move(tester));
+  for (const auto& t : m->triggers)
+    catalog.RegisterPollSource(name, ToPollSpec(t),
+                               std::make_shared<ManifestPollSource>(m, &t, tester_spec));
   if (code_grant)
     catalog.SetOAuthExchanger(
         name, "oauth2_code",

@@ -129,6 +129,85 @@ TEST(Manifest, AGoodManifestBecomesACatalogEntry) {
   EXPECT_EQ(catalog.Connectors().size(), 1u);
 }
 
+const char* kWithTrigger = R"(
+name: acme
+connection:
+  base_url: "http://127.0.0.1:1"
+pagination:
+  pages: {type: page, param: page, items: items, max_pages: 5}
+actions:
+  noop: {path: /}
+triggers:
+  new_items:
+    title: New items
+    description: Items added or changed since the last poll.
+    path: /{collection}
+    query: {kind: "{{ input.kind }}"}
+    paginate: pages
+    key: id & "@" & updated
+    cursor: $max(items.updated)
+    cursor_param: since
+    ordered: true
+    item: an item {id, updated, ...}
+    input:
+      type: object
+      required: [collection]
+      properties:
+        collection: {type: string, description: Which collection.}
+        kind: {type: string, enum: [a, b]}
+        limit: {type: integer}
+)";
+
+TEST(Manifest, TriggersBecomePollSourcesCheckedAtSaveTime) {
+  auto m = ParseManifest(kWithTrigger);
+  ASSERT_TRUE(m) << m.error().message << Dump(m.error().details);
+  ASSERT_EQ((*m)->triggers.size(), 1u);
+  ActionCatalog catalog;
+  ASSERT_TRUE(RegisterManifest(catalog, *m));
+  const PollSpec* p = catalog.FindPollSpec("acme.new_items");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->title, "New items");
+  EXPECT_EQ(p->item, "an item {id, updated, ...}");
+  ASSERT_EQ(p->inputs.size(), 3u);
+  EXPECT_TRUE(p->inputs[0].required);
+  EXPECT_EQ(p->inputs[1].type, "enum");
+  EXPECT_NE(catalog.FindPollSource("acme.new_items"), nullptr);
+  Json listed = catalog.ToJson()["connectors"][0]["poll_sources"];
+  ASSERT_EQ(listed.size(), 1u) << listed.dump();
+  EXPECT_EQ(listed[0]["name"], "new_items");
+
+  ValidationContext ctx{catalog, [](const std::string&) { return true; }};
+  auto flow = [&](Json with) {
+    return ValidateFlowDocument(
+        Json{{"name", "f"},
+             {"trigger",
+              {{"type", "poll"},
+               {"poll",
+                {{"every", "1m"},
+                 {"source", {{"uses", "acme.new_items"}, {"connection", "c"}, {"with", with}}}}}}},
+             {"steps",
+              Json::array({Json{{"id", "a"}, {"uses", "acme.noop"}, {"connection", "c"}}})}},
+        ctx);
+  };
+  auto good = flow(Json{{"collection", "tasks"}, {"kind", "a"}});
+  EXPECT_TRUE(good) << good.error().message << Dump(good.error().details);
+  auto bad = flow(Json{{"kind", "c"}, {"limit", "ten"}, {"colour", "red"}});
+  ASSERT_FALSE(bad);
+  const auto& d = bad.error().details;
+  EXPECT_TRUE(HasProblem(d, "trigger.poll.source.with.collection")) << Dump(d);
+  EXPECT_TRUE(HasProblem(d, "trigger.poll.source.with.kind")) << Dump(d);
+  EXPECT_TRUE(HasProblem(d, "trigger.poll.source.with.limit")) << Dump(d);
+  EXPECT_TRUE(HasProblem(d, "trigger.poll.source.with.colour")) << Dump(d);
+
+  // A user manifest saved again without its trigger: the source is gone.
+  auto without = ParseManifest(
+      std::string(kWithTrigger).substr(0, std::string(kWithTrigger).find("triggers:")));
+  ASSERT_TRUE(without) << without.error().message;
+  ASSERT_TRUE(RegisterManifest(catalog, *without, true));
+  EXPECT_EQ(catalog.FindPollSpec("acme.new_items"), nullptr);
+  EXPECT_EQ(catalog.FindPollSource("acme.new_items"), nullptr);
+}
+
 TEST(Manifest, StepsAreCheckedAgainstTheInputSchemaAtSaveTime) {
   auto m = ParseManifest(kGood);
   ASSERT_TRUE(m);
@@ -241,7 +320,57 @@ TEST(Manifest, BrokenManifestsAreRefusedWholeWithThePathOfEachProblem) {
        "errors.retryable[0]"},
       {"rate limit per", base + "rate_limit: {requests: 5, per: soon}\nactions: {a: {path: /}}",
        "rate_limit.per"},
-      {"triggers", base + "triggers: {}\nactions: {a: {path: /}}", "triggers"},
+      {"rate limit per zero", base + "rate_limit: {requests: 5, per: 0s}\nactions: {a: {path: /}}",
+       "rate_limit.per"},
+      {"rate limit without requests", base + "rate_limit: {per: 1s}\nactions: {a: {path: /}}",
+       "rate_limit.requests"},
+      {"rate limit burst", base + "rate_limit: {requests: 5, burst: 0}\nactions: {a: {path: /}}",
+       "rate_limit.burst"},
+      {"rate limit unknown field",
+       base + "rate_limit: {requests: 5, window: 1s}\nactions: {a: {path: /}}",
+       "rate_limit.window"},
+      {"rate limit a number", base + "rate_limit: 5\nactions: {a: {path: /}}", "rate_limit"},
+      {"triggers a list", base + "triggers: [a]\nactions: {a: {path: /}}", "triggers"},
+      {"trigger not a map", base + "triggers: {t: 1}\nactions: {a: {path: /}}", "triggers.t"},
+      {"bad trigger name",
+       base + "triggers: {New-Items: {path: /, key: id}}\nactions: {a: {path: /}}",
+       "triggers.New-Items"},
+      {"trigger without key", base + "triggers: {t: {path: /items}}\nactions: {a: {path: /}}",
+       "triggers.t.key"},
+      {"trigger without path", base + "triggers: {t: {key: id}}\nactions: {a: {path: /}}",
+       "triggers.t.path"},
+      {"trigger bad key JSONata",
+       base + "triggers: {t: {path: /, key: 'id +'}}\nactions: {a: {path: /}}", "triggers.t.key"},
+      {"trigger bad cursor JSONata",
+       base + "triggers: {t: {path: /, key: id, cursor: '$max('}}\nactions: {a: {path: /}}",
+       "triggers.t.cursor"},
+      {"trigger unknown field",
+       base + "triggers: {t: {path: /, key: id, output: body}}\nactions: {a: {path: /}}",
+       "triggers.t.output"},
+      {"trigger method",
+       base + "triggers: {t: {path: /, key: id, method: DELETE}}\nactions: {a: {path: /}}",
+       "triggers.t.method"},
+      {"trigger ordered not a boolean",
+       base + "triggers: {t: {path: /, key: id, cursor: x, ordered: sometimes}}\nactions: {a: "
+              "{path: /}}",
+       "triggers.t.ordered"},
+      {"trigger ordered without cursor",
+       base + "triggers: {t: {path: /, key: id, ordered: true}}\nactions: {a: {path: /}}",
+       "triggers.t.ordered"},
+      {"trigger cursor_param without cursor",
+       base + "triggers: {t: {path: /, key: id, cursor_param: since}}\nactions: {a: {path: /}}",
+       "triggers.t.cursor_param"},
+      {"trigger unknown pagination style",
+       base + "triggers: {t: {path: /, key: id, paginate: pages}}\nactions: {a: {path: /}}",
+       "triggers.t.paginate"},
+      {"trigger path param not an input",
+       base + "triggers: {t: {path: '/x/{project}', key: id}}\nactions: {a: {path: /}}",
+       "triggers.t.path"},
+      {"trigger input schema",
+       base + "triggers: {t: {path: /, key: id, input: {type: object, properties: {x: {type: "
+              "str}}}}}\n"
+              "actions: {a: {path: /}}",
+       "triggers.t.input.properties.x.type"},
       {"bad action name", base + "actions: {Send-It: {path: /}}", "actions.Send-It"},
   };
   for (const auto& c : cases) {
@@ -452,6 +581,21 @@ TEST(Manifest, EveryBuiltInManifestLoads) {
     EXPECT_TRUE(RegisterManifest(catalog, *m)) << b.file;
     EXPECT_FALSE((*m)->icon_svg.empty()) << b.file << " has no icon";
   }
+  // Slack's trigger sends back the newest message's ts, whatever the order.
+  const PollSpec* slack = catalog.FindPollSpec("slack.new_messages");
+  ASSERT_NE(slack, nullptr);
+  std::shared_ptr<const Manifest> m;
+  for (const auto& b : BuiltinManifests())
+    if (b.file.find("/slack/") != std::string::npos) m = *ParseManifest(b.text, "builtin");
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(m->triggers.size(), 1u);
+  Json items = {{"items",
+                 {{{"ts", "1512104434.000490"}},
+                  {{"ts", "1512085950.000216"}},
+                  {{"ts", "1512104434.000031"}}}}};
+  auto next = m->triggers[0].cursor->Evaluate(items, {}, {});
+  ASSERT_TRUE(next.ok()) << next.error->message;
+  EXPECT_EQ(*next.value, "1512104434.000490");
 }
 
 }  // namespace

@@ -286,12 +286,21 @@ export interface CatalogPollSource {
   item?: Json;
 }
 
+export interface RateLimit {
+  requests?: number;
+  /** A duration: "10s". */
+  per?: string;
+  burst?: number;
+}
+
 export interface Connector {
   name: string;
   /** builtin | user (connector manifests). */
   source?: string;
   version?: string;
   docs_url?: string;
+  /** A manifest's default rate limit of its connections; a connection's settings.rate_limit overrides it. */
+  rate_limit?: RateLimit;
   poll_sources?: CatalogPollSource[];
   title?: string;
   description?: string;

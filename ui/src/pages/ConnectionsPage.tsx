@@ -12,6 +12,7 @@ import {
   type Connector,
   type Json,
   type JsonObject,
+  type RateLimit,
 } from '../api';
 import { useCanEdit } from '../components/Auth';
 import { FieldInput } from '../components/FieldInput';
@@ -32,6 +33,51 @@ const isAuthorized = (c: Connection) => {
   const a = (c.auth ?? {}) as JsonObject;
   return !!a.refresh_token || !!a.access_token;
 };
+
+// The connection's own rate limit (settings.rate_limit), over the connector's
+// default shown as placeholders; all three empty: the default applies.
+function RateLimitFields({
+  defaults,
+  value,
+  errFor,
+  onChange,
+}: {
+  defaults: RateLimit;
+  value: Json | undefined;
+  errFor: (path: string) => string | null;
+  onChange: (v: JsonObject | undefined) => void;
+}) {
+  const current: JsonObject = value && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
+  const set = (key: 'requests' | 'per' | 'burst', raw: string) => {
+    const next: JsonObject = { ...current };
+    const text = raw.trim();
+    if (text === '') delete next[key];
+    else if (key === 'per') next[key] = text;
+    else next[key] = Number.isFinite(Number(text)) && /^\d+$/.test(text) ? Number(text) : text;
+    onChange(Object.keys(next).length ? next : undefined);
+  };
+  const shown = (key: 'requests' | 'per' | 'burst') => (current[key] === undefined || current[key] === null ? '' : String(current[key]));
+  return (
+    <fieldset className="inputs" data-testid="rate-limit">
+      <legend>Rate limit</legend>
+      <p className="small muted">
+        The application&apos;s default is {defaults.requests ?? 1} requests per {defaults.per ?? '1s'}
+        {defaults.burst ? `, ${defaults.burst} at once` : ''}. Fill these in to use another limit for this connection (every run and worker shares it).
+      </p>
+      <div className="grid-3">
+        <Field label="Requests" htmlFor="conn-rate-requests" error={errFor('settings.rate_limit.requests')}>
+          <input id="conn-rate-requests" inputMode="numeric" value={shown('requests')} placeholder={String(defaults.requests ?? '')} onChange={(e) => set('requests', e.target.value)} />
+        </Field>
+        <Field label="Per" htmlFor="conn-rate-per" error={errFor('settings.rate_limit.per')} help="A duration: 10s, 1m">
+          <input id="conn-rate-per" value={shown('per')} placeholder={String(defaults.per ?? '1s')} onChange={(e) => set('per', e.target.value)} />
+        </Field>
+        <Field label="Burst" htmlFor="conn-rate-burst" error={errFor('settings.rate_limit.burst')} help="At most this many at once">
+          <input id="conn-rate-burst" inputMode="numeric" value={shown('burst')} placeholder={String(defaults.burst ?? 1)} onChange={(e) => set('burst', e.target.value)} />
+        </Field>
+      </div>
+    </fieldset>
+  );
+}
 
 /** The create/edit connection form (a modal); the flow editor's step panel reuses it. */
 export function ConnectionForm({
@@ -124,6 +170,19 @@ export function ConnectionForm({
               />
             ))}
           </fieldset>
+        ) : null}
+        {connector?.rate_limit ? (
+          <RateLimitFields
+            defaults={connector.rate_limit}
+            value={settings.rate_limit}
+            errFor={errFor}
+            onChange={(v) => {
+              const s = { ...settings };
+              if (v === undefined) delete s.rate_limit;
+              else s.rate_limit = v;
+              setSettings(s);
+            }}
+          />
         ) : null}
         {authTypes.length ? (
           <fieldset className="inputs">
