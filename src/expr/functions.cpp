@@ -157,7 +157,7 @@ Value FnSubstring(CallCtx&, Args& a) {
     double end = len;
     if (A(a, 2).IsDefined()) {
       double l = std::trunc(a[2].num());
-      if (l <= 0) return Value::Str("");
+      if (!(l > 0)) return Value::Str("");  // also NaN
       end = std::min(start >= 0 ? start + l : len + start + l, len);
     }
     if (end <= from) return Value::Str("");
@@ -173,7 +173,7 @@ Value FnSubstring(CallCtx&, Args& a) {
   if (from > len) from = len;
   if (A(a, 2).IsDefined()) {
     double l = std::trunc(a[2].num());
-    if (l <= 0) return Value::Str("");
+    if (!(l > 0)) return Value::Str("");  // also NaN
     double end = start >= 0 ? start + l : len + start + l;
     if (end > len) end = len;
     if (end <= from) return Value::Str("");
@@ -1118,8 +1118,7 @@ Value FnDecodeUrl(CallCtx& c, Args& a) {
 Value FnFormatBase(CallCtx& c, Args& a) {
   if (A(a, 0).IsUndef()) return Value();
   double v = a[0].num();
-  CallCtx* unused = &c;
-  (void)unused;
+  if (!std::isfinite(v)) Throw("D1001", c.position);  // NaN (10 % 0) has no digits
   Args r{Value::Num(v)};
   double rounded = FnRound(c, r).num();
   int radix = A(a, 1).IsNum() ? ClampToInt(a[1].num(), -1, 100) : 10;

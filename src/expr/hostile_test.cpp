@@ -86,6 +86,19 @@ TEST(Hostile, DatesOutOfRangeAreUndefined) {
   EXPECT_FALSE(r.value.has_value());
 }
 
+TEST(Hostile, NotANumberIsNeverCastToAnInteger) {
+  // found by the fuzzer: 10 % 0 is NaN, and $formatBase cast it to an integer
+  EvalResult r = Eval("$formatBase(10 % 0, 2)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->code, "D1001");
+  r = Eval(R"($substring("abcdef", 1, 10 % 0))");
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  EXPECT_EQ(*r.value, Json(""));
+  r = Eval(R"($substring("äbcdef", 1, 10 % 0))");
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  EXPECT_EQ(*r.value, Json(""));
+}
+
 TEST(Hostile, ResultsAreValidUtf8) {
   // found by the fuzzer: a string that is not UTF-8 (a literal, $base64decode)
   // made Template::Render's dump() throw out of the module
