@@ -5,6 +5,8 @@
 # API's routes (src/server/api/openapi.json) and the documented connection document.
 # Fails when a harness crashes, leaks, hangs or runs out of memory; the
 # input is left in $FUZZ_BUILD/artifacts/. Prints exec/s and corpus size.
+# FUZZ_RUNS=N (FUZZ_SEED, default 1): N inputs per harness from a fixed seed,
+# the same run on every machine (what CI should use).
 #   fuzz/run.sh [harness...]     (make fuzz FUZZ_SECONDS=N runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,13 +98,22 @@ for h in "${HARNESSES[@]}"; do
   bin="$BUILD/fuzz/$h"
   [ -x "$bin" ] || { echo "$h: not built ($bin)"; status=1; continue; }
   work="$BUILD/corpus/$h"
+  limit=(-max_total_time="$SECONDS_EACH")
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    # Reproducible: a fixed number of inputs from a fixed seed, starting from
+    # the committed seeds only (a fresh working corpus each time), so every
+    # machine makes the same run; the time stays an upper bound.
+    work="$BUILD/corpus-fixed/$h"
+    rm -rf "$work"
+    limit=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}" -max_total_time="$((SECONDS_EACH * 4))")
+  fi
   mkdir -p "$work"
   dirs=("$work")
   [ -d "fuzz/corpus/$h" ] && dirs+=("fuzz/corpus/$h")
   [ -d "$BUILD/seeds/$h" ] && dirs+=("$BUILD/seeds/$h")
   log="$BUILD/artifacts/$h.log"
   result=ok
-  if ! "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+  if ! "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
        -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$h-" "${dirs[@]}" >"$log" 2>&1; then
     result="FAILED (see $log)"
     status=1
