@@ -153,12 +153,14 @@ TEST_F(ReplayTest, BulkRetryAnswersPerId) {
   auto fine = RunAndWait(api(), ok["id"]);
   ASSERT_EQ(fine.json["status"], "succeeded");
 
-  auto r = api().Post("/api/v1/runs/retry",
-                      Json{{"ids", {a.json["id"], "nosuchrun", fine.json["id"], b.json["id"]}},
-                           {"version", "latest"}});
+  auto r = api().Post(
+      "/api/v1/runs/retry",
+      Json{{"ids", {a.json["id"], "nosuchrun", fine.json["id"], b.json["id"], a.json["id"]}},
+           {"version", "latest"}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json["retried"], 2);
-  ASSERT_EQ(r.json["results"].size(), 4u);
+  ASSERT_EQ(r.json["results"].size(), 5u);
+  EXPECT_EQ(r.json["results"][4]["status"], 409) << "a run listed twice was retried twice";
   EXPECT_EQ(r.json["results"][0]["status"], 202);
   EXPECT_EQ(r.json["results"][1]["status"], 404);
   EXPECT_EQ(r.json["results"][1]["error"]["code"], "not_found") << r.body;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "common/time_format.h"
 #include "core/api_json.h"
@@ -252,7 +253,16 @@ void AddRunHandlers(HandlerTable& t, ApiServices& s) {
     if (!options) return ErrorResponse(options.error());
     Json results = Json::array();
     int retried = 0;
+    std::set<std::string> seen;
     for (const auto& id : *ids) {
+      // A run listed twice is retried once.
+      if (!seen.insert(id.get<std::string>()).second) {
+        results.push_back(
+            {{"id", id},
+             {"status", 409},
+             {"error", {{"code", "conflict"}, {"message", "listed more than once in ids"}}}});
+        continue;
+      }
       auto run = runs.Retry(id.get<std::string>(), *options);
       if (run) {
         ++retried;
