@@ -527,6 +527,9 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
     return hooks.ListDeliveries(req);
   };
   services.get_delivery = [&hooks](server::HttpRequest& req) { return hooks.GetDelivery(req); };
+  services.replay_delivery = [&hooks](server::HttpRequest& req) {
+    return hooks.ReplayDelivery(req);
+  };
   services.install_connector = [&catalog, data_dir = o.data_dir](const std::string& text) {
     return InstallManifest(catalog, data_dir, text);
   };

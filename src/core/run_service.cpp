@@ -1,6 +1,9 @@
 #include "core/run_service.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
+#include <vector>
 
 #include "common/ids.h"
 #include "common/time_format.h"
@@ -111,19 +114,52 @@ Result<Run> RunService::Cancel(const std::string& id) {
   return store_.GetRun(id, true);
 }
 
-Result<Run> RunService::Retry(const std::string& id) {
+namespace {
+
+// The top-level step a result belongs to: "each[3].push" -> "each".
+std::string TopLevelId(const std::string& path) { return path.substr(0, path.find_first_of(".[")); }
+
+// The top-level steps of a canonical document, by id.
+std::map<std::string, Json> StepsById(const Json& document) {
+  std::map<std::string, Json> out;
+  auto it = document.find("steps");
+  if (it == document.end() || !it->is_array()) return out;
+  for (const auto& step : *it) {
+    if (step.is_object() && step.contains("id") && step["id"].is_string())
+      out.emplace(step["id"].get<std::string>(), step);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Run> RunService::Retry(const std::string& id, const RetryOptions& options) {
   auto old = store_.GetRun(id, true);
   if (!old) return old;
   if (old->status != RunStatus::kFailed)
     return Fail(ErrorCode::kConflict, "run " + id + " is " + std::string(ToString(old->status)) +
                                           "; only a failed run can be retried");
-  if (auto admitted = Admit(); !admitted) return Fail(admitted.error());
   Run run;
+  run.flow_name = old->flow_name;
+  run.flow_version = old->flow_version;
+  // On the latest version: which top-level steps are the same in both.
+  std::optional<std::map<std::string, Json>> old_steps, new_steps;
+  if (options.latest_version) {
+    auto flow = store_.GetFlow(old->flow_id);
+    if (!flow) return Fail(flow.error());
+    run.flow_name = flow->name;
+    run.flow_version = flow->version;
+    if (flow->version != old->flow_version && !options.from_start) {
+      auto was = store_.GetFlowVersion(old->flow_id, old->flow_version);
+      if (!was) return Fail(was.error());
+      old_steps = StepsById(was->document);
+      new_steps = StepsById(flow->document);
+    }
+  }
+  if (auto admitted = Admit(); !admitted) return Fail(admitted.error());
   TimePoint now = clock_.Now();
   run.id = NewId(ToUnixMs(now));
   run.flow_id = old->flow_id;
-  run.flow_name = old->flow_name;
-  run.flow_version = old->flow_version;
   run.trigger_type = old->trigger_type;
   run.trigger = old->trigger;
   run.input = old->input;
@@ -133,8 +169,14 @@ Result<Run> RunService::Retry(const std::string& id) {
   // The reused steps go in with the run, in one transaction: a worker never
   // sees the new run without them.
   int seq = 0;
-  for (const auto& step : old->steps) {
+  for (const auto& step : options.from_start ? std::vector<StepRun>{} : old->steps) {
     if (step.status != StepStatus::kSucceeded && step.status != StepStatus::kSkipped) continue;
+    if (old_steps) {
+      std::string top = TopLevelId(step.path);
+      auto was = old_steps->find(top);
+      auto is = new_steps->find(top);
+      if (was == old_steps->end() || is == new_steps->end() || was->second != is->second) continue;
+    }
     StepRun copy = step;
     copy.run_id = run.id;
     copy.seq = ++seq;

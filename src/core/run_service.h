@@ -17,6 +17,18 @@
 
 namespace weft {
 
+// How a failed run is retried (POST /runs/{id}/retry). The defaults are the
+// first retry weft had: from the failed step, on the version the run ran with.
+struct RetryOptions {
+  // Run every step again instead of reusing the outputs of those that succeeded.
+  bool from_start = false;
+  // Run the flow's latest version instead of the one the run ran with. From the
+  // failed step, a result is reused only when its top-level step (with
+  // everything nested in it) is the same in both versions; a step added,
+  // changed or removed runs again (or not at all).
+  bool latest_version = false;
+};
+
 class RunService {
  public:
   RunService(Store& store, ChangeHub& hub, Clock& clock);
@@ -36,9 +48,11 @@ class RunService {
   Result<Run> Wait(const std::string& id, std::chrono::milliseconds timeout);
   // Asks a queued or running run to stop. kConflict when it has finished.
   Result<Run> Cancel(const std::string& id);
-  // A new run on the same version, reusing the outputs of the steps that
-  // succeeded and starting at the failed one. kConflict unless failed.
-  Result<Run> Retry(const std::string& id);
+  // A new run of a failed run's trigger: by default on the same version,
+  // reusing the outputs of the steps that succeeded and starting at the failed
+  // one (see RetryOptions). kConflict unless failed; kNotFound when "latest"
+  // is asked of a flow deleted since.
+  Result<Run> Retry(const std::string& id, const RetryOptions& options = {});
 
   ChangeHub& hub() { return hub_; }
 

@@ -45,6 +45,9 @@ struct ApiServices {
   // GET /api/v1/deliveries and /api/v1/deliveries/{id} (server/hooks/); null: 503.
   HttpHandler list_deliveries;
   HttpHandler get_delivery;
+  // POST /api/v1/deliveries/{id}/replay: a run with a delivery's request as
+  // the trigger (server/hooks/); null: 503.
+  HttpHandler replay_delivery;
   // POST /api/v1/connectors: checks, stores and registers a connector
   // manifest, answering its catalog entry. Null: 503.
   std::function<Result<Json>(const std::string& text)> install_connector;

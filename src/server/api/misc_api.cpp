@@ -181,6 +181,8 @@ void AddMiscHandlers(HandlerTable& t, ApiServices& s) {
   t.emplace_back("listDeliveries",
                  s.list_deliveries ? s.list_deliveries : HttpHandler(unavailable));
   t.emplace_back("getDelivery", s.get_delivery ? s.get_delivery : HttpHandler(unavailable));
+  t.emplace_back("replayDelivery",
+                 s.replay_delivery ? s.replay_delivery : HttpHandler(unavailable));
 }
 
 }  // namespace weft::server

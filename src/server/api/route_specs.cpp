@@ -35,6 +35,7 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"GET", "/api/v1/runs/{id}/events", "streamRunEvents", Access::kViewer},
       {"POST", "/api/v1/runs/{id}/cancel", "cancelRun", Access::kEditor},
       {"POST", "/api/v1/runs/{id}/retry", "retryRun", Access::kEditor},
+      {"POST", "/api/v1/runs/retry", "retryRuns", Access::kEditor},
       {"GET", "/api/v1/connectors", "listConnectors", Access::kViewer},
       {"POST", "/api/v1/connectors", "createConnector", Access::kAdmin},
       {"POST", "/api/v1/connectors/import-openapi", "importOpenApi", Access::kAdmin},
@@ -51,6 +52,7 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"POST", "/api/v1/schedules/preview", "previewSchedule", Access::kEditor},
       {"GET", "/api/v1/deliveries", "listDeliveries", Access::kViewer},
       {"GET", "/api/v1/deliveries/{id}", "getDelivery", Access::kViewer},
+      {"POST", "/api/v1/deliveries/{id}/replay", "replayDelivery", Access::kEditor},
       // Access control (issue 9).
       {"POST", "/api/v1/auth/login", "login", Access::kPublic},
       {"POST", "/api/v1/auth/logout", "logout", Access::kViewer},

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "common/time_format.h"
 #include "core/api_json.h"
@@ -28,6 +29,33 @@ std::string SseEvent(std::string_view name, const Json& data) {
   out += data.dump(-1, ' ', false, Json::error_handler_t::replace);
   out += "\n\n";
   return out;
+}
+
+// At most this many runs in one bulk retry.
+constexpr size_t kMaxBulkRetry = 1000;
+
+// {"from": "failed_step"|"start", "version": "original"|"latest"}, each
+// optional.
+Result<RetryOptions> ParseRetryOptions(const Json& body) {
+  RetryOptions options;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "from") {
+      if (value == "start") {
+        options.from_start = true;
+      } else if (value != "failed_step") {
+        return Fail(FieldProblem("from", "must be \"failed_step\" or \"start\""));
+      }
+    } else if (key == "version") {
+      if (value == "latest") {
+        options.latest_version = true;
+      } else if (value != "original") {
+        return Fail(FieldProblem("version", "must be \"original\" or \"latest\""));
+      }
+    } else if (key != "ids") {
+      return Fail(FieldProblem(key, "is not a retry option (from, version)"));
+    }
+  }
+  return options;
 }
 
 bool HasStarted(const StepRun& step) {
@@ -189,9 +217,63 @@ void AddRunHandlers(HandlerTable& t, ApiServices& s) {
   });
 
   t.emplace_back("retryRun", [&runs](HttpRequest& req) {
-    auto run = runs.Retry(req.Param("id"));
+    auto body = ParseJsonBody(req, false, Json::object());
+    if (!body) return ErrorResponse(body.error());
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {from, version}"));
+    if (body->contains("ids"))
+      return ErrorResponse(FieldProblem("ids", "is not a retry option (from, version)"));
+    auto options = ParseRetryOptions(*body);
+    if (!options) return ErrorResponse(options.error());
+    auto run = runs.Retry(req.Param("id"), *options);
     if (!run) return ErrorResponse(run.error());
     return HttpResponse::FromJson(202, RunToJson(*run));
+  });
+
+  // Many runs at once (the Process Log's bulk retry): one answer per id, in
+  // order; one that cannot be retried does not stop the others.
+  t.emplace_back("retryRuns", [&runs](HttpRequest& req) {
+    auto body = ParseJsonBody(req, false);
+    if (!body) return ErrorResponse(body.error());
+    if (!body->is_object())
+      return ErrorResponse(FieldProblem("body", "must be an object {ids, from, version}"));
+    auto ids = body->find("ids");
+    if (ids == body->end() || !ids->is_array() || ids->empty())
+      return ErrorResponse(FieldProblem("ids", "must be a non-empty array of run ids"));
+    if (ids->size() > kMaxBulkRetry)
+      return ErrorResponse(
+          FieldProblem("ids", "has " + std::to_string(ids->size()) + " ids; at most " +
+                                  std::to_string(kMaxBulkRetry) + " runs are retried at once"));
+    for (size_t i = 0; i < ids->size(); ++i) {
+      if (!(*ids)[i].is_string() || (*ids)[i].get_ref<const std::string&>().empty())
+        return ErrorResponse(
+            FieldProblem("ids[" + std::to_string(i) + "]", "must be a run id (a string)"));
+    }
+    auto options = ParseRetryOptions(*body);
+    if (!options) return ErrorResponse(options.error());
+    Json results = Json::array();
+    int retried = 0;
+    std::set<std::string> seen;
+    for (const auto& id : *ids) {
+      // A run listed twice is retried once.
+      if (!seen.insert(id.get<std::string>()).second) {
+        results.push_back(
+            {{"id", id},
+             {"status", 409},
+             {"error", {{"code", "conflict"}, {"message", "listed more than once in ids"}}}});
+        continue;
+      }
+      auto run = runs.Retry(id.get<std::string>(), *options);
+      if (run) {
+        ++retried;
+        results.push_back({{"id", id}, {"status", 202}, {"run", RunToJson(*run)}});
+      } else {
+        results.push_back({{"id", id},
+                           {"status", HttpStatusFor(run.error().code)},
+                           {"error", ErrorToJson(run.error())["error"]}});
+      }
+    }
+    return HttpResponse::FromJson(200, Json{{"retried", retried}, {"results", results}});
   });
 }
 

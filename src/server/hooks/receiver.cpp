@@ -666,27 +666,65 @@ HttpResponse WebhookReceiver::GetDelivery(HttpRequest& req) {
   return Answer(200, j);
 }
 
+Result<Json> WebhookReceiver::DeliveryTrigger(const Delivery& d) const {
+  auto body = ParseWebhookBody(d.content_type, d.body);
+  if (!body) return Fail(body.error());
+  return Json{{"type", "webhook"},
+              {"method", d.method},
+              {"path", d.path},
+              {"headers", d.headers},
+              {"query", d.query},
+              {"body", std::move(*body)},
+              {"received_at", FormatIso(clock_.Now())},
+              {"replayed_from", d.id}};
+}
+
 Result<Json> WebhookReceiver::ReplayTrigger(const Flow& flow) {
   auto list = store_.ListDeliveries(flow.id, 1000);
   if (!list) return Fail(list.error());
   for (const auto& d : *list) {
     if (!d.auth_passed || d.status_code == 400 || d.status_code == 405 || d.status_code == 413)
       continue;
-    auto body = ParseWebhookBody(d.content_type, d.body);
-    if (!body) continue;
-    return Json{{"type", "webhook"},
-                {"method", d.method},
-                {"path", d.path},
-                {"headers", d.headers},
-                {"query", d.query},
-                {"body", std::move(*body)},
-                {"received_at", FormatIso(clock_.Now())},
-                {"replayed_from", d.id}};
+    auto trigger = DeliveryTrigger(d);
+    if (trigger) return trigger;
   }
   return Fail(ErrorCode::kNoDelivery,
               "the flow \"" + flow.name +
                   "\" has received no delivery to replay yet; send a request to its "
                   "webhook URL or run it with an input");
+}
+
+HttpResponse WebhookReceiver::ReplayDelivery(HttpRequest& req) {
+  auto d = store_.GetDelivery(req.Param("id"));
+  if (!d) return ErrorResponse(d.error());
+  // A request refused at the door is not run by a click: it never proved it
+  // came from the sender.
+  if (!d->auth_passed)
+    return ErrorResponse(ErrorCode::kConflict,
+                         "delivery " + d->id +
+                             " failed the webhook's authentication; only an authenticated "
+                             "request can be run again");
+  if (d->status_code == 405 || d->status_code == 413)
+    return ErrorResponse(ErrorCode::kConflict, "delivery " + d->id + " was refused (" +
+                                                   std::to_string(d->status_code) +
+                                                   ") and has no payload to run");
+  auto flow = store_.GetFlow(d->flow_id);
+  if (!flow) return ErrorResponse(flow.error());
+  auto trigger = DeliveryTrigger(*d);
+  if (!trigger) {
+    return ErrorResponse(
+        ErrorCode::kConflict,
+        "delivery " + d->id + "'s body cannot be read as its trigger: " + trigger.error().message);
+  }
+  if (std::string actor = req.caller.Actor(); !actor.empty()) (*trigger)["actor"] = actor;
+  if (auto admitted = runs_.Admit(); !admitted) {
+    HttpResponse res = ErrorResponse(admitted.error());
+    res.headers.emplace_back("Retry-After", std::to_string(RunService::kRetryAfterSeconds));
+    return res;
+  }
+  auto run = runs_.Enqueue(*flow, "webhook", std::move(*trigger));
+  if (!run) return ErrorResponse(run.error());
+  return Answer(202, RunToJson(*run));
 }
 
 void WebhookReceiver::PruneLoop() {

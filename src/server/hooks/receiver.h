@@ -87,6 +87,12 @@ class WebhookReceiver {
   // The trigger of the last delivery to `flow` that passed auth, as if it had
   // just arrived; kNoDelivery when there is none.
   Result<Json> ReplayTrigger(const Flow& flow);
+  // POST /api/v1/deliveries/{id}/replay: a new run of the delivery's flow (its
+  // latest version, active or not) with that delivery's request as the
+  // trigger (`replayed_from` names it, `actor` who asked). 404 for an unknown
+  // delivery or a flow deleted since; 409 for a delivery that failed the
+  // webhook's auth or whose body is malformed.
+  HttpResponse ReplayDelivery(HttpRequest& req);
 
  private:
   struct Entry {
@@ -111,6 +117,8 @@ class WebhookReceiver {
   std::optional<HttpResponse> AnswerSync(const std::string& run_id, const HookConfig& config,
                                          bool last);
   void PruneLoop();
+  // A stored delivery's request as a webhook trigger received now.
+  Result<Json> DeliveryTrigger(const Delivery& d) const;
 
   Store& store_;
   RunService& runs_;

@@ -105,12 +105,31 @@ export interface RunQuery {
   until?: string;
 }
 
+export interface RetryOptions {
+  /** failed_step (default): reuse the outputs of the steps that succeeded; start: run all again. */
+  from?: 'failed_step' | 'start';
+  /** original (default): the version the run ran with; latest: the flow's latest version. */
+  version?: 'original' | 'latest';
+}
+
+export interface RetryResult {
+  id: string;
+  status: number;
+  run?: Run;
+  error?: { code: string; message: string };
+}
+
 export const runs = {
   list: (q: RunQuery, signal?: AbortSignal) =>
     request<{ runs: Run[]; next_cursor?: string | null }>('/runs', { query: { ...q }, signal }),
   get: (id: string, signal?: AbortSignal) => request<Run>(`/runs/${enc(id)}`, { signal }),
   cancel: (id: string) => request<Run>(`/runs/${enc(id)}/cancel`, { method: 'POST' }),
-  retry: (id: string) => request<Run>(`/runs/${enc(id)}/retry`, { method: 'POST' }),
+  /** A new run of a failed run (defaults: from the failed step, on the version it ran with). */
+  retry: (id: string, opts: RetryOptions = {}) =>
+    request<Run>(`/runs/${enc(id)}/retry`, { method: 'POST', body: opts }),
+  /** Bulk retry: one result per id, in order. */
+  retryMany: (ids: string[], opts: RetryOptions = {}) =>
+    request<{ retried: number; results: RetryResult[] }>('/runs/retry', { method: 'POST', body: { ids, ...opts } }),
   eventsUrl: (id: string) => buildUrl(`/runs/${enc(id)}/events`),
 };
 
@@ -166,6 +185,8 @@ export const deliveries = {
       signal,
     }),
   get: (id: string) => request<Delivery>(`/deliveries/${enc(id)}`),
+  /** Run again with this payload: a new run of the flow with the delivery's request as its trigger. */
+  replay: (id: string) => request<Run>(`/deliveries/${enc(id)}/replay`, { method: 'POST' }),
 };
 
 // ---- schedules & expressions ------------------------------------------------

@@ -575,6 +575,11 @@ export function FlowEditorPage() {
                 setDoc(toDocument(d));
                 toast(`Loaded version ${v}; save to make it the latest`, 'info');
               }}
+              onRestored={(f) => {
+                toast(`Restored as version ${f.version}`, 'success');
+                void load();
+              }}
+              dirty={dirty}
               errors={problems.doc}
               canEdit={canEdit}
             />

@@ -1,9 +1,9 @@
 // One run: facts, error, the step timeline with each step's input, output,
 // error, attempts and logs, the trigger data; Retry (failed runs) and
 // Cancel (unfinished runs). Follows the run live while it is unfinished.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { errorMessage, runs, type Json } from '../api';
+import { errorMessage, flows, runs, type Json, type RetryOptions } from '../api';
 import { useCanEdit } from '../components/Auth';
 import { Icon } from '../components/icons';
 import { JsonView } from '../components/JsonView';
@@ -20,7 +20,20 @@ export function RunPage() {
   const canEdit = useCanEdit();
   const live = useLiveRun(id ?? null);
   const [busy, setBusy] = useState<'retry' | 'cancel' | null>(null);
+  const [retryVersion, setRetryVersion] = useState<'original' | 'latest'>('original');
+  const [latestVersion, setLatestVersion] = useState<number | null>(null);
   const run = live.run;
+  const failedFlowId = run?.status === 'failed' ? run.flow_id : null;
+  // The flow's latest version, for the retry's version choice.
+  useEffect(() => {
+    if (!failedFlowId) return;
+    const ctl = new AbortController();
+    flows
+      .get(failedFlowId, ctl.signal)
+      .then((f) => setLatestVersion(f.version))
+      .catch(() => setLatestVersion(null));
+    return () => ctl.abort();
+  }, [failedFlowId]);
   useDocumentTitle(run ? `Run of ${run.flow_name ?? 'flow'}` : 'Run');
 
   if (!run && live.error) {
@@ -33,10 +46,10 @@ export function RunPage() {
   }
   if (!run) return <Loading what="Loading the run…" />;
 
-  const retry = async () => {
+  const retry = async (opts: RetryOptions) => {
     setBusy('retry');
     try {
-      const r = await runs.retry(run.id);
+      const r = await runs.retry(run.id, opts);
       toast('Retry started', 'success');
       navigate(`/runs/${r.id}`);
     } catch (e) {
@@ -85,9 +98,40 @@ export function RunPage() {
             </button>
           ) : null}
           {run.status === 'failed' && canEdit ? (
-            <button type="button" className="btn btn-primary" onClick={retry} disabled={busy !== null} data-testid="retry-run" title="Start a new run from the failed step, reusing earlier outputs">
-              {busy === 'retry' ? <Spinner /> : <Icon name="retry" />} Retry
-            </button>
+            <div className="row gap-s retry-group" data-testid="retry-group">
+              <select
+                aria-label="Version to retry on"
+                data-testid="retry-version"
+                value={retryVersion}
+                onChange={(e) => setRetryVersion(e.target.value as 'original' | 'latest')}
+                disabled={busy !== null}
+              >
+                <option value="original">on v{run.flow_version ?? "?"} (the version it ran with)</option>
+                <option value="latest" disabled={latestVersion === null}>
+                  on the latest version{latestVersion !== null ? ` (v${latestVersion})` : ''}
+                </option>
+              </select>
+              <button
+                type="button"
+                className="btn btn-primary"
+                onClick={() => retry({ from: 'failed_step', version: retryVersion })}
+                disabled={busy !== null}
+                data-testid="retry-run"
+                title="A new run that reuses the outputs of the steps that succeeded and starts at the failed step"
+              >
+                {busy === 'retry' ? <Spinner /> : <Icon name="retry" />} Retry from the failed step
+              </button>
+              <button
+                type="button"
+                className="btn"
+                onClick={() => retry({ from: 'start', version: retryVersion })}
+                disabled={busy !== null}
+                data-testid="retry-run-start"
+                title="A new run that runs every step again"
+              >
+                From the start
+              </button>
+            </div>
           ) : null}
           <button type="button" className="btn btn-ghost" onClick={live.reload}>
             Refresh

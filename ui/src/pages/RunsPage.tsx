@@ -2,10 +2,13 @@
 // (flow_id, status, trigger, and a time window: `since` is 1h/24h/7d/30d or
 // "custom" with `from`/`to`), status colours, durations and cursor paging.
 // The server filters by time (GET /runs?since=&until=). Refreshes itself while
-// some run on screen is unfinished.
+// some run on screen is unfinished. Failed runs can be selected and retried
+// together (POST /runs/retry), from their failed step.
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
-import { flows, runs, type Run } from '../api';
+import { errorMessage, flows, runs, type Run } from '../api';
+import { useCanEdit } from '../components/Auth';
+import { useToast } from '../components/Toast';
 import { Icon } from '../components/icons';
 import { TERMINAL, triggerTypeOf } from '../components/RunView';
 import { Empty, ErrorBox, Loading, Spinner, StatusBadge } from '../components/ui';
@@ -40,6 +43,11 @@ export function RunsPage() {
   const [more, setMore] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
+  const canEdit = useCanEdit();
+  const toast = useToast();
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [bulkVersion, setBulkVersion] = useState<'original' | 'latest'>('original');
+  const [retrying, setRetrying] = useState(false);
 
   const query = useMemo(() => {
     let sinceAt: string | undefined;
@@ -107,6 +115,39 @@ export function RunsPage() {
   };
 
   const shown = items;
+  const failedShown = shown.filter((r) => r.status === 'failed');
+  // Only runs still on screen and still failed stay selected.
+  const chosen = failedShown.filter((r) => selected.has(r.id)).map((r) => r.id);
+  const toggle = (id: string, on: boolean) =>
+    setSelected((cur) => {
+      const next = new Set(cur);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  const allChosen = failedShown.length > 0 && chosen.length === failedShown.length;
+
+  const retrySelected = async () => {
+    setRetrying(true);
+    try {
+      const r = await runs.retryMany(chosen, { from: 'failed_step', version: bulkVersion });
+      const refused = r.results.filter((x) => x.status !== 202);
+      if (refused.length) {
+        toast(
+          `Retried ${r.retried} of ${r.results.length} runs; ${refused.length} could not be: ${refused[0].error?.message ?? refused[0].status}`,
+          'error',
+        );
+      } else {
+        toast(`Retried ${r.retried} ${r.retried === 1 ? 'run' : 'runs'}`, 'success');
+      }
+      setSelected(new Set());
+      setTick((x) => x + 1);
+    } catch (e) {
+      toast(`Retry failed: ${errorMessage(e)}`, 'error');
+    } finally {
+      setRetrying(false);
+    }
+  };
 
   const flowName = (id: string, r?: Run) => r?.flow_name ?? flowList.data?.find((f) => f.id === id)?.name ?? id;
 
@@ -189,6 +230,22 @@ export function RunsPage() {
         ) : null}
       </div>
 
+      {canEdit && chosen.length ? (
+        <div className="toolbar bulk-bar" data-testid="bulk-retry-bar" role="region" aria-label="Selected runs">
+          <strong>{chosen.length} failed {chosen.length === 1 ? 'run' : 'runs'} selected</strong>
+          <select aria-label="Version to retry on" data-testid="bulk-retry-version" value={bulkVersion} onChange={(e) => setBulkVersion(e.target.value as 'original' | 'latest')} disabled={retrying}>
+            <option value="original">on the version each ran with</option>
+            <option value="latest">on each flow's latest version</option>
+          </select>
+          <button type="button" className="btn btn-primary" onClick={retrySelected} disabled={retrying} data-testid="bulk-retry">
+            {retrying ? <Spinner /> : <Icon name="retry" />} Retry from the failed step
+          </button>
+          <button type="button" className="btn btn-ghost" onClick={() => setSelected(new Set())} disabled={retrying}>
+            Clear selection
+          </button>
+        </div>
+      ) : null}
+
       {loading && !items.length ? (
         <Loading what="Loading runs…" />
       ) : error && !items.length ? (
@@ -202,6 +259,18 @@ export function RunsPage() {
             <table className="table" data-testid="runs-table">
               <thead>
                 <tr>
+                  {canEdit ? (
+                    <th className="select-col">
+                      <input
+                        type="checkbox"
+                        aria-label="Select all failed runs"
+                        data-testid="select-all-failed"
+                        checked={allChosen}
+                        disabled={!failedShown.length}
+                        onChange={(e) => setSelected(e.target.checked ? new Set(failedShown.map((r) => r.id)) : new Set())}
+                      />
+                    </th>
+                  ) : null}
                   <th>Status</th>
                   <th>Flow</th>
                   <th>Trigger</th>
@@ -212,7 +281,14 @@ export function RunsPage() {
               </thead>
               <tbody>
                 {shown.map((r) => (
-                  <tr key={r.id} className="clickable" data-testid="run-row" data-run-id={r.id} data-status={r.status} onClick={(e) => !(e.target as HTMLElement).closest('a,button') && navigate(`/runs/${r.id}`)}>
+                  <tr key={r.id} className="clickable" data-testid="run-row" data-run-id={r.id} data-status={r.status} onClick={(e) => !(e.target as HTMLElement).closest('a,button,input,.select-col') && navigate(`/runs/${r.id}`)}>
+                    {canEdit ? (
+                      <td className="select-col">
+                        {r.status === 'failed' ? (
+                          <input type="checkbox" aria-label={`Select run ${r.id}`} data-testid="select-run" checked={selected.has(r.id)} onChange={(e) => toggle(r.id, e.target.checked)} />
+                        ) : null}
+                      </td>
+                    ) : null}
                     <td data-label="Status">
                       <StatusBadge status={r.status} />
                     </td>

@@ -1,12 +1,15 @@
 // Webhooks: the deliveries received on a webhook flow's URL (GET
 // /deliveries?flow_id=), with time, method, status answered and run link,
-// and the raw headers, query and payload of the selected one.
+// and the raw headers, query and payload of the selected one; "Run again
+// with this payload" (POST /deliveries/{id}/replay) starts a run with it.
 import { useEffect, useMemo, useState } from 'react';
-import { Link, useSearchParams } from 'react-router-dom';
-import { deliveries, flows, type Delivery, type Json } from '../api';
+import { Link, useNavigate, useSearchParams } from 'react-router-dom';
+import { deliveries, errorMessage, flows, type Delivery, type Json } from '../api';
+import { useCanEdit } from '../components/Auth';
+import { useToast } from '../components/Toast';
 import { Icon } from '../components/icons';
 import { JsonView } from '../components/JsonView';
-import { Empty, ErrorBox, Loading } from '../components/ui';
+import { Empty, ErrorBox, Loading, Spinner } from '../components/ui';
 import { WebhookUrlBox } from '../components/editor/TriggerForm';
 import { useAsync, useDocumentTitle } from '../lib/hooks';
 import { fmtDateTime, fmtRelative, userZone } from '../lib/time';
@@ -21,10 +24,29 @@ function statusClass(code?: number): string {
 
 function DeliveryDetail({ id }: { id: string }) {
   const d = useAsync(() => deliveries.get(id), [id]);
+  const canEdit = useCanEdit();
+  const toast = useToast();
+  const navigate = useNavigate();
+  const [replaying, setReplaying] = useState(false);
   if (d.loading && !d.data) return <Loading />;
   if (d.error) return <ErrorBox error={d.error} onRetry={d.reload} />;
   const x = d.data!;
   const headers = Object.entries(x.headers ?? {});
+  const code = x.status_code ?? x.status;
+  // A request that failed auth or was refused before its body was read has nothing to run.
+  const replayable = x.auth_passed !== false && code !== 405 && code !== 413;
+  const replay = async () => {
+    setReplaying(true);
+    try {
+      const run = await deliveries.replay(x.id);
+      toast('Run started with this payload', 'success');
+      navigate(`/runs/${run.id}`);
+    } catch (e) {
+      toast(`Could not run again: ${errorMessage(e)}`, 'error');
+    } finally {
+      setReplaying(false);
+    }
+  };
   return (
     <div data-testid="delivery-detail">
       <h2 className="row gap-s">
@@ -37,13 +59,25 @@ function DeliveryDetail({ id }: { id: string }) {
         {x.size !== undefined ? ` · ${x.size} bytes` : ''}
         {x.auth_passed === false ? ' · authentication failed' : ''}
       </p>
-      {x.run_id ? (
-        <p>
+      <p className="row gap-s">
+        {x.run_id ? (
           <Link to={`/runs/${x.run_id}`}>
             <Icon name="external" size={13} /> Open the run
           </Link>
-        </p>
-      ) : null}
+        ) : null}
+        {canEdit ? (
+          <button
+            type="button"
+            className="btn"
+            onClick={replay}
+            disabled={replaying || !replayable}
+            data-testid="replay-delivery"
+            title={replayable ? "A new run of the flow's latest version with this request as its trigger (even when the flow is inactive)" : 'This request failed authentication or was refused before its payload was read'}
+          >
+            {replaying ? <Spinner /> : <Icon name="retry" />} Run again with this payload
+          </button>
+        ) : null}
+      </p>
       <h4>Headers</h4>
       {headers.length ? (
         <table className="headers-table" aria-label="Headers">
