@@ -140,6 +140,23 @@ INSTANTIATE_TEST_SUITE_P(
              {"list_messages", Json::object()},
              {"get_message", {{"sid", "SM" + std::string(32, 'b')}}}}},
         Vendor{
+            "twilio_messaging",
+            "twilio/twilio_messaging_v1.json",
+            Json::object(),
+            {{"type", "basic"}, {"username", kAccount}, {"password", "token"}},
+            {{"list_services", Json::object()},
+             {"create_service",
+              {{"friendly_name", "Alerts"}, {"usecase", "notifications"}, {"sticky_sender", true}}},
+             {"get_service", {{"sid", "MG" + std::string(32, 'b')}}},
+             {"add_phone_number",
+              {{"service_sid", "MG" + std::string(32, 'b')},
+               {"phone_number_sid", "PN" + std::string(32, 'c')}}},
+             {"list_phone_numbers", {{"service_sid", "MG" + std::string(32, 'b')}}}},
+            60'000,
+            // a phone number where its SID (PN...) belongs
+            {"add_phone_number",
+             {{"service_sid", "MG" + std::string(32, 'b')}, {"phone_number_sid", "+15017122661"}}}},
+        Vendor{
             "mailchimp_transactional",
             "mailchimp/transactional.openapi.json",
             Json::object(),
