@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of access control (issue 9): requests/s of `GET /api/v1/flows`
+# The cost of access control: requests/s of `GET /api/v1/flows`
 # with an API token (`Authorization: Bearer wft_...`, users exist) against the
 # same request in open mode (no user). Two servers on fresh data dirs, each
 # with the same 20 flows; rounds alternate between them so drifting load from

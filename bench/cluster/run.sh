@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Several weft nodes on one PostgreSQL (issue 8). Prints:
+# Several weft nodes on one PostgreSQL. Prints:
 #  1. webhook accepted-mode requests/s into one node, and into three nodes at
 #     once (a wrk per node), with no worker running (ingest alone);
 #  2. runs completed per second of a 3-step flow (three data.set steps reading

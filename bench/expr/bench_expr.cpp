@@ -1,5 +1,5 @@
 // Compiled-expression evaluations per second for the expression shapes weft
-// runs most (issue 3). `bench_expr --dump` prints the cases (expression and
+// runs most. `bench_expr --dump` prints the cases (expression and
 // input) as JSON so bench_jsonata.js can time the reference implementation on
 // exactly the same work; `bench_expr` prints "name evals_per_second" lines.
 #include <chrono>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Idle and slow HTTP clients for bench/http/run.sh (issue 22).
+"""Idle and slow HTTP clients for bench/http/run.sh.
 
 Keeps IDLE keep-alive connections open (each sends one GET /healthz, reads
 the answer, then sits idle) and SLOW connections that send a request head a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The HTTP layer under slow and idle clients (issue 22). In one run:
+# The HTTP layer under slow and idle clients. In one run:
 #   1. weft's webhook (accepted mode) alone: wrk req/s and p99;
 #   2. the same with IDLE keep-alive connections and SLOW slow-header
 #      connections held open by bench/http/clients.py, and weft's RSS; then

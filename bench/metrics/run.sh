@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of instrumentation (issue 10): webhook throughput in accepted mode
+# The cost of instrumentation: webhook throughput in accepted mode
 # with metrics on (the default) and off (`weft serve --metrics=false`). Each
 # round starts a fresh server on a fresh data dir, creates the same active
 # 2-step webhook flow as bench/webhook, and runs bench/webhook/post.lua with

@@ -1,4 +1,4 @@
-// Retention (issue 10): how long pruning a million old finished runs takes in
+// Retention: how long pruning a million old finished runs takes in
 // SQLite, and how long each batch holds the writer (the longest wait a
 // webhook's or a step's write can meet behind the pruner).
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Webhook latency while the pruner deletes a million old runs (issue 10).
+# Webhook latency while the pruner deletes a million old runs.
 # Seeds a data dir with bench_prune --seed-only (N finished runs, 60 days
 # old), then, on a copy of it each time, starts weft and posts to an
 # accepted-mode webhook with wrk for SECS seconds:

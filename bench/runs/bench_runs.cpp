@@ -1,4 +1,4 @@
-// bench_runs: figures for issue 2, printed. Starts `weft serve` on a temp data
+// bench_runs: run throughput figures, printed. Starts `weft serve` on a temp data
 // dir (once per SQLite synchronous setting) and measures, over real HTTP:
 //   (a) manual runs of a 3-step data.set flow completed per second, default workers
 //   (b) p50/p99 latency of POST /flows/{id}/runs?wait=30s, one request at a time

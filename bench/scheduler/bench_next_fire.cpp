@@ -1,4 +1,4 @@
-// Next-fire computations per second (issue 5): simple and rare cron
+// Next-fire computations per second: simple and rare cron
 // expressions, in UTC and in a zone with daylight saving, plus the other
 // schedule kinds. Each iteration asks for the next fire after the previous
 // one, as the scheduler does. Run: build-sched/bench/scheduler/bench_next_fire

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# "Test step" latency (issue 23): the time from sending
+# "Test step" latency: the time from sending
 # POST /api/v1/flows/{id}/steps/{step_id}/test (the draft document and a sample,
 # as the editor sends them) to having its answer, for a pure step (data.set
 # with two expressions over the sample), over HTTP on loopback, one keep-alive

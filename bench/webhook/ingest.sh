@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Webhook ingest alone (issue 4): what the receiver and the store take in
+# Webhook ingest alone: what the receiver and the store take in
 # accepted mode when no worker runs the runs (`weft serve --roles
 # api,webhooks`), with the wrk script of run.sh (16 connections, 200-byte JSON
 # body) on loopback. Each 202 is a run committed to the store. Usage:

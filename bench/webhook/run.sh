@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Webhook throughput (issue 4): weft in accepted and sync mode against nginx
+# Webhook throughput: weft in accepted and sync mode against nginx
 # returning a fixed 200, with the same wrk script (16 connections, 200-byte
 # JSON body) on loopback, in one run, and weft's GET /healthz (its HTTP layer
 # alone, no store). Usage:

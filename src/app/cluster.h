@@ -1,4 +1,4 @@
-// Several weft nodes on one PostgreSQL (issue 8): the wiring that is not a
+// Several weft nodes on one PostgreSQL: the wiring that is not a
 // Store method. NotifyBridge carries the ChangeHub's "run queued" and "flow
 // changed" events to every other node with LISTEN/NOTIFY (and theirs to this
 // node's hub); SchedulerRole runs the Scheduler on the one node that holds the

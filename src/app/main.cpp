@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
       ->add_option("--retention-interval", serve.retention_interval,
                    "how often old runs are pruned")
       ->capture_default_str();
-  // The HTTP layer (issue 22): limits against slow and idle clients, threads.
+  // The HTTP layer: limits against slow and idle clients, threads.
   serve_cmd
       ->add_option("--max-connections", serve.max_connections,
                    "open connections at most; beyond, a new one is closed at once")
@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
   show_cmd->add_flag("--json", json, "print the API's JSON");
   add_client_flags(show_cmd);
 
-  // user ... (issue 9): on the store in --data/--db, or through a server's API with --server
+  // user ...: on the store in --data/--db, or through a server's API with --server
   weft::app::UserCommandOptions user_opts;
   std::string user_name, user_role;
   auto* user_cmd = app.add_subcommand("user", "Manage users (access control)");

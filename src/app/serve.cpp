@@ -241,7 +241,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   auto retain = ParseDuration(o.retain_deliveries);
   if (!retain) return Fatal("--retain-deliveries must be a duration such as 7d");
   if (o.retain_deliveries_count < 1) return Fatal("--retain-deliveries-count must be at least 1");
-  // Retention of runs (issue 10): on the nodes with the scheduler role.
+  // Retention of runs: on the nodes with the scheduler role.
   RetentionOptions retention;
   auto off_or_duration = [](const std::string& text, std::optional<Millis>* out) {
     if (text == "off" || text == "never") return true;
@@ -327,7 +327,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   }
   Store& store = *store_holder;
 
-  // Access control (issue 9): while no user exists weft serves this machine only.
+  // Access control: while no user exists weft serves this machine only.
   AuthService auth(store, clock);
   auto users_exist = auth.UsersExist();
   if (!users_exist) return Fatal(users_exist.error().message);
@@ -442,7 +442,7 @@ int RunServe(const ServeOptions& o, const std::string& argv0) {
   };
   engine_options.lease = *lease;
   engine_options.node_id = "node-" + RandomToken(48);
-  // Issue 10: failure alerts, payload cap, back-pressure.
+  // Failure alerts, payload cap, back-pressure.
   engine_options.public_url = flow_options.public_url;
   engine_options.default_error_flow = o.error_flow;
   engine_options.max_step_output = *max_step_output;

@@ -23,7 +23,7 @@ struct ServeOptions {
   std::string sqlite_sync = "normal";       // normal | full
   std::string retain_deliveries = "7d";     // webhook deliveries older than this are pruned
   int64_t retain_deliveries_count = 10000;  // and those beyond the newest N of a flow
-  // Operations (issue 10, part B): failure alerts, limits, retention.
+  // Operations: failure alerts, limits, retention.
   std::string error_flow;  // settings.error_flow of flows that name none
   int64_t max_queued = 0;  // above this many queued runs new ones get 429; 0: no limit
   std::string max_step_output = "4MiB";  // a step's output over this fails the step
@@ -37,7 +37,7 @@ struct ServeOptions {
   int64_t retain_runs_count = 0;          // > 0: each flow keeps at most this many finished runs
   std::string retain_failed_runs;         // failed runs: this long instead ("" : as retain_runs)
   std::string retention_interval = "1m";  // how often the pruner looks
-  // The HTTP layer (issue 22).
+  // The HTTP layer.
   int64_t max_connections = 10000;     // beyond, a new connection is closed at once
   std::string header_timeout = "10s";  // a request head must arrive within this
   std::string idle_timeout = "60s";    // an idle keep-alive connection is closed after this

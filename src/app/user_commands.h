@@ -1,4 +1,4 @@
-// `weft user add|list|remove` (issue 9): manage users on the store in --data
+// `weft user add|list|remove`: manage users on the store in --data
 // (or --db), as a newcomer does before the first `weft serve` on a network
 // address; or, with --server, through a running server's API (admins' token
 // in --token / WEFT_TOKEN; none needed while no user exists). Each returns the

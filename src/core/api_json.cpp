@@ -171,7 +171,7 @@ Json ConnectionToJson(const Connection& c, const ActionCatalog& catalog) {
             {"active", c.active},
             {"created_at", FormatIso(c.created_at)},
             {"updated_at", FormatIso(c.updated_at)}};
-  if (!c.updated_by.empty()) j["updated_by"] = c.updated_by;  // who changed it last (issue 9)
+  if (!c.updated_by.empty()) j["updated_by"] = c.updated_by;  // who changed it last
   return j;
 }
 

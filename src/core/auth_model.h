@@ -1,4 +1,4 @@
-// Access control's values (issue 9): roles, users, API tokens and sessions as
+// Access control's values: roles, users, API tokens and sessions as
 // the store keeps them. Only hashes of secrets live here: a user's Argon2id
 // password hash, a token's and a session id's BLAKE2b hash. Plain values.
 #pragma once

@@ -1,4 +1,4 @@
-// AuthService: access control's use cases (issue 9), shared by the HTTP API
+// AuthService: access control's use cases, shared by the HTTP API
 // and the CLI: users with Argon2id password hashes, sign-in with throttling
 // per user name and per address, UI sessions that end after inactivity, and
 // API tokens (`wft_...`) stored only as hashes. Verified sessions and tokens

@@ -620,7 +620,7 @@ class Validator {
       Error(path + ".max_delay", "must not be less than delay");
   }
 
-  // The fields each webhook auth type needs (issue 4); secrets must be non-empty strings.
+  // The fields each webhook auth type needs; secrets must be non-empty strings.
   void ParseWebhookAuth(const Json& a, const std::string& type, const std::string& path) {
     auto need = [&](const char* key, const std::string& why) {
       auto f = a.find(key);
@@ -794,7 +794,7 @@ class Validator {
     if (ok) d.sample = s;
   }
 
-  // The settings weft itself reads (issue 10); other keys are kept as written.
+  // The settings weft itself reads; other keys are kept as written.
   void Settings(const Json& s, const std::string& flow_name) {
     if (auto it = s.find("error_flow"); it != s.end() && !it->is_null()) {
       if (!it->is_string() || it->get_ref<const std::string&>().empty())

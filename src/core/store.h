@@ -358,7 +358,7 @@ class Store {
   // Newest first; flow_id "" lists every flow's; limit <= 0 means 50.
   virtual Result<std::vector<Delivery>> ListDeliveries(const std::string& flow_id, int limit) = 0;
 
-  // ---- webhooks (issue 4) ----
+  // ---- webhooks ----
   // In one transaction: when `r.idempotency_key` is set and was recorded for
   // the flow since `r.keys_since`, starts nothing and answers that run id in
   // `duplicate_of`; otherwise commits `r.run` (ids and times filled in as in
@@ -447,7 +447,7 @@ class Store {
     return Ok();
   }
 
-  // ---- access control (issue 9) ----
+  // ---- access control ----
   // Users, API tokens and sessions; secrets only as hashes. The defaults, for
   // test doubles, keep nothing; both real stores override every one.
   virtual Result<User> CreateUser(const User& u) {
@@ -482,7 +482,7 @@ class Store {
     return int64_t{0};
   }
 
-  // ---- retention (issue 10) ----
+  // ---- retention ----
   // Deletes at most `max_rows` finished runs that `p` selects, oldest first,
   // with their step runs, in one transaction. Returns how many runs were
   // deleted; fewer than `max_rows` means none are left to delete.

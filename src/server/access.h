@@ -1,4 +1,4 @@
-// Access control at the door (issue 9): decides, from the route's Access and
+// Access control at the door: decides, from the route's Access and
 // the request, whether a request may reach its handler, and who calls
 // (HttpRequest::caller). Generic over the route table: no route is named here.
 // - No user exists: only loopback callers, with a loopback Host, and no

@@ -62,7 +62,7 @@ struct HttpRequest {
   std::string remote_address;
   // Filled by the router: the values of the route template's {names}.
   std::vector<std::pair<std::string, std::string>> params;
-  // Filled by access control (issue 9): who calls. Open mode: an anonymous admin.
+  // Filled by access control: who calls. Open mode: an anonymous admin.
   Principal caller;
 
   // The body, wherever it was read to.

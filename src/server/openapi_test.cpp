@@ -83,7 +83,7 @@ TEST(OpenApiTest, OperationIdsNameTheRoutes) {
 namespace weft::server {
 namespace {
 
-// Access control (issue 9): each operation documents the least role it needs,
+// Access control: each operation documents the least role it needs,
 // the same as the route table's (which the server enforces).
 TEST(OpenApiTest, DocumentsEachRoutesAccess) {
   auto doc = ParseJson(OpenApiText());

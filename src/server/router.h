@@ -13,7 +13,7 @@
 
 namespace weft::server {
 
-// Who may call a route (access control, issue 9). Every route of the table
+// Who may call a route (access control). Every route of the table
 // carries one; a route left unmarked is for admins only.
 enum class Access {
   kAdmin,    // manage users and tokens (and anything not classified)

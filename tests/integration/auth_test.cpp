@@ -1,4 +1,4 @@
-// Access control (issue 9) against the real binary over real HTTP: open mode
+// Access control against the real binary over real HTTP: open mode
 // (no user: loopback only, no sign-in), then users, sessions and tokens. The
 // route checks walk every operation of the server's own openapi.json, which
 // server_test holds equal to the route table.

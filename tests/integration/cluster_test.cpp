@@ -1,4 +1,4 @@
-// Several `weft serve` nodes on one PostgreSQL (issue 8), as a user runs
+// Several `weft serve` nodes on one PostgreSQL, as a user runs
 // them: real processes on port 0 sharing WEFT_TEST_DB, killed with SIGKILL,
 // and the database itself restarted under them (scripts/test-postgres runs
 // this as cluster_pgtest; without WEFT_TEST_DB every test is skipped).

@@ -1,4 +1,4 @@
-// Issue 6 leftovers over the real binary: the Process Log's time window
+// Connectors over the real binary: the Process Log's time window
 // (GET /runs?since=&until=), save-time checks of connector inputs, flow.call
 // (a sub-flow run that holds no worker while it waits), and the OAuth2
 // authorization code flow against a fake provider on loopback, driven like a

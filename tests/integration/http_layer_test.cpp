@@ -1,4 +1,4 @@
-// The HTTP layer under slow and idle clients (issue 22): the real binary on
+// The HTTP layer under slow and idle clients: the real binary on
 // port 0, raw sockets for the clients curl cannot play (slow heads, silent
 // connections, a thousand streams at once). No timing asserts: every wait is
 // on a condition with a generous deadline.

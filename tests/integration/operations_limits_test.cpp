@@ -1,4 +1,4 @@
-// Operations (issue 10, part B), end to end on the real binary: failure
+// Operations, end to end on the real binary: failure
 // alerts (settings.error_flow, --error-flow), limits (settings.max_concurrency,
 // settings.timeout, --max-queued) and retention (--retain-runs,
 // settings.retention).

@@ -1,4 +1,4 @@
-// Running weft in production (issue 10, part A) over the real binary: GET
+// Running weft in production over the real binary: GET
 // /metrics moves as runs, webhooks and schedule fires happen, with bounded
 // labels (route templates, never ids or tokens); --metrics=false turns it
 // off; GET /readyz; `weft backup` while runs are being created, then `weft

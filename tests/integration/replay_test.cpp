@@ -1,4 +1,4 @@
-// Replay (issue 23): retrying a failed run from its failed step or from the
+// Replay: retrying a failed run from its failed step or from the
 // start, on the version it ran with or on the latest, one run or many. The
 // first step calls a local HTTP server that records every request, so a step
 // run again is seen as a second request.

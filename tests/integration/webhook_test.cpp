@@ -1,4 +1,4 @@
-// Webhook trigger end to end (issue 4, docs/webhooks.md): the real
+// Webhook trigger end to end (docs/webhooks.md): the real
 // binary, real HTTP on loopback.
 #include <openssl/hmac.h>
 

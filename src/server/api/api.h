@@ -58,10 +58,10 @@ struct ApiServices {
       import_openapi;
   // /connections: null until app/ wires it (those routes then answer 503).
   ConnectionService* connections = nullptr;
-  // Access control (issue 9): users, sessions, tokens. Null: no checks at all
+  // Access control: users, sessions, tokens. Null: no checks at all
   // (tests that build a server by hand); app/ always sets it.
   AuthService* auth = nullptr;
-  // --roles (issue 8): a node without `api` answers every /api/v1 route with
+  // --roles: a node without `api` answers every /api/v1 route with
   // 503, one without `webhooks` every /hooks route; /healthz and /readyz are
   // always served.
   bool api_enabled = true;
@@ -86,11 +86,10 @@ struct ApiServices {
 };
 
 struct RouteSpec {
-  const char* method;     // GET POST PUT DELETE, or ANY
-  const char* path;       // template: {name} one segment, {name...} the rest
-  const char* operation;  // operationId in openapi.json
-  Access access =
-      Access::kAdmin;  // the least role it needs (issue 9); also x-weft-access in openapi.json
+  const char* method;              // GET POST PUT DELETE, or ANY
+  const char* path;                // template: {name} one segment, {name...} the rest
+  const char* operation;           // operationId in openapi.json
+  Access access = Access::kAdmin;  // the least role it needs; also x-weft-access in openapi.json
 };
 
 // Every route the server answers, apart from the web UI's static files.

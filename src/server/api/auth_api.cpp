@@ -1,4 +1,4 @@
-// Handlers of access control (issue 9): sign-in and sign-out, /me, users and
+// Handlers of access control: sign-in and sign-out, /me, users and
 // API tokens. Who may call each is in the route table; these only translate
 // HTTP to AuthService. Passwords and tokens are never logged or echoed back,
 // apart from a new token's one answer.

@@ -9,7 +9,7 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
   static const std::vector<RouteSpec> kSpecs = {
       {"GET", "/healthz", "healthz", Access::kPublic},
       {"GET", "/readyz", "readyz", Access::kPublic},
-      // Prometheus text (issue 10); access control decides who may scrape.
+      // Prometheus text; access control decides who may scrape.
       {"GET", "/metrics", "getMetrics", Access::kViewer},
       {"GET", "/api/v1/openapi.json", "getOpenApi", Access::kPublic},
       {"GET", "/api/v1/flows", "listFlows", Access::kViewer},
@@ -53,7 +53,7 @@ const std::vector<RouteSpec>& ApiRouteSpecs() {
       {"GET", "/api/v1/deliveries", "listDeliveries", Access::kViewer},
       {"GET", "/api/v1/deliveries/{id}", "getDelivery", Access::kViewer},
       {"POST", "/api/v1/deliveries/{id}/replay", "replayDelivery", Access::kEditor},
-      // Access control (issue 9).
+      // Access control.
       {"POST", "/api/v1/auth/login", "login", Access::kPublic},
       {"POST", "/api/v1/auth/logout", "logout", Access::kViewer},
       {"GET", "/api/v1/me", "getMe", Access::kViewer},

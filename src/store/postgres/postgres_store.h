@@ -120,7 +120,7 @@ class PostgresStore : public Store {
   Result<int64_t> PruneRuns(const RunPrune& p, int max_rows) override;
   Result<std::vector<std::string>> UnreferencedFiles(const std::vector<std::string>& ids) override;
   Result<std::vector<std::string>> FilesOfRun(const std::string& run_id) override;
-  // access control (issue 9)
+  // access control
   Result<User> CreateUser(const User& u) override;
   Result<User> GetUser(const std::string& id) override;
   Result<User> GetUserByName(const std::string& name) override;

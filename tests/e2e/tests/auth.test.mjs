@@ -1,4 +1,4 @@
-// Access control in the browser (issue 9): a user made with the CLI signs in
+// Access control in the browser: a user made with the CLI signs in
 // through the sign-in page, sees the Flow List, changes something (the CSRF
 // header on writes), makes an API token that is shown once, and signs out.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Replay (issue 23): a failed run retried from its failed step on the latest
+// Replay: a failed run retried from its failed step on the latest
 // version from its page (the version choice shown), and failed runs selected
 // in the Process Log and retried together.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Versions (issue 23): a step changed in the editor and saved; the history
+// Versions: a step changed in the editor and saved; the history
 // names what changed; two versions side by side (YAML) show the change; an
 // old version restored as a new one brings the flow back.
 import { test, before, after } from 'node:test';
