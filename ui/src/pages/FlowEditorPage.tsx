@@ -359,6 +359,7 @@ export function FlowEditorPage() {
     setSteps((s) => insertStep(s, palette.listPath, palette.index, step));
     setPalette(null);
     setSelection({ kind: 'step', id: sid });
+    focusCard(sid); // the keyboard goes on from the new card (Enter: its first input)
   };
 
   const listApi: StepListApi = {
@@ -529,7 +530,9 @@ export function FlowEditorPage() {
         break;
       case 'Enter': {
         if (!(e.target instanceof HTMLElement) || !e.target.classList.contains('card-main')) return;
-        const field = sideRef.current?.querySelector<HTMLElement>('.expr-field, textarea, select, input:not([type=checkbox])');
+        // The action's first input, else the form's first field (the trigger's).
+        const fields = '.expr-field, textarea, select, input:not([type=checkbox]):not([type=radio])';
+        const field = sideRef.current?.querySelector<HTMLElement>(`.inputs :is(${fields})`) ?? sideRef.current?.querySelector<HTMLElement>(fields);
         if (!field) return;
         field.focus();
         break;
