@@ -14,9 +14,21 @@ RunService::RunService(Store& store, ChangeHub& hub, Clock& clock)
     : store_(store), hub_(hub), clock_(clock) {}
 
 Result<Run> RunService::StartManual(const std::string& flow_id, const Json& input, bool has_input,
-                                    const std::string& actor) {
+                                    const std::string& actor, const std::string& until_step) {
   auto flow = store_.GetFlow(flow_id);
   if (!flow) return Fail(flow.error());
+  if (!until_step.empty()) {
+    bool found = false;
+    if (auto steps = flow->document.find("steps");
+        steps != flow->document.end() && steps->is_array())
+      for (const auto& s : *steps)
+        if (s.is_object() && s.value("id", Json()) == until_step) found = true;
+    if (!found) {
+      std::string message = "the flow has no top-level step with this id";
+      return Fail(ErrorCode::kValidation, "until_step: " + message,
+                  {FieldError{"until_step", message}});
+    }
+  }
   Json trigger = {{"type", "manual"},
                   {"body", has_input ? input : Json(nullptr)},
                   {"headers", Json::object()},
@@ -28,6 +40,8 @@ Result<Run> RunService::StartManual(const std::string& flow_id, const Json& inpu
     trigger = std::move(*replayed);
   }
   if (!actor.empty()) trigger["actor"] = actor;
+  // Read by the executor, which keeps it out of the run's `trigger` scope.
+  if (!until_step.empty()) trigger["until_step"] = until_step;
   if (auto admitted = Admit(); !admitted) return Fail(admitted.error());
   auto run = Enqueue(*flow, "manual", std::move(trigger));
   if (run && has_input) run->input = input;

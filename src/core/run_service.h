@@ -34,9 +34,12 @@ class RunService {
   RunService(Store& store, ChangeHub& hub, Clock& clock);
 
   // Queues a run of the flow's latest version, active or not. `input` becomes
-  // trigger.body. Returns the committed run.
+  // trigger.body. A non-empty `until_step` ("Run to here") names a top-level
+  // step: the run ends, succeeded, after it (the steps after it do not run);
+  // kValidation on field until_step when the flow has no such top-level step.
+  // Returns the committed run.
   Result<Run> StartManual(const std::string& flow_id, const Json& input, bool has_input,
-                          const std::string& actor);
+                          const std::string& actor, const std::string& until_step = "");
   // Queues a run with a trigger made elsewhere (webhook, schedule, error).
   Result<Run> Enqueue(const Flow& flow, const std::string& trigger_type, Json trigger,
                       std::optional<TimePoint> scheduled_for = std::nullopt,

@@ -185,6 +185,40 @@ steps:
   for (const auto& s : run.steps) EXPECT_EQ(s.status, StepStatus::kSucceeded);
 }
 
+TEST_F(EngineTest, RunToHereStopsSuccessfullyAfterTheChosenStep) {
+  std::string id = CreateFlow(R"(
+name: until
+steps:
+  - {id: a, uses: data.set, with: {value: {n: 2}}}
+  - {id: b, uses: data.set, with: {value: "{{ steps.a.output.n * 10 }} {{ $exists(trigger.until_step) }}"}}
+  - {id: c, uses: test.probe}
+)");
+  StartEngine();
+  auto started = runs_->StartManual(id, Json{{"x", 1}}, true, "", "b");
+  ASSERT_TRUE(started) << started.error().message;
+  auto done = runs_->Wait(started->id, std::chrono::seconds(10));
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->status, RunStatus::kSucceeded) << done->error.dump();
+  ASSERT_EQ(done->steps.size(), 2u);                // c never ran, nor is it recorded
+  EXPECT_EQ(Find(*done, "b")->output, "20 false");  // until_step is not in `trigger`
+  EXPECT_EQ(done->output, "20 false");
+  EXPECT_EQ(Find(*done, "c"), nullptr);
+  EXPECT_EQ(probe_->calls.load(), 0);
+
+  // Without it, the whole flow runs.
+  weft::Run whole = RunAndWait(id);
+  ASSERT_EQ(whole.status, RunStatus::kSucceeded) << whole.error.dump();
+  EXPECT_EQ(whole.steps.size(), 3u);
+  EXPECT_EQ(probe_->calls.load(), 1);
+
+  // A step that is not a top-level step of the flow is refused, naming the field.
+  auto unknown = runs_->StartManual(id, nullptr, false, "", "nope");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kValidation);
+  ASSERT_EQ(unknown.error().details.size(), 1u);
+  EXPECT_EQ(unknown.error().details[0].path, "until_step");
+}
+
 TEST_F(EngineTest, TransformReadsTheRunContextOrItsInput) {
   std::string id = CreateFlow(R"yaml(
 name: reshape

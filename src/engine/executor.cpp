@@ -147,6 +147,12 @@ class RunExecution {
     run_.steps.clear();
     ctx_ = Json::object();
     ctx_["trigger"] = run_.trigger;
+    // A manual run's "Run to here" (POST /flows/{id}/runs until_step): the
+    // run ends, succeeded, after that top-level step. Not part of `trigger`.
+    if (run_.trigger.is_object() && run_.trigger.contains("until_step")) {
+      until_step_ = GetString(run_.trigger, "until_step");
+      ctx_["trigger"].erase("until_step");
+    }
     ctx_["steps"] = Json::object();
     ctx_["run"] = {
         {"id", run_.id},
@@ -155,7 +161,7 @@ class RunExecution {
         {"started_at", run_.started_at ? FormatIso(*run_.started_at) : FormatIso(clock_.Now())}};
   }
 
-  Outcome Execute() { return ExecList(flow_.doc().steps, "", ctx_); }
+  Outcome Execute() { return ExecList(flow_.doc().steps, "", ctx_, until_step_); }
 
   // settings.timeout: past `deadline` the running step is cancelled (its
   // action's deadline is capped, a waiting delay or retry is woken) and the
@@ -356,7 +362,9 @@ class RunExecution {
                                           " (settings.timeout); the step was cancelled");
   }
 
-  Outcome ExecList(const std::vector<Step>& steps, const std::string& prefix, Json& scope) {
+  // Runs `steps` in order; with `until` set, none after the step of that id.
+  Outcome ExecList(const std::vector<Step>& steps, const std::string& prefix, Json& scope,
+                   const std::string& until = "") {
     Outcome last;
     for (const auto& step : steps) {
       if (CancelRequested()) return Interrupted();
@@ -375,6 +383,7 @@ class RunExecution {
         default:
           return o;
       }
+      if (!until.empty() && step.id == until) break;
     }
     last.kind = Kind::kOk;
     return last;
@@ -979,7 +988,8 @@ class RunExecution {
   std::map<std::string, StepRun> records_;
   int next_seq_ = 1;  // 0 would ask the store to pick one: ties with the next step
   Json ctx_;
-  std::mutex commit_mu_;                       // guards the two below
+  std::string until_step_;  // the top-level step the run ends after ("Run to here"), if any
+  std::mutex commit_mu_;    // guards the two below
   std::optional<::weft::Run> pending_header_;  // DeferStart
   std::vector<StepRun> pending_steps_;         // deferrable records not written yet (Commit)
   std::optional<TimePoint> deadline_;          // settings.timeout

@@ -59,6 +59,9 @@ struct Builtin {
 };
 
 const Builtin* FindBuiltin(std::string_view name);
+// Every library function in the table's order (the editor's generated list,
+// ui/src/lib/expr-functions.json, is checked against it).
+const std::vector<Builtin>& Builtins();
 
 class Evaluator {
  public:

@@ -1275,4 +1275,6 @@ const Builtin* FindBuiltin(std::string_view name) {
   return it == index.end() ? nullptr : it->second;
 }
 
+const std::vector<Builtin>& Builtins() { return Table(); }
+
 }  // namespace weft::expr

@@ -249,7 +249,14 @@ void AddFlowHandlers(HandlerTable& t, ApiServices& s) {
     }
     bool has_input = body->contains("input");
     Json input = has_input ? (*body)["input"] : Json();
-    auto run = runs.StartManual(req.Param("id"), input, has_input, Actor(req));
+    std::string until_step;
+    if (auto until = body->find("until_step"); until != body->end() && !until->is_null()) {
+      if (!until->is_string() || until->get_ref<const std::string&>().empty() ||
+          until->get_ref<const std::string&>().size() > 200)
+        return ErrorResponse(FieldProblem("until_step", "must be a step id"));
+      until_step = until->get<std::string>();
+    }
+    auto run = runs.StartManual(req.Param("id"), input, has_input, Actor(req), until_step);
     if (!run) {
       HttpResponse res = ErrorResponse(run.error());
       if (run.error().code == ErrorCode::kTooManyRequests)  // --max-queued

@@ -1,6 +1,7 @@
 // Test step: pinned sample data typed in the Detail panel and saved with the
 // flow; a pure step tested against it shows its output inline; a step with
-// side effects asks once; the last run's data as the sample; no run recorded.
+// side effects asks once; a past run picked in the data panel as the sample;
+// no run recorded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -54,7 +55,8 @@ test('test a step against pinned data and the last run, no run recorded', async 
 
     // A pure step: its output inline, read from the pinned trigger.
     await card('who').click();
-    await expect(page.getByTestId('test-step-sample')).toHaveValue('pinned');
+    await expect(page.getByTestId('sample-active')).toContainText('pinned sample data');
+    await expect(page.getByTestId('test-step-sample')).toContainText('pinned sample data');
     await page.getByTestId('test-step-button').click();
     await expect(result).toHaveAttribute('data-status', 'succeeded');
     await expect(page.getByTestId('test-step-output')).toContainText('Ada');
@@ -84,7 +86,13 @@ test('test a step against pinned data and the last run, no run recorded', async 
     assert.equal(run.body?.status, 'succeeded', JSON.stringify(run.body));
     await page.reload();
     await card('greet').click();
-    await page.getByTestId('test-step-sample').selectOption('run');
+    // The data panel's sample: pinned data stays the default; a past run is chosen from the last 20.
+    await expect(page.getByTestId('sample-active')).toContainText('pinned sample data');
+    await expect(page.locator(`#sample-source option[value="run:${run.body.id}"]`)).toHaveCount(1);
+    await page.getByTestId('sample-source').selectOption(`run:${run.body.id}`);
+    await expect(page.getByTestId('sample-active')).toContainText(`run ${run.body.id.slice(-8)}`);
+    // The tree shows that run's trigger and the earlier step's output.
+    await expect(page.getByTestId('data-panel')).toContainText('"Grace"');
     await page.getByTestId('test-step-button').click();
     await expect(page.getByTestId('test-step-output')).toContainText('Hello Grace');
     assert.equal(await runCount(), 1);

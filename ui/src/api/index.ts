@@ -67,10 +67,11 @@ export const flows = {
       Array.isArray(r) ? r : (r.versions ?? []),
     ),
   version: (id: string, v: number) => request<FlowVersion & Partial<Flow>>(`/flows/${enc(id)}/versions/${v}`),
-  run: (id: string, input?: Json) =>
+  /** A manual run; `untilStep` (Run to here): the run ends after that top-level step. */
+  run: (id: string, input?: Json, untilStep?: string) =>
     request<Run>(`/flows/${enc(id)}/runs`, {
       method: 'POST',
-      body: input === undefined ? {} : { input },
+      body: { ...(input === undefined ? {} : { input }), ...(untilStep ? { until_step: untilStep } : {}) },
     }),
   rotateWebhook: (id: string) => request<Flow>(`/flows/${enc(id)}/webhook/rotate`, { method: 'POST' }),
   /** Check now: what the next poll would pick (a dry run). */

@@ -63,6 +63,7 @@ function JsonArea({
         spellCheck={false}
         aria-label={label}
         aria-invalid={invalid || !!err}
+        data-json={allowExpression ? 'true' : undefined}
         value={text}
         placeholder={allowExpression ? 'JSON, or {{ expression }}' : 'JSON'}
         onChange={(e) => {

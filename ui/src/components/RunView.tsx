@@ -307,11 +307,14 @@ export function RunDialog({
   flowName,
   triggerType,
   note,
+  untilStep,
   onClose,
 }: {
   flowId: string;
   flowName: string;
   triggerType?: TriggerType;
+  /** Run to here: the run ends after this top-level step. */
+  untilStep?: string;
   /** Shown above the input (e.g. "unsaved changes are not part of this run"). */
   note?: string;
   onClose: () => void;
@@ -359,7 +362,7 @@ export function RunDialog({
     setBusy(true);
     setError(null);
     try {
-      const r = await flows.run(flowId, replay ? undefined : input);
+      const r = await flows.run(flowId, replay ? undefined : input, untilStep);
       setStarted(r);
       setRunId(r.id);
     } catch (e) {
@@ -371,7 +374,12 @@ export function RunDialog({
 
   const run = live.run;
   return (
-    <Modal title={`Run “${flowName}”`} onClose={onClose} wide testId="run-dialog">
+    <Modal title={untilStep ? `Run “${flowName}” to ${untilStep}` : `Run “${flowName}”`} onClose={onClose} wide testId="run-dialog">
+      {untilStep ? (
+        <div className="note section" data-testid="run-until">
+          Runs up to step <code>{untilStep}</code>: the steps after it are not run.
+        </div>
+      ) : null}
       {!runId ? (
         <div className="run-input">
           {note ? <div className="note note-warn section">{note}</div> : null}

@@ -1,23 +1,26 @@
 // Flow Editor: trigger card, step cards, side form, detail panel, Save
 // (Ctrl/Cmd+S) with server validation shown on the card and field it names,
-// and the Run button bottom right.
+// the data panel beside a selected step (sample data, click to insert a
+// reference), Run and Run to here, and keyboard shortcuts (`?` lists them).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Link, useBlocker, useNavigate, useParams } from 'react-router-dom';
+import { Link, useBlocker, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import {
   ApiError,
+  deliveries,
   errorMessage,
   flows,
   runs,
   type ApiErrorDetail,
   type Flow,
   type FlowDocument,
-  type Json,
   type JsonObject,
   type Run,
   type Step,
 } from '../api';
 import { useCanEdit } from '../components/Auth';
+import { DataPanel } from '../components/editor/DataPanel';
 import { DetailPanel } from '../components/editor/DetailPanel';
+import { ShortcutsDialog, isTyping } from '../components/editor/Shortcuts';
 import { pathsOf, type ExprContext } from '../components/editor/ExprInput';
 import { Palette } from '../components/editor/Palette';
 import { StepForm, type StepProblem } from '../components/editor/StepForm';
@@ -48,6 +51,7 @@ import {
   updateStep,
 } from '../lib/flow';
 import { useDocumentTitle } from '../lib/hooks';
+import { defaultSample, hasPinned, referenceText, sampleData, type FieldKind, type SampleData, type SampleSource } from '../lib/sample';
 
 type Selection = { kind: 'details' } | { kind: 'trigger' } | { kind: 'step'; id: string };
 
@@ -87,13 +91,11 @@ function canonical(doc: FlowDocument): string {
   return JSON.stringify(cleanDocument(doc));
 }
 
-/** Expression context from the last run: trigger, steps.<id>.output/status, run. */
-function buildContext(lastRun: Run | null, doc: FlowDocument, path: string | null): ExprContext {
+/** Expression context from the sample: trigger, steps.<id>.output/status, run. */
+function buildContext(sample: SampleData, lastRun: Run | null, doc: FlowDocument, path: string | null): ExprContext {
   const stepOutputs: Record<string, JsonObject> = {};
-  for (const s of lastRun?.steps ?? []) {
-    if (!stepOutputs[s.id]) stepOutputs[s.id] = { output: (s.output ?? null) as Json, status: s.status };
-  }
-  const trigger = (lastRun && typeof lastRun.trigger === 'object' && lastRun.trigger ? lastRun.trigger : { type: doc.trigger.type }) as JsonObject;
+  for (const [id, s] of Object.entries(sample.steps)) stepOutputs[id] = { output: s.output, status: s.status ?? 'succeeded' };
+  const trigger = sample.trigger;
   const input: JsonObject = {
     trigger,
     steps: stepOutputs,
@@ -111,7 +113,7 @@ function buildContext(lastRun: Run | null, doc: FlowDocument, path: string | nul
             : ['trigger.item', 'trigger.key', 'trigger.polled_at']
           : ['trigger.body', 'trigger.headers', 'trigger.query'];
   paths.push('trigger', ...base);
-  if (lastRun?.trigger && typeof lastRun.trigger === 'object') paths.push(...pathsOf('trigger', lastRun.trigger));
+  paths.push(...pathsOf('trigger', trigger));
   const earlier = path ? stepsBefore(doc.steps, path) : flatten(doc.steps);
   const here = path ? flatten(doc.steps).find((f) => f.path === path) : undefined;
   for (const f of earlier) {
@@ -153,6 +155,13 @@ export function FlowEditorPage() {
   const [palette, setPalette] = useState<{ listPath: string; index: number } | null>(null);
   const [running, setRunning] = useState(false);
   const [lastRun, setLastRun] = useState<Run | null>(null);
+  // The data panel's sample (null: pinned data, else the last run).
+  const [sampleChoice, setSampleChoice] = useState<SampleSource | null>(null);
+  const [runUntil, setRunUntil] = useState<string | null>(null);
+  const [showShortcuts, setShowShortcuts] = useState(false);
+  const [searchParams] = useSearchParams();
+  // The step form's field focused last: where a click in the data panel inserts.
+  const lastField = useRef<HTMLInputElement | HTMLTextAreaElement | null>(null);
   const [confirmRotate, setConfirmRotate] = useState(false);
   const [effectsConfirmed, setEffectsConfirmed] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState<{ path: string; id: string; nested: number } | null>(null);
@@ -213,7 +222,25 @@ export function FlowEditorPage() {
       })
       .catch(() => {});
     return () => ctl.abort();
-  }, [flow?.id, running]);
+  }, [flow?.id, running, runUntil]);
+
+  // "Use as sample" on the Webhooks page: /flows/{id}?sample_delivery={delivery id}.
+  const deliveryParam = searchParams.get('sample_delivery');
+  useEffect(() => {
+    if (!deliveryParam) return;
+    let live = true;
+    deliveries
+      .get(deliveryParam)
+      .then((d) => {
+        if (!live) return;
+        setSampleChoice({ kind: 'delivery', delivery: d });
+        toast('Using the webhook delivery as the sample', 'info');
+      })
+      .catch((e) => live && toast(`Could not load the delivery: ${errorMessage(e)}`, 'error'));
+    return () => {
+      live = false;
+    };
+  }, [deliveryParam, toast]);
 
   // Unsaved-changes warning: leaving the page in the app, and closing the tab.
   const blocker = useBlocker(({ currentLocation, nextLocation }) => dirty && !skipBlock.current && currentLocation.pathname !== nextLocation.pathname);
@@ -268,17 +295,14 @@ export function FlowEditorPage() {
     }
   }, [canEdit, saving, doc, isNew, flow, toast, navigate]);
 
-  // Ctrl/Cmd+S saves.
+  // Keyboard: Ctrl/Cmd+S saves anywhere; the other shortcuts (Shortcuts.tsx)
+  // only when no field has the focus and no dialog is open.
+  const keys = useRef<(e: KeyboardEvent) => void>(() => {});
   useEffect(() => {
-    const h = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
-        e.preventDefault();
-        void save();
-      }
-    };
+    const h = (e: KeyboardEvent) => keys.current(e);
     window.addEventListener('keydown', h);
     return () => window.removeEventListener('keydown', h);
-  }, [save]);
+  }, []);
 
   const toggleActive = async (on: boolean) => {
     if (!flow) return;
@@ -335,6 +359,7 @@ export function FlowEditorPage() {
     setSteps((s) => insertStep(s, palette.listPath, palette.index, step));
     setPalette(null);
     setSelection({ kind: 'step', id: sid });
+    focusCard(sid); // the keyboard goes on from the new card (Enter: its first input)
   };
 
   const listApi: StepListApi = {
@@ -419,8 +444,113 @@ export function FlowEditorPage() {
   }, [doc.steps, doc.trigger.type, selectedPath]);
   const docRef = useRef(doc);
   docRef.current = doc;
+  const pinned = hasPinned(doc);
+  const sample: SampleSource = useMemo(
+    () => (sampleChoice && !(sampleChoice.kind === 'pinned' && !pinned) ? sampleChoice : defaultSample(docRef.current, lastRun)),
+    [sampleChoice, pinned, lastRun],
+  );
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const ctx = useMemo(() => buildContext(lastRun, docRef.current, selectedPath), [lastRun, ctxKey, selectedPath]);
+  const sampleInfo = useMemo(() => sampleData(sample, docRef.current), [sample, doc.sample, doc.trigger.type]);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const ctx = useMemo(() => buildContext(sampleInfo, lastRun, docRef.current, selectedPath), [sampleInfo, lastRun, ctxKey, selectedPath]);
+  const earlierIds = useMemo(() => (selectedPath ? stepsBefore(doc.steps, selectedPath).map((f) => f.step.id) : []), [doc.steps, selectedPath]);
+  const topLevel = !!selectedPath && /^steps\[\d+\]$/.test(selectedPath);
+
+  // Inserts a reference at the caret of the step form's last-focused field, as if typed.
+  const insertReference = (path: string) => {
+    const el = lastField.current;
+    if (!el || !el.isConnected) {
+      toast('Click into a field of the step first, then on the data to insert', 'info');
+      return;
+    }
+    const kind: FieldKind = el.dataset.expr === 'bare' ? 'bare' : el.dataset.json ? 'json' : 'template';
+    const start = el.selectionStart ?? el.value.length;
+    const end = el.selectionEnd ?? start;
+    const text = referenceText(kind, el.value, start, path);
+    const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+    Object.getOwnPropertyDescriptor(proto, 'value')?.set?.call(el, el.value.slice(0, start) + text + el.value.slice(end));
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.focus();
+    const caret = start + text.length;
+    el.setSelectionRange(caret, caret);
+  };
+  useEffect(() => {
+    lastField.current = null;
+  }, [selectedPath]);
+
+  // Selection order for ↑/↓: the trigger, then every step as listed.
+  const order = ['trigger', ...flatten(doc.steps).map((f) => f.step.id)];
+  const focusCard = (key: string) =>
+    requestAnimationFrame(() => {
+      const el = document.querySelector<HTMLElement>(key === 'trigger' ? '[data-testid=trigger-card] .card-main' : `[data-testid=step-card][data-step-id="${key}"] .card-main`);
+      el?.focus();
+      el?.scrollIntoView({ block: 'nearest' });
+    });
+  const openPaletteAfterSelection = () => {
+    if (!canEdit) return;
+    if (selectedPath) {
+      const { listPath, index } = splitStepPath(selectedPath);
+      setPalette({ listPath, index: index + 1 });
+    } else setPalette({ listPath: 'steps', index: selection.kind === 'trigger' ? 0 : doc.steps.length });
+  };
+  keys.current = (e: KeyboardEvent) => {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
+      e.preventDefault();
+      void save();
+      return;
+    }
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (document.querySelector('[role=dialog]') || palette) return;
+    if (isTyping(e.target)) {
+      // Esc leaves a field of the side panel for the shortcuts (a suggestion list closes first).
+      if (e.key === 'Escape' && sideRef.current?.contains(e.target as Node)) {
+        (e.target as HTMLElement).blur();
+        focusCard(selection.kind === 'step' ? selection.id : 'trigger');
+      }
+      return;
+    }
+    const current = selection.kind === 'step' ? selection.id : selection.kind === 'trigger' ? 'trigger' : null;
+    switch (e.key) {
+      case '?':
+        setShowShortcuts(true);
+        break;
+      case 'ArrowDown':
+      case 'j':
+      case 'ArrowUp':
+      case 'k': {
+        const up = e.key === 'ArrowUp' || e.key === 'k';
+        const at = current ? order.indexOf(current) : -1;
+        const next = order[Math.max(0, Math.min(order.length - 1, at < 0 ? 0 : at + (up ? -1 : 1)))];
+        setSelection(next === 'trigger' ? { kind: 'trigger' } : { kind: 'step', id: next });
+        focusCard(next);
+        break;
+      }
+      case 'a':
+        openPaletteAfterSelection();
+        break;
+      case 'Enter': {
+        if (!(e.target instanceof HTMLElement) || !e.target.classList.contains('card-main')) return;
+        // The action's first input, else the form's first field (the trigger's).
+        const fields = '.expr-field, textarea, select, input:not([type=checkbox]):not([type=radio])';
+        const field = sideRef.current?.querySelector<HTMLElement>(`.inputs :is(${fields})`) ?? sideRef.current?.querySelector<HTMLElement>(fields);
+        if (!field) return;
+        field.focus();
+        break;
+      }
+      case 'r':
+        if (flow && canEdit) setRunning(true);
+        break;
+      case 'R':
+        if (flow && canEdit && topLevel && selectedStep) setRunUntil(selectedStep.id);
+        break;
+      case 't':
+        document.querySelector<HTMLButtonElement>('[data-testid=test-step-button]:not([disabled])')?.click();
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  };
 
   if (loading) return <Loading what="Loading the flow…" />;
   if (loadError) {
@@ -470,6 +600,9 @@ export function FlowEditorPage() {
         {flow ? (
           <Toggle checked={flow.active} label={flow.active ? 'Active' : 'Inactive'} showLabel onChange={toggleActive} busy={toggling} disabled={!canEdit} testId="editor-active-toggle" />
         ) : null}
+        <button type="button" className="icon-btn" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={() => setShowShortcuts(true)} data-testid="shortcuts-button">
+          <kbd>?</kbd>
+        </button>
         <button type="button" className={`btn btn-ghost${selection.kind === 'details' ? ' pressed' : ''}`} aria-pressed={selection.kind === 'details'} onClick={() => setSelection({ kind: 'details' })}>
           <Icon name="info" /> Details
         </button>
@@ -525,7 +658,7 @@ export function FlowEditorPage() {
         </div>
       ) : null}
 
-      <div className="editor-body">
+      <div className={`editor-body${selectedStep ? ' with-data' : ''}`}>
         <div className="canvas-wrap">
           <section className="canvas" aria-label="Flow steps">
             <div className="canvas-inner">
@@ -562,7 +695,37 @@ export function FlowEditorPage() {
           </button>
         </div>
 
-        <aside className="side" aria-label="Selected item" ref={sideRef}>
+        {selectedStep ? (
+          <aside className="data-side" aria-label="Sample data">
+            <DataPanel
+              flowId={flow?.id ?? null}
+              doc={doc}
+              source={sample}
+              onSource={setSampleChoice}
+              earlier={earlierIds}
+              onPick={insertReference}
+              onPin={
+                canEdit
+                  ? (data) => {
+                      setDoc((d) => ({ ...d, sample: data }));
+                      setSampleChoice({ kind: 'pinned' });
+                      toast('Pinned as the flow’s sample data; save to keep it', 'info');
+                    }
+                  : undefined
+              }
+            />
+          </aside>
+        ) : null}
+        <aside
+          className="side"
+          aria-label="Selected item"
+          ref={sideRef}
+          onFocusCapture={(e) => {
+            const t = e.target;
+            if ((t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement) && (t.classList.contains('expr-field') || t.dataset.json) && t.closest('[data-testid=step-form]'))
+              lastField.current = t;
+          }}
+        >
           {selection.kind === 'details' ? (
             <DetailPanel
               doc={doc}
@@ -599,6 +762,10 @@ export function FlowEditorPage() {
                 connections={conns.list}
                 flowId={flow?.id}
                 dirty={dirty}
+                onConnectionCreated={(c) => {
+                  conns.add(c);
+                  toast(`Created ${c.name}`, 'success');
+                }}
               />
             </div>
           ) : selectedStep ? (
@@ -624,10 +791,23 @@ export function FlowEditorPage() {
               flowId={flow?.id ?? null}
               doc={doc}
               step={selectedStep}
-              lastRun={lastRun}
+              source={sample}
               effectsConfirmed={effectsConfirmed}
               onEffectsConfirmed={() => setEffectsConfirmed(true)}
             />
+            <div className="row gap-s run-to-here">
+              <button
+                type="button"
+                className="btn"
+                onClick={() => setRunUntil(selectedStep.id)}
+                disabled={!flow || !canEdit || !topLevel}
+                title={!flow ? 'Save the flow first' : !topLevel ? 'Run to here stops after a top-level step: choose the step that holds this one' : 'Run the flow up to this step (Shift+R)'}
+                data-testid="run-to-here"
+              >
+                <Icon name="play" size={14} /> Run to here
+              </button>
+              <span className="small muted">the steps after it do not run</span>
+            </div>
             </>
           ) : (
             <p className="muted">Select a card to edit it.</p>
@@ -637,15 +817,20 @@ export function FlowEditorPage() {
 
 
       {palette ? <Palette connectors={catalog.connectors} loading={catalog.loading} error={catalog.error} onRetry={catalog.retry} onPick={addStep} onClose={() => setPalette(null)} /> : null}
-      {running && flow ? (
+      {(running || runUntil) && flow ? (
         <RunDialog
           flowId={flow.id}
           flowName={doc.name || flow.name}
           triggerType={flow.trigger?.type}
+          untilStep={runUntil ?? undefined}
           note={dirty ? `You have unsaved changes: this run uses the saved version ${flow.version}.` : undefined}
-          onClose={() => setRunning(false)}
+          onClose={() => {
+            setRunning(false);
+            setRunUntil(null);
+          }}
         />
       ) : null}
+      {showShortcuts ? <ShortcutsDialog onClose={() => setShowShortcuts(false)} /> : null}
       {confirmRefs ? (
         <ConfirmDialog
           title="Rename the references"

@@ -1,7 +1,8 @@
 // Webhooks: the deliveries received on a webhook flow's URL (GET
 // /deliveries?flow_id=), with time, method, status answered and run link,
 // and the raw headers, query and payload of the selected one; "Run again
-// with this payload" (POST /deliveries/{id}/replay) starts a run with it.
+// with this payload" (POST /deliveries/{id}/replay) starts a run with it;
+// "Use as sample" opens the flow editor with the delivery as its sample data.
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { deliveries, errorMessage, flows, type Delivery, type Json } from '../api';
@@ -76,6 +77,11 @@ function DeliveryDetail({ id }: { id: string }) {
           >
             {replaying ? <Spinner /> : <Icon name="retry" />} Run again with this payload
           </button>
+        ) : null}
+        {x.flow_id && replayable ? (
+          <Link className="btn" to={`/flows/${encodeURIComponent(x.flow_id)}?sample_delivery=${encodeURIComponent(x.id)}`} data-testid="use-as-sample">
+            <Icon name="braces" size={14} /> Use as sample
+          </Link>
         ) : null}
       </p>
       <h4>Headers</h4>

@@ -5,6 +5,17 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { ApiError, expressions, type Json, type JsonObject } from '../../api';
 import { useDebounced } from '../../lib/hooks';
+import { FUNCTIONS, describeFunction } from '../../lib/sample';
+
+interface Suggestion {
+  /** What is inserted in place of the word being typed. */
+  insert: string;
+  label: string;
+  /** A function's signature. */
+  detail?: string;
+}
+
+const FUNCTION_SUGGESTIONS: Suggestion[] = FUNCTIONS.map((f) => ({ insert: `$${f.name}(`, label: `$${f.name}`, detail: describeFunction(f) }));
 
 export interface ExprContext {
   /** The run context to evaluate against: {trigger, steps, run, item?, index?}. */
@@ -187,17 +198,22 @@ export function ExprInput({
     return { word, from: caret - word.length };
   }, [value, caret, bare]);
 
-  const suggestions = useMemo(() => {
+  const suggestions = useMemo((): Suggestion[] => {
     if (!partial || !ctx) return [];
     const w = partial.word.toLowerCase();
-    return ctx.paths.filter((p) => p.toLowerCase().startsWith(w) && p.toLowerCase() !== w).slice(0, 8);
+    const paths = ctx.paths.filter((p) => p.toLowerCase().startsWith(w) && p.toLowerCase() !== w).map((p) => ({ insert: p, label: p }));
+    // Functions once a `$` or two letters of a name (no path) are typed.
+    const fn = w.startsWith('$') ? w : w.length >= 2 && !w.includes('.') ? `$${w}` : null;
+    const fns = fn ? FUNCTION_SUGGESTIONS.filter((f) => f.label.toLowerCase().startsWith(fn) && f.label.toLowerCase() !== w) : [];
+    return [...paths.slice(0, 8), ...fns.slice(0, 8)].slice(0, 12);
   }, [partial, ctx]);
   const showSug = focused && !dismissed && suggestions.length > 0;
 
   useEffect(() => setActive(0), [suggestions.length, partial?.word]);
 
-  const accept = (p: string) => {
+  const accept = (sug: Suggestion) => {
     if (!partial) return;
+    const p = sug.insert;
     const next = value.slice(0, partial.from) + p + value.slice(caret);
     onChange(next);
     const pos = partial.from + p.length;
@@ -268,6 +284,8 @@ export function ExprInput({
     'aria-controls': showSug ? listId : undefined,
     'aria-expanded': showSug,
     'data-testid': testId,
+    // What a click in the data panel inserts here (FlowEditorPage).
+    'data-expr': bare ? 'bare' : 'template',
     className: 'expr-field',
     onChange: (e: { target: { value: string; selectionStart: number | null } }) => {
       onChange(e.target.value);
@@ -295,10 +313,10 @@ export function ExprInput({
         {multiline ? <textarea rows={rows} {...common} /> : <input type="text" {...common} role="combobox" />}
       </div>
       {showSug ? (
-        <ul className="expr-suggest" role="listbox" id={listId} aria-label="Data paths">
+        <ul className="expr-suggest" role="listbox" id={listId} aria-label="Suggestions">
           {suggestions.map((p, i) => (
             <li
-              key={p}
+              key={p.label}
               role="option"
               aria-selected={i === active}
               className={i === active ? 'active' : ''}
@@ -307,7 +325,8 @@ export function ExprInput({
                 accept(p);
               }}
             >
-              <code>{p}</code>
+              <code>{p.label}</code>
+              {p.detail ? <span className="small muted mono sug-detail">{p.detail}</span> : null}
             </li>
           ))}
         </ul>

@@ -9,6 +9,7 @@ import { needsConnection, type Catalog } from '../../lib/catalog';
 import { pollSources } from '../../lib/poll';
 import { fmtBytes, isFileValue } from '../../lib/files';
 import { fmtDateTime } from '../../lib/time';
+import { ConnectionForm } from '../../pages/ConnectionsPage';
 import { FieldInput } from '../FieldInput';
 import { Icon } from '../icons';
 import { JsonView } from '../JsonView';
@@ -29,6 +30,7 @@ export function PollForm({
   flowId,
   dirty,
   errors,
+  onConnectionCreated,
 }: {
   value: PollSettings;
   onChange: (p: PollSettings) => void;
@@ -39,7 +41,10 @@ export function PollForm({
   /** Unsaved changes: Check now uses the saved version. */
   dirty: boolean;
   errors: ApiErrorDetail[];
+  /** A connection made with "New" (in a dialog, the flow stays unsaved): the caller adds it to its list. */
+  onConnectionCreated?: (c: Connection) => void;
 }) {
+  const [newConnection, setNewConnection] = useState(false);
   const sources = pollSources(catalog.connectors);
   const uses = value.source?.uses ?? '';
   const ref = sources.find((s) => s.uses === uses);
@@ -112,10 +117,23 @@ export function PollForm({
                 <option value={value.source.connection}>{value.source.connection} (not found)</option>
               ) : null}
             </select>
-            <a className="btn btn-small" href={`/connections?new=${encodeURIComponent(connName)}`} target="_blank" rel="noreferrer">
+            <button type="button" className="btn btn-small" onClick={() => setNewConnection(true)} data-testid="poll-new-connection">
               New
-            </a>
+            </button>
           </div>
+          {newConnection ? (
+            <ConnectionForm
+              connectors={catalog.connectors}
+              existing={null}
+              initialConnector={connName}
+              onClose={() => setNewConnection(false)}
+              onSaved={(c) => {
+                setNewConnection(false);
+                onConnectionCreated?.(c);
+                setSource({ connection: c.name });
+              }}
+            />
+          ) : null}
         </Field>
       ) : null}
 

@@ -1,11 +1,12 @@
 // "Test step" under the selected step's form: runs only this step of the
-// draft on the server, its inputs resolved against a sample (the flow's pinned
-// sample or the last run's data), and shows the resolved input and the output
+// draft on the server, its inputs resolved against the editor's sample (the
+// flow's pinned sample, a past run or a webhook delivery), and shows the resolved input and the output
 // or error inline. Nothing goes to the Process Log. A step with effects outside
 // the run (anything but data.set / data.transform / log.write) asks once first.
 import { useState } from 'react';
-import { flows, type FlowDocument, type FlowSample, type Run, type Step, type StepTestResult } from '../../api';
+import { flows, type FlowDocument, type Step, type StepTestResult } from '../../api';
 import { cleanDocument } from '../../lib/flow';
+import { describeSample, testSample, type SampleSource } from '../../lib/sample';
 import { fmtDuration } from '../../lib/time';
 import { Icon } from '../icons';
 import { JsonView } from '../JsonView';
@@ -13,27 +14,23 @@ import { ConfirmDialog, ErrorBox, Spinner } from '../ui';
 
 export const PURE_ACTIONS = new Set(['data.set', 'data.transform', 'log.write']);
 
-type SampleChoice = 'pinned' | 'run' | 'none';
-
 export function TestStep({
   flowId,
   doc,
   step,
-  lastRun,
+  source,
   effectsConfirmed,
   onEffectsConfirmed,
 }: {
   flowId: string | null;
   doc: FlowDocument;
   step: Step;
-  lastRun: Run | null;
+  /** The editor's sample (chosen in the data panel). */
+  source: SampleSource;
   /** The user already agreed to test steps with side effects (asked once per editor). */
   effectsConfirmed: boolean;
   onEffectsConfirmed: () => void;
 }) {
-  const hasPinned = !!doc.sample && Object.keys(doc.sample).length > 0;
-  const [choice, setChoice] = useState<SampleChoice | null>(null);
-  const sample: SampleChoice = choice ?? (hasPinned ? 'pinned' : lastRun ? 'run' : 'none');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<StepTestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -48,8 +45,7 @@ export function TestStep({
     setResult(null);
     try {
       const body = cleanDocument(doc);
-      const s: FlowSample | { run_id: string } | undefined = sample === 'run' && lastRun ? { run_id: lastRun.id } : sample === 'pinned' ? undefined : {};
-      setResult(await flows.testStep(flowId, step.id, body, s));
+      setResult(await flows.testStep(flowId, step.id, body, testSample(source, doc)));
     } catch (e) {
       setError(e);
     } finally {
@@ -67,14 +63,9 @@ export function TestStep({
         <button type="button" className="btn" onClick={start} disabled={!flowId || busy} title={flowId ? 'Run only this step against the sample' : 'Save the flow first'} data-testid="test-step-button">
           {busy ? <Spinner label="Testing" /> : <Icon name="play" size={14} />} Test step
         </button>
-        <label className="small muted row gap-s">
-          with
-          <select aria-label="Sample data" value={sample} onChange={(e) => setChoice(e.target.value as SampleChoice)} data-testid="test-step-sample">
-            {hasPinned ? <option value="pinned">pinned sample data</option> : null}
-            {lastRun ? <option value="run">the last run&apos;s data</option> : null}
-            <option value="none">no sample</option>
-          </select>
-        </label>
+        <span className="small muted" data-testid="test-step-sample">
+          with {describeSample(source)}
+        </span>
       </div>
       {!flowId ? <p className="small muted">Save the flow once to test its steps.</p> : null}
       {error ? <ErrorBox error={error} title="Could not test the step" /> : null}

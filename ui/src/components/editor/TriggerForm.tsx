@@ -234,6 +234,7 @@ export function TriggerForm({
   connections,
   flowId,
   dirty = false,
+  onConnectionCreated,
 }: {
   trigger: Trigger;
   onChange: (t: Trigger) => void;
@@ -245,6 +246,8 @@ export function TriggerForm({
   /** The saved flow's id, for Check now. */
   flowId?: string;
   dirty?: boolean;
+  /** A connection made in place by the poll source's "New". */
+  onConnectionCreated?: (c: Connection) => void;
 }) {
   const setType = (type: TriggerType) => {
     const t: Trigger = { type };
@@ -290,6 +293,7 @@ export function TriggerForm({
           flowId={flowId}
           dirty={dirty}
           errors={errors.filter((e) => (e.path ?? '').startsWith('trigger.poll'))}
+          onConnectionCreated={onConnectionCreated}
         />
       ) : null}
     </div>
