@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/base64.h"
 #include "common/ids.h"
 #include "common/result.h"
 #include "common/time_format.h"
@@ -64,6 +65,28 @@ TEST(Result, CarriesValueOrError) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(ErrorCodeName(bad.error().code), "not_found");
+}
+
+TEST(Base64, EncodesAndDecodesBothAlphabets) {
+  const std::string bytes{'\xfb', '\xff', '\0', 'a'};
+  EXPECT_EQ(Base64Encode(bytes), "+/8AYQ==");
+  EXPECT_EQ(Base64Encode(bytes, Base64Alphabet::kUrlSafe), "-_8AYQ");
+  EXPECT_EQ(Base64Decode("+/8A YQ==\r\n"), bytes);  // whitespace is ignored
+  EXPECT_EQ(Base64Decode("-_8AYQ", Base64Alphabet::kUrlSafe), bytes);
+  EXPECT_EQ(Base64Decode("-_8AYQ==", Base64Alphabet::kUrlSafe), bytes);
+  EXPECT_FALSE(Base64Decode("-_8AYQ=="));                          // not the standard alphabet
+  EXPECT_FALSE(Base64Decode("+/8AYQ", Base64Alphabet::kUrlSafe));  // nor the URL-safe one
+  EXPECT_FALSE(Base64Decode("+/8AYQ"));                            // padding is required
+  EXPECT_FALSE(Base64Decode("+/8AYQ==x"));                         // nothing after the end
+  EXPECT_EQ(Base64Decode(""), "");
+}
+
+TEST(Base64, AnyAlphabetDecodesWhatSignersSend) {
+  const std::string bytes{'\xfb', '\xff', '\0', 'a'};
+  for (const char* text : {"+/8AYQ==", "+/8AYQ", "-_8AYQ==", "-_8AYQ"})
+    EXPECT_EQ(Base64DecodeAny(text), bytes) << text;
+  EXPECT_FALSE(Base64DecodeAny("+_8AYQ"));  // one of each alphabet
+  EXPECT_FALSE(Base64DecodeAny("not base64!"));
 }
 
 }  // namespace

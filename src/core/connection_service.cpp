@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "common/base64.h"
 #include "common/ids.h"
 #include "common/time_format.h"
 #include "common/url.h"
@@ -90,27 +91,6 @@ void KeepMasked(Json& obj, const Json& stored, const std::vector<FieldSpec>& fie
 void DropMasks(Json& obj, const std::vector<FieldSpec>& fields) {
   for (const auto& f : fields)
     if (f.secret && obj.contains(f.name) && IsMask(obj[f.name])) obj.erase(f.name);
-}
-
-std::string Base64Url(const unsigned char* data, size_t len) {
-  std::string out(sodium_base64_encoded_len(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(out.data(), out.size(), data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(std::strlen(out.c_str()));
-  return out;
-}
-
-// Re-encodes base64 text from one libsodium variant to another; nullopt when malformed.
-std::optional<std::string> Recode(std::string_view text, int from, int to) {
-  std::string bin(text.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), text.data(),
-                        text.size(), nullptr, &len, nullptr, from) != 0)
-    return std::nullopt;
-  std::string out(sodium_base64_encoded_len(len, to), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bin.data()), len,
-                    to);
-  out.resize(std::strlen(out.c_str()));
-  return out;
 }
 
 const AuthTypeSpec* FindAuthType(const ConnectorSpec& spec, const std::string& name) {
@@ -363,15 +343,18 @@ Result<ConnectionService::OAuthStart> ConnectionService::StartOAuth(const std::s
                   {"v", verifier},
                   {"r", oauth_redirect_uri_}};
   std::string sealed = box_.Encrypt(payload).substr(SecretBox::kPrefix.size());
-  auto state =
-      Recode(sealed, sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  if (!state) return Fail(ErrorCode::kInternal, "could not encode the OAuth state");
+  auto bytes = Base64Decode(sealed);
+  if (!bytes) return Fail(ErrorCode::kInternal, "could not encode the OAuth state");
+  const std::string state = Base64Encode(*bytes, Base64Alphabet::kUrlSafe);
 
   std::string url = authorize_url;
   url += url.find('?') == std::string::npos ? '?' : '&';
   url += "response_type=code&client_id=" + UrlEncode(GetString(stored->auth, "client_id")) +
-         "&redirect_uri=" + UrlEncode(oauth_redirect_uri_) + "&state=" + *state +
-         "&code_challenge=" + Base64Url(digest, sizeof digest) + "&code_challenge_method=S256";
+         "&redirect_uri=" + UrlEncode(oauth_redirect_uri_) + "&state=" + state +
+         "&code_challenge=" +
+         Base64Encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest),
+                      Base64Alphabet::kUrlSafe) +
+         "&code_challenge_method=S256";
   std::string scope = GetString(stored->auth, "scope");
   if (!scope.empty()) url += "&scope=" + UrlEncode(scope);
   std::string extra = GetString(stored->auth, "authorize_params");
@@ -388,10 +371,9 @@ Result<Connection> ConnectionService::FinishOAuth(const std::string& state, cons
                                             ". Start it again from the Connections page.");
   };
   if (state.empty()) return invalid("the provider sent no state");
-  auto sealed =
-      Recode(state, sodium_base64_VARIANT_URLSAFE_NO_PADDING, sodium_base64_VARIANT_ORIGINAL);
-  if (!sealed) return invalid("the state is not one this server made");
-  auto payload = box_.Decrypt(std::string(SecretBox::kPrefix) + *sealed);
+  auto bytes = Base64Decode(state, Base64Alphabet::kUrlSafe);
+  if (!bytes) return invalid("the state is not one this server made");
+  auto payload = box_.Decrypt(std::string(SecretBox::kPrefix) + Base64Encode(*bytes));
   if (!payload || !payload->is_object()) return invalid("the state is not one this server made");
   std::string nonce = GetString(*payload, "n");
   TimePoint expires = FromUnixMs(payload->value("e", int64_t{0}));

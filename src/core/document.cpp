@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/time_format.h"
+#include "common/utf8.h"
 #include "core/input_schema.h"
 #include "core/poll.h"
 #include "expr/expr.h"
@@ -881,35 +882,6 @@ Json StepToJson(const Step& s) {
   return j;
 }
 
-// Whether `s` is UTF-8 as RFC 3629 has it (no overlong forms, no surrogates,
-// nothing past U+10FFFF), which is what nlohmann's dump() insists on.
-bool IsUtf8(std::string_view s) {
-  auto cont = [&](size_t k) {
-    return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80;
-  };
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    unsigned char c1 = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
-    if (c >= 0xC2 && c <= 0xDF && cont(i + 1)) {
-      i += 2;
-    } else if (c >= 0xE0 && c <= 0xEF && cont(i + 1) && cont(i + 2) && !(c == 0xE0 && c1 < 0xA0) &&
-               !(c == 0xED && c1 > 0x9F)) {
-      i += 3;
-    } else if (c >= 0xF0 && c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) &&
-               !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 > 0x8F)) {
-      i += 4;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 Result<Json> ParseDocumentText(std::string_view text, const DocumentLimits& limits) {
@@ -925,7 +897,7 @@ Result<Json> ParseDocumentText(std::string_view text, const DocumentLimits& limi
   // YAML text, but yaml-cpp does not check: a string that is not would make
   // each later dump() of what holds it throw (sealing a connection's secret,
   // an answer of the API). Found by connection_fuzz.
-  if (!IsUtf8(text)) return Fail(ErrorCode::kBadRequest, "the document is not valid UTF-8");
+  if (!ValidUtf8(text)) return Fail(ErrorCode::kBadRequest, "the document is not valid UTF-8");
   try {
     YAML::Node node = YAML::Load(std::string(text));
     Json doc = YamlToJson{limits.max_values, limits.max_depth}.Convert(node, "", 0);

@@ -12,19 +12,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/base64.h"
+
 namespace weft {
 namespace {
 
 void InitSodium() {
   static const int ok = sodium_init();
   (void)ok;
-}
-
-std::string Base64(const unsigned char* data, size_t len) {
-  std::string out(sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), data, len, sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
 }
 
 template <typename Fn>
@@ -120,20 +115,17 @@ std::string SecretBox::Encrypt(const Json& value) const {
                         reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), nonce,
                         key_.data());
   sodium_memzero(plain.data(), plain.size());
-  return std::string(kPrefix) + Base64(nonce, buf.size());
+  return std::string(kPrefix) + Base64Encode(buf);
 }
 
 Result<Json> SecretBox::Decrypt(std::string_view sealed) const {
   if (!sealed.starts_with(kPrefix)) return Fail(ErrorCode::kInternal, "not a sealed secret");
   sealed.remove_prefix(kPrefix.size());
-  std::string bin(sealed.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), sealed.data(),
-                        sealed.size(), nullptr, &len, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+  auto decoded = Base64Decode(sealed);
+  if (!decoded || decoded->size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
     return Fail(ErrorCode::kInternal, "a sealed secret is damaged");
-  const auto* nonce = reinterpret_cast<const unsigned char*>(bin.data());
+  const auto* nonce = reinterpret_cast<const unsigned char*>(decoded->data());
+  const size_t len = decoded->size();
   std::string plain(len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()),
                                  nonce + crypto_secretbox_NONCEBYTES,

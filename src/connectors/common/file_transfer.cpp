@@ -1,12 +1,12 @@
 #include "connectors/common/file_transfer.h"
 
-#include <sodium.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
+#include "common/base64.h"
 #include "connectors/common/curl.h"
 #include "connectors/common/file_values.h"
 #include "connectors/common/redact.h"
@@ -15,24 +15,6 @@
 
 namespace weft::connectors {
 namespace {
-
-std::string Base64(const std::string& d) {
-  std::string out(sodium_base64_encoded_len(d.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()),
-                    d.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
-
-std::optional<std::string> FromBase64(const std::string& text) {
-  std::string out(text.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), " \r\n\t", &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-    return std::nullopt;
-  out.resize(len);
-  return out;
-}
 
 // A private key written to a 0600 temp file for the length of one call.
 class KeyFile {
@@ -231,7 +213,7 @@ class FileAction : public Action {
         return ActionOutcome::Failed(ErrorCode::kStepFailed,
                                      p + " is not UTF-8 text; read it with encoding: base64");
       Json out = {{"path", p}, {"size", content.size()}, {"encoding", encoding}};
-      out["content"] = encoding == "base64" ? Base64(content) : content;
+      out["content"] = encoding == "base64" ? Base64Encode(content) : content;
       return ActionOutcome::Ok(std::move(out));
     }
     if (in.contains("file") && !in["file"].is_null()) {
@@ -254,7 +236,7 @@ class FileAction : public Action {
                               {{"with.content", "content or file is required"}}));
     std::string data = content.is_string() ? content.get<std::string>() : content.dump();
     if (GetString(in, "encoding", "text") == "base64") {
-      auto bytes = FromBase64(data);
+      auto bytes = Base64Decode(data);
       if (!bytes) return ActionOutcome::Failed(ErrorCode::kValidation, "content is not base64");
       data = std::move(*bytes);
     }

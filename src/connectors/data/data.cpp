@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/base64.h"
 #include "connectors/common/file_values.h"
 #include "connectors/common/spec.h"
 
@@ -221,26 +222,6 @@ Result<CsvOptions> ReadCsvOptions(const Json& in) {
     return Fail(ErrorCode::kValidation, "quoting must be minimal, all or none",
                 {{"with.quoting", "must be minimal, all or none"}});
   return o;
-}
-
-std::string Base64(const std::string& data, int variant) {
-  std::string out(sodium_base64_encoded_len(data.size(), variant), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                    data.size(), variant);
-  out.resize(out.size() - 1);
-  return out;
-}
-
-std::optional<std::string> Unbase64(const std::string& text, int variant) {
-  std::string out(text.size(), '\0');
-  size_t len = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), " \r\n\t", &len, &end, variant) != 0 ||
-      end != text.data() + text.size())
-    return std::nullopt;
-  out.resize(len);
-  return out;
 }
 
 std::string Hex(const unsigned char* data, size_t len) {
@@ -862,25 +843,18 @@ void RegisterDataFormats(ActionCatalog& catalog) {
     return TextOrFile(ctx, in.value("value", Json(nullptr)).dump(n), "data.json",
                       "application/json");
   });
-  auto variant = [](const Json& in, bool padded) {
-    return GetString(in, "variant") == "url"
-               ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
-               : (padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL);
+  auto alphabet = [](const Json& in) {
+    return GetString(in, "variant") == "url" ? Base64Alphabet::kUrlSafe : Base64Alphabet::kStandard;
   };
-  actions["base64_encode"] = MakeAction([variant](const Json& in) -> ActionOutcome {
+  actions["base64_encode"] = MakeAction([alphabet](const Json& in) -> ActionOutcome {
     auto text = OptString(in, "text");
     if (!text) return InputError(text.error());
-    return ActionOutcome::Ok(Base64(text->value_or(""), variant(in, true)));
+    return ActionOutcome::Ok(Base64Encode(text->value_or(""), alphabet(in)));
   });
-  actions["base64_decode"] = MakeAction([variant](const Json& in) -> ActionOutcome {
+  actions["base64_decode"] = MakeAction([alphabet](const Json& in) -> ActionOutcome {
     auto text = OptString(in, "text");
     if (!text) return InputError(text.error());
-    std::string t = text->value_or("");
-    int v = variant(in, true);
-    if (v == sodium_base64_VARIANT_URLSAFE_NO_PADDING) {
-      while (!t.empty() && t.back() == '=') t.pop_back();
-    }
-    auto bytes = Unbase64(t, v);
+    auto bytes = Base64Decode(text->value_or(""), alphabet(in));
     if (!bytes)
       return ActionOutcome::Failed(ErrorCode::kValidation, "the text is not valid base64");
     if (!ValidUtf8(*bytes))
@@ -916,8 +890,7 @@ void RegisterDataFormats(ActionCatalog& catalog) {
         return ActionOutcome::Failed(ErrorCode::kInternal, "the digest failed");
     }
     if (GetString(in, "encoding", "hex") == "base64")
-      return ActionOutcome::Ok(
-          Base64(std::string(reinterpret_cast<char*>(md), len), sodium_base64_VARIANT_ORIGINAL));
+      return ActionOutcome::Ok(Base64Encode(std::string_view(reinterpret_cast<char*>(md), len)));
     return ActionOutcome::Ok(Hex(md, len));
   });
   catalog.Register(std::move(data), std::move(actions));

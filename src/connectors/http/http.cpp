@@ -7,7 +7,9 @@
 #include <ctime>
 #include <mutex>
 
+#include "common/base64.h"
 #include "common/time_format.h"
+#include "common/utf8.h"
 #include "connectors/common/curl.h"
 #include "connectors/common/redact.h"
 #include "connectors/common/spec.h"
@@ -115,40 +117,7 @@ std::optional<Millis> ParseRetryAfter(const std::string& v) {
   return Millis(std::max<int64_t>(0, delta) * 1000);
 }
 
-namespace {
-
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (extra < 0 || i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
-std::string Base64(const std::string& data) {
-  std::string out(sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                    data.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
-
-std::optional<std::string> FromBase64(const std::string& text) {
-  std::string out(text.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), " \r\n\t", &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-    return std::nullopt;
-  out.resize(len);
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // ---- statuses -------------------------------------------------------------
 
@@ -228,7 +197,7 @@ std::string Hash(const std::string& s) {
   unsigned char out[crypto_generichash_BYTES];
   crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(s.data()), s.size(),
                      nullptr, 0);
-  return Base64(std::string(reinterpret_cast<char*>(out), sizeof out));
+  return Base64Encode(std::string(reinterpret_cast<char*>(out), sizeof out));
 }
 
 std::string TokenKey(const Json& auth) {
@@ -281,7 +250,7 @@ std::variant<Response, ActionOutcome> Client::Perform(const Call& call) {
       } else if (v.is_object() && (v.contains("content") || v.contains("content_base64"))) {
         std::string data = GetString(v, "content");
         if (v.contains("content_base64"))
-          data = FromBase64(GetString(v, "content_base64")).value_or("");
+          data = Base64Decode(GetString(v, "content_base64")).value_or("");
         curl_mime_data(part, data.data(), data.size());
         std::string filename = GetString(v, "filename", name);
         curl_mime_filename(part, filename.c_str());
@@ -483,7 +452,7 @@ std::optional<ActionOutcome> ApplyAuth(const Json& auth, const std::string& conn
     call.basic = true;
     call.basic_user = GetString(auth, "username");
     call.basic_password = GetString(auth, "password");
-    redact.Add(Base64(call.basic_user + ":" + call.basic_password));
+    redact.Add(Base64Encode(call.basic_user + ":" + call.basic_password));
   } else if (type == "bearer") {
     SetHeader(call.headers, "Authorization", "Bearer " + GetString(auth, "token"));
   } else if (type == "api_key") {
@@ -526,7 +495,7 @@ Json ParseBody(const Response& r, const std::string& response_type, bool* base64
   }
   if (response_type == "base64" || (response_type != "text" && !ValidUtf8(r.body))) {
     *base64 = true;
-    return Base64(r.body);
+    return Base64Encode(r.body);
   }
   return r.body;
 }

@@ -1,12 +1,12 @@
 #include "connectors/s3/s3.h"
 
 #include <openssl/evp.h>
-#include <sodium.h>
 
 #include <cstdio>
 #include <ctime>
 #include <thread>
 
+#include "common/base64.h"
 #include "connectors/common/curl.h"
 #include "connectors/common/file_transfer.h"
 #include "connectors/common/file_values.h"
@@ -18,24 +18,6 @@
 
 namespace weft::connectors {
 namespace {
-
-std::string Base64(const std::string& d) {
-  std::string out(sodium_base64_encoded_len(d.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()),
-                    d.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
-
-std::optional<std::string> FromBase64(const std::string& text) {
-  std::string out(text.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), " \r\n\t", &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-    return std::nullopt;
-  out.resize(len);
-  return out;
-}
 
 ConnectorSpec MakeSpec() {
   ConnectorSpec s;
@@ -520,12 +502,13 @@ class ObjectAction : public Action {
                                      *key + " is not UTF-8 text; read it with encoding: base64");
       std::string etag = Header(r, "etag");
       if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
-      return ActionOutcome::Ok(Json{{"key", *key},
-                                    {"size", r.body.size()},
-                                    {"content_type", Header(r, "content-type")},
-                                    {"etag", etag},
-                                    {"encoding", encoding},
-                                    {"content", encoding == "base64" ? Base64(r.body) : r.body}});
+      return ActionOutcome::Ok(
+          Json{{"key", *key},
+               {"size", r.body.size()},
+               {"content_type", Header(r, "content-type")},
+               {"etag", etag},
+               {"encoding", encoding},
+               {"content", encoding == "base64" ? Base64Encode(r.body) : r.body}});
     }
     if (op_ == "put") {
       if (in.contains("file") && !in["file"].is_null()) return PutFile(b, ctx, *key);
@@ -535,7 +518,7 @@ class ObjectAction : public Action {
                                 {{"with.content", "content or file is required"}}));
       std::string data = content.is_string() ? content.get<std::string>() : content.dump();
       if (GetString(in, "encoding", "text") == "base64") {
-        auto bytes = FromBase64(data);
+        auto bytes = Base64Decode(data);
         if (!bytes) return ActionOutcome::Failed(ErrorCode::kValidation, "content is not base64");
         data = std::move(*bytes);
       }

@@ -1,9 +1,8 @@
 #include "connectors/smtp/smtp.h"
 
-#include <sodium.h>
-
 #include <ctime>
 
+#include "common/base64.h"
 #include "common/ids.h"
 #include "connectors/common/curl.h"
 #include "connectors/common/file_values.h"
@@ -96,21 +95,13 @@ bool Ascii(const std::string& s) {
   return true;
 }
 
-std::string Base64(const std::string& d) {
-  std::string out(sodium_base64_encoded_len(d.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()),
-                    d.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
-
 // RFC 2047 for a header value that is not plain ASCII.
 std::string EncodeHeader(const std::string& s) {
   if (Ascii(s)) return s;
   std::string clean;
   for (char c : s)
     if (c != '\r' && c != '\n') clean += c;
-  return "=?UTF-8?B?" + Base64(clean) + "?=";
+  return "=?UTF-8?B?" + Base64Encode(clean) + "?=";
 }
 
 bool SafeHeader(const std::string& s) {
@@ -268,18 +259,14 @@ class SendAction : public Action {
       }
       std::string data;
       if (a.is_object() && a.contains("content_base64")) {
-        std::string b64 = GetString(a, "content_base64");
-        data.resize(b64.size());
-        size_t len = 0;
-        if (sodium_base642bin(reinterpret_cast<unsigned char*>(data.data()), data.size(),
-                              b64.data(), b64.size(), " \r\n", &len, nullptr,
-                              sodium_base64_VARIANT_ORIGINAL) != 0) {
+        auto decoded = Base64Decode(GetString(a, "content_base64"));
+        if (!decoded) {
           curl_mime_free(mime);
           return ActionOutcome::Failed(
               ErrorCode::kValidation,
               "attachments[" + std::to_string(i) + "].content_base64 is not base64");
         }
-        data.resize(len);
+        data = std::move(*decoded);
       } else if (a.is_object() && a.contains("content")) {
         data = a["content"].is_string() ? a["content"].get<std::string>() : a["content"].dump();
       } else {

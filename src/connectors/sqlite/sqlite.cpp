@@ -1,8 +1,8 @@
 #include "connectors/sqlite/sqlite.h"
 
-#include <sodium.h>
 #include <sqlite3.h>
 
+#include "common/base64.h"
 #include "connectors/common/new_rows.h"
 #include "connectors/common/spec.h"
 
@@ -36,14 +36,6 @@ int Progress(void* p) {
     return 1;
   }
   return 0;
-}
-
-std::string Base64(const void* data, int len) {
-  std::string out(sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), static_cast<const unsigned char*>(data), len,
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
 }
 
 Result<void> Bind(sqlite3_stmt* s, int index, const Json& v) {
@@ -112,7 +104,8 @@ Json Column(sqlite3_stmt* s, int i) {
       return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, i)),
                          sqlite3_column_bytes(s, i));
     case SQLITE_BLOB:
-      return Base64(sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
+      return Base64Encode(std::string_view(static_cast<const char*>(sqlite3_column_blob(s, i)),
+                                           sqlite3_column_bytes(s, i)));
     default:
       return nullptr;
   }

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/time_format.h"
+#include "common/utf8.h"
 #include "core/api_json.h"
 #include "core/flow_secrets.h"
 #include "server/errors.h"
@@ -24,20 +25,9 @@ std::string Lower(std::string s) {
   return s;
 }
 
-bool IsUtf8(std::string_view s) {
-  bool ascii =
-      std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (ascii) return true;
-  // nlohmann's own check, so that nothing we keep can make dump() throw later.
-  try {
-    (void)Json(std::string(s)).dump();
-    return true;
-  } catch (const Json::exception&) {
-    return false;
-  }
+std::string SafeText(const std::string& s) {
+  return ValidUtf8(s) ? s : "base64:" + Base64Encode(s);
 }
-
-std::string SafeText(const std::string& s) { return IsUtf8(s) ? s : "base64:" + Base64Encode(s); }
 
 HttpResponse Answer(int status, const Json& body) { return HttpResponse::FromJson(status, body); }
 
@@ -162,7 +152,7 @@ Result<Json> MultipartToJson(const std::string& content_type, std::string_view b
       v = info->ToJson();
     } else {
       std::string text(p.data);
-      v = IsUtf8(text) ? Json(std::move(text)) : Json(Base64Encode(text));
+      v = ValidUtf8(text) ? Json(std::move(text)) : Json(Base64Encode(text));
     }
     if (!out.contains(p.name)) {
       out[p.name] = std::move(v);
@@ -200,14 +190,14 @@ Result<Json> ParseWebhookBody(const std::string& content_type, std::string_view 
     }
   }
   if (media == "application/x-www-form-urlencoded") {
-    if (!IsUtf8(body)) return Json(Base64Encode(body));
+    if (!ValidUtf8(body)) return Json(Base64Encode(body));
     return QueryToJson(body);
   }
   bool textual = media.empty() || media.starts_with("text/") ||
                  media.find("xml") != std::string::npos || media == "application/javascript" ||
                  media == "application/yaml" || media == "application/x-yaml" ||
                  media == "application/graphql";
-  if (textual && IsUtf8(body)) return Json(body);
+  if (textual && ValidUtf8(body)) return Json(body);
   if (files) {
     // Bytes (an image, a PDF, a ZIP): a file, not base64 in the run.
     auto info =

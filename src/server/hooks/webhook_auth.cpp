@@ -72,9 +72,8 @@ Result<void> VerifyStandardWebhooks(const Json& auth, const HttpRequest& req, Ti
     std::string_view entry = rest.substr(0, sp);
     rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
     if (!entry.starts_with("v1,")) continue;
-    std::string raw;
-    if (!Base64Decode(entry.substr(3), raw)) continue;
-    if (SameBytes(raw, expected)) return Ok();
+    auto raw = Base64DecodeAny(entry.substr(3));
+    if (raw && SameBytes(*raw, expected)) return Ok();
   }
   return Fail(Unauthorized("webhook-signature does not match"));
 }
@@ -90,8 +89,8 @@ Result<void> VerifySignatureHeader(const HttpRequest& req, const std::string& he
   std::string expected = HmacRaw(algorithm, secret, {req.Body()});
   if (expected.empty()) return Fail(Unauthorized("unknown signature algorithm"));
   if (encoding == "base64") {
-    std::string raw;
-    if (Base64Decode(value, raw) && SameBytes(raw, expected)) return Ok();
+    auto raw = Base64DecodeAny(value);
+    if (raw && SameBytes(*raw, expected)) return Ok();
   } else {
     // Hex digests compare case-insensitively.
     if (SameBytes(Lower(std::string(value)), HexEncode(expected))) return Ok();
@@ -125,29 +124,6 @@ std::string HmacRaw(std::string_view algorithm, std::string_view key,
   return ok ? std::string(reinterpret_cast<char*>(out), len) : std::string();
 }
 
-std::string Base64Encode(std::string_view bytes) {
-  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::char_traits<char>::length(out.c_str()));
-  return out;
-}
-
-bool Base64Decode(std::string_view text, std::string& out) {
-  out.assign(text.size(), '\0');
-  size_t len = 0;
-  int variant = text.find_first_of("-_") != std::string_view::npos ? sodium_base64_VARIANT_URLSAFE
-                                                                   : sodium_base64_VARIANT_ORIGINAL;
-  if (text.find('=') == std::string_view::npos && text.size() % 4 != 0)
-    variant = variant == sodium_base64_VARIANT_URLSAFE ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
-                                                       : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), nullptr, &len, nullptr, variant) != 0)
-    return false;
-  out.resize(len);
-  return true;
-}
-
 std::string HexEncode(std::string_view bytes) {
   static const char* kDigits = "0123456789abcdef";
   std::string out;
@@ -161,9 +137,8 @@ std::string HexEncode(std::string_view bytes) {
 
 std::string StandardWebhooksKey(std::string_view secret) {
   if (!secret.starts_with("whsec_")) return std::string(secret);
-  std::string key;
-  if (!Base64Decode(secret.substr(6), key)) return std::string(secret);
-  return key;
+  auto key = Base64DecodeAny(secret.substr(6));
+  return key ? *key : std::string(secret);
 }
 
 std::string SecretHeaderName(const Json& auth) {
@@ -187,11 +162,10 @@ Result<void> VerifyWebhookAuth(const Json& auth, const HttpRequest& req, TimePoi
     const std::string* got = req.Header("authorization");
     if (!got || got->size() < 6 || Lower(got->substr(0, 6)) != "basic ")
       return Fail(Unauthorized("basic credentials are required"));
-    std::string decoded;
-    if (!Base64Decode(Trim(std::string_view(*got).substr(6)), decoded))
-      return Fail(Unauthorized("basic credentials are malformed"));
+    auto decoded = Base64DecodeAny(Trim(std::string_view(*got).substr(6)));
+    if (!decoded) return Fail(Unauthorized("basic credentials are malformed"));
     std::string expected = Str(auth, "username") + ":" + Str(auth, "password");
-    if (!SameBytes(decoded, expected)) return Fail(Unauthorized("basic credentials do not match"));
+    if (!SameBytes(*decoded, expected)) return Fail(Unauthorized("basic credentials do not match"));
     return Ok();
   }
   if (type == "hmac") {

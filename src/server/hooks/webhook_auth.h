@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base64.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/result.h"
@@ -34,8 +35,6 @@ inline std::string HmacRaw(std::string_view algorithm, std::string_view key,
                            std::string_view data) {
   return HmacRaw(algorithm, key, {data});
 }
-std::string Base64Encode(std::string_view bytes);
-bool Base64Decode(std::string_view text, std::string& out);
 std::string HexEncode(std::string_view bytes);
 // The key bytes of a standard-webhooks secret ("whsec_" + base64; other strings are used as they
 // are).
