@@ -149,7 +149,10 @@ class RunExecution {
     ctx_["trigger"] = run_.trigger;
     // A manual run's "Run to here" (POST /flows/{id}/runs until_step): the
     // run ends, succeeded, after that top-level step. Not part of `trigger`.
-    if (run_.trigger.is_object() && run_.trigger.contains("until_step")) {
+    // Only a run started by hand has one (a webhook body or a parent flow's
+    // input never decides where a run ends).
+    if (run_.trigger_type == "manual" && run_.trigger.is_object() &&
+        run_.trigger.contains("until_step")) {
       until_step_ = GetString(run_.trigger, "until_step");
       ctx_["trigger"].erase("until_step");
     }
